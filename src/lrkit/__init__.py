@@ -1,0 +1,31 @@
+"""lrkit: learning-rate schedules defined once, in closed form, for any framework.
+
+>>> import lrkit
+>>> s = lrkit.WarmupCosine(peak_lr=0.1, total_steps=1000, warmup_steps=100)
+>>> round(s(550), 6)
+0.05
+
+The core needs numpy only; the PyTorch and PaddlePaddle bindings
+(``lrkit.torch``, ``lrkit.paddle``) and plotting import their framework lazily.
+"""
+
+from __future__ import annotations
+
+from .compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup, sequence,
+                      untuned_exponential_warmup, untuned_linear_warmup)
+from .config import Units, from_dict, from_json, from_yaml, load
+from .core import Phase, Schedule, registered
+from .cycles import CosineRestarts, Cyclic
+from .decay import (Constant, Cosine, Exponential, InverseSqrt, Linear, MultiStep, OneCycle, Polynomial, Step,
+                    Tanh, WarmupStableDecay)
+from .presets import WarmupCosine
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Schedule", "Phase", "registered", "Units", "from_dict", "from_json", "from_yaml", "load",
+    "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "Tanh",
+    "OneCycle", "WarmupStableDecay", "CosineRestarts", "Cyclic", "WarmupCosine",
+    "Sequence", "sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
+    "untuned_linear_warmup", "untuned_exponential_warmup",
+]

@@ -1,0 +1,358 @@
+"""Composition: segments, warmups, holds, scaling, clipping, units, user functions."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any, Callable, Sequence as SequenceT
+
+import numpy as np
+
+from . import _check
+from . import _num as m
+from .core import Phase, Schedule, register
+
+__all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
+           "sequence", "untuned_linear_warmup", "untuned_exponential_warmup"]
+
+_INF = math.inf
+WARMUP_SHAPES = ("linear", "power", "exponential", "constant")
+
+
+def _schedule(name: str, value: Any) -> Schedule:
+    if not isinstance(value, Schedule):
+        raise TypeError(f"{name} must be an lrkit Schedule, got {value!r}")
+    return value
+
+
+@register("sequence")
+class Sequence(Schedule):
+    """Segments run back to back; segment ``i`` sees its own local position.
+
+    With boundaries ``b_1 < ... < b_{n-1}`` (and ``b_0 = 0``)::
+
+        f(t) = segments[i](t - b_i)    for b_i <= t < b_{i+1}
+
+    The last segment runs for ever. Example: ``Sequence([Constant(0.1), Cosine(0.1, 90)], [10])``.
+    """
+
+    __slots__ = ("segments", "boundaries", "_starts")
+    _fields = ("segments", "boundaries")
+
+    def __init__(self, segments: SequenceT[Schedule], boundaries: SequenceT[float]) -> None:
+        if isinstance(segments, Schedule) or not hasattr(segments, "__iter__"):
+            raise TypeError(f"segments must be a list of schedules, got {segments!r}")
+        segs = tuple(_schedule(f"segments[{i}]", s) for i, s in enumerate(segments))
+        if not segs:
+            raise ValueError("segments must hold at least one schedule, got []")
+        bounds = _check.lengths_increasing("boundaries", boundaries)
+        if len(bounds) != len(segs) - 1:
+            raise ValueError(f"boundaries must hold len(segments) - 1 = {len(segs) - 1} positions, "
+                             f"got {len(bounds)}: {list(boundaries)!r}")
+        self._set(segments=segs, boundaries=bounds, _starts=(0.0,) + bounds)
+
+    def _scalar(self, t: float) -> float:
+        i = bisect.bisect_right(self.boundaries, t)
+        return self.segments[i]._scalar(t - self._starts[i])
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(np.asarray(self.boundaries), t, side="right")
+        out = np.empty_like(t)
+        for i in np.unique(idx):
+            sel = idx == i
+            out[sel] = self.segments[i]._array(t[sel] - self._starts[i])
+        return out
+
+    @property
+    def length(self) -> float:
+        return self._starts[-1] + self.segments[-1].length
+
+    def phases(self) -> list[Phase]:
+        out: list[Phase] = []
+        for i, (seg, start) in enumerate(zip(self.segments, self._starts)):
+            end = self.boundaries[i] if i < len(self.boundaries) else _INF
+            for p in seg.phases():
+                if p.start >= end - start:
+                    break
+                if p.end > end - start:
+                    p = p._replace(end=end - start, end_value=seg._scalar(end - start)
+                                   if end < _INF else p.end_value)
+                if p.start == 0 and i > 0:
+                    p = p._replace(continuous=p.start_value == out[-1].end_value)
+                out.append(p.shifted(start))
+        return out
+
+
+def sequence(segments: SequenceT[Schedule], boundaries: SequenceT[float]) -> Sequence:
+    """Shorthand for :class:`Sequence`."""
+    return Sequence(segments, boundaries)
+
+
+@register("warmup")
+class Warmup(Schedule):
+    """A warmup of ``warmup_steps`` prepended to ``schedule``, ending at its first value.
+
+    With ``W = warmup_steps``, ``e = schedule(0)``, ``s = start_factor * e`` and
+    ``u = t / W``::
+
+        linear:       s + (e - s) * u
+        power:        s + (e - s) * u ** power                     (quadratic by default)
+        exponential:  s + (e - s) * (1 - exp(-t/tau)) / (1 - exp(-W/tau))
+        constant:     s                                             (then a jump to e)
+        f(t) = schedule(t - W)   for t >= W
+
+    The exponential shape is the ``1 - exp(-t/tau)`` warmup, normalised so it
+    reaches ``e`` exactly at ``W`` (``tau`` defaults to ``W / 5``). ``warmup_steps=0``
+    means no warmup.
+
+    >>> Warmup(Constant(0.1), 10)(5)
+    0.05
+    """
+
+    __slots__ = ("schedule", "warmup_steps", "shape", "start_factor", "power", "tau",
+                 "_end", "_start", "_span", "_den", "_tau")
+    _fields = ("schedule", "warmup_steps", "shape", "start_factor", "power", "tau")
+
+    def __init__(self, schedule: Schedule, warmup_steps: float, shape: str = "linear",
+                 start_factor: float = 0.0, power: float = 2.0, tau: float | None = None) -> None:
+        schedule = _schedule("schedule", schedule)
+        w = _check.length("warmup_steps", warmup_steps, allow_zero=True)
+        _check.choice("shape", shape, WARMUP_SHAPES)
+        sf = _check.rate("start_factor", start_factor)
+        if sf > 1:
+            raise ValueError(f"start_factor must be in [0, 1] (a fraction of the value the warmup "
+                             f"reaches), got {start_factor!r}")
+        p = _check.positive("power", power)
+        tau_v = _check.positive("tau", tau) if tau is not None else (w / 5 if w > 0 else 1.0)
+        end = schedule._scalar(0.0)
+        den = -m.expm1(-w / tau_v) if w > 0 else 1.0
+        self._set(schedule=schedule, warmup_steps=w, shape=shape, start_factor=sf, power=p,
+                  tau=None if tau is None else tau_v, _end=end, _start=sf * end, _span=end - sf * end,
+                  _den=den, _tau=tau_v)
+
+    def _scalar(self, t: float) -> float:
+        w = self.warmup_steps
+        if t < w:
+            shape = self.shape
+            if shape == "linear":
+                return self._start + self._span * (t / w)
+            if shape == "power":
+                u = t / w
+                return self._start + self._span * (u * u if self.power == 2.0 else m.fpow(u, self.power))
+            if shape == "exponential":
+                return self._start + self._span * (-m.expm1(-t / self._tau) / self._den)
+            return self._start
+        return self.schedule._scalar(t - w)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        w = self.warmup_steps
+        warm = t < w
+        out = np.empty_like(t)
+        tw = t[warm]
+        shape = self.shape
+        if shape == "linear":
+            out[warm] = self._start + self._span * (tw / w)
+        elif shape == "power":
+            u = tw / w
+            out[warm] = self._start + self._span * (u * u if self.power == 2.0 else m.afpow(u, self.power))
+        elif shape == "exponential":
+            out[warm] = self._start + self._span * (-m.aexpm1(-tw / self._tau) / self._den)
+        else:
+            out[warm] = self._start
+        rest = ~warm
+        out[rest] = self.schedule._array(t[rest] - w)
+        return out
+
+    @property
+    def length(self) -> float:
+        return self.warmup_steps + self.schedule.length
+
+    def phases(self) -> list[Phase]:
+        inner = [p.shifted(self.warmup_steps) for p in self.schedule.phases()]
+        if self.warmup_steps == 0:
+            return inner
+        end_value = self._start if self.shape == "constant" else self._end
+        warm = Phase(f"warmup ({self.shape})", 0.0, self.warmup_steps, self._start, end_value, True)
+        inner[0] = inner[0]._replace(continuous=self.shape != "constant")
+        return [warm] + inner
+
+
+def untuned_linear_warmup(schedule: Schedule, beta2: float = 0.999) -> Warmup:
+    """Linear warmup from 0 over ``2 / (1 - beta2)`` steps (Ma & Yarats, 2019).
+
+    The paper's "untuned" rule for Adam: the warmup length follows from the
+    second-moment decay rate, ``omega(t) = min(1, t * (1 - beta2) / 2)``.
+    """
+    b2 = _check.fraction("beta2", beta2, low_open=False, high_open=True)
+    return Warmup(schedule, 2.0 / (1.0 - b2), "linear")
+
+
+def untuned_exponential_warmup(schedule: Schedule, beta2: float = 0.999) -> Warmup:
+    """Exponential warmup with time constant ``tau = 1 / (1 - beta2)`` steps (Ma & Yarats, 2019).
+
+    The paper's factor is ``1 - exp(-t / tau)``; here it hands over to ``schedule``
+    at ``3 * tau`` (where the paper's factor is 0.95), normalised so the join is
+    continuous.
+    """
+    b2 = _check.fraction("beta2", beta2, low_open=False, high_open=True)
+    tau = 1.0 / (1.0 - b2)
+    return Warmup(schedule, 3.0 * tau, "exponential", tau=tau)
+
+
+@register("hold")
+class Hold(Schedule):
+    """``schedule`` until ``end``, then a constant: ``value`` if given, else ``schedule(end)``."""
+
+    __slots__ = ("schedule", "end", "value", "_held")
+    _fields = ("schedule", "end", "value")
+
+    def __init__(self, schedule: Schedule, end: float, value: float | None = None) -> None:
+        schedule = _schedule("schedule", schedule)
+        e = _check.length("end", end, allow_zero=True)
+        v = None if value is None else _check.rate("value", value)
+        self._set(schedule=schedule, end=e, value=v, _held=schedule._scalar(e) if v is None else v)
+
+    def _scalar(self, t: float) -> float:
+        return self.schedule._scalar(t) if t < self.end else self._held
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        out = np.full_like(t, self._held)
+        live = t < self.end
+        out[live] = self.schedule._array(t[live])
+        return out
+
+    @property
+    def length(self) -> float:
+        return min(self.end, self.schedule.length)
+
+    def phases(self) -> list[Phase]:
+        out = []
+        for p in self.schedule.phases():
+            if p.start >= self.end:
+                break
+            if p.end > self.end:
+                p = p._replace(end=self.end, end_value=self.schedule._scalar(self.end))
+            out.append(p)
+        prev = out[-1].end_value if out else None
+        out.append(Phase("hold", self.end, _INF, self._held, self._held, prev == self._held))
+        return out
+
+
+class _Map(Schedule):
+    """A schedule whose values are a fixed function of another's."""
+
+    __slots__ = ()
+
+    def _map(self, v: float) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def length(self) -> float:
+        return self.schedule.length  # type: ignore[attr-defined]
+
+    def phases(self) -> list[Phase]:
+        return [p.mapped(self._map) for p in self.schedule.phases()]  # type: ignore[attr-defined]
+
+
+@register("scale")
+class Scale(_Map):
+    """``factor * schedule(t)``."""
+
+    __slots__ = ("schedule", "factor")
+    _fields = ("schedule", "factor")
+
+    def __init__(self, schedule: Schedule, factor: float) -> None:
+        self._set(schedule=_schedule("schedule", schedule), factor=_check.rate("factor", factor))
+
+    def _map(self, v: float) -> float:
+        return self.factor * v
+
+    def _scalar(self, t: float) -> float:
+        return self.factor * self.schedule._scalar(t)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        return self.factor * self.schedule._array(t)
+
+
+@register("clip")
+class Clip(_Map):
+    """``min(max(schedule(t), min_lr), max_lr)``."""
+
+    __slots__ = ("schedule", "min_lr", "max_lr")
+    _fields = ("schedule", "min_lr", "max_lr")
+
+    def __init__(self, schedule: Schedule, min_lr: float = 0.0, max_lr: float = _INF) -> None:
+        lo = _check.rate("min_lr", min_lr)
+        if max_lr == _INF:
+            hi = _INF
+        else:
+            hi = _check.rate("max_lr", max_lr)
+        _check.not_above("min_lr", lo, "max_lr", hi)
+        self._set(schedule=_schedule("schedule", schedule), min_lr=lo, max_lr=hi)
+
+    def _map(self, v: float) -> float:
+        return min(max(v, self.min_lr), self.max_lr)
+
+    def _scalar(self, t: float) -> float:
+        return min(max(self.schedule._scalar(t), self.min_lr), self.max_lr)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        return np.minimum(np.maximum(self.schedule._array(t), self.min_lr), self.max_lr)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if self.max_lr == _INF:
+            del d["max_lr"]  # JSON has no infinity
+        return d
+
+
+@register("per_step")
+class PerStep(Schedule):
+    """An epoch-defined ``schedule`` evaluated per iteration: ``schedule(t / steps_per_epoch)``."""
+
+    __slots__ = ("schedule", "steps_per_epoch")
+    _fields = ("schedule", "steps_per_epoch")
+
+    def __init__(self, schedule: Schedule, steps_per_epoch: float) -> None:
+        self._set(schedule=_schedule("schedule", schedule),
+                  steps_per_epoch=_check.positive("steps_per_epoch", steps_per_epoch))
+
+    def _scalar(self, t: float) -> float:
+        return self.schedule._scalar(t / self.steps_per_epoch)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        return self.schedule._array(t / self.steps_per_epoch)
+
+    @property
+    def length(self) -> float:
+        return self.schedule.length * self.steps_per_epoch
+
+    def phases(self) -> list[Phase]:
+        k = self.steps_per_epoch
+        return [p._replace(start=p.start * k, end=p.end * k) for p in self.schedule.phases()]
+
+
+class FunctionSchedule(Schedule):
+    """A user function ``fn(t) -> value`` as a schedule (not serialisable to a config).
+
+    Each value is checked: a negative, NaN or infinite result raises ``ValueError``.
+    """
+
+    __slots__ = ("fn",)
+    _fields = ("fn",)
+    kind = "function"
+
+    def __init__(self, fn: Callable[[float], float]) -> None:
+        if not callable(fn):
+            raise TypeError(f"fn must be callable, got {fn!r}")
+        self._set(fn=fn)
+
+    def _scalar(self, t: float) -> float:
+        v = float(self.fn(t))
+        if not (0 <= v < _INF):
+            raise ValueError(f"the schedule function returned {v!r} at position {t!r}; "
+                             "values must be finite and >= 0")
+        return v
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        return np.array([self._scalar(float(x)) for x in t], dtype=np.float64)

@@ -1,0 +1,268 @@
+"""The schedule model: immutable, closed-form functions of the position.
+
+A :class:`Schedule` maps a position ``t >= 0`` (a step, or an epoch, possibly
+fractional) to a value. It is computed from ``t`` alone: no recurrence on the
+previous value and no hidden counter, so any position can be evaluated in any
+order, on a scalar or on a numpy array, with the same float64 result.
+
+Subclasses implement two kernels with the same formula:
+
+* ``_scalar(t: float) -> float`` for one position (kept lean: this is the hot path
+  of a training loop), and
+* ``_array(t: ndarray) -> ndarray`` for a 1-D float64 array of positions.
+
+``__call__`` validates the position and dispatches. Each subclass lists its
+constructor parameters in ``_fields`` (used for ``to_dict``, ``repr``, equality and
+pickling) and registers itself under a ``kind`` name for the config loader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as SequenceT, Union
+
+import numpy as np
+
+from . import _check
+
+__all__ = [
+    "Schedule",
+    "Phase",
+    "register",
+    "registered",
+    "schedule_class",
+    "ArrayLike",
+]
+
+ArrayLike = Union[float, int, np.ndarray, SequenceT[float]]
+
+_INF = math.inf
+_REGISTRY: dict[str, type["Schedule"]] = {}
+
+
+class Phase(NamedTuple):
+    """One phase of a schedule: ``[start, end)`` in positions, with the values there.
+
+    ``end`` is ``inf`` for a phase that lasts for ever. ``end_value`` is the value
+    approached at ``end`` from the left (``None`` when the phase is unbounded and
+    the value keeps changing). ``continuous`` says whether the curve is continuous
+    where the phase starts.
+    """
+
+    name: str
+    start: float
+    end: float
+    start_value: float
+    end_value: float | None
+    continuous: bool = True
+
+    def shifted(self, offset: float) -> "Phase":
+        return self._replace(start=self.start + offset, end=self.end + offset)
+
+    def mapped(self, fn: Callable[[float], float]) -> "Phase":
+        ev = None if self.end_value is None else fn(self.end_value)
+        return self._replace(start_value=fn(self.start_value), end_value=ev)
+
+
+def register(kind: str) -> Callable[[type], type]:
+    """Class decorator: make a schedule buildable from a config dict as ``kind``."""
+
+    def deco(cls: type) -> type:
+        if kind in _REGISTRY and _REGISTRY[kind] is not cls:
+            raise RuntimeError(f"schedule kind {kind!r} registered twice")
+        cls.kind = kind
+        _REGISTRY[kind] = cls
+        return cls
+
+    return deco
+
+
+def registered() -> dict[str, type["Schedule"]]:
+    """The built-in schedule kinds, by name."""
+    return dict(sorted(_REGISTRY.items()))
+
+
+def schedule_class(kind: Any) -> type["Schedule"]:
+    """The class registered as ``kind``; unknown names raise, suggesting the closest."""
+    if not isinstance(kind, str):
+        raise TypeError(f"schedule type must be a string, got {kind!r}")
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise ValueError(f"unknown schedule type {kind!r}{suggest(kind, _REGISTRY)}") from None
+
+
+def suggest(name: str, valid: Iterable[str]) -> str:
+    valid = list(valid)
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{hint} (valid: {', '.join(sorted(valid))})"
+
+
+def _bad_position(t: Any) -> ValueError | TypeError:
+    if isinstance(t, (str, bytes)) or t is None:
+        return TypeError(f"position must be a number or an array of numbers, got {t!r}")
+    return ValueError(f"position must be a finite number >= 0, got {t!r}")
+
+
+class Schedule:
+    """Base class of every schedule. Call it with a position to get the value."""
+
+    __slots__ = ()
+    kind: ClassVar[str] = ""
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    # -- evaluation ----------------------------------------------------------------
+    def __call__(self, t: ArrayLike) -> Any:
+        """Value at position ``t``: a float for a number, an array for an array."""
+        tt = type(t)
+        if tt is float or tt is int:
+            if 0 <= t < _INF:
+                return self._scalar(t)
+            raise _bad_position(t)
+        if isinstance(t, numbers.Real) and not isinstance(t, bool):
+            x = float(t)
+            if 0 <= x < _INF:
+                return self._scalar(x)
+            raise _bad_position(t)
+        try:
+            a = np.asarray(t, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise _bad_position(t) from None
+        flat = a.ravel()
+        if flat.size and not (np.all(flat >= 0) and np.all(np.isfinite(flat))):
+            bad = flat[~((flat >= 0) & np.isfinite(flat))][0]
+            raise ValueError(f"position must be a finite number >= 0, got {bad!r} in the array")
+        return self._array(flat).reshape(a.shape)
+
+    def _scalar(self, t: float) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _array(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- introspection ---------------------------------------------------------------
+    @property
+    def length(self) -> float:
+        """Position after which the schedule is constant (``inf`` if never)."""
+        return _INF
+
+    def phases(self) -> list[Phase]:
+        """The schedule's phases, as data."""
+        return [self._phase(self.kind, 0.0, self.length)]
+
+    def _phase(self, name: str, start: float, end: float, *, continuous: bool = True,
+               end_value: float | None | bool = True) -> Phase:
+        """A phase whose values come from this schedule at ``start`` and ``end``."""
+        if end_value is True:
+            end_value = self._scalar(end) if end < _INF else None
+        return Phase(name, start, end, self._scalar(start), end_value, continuous)
+
+    def describe(self) -> str:
+        """A short human-readable table of the phases."""
+        rows = [("phase", "start", "end", "value at start", "value at end")]
+        for p in self.phases():
+            rows.append((p.name, _fmt(p.start), _fmt(p.end), _fmt(p.start_value),
+                         "..." if p.end_value is None else _fmt(p.end_value)))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+                 for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    # -- config ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-serialisable dict; :func:`lrkit.from_dict` rebuilds it."""
+        if self.kind not in _REGISTRY:
+            raise TypeError(f"{type(self).__name__} cannot be written as a config (it wraps Python code)")
+        out: dict[str, Any] = {"type": self.kind}
+        for f in self._fields:
+            out[f] = _to_plain(getattr(self, f))
+        return out
+
+    # -- composition helpers ----------------------------------------------------------
+    def with_warmup(self, warmup_steps: float, shape: str = "linear", start_factor: float = 0.0,
+                    **shape_params: float) -> "Schedule":
+        """This schedule preceded by a warmup ending at its starting value."""
+        from .compose import Warmup
+
+        return Warmup(self, warmup_steps, shape=shape, start_factor=start_factor, **shape_params)
+
+    def hold_after(self, end: float, value: float | None = None) -> "Schedule":
+        from .compose import Hold
+
+        return Hold(self, end, value)
+
+    def scaled(self, factor: float) -> "Schedule":
+        from .compose import Scale
+
+        return Scale(self, factor)
+
+    def clipped(self, min_lr: float = 0.0, max_lr: float = _INF) -> "Schedule":
+        from .compose import Clip
+
+        return Clip(self, min_lr, max_lr)
+
+    def per_step(self, steps_per_epoch: float) -> "Schedule":
+        """This epoch-defined schedule evaluated per iteration: ``s(step / steps_per_epoch)``."""
+        from .compose import PerStep
+
+        return PerStep(self, steps_per_epoch)
+
+    def __mul__(self, factor: float) -> "Schedule":
+        return self.scaled(factor)
+
+    __rmul__ = __mul__
+
+    # -- value semantics ---------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _set(self, **kw: Any) -> None:
+        for k, v in kw.items():
+            object.__setattr__(self, k, v)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._values())
+
+    def __copy__(self) -> "Schedule":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Schedule":
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        try:
+            return hash((type(self), self._values()))
+        except TypeError:
+            return id(self)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__name__}({args})"
+
+
+def _to_plain(v: Any) -> Any:
+    if isinstance(v, Schedule):
+        return v.to_dict()
+    if isinstance(v, (list, tuple)):
+        return [_to_plain(x) for x in v]
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    return v
+
+
+def _fmt(x: float) -> str:
+    if x == _INF:
+        return "inf"
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.6g}"

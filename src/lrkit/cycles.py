@@ -1,0 +1,195 @@
+"""Cycles: cosine annealing with warm restarts, and cyclical learning rates."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _check
+from . import _num as m
+from .core import Phase, Schedule, register
+
+__all__ = ["CosineRestarts", "Cyclic"]
+
+_INF = math.inf
+_PI = math.pi
+_MAX_LISTED = 12
+
+
+@register("cosine_restarts")
+class CosineRestarts(Schedule):
+    """Cosine annealing with warm restarts (SGDR), the peak scaled at each restart.
+
+    Cycle ``i`` (from 0) lasts ``P_i = period * period_mult ** i`` and starts at
+    ``S_i = period * (period_mult ** i - 1) / (period_mult - 1)`` (``i * period``
+    when ``period_mult == 1``). Within it, with ``x = t - S_i``::
+
+        f(t) = min_lr + (peak_lr * peak_decay ** i - min_lr) * (1 + cos(pi * x / P_i)) / 2
+
+    After ``max_cycles`` cycles (if given) ``min_lr`` is held.
+
+    >>> CosineRestarts(peak_lr=1.0, period=10)(15)
+    0.5
+    """
+
+    __slots__ = ("peak_lr", "period", "period_mult", "min_lr", "peak_decay", "max_cycles", "_end", "_logm")
+    _fields = ("peak_lr", "period", "period_mult", "min_lr", "peak_decay", "max_cycles")
+
+    def __init__(self, peak_lr: float, period: float, period_mult: float = 1.0, min_lr: float = 0.0,
+                 peak_decay: float = 1.0, max_cycles: int | None = None) -> None:
+        p = _check.rate("peak_lr", peak_lr)
+        lo = _check.rate("min_lr", min_lr)
+        _check.not_above("min_lr", lo, "peak_lr", p)
+        P = _check.length("period", period)
+        pm = _check.real("period_mult", period_mult)
+        if pm < 1:
+            raise ValueError(f"period_mult must be >= 1, got {period_mult!r}")
+        pd = _check.rate("peak_decay", peak_decay)
+        if max_cycles is not None:
+            if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
+                raise ValueError(f"max_cycles must be a whole number >= 1 or None, got {max_cycles!r}")
+        self._set(peak_lr=p, period=P, period_mult=pm, min_lr=lo, peak_decay=pd, max_cycles=max_cycles,
+                  _logm=math.log(pm) if pm > 1 else 0.0)
+        self._set(_end=_INF if max_cycles is None else self._cycle_start(max_cycles))
+
+    def _cycle_start(self, i: float) -> float:
+        if self.period_mult == 1.0:
+            return i * self.period
+        return self.period * (m.ipow(self.period_mult, i) - 1) / (self.period_mult - 1)
+
+    def _acycle_start(self, i: np.ndarray) -> np.ndarray:
+        if self.period_mult == 1.0:
+            return i * self.period
+        return self.period * (m.aipow(self.period_mult, i) - 1) / (self.period_mult - 1)
+
+    def _scalar(self, t: float) -> float:
+        if t >= self._end:
+            return self.min_lr
+        P, pm = self.period, self.period_mult
+        if pm == 1.0:
+            i = t // P
+            x, Pi = t - i * P, P
+        else:
+            i = float(math.floor(math.log1p(t * (pm - 1) / P) / self._logm))
+            if t >= self._cycle_start(i + 1):
+                i += 1
+            elif t < self._cycle_start(i):
+                i -= 1
+            x, Pi = t - self._cycle_start(i), P * m.ipow(pm, i)
+        peak = self.peak_lr * m.ipow(self.peak_decay, i)
+        return self.min_lr + (peak - self.min_lr) * (1 + m.cos(_PI * x / Pi)) / 2
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        P, pm = self.period, self.period_mult
+        if pm == 1.0:
+            i = t // P
+            x, Pi = t - i * P, P
+        else:
+            i = np.floor(np.log1p(t * (pm - 1) / P) / self._logm)
+            up = t >= self._acycle_start(i + 1)
+            i[up] += 1
+            down = t < self._acycle_start(i)
+            i[down] -= 1
+            x, Pi = t - self._acycle_start(i), P * m.aipow(pm, i)
+        peak = self.peak_lr * m.aipow(self.peak_decay, i)
+        out = self.min_lr + (peak - self.min_lr) * (1 + m.acos(_PI * x / Pi)) / 2
+        out[t >= self._end] = self.min_lr
+        return out
+
+    @property
+    def length(self) -> float:
+        return self._end
+
+    def phases(self) -> list[Phase]:
+        out = []
+        n = self.max_cycles if self.max_cycles is not None else _MAX_LISTED
+        for i in range(min(n, _MAX_LISTED)):
+            s, e = self._cycle_start(i), self._cycle_start(i + 1)
+            peak = self.peak_lr * m.ipow(self.peak_decay, i)
+            out.append(Phase(f"cycle {i + 1}", s, e, peak, self.min_lr, i == 0))
+        if self.max_cycles is None:
+            s = out[-1].end
+            out.append(Phase(f"cycles {_MAX_LISTED + 1}...", s, _INF, self._scalar(s), None, False))
+        elif self.max_cycles > _MAX_LISTED:
+            s = out[-1].end
+            out.append(Phase(f"cycles {_MAX_LISTED + 1}-{self.max_cycles}", s, self._end, self._scalar(s),
+                             self.min_lr, False))
+        if self.max_cycles is not None:
+            out.append(Phase("hold min_lr", self._end, _INF, self.min_lr, self.min_lr, True))
+        return out
+
+
+CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+@register("cyclic")
+class Cyclic(Schedule):
+    """Cyclical learning rate (Smith, 2017), PyTorch ``CyclicLR``'s formula.
+
+    With ``L = step_size_up + step_size_down``, ``r = step_size_up / L``,
+    ``c = floor(1 + t / L)`` and ``x = 1 + t / L - c``::
+
+        h = x / r              if x <= r  (rising)
+          = (x - 1) / (r - 1)  otherwise  (falling)
+        f(t) = min_lr + (peak_lr - min_lr) * h * g
+
+    with ``g = 1`` (``triangular``), ``1 / 2 ** (c - 1)`` (``triangular2``) or
+    ``gamma ** t`` (``exp_range``).
+    """
+
+    __slots__ = ("min_lr", "peak_lr", "step_size_up", "step_size_down", "mode", "gamma", "_L", "_r")
+    _fields = ("min_lr", "peak_lr", "step_size_up", "step_size_down", "mode", "gamma")
+
+    def __init__(self, min_lr: float, peak_lr: float, step_size_up: float, step_size_down: float | None = None,
+                 mode: str = "triangular", gamma: float = 1.0) -> None:
+        lo = _check.rate("min_lr", min_lr)
+        p = _check.rate("peak_lr", peak_lr)
+        _check.not_above("min_lr", lo, "peak_lr", p)
+        up = _check.length("step_size_up", step_size_up)
+        down = up if step_size_down is None else _check.length("step_size_down", step_size_down)
+        _check.choice("mode", mode, CYCLIC_MODES)
+        g = _check.positive("gamma", gamma)
+        if g > 1:
+            raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+        L = up + down
+        self._set(min_lr=lo, peak_lr=p, step_size_up=up, step_size_down=None if step_size_down is None else down,
+                  mode=mode, gamma=g, _L=L, _r=up / L)
+
+    def _scalar(self, t: float) -> float:
+        c = math.floor(1 + t / self._L)
+        x = 1.0 + t / self._L - c
+        r = self._r
+        h = x / r if x <= r else (x - 1) / (r - 1)
+        height = (self.peak_lr - self.min_lr) * h
+        if self.mode == "triangular":
+            return self.min_lr + height * 1.0
+        if self.mode == "triangular2":
+            return self.min_lr + height * (1 / m.ipow(2.0, c - 1))
+        return self.min_lr + height * m.fpow(self.gamma, t)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        c = np.floor(1 + t / self._L)
+        x = 1.0 + t / self._L - c
+        r = self._r
+        rising = x <= r
+        h = np.empty_like(x)
+        h[rising] = x[rising] / r
+        h[~rising] = (x[~rising] - 1) / (r - 1)
+        height = (self.peak_lr - self.min_lr) * h
+        if self.mode == "triangular":
+            return self.min_lr + height * 1.0
+        if self.mode == "triangular2":
+            return self.min_lr + height * (1 / m.aipow(2.0, c - 1))
+        return self.min_lr + height * m.afpow(self.gamma, t)
+
+    def phases(self) -> list[Phase]:
+        out = []
+        for c in range(3):
+            s = c * self._L
+            mid = s + self.step_size_up
+            out.append(self._phase(f"cycle {c + 1} up", s, mid, continuous=True))
+            out.append(self._phase(f"cycle {c + 1} down", mid, s + self._L, continuous=True))
+        s = 3 * self._L
+        out.append(self._phase("cycles 4...", s, _INF, end_value=None))
+        return out

@@ -1,0 +1,464 @@
+"""Decays: each starts at ``peak_lr`` at position 0 (local) and goes down.
+
+Bounded decays (``total_steps`` given) hold ``min_lr`` after ``total_steps``.
+Put a warmup in front with :meth:`Schedule.with_warmup` or :class:`lrkit.Warmup`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Sequence as SequenceT
+
+import numpy as np
+
+from . import _check
+from . import _num as m
+from .core import Phase, Schedule, register
+
+__all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential",
+           "InverseSqrt", "Tanh", "OneCycle", "WarmupStableDecay"]
+
+_INF = math.inf
+_PI = math.pi
+
+
+def _peak_min(peak_lr: float, min_lr: float) -> tuple[float, float]:
+    p = _check.rate("peak_lr", peak_lr)
+    lo = _check.rate("min_lr", min_lr)
+    _check.not_above("min_lr", lo, "peak_lr", p)
+    return p, lo
+
+
+class _Bounded(Schedule):
+    """A decay from ``peak_lr`` over ``total_steps``, then ``min_lr`` for ever."""
+
+    __slots__ = ()
+
+    @property
+    def length(self) -> float:
+        return self.total_steps  # type: ignore[attr-defined]
+
+    def _tail_continuous(self) -> bool:
+        return True
+
+    def phases(self) -> list[Phase]:
+        t_end = self.total_steps  # type: ignore[attr-defined]
+        lo = self.min_lr  # type: ignore[attr-defined]
+        return [self._phase(self.kind, 0.0, t_end, end_value=self._left_end()),
+                Phase("hold min_lr", t_end, _INF, lo, lo, self._tail_continuous())]
+
+    def _left_end(self) -> float:
+        return self.min_lr  # type: ignore[attr-defined]
+
+
+@register("constant")
+class Constant(Schedule):
+    """``f(t) = lr``."""
+
+    __slots__ = ("lr",)
+    _fields = ("lr",)
+
+    def __init__(self, lr: float) -> None:
+        self._set(lr=_check.rate("lr", lr))
+
+    def _scalar(self, t: float) -> float:
+        return self.lr
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        return np.full_like(t, self.lr)
+
+    @property
+    def length(self) -> float:
+        return 0.0
+
+    def phases(self) -> list[Phase]:
+        return [Phase("constant", 0.0, _INF, self.lr, self.lr, True)]
+
+
+@register("cosine")
+class Cosine(_Bounded):
+    """Half-cosine from ``peak_lr`` to ``min_lr`` over ``total_steps`` (``T``), then ``min_lr``.
+
+    ``f(t) = min_lr + (peak_lr - min_lr) * (1 + cos(pi * t**k / T**k)) / 2``; ``k = 1``
+    is the usual cosine annealing, ``k > 1`` the k-decay variant (as in timm).
+
+    >>> Cosine(peak_lr=1.0, total_steps=10)(5)
+    0.5
+    """
+
+    __slots__ = ("peak_lr", "total_steps", "min_lr", "k", "_amp", "_tk")
+    _fields = ("peak_lr", "total_steps", "min_lr", "k")
+
+    def __init__(self, peak_lr: float, total_steps: float, min_lr: float = 0.0, k: float = 1.0) -> None:
+        p, lo = _peak_min(peak_lr, min_lr)
+        T = _check.length("total_steps", total_steps)
+        kk = _check.positive("k", k)
+        self._set(peak_lr=p, total_steps=T, min_lr=lo, k=kk, _amp=(p - lo) * 0.5,
+                  _tk=T if kk == 1.0 else m.fpow(T, kk))
+
+    def _scalar(self, t: float) -> float:
+        if t >= self.total_steps:
+            return self.min_lr
+        x = _PI * t / self.total_steps if self.k == 1.0 else _PI * m.fpow(t, self.k) / self._tk
+        return self.min_lr + self._amp * (1.0 + m.cos(x))
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        tc = np.minimum(t, self.total_steps)
+        x = _PI * tc / self.total_steps if self.k == 1.0 else _PI * m.afpow(tc, self.k) / self._tk
+        out = self.min_lr + self._amp * (1.0 + m.acos(x))
+        out[t >= self.total_steps] = self.min_lr
+        return out
+
+
+@register("linear")
+class Linear(_Bounded):
+    """Straight line from ``peak_lr`` to ``min_lr`` over ``total_steps``, then ``min_lr``.
+
+    ``f(t) = min_lr + (peak_lr - min_lr) * (1 - t / T)``
+    """
+
+    __slots__ = ("peak_lr", "total_steps", "min_lr")
+    _fields = ("peak_lr", "total_steps", "min_lr")
+
+    def __init__(self, peak_lr: float, total_steps: float, min_lr: float = 0.0) -> None:
+        p, lo = _peak_min(peak_lr, min_lr)
+        self._set(peak_lr=p, total_steps=_check.length("total_steps", total_steps), min_lr=lo)
+
+    def _scalar(self, t: float) -> float:
+        if t >= self.total_steps:
+            return self.min_lr
+        return self.min_lr + (self.peak_lr - self.min_lr) * (1.0 - t / self.total_steps)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        u = np.minimum(t, self.total_steps) / self.total_steps
+        return self.min_lr + (self.peak_lr - self.min_lr) * (1.0 - u)
+
+
+@register("polynomial")
+class Polynomial(_Bounded):
+    """Polynomial decay: ``f(t) = min_lr + (peak_lr - min_lr) * (1 - t / T) ** power``, then ``min_lr``."""
+
+    __slots__ = ("peak_lr", "total_steps", "min_lr", "power")
+    _fields = ("peak_lr", "total_steps", "min_lr", "power")
+
+    def __init__(self, peak_lr: float, total_steps: float, min_lr: float = 0.0, power: float = 1.0) -> None:
+        p, lo = _peak_min(peak_lr, min_lr)
+        self._set(peak_lr=p, total_steps=_check.length("total_steps", total_steps), min_lr=lo,
+                  power=_check.positive("power", power))
+
+    def _scalar(self, t: float) -> float:
+        if t >= self.total_steps:
+            return self.min_lr
+        return self.min_lr + (self.peak_lr - self.min_lr) * m.fpow(1.0 - t / self.total_steps, self.power)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        u = np.minimum(t, self.total_steps) / self.total_steps
+        return self.min_lr + (self.peak_lr - self.min_lr) * m.afpow(1.0 - u, self.power)
+
+
+@register("step")
+class Step(Schedule):
+    """Multiply by ``gamma`` every ``step_size``: ``f(t) = peak_lr * gamma ** floor(t / step_size)``."""
+
+    __slots__ = ("peak_lr", "step_size", "gamma")
+    _fields = ("peak_lr", "step_size", "gamma")
+
+    def __init__(self, peak_lr: float, step_size: float, gamma: float = 0.1) -> None:
+        self._set(peak_lr=_check.rate("peak_lr", peak_lr), step_size=_check.length("step_size", step_size),
+                  gamma=_check.rate("gamma", gamma))
+
+    def _scalar(self, t: float) -> float:
+        return self.peak_lr * m.ipow(self.gamma, t // self.step_size)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        return self.peak_lr * m.aipow(self.gamma, t // self.step_size)
+
+    def phases(self) -> list[Phase]:
+        return [self._phase(f"step (x{self.gamma:g} every {self.step_size:g})", 0.0, _INF, end_value=None)]
+
+
+@register("multistep")
+class MultiStep(Schedule):
+    """Multiply by ``gamma`` at each milestone: ``f(t) = peak_lr * gamma ** #{m in milestones: m <= t}``."""
+
+    __slots__ = ("peak_lr", "milestones", "gamma")
+    _fields = ("peak_lr", "milestones", "gamma")
+
+    def __init__(self, peak_lr: float, milestones: SequenceT[float], gamma: float = 0.1) -> None:
+        self._set(peak_lr=_check.rate("peak_lr", peak_lr),
+                  milestones=_check.lengths_increasing("milestones", milestones),
+                  gamma=_check.rate("gamma", gamma))
+
+    def _scalar(self, t: float) -> float:
+        return self.peak_lr * m.ipow(self.gamma, bisect.bisect_right(self.milestones, t))
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        k = np.searchsorted(np.asarray(self.milestones), t, side="right").astype(np.float64)
+        return self.peak_lr * m.aipow(self.gamma, k)
+
+    @property
+    def length(self) -> float:
+        return self.milestones[-1] if self.milestones else 0.0
+
+    def phases(self) -> list[Phase]:
+        starts = (0.0,) + self.milestones
+        ends = self.milestones + (_INF,)
+        return [Phase(f"plateau {i}", s, e, self._scalar(s), self._scalar(s), i == 0)
+                for i, (s, e) in enumerate(zip(starts, ends))]
+
+
+@register("exponential")
+class Exponential(Schedule):
+    """Exponential decay: ``f(t) = peak_lr * gamma ** (t / step_size)``.
+
+    With ``staircase=True`` the exponent is ``floor(t / step_size)`` (same values as
+    :class:`Step`). ``step_size=1`` is PyTorch's ``ExponentialLR``.
+    """
+
+    __slots__ = ("peak_lr", "gamma", "step_size", "staircase")
+    _fields = ("peak_lr", "gamma", "step_size", "staircase")
+
+    def __init__(self, peak_lr: float, gamma: float, step_size: float = 1.0, staircase: bool = False) -> None:
+        g = _check.rate("gamma", gamma)
+        if g == 0 and not staircase:
+            raise ValueError("gamma must be > 0 for a continuous exponential decay, got 0")
+        if not isinstance(staircase, bool):
+            raise TypeError(f"staircase must be True or False, got {staircase!r}")
+        self._set(peak_lr=_check.rate("peak_lr", peak_lr), gamma=g,
+                  step_size=_check.length("step_size", step_size), staircase=staircase)
+
+    def _scalar(self, t: float) -> float:
+        if self.staircase:
+            return self.peak_lr * m.ipow(self.gamma, t // self.step_size)
+        return self.peak_lr * m.fpow(self.gamma, t / self.step_size)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        if self.staircase:
+            return self.peak_lr * m.aipow(self.gamma, t // self.step_size)
+        return self.peak_lr * m.afpow(self.gamma, t / self.step_size)
+
+    def phases(self) -> list[Phase]:
+        return [self._phase("exponential", 0.0, _INF, end_value=None)]
+
+
+@register("inverse_sqrt")
+class InverseSqrt(Schedule):
+    """Inverse square root: ``f(t) = peak_lr * sqrt(timescale / (t + timescale))``.
+
+    After a warmup of ``W = timescale`` steps this is the Transformer schedule
+    ``peak_lr * sqrt(W / step)``.
+    """
+
+    __slots__ = ("peak_lr", "timescale")
+    _fields = ("peak_lr", "timescale")
+
+    def __init__(self, peak_lr: float, timescale: float) -> None:
+        self._set(peak_lr=_check.rate("peak_lr", peak_lr), timescale=_check.length("timescale", timescale))
+
+    def _scalar(self, t: float) -> float:
+        return self.peak_lr * m.sqrt(self.timescale / (t + self.timescale))
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        return self.peak_lr * m.asqrt(self.timescale / (t + self.timescale))
+
+    def phases(self) -> list[Phase]:
+        return [self._phase("inverse sqrt", 0.0, _INF, end_value=None)]
+
+
+@register("tanh")
+class Tanh(_Bounded):
+    """Hyperbolic-tangent decay (as in timm), then ``min_lr``.
+
+    ``f(t) = min_lr + (peak_lr - min_lr) * (1 - tanh(lower + (upper - lower) * t / T)) / 2``.
+    With the defaults (-7, 3) it starts within 1e-6 of ``peak_lr`` and ends 0.25 %
+    of the range above ``min_lr``, where it drops to ``min_lr``.
+    """
+
+    __slots__ = ("peak_lr", "total_steps", "min_lr", "lower", "upper")
+    _fields = ("peak_lr", "total_steps", "min_lr", "lower", "upper")
+
+    def __init__(self, peak_lr: float, total_steps: float, min_lr: float = 0.0,
+                 lower: float = -7.0, upper: float = 3.0) -> None:
+        p, lo = _peak_min(peak_lr, min_lr)
+        lb, ub = _check.real("lower", lower), _check.real("upper", upper)
+        if not lb < ub:
+            raise ValueError(f"lower ({lower!r}) must be below upper ({upper!r})")
+        self._set(peak_lr=p, total_steps=_check.length("total_steps", total_steps), min_lr=lo,
+                  lower=lb, upper=ub)
+
+    def _scalar(self, t: float) -> float:
+        if t >= self.total_steps:
+            return self.min_lr
+        u = t / self.total_steps
+        return self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - m.tanh(self.lower * (1.0 - u) + self.upper * u))
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        u = np.minimum(t, self.total_steps) / self.total_steps
+        out = self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - m.atanh(self.lower * (1.0 - u) + self.upper * u))
+        out[t >= self.total_steps] = self.min_lr
+        return out
+
+    def _left_end(self) -> float:
+        return self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - m.tanh(self.upper))
+
+    def _tail_continuous(self) -> bool:
+        return self._left_end() == self.min_lr
+
+
+ANNEAL = ("cos", "linear")
+
+
+@register("one_cycle")
+class OneCycle(Schedule):
+    """The one-cycle policy (Smith), with PyTorch ``OneCycleLR``'s positions.
+
+    Two phases: ``start_lr -> peak_lr`` on ``[0, a]`` and ``peak_lr -> min_lr`` on
+    ``[a, T - 1]`` with ``a = pct_start * T - 1``. Three phases
+    (``three_phase=True``): ``start_lr -> peak_lr`` on ``[0, a]``, back to
+    ``start_lr`` on ``[a, 2 pct_start T - 2]``, then to ``min_lr`` at ``T - 1``.
+    Each phase anneals with ``anneal``: ``cos``: ``end + (start - end) * (1 + cos(pi p)) / 2``;
+    ``linear``: ``start + (end - start) * p``, where ``p`` is the fraction of the phase
+    done. ``min_lr`` is held after ``T - 1``. Defaults: ``start_lr = peak_lr / 25``,
+    ``min_lr = start_lr / 1e4`` (PyTorch's ``div_factor`` and ``final_div_factor``).
+    """
+
+    __slots__ = ("peak_lr", "total_steps", "pct_start", "anneal", "start_lr", "min_lr", "three_phase",
+                 "_ends", "_levels")
+    _fields = ("peak_lr", "total_steps", "pct_start", "anneal", "start_lr", "min_lr", "three_phase")
+
+    def __init__(self, peak_lr: float, total_steps: float, pct_start: float = 0.3, anneal: str = "cos",
+                 start_lr: float | None = None, min_lr: float | None = None, three_phase: bool = False) -> None:
+        p = _check.rate("peak_lr", peak_lr)
+        T = _check.length("total_steps", total_steps)
+        pct = _check.fraction("pct_start", pct_start, high_open=True)
+        _check.choice("anneal", anneal, ANNEAL)
+        s = p / 25.0 if start_lr is None else _check.rate("start_lr", start_lr)
+        lo = s / 1e4 if min_lr is None else _check.rate("min_lr", min_lr)
+        _check.not_above("start_lr", s, "peak_lr", p)
+        _check.not_above("min_lr", lo, "peak_lr", p)
+        if three_phase:
+            ends = (float(pct * T) - 1, float(2 * pct * T) - 2, float(T - 1))
+            levels = (s, p, s, lo)
+        else:
+            ends = (float(pct * T) - 1, float(T - 1))
+            levels = (s, p, lo)
+        prev = 0.0
+        for i, e in enumerate(ends):
+            if not e > prev:
+                raise ValueError(
+                    f"one_cycle phase {i + 1} is empty: with total_steps={total_steps!r} and "
+                    f"pct_start={pct_start!r} it would run from {prev:g} to {e:g}; "
+                    "use a longer run or another pct_start")
+            prev = e
+        self._set(peak_lr=p, total_steps=T, pct_start=pct, anneal=anneal, start_lr=s, min_lr=lo,
+                  three_phase=bool(three_phase), _ends=ends, _levels=levels)
+
+    def _anneal(self, a: float, b: float, p: float) -> float:
+        if self.anneal == "cos":
+            return b + (a - b) / 2.0 * (m.cos(_PI * p) + 1)
+        return (b - a) * p + a
+
+    def _scalar(self, t: float) -> float:
+        ends = self._ends
+        if t > ends[-1]:
+            return self.min_lr
+        start = 0.0
+        for i, e in enumerate(ends):
+            if t <= e:
+                return self._anneal(self._levels[i], self._levels[i + 1], (t - start) / (e - start))
+            start = e
+        return self.min_lr  # pragma: no cover - unreachable
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        out = np.full_like(t, self.min_lr)
+        start = 0.0
+        done = np.zeros(t.shape, dtype=bool)
+        for i, e in enumerate(self._ends):
+            sel = (t <= e) & ~done
+            p = (t[sel] - start) / (e - start)
+            a, b = self._levels[i], self._levels[i + 1]
+            if self.anneal == "cos":
+                out[sel] = b + (a - b) / 2.0 * (m.acos(_PI * p) + 1)
+            else:
+                out[sel] = (b - a) * p + a
+            done |= sel
+            start = e
+        return out
+
+    @property
+    def length(self) -> float:
+        return self._ends[-1]
+
+    def phases(self) -> list[Phase]:
+        names = ("warm up", "anneal down", "anneal to min") if self.three_phase else ("warm up", "anneal down")
+        out, start = [], 0.0
+        for i, e in enumerate(self._ends):
+            out.append(Phase(names[i], start, e, self._levels[i], self._levels[i + 1], True))
+            start = e
+        out.append(Phase("hold min_lr", start, _INF, self.min_lr, self.min_lr, True))
+        return out
+
+
+WSD_SHAPES = ("linear", "cosine", "1-sqrt")
+
+
+@register("wsd")
+class WarmupStableDecay(_Bounded):
+    """Warmup-stable-decay's stable and decay parts: ``peak_lr`` until ``T - D``, then a decay to ``min_lr``.
+
+    With ``D = decay_steps`` and ``u = (t - (T - D)) / D`` in the decay::
+
+        linear:  min_lr + (peak_lr - min_lr) * (1 - u)
+        cosine:  min_lr + (peak_lr - min_lr) * (1 + cos(pi u)) / 2
+        1-sqrt:  min_lr + (peak_lr - min_lr) * (1 - sqrt(u))
+
+    then ``min_lr``. Prepend the warmup with :meth:`Schedule.with_warmup`.
+    """
+
+    __slots__ = ("peak_lr", "total_steps", "decay_steps", "min_lr", "decay_shape", "_t0")
+    _fields = ("peak_lr", "total_steps", "decay_steps", "min_lr", "decay_shape")
+
+    def __init__(self, peak_lr: float, total_steps: float, decay_steps: float, min_lr: float = 0.0,
+                 decay_shape: str = "linear") -> None:
+        p, lo = _peak_min(peak_lr, min_lr)
+        T = _check.length("total_steps", total_steps)
+        D = _check.length("decay_steps", decay_steps)
+        if D > T:
+            raise ValueError(f"decay_steps ({decay_steps!r}) must not exceed total_steps ({total_steps!r})")
+        _check.choice("decay_shape", decay_shape, WSD_SHAPES)
+        self._set(peak_lr=p, total_steps=T, decay_steps=D, min_lr=lo, decay_shape=decay_shape, _t0=T - D)
+
+    def _scalar(self, t: float) -> float:
+        if t < self._t0:
+            return self.peak_lr
+        if t >= self.total_steps:
+            return self.min_lr
+        u = (t - self._t0) / self.decay_steps
+        span = self.peak_lr - self.min_lr
+        if self.decay_shape == "linear":
+            return self.min_lr + span * (1.0 - u)
+        if self.decay_shape == "cosine":
+            return self.min_lr + span * (1.0 + m.cos(_PI * u)) / 2.0
+        return self.min_lr + span * (1.0 - m.sqrt(u))
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        u = (np.clip(t, self._t0, self.total_steps) - self._t0) / self.decay_steps
+        span = self.peak_lr - self.min_lr
+        if self.decay_shape == "linear":
+            out = self.min_lr + span * (1.0 - u)
+        elif self.decay_shape == "cosine":
+            out = self.min_lr + span * (1.0 + m.acos(_PI * u)) / 2.0
+        else:
+            out = self.min_lr + span * (1.0 - m.asqrt(u))
+        out[t < self._t0] = self.peak_lr
+        out[t >= self.total_steps] = self.min_lr
+        return out
+
+    def phases(self) -> list[Phase]:
+        out = []
+        if self._t0 > 0:
+            out.append(Phase("stable", 0.0, self._t0, self.peak_lr, self.peak_lr, True))
+        out.append(Phase(f"decay ({self.decay_shape})", self._t0, self.total_steps, self.peak_lr, self.min_lr, True))
+        out.append(Phase("hold min_lr", self.total_steps, _INF, self.min_lr, self.min_lr, True))
+        return out
