@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import sys
 from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as SequenceT, Union
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
 ArrayLike = Union[float, int, np.ndarray, SequenceT[float]]
 
 _INF = math.inf
+_FMAX = sys.float_info.max
 _REGISTRY: dict[str, type["Schedule"]] = {}
 
 
@@ -102,9 +104,26 @@ def suggest(name: str, valid: Iterable[str]) -> str:
 
 
 def _bad_position(t: Any) -> ValueError | TypeError:
-    if isinstance(t, (str, bytes)) or t is None:
-        return TypeError(f"position must be a number or an array of numbers, got {t!r}")
-    return ValueError(f"position must be a finite number >= 0, got {t!r}")
+    if isinstance(t, numbers.Real) and not isinstance(t, bool):
+        return ValueError(f"position must be a finite number >= 0, got {t!r}")
+    return TypeError(f"position must be a number or an array of numbers, got {t!r} ({type(t).__name__})")
+
+
+def _positions(t: Any) -> np.ndarray:
+    """``t`` as a float64 array; strings, booleans, complex numbers and None are refused."""
+    try:
+        a = np.asarray(t)
+    except (TypeError, ValueError):
+        raise _bad_position(t) from None
+    kind = a.dtype.kind
+    if kind in "iuf":
+        return a.astype(np.float64, copy=False)
+    if kind == "O" and all(isinstance(x, numbers.Real) and not isinstance(x, bool) for x in a.flat):
+        try:
+            return np.array([float(x) for x in a.flat], dtype=np.float64).reshape(a.shape)
+        except OverflowError:
+            raise ValueError(f"position must be a finite number >= 0, got {t!r}") from None
+    raise _bad_position(t)
 
 
 class Schedule:
@@ -118,19 +137,25 @@ class Schedule:
     def __call__(self, t: ArrayLike) -> Any:
         """Value at position ``t``: a float for a number, an array for an array."""
         tt = type(t)
-        if tt is float or tt is int:
+        if tt is float:
             if 0 <= t < _INF:
                 return self._scalar(t)
             raise _bad_position(t)
+        if tt is int:
+            # Kernels see floats only, as the array path does; ints beyond the float
+            # range are out of range rather than an OverflowError further down.
+            if 0 <= t <= _FMAX:
+                return self._scalar(float(t))
+            raise _bad_position(t)
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
-            x = float(t)
+            try:
+                x = float(t)
+            except OverflowError:
+                raise _bad_position(t) from None
             if 0 <= x < _INF:
                 return self._scalar(x)
             raise _bad_position(t)
-        try:
-            a = np.asarray(t, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise _bad_position(t) from None
+        a = _positions(t)
         flat = a.ravel()
         if flat.size and not (np.all(flat >= 0) and np.all(np.isfinite(flat))):
             bad = flat[~((flat >= 0) & np.isfinite(flat))][0]
