@@ -1,0 +1,57 @@
+"""Product of schedules: several multiplicative effects applied together."""
+
+from __future__ import annotations
+
+from typing import Sequence as SequenceT
+
+import numpy as np
+
+from .core import Schedule, register
+
+__all__ = ["Product"]
+
+
+@register("product")
+class Product(Schedule):
+    """The product of several schedules: ``f(t) = s_1(t) * s_2(t) * ... * s_n(t)``.
+
+    Useful when independent multiplicative factors act at once, e.g. a warmup
+    multiplier times a step decay (what PyTorch's ``ChainedScheduler`` does with
+    multiplicative schedulers). The factors are multiplied left to right.
+
+    >>> from lrkit import Constant, Step
+    >>> Product([Constant(0.5), Step(0.1, 10, 0.1)])(10)
+    0.005000000000000001
+    """
+
+    __slots__ = ("schedules",)
+    _fields = ("schedules",)
+
+    def __init__(self, schedules: SequenceT[Schedule]) -> None:
+        if isinstance(schedules, Schedule) or not hasattr(schedules, "__iter__"):
+            raise TypeError(f"schedules must be a list of schedules, got {schedules!r}")
+        items = tuple(schedules)
+        for i, s in enumerate(items):
+            if not isinstance(s, Schedule):
+                raise TypeError(f"schedules[{i}] must be an lrkit Schedule, got {s!r}")
+        if not items:
+            raise ValueError("schedules must hold at least one schedule, got []")
+        self._set(schedules=items)
+
+    def _scalar(self, t: float) -> float:
+        it = iter(self.schedules)
+        v = next(it)._scalar(t)
+        for s in it:
+            v = v * s._scalar(t)
+        return v
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        it = iter(self.schedules)
+        v = next(it)._array(t)
+        for s in it:
+            v = v * s._array(t)
+        return v
+
+    @property
+    def length(self) -> float:
+        return max(s.length for s in self.schedules)
