@@ -66,6 +66,11 @@ def aipow(base: float, k: np.ndarray) -> np.ndarray:
     """
     if k.size == 0:
         return np.empty(0)
+    lo, hi = float(k.min()), float(k.max())
+    if hi - lo <= 65536:
+        # A table over the exponents' range: O(n), no sort.
+        table = np.array([base ** (lo + j) for j in range(int(hi - lo) + 1)], dtype=np.float64)
+        return table[(k - lo).astype(np.intp)]
     uniq, inverse = np.unique(k, return_inverse=True)
     vals = np.array([base ** float(u) for u in uniq], dtype=np.float64)
     return vals[inverse].reshape(k.shape)

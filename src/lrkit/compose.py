@@ -146,8 +146,14 @@ class Warmup(Schedule):
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         w = self.warmup_steps
+        # The inner schedule on every position (clamped at its start) is cheaper than
+        # gathering the post-warmup ones; the few warmup positions are then overwritten.
+        shifted = t - w
+        np.maximum(shifted, 0.0, out=shifted)
+        out = self.schedule._array(shifted)
         warm = t < w
-        out = np.empty_like(t)
+        if not warm.any():
+            return out
         tw = t[warm]
         shape = self.shape
         if shape == "linear":
@@ -159,8 +165,6 @@ class Warmup(Schedule):
             out[warm] = self._start + self._span * (-m.aexpm1(-tw / self._tau) / self._den)
         else:
             out[warm] = self._start
-        rest = ~warm
-        out[rest] = self.schedule._array(t[rest] - w)
         return out
 
     @property

@@ -157,7 +157,8 @@ class Schedule:
             raise _bad_position(t)
         a = _positions(t)
         flat = a.ravel()
-        if flat.size and not (np.all(flat >= 0) and np.all(np.isfinite(flat))):
+        # min() and max() propagate NaN, so one pair of reductions checks everything.
+        if flat.size and not (flat.min() >= 0 and flat.max() < _INF):
             bad = flat[~((flat >= 0) & np.isfinite(flat))][0]
             raise ValueError(f"position must be a finite number >= 0, got {bad!r} in the array")
         return self._array(flat).reshape(a.shape)

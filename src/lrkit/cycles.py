@@ -15,6 +15,7 @@ __all__ = ["CosineRestarts", "Cyclic"]
 _INF = math.inf
 _PI = math.pi
 _MAX_LISTED = 12
+_MAX_TABLE = 65536
 
 
 @register("cosine_restarts")
@@ -58,43 +59,63 @@ class CosineRestarts(Schedule):
             return i * self.period
         return self.period * (m.ipow(self.period_mult, i) - 1) / (self.period_mult - 1)
 
-    def _acycle_start(self, i: np.ndarray) -> np.ndarray:
-        if self.period_mult == 1.0:
-            return i * self.period
-        return self.period * (m.aipow(self.period_mult, i) - 1) / (self.period_mult - 1)
+    def _index(self, t: float) -> float:
+        """The cycle of ``t``: the largest ``i`` with ``_cycle_start(i) <= t``."""
+        P, pm = self.period, self.period_mult
+        if pm == 1.0:
+            i = float(math.floor(t / P))
+        else:
+            i = float(math.floor(math.log1p(t * (pm - 1) / P) / self._logm))
+        if self._cycle_start(i + 1) <= t:
+            i += 1
+        elif self._cycle_start(i) > t:
+            i -= 1
+        return i
 
     def _scalar(self, t: float) -> float:
         if t >= self._end:
             return self.min_lr
-        P, pm = self.period, self.period_mult
-        if pm == 1.0:
-            i = t // P
-            x, Pi = t - i * P, P
-        else:
-            i = float(math.floor(math.log1p(t * (pm - 1) / P) / self._logm))
-            if t >= self._cycle_start(i + 1):
-                i += 1
-            elif t < self._cycle_start(i):
-                i -= 1
-            x, Pi = t - self._cycle_start(i), P * m.ipow(pm, i)
+        i = self._index(t)
+        x = t - self._cycle_start(i)
+        Pi = self.period * m.ipow(self.period_mult, i)
         peak = self.peak_lr * m.ipow(self.peak_decay, i)
         return self.min_lr + (peak - self.min_lr) * (1 + m.cos(_PI * x / Pi)) / 2
 
     def _array(self, t: np.ndarray) -> np.ndarray:
-        P, pm = self.period, self.period_mult
-        if pm == 1.0:
-            i = t // P
-            x, Pi = t - i * P, P
-        else:
-            i = np.floor(np.log1p(t * (pm - 1) / P) / self._logm)
-            up = t >= self._acycle_start(i + 1)
-            i[up] += 1
-            down = t < self._acycle_start(i)
-            i[down] -= 1
-            x, Pi = t - self._acycle_start(i), P * m.aipow(pm, i)
-        peak = self.peak_lr * m.aipow(self.peak_decay, i)
-        out = self.min_lr + (peak - self.min_lr) * (1 + m.acos(_PI * x / Pi)) / 2
-        out[t >= self._end] = self.min_lr
+        # Per-cycle quantities come from small tables built with the scalar formulas,
+        # indexed by each position's cycle: O(n) and bit-identical to ``_scalar``.
+        if t.size == 0:
+            return np.empty(0)
+        P, pm, lo = self.period, self.period_mult, self.min_lr
+        last = self._index(float(t.max()))
+        # Same operations as the scalar path, done in place to spare allocations.
+        if last <= _MAX_TABLE:
+            cycles = [float(c) for c in range(int(last) + 1)]
+            starts = np.array([self._cycle_start(c) for c in cycles])
+            j = np.searchsorted(starts, t, side="right")
+            j -= 1
+            x = starts[j]
+            np.subtract(t, x, out=x)
+            x *= _PI
+            x /= P if pm == 1.0 else np.array([P * m.ipow(pm, c) for c in cycles])[j]
+            amp = np.array([self.peak_lr * m.ipow(self.peak_decay, c) - lo for c in cycles])[j]
+        else:  # many short cycles: period_mult == 1 here, start(i) = i * P
+            i = np.floor(t / P)
+            i += (i + 1) * P <= t
+            i -= i * P > t
+            x = t - i * P
+            x *= _PI
+            x /= P
+            amp = self.peak_lr * m.aipow(self.peak_decay, i)
+            amp -= lo
+        np.cos(x, out=x)
+        x += 1
+        out = amp
+        out *= x
+        out /= 2
+        out += lo
+        if self._end < _INF:
+            out[t >= self._end] = lo
         return out
 
     @property
@@ -165,7 +186,9 @@ class Cyclic(Schedule):
         if self.mode == "triangular":
             return self.min_lr + height * 1.0
         if self.mode == "triangular2":
-            return self.min_lr + height * (1 / m.ipow(2.0, c - 1))
+            # 0.5 ** (c - 1) equals PyTorch's 1 / 2.0 ** (c - 1) exactly (powers of two) and,
+            # unlike it, underflows to 0 instead of overflowing after 1024 cycles
+            return self.min_lr + height * m.ipow(0.5, c - 1)
         return self.min_lr + height * m.fpow(self.gamma, t)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
@@ -180,7 +203,7 @@ class Cyclic(Schedule):
         if self.mode == "triangular":
             return self.min_lr + height * 1.0
         if self.mode == "triangular2":
-            return self.min_lr + height * (1 / m.aipow(2.0, c - 1))
+            return self.min_lr + height * m.aipow(0.5, c - 1)
         return self.min_lr + height * m.afpow(self.gamma, t)
 
     def phases(self) -> list[Phase]:
