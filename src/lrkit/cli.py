@@ -1,0 +1,487 @@
+"""The ``lrkit`` command line: look at a schedule before training with it.
+
+::
+
+    lrkit show   [SPEC]                  phase table and a terminal plot
+    lrkit plot   [SPEC] -o lr.png        PNG/SVG/PDF plot, phase boundaries marked
+    lrkit export [SPEC] --steps N        position,lr rows (CSV)
+    lrkit list   [KIND]                  the built-in schedule kinds
+
+How it fits together, so that commands and kinds of SPEC can be added without
+touching the rest:
+
+* each command is a :class:`Command` (name, help, ``add_arguments``, ``run``) in
+  :data:`COMMANDS`; commands that read a SPEC get the common options from
+  :func:`add_spec_arguments`;
+* a SPEC is turned into a :class:`SpecSource` by the first function in
+  :data:`SPEC_SOURCES` that accepts it (today: a JSON/YAML file or inline text, or
+  the default schedule). A source may declare options of its own (a recipe by name
+  with its original flag names, say);
+* so the command line is parsed twice: a lenient pass finds the command and SPEC,
+  then a strict pass with the source's options added. Those override common options
+  of the same name (``conflict_handler="resolve"``): a source may claim ``--steps``
+  and the number of positions stays available as ``-n``. A SPEC given by name must
+  come right after the command;
+* every expected failure (bad spec, file, option) ends as one line,
+  ``lrkit: error: ...``, and exit status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence, TextIO
+
+import numpy as np
+
+from . import __version__
+from .config import from_dict, load
+from .core import Schedule, registered
+
+__all__ = ["main", "Command", "COMMANDS", "SpecSource", "SPEC_SOURCES", "add_spec_arguments", "CLIError",
+           "DEFAULT_SPEC"]
+
+#: The schedule used when SPEC is left out: a 100-step linear warmup into a cosine decay.
+DEFAULT_SPEC: dict[str, Any] = {"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000,
+                                "warmup_steps": 100, "min_lr": 0.001}
+
+#: More positions than this is almost certainly a typo, and would need gigabytes.
+MAX_POSITIONS = 50_000_000
+
+
+class CLIError(Exception):
+    """An expected failure: printed as one ``lrkit: error:`` line, exit status 2."""
+
+
+# -- argument parsing ---------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are raised (one line at the top level) instead of printed with usage."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        hint = f" (see '{self.prog} --help')"
+        raise CLIError(message + hint)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+
+def _whole(name: str, low: int = 1) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
+        return v
+
+    parse.__name__ = name
+    return parse
+
+
+def _positive(name: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+        if not (v > 0 and math.isfinite(v)):
+            raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+        return v
+
+    parse.__name__ = name
+    return parse
+
+
+@dataclass
+class SpecSource:
+    """Where a schedule comes from: ``build(args)`` makes it after the strict parse.
+
+    ``add_arguments`` (optional) adds the source's own options to the command's
+    parser; they win over common options of the same name.
+    """
+
+    name: str
+    build: Callable[[argparse.Namespace], Schedule]
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+@dataclass
+class Command:
+    """One sub-command: ``run(args, out)`` returns the exit status."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, TextIO], int]
+    description: str = ""
+    takes_spec: bool = True
+
+
+def add_spec_arguments(p: argparse.ArgumentParser) -> None:
+    """The SPEC argument and the options every command that evaluates a schedule shares."""
+    p.add_argument("spec", nargs="?", metavar="SPEC",
+                   help="a .json/.yaml/.yml file, or inline JSON/YAML (default: the warmup_cosine in 'lrkit --help')")
+    g = p.add_argument_group("positions")
+    g.add_argument("-n", "--steps", type=_whole("steps"), metavar="N",
+                   help="evaluate positions 0 .. N-1 (default: a tenth past the schedule's end, or 1000)")
+    g.add_argument("--subdivide", type=_whole("subdivide"), default=1, metavar="K",
+                   help="K evenly spaced points per position, e.g. the steps per epoch to see an "
+                        "epoch schedule per iteration (default: 1)")
+    g.add_argument("--steps-per-epoch", type=_positive("steps_per_epoch"), metavar="S",
+                   help="converts lengths written in epochs ('2ep') in the spec")
+    g.add_argument("--run-steps", type=_positive("run_steps"), metavar="R",
+                   help="the whole run, in positions: converts fractions ('10%%') in the spec")
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, description: str = "", takes_spec: bool = True
+            ) -> Callable[[Callable[[argparse.ArgumentParser], None]], Callable[..., Any]]:
+    """Decorator pair: ``@command(...)`` on ``add_arguments``, then ``.runner`` on ``run``."""
+
+    def deco(add: Callable[[argparse.ArgumentParser], None]) -> Any:
+        def runner(run: Callable[[argparse.Namespace, TextIO], int]) -> Callable[[argparse.Namespace, TextIO], int]:
+            COMMANDS[name] = Command(name, help, add, run, description, takes_spec)
+            return run
+
+        add.runner = runner  # type: ignore[attr-defined]
+        return add
+
+    return deco
+
+
+def _epilog() -> str:
+    kinds = ", ".join(registered())
+    default = json.dumps(DEFAULT_SPEC)
+    return "\n".join([
+        "built-in schedules (lrkit list: parameters and formulas):",
+        textwrap.indent(textwrap.fill(kinds, 76), "  "),
+        "",
+        "SPEC is a .json/.yaml/.yml file or inline JSON/YAML; without SPEC lrkit uses",
+        "  " + default,
+        "Lengths in a spec may be '500', '2ep' (give --steps-per-epoch) or '10%' (give --run-steps).",
+        "",
+        "examples:",
+        "  lrkit show",
+        "  lrkit plot -o lr.png --log",
+        "  lrkit show '{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": \"90ep\"}' --steps-per-epoch 100",
+        "  lrkit export schedule.yaml --steps 5000 --every 10 --csv lr.csv",
+    ])
+
+
+def build_parser(*, strict: bool = True, source: SpecSource | None = None,
+                 command_name: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; ``source`` adds its options to the ``command_name`` sub-parser.
+
+    With ``strict=False`` (the first pass) option values are not type-checked and
+    ``--help`` is not handled, so the pass can only locate the command and SPEC.
+    """
+    parser = _Parser(prog="lrkit", formatter_class=_HelpFormatter, allow_abbrev=False, add_help=strict,
+                     description="Learning-rate schedules in closed form: look at them, plot them, export them.",
+                     epilog=_epilog())
+    parser.add_argument("--version", action="version", version=f"lrkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=_Parser)
+    sub.required = True
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=textwrap.fill(cmd.description or cmd.help, 79),
+                           formatter_class=_HelpFormatter, allow_abbrev=False, add_help=strict,
+                           conflict_handler="resolve", epilog=_epilog() if cmd.takes_spec else None)
+        if cmd.takes_spec:
+            add_spec_arguments(p)
+        cmd.add_arguments(p)
+        if source is not None and source.add_arguments is not None and cmd.name == command_name:
+            source.add_arguments(p.add_argument_group(f"{source.name} options"))  # type: ignore[arg-type]
+        if not strict:
+            for action in p._actions:  # the first pass only needs to find SPEC
+                action.type = None
+                action.choices = None
+    return parser
+
+
+# -- where a schedule comes from ------------------------------------------------------------------
+def _units(args: argparse.Namespace) -> dict[str, Any]:
+    return {"steps_per_epoch": getattr(args, "steps_per_epoch", None), "run_steps": getattr(args, "run_steps", None)}
+
+
+def _load_text(spec: str, units: dict[str, Any]) -> Schedule:
+    text = spec.strip()
+    if not text:
+        raise CLIError("SPEC is empty: give a .json/.yaml file or inline JSON/YAML")
+    if not os.path.exists(text) and re.fullmatch(r"[\w.\-]+", text) and not text.endswith((".json", ".yaml",
+                                                                                             ".yml")):
+        # a bare word: say what a spec looks like instead of a confusing YAML error
+        if text in registered():
+            need = [k for k, p in _required(text)]
+            example = json.dumps({"type": text, **{k: "..." for k in need}}).replace('"..."', "...")
+            raise CLIError(f"{text!r} is a schedule kind, not a spec: write it as '{example}' "
+                           f"(lrkit list {text}: its parameters)")
+        raise CLIError(f"{text!r} is neither a spec file nor inline JSON/YAML "
+                       f"(e.g. '{{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": 100}}')")
+    try:
+        try:
+            return load(spec, **units)
+        except ValueError as e:
+            # inline YAML flow style ({type: cosine, ...}) starts like JSON; read it as YAML
+            if str(e).startswith("invalid JSON") and text.startswith("{") and not os.path.exists(text):
+                data = _yaml_mapping(text)
+                if data is not None:
+                    return from_dict(data, **units)
+            raise
+    except ValueError as e:
+        # the loader names its keyword arguments; on the command line they are options
+        msg = str(e).replace("give steps_per_epoch", "give --steps-per-epoch").replace("give run_steps",
+                                                                                        "give --run-steps")
+        if msg == str(e):
+            raise
+        raise CLIError(msg) from None
+
+
+def _yaml_mapping(text: str) -> Any:
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _required(kind: str) -> list[tuple[str, Any]]:
+    import inspect
+
+    sig = inspect.signature(registered()[kind].__init__)
+    return [(k, p) for k, p in sig.parameters.items() if k != "self" and p.default is inspect.Parameter.empty]
+
+
+def _text_source(spec: str | None) -> SpecSource:
+    if spec is None:
+        return SpecSource("default", lambda args: from_dict(DEFAULT_SPEC, **_units(args)))
+    return SpecSource(spec, lambda args: _load_text(spec, _units(args)))
+
+
+#: Functions ``SPEC text (or None) -> SpecSource or None``, tried in order; the last accepts anything.
+SPEC_SOURCES: list[Callable[[str | None], SpecSource | None]] = [_text_source]
+
+
+def resolve_source(spec: str | None) -> SpecSource:
+    for resolve in SPEC_SOURCES:
+        src = resolve(spec)
+        if src is not None:
+            return src
+    raise CLIError(f"cannot read SPEC {spec!r}")  # pragma: no cover - _text_source accepts everything
+
+
+def _schedule(args: argparse.Namespace) -> Schedule:
+    return args.source.build(args)
+
+
+def _positions(args: argparse.Namespace, schedule: Schedule) -> np.ndarray:
+    from .plot import default_steps, positions
+
+    n = args.steps
+    if n is None:
+        n = default_steps(schedule)
+        if not math.isfinite(schedule.length) and args.run_steps is not None:
+            n = math.ceil(args.run_steps)
+    if n * args.subdivide > MAX_POSITIONS:
+        raise CLIError(f"--steps {n} x --subdivide {args.subdivide} is {n * args.subdivide:,} positions; "
+                       f"at most {MAX_POSITIONS:,}")
+    return positions(n, args.subdivide)
+
+
+# -- commands ----------------------------------------------------------------------------------------
+@command("show", "print the phase table and a terminal plot",
+         "Print the schedule's phases (name, start, end, values) and a compact plot drawn with "
+         "text characters (braille dots, or ASCII with --ascii); works over SSH.")
+def _show_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("plot")
+    g.add_argument("--width", type=_whole("width", 10), default=60, help="plot width in characters (default: 60)")
+    g.add_argument("--height", type=_whole("height", 3), default=15, help="plot height in lines (default: 15)")
+    g.add_argument("--ascii", action="store_true", help="plain ASCII instead of braille dots")
+    g.add_argument("--log", action="store_true", help="log-scale y axis")
+    g.add_argument("--no-plot", action="store_true", help="only the phase table")
+
+
+@_show_args.runner
+def _show(args: argparse.Namespace, out: TextIO) -> int:
+    from .plot import spec_label
+    from .textplot import can_encode_unicode, text_plot
+
+    s = _schedule(args)
+    parts = [spec_label(s), "", s.describe()]
+    if not args.no_plot:
+        x = _positions(args, s)
+        ascii_only = args.ascii or not can_encode_unicode(out)
+        marks = sorted({p.start for p in s.phases()})
+        parts += ["", text_plot(x, s(x), width=args.width, height=args.height, marks=marks, log=args.log,
+                                ascii=ascii_only)]
+    out.write("\n".join(parts) + "\n")
+    return 0
+
+
+@command("export", "write position,lr rows (CSV)",
+         "Evaluate the schedule once over positions 0 .. N-1 (K points each with --subdivide) and "
+         "write 'position,lr' rows, to stdout or to --csv FILE. Values are printed in full "
+         "precision (they read back as the same float64).")
+def _export_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output")
+    g.add_argument("--csv", metavar="FILE", help="write to FILE instead of stdout ('-': stdout)")
+    g.add_argument("--every", type=_whole("every"), default=1, metavar="K",
+                   help="keep every K-th row (default: 1, all)")
+    g.add_argument("--no-header", action="store_true", help="leave out the 'position,lr' header")
+
+
+@_export_args.runner
+def _export(args: argparse.Namespace, out: TextIO) -> int:
+    s = _schedule(args)
+    x = _positions(args, s)
+    y = s(x)
+    x, y = x[::args.every], y[::args.every]
+    xs = [str(int(v)) for v in x] if args.subdivide == 1 else [repr(float(v)) for v in x]
+    lines = [] if args.no_header else ["position,lr"]
+    lines += [f"{a},{float(b)!r}" for a, b in zip(xs, y.tolist())]
+    text = "\n".join(lines) + "\n"
+    if args.csv and args.csv != "-":
+        with open(args.csv, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    else:
+        out.write(text)
+    return 0
+
+
+@command("plot", "draw the schedule to a PNG, SVG or PDF file",
+         "Draw the schedule with matplotlib (needs lrkit[plot]); the file type follows the "
+         "extension of -o. Phase boundaries are dashed lines with the phase names on top; the "
+         "title shows the spec.")
+def _plot_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--output", default="lr.png", metavar="FILE",
+                   help="output file, .png/.svg/.pdf (default: lr.png)")
+    g.add_argument("--log", action="store_true", help="log-scale y axis")
+    g.add_argument("--title", help="title (default: the spec)")
+    g.add_argument("--dpi", type=_whole("dpi", 10), default=150, help="resolution of PNG output (default: 150)")
+
+
+@_plot_args.runner
+def _plot(args: argparse.Namespace, out: TextIO) -> int:
+    from .plot import save_plot
+
+    s = _schedule(args)
+    x = _positions(args, s)
+    save_plot(s, args.output, x, log=args.log, title=args.title if args.title is not None else True,
+              dpi=args.dpi)
+    out.write(f"wrote {args.output}\n")
+    return 0
+
+
+@command("list", "list the built-in schedule kinds",
+         "List every built-in schedule kind with its parameters and a one-line summary; "
+         "'lrkit list KIND' prints that kind's full documentation.", takes_spec=False)
+def _list_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", nargs="?", metavar="KIND", help="one schedule kind to document in full")
+
+
+@_list_args.runner
+def _list(args: argparse.Namespace, out: TextIO) -> int:
+    kinds = registered()
+    if args.kind is not None:
+        if args.kind not in kinds:
+            from .core import suggest
+
+            raise CLIError(f"unknown schedule kind {args.kind!r}{suggest(args.kind, kinds)}")
+        cls = kinds[args.kind]
+        out.write(f"{args.kind}: {_signature(cls)}\n\n{_plain(_doc(cls))}\n")
+        return 0
+    width = max(len(k) for k in kinds)
+    for k, cls in kinds.items():
+        doc = _doc(cls).splitlines()
+        out.write(f"{k.ljust(width)}  {_signature(cls)}\n{' ' * (width + 2)}{_plain(doc[0] if doc else '')}\n")
+    return 0
+
+
+def _doc(cls: type) -> str:
+    import inspect
+
+    return inspect.getdoc(cls) or ""
+
+
+def _plain(text: str) -> str:
+    return text.replace("``", "")
+
+
+def _signature(cls: type) -> str:
+    import inspect
+
+    parts = []
+    for k, p in inspect.signature(cls.__init__).parameters.items():
+        if k == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        parts.append(k if p.default is inspect.Parameter.empty else f"{k}={p.default!r}")
+    return "(" + ", ".join(parts) + ")"
+
+
+# -- entry point --------------------------------------------------------------------------------------
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        msg = f"{e.strerror}: {e.filename!r}" if e.filename else e.strerror
+    else:
+        msg = str(e) or type(e).__name__
+    return " ".join(msg.split())
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    source, name = None, None
+    try:  # first pass: which command, which SPEC (its source may bring options of its own)
+        first, _ = build_parser(strict=False).parse_known_args(argv)
+        cmd = COMMANDS.get(first.command)
+        if cmd is not None and cmd.takes_spec:
+            source, name = resolve_source(first.spec), cmd.name
+    except CLIError:
+        pass  # the strict pass reports it properly
+    args, extra = build_parser(source=source, command_name=name).parse_known_args(argv)
+    if extra:
+        raise CLIError(f"unrecognized arguments: {' '.join(extra)} (see 'lrkit {args.command} --help')")
+    if COMMANDS[args.command].takes_spec:
+        args.source = source if source is not None else resolve_source(args.spec)
+    return args
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 error, 130 interrupted)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    try:
+        args = _parse(argv)
+        return COMMANDS[args.command].run(args, out)
+    except SystemExit as e:  # --help, --version
+        return e.code if isinstance(e.code, int) else 0
+    except BrokenPipeError:  # e.g. lrkit export | head: the reader has what it wanted
+        try:
+            sys.stdout = open(os.devnull, "w")  # keep the interpreter's final flush quiet
+        except OSError:  # pragma: no cover
+            pass
+        return 0
+    except KeyboardInterrupt:
+        err.write("lrkit: interrupted\n")
+        return 130
+    except (CLIError, ValueError, TypeError, OSError, ImportError, MemoryError, OverflowError,
+            RecursionError) as e:
+        err.write(f"lrkit: error: {_one_line(e)}\n")
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
