@@ -14,15 +14,34 @@ reference implementations (PyTorch's closed forms, the recipes) do.
 
 from __future__ import annotations
 
+import importlib
 import math
+from typing import Any
 
-import numpy as np
+
+class _Lazy:
+    """numpy, imported on first use: ``import lrkit`` stays light, and a caller that
+    evaluates arrays has imported numpy already."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(importlib.import_module("numpy"), name)
+        self.__dict__[name] = value  # later look-ups skip __getattr__
+        return value
+
+
+np: Any = _Lazy()
 
 cos = math.cos
 sqrt = math.sqrt
-acos = np.cos
-asqrt = np.sqrt
 pi = math.pi
+
+
+def acos(x: Any) -> Any:
+    return np.cos(x)
+
+
+def asqrt(x: Any) -> Any:
+    return np.sqrt(x)
 
 
 def exp(x: float) -> float:
@@ -46,11 +65,24 @@ def fpow(base: float, exponent: float) -> float:
     return float(np.power(base, exponent))
 
 
-aexp = np.exp
-aexpm1 = np.expm1
-atanh = np.tanh
-alog = np.log
-afpow = np.power
+def aexp(x: Any) -> Any:
+    return np.exp(x)
+
+
+def aexpm1(x: Any) -> Any:
+    return np.expm1(x)
+
+
+def atanh(x: Any) -> Any:
+    return np.tanh(x)
+
+
+def alog(x: Any) -> Any:
+    return np.log(x)
+
+
+def afpow(base: Any, exponent: Any) -> Any:
+    return np.power(base, exponent)
 
 
 def ipow(base: float, k: float) -> float:

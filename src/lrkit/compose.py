@@ -6,9 +6,9 @@ import bisect
 import math
 from typing import Any, Callable, Sequence as SequenceT
 
-import numpy as np
 
 from . import _check
+from ._num import np
 from . import _num as m
 from .core import Phase, Schedule, register
 
@@ -75,8 +75,10 @@ class Sequence(Schedule):
                 if p.start >= end - start:
                     break
                 if p.end > end - start:
+                    # a phase with no end value (unbounded, or a run of cycles) is not
+                    # bounded by its ends once cut either: it keeps None
                     p = p._replace(end=end - start, end_value=seg._scalar(end - start)
-                                   if end < _INF else p.end_value)
+                                   if end < _INF and p.end_value is not None else p.end_value)
                 if p.start == 0 and i > 0:
                     p = p._replace(continuous=p.start_value == out[-1].end_value)
                 out.append(p.shifted(start))
@@ -125,7 +127,7 @@ class Warmup(Schedule):
         p = _check.positive("power", power)
         tau_v = _check.positive("tau", tau) if tau is not None else (w / 5 if w > 0 else 1.0)
         end = schedule._scalar(0.0)
-        den = -m.expm1(-w / tau_v) if w > 0 else 1.0
+        den = -m.expm1(-w / tau_v) if (w > 0 and shape == "exponential") else 1.0
         self._set(schedule=schedule, warmup_steps=w, shape=shape, start_factor=sf, power=p,
                   tau=None if tau is None else tau_v, _end=end, _start=sf * end, _span=end - sf * end,
                   _den=den, _tau=tau_v)
@@ -235,7 +237,8 @@ class Hold(Schedule):
             if p.start >= self.end:
                 break
             if p.end > self.end:
-                p = p._replace(end=self.end, end_value=self.schedule._scalar(self.end))
+                ev = None if p.end_value is None else self.schedule._scalar(self.end)
+                p = p._replace(end=self.end, end_value=ev)
             out.append(p)
         prev = out[-1].end_value if out else None
         out.append(Phase("hold", self.end, _INF, self._held, self._held, prev == self._held))

@@ -14,10 +14,7 @@ positions, or strings with a unit: ``"500"`` / ``"500 steps"``, ``"2ep"`` /
 
 from __future__ import annotations
 
-import inspect
-import json
 import re
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from . import _check
@@ -34,7 +31,6 @@ UNIT_KEYS = ("steps_per_epoch", "run_steps")
 _LEN_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(steps?|ep|epochs?|%)?\s*$")
 
 
-@dataclass(frozen=True)
 class Units:
     """How to turn a length with a unit into positions.
 
@@ -45,14 +41,25 @@ class Units:
     (200.0, 900.0)
     """
 
-    steps_per_epoch: float | None = None
-    run_steps: float | None = None
+    __slots__ = ("steps_per_epoch", "run_steps")
 
-    def __post_init__(self) -> None:
-        if self.steps_per_epoch is not None:
-            _check.positive("steps_per_epoch", self.steps_per_epoch)
-        if self.run_steps is not None:
-            _check.positive("run_steps", self.run_steps)
+    def __init__(self, steps_per_epoch: float | None = None, run_steps: float | None = None) -> None:
+        object.__setattr__(self, "steps_per_epoch",
+                           None if steps_per_epoch is None else _check.positive("steps_per_epoch", steps_per_epoch))
+        object.__setattr__(self, "run_steps", None if run_steps is None else _check.positive("run_steps", run_steps))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Units is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Units) and (self.steps_per_epoch, self.run_steps) == (
+            other.steps_per_epoch, other.run_steps)
+
+    def __hash__(self) -> int:
+        return hash((self.steps_per_epoch, self.run_steps))
+
+    def __repr__(self) -> str:
+        return f"Units(steps_per_epoch={self.steps_per_epoch!r}, run_steps={self.run_steps!r})"
 
     def steps(self, value: Any, name: str = "length") -> float:
         """``value`` (a number, or a string with a unit) as a number of positions."""
@@ -73,7 +80,9 @@ class Units:
         return _check.real(name, value)
 
 
-def _params(cls: type) -> dict[str, inspect.Parameter]:
+def _params(cls: type) -> dict[str, Any]:
+    import inspect
+
     sig = inspect.signature(cls.__init__)
     return {k: p for k, p in sig.parameters.items() if k != "self"}
 
@@ -89,13 +98,13 @@ def from_dict(spec: Mapping[str, Any], *, steps_per_epoch: float | None = None,
     if not isinstance(spec, Mapping):
         raise TypeError(f"a schedule spec must be a mapping with a 'type', got {spec!r}")
     spec = dict(spec)
-    spe = spec.pop("steps_per_epoch", steps_per_epoch)
-    run = spec.pop("run_steps", run_steps)
+    spe = spec.get("steps_per_epoch", steps_per_epoch)
+    run = spec.get("run_steps", run_steps)
     units = Units(steps_per_epoch=spe, run_steps=run)
-    return _build(spec, units, "")
+    return _build(spec, units, "", top=True)
 
 
-def _build(spec: Any, units: Units, where: str) -> Schedule:
+def _build(spec: Any, units: Units, where: str, top: bool = False) -> Schedule:
     if not isinstance(spec, Mapping):
         raise TypeError(f"{where or 'spec'} must be a schedule spec (a mapping with a 'type'), got {spec!r}")
     if "type" not in spec:
@@ -105,7 +114,9 @@ def _build(spec: Any, units: Units, where: str) -> Schedule:
     kwargs: dict[str, Any] = {}
     label = f"{where}{spec['type']}"
     for key, value in spec.items():
-        if key == "type":
+        if key == "type" or (top and key in UNIT_KEYS and key not in params):
+            # top-level units; a schedule that takes one as a parameter (per_step's
+            # steps_per_epoch: the same quantity) receives it as well
             continue
         if key not in params:
             raise ValueError(f"{label}: unknown parameter {key!r}{suggest(key, params)}")
@@ -118,7 +129,7 @@ def _build(spec: Any, units: Units, where: str) -> Schedule:
         elif key in LENGTH_LIST_FIELDS and isinstance(value, list):
             value = [units.steps(v, f"{key}[{i}]") for i, v in enumerate(value)]
         kwargs[key] = value
-    missing = [k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in kwargs]
+    missing = [k for k, p in params.items() if p.default is p.empty and k not in kwargs]
     if missing:
         raise ValueError(f"{label}: missing parameter{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     try:
@@ -131,6 +142,8 @@ def _build(spec: Any, units: Units, where: str) -> Schedule:
 
 def from_json(text: str, **units: Any) -> Schedule:
     """Build a schedule from JSON text."""
+    import json
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

@@ -18,15 +18,14 @@ pickling) and registers itself under a ``kind`` name for the config loader.
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 import sys
 from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as SequenceT, Union
 
-import numpy as np
 
 from . import _check
+from ._num import np
 
 __all__ = [
     "Schedule",
@@ -37,7 +36,7 @@ __all__ = [
     "ArrayLike",
 ]
 
-ArrayLike = Union[float, int, np.ndarray, SequenceT[float]]
+ArrayLike = Union[float, int, SequenceT[float], "numpy.ndarray"]
 
 _INF = math.inf
 _FMAX = sys.float_info.max
@@ -48,9 +47,10 @@ class Phase(NamedTuple):
     """One phase of a schedule: ``[start, end)`` in positions, with the values there.
 
     ``end`` is ``inf`` for a phase that lasts for ever. ``end_value`` is the value
-    approached at ``end`` from the left (``None`` when the phase is unbounded and
-    the value keeps changing). ``continuous`` says whether the curve is continuous
-    where the phase starts.
+    approached at ``end`` from the left; the values inside the phase lie between
+    ``start_value`` and ``end_value``. It is ``None`` when no such bound is given: a
+    phase that lasts for ever with changing values, or a run of several cycles.
+    ``continuous`` says whether the curve is continuous where the phase starts.
     """
 
     name: str
@@ -97,6 +97,8 @@ def schedule_class(kind: Any) -> type["Schedule"]:
 
 
 def suggest(name: str, valid: Iterable[str]) -> str:
+    import difflib
+
     valid = list(valid)
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from . import _check
+from ._num import np
 from . import _num as m
 from .core import Phase, Schedule, register
 
@@ -208,10 +208,13 @@ class Cyclic(Schedule):
 
     def phases(self) -> list[Phase]:
         out = []
+        # exp_range's rise h(t) * gamma ** t peaks before the top of the triangle when
+        # step_size_up * |log gamma| > 1: that phase is not bounded by its ends
+        up_end: bool | None = None if self.step_size_up * -math.log(self.gamma) > 1 else True
         for c in range(3):
             s = c * self._L
             mid = s + self.step_size_up
-            out.append(self._phase(f"cycle {c + 1} up", s, mid, continuous=True))
+            out.append(self._phase(f"cycle {c + 1} up", s, mid, continuous=True, end_value=up_end))
             out.append(self._phase(f"cycle {c + 1} down", mid, s + self._L, continuous=True))
         s = 3 * self._L
         out.append(self._phase("cycles 4...", s, _INF, end_value=None))

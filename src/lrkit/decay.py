@@ -10,9 +10,9 @@ import bisect
 import math
 from typing import Sequence as SequenceT
 
-import numpy as np
 
 from . import _check
+from ._num import np
 from . import _num as m
 from .core import Phase, Schedule, register
 
