@@ -26,7 +26,7 @@ class CosineRestarts(Schedule):
     ``S_i = period * (period_mult ** i - 1) / (period_mult - 1)`` (``i * period``
     when ``period_mult == 1``). Within it, with ``x = t - S_i``::
 
-        f(t) = min_lr + (peak_lr * peak_decay ** i - min_lr) * (1 + cos(pi * x / P_i)) / 2
+        f(t) = min_lr + (peak_lr * peak_decay ** i - min_lr) * (1 + cos(x * (pi / P_i))) / 2
 
     After ``max_cycles`` cycles (if given) ``min_lr`` is held.
 
@@ -77,9 +77,12 @@ class CosineRestarts(Schedule):
             return self.min_lr
         i = self._index(t)
         x = t - self._cycle_start(i)
-        Pi = self.period * m.ipow(self.period_mult, i)
         peak = self.peak_lr * m.ipow(self.peak_decay, i)
-        return self.min_lr + (peak - self.min_lr) * (1 + m.cos(_PI * x / Pi)) / 2
+        return self.min_lr + (peak - self.min_lr) * (1 + m.cos(x * self._rate(i))) / 2
+
+    def _rate(self, i: float) -> float:
+        """``pi / P_i``: the cosine's angle per position in cycle ``i``."""
+        return _PI / (self.period * m.ipow(self.period_mult, i))
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         # Per-cycle quantities come from small tables built with the scalar formulas,
@@ -96,16 +99,14 @@ class CosineRestarts(Schedule):
             j -= 1
             x = starts[j]
             np.subtract(t, x, out=x)
-            x *= _PI
-            x /= P if pm == 1.0 else np.array([P * m.ipow(pm, c) for c in cycles])[j]
+            x *= self._rate(0.0) if pm == 1.0 else np.array([self._rate(c) for c in cycles])[j]
             amp = np.array([self.peak_lr * m.ipow(self.peak_decay, c) - lo for c in cycles])[j]
         else:  # many short cycles: period_mult == 1 here, start(i) = i * P
             i = np.floor(t / P)
             i += (i + 1) * P <= t
             i -= i * P > t
             x = t - i * P
-            x *= _PI
-            x /= P
+            x *= self._rate(0.0)
             amp = self.peak_lr * m.aipow(self.peak_decay, i)
             amp -= lo
         np.cos(x, out=x)
