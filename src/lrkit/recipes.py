@@ -1,0 +1,565 @@
+"""The three recipes users arrive with, reproduced exactly, as lrkit schedules.
+
+* :func:`get_lr_scheduler` -- the YOLOX-style ``f(iters) -> lr`` factory
+  (``"cos"``: :class:`YoloxCos`, ``"step"``: :class:`YoloxStep`), same name and signature.
+* :class:`TorchvisionWarmup` -- the multiplier of torchvision's detection
+  ``warmup_lr_scheduler``.
+* :class:`CAWB` -- CosineAnnealingWarmbootingLR (cosine "warm booting"), both as the
+  pure per-call factors its ``step()`` / ``step_batch()`` produce and as a schedule of
+  the multiplier the canonical training loop applies at every batch.
+
+Everything here is a closed-form function of a counter. Framework bindings map a
+counter to param groups with the methods documented on each class; they need no
+arithmetic beyond ``base_lr * multiplier`` (or :meth:`CAWB.step_lr` for CAWB's exact
+order of operations).
+
+The float operations follow the originals' order, so values are bit-identical to
+them (Python's ``**`` is used where they use it: it can differ from numpy's power by
+an ulp).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import numbers
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from . import _check
+from . import _num as m
+from .core import Phase, Schedule, register
+
+__all__ = ["get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
+           "LR_DECAY_TYPES", "LF_SHAPES"]
+
+_INF = math.inf
+_PI = math.pi
+
+#: ``lr_decay_type`` values :func:`get_lr_scheduler` accepts.
+LR_DECAY_TYPES = ("cos", "step")
+#: The named CAWB decay functions usable in configs (see :class:`CawbLf`).
+LF_SHAPES = ("cos", "linear")
+
+
+def _sq(u: float) -> float:
+    # The original squares with Python's pow(u, 2), which is the C library's pow and
+    # can differ from u * u by an ulp; keep it for bit-identical values.
+    return u ** 2
+
+
+def _lr_pair(lr: Any, min_lr: Any) -> tuple[float, float]:
+    v = _check.positive("lr", lr)
+    lo = _check.rate("min_lr", min_lr)
+    _check.not_above("min_lr", lo, "lr", v)
+    return v, lo
+
+
+def _ratio(name: str, value: Any) -> float:
+    v = _check.real(name, value)
+    if v < 0:
+        raise ValueError(f"{name} must be >= 0 (a fraction of total_iters or lr), got {value!r}")
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# get_lr_scheduler: YOLOX "warm cos" and the geometric step decay
+# ---------------------------------------------------------------------------------------------
+
+@register("yolox_cos")
+class YoloxCos(Schedule):
+    """YOLOX "warm cos": quadratic warmup, half-cosine, then a flat ``min_lr`` tail.
+
+    With ``T = total_iters``::
+
+        W = min(max(warmup_iters_ratio * T, 1), 3)     # warmup length, clamped to [1, 3]
+        s = max(warmup_lr_ratio * lr, 1e-6)            # warmup start value
+        N = min(max(no_aug_iter_ratio * T, 1), 15)     # tail length, clamped to [1, 15]
+        f(x) = (lr - s) * (x / W) ** 2 + s                                  if x <= W
+             = min_lr                                                       elif x >= T - N
+             = min_lr + 0.5 * (lr - min_lr) * (1 + cos(pi * (x - W) / (T - W - N)))
+
+    The branches are tested in that order (the warmup wins on very short runs). When
+    ``T - W - N <= 0`` there is no cosine phase: ``f`` is the warmup up to ``W`` and
+    ``min_lr`` after it, for every ``x`` (the original divides by zero if a fractional
+    ``x`` lands there; at the integer positions it accepts the values are the same).
+
+    >>> YoloxCos(lr=0.01, min_lr=0.0001, total_iters=300)(0)
+    0.001
+    """
+
+    __slots__ = ("lr", "min_lr", "total_iters", "warmup_iters_ratio", "warmup_lr_ratio", "no_aug_iter_ratio",
+                 "warmup_iters", "warmup_lr_start", "no_aug_iters", "_rise", "_half", "_tail", "_span")
+    _fields = ("lr", "min_lr", "total_iters", "warmup_iters_ratio", "warmup_lr_ratio", "no_aug_iter_ratio")
+
+    def __init__(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float = 0.1,
+                 warmup_lr_ratio: float = 0.1, no_aug_iter_ratio: float = 0.3) -> None:
+        lr, min_lr = _lr_pair(lr, min_lr)
+        T = _check.positive("total_iters", total_iters)
+        wr = _ratio("warmup_iters_ratio", warmup_iters_ratio)
+        sr = _ratio("warmup_lr_ratio", warmup_lr_ratio)
+        nr = _ratio("no_aug_iter_ratio", no_aug_iter_ratio)
+        W = float(min(max(wr * T, 1), 3))
+        s = float(max(sr * lr, 1e-6))
+        N = float(min(max(nr * T, 1), 15))
+        self._set(lr=lr, min_lr=min_lr, total_iters=T, warmup_iters_ratio=wr, warmup_lr_ratio=sr,
+                  no_aug_iter_ratio=nr, warmup_iters=W, warmup_lr_start=s, no_aug_iters=N,
+                  _rise=lr - s, _half=0.5 * (lr - min_lr), _tail=T - N, _span=T - W - N)
+
+    def _scalar(self, x: float) -> float:
+        W = self.warmup_iters
+        if x <= W:
+            return self._rise * _sq(x / W) + self.warmup_lr_start
+        if x >= self._tail or self._span <= 0:
+            return self.min_lr
+        return self.min_lr + self._half * (1.0 + m.cos(_PI * (x - W) / self._span))
+
+    def _array(self, x: np.ndarray) -> np.ndarray:
+        W = self.warmup_iters
+        out = np.full_like(x, self.min_lr)
+        warm = x <= W
+        u = x[warm] / W
+        out[warm] = self._rise * np.array([_sq(v) for v in u.tolist()], dtype=np.float64) + self.warmup_lr_start
+        if self._span > 0:
+            mid = ~warm & (x < self._tail)
+            out[mid] = self.min_lr + self._half * (1.0 + m.acos(_PI * (x[mid] - W) / self._span))
+        return out
+
+    @property
+    def length(self) -> float:
+        return max(self._tail, math.nextafter(self.warmup_iters, _INF))
+
+    def phases(self) -> list[Phase]:
+        W = self.warmup_iters
+        # x == W still belongs to the warmup branch; the phases follow the branches.
+        warm_name = "warmup (quadratic)" if self.warmup_lr_start <= self.lr else "ramp down (quadratic)"
+        if self._span > 0 and self._tail > W:
+            return [Phase(warm_name, 0.0, W, self._scalar(0.0), self._scalar(W), True),
+                    self._phase("cosine", W, self._tail, end_value=self.min_lr),
+                    Phase("hold min_lr", self._tail, _INF, self.min_lr, self.min_lr, True)]
+        end = math.nextafter(W, _INF)
+        return [Phase(warm_name, 0.0, end, self._scalar(0.0), self._scalar(W), True),
+                Phase("hold min_lr", end, _INF, self.min_lr, self.min_lr, self._scalar(W) == self.min_lr)]
+
+
+def _step_num(value: Any) -> float:
+    v = _check.real("step_num", value)
+    if v < 2 or not v.is_integer():
+        raise ValueError(f"step_num must be an integer >= 2 (the number of plateaus from lr down to "
+                         f"min_lr), got {value!r}")
+    return v
+
+
+@register("yolox_step")
+class YoloxStep(Schedule):
+    """Geometric step decay: ``step_num`` plateaus from ``lr`` down to ``min_lr`` over ``total_iters``.
+
+    ::
+
+        r = (min_lr / lr) ** (1 / (step_num - 1))
+        D = total_iters / step_num                 # plateau length (a float, must be >= 1)
+        f(x) = lr * r ** (x // D)                  # Python's float floor division
+
+    The last plateau (``x >= (step_num - 1) * D``) is ``min_lr``; past ``total_iters``
+    the decay goes on below ``min_lr``, as in the original.
+
+    >>> YoloxStep(lr=0.01, min_lr=0.0001, total_iters=300, step_num=3)(150)
+    0.001
+    """
+
+    __slots__ = ("lr", "min_lr", "total_iters", "step_num", "decay_rate", "step_size")
+    _fields = ("lr", "min_lr", "total_iters", "step_num")
+
+    def __init__(self, lr: float, min_lr: float, total_iters: float, step_num: int = 10) -> None:
+        lr, min_lr = _lr_pair(lr, min_lr)
+        T = _check.positive("total_iters", total_iters)
+        n = _step_num(step_num)
+        D = T / n
+        if D < 1:
+            raise ValueError(f"total_iters / step_num must be >= 1 (each plateau at least one position "
+                             f"long), got total_iters={total_iters!r}, step_num={step_num!r} ({D!r})")
+        self._set(lr=lr, min_lr=min_lr, total_iters=T, step_num=n,
+                  decay_rate=(min_lr / lr) ** (1 / (n - 1)), step_size=D)
+
+    def _scalar(self, x: float) -> float:
+        return self.lr * self.decay_rate ** (x // self.step_size)
+
+    def _array(self, x: np.ndarray) -> np.ndarray:
+        # numpy's float floor_divide uses the same fmod-based rule as Python's //.
+        return self.lr * m.aipow(self.decay_rate, np.floor_divide(x, self.step_size))
+
+    def phases(self) -> list[Phase]:
+        return [Phase("step decay", 0.0, _INF, self.lr, None, True)]
+
+
+def get_lr_scheduler(lr_decay_type: str, lr: float, min_lr: float, total_iters: float,
+                     warmup_iters_ratio: float = 0.1, warmup_lr_ratio: float = 0.1,
+                     no_aug_iter_ratio: float = 0.3, step_num: int = 10) -> YoloxCos | YoloxStep:
+    """The YOLOX-style ``f(iters) -> lr`` factory, same signature, same values.
+
+    ``"cos"`` gives :class:`YoloxCos` (quadratic warmup, half-cosine, flat ``min_lr``
+    tail; uses the three ratios), ``"step"`` gives :class:`YoloxStep` (``step_num``
+    geometric plateaus; uses ``step_num``). The parameters the chosen type does not
+    use are ignored, as in the original. Unlike the original, any other
+    ``lr_decay_type`` and bad arguments raise ``ValueError`` here, not when ``f`` is
+    first called. The result is an lrkit schedule: call it on a number or an array.
+
+    >>> f = get_lr_scheduler("cos", 0.01, 0.0001, 300)
+    >>> f(3)
+    0.010000000000000002
+    """
+    if lr_decay_type == "cos":
+        return YoloxCos(lr, min_lr, total_iters, warmup_iters_ratio, warmup_lr_ratio, no_aug_iter_ratio)
+    if lr_decay_type == "step":
+        return YoloxStep(lr, min_lr, total_iters, step_num)
+    raise ValueError(f"lr_decay_type must be one of {', '.join(map(repr, LR_DECAY_TYPES))}, "
+                     f"got {lr_decay_type!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# torchvision's linear warmup multiplier
+# ---------------------------------------------------------------------------------------------
+
+@register("torchvision_warmup")
+class TorchvisionWarmup(Schedule):
+    """The multiplier of torchvision's detection ``warmup_lr_scheduler``: linear from ``warmup_factor`` to 1.
+
+    ::
+
+        m(x) = 1                                          if x >= warmup_iters
+             = warmup_factor * (1 - a) + a,  a = x / warmup_iters    otherwise
+
+    ``warmup_iters = 0`` means no warmup (1 from the start). Each param group's lr is
+    ``base_lr * m(x)``, ``x`` counting scheduler steps from 0 at construction.
+
+    >>> TorchvisionWarmup(warmup_iters=5, warmup_factor=0.1)(0)
+    0.1
+    """
+
+    __slots__ = ("warmup_iters", "warmup_factor")
+    _fields = ("warmup_iters", "warmup_factor")
+
+    def __init__(self, warmup_iters: float, warmup_factor: float) -> None:
+        wi = _check.length("warmup_iters", warmup_iters, allow_zero=True)
+        wf = _check.real("warmup_factor", warmup_factor)
+        if not 0 <= wf <= 1:
+            raise ValueError(f"warmup_factor must be in [0, 1] (the multiplier the warmup starts from), "
+                             f"got {warmup_factor!r}")
+        self._set(warmup_iters=wi, warmup_factor=wf)
+
+    def _scalar(self, x: float) -> float:
+        if x >= self.warmup_iters:
+            return 1.0
+        a = x / self.warmup_iters
+        return self.warmup_factor * (1 - a) + a
+
+    def _array(self, x: np.ndarray) -> np.ndarray:
+        out = np.ones_like(x)
+        warm = x < self.warmup_iters
+        a = x[warm] / self.warmup_iters
+        out[warm] = self.warmup_factor * (1 - a) + a
+        return out
+
+    @property
+    def length(self) -> float:
+        return self.warmup_iters
+
+    def phases(self) -> list[Phase]:
+        wi = self.warmup_iters
+        if wi == 0:
+            return [Phase("constant", 0.0, _INF, 1.0, 1.0, True)]
+        return [Phase("warmup (linear)", 0.0, wi, self.warmup_factor, 1.0, True),
+                Phase("constant", wi, _INF, 1.0, 1.0, True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# CAWB: CosineAnnealingWarmbootingLR
+# ---------------------------------------------------------------------------------------------
+
+class CawbLf:
+    """A named CAWB decay function ``lf(x, gap)``, safe to write in a config (no code).
+
+    ::
+
+        "cos":     ((1 + cos(x * pi / gap)) / 2) * amplitude + floor
+        "linear":  (1 - x / gap) * amplitude + floor
+
+    ``CawbLf("cos", 0.8, 0.2)`` is the text ``((1 + cos(x*pi/gap)) / 2) * 0.8 + 0.2``;
+    ``CawbLf("linear", 0.9, 0.1)`` is ``(1 - x/gap) * 0.9 + 0.1``. CAWB's built-in
+    decay (``lf=None``) is ``CawbLf("cos", 1 - eta_min, eta_min)``.
+
+    >>> CawbLf("linear", 0.9, 0.1)(5, 10)
+    0.55
+    """
+
+    __slots__ = ("shape", "amplitude", "floor")
+
+    def __init__(self, shape: str, amplitude: float, floor: float) -> None:
+        _check.choice("lf", shape, LF_SHAPES)
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "amplitude", _check.rate("lf_amplitude", amplitude))
+        object.__setattr__(self, "floor", _check.rate("lf_floor", floor))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("CawbLf is immutable")
+
+    def __call__(self, x: float, gap: float) -> float:
+        if self.shape == "cos":
+            return ((1 + m.cos(x * _PI / gap)) / 2) * self.amplitude + self.floor
+        return (1 - x / gap) * self.amplitude + self.floor
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CawbLf, (self.shape, self.amplitude, self.floor))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CawbLf) and (self.shape, self.amplitude, self.floor) == (
+            other.shape, other.amplitude, other.floor)
+
+    def __hash__(self) -> int:
+        return hash((CawbLf, self.shape, self.amplitude, self.floor))
+
+    def __repr__(self) -> str:
+        return f"CawbLf({self.shape!r}, {self.amplitude!r}, {self.floor!r})"
+
+
+def _steps_tuple(steps: Any) -> tuple[float, ...]:
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Iterable):
+        raise TypeError(f"steps must be a list of epoch numbers, got {steps!r}")
+    return tuple(_check.real(f"steps[{i}]", s) for i, s in enumerate(steps))
+
+
+@register("cawb")
+class CAWB(Schedule):
+    """Cosine annealing with warm restarts ("warm booting") at given epochs, as CAWB computes it.
+
+    Boundaries ``B = [warmup_epoch] + sorted(s in steps, warmup_epoch < s < epochs) + [epochs]``;
+    the caller's ``steps`` are copied, never sorted in place. Steps outside that range
+    are ignored, as in the original.
+
+    **What ``step()`` sets** after it was called ``iters + 1`` times (``t = iters + last_epoch``),
+    as a factor of each group's base lr (:meth:`step_terms`)::
+
+        i     = first segment with t <= B[i+1]
+        gap   = B[i+1] - B[i] (+ epoch_scale unless i is the last segment)
+        scale = step_scale ** i       (a running product, as the original multiplies)
+        lr    = scale * base_lr * lf(t - B[i], gap)
+        lf(x, gap) = ((1 + cos(x * pi / gap)) / 2) * (1 - eta_min) + eta_min     (lf=None)
+
+    ``eta_min`` is a ratio of the base lr. Past ``epochs`` no segment matches: ``scale``
+    has been multiplied once per segment, ``t`` is not shifted, and ``gap`` is the one
+    of the segment of the last position ``<= epochs`` that the step-by-step run went
+    through (see :meth:`locate`). During warmup ``t - B[0]`` is negative; the first
+    epoch after warmup uses ``t - B[0] = -1``.
+
+    **What ``step_batch()`` sets** at its ``k``-th call (from 0): ``k / warmup_iters`` while
+    ``k < warmup_iters = batchs * warmup_epoch``, else nothing (:meth:`warmup_factor`).
+
+    **As a schedule**, position ``p = epoch * batchs + batch`` (or the epoch, when
+    ``batchs == 0``) gives the multiplier the canonical loop applies to each batch
+    (``step_batch()`` before every batch, ``step()`` after every epoch): the warmup
+    value while ``p < warmup_iters``, 1 during epoch 0 when there is no warmup, and
+    otherwise ``step_factor(epoch - 1)``.
+
+    ``lf``: ``None`` (the cosine above), ``"cos"`` or ``"linear"`` with ``lf_amplitude``
+    and ``lf_floor`` (see :class:`CawbLf`; they default to ``1 - eta_min`` and
+    ``eta_min``), a :class:`CawbLf`, or any Python callable ``lf(x, gap)`` (which
+    cannot be written to a config).
+
+    >>> s = CAWB(epochs=150, steps=[50, 100], step_scale=0.8, batchs=4)
+    >>> s(4), s.step_factor(0)
+    (1.0, 1.0)
+    """
+
+    __slots__ = ("epochs", "eta_min", "steps", "step_scale", "lf", "batchs", "warmup_epoch", "epoch_scale",
+                 "lf_amplitude", "lf_floor", "warmup_iters", "boundaries", "_ends", "_scales", "_gaps",
+                 "_fn", "_k_last", "_warm_end", "_per_epoch")
+    _fields = ("epochs", "eta_min", "steps", "step_scale", "lf", "batchs", "warmup_epoch", "epoch_scale",
+               "lf_amplitude", "lf_floor")
+
+    def __init__(self, epochs: float, eta_min: float = 0.05, steps: Iterable[float] = (), step_scale: float = 0.8,
+                 lf: None | str | CawbLf | Callable[[float, float], float] = None, batchs: int = 0,
+                 warmup_epoch: float = 0, epoch_scale: float = 1.0, lf_amplitude: float | None = None,
+                 lf_floor: float | None = None) -> None:
+        E = _check.positive("epochs", epochs)
+        eta = _check.real("eta_min", eta_min)
+        if not 0 <= eta <= 1:
+            raise ValueError(f"eta_min must be in [0, 1] (a ratio of each group's base lr), got {eta_min!r}")
+        st = _steps_tuple(steps)
+        ss = _check.positive("step_scale", step_scale)
+        nb = _check.real("batchs", batchs)
+        if nb < 0 or not nb.is_integer():
+            raise ValueError(f"batchs must be an integer >= 0 (batches per epoch), got {batchs!r}")
+        we = _check.length("warmup_epoch", warmup_epoch, allow_zero=True)
+        if not we < E:
+            raise ValueError(f"warmup_epoch ({warmup_epoch!r}) must be below epochs ({epochs!r}): the first "
+                             f"segment would have no length (the original divides by zero)")
+        if we > 0 and nb == 0:
+            raise ValueError(f"warmup_epoch={warmup_epoch!r} needs batchs > 0 (batches per epoch): with "
+                             f"batchs=0 the original does no warmup at all (batchs * warmup_epoch = 0 warmup "
+                             f"iterations) and only shifts the cosine by warmup_epoch")
+        es = _check.rate("epoch_scale", epoch_scale)
+
+        if isinstance(lf, CawbLf):
+            if lf_amplitude is not None or lf_floor is not None:
+                raise ValueError("lf_amplitude and lf_floor are given by the CawbLf itself; do not pass them")
+            lf, lf_amplitude, lf_floor = lf.shape, lf.amplitude, lf.floor
+        if isinstance(lf, str):
+            _check.choice("lf", lf, LF_SHAPES)
+            amp = 1.0 - eta if lf_amplitude is None else _check.rate("lf_amplitude", lf_amplitude)
+            flo = eta if lf_floor is None else _check.rate("lf_floor", lf_floor)
+            fn: Callable[[float, float], float] | None = CawbLf(lf, amp, flo)
+        elif lf is None or callable(lf):
+            if lf_amplitude is not None or lf_floor is not None:
+                raise ValueError(f"lf_amplitude and lf_floor apply to lf='cos' or 'linear' only, got lf={lf!r}")
+            amp = flo = None
+            fn = lf
+        else:
+            raise TypeError(f"lf must be None, 'cos', 'linear', a CawbLf or a function lf(x, gap), got {lf!r}")
+
+        B = (we,) + tuple(sorted(s for s in st if we < s < E)) + (E,)
+        nseg = len(B) - 1
+        scales = [1.0]
+        for _ in range(nseg):
+            scales.append(scales[-1] * ss)
+        gaps = tuple(B[i + 1] - B[i] + es if i != nseg - 1 else B[i + 1] - B[i] for i in range(nseg))
+        W = nb * we
+        # Warmup writes happen at batch counters 0 .. ceil(W) - 1; a fractional warmup
+        # leaves the last one in force until the step() that ends its epoch.
+        k_last = math.ceil(W) - 1 if W > 0 else -1
+        warm_end = (k_last // nb + 1) * nb if W > 0 else 0.0
+        self._set(epochs=E, eta_min=eta, steps=st, step_scale=ss, lf=lf, batchs=nb, warmup_epoch=we,
+                  epoch_scale=es, lf_amplitude=amp, lf_floor=flo, warmup_iters=W, boundaries=B, _ends=B[1:],
+                  _scales=tuple(scales), _gaps=gaps, _fn=fn, _k_last=float(k_last), _warm_end=float(warm_end),
+                  _per_epoch=nb if nb > 0 else 1.0)
+
+    # -- the original's per-call factors (for stateful bindings) -----------------------------
+    def locate(self, iters: float, last_epoch: float = 0) -> tuple[float, float, float]:
+        """``(scale, x, gap)`` that ``step()`` uses when its counter is ``iters``: ``lr = scale * base * lf(x, gap)``.
+
+        Past ``epochs`` the original keeps the ``gap`` of the last segment it found, a
+        value carried between calls. Here it is the gap of the segment holding the
+        last position ``<= epochs`` on the unit-step walk ``..., iters - 1, iters``
+        (offset by ``last_epoch``). That is exactly the original's value whenever the
+        walk went through that position, i.e. for every run stepped one epoch at a
+        time, resumed or not, including ``step(external_iter=j)`` jumps that land at
+        or below ``epochs``. It differs only after a jump straight from one position
+        ``<= epochs`` to one past ``epochs`` (the original then reuses the jumped-from
+        segment's gap) or when no call was ever at or below ``epochs`` (the original
+        divides by zero); lrkit continues the curve a step-by-step run would give.
+        """
+        it = _check.real("iters", iters)
+        L = _check.real("last_epoch", last_epoch)
+        t = it + L
+        ends = self._ends
+        i = bisect.bisect_left(ends, t)
+        if i < len(ends):
+            return self._scales[i], t - self.boundaries[i], self._gaps[i]
+        E = self.epochs
+        j = it - math.ceil(t - E)
+        # Fix the rounding of the estimate: find the last walk point (j + L) <= E.
+        while (j + 1) + L <= E:
+            j += 1
+        while j + L > E:
+            j -= 1
+        k = bisect.bisect_left(ends, j + L)
+        return self._scales[-1], t, self._gaps[k]
+
+    def _lf(self, x: float, gap: float) -> float:
+        fn = self._fn
+        if fn is None:
+            return ((1 + m.cos(x * _PI / gap)) / 2) * (1.0 - self.eta_min) + self.eta_min
+        v = fn(x, gap)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise TypeError(f"lf must return a number, got {v!r} from lf({x!r}, {gap!r})") from None
+        if not 0 <= v < _INF:
+            raise ValueError(f"lf({x!r}, {gap!r}) = {v!r}; the decay factor must be finite and >= 0")
+        return v
+
+    def step_terms(self, iters: float, last_epoch: float = 0) -> tuple[float, float]:
+        """``(scale, factor)`` of the ``step()`` whose counter is ``iters``: ``lr = scale * base_lr * factor``."""
+        scale, x, gap = self.locate(iters, last_epoch)
+        return scale, self._lf(x, gap)
+
+    def step_factor(self, iters: float, last_epoch: float = 0) -> float:
+        """The multiplier of each base lr that ``step()`` sets at counter ``iters`` (``scale * factor``)."""
+        scale, factor = self.step_terms(iters, last_epoch)
+        return scale * factor
+
+    def step_lr(self, base_lr: float, iters: float, last_epoch: float = 0) -> float:
+        """The lr ``step()`` writes into a group with ``base_lr``, in the original's order of operations."""
+        scale, factor = self.step_terms(iters, last_epoch)
+        return scale * base_lr * factor
+
+    def warmup_factor(self, batch_iter: float) -> float | None:
+        """What ``step_batch()`` sets at its counter ``batch_iter`` (from 0): ``batch_iter / warmup_iters``, or None after warmup."""
+        k = _check.real("batch_iter", batch_iter)
+        if k < self.warmup_iters:
+            return k / self.warmup_iters
+        return None
+
+    def position(self, epoch: float, batch: float = 0) -> float:
+        """The schedule position of ``batch`` in ``epoch``: ``epoch * batchs + batch``."""
+        return epoch * self._per_epoch + batch
+
+    def batch_lr(self, base_lr: float, position: float) -> float:
+        """The lr the canonical loop applies at ``position`` to a group with ``base_lr``, in the original's order.
+
+        Equal to ``base_lr * self(position)`` up to an ulp; this one is bit-identical to
+        the original (``scale * base_lr * factor`` rather than ``base_lr * (scale * factor)``).
+        """
+        p = _check.length("position", position, allow_zero=True)
+        if p < self._warm_end or (p // self._per_epoch) < 1:
+            return base_lr * self._scalar(p)
+        return self.step_lr(base_lr, p // self._per_epoch - 1.0)
+
+    # -- the canonical loop as a schedule ------------------------------------------------------
+    def _scalar(self, p: float) -> float:
+        W = self.warmup_iters
+        if p < W:
+            return p / W
+        if p < self._warm_end:
+            return self._k_last / W
+        e = p // self._per_epoch
+        if e < 1:
+            return 1.0
+        scale, factor = self.step_terms(e - 1.0)
+        return scale * factor
+
+    def _array(self, p: np.ndarray) -> np.ndarray:
+        out = np.empty_like(p)
+        W = self.warmup_iters
+        warm = p < W
+        out[warm] = p[warm] / W
+        held = ~warm & (p < self._warm_end)
+        if W > 0:
+            out[held] = self._k_last / W
+        rest = ~(warm | held)
+        e = np.floor_divide(p[rest], self._per_epoch)
+        uniq, inv = np.unique(e, return_inverse=True)
+        vals = np.array([1.0 if u < 1 else self.step_factor(float(u) - 1.0) for u in uniq.tolist()],
+                        dtype=np.float64)
+        out[rest] = vals[inv].reshape(e.shape)
+        return out
+
+    def phases(self) -> list[Phase]:
+        out = []
+        start = 0.0
+        if self.warmup_iters > 0:
+            start = self._warm_end
+            out.append(Phase("warmup (linear from 0)", 0.0, start, 0.0, self._scalar(math.nextafter(start, 0.0)),
+                             True))
+        out.append(Phase("cosine warm restarts", start, _INF, self._scalar(start), None, not out))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        if self._fn is not None and not isinstance(self._fn, CawbLf):
+            raise TypeError(f"this CAWB schedule uses a Python function lf={self.lf!r}, which cannot be written "
+                            f"as a config; use lf='cos' or 'linear' with lf_amplitude and lf_floor")
+        d = super().to_dict()
+        if self.lf is None:
+            for k in ("lf", "lf_amplitude", "lf_floor"):
+                del d[k]
+        return d
