@@ -1,0 +1,74 @@
+"""Shared test settings and one concrete instance of every registered schedule kind."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import lrkit as lk
+
+# Property tests: enough examples to find the usual edge cases, few enough that the
+# whole suite runs in seconds. LRKIT_HYPOTHESIS=thorough raises the budget locally.
+settings.register_profile("default", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=1000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("LRKIT_HYPOTHESIS", "default"))
+
+
+def examples() -> list[tuple[str, lk.Schedule]]:
+    """(id, schedule) pairs covering every registered kind and every option that changes the formula."""
+    cos = lk.Cosine(peak_lr=0.1, total_steps=90, min_lr=0.001)
+    out = [
+        ("constant", lk.Constant(0.05)),
+        ("cosine", cos),
+        ("cosine-k", lk.Cosine(1.0, 100, 0.01, k=2.0)),
+        ("linear", lk.Linear(0.3, 50, 0.01)),
+        ("polynomial", lk.Polynomial(0.3, 50, 0.0, power=2.5)),
+        ("step", lk.Step(0.1, 30, 0.5)),
+        ("multistep", lk.MultiStep(0.1, [30, 60, 80], 0.1)),
+        ("multistep-empty", lk.MultiStep(0.1, [], 0.1)),
+        ("exponential", lk.Exponential(0.1, 0.95)),
+        ("exponential-stair", lk.Exponential(0.1, 0.5, step_size=7.5, staircase=True)),
+        ("inverse_sqrt", lk.InverseSqrt(1.0, 400)),
+        ("tanh", lk.Tanh(0.1, 100, 0.001)),
+        ("one_cycle", lk.OneCycle(0.1, 100)),
+        ("one_cycle-3-linear", lk.OneCycle(0.1, 100, pct_start=0.25, anneal="linear", three_phase=True)),
+        ("one_cycle-explicit", lk.OneCycle(0.1, 100, start_lr=0.01, min_lr=0.0)),
+        ("wsd-linear", lk.WarmupStableDecay(0.1, 100, 20, 0.001)),
+        ("wsd-cosine", lk.WarmupStableDecay(0.1, 100, 100, 0.0, "cosine")),
+        ("wsd-1-sqrt", lk.WarmupStableDecay(0.1, 100, 30, 0.0, "1-sqrt")),
+        ("cosine_restarts", lk.CosineRestarts(0.1, 10, 2.0, 0.001, 0.5, max_cycles=3)),
+        ("cosine_restarts-open", lk.CosineRestarts(0.1, 10)),
+        ("cyclic", lk.Cyclic(0.001, 0.1, 10)),
+        ("cyclic-tri2", lk.Cyclic(0.001, 0.1, 10, 5, mode="triangular2")),
+        ("cyclic-exp", lk.Cyclic(0.001, 0.1, 10, mode="exp_range", gamma=0.99)),
+        ("warmup_cosine", lk.WarmupCosine(0.1, 100, 10, min_lr=0.001)),
+        ("warmup_cosine-exp", lk.WarmupCosine(0.1, 100, 10, start_factor=0.1, shape="exponential")),
+        ("warmup-linear", lk.Warmup(cos, 10)),
+        ("warmup-power", lk.Warmup(cos, 10, "power", 0.1, power=3.0)),
+        ("warmup-exponential", lk.Warmup(cos, 10, "exponential", tau=4.0)),
+        ("warmup-constant", lk.Warmup(cos, 10, "constant", 0.1)),
+        ("warmup-zero", lk.Warmup(cos, 0)),
+        ("sequence", lk.Sequence([lk.Constant(0.1), cos, lk.Constant(0.0005)], [10, 100])),
+        ("hold", lk.Hold(lk.Exponential(0.1, 0.9), 20)),
+        ("hold-value", lk.Hold(cos, 45, 0.002)),
+        ("scale", lk.Scale(cos, 0.5)),
+        ("clip", lk.Clip(cos, 0.01, 0.08)),
+        ("clip-open", lk.Clip(cos, 0.01)),
+        ("per_step", lk.PerStep(lk.MultiStep(0.1, [3, 6]), 100)),
+    ]
+    kinds = {type(s).kind for _, s in out}
+    missing = set(lk.registered()) - kinds
+    assert not missing, f"examples() lacks registered kinds {sorted(missing)}"
+    return out
+
+
+EXAMPLES = examples()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "example" in metafunc.fixturenames:
+        metafunc.parametrize("example", [s for _, s in EXAMPLES], ids=[i for i, _ in EXAMPLES])
