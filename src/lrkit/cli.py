@@ -29,6 +29,7 @@ touching the rest:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -131,7 +132,7 @@ def add_spec_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", nargs="?", metavar="SPEC",
                    help="a .json/.yaml/.yml file, or inline JSON/YAML (default: the warmup_cosine in 'lrkit --help')")
     g = p.add_argument_group("positions")
-    g.add_argument("-n", "--steps", type=_whole("steps"), metavar="N",
+    g.add_argument("-n", "--steps", dest="n_steps", type=_whole("steps"), metavar="N",
                    help="evaluate positions 0 .. N-1 (default: a tenth past the schedule's end, or 1000)")
     g.add_argument("--subdivide", type=_whole("subdivide"), default=1, metavar="K",
                    help="K evenly spaced points per position, e.g. the steps per epoch to see an "
@@ -290,7 +291,7 @@ def _schedule(args: argparse.Namespace) -> Schedule:
 def _positions(args: argparse.Namespace, schedule: Schedule) -> np.ndarray:
     from .plot import default_steps, positions
 
-    n = args.steps
+    n = args.n_steps
     if n is None:
         n = default_steps(schedule)
         if not math.isfinite(schedule.length) and args.run_steps is not None:
@@ -464,7 +465,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     try:
-        args = _parse(argv)
+        with contextlib.redirect_stdout(out):  # --help and --version print through argparse
+            args = _parse(argv)
         return COMMANDS[args.command].run(args, out)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0

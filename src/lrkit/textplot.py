@@ -30,7 +30,9 @@ _BRAILLE_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 
 def can_encode_unicode(stream: object = None) -> bool:
     """Whether ``stream`` (default: stdout) can print the braille and box characters."""
-    enc = getattr(stream if stream is not None else sys.stdout, "encoding", None) or "ascii"
+    enc = getattr(stream if stream is not None else sys.stdout, "encoding", None)
+    if enc is None:  # an in-memory text stream (io.StringIO) holds any character
+        return True
     try:
         "\u28ff\u2502\u2514\u2500\u252c\u2524".encode(enc)
     except (UnicodeEncodeError, LookupError):

@@ -1,0 +1,309 @@
+"""The lrkit command line, in-process (main(argv)) and as a subprocess (python -m lrkit)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+from importlib import metadata
+
+import numpy as np
+import pytest
+
+import lrkit
+from lrkit import cli
+
+DEFAULT = {"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000, "warmup_steps": 100, "min_lr": 0.001}
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_sub(*argv: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lrkit", *argv], capture_output=True, text=True, timeout=120,
+                          encoding="utf-8", **kw)
+
+
+def default_lr(t: float) -> float:
+    """The default schedule from its formula: linear warmup, cosine to min_lr, then min_lr."""
+    peak, W, T, floor = 0.1, 100, 1000, 0.001
+    if t < W:
+        return peak * t / W
+    if t < T:
+        return floor + (peak - floor) * (1 + math.cos(math.pi * (t - W) / (T - W))) / 2
+    return floor
+
+
+def read_csv(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], rows[1:]
+    return header, np.array([float(r[0]) for r in body]), np.array([float(r[1]) for r in body])
+
+
+# -- export ---------------------------------------------------------------------------------------------
+def test_export_default_matches_the_formula_and_the_array_path():
+    code, out, err = run("export", "--steps", "1200")
+    assert code == 0 and err == ""
+    header, x, y = read_csv(out)
+    assert header == ["position", "lr"]
+    np.testing.assert_array_equal(x, np.arange(1200))
+    # bit-identical to one array evaluation of the same spec ...
+    s = lrkit.from_dict(DEFAULT)
+    assert np.array_equal(y, s(np.arange(1200.0)))
+    # ... and to the formula worked out here
+    np.testing.assert_allclose(y, [default_lr(t) for t in range(1200)], rtol=1e-12, atol=1e-15)
+
+
+def test_export_default_steps_is_a_tenth_past_the_end():
+    _, out, _ = run("export")
+    _, x, _ = read_csv(out)
+    assert len(x) == 1100 and x[-1] == 1099
+
+
+def test_export_unbounded_schedule_defaults_to_1000_or_run_steps():
+    spec = json.dumps({"type": "inverse_sqrt", "peak_lr": 0.01, "timescale": 100})
+    _, out, _ = run("export", spec)
+    assert len(read_csv(out)[1]) == 1000
+    _, out, _ = run("export", spec, "--run-steps", "250")
+    assert len(read_csv(out)[1]) == 250
+    _, x, y = read_csv(out)
+    np.testing.assert_allclose(y, 0.01 * np.sqrt(100 / (x + 100)), rtol=1e-14)
+
+
+def test_export_every_subdivide_and_file(tmp_path):
+    dest = tmp_path / "lr.csv"
+    spec = json.dumps({"type": "linear", "peak_lr": 1.0, "total_steps": 10})
+    code, out, _ = run("export", spec, "--steps", "10", "--subdivide", "4", "--every", "3", "--csv", str(dest))
+    assert code == 0 and out == ""
+    header, x, y = read_csv(dest.read_text())
+    expected_x = (np.arange(40) / 4)[::3]
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_allclose(y, 1.0 - expected_x / 10, rtol=0, atol=1e-15)
+
+
+def test_export_no_header_and_stdout_dash():
+    code, out, _ = run("export", "-n", "3", "--no-header", "--csv", "-")
+    assert code == 0
+    assert out.splitlines() == [f"{t},{default_lr(t)!r}" for t in range(3)]
+
+
+def test_export_epoch_units_from_the_command_line():
+    spec = json.dumps({"type": "step", "peak_lr": 0.1, "step_size": "2ep", "gamma": 0.5})
+    _, out, _ = run("export", spec, "--steps", "50", "--steps-per-epoch", "10")
+    _, x, y = read_csv(out)
+    np.testing.assert_allclose(y, 0.1 * 0.5 ** np.floor(x / 20), rtol=1e-15)
+
+
+def test_spec_files_json_and_yaml(tmp_path):
+    spec = {"type": "cosine", "peak_lr": 0.2, "total_steps": 50, "min_lr": 0.02}
+    (tmp_path / "s.json").write_text(json.dumps(spec))
+    (tmp_path / "s.yaml").write_text("type: cosine\npeak_lr: 0.2\ntotal_steps: 50\nmin_lr: 0.02\n")
+    expected = [0.02 + 0.18 * (1 + math.cos(math.pi * min(t, 50) / 50)) / 2 for t in range(60)]
+    for path in ("s.json", "s.yaml"):
+        code, out, err = run("export", str(tmp_path / path), "-n", "60")
+        assert code == 0, err
+        np.testing.assert_allclose(read_csv(out)[2], expected, rtol=1e-14)
+    # inline YAML, both block and flow style
+    for text in ("type: cosine\npeak_lr: 0.2\ntotal_steps: 50\nmin_lr: 0.02",
+                 "{type: cosine, peak_lr: 0.2, total_steps: 50, min_lr: 0.02}"):
+        code, out, err = run("export", text, "-n", "60")
+        assert code == 0, err
+        np.testing.assert_allclose(read_csv(out)[2], expected, rtol=1e-14)
+
+
+# -- show ---------------------------------------------------------------------------------------------------
+def test_show_default_has_every_phase_and_a_plot():
+    code, out, err = run("show")
+    assert code == 0 and err == ""
+    s = lrkit.from_dict(DEFAULT)
+    for p in s.phases():
+        assert p.name in out
+    assert s.describe() in out
+    assert "warmup_cosine(peak_lr=0.1, total_steps=1000, warmup_steps=100, min_lr=0.001)" in out
+    plot = out.split(s.describe())[1]
+    assert any("\u2800" < ch <= "\u28ff" for ch in plot)  # braille dots
+    assert "1000" in plot.splitlines()[-1]  # the end of the cosine is ticked on the x axis
+
+
+@pytest.mark.parametrize("spec", [
+    {"type": "multistep", "peak_lr": 0.1, "milestones": [30, 60], "gamma": 0.1},
+    {"type": "cosine_restarts", "peak_lr": 0.1, "period": 100, "period_mult": 2, "max_cycles": 3},
+    {"type": "one_cycle", "peak_lr": 0.1, "total_steps": 500, "three_phase": True},
+    {"type": "wsd", "peak_lr": 0.1, "total_steps": 800, "decay_steps": 200, "decay_shape": "1-sqrt"},
+])
+def test_show_lists_each_phase(spec):
+    code, out, err = run("show", json.dumps(spec), "--ascii")
+    assert code == 0, err
+    for p in lrkit.from_dict(spec).phases():
+        assert p.name in out
+    assert out.isascii()
+
+
+def test_show_options():
+    code, out, _ = run("show", "--no-plot")
+    assert code == 0 and out.rstrip().endswith(lrkit.from_dict(DEFAULT).describe().splitlines()[-1])
+    code, out, _ = run("show", "--log", "--width", "40", "--height", "8", "--ascii")
+    plot_lines = out.rstrip("\n").splitlines()[-10:]
+    assert code == 0 and len(plot_lines) == 10
+    assert plot_lines[0].lstrip().startswith("0.1 |")
+    assert plot_lines[7].lstrip().startswith("0.001 |")  # log scale: the floor is the bottom, 0 is left out
+
+
+# -- list and help ---------------------------------------------------------------------------------------------
+def test_list_names_every_kind_with_its_summary():
+    code, out, _ = run("list")
+    assert code == 0
+    lines = out.splitlines()
+    for kind, cls in lrkit.registered().items():
+        assert any(line.split()[0] == kind for line in lines if line and not line[0].isspace()), kind
+        first = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
+        assert first in out
+    assert "peak_lr, total_steps, min_lr=0.0, k=1.0" in out  # cosine's parameters
+
+
+def test_list_one_kind():
+    code, out, _ = run("list", "cosine")
+    assert code == 0 and out.startswith("cosine: (peak_lr, total_steps")
+    assert "min_lr" in out and "cos" in out
+
+
+def test_help_names_every_kind_and_the_default():
+    code, out, _ = run("--help")
+    assert code == 0
+    for kind in lrkit.registered():
+        assert kind in out
+    assert json.dumps(DEFAULT) in out
+    for name in cli.COMMANDS:
+        assert name in out
+        code, sub, _ = run(name, "--help")
+        assert code == 0 and f"usage: lrkit {name}" in sub
+
+
+def test_version():
+    code, out, _ = run("--version")
+    assert code == 0 and out.strip() == f"lrkit {lrkit.__version__}"
+
+
+# -- errors ------------------------------------------------------------------------------------------------------
+BAD = [
+    ([], "COMMAND"),
+    (["bogus"], "invalid choice"),
+    (["show", "nope"], "neither a spec file"),
+    (["show", "cosine"], "schedule kind, not a spec"),
+    (["show", "missing.json"], "no such spec file"),
+    (["show", "{bad"], "invalid JSON"),
+    (["show", "type: ["], "invalid YAML"),
+    (["show", '{"type": "cosin"}'], "did you mean 'cosine'"),
+    (["show", '{"type": "cosine", "peak_lr": 0.1, "total_step": 10}'], "did you mean 'total_steps'"),
+    (["show", '{"type": "cosine", "peak_lr": -1, "total_steps": 10}'], "peak_lr"),
+    (["show", '{"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep"}'], "--steps-per-epoch"),
+    (["show", '{"type": "cosine", "peak_lr": 0.1, "total_steps": "10%"}'], "--run-steps"),
+    (["show", "[1, 2]"], "mapping"),
+    (["show", "-n", "0"], "--steps"),
+    (["show", "-n", "ten"], "--steps"),
+    (["show", "--subdivide", "0.5"], "--subdivide"),
+    (["show", "--steps-per-epoch", "-3"], "--steps-per-epoch"),
+    (["show", "--bogus"], "unrecognized arguments"),
+    (["show", "--log", '{"type": "constant", "lr": 0}'], "log scale"),
+    (["export", "-n", "100000000"], "at most"),
+    (["export", "-n", "3", "--csv", "/nonexistent-dir/x.csv"], "No such file"),
+    (["plot", "-o", "lr.xyz"], ".png"),
+    (["plot", "-o", "lr"], "no extension"),
+    (["list", "cosin"], "did you mean 'cosine'"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", BAD, ids=[" ".join(a) or "(none)" for a, _ in BAD])
+def test_errors_are_one_line(argv, needle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(*argv)
+    assert code != 0
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("lrkit: error: ")
+    assert needle in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written on failure
+
+
+def test_a_directory_as_spec(tmp_path):
+    code, _, err = run("show", str(tmp_path))
+    assert code != 0 and err.startswith("lrkit: error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["show", "{bad"], ["show", "-n", "0"], ["plot", "-o", "x.nope"], ["nope"]])
+def test_errors_in_a_subprocess(argv, tmp_path):
+    r = run_sub(*argv, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("lrkit: error: ")
+    assert "Traceback" not in r.stderr
+
+
+# -- as a program ------------------------------------------------------------------------------------------------
+def test_subprocess_commands(tmp_path):
+    r = run_sub("show", "--ascii")
+    assert r.returncode == 0 and "cosine" in r.stdout and "hold min_lr" in r.stdout
+    r = run_sub("export", "-n", "5")
+    assert r.returncode == 0
+    _, x, y = read_csv(r.stdout)
+    np.testing.assert_allclose(y, [default_lr(t) for t in range(5)], rtol=1e-14)
+    r = run_sub("list")
+    assert r.returncode == 0 and all(k in r.stdout for k in lrkit.registered())
+    r = run_sub("plot", "-o", "lr.png", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "lr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_readme_first_command(tmp_path):
+    """``lrkit show && lrkit plot -o lr.png`` (after pip install -e ".[plot]")."""
+    assert run_sub("show", cwd=tmp_path).returncode == 0
+    r = run_sub("plot", "-o", "lr.png", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.strip() == "wrote lr.png"
+    assert (tmp_path / "lr.png").stat().st_size > 10_000
+
+
+def test_console_script_is_declared():
+    eps = [ep for ep in metadata.entry_points(group="console_scripts") if ep.name == "lrkit"]
+    assert eps and eps[0].value == "lrkit.cli:main"
+    assert eps[0].load() is cli.main
+
+
+def test_closed_pipe_is_quiet():
+    p = subprocess.Popen([sys.executable, "-m", "lrkit", "export", "-n", "2000000"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    assert p.stdout.readline() == b"position,lr\n"
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    p.wait(timeout=120)
+    p.stderr.close()
+    assert "Traceback" not in err and "Error" not in err
+
+
+# -- the extension points ------------------------------------------------------------------------------------------------
+def test_a_spec_source_with_its_own_options(monkeypatch):
+    """A source found by name may bring options, even one named like a common option (--steps)."""
+
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lr", type=float, required=True)
+        p.add_argument("--steps", type=int, nargs="+", default=[])  # milestones, not the number of positions
+
+    def resolve(spec):
+        if spec == "toy-multistep":
+            return cli.SpecSource(spec, lambda a: lrkit.MultiStep(peak_lr=a.lr, milestones=a.steps, gamma=0.5), add)
+        return None
+
+    monkeypatch.setattr(cli, "SPEC_SOURCES", [resolve, *cli.SPEC_SOURCES])
+    code, out, err = run("export", "toy-multistep", "--lr", "0.4", "--steps", "3", "6", "-n", "8")
+    assert code == 0, err
+    assert read_csv(out)[2].tolist() == [0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1, 0.1]
+    code, out, _ = run("show", "toy-multistep", "--help")
+    assert code == 0 and "--lr" in out and "toy-multistep options" in out
+    code, _, err = run("show", "toy-multistep")
+    assert code == 2 and "--lr" in err and err.count("\n") == 1
