@@ -130,6 +130,7 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
         import matplotlib.pyplot as plt
 
         ax = plt.gca()
+    log = log or ax.get_yscale() == "log"  # an overlay keeps the scale it is drawn on
     if log and not np.any(y > 0):
         raise ValueError("log scale needs positive values, but every value is <= 0")
 
@@ -148,6 +149,9 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     if log:
         ax.set_yscale("log")
     rows = _mark_phases(ax, schedule.phases(), float(x[0]), float(x[-1])) if phases else 0
+    # overlays drawn later must keep the room made for the names drawn earlier
+    rows = max(rows, getattr(ax, "_lrkit_label_rows", 0))
+    ax._lrkit_label_rows = rows
     _fit_ylim(ax, [ln for ln in ax.lines if ln.get_gid() != _BOUNDARY], log=log, label_rows=rows)
     if title is True:
         title = spec_label(schedule)

@@ -63,6 +63,8 @@ def text_plot(positions: np.ndarray, values: np.ndarray, *, width: int = 60, hei
     y = np.asarray(values, dtype=np.float64).ravel()
     if x.size != y.size or x.size == 0:
         raise ValueError(f"need as many values as positions (at least one), got {x.size} and {y.size}")
+    if np.any(np.diff(x) < 0):
+        raise ValueError("positions must be sorted in increasing order")
     x0, x1 = float(x[0]), float(x[-1])  # the x range stays the requested one on a log scale
     if log:
         keep = y > 0
@@ -75,8 +77,7 @@ def text_plot(positions: np.ndarray, values: np.ndarray, *, width: int = 60, hei
     if hi == lo:  # a flat line sits in the middle
         lo, hi = lo - 1.0, hi + 1.0
     col = np.zeros(x.size, dtype=np.int64) if x1 == x0 else np.rint((x - x0) / (x1 - x0) * (W - 1)).astype(np.int64)
-    if np.any(np.diff(col) < 0):
-        raise ValueError("positions must be sorted in increasing order")
+
     row = np.rint((y - lo) / (hi - lo) * (H - 1))  # 0 = bottom dot row
 
     # positions are sorted, so each column's samples are one contiguous run
