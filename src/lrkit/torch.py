@@ -1,0 +1,516 @@
+"""PyTorch binding: drive any lrkit schedule from a ``torch.optim`` optimizer.
+
+:class:`ScheduleLR` is a real ``torch.optim.lr_scheduler.LRScheduler`` (so
+PyTorch Lightning, transformers' ``Trainer`` and Accelerate accept it) whose whole
+state is a step counter and the base values: each ``step()`` evaluates the
+closed-form schedule at the new position and writes the param groups. No schedule
+math lives here.
+
+:func:`from_torch` turns PyTorch's own schedulers into the equal lrkit schedule.
+
+This module imports torch; ``import lrkit`` does not import it.
+
+>>> import torch, lrkit
+>>> from lrkit.torch import ScheduleLR
+>>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+>>> sched = ScheduleLR(opt, lrkit.Cosine(peak_lr=1.0, total_steps=100))  # a multiplier of lr=0.1
+>>> for _ in range(50):
+...     opt.step(); sched.step()
+>>> round(opt.param_groups[0]["lr"], 6)
+0.05
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import numbers
+from collections import Counter
+from typing import Any, Callable, Sequence as SequenceT
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+from torch.optim import lr_scheduler as _tl
+
+from .compose import FunctionSchedule, Scale, Sequence, Warmup
+from .core import Schedule
+from .cycles import CosineRestarts, Cyclic
+from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
+from .product import Product
+
+__all__ = ["ScheduleLR", "from_torch"]
+
+_BETAS = {"beta1": 0, "beta2": 1}
+
+
+def _check_schedule(name: str, s: Any) -> Schedule:
+    if not isinstance(s, Schedule):
+        raise TypeError(f"{name} must be an lrkit Schedule, got {s!r} ({type(s).__name__})")
+    return s
+
+
+def _plain(v: Any) -> float:
+    """A param-group value as a Python float (tensors included)."""
+    return float(v.item()) if isinstance(v, Tensor) else float(v)
+
+
+class ScheduleLR(_tl.LRScheduler):
+    """A PyTorch LR scheduler driven by an lrkit schedule: ``value_g = base_g * schedule(t)``.
+
+    ``t`` counts the calls to :meth:`step` (``t = 0`` right after construction, as
+    with ``LambdaLR``). By default the schedule is a **multiplier** of each param
+    group's own initial value (``base_g``, kept in ``group["initial_lr"]``), so
+    groups with different learning rates keep their ratio. With
+    ``absolute=True`` the schedule's values are written as they are
+    (``value_g = schedule(t)``). ``schedule`` may also be a list with one schedule
+    per param group.
+
+    Args:
+        optimizer: the optimizer whose param groups are driven.
+        schedule: an lrkit :class:`~lrkit.Schedule`, or a list of them (one per group).
+        absolute: write the schedule's values instead of multiplying the base values.
+        steps_per_epoch: the schedule is defined in epochs but :meth:`step` is
+            called every iteration: position ``t`` is evaluated as epoch
+            ``t / steps_per_epoch`` (see :meth:`lrkit.Schedule.per_step`).
+        key: the param-group entry to drive: ``"lr"`` (default), or e.g.
+            ``"momentum"``, ``"weight_decay"``, or ``"beta1"`` / ``"beta2"`` for the
+            elements of Adam's ``betas``. Use one scheduler per key.
+        last_epoch: PyTorch's resume argument (``-1`` for a fresh run); prefer
+            :meth:`load_state_dict`.
+
+    Call :meth:`step` once per optimizer update (with gradient accumulation,
+    once per accumulated update). It never emits PyTorch's "``lr_scheduler.step()``
+    before ``optimizer.step()``" warning, which a ``GradScaler`` skipping an
+    overflowing step would otherwise trigger. A tensor value in a param group
+    (``lr=torch.tensor(0.01)`` for ``torch.compile``) is updated in place with
+    ``fill_`` and never replaced by a float.
+
+    :meth:`state_dict` holds only plain Python values (loads with
+    ``torch.load(..., weights_only=True)``); resuming gives the same values as an
+    uninterrupted run whether the scheduler is built before or after
+    ``optimizer.load_state_dict``.
+
+    >>> import torch, lrkit
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+    >>> sched = ScheduleLR(opt, lrkit.Linear(peak_lr=1.0, total_steps=10))
+    >>> opt.step(); sched.step()
+    >>> opt.param_groups[0]["lr"]
+    0.45
+    """
+
+    def __init__(self, optimizer: Optimizer, schedule: Schedule | SequenceT[Schedule], *,
+                 absolute: bool = False, steps_per_epoch: float | None = None, key: str = "lr",
+                 last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        groups = optimizer.param_groups
+        if isinstance(schedule, Schedule):
+            schedules: tuple[Schedule, ...] = (schedule,)
+        elif isinstance(schedule, (list, tuple)):
+            schedules = tuple(_check_schedule(f"schedule[{i}]", s) for i, s in enumerate(schedule))
+            if len(schedules) != len(groups):
+                raise ValueError(f"schedule holds {len(schedules)} schedules but the optimizer has "
+                                 f"{len(groups)} param groups; give one schedule, or one per group")
+        else:
+            raise TypeError(f"schedule must be an lrkit Schedule or a list of them (one per param group), "
+                            f"got {schedule!r} ({type(schedule).__name__})")
+        if steps_per_epoch is not None:
+            schedules = tuple(s.per_step(steps_per_epoch) for s in schedules)
+        if not isinstance(absolute, bool):
+            raise TypeError(f"absolute must be True or False, got {absolute!r}")
+        if not isinstance(key, str):
+            raise TypeError(f"key must be a param-group key (a string), got {key!r}")
+        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
+            raise ValueError(f"last_epoch must be an integer >= -1, got {last_epoch!r}")
+
+        # Where the driven value lives: group[key], or group["betas"][index] for beta1/beta2.
+        index = _BETAS.get(key)
+        gkey = "betas" if index is not None else key
+        for i, g in enumerate(groups):
+            if gkey not in g:
+                have = ", ".join(sorted(k for k in g if k != "params"))
+                raise ValueError(f"key {key!r}: param group {i} has no {gkey!r} entry (it has: {have})")
+            cur = g[gkey] if index is None else g[gkey][index]
+            if not isinstance(cur, (numbers.Real, Tensor)):
+                raise TypeError(f"key {key!r}: param group {i} holds {cur!r}, not a number")
+        # The base values live in the param groups (as torch does with "initial_lr"), so a
+        # scheduler built after optimizer.load_state_dict finds the original ones.
+        self._initial_key = "initial_" + key
+        if last_epoch == -1:
+            for g in groups:
+                cur = g[gkey] if index is None else g[gkey][index]
+                g.setdefault(self._initial_key, cur.clone() if isinstance(cur, Tensor) else cur)
+        else:
+            for i, g in enumerate(groups):
+                if self._initial_key not in g:
+                    raise KeyError(f"param group {i} has no {self._initial_key!r} entry: resuming with "
+                                   "last_epoch >= 0 needs the optimizer's state loaded first")
+
+        self._schedules = schedules
+        self._key = key
+        self._gkey = gkey
+        self._index = index
+        self._absolute = absolute
+        self._steps_per_epoch = steps_per_epoch
+        self.base_values = [_plain(g[self._initial_key]) for g in groups]
+        self._set_fast_path()
+        self._t = float(last_epoch)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_fast_path(self) -> None:
+        # Precomputed so that step() is a counter increment, one schedule call and a loop.
+        scheds = self._schedules
+        self._fn = scheds[0]._scalar if len(scheds) == 1 else None
+        self._fns = tuple(s._scalar for s in scheds) * (len(self.base_values) if len(scheds) == 1 else 1)
+        self._bases = [1.0] * len(self.base_values) if self._absolute else list(self.base_values)
+        self._n = len(self._bases)
+        self._b0 = self._bases[0]
+        # The param-group list whose values are all plain floats, checked when the list
+        # changes (optimizer.load_state_dict replaces it): None until then.
+        self._float_groups: list | None = None
+
+    # -- torch's LRScheduler protocol -------------------------------------------------
+    @property
+    def last_epoch(self) -> int | float:  # type: ignore[override]
+        """The position of the values now in the param groups (the number of ``step()`` calls)."""
+        t = self._t
+        return int(t) if t.is_integer() else t
+
+    @last_epoch.setter
+    def last_epoch(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (-1 <= value < math.inf):
+            raise ValueError(f"last_epoch must be a number >= -1, got {value!r}")
+        self._t = float(value)
+
+    def _initial_step(self) -> None:
+        self._step_count = 0
+        self.step()
+
+    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+        """Advance one position and write the new values; ``step(t)`` jumps to position ``t``."""
+        if epoch is None:
+            t = self._t = self._t + 1.0
+        else:
+            t = self._t = self._position(epoch)
+        groups = self.optimizer.param_groups
+        if groups is self._float_groups and len(groups) == self._n:
+            # The hot path: one schedule, a float in every group. One group is written
+            # without a loop (a zip costs as much as the schedule call).
+            if self._n == 1:
+                groups[0][self._key] = self._b0 * self._fn(t)
+            else:
+                v = self._fn(t)
+                key = self._key
+                for g, b in zip(groups, self._bases):
+                    g[key] = b * v
+        else:
+            self._write(t, groups)
+
+    def _write(self, t: float, groups: list) -> None:
+        """Write position ``t``'s values into ``groups``, whatever their kind (float, tensor, tuple)."""
+        if len(groups) != self._n:
+            raise RuntimeError(f"the optimizer now has {len(groups)} param groups but this scheduler was "
+                               f"built for {self._n}; build a new scheduler after add_param_group")
+        key, gkey, i = self._key, self._gkey, self._index
+        all_float = self._fn is not None and i is None
+        for g, b, f in zip(groups, self._bases, self._fns):
+            v = b * f(t)
+            if i is None:
+                cur = g[key]
+                if isinstance(cur, Tensor):
+                    cur.fill_(v)  # in place: a compiled optimizer step keeps its graph
+                    all_float = False
+                else:
+                    g[key] = v
+                    all_float = all_float and cur.__class__ is float
+            else:
+                old = g[gkey]
+                if isinstance(old[i], Tensor):
+                    old[i].fill_(v)
+                else:
+                    g[gkey] = old[:i] + (v,) + old[i + 1:]
+        self._float_groups = groups if all_float else None
+
+    @staticmethod
+    def _position(epoch: Any) -> float:
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not (0 <= epoch < math.inf):
+            raise ValueError(f"step(epoch) needs a position >= 0, got {epoch!r}")
+        return float(epoch)
+
+    def values(self, t: float | None = None) -> list[float]:
+        """The values this scheduler writes at position ``t`` (default: the current one), per group."""
+        t = self._t if t is None else self._position(t)
+        if t < 0:
+            raise RuntimeError("the scheduler has not made its first step yet")
+        return [b * f(t) for b, f in zip(self._bases, self._fns)]
+
+    def get_last_lr(self) -> list[float]:  # type: ignore[override]
+        """The values written by the last :meth:`step`, one float per param group.
+
+        For a scheduler driving another key (``key="momentum"``...), these are
+        that key's values.
+        """
+        return self.values()
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        return self.values()
+
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        """The schedules driving the groups (one, or one per group), as evaluated per step."""
+        return self._schedules
+
+    # -- checkpoints -------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The resumable state, plain Python values only: position, base values and key."""
+        return {"last_epoch": self.last_epoch, "base_values": list(self.base_values), "key": self._key,
+                "absolute": self._absolute}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` and write the values for the restored position."""
+        if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
+            raise ValueError(f"not a ScheduleLR state dict (expected keys last_epoch, base_values, key), "
+                             f"got {state_dict!r}")
+        key = state_dict.get("key", "lr")
+        if key != self._key:
+            raise ValueError(f"the state drives key {key!r} but this scheduler drives {self._key!r}")
+        bases = state_dict.get("base_values", self.base_values)
+        if len(bases) != len(self.base_values):
+            raise ValueError(f"the state holds {len(bases)} base values but the optimizer has "
+                             f"{len(self.base_values)} param groups")
+        self.base_values = [float(b) for b in bases]
+        self._set_fast_path()
+        self.last_epoch = state_dict["last_epoch"]
+        if self._t >= 0:
+            self.step(self._t)
+
+    # -- copies --------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        # Bound methods are rebuilt, not pickled: keeps pickles small and portable.
+        d = dict(self.__dict__)
+        for k in ("_fn", "_fns", "_float_groups"):
+            d.pop(k, None)
+        return d
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._set_fast_path()
+
+
+# =====================================================================================
+# from_torch
+# =====================================================================================
+
+class _IntPosition:
+    """Calls a ``LambdaLR`` function with an ``int`` position, as PyTorch does."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[int], float]) -> None:
+        self.fn = fn
+
+    def __call__(self, t: float) -> float:
+        k = int(t)
+        return self.fn(k if k == t else t)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _IntPosition and other.fn == self.fn  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self.fn)
+
+    def __repr__(self) -> str:
+        return f"{getattr(self.fn, '__qualname__', self.fn)!r}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_IntPosition, (self.fn,))
+
+
+def _step(s: Any, g: int, base: float) -> Schedule:
+    return Step(base, float(s.step_size), s.gamma)
+
+
+def _multistep(s: Any, g: int, base: float) -> Schedule:
+    counts = Counter({int(k): v for k, v in s.milestones.items() if k >= 0 and v > 0})
+    peak = base * s.gamma ** counts.pop(0, 0)  # a milestone at 0 applies at construction
+    if all(v == 1 for v in counts.values()):
+        return MultiStep(peak, sorted(counts), s.gamma)
+    # Repeated milestones multiply by gamma once per repetition: one layer per repetition.
+    layers = [MultiStep(peak, sorted(counts), s.gamma)]
+    for k in range(2, max(counts.values()) + 1):
+        layers.append(MultiStep(1.0, sorted(m for m, c in counts.items() if c >= k), s.gamma))
+    return Product(layers)
+
+
+def _exponential(s: Any, g: int, base: float) -> Schedule:
+    if s.gamma == 0:
+        return Exponential(base, 0.0, staircase=True)
+    return Exponential(base, s.gamma)
+
+
+def _cosine(s: Any, g: int, base: float) -> Schedule:
+    return Cosine(base, s.T_max, s.eta_min)
+
+
+def _restarts(s: Any, g: int, base: float) -> Schedule:
+    return CosineRestarts(base, s.T_0, s.T_mult, s.eta_min)
+
+
+def _linear(s: Any, g: int, base: float) -> Schedule:
+    a, b, n = s.start_factor, s.end_factor, s.total_iters
+    if n == 0 or a == b:
+        return Constant(base * a)  # torch applies start_factor at construction and never again
+    if a < b:
+        return Warmup(Constant(base * b), n, "linear", start_factor=a / b)
+    return Linear(base * a, n, base * b)
+
+
+def _constant(s: Any, g: int, base: float) -> Schedule:
+    if s.total_iters <= 0:
+        return Constant(base * s.factor)  # torch applies the factor at construction and never undoes it
+    return Sequence([Constant(base * s.factor), Constant(base)], [s.total_iters])
+
+
+def _polynomial(s: Any, g: int, base: float) -> Schedule:
+    if s.total_iters == 0 or s.power == 0:
+        return Constant(base)
+    return Polynomial(base, s.total_iters, 0.0, s.power)
+
+
+def _pct_start(end0: float, total: int, three: bool, end1: float | None) -> float:
+    """The ``pct_start`` giving exactly torch's stored phase ends (``float(pct*T) - 1``...)."""
+    pct = (end0 + 1) / total
+    for _ in range(4):
+        ok = float(pct * total) - 1 == end0 and (not three or float(2 * pct * total) - 2 == end1)
+        if ok:
+            return pct
+        pct = math.nextafter(pct, math.inf if float(pct * total) - 1 < end0 else -math.inf)
+    return (end0 + 1) / total
+
+
+def _onecycle(s: Any, g: int, base: float) -> Schedule:
+    group = s.optimizer.param_groups[g]
+    phases = s._schedule_phases
+    three = len(phases) == 3
+    pct = _pct_start(phases[0]["end_step"], s.total_steps, three, phases[1]["end_step"] if three else None)
+    anneal = getattr(s, "_anneal_func_type", "cos")
+    return OneCycle(_plain(group["max_lr"]), s.total_steps, pct, anneal, start_lr=_plain(group["initial_lr"]),
+                    min_lr=_plain(group["min_lr"]), three_phase=three)
+
+
+def _cyclic(s: Any, g: int, base: float) -> Schedule:
+    if getattr(s, "_scale_fn_custom", None) is not None:
+        raise TypeError("from_torch: CyclicLR with a custom scale_fn is not supported (only the modes "
+                        "'triangular', 'triangular2' and 'exp_range')")
+    L, r = s.total_size, s.step_ratio
+    up = r * L
+    if round(up) / L == r and L - round(up) > 0:
+        up = float(round(up))  # the integer step sizes torch was given
+    down = L - up
+    return Cyclic(_plain(s.base_lrs[g]), _plain(s.max_lrs[g]), up, down, s.mode, s.gamma)
+
+
+def _lambda(s: Any, g: int, base: float) -> Schedule:
+    return Scale(FunctionSchedule(_IntPosition(s.lr_lambdas[g])), base)
+
+
+def _sequential(s: Any, g: int, base: float) -> Schedule:
+    parts = [_build(c, g, base) for c in s._schedulers]
+    try:
+        return Sequence(parts, list(s._milestones))
+    except ValueError as e:
+        raise ValueError(f"from_torch: SequentialLR milestones {list(s._milestones)!r}: {e}") from None
+
+
+# Schedulers whose step multiplies the current lr by a factor that does not depend on
+# it: chained together, their effects multiply.
+_MULTIPLICATIVE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR", "PolynomialLR",
+                   "CosineAnnealingLR")
+
+
+def _chained(s: Any, g: int, base: float) -> Schedule:
+    parts = []
+    for i, c in enumerate(s._schedulers):
+        name = type(c).__name__
+        # Only schedulers that multiply the current lr by a factor of their own compose
+        # into a product; one that sets the lr (LambdaLR, OneCycleLR...) would discard
+        # the others' past factors.
+        if name not in _MULTIPLICATIVE or (name == "CosineAnnealingLR" and c.eta_min != 0):
+            raise TypeError(f"from_torch: ChainedScheduler element {i} is {name}; only multiplicative "
+                            f"schedulers can be chained into a product ({', '.join(_MULTIPLICATIVE)}; "
+                            "CosineAnnealingLR with eta_min=0)")
+        parts.append(_build(c, g, 1.0))
+    return Scale(parts[0] if len(parts) == 1 else Product(parts), base)
+
+
+_CONVERTERS: dict[type, Callable[[Any, int, float], Schedule]] = {
+    _tl.StepLR: _step,
+    _tl.MultiStepLR: _multistep,
+    _tl.ExponentialLR: _exponential,
+    _tl.CosineAnnealingLR: _cosine,
+    _tl.CosineAnnealingWarmRestarts: _restarts,
+    _tl.LinearLR: _linear,
+    _tl.ConstantLR: _constant,
+    _tl.PolynomialLR: _polynomial,
+    _tl.OneCycleLR: _onecycle,
+    _tl.CyclicLR: _cyclic,
+    _tl.LambdaLR: _lambda,
+    _tl.SequentialLR: _sequential,
+    _tl.ChainedScheduler: _chained,
+}
+
+
+def _build(s: Any, g: int, base: float | None) -> Schedule:
+    conv = _CONVERTERS.get(type(s))
+    if conv is None:
+        supported = ", ".join(sorted(c.__name__ for c in _CONVERTERS))
+        raise TypeError(f"from_torch does not support {type(s).__module__}.{type(s).__qualname__} "
+                        f"(supported: {supported})")
+    if base is None:
+        base = _plain(s.base_lrs[g]) if hasattr(s, "base_lrs") else _plain(s.optimizer.param_groups[g]["initial_lr"])
+    return conv(s, g, base)
+
+
+def from_torch(scheduler: Any, group: int | None = None) -> Schedule | list[Schedule]:
+    """The lrkit schedule equal to a PyTorch scheduler: ``schedule(t)`` = its lr after ``t`` steps.
+
+    Built from the scheduler's constructor arguments (not its current state), so it
+    can be called at any point of the scheduler's life. Supported: ``StepLR``,
+    ``MultiStepLR``, ``ExponentialLR``, ``CosineAnnealingLR``,
+    ``CosineAnnealingWarmRestarts``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``,
+    ``OneCycleLR``, ``CyclicLR`` (built-in modes), ``LambdaLR`` (wrapping its
+    function, so the result cannot be written as a config), ``SequentialLR`` and
+    ``ChainedScheduler`` of multiplicative schedulers (``StepLR``, ``MultiStepLR``,
+    ``ExponentialLR``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``,
+    ``CosineAnnealingLR`` with ``eta_min=0``: the base lr times the
+    :class:`~lrkit.product.Product` of their multipliers).
+    Anything else raises ``TypeError`` naming the class.
+
+    The values are absolute learning rates: bind them with
+    ``ScheduleLR(optimizer, schedule, absolute=True)``.
+
+    With ``group=None`` the result is one schedule if every param group gets the
+    same one, else a list with one schedule per group; ``group=i`` returns group
+    ``i``'s schedule.
+
+    Where torch's recurrences differ from the closed form (beyond rounding): past
+    ``T_max``, ``CosineAnnealingLR`` climbs back up along the cosine while the
+    lrkit schedule holds ``eta_min``; ``OneCycleLR`` raises after ``total_steps``
+    steps while lrkit holds ``min_lr`` from step ``total_steps - 1``.
+
+    >>> import torch
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    >>> from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5))
+    Step(peak_lr=0.1, step_size=30.0, gamma=0.5)
+    """
+    if not isinstance(scheduler, _tl.LRScheduler):
+        raise TypeError(f"from_torch expects a torch.optim.lr_scheduler scheduler, got "
+                        f"{type(scheduler).__qualname__}")
+    n = len(scheduler.optimizer.param_groups)
+    if group is not None:
+        if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group < n:
+            raise ValueError(f"group must be a param group index in [0, {n - 1}], got {group!r}")
+        return _build(scheduler, group, None)
+    out = [_build(scheduler, g, None) for g in range(n)]
+    return out[0] if all(s == out[0] for s in out[1:]) else out
