@@ -19,6 +19,11 @@ _INF = math.inf
 WARMUP_SHAPES = ("linear", "power", "exponential", "constant")
 
 
+def _nonempty(phases: list[Phase]) -> list[Phase]:
+    """Drop the phases that shifting made empty (a length below the offset's rounding)."""
+    return [p for p in phases if p.start < p.end]
+
+
 def _schedule(name: str, value: Any) -> Schedule:
     if not isinstance(value, Schedule):
         raise TypeError(f"{name} must be an lrkit Schedule, got {value!r}")
@@ -82,7 +87,7 @@ class Sequence(Schedule):
                 if p.start == 0 and i > 0:
                     p = p._replace(continuous=p.start_value == out[-1].end_value)
                 out.append(p.shifted(start))
-        return out
+        return _nonempty(out)
 
 
 def sequence(segments: SequenceT[Schedule], boundaries: SequenceT[float]) -> Sequence:
@@ -180,7 +185,7 @@ class Warmup(Schedule):
         end_value = self._start if self.shape == "constant" else self._end
         warm = Phase(f"warmup ({self.shape})", 0.0, self.warmup_steps, self._start, end_value, True)
         inner[0] = inner[0]._replace(continuous=self.shape != "constant")
-        return [warm] + inner
+        return _nonempty([warm] + inner)
 
 
 def untuned_linear_warmup(schedule: Schedule, beta2: float = 0.999) -> Warmup:
