@@ -59,7 +59,23 @@ def examples() -> list[tuple[str, lk.Schedule]]:
         ("clip", lk.Clip(cos, 0.01, 0.08)),
         ("clip-open", lk.Clip(cos, 0.01)),
         ("per_step", lk.PerStep(lk.MultiStep(0.1, [3, 6]), 100)),
+        ("product", lk.Product([cos, lk.Linear(1.0, 50, 0.5)])),
+        ("yolox_cos", lk.YoloxCos(0.01, 0.0001, 300)),
+        ("yolox_cos-tiny", lk.YoloxCos(0.001, 1e-5, 3)),
+        ("yolox_step", lk.YoloxStep(0.01, 0.0001, 300, 10)),
+        ("torchvision_warmup", lk.TorchvisionWarmup(100, 0.001)),
+        ("cawb", lk.CAWB(45, steps=[15, 30], step_scale=0.7, lf="cos", lf_amplitude=0.8, lf_floor=0.2,
+                         batchs=5, warmup_epoch=5)),
     ]
+    # kinds registered by the recipe and product modules, when they are loaded
+    extra = {
+        "product": lambda: lk.registered()["product"]([lk.Constant(0.5), lk.Step(0.1, 10, 0.5)]),
+        "cawb": lambda: lk.registered()["cawb"](20, steps=[5, 10], warmup_epoch=2, batchs=10),
+        "torchvision_warmup": lambda: lk.registered()["torchvision_warmup"](5, 0.1),
+        "yolox_cos": lambda: lk.registered()["yolox_cos"](0.01, 0.0005, 1000),
+        "yolox_step": lambda: lk.registered()["yolox_step"](0.01, 0.0005, 1000),
+    }
+    out += [(k, make()) for k, make in extra.items() if k in lk.registered()]
     kinds = {type(s).kind for _, s in out}
     missing = set(lk.registered()) - kinds
     assert not missing, f"examples() lacks registered kinds {sorted(missing)}"

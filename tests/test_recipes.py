@@ -14,9 +14,7 @@ import pytest
 import lrkit as lk
 from lrkit.recipes import CAWB, CawbLf, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
-REF = json.loads((Path("/work/shared/reference/seed_recipes.json")
-                  if Path("/work/shared/reference/seed_recipes.json").exists()
-                  else Path(__file__).parent / "data" / "seed_recipes.json").read_text())
+from reference import REF
 CASES = REF["cases"]
 
 

@@ -19,6 +19,8 @@ from .cycles import CosineRestarts, Cyclic
 from .decay import (Constant, Cosine, Exponential, InverseSqrt, Linear, MultiStep, OneCycle, Polynomial, Step,
                     Tanh, WarmupStableDecay)
 from .presets import WarmupCosine
+from .product import Product
+from .recipes import CAWB, CawbLf, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
 __version__ = "0.1.0"
 
@@ -27,5 +29,6 @@ __all__ = [
     "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "Tanh",
     "OneCycle", "WarmupStableDecay", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
-    "untuned_linear_warmup", "untuned_exponential_warmup",
+    "untuned_linear_warmup", "untuned_exponential_warmup", "Product",
+    "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence as SequenceT
 
-import numpy as np
+from ._num import np
 
 from .core import Schedule, register
 

@@ -25,7 +25,7 @@ import math
 import numbers
 from typing import Any, Callable, Iterable
 
-import numpy as np
+from ._num import np
 
 from . import _check
 from . import _num as m
