@@ -108,7 +108,6 @@ def wsd(draw):
     p, lo = draw(peak_min())
     T = draw(lengths)
     D = draw(st.floats(0.01, 1.0)) * T
-    assume(D > 0)
     return lk.WarmupStableDecay(p, T, D, lo, draw(st.sampled_from(["linear", "cosine", "1-sqrt"])))
 
 
@@ -132,13 +131,44 @@ def cyclic(draw):
 def warmup_cosine(draw):
     p, lo = draw(peak_min())
     T = draw(st.floats(2.0, 1000.0))
-    W = draw(st.floats(0.0, 0.99)) * T
+    # lengths far below a position's rounding (a warmup of 1e-311 steps after step 2)
+    # cannot be represented as phases; they are not drawn
+    W = draw(st.one_of(st.just(0.0), st.floats(1e-3, 0.99))) * T
     return lk.WarmupCosine(p, T, W, lo, draw(fractions01),
                            draw(st.sampled_from(["linear", "power", "exponential", "constant"])))
 
 
-leaves = st.one_of(constant(), cosine(), linear(), polynomial(), step(), multistep(), exponential(),
-                   inverse_sqrt(), tanh(), one_cycle(), wsd(), cosine_restarts(), cyclic(), warmup_cosine())
+@st.composite
+def recipe(draw):
+    """The kinds registered by lrkit's recipe module (their own tests check their values)."""
+    reg = lk.registered()
+    kind = draw(st.sampled_from(sorted(k for k in ("cawb", "torchvision_warmup", "yolox_cos", "yolox_step")
+                                       if k in reg)))
+    cls = reg[kind]
+    if kind == "cawb":
+        steps = sorted(set(draw(st.lists(st.integers(1, 30).map(float), max_size=3))))
+        warm = draw(st.sampled_from([0.0, 1.0, 2.5]))
+        return build(draw, cls, draw(st.floats(1.0, 40.0)), eta_min=draw(st.floats(0.0, 1.0)), steps=steps,
+                     step_scale=draw(st.floats(0.1, 1.0)), warmup_epoch=warm, batchs=10 if warm else 0)
+    if kind == "torchvision_warmup":
+        return cls(draw(lengths), draw(st.floats(0.0, 1.0)))
+    p, lo = draw(peak_min())
+    if kind == "yolox_cos":
+        return build(draw, cls, p, lo, draw(st.floats(10.0, 2000.0)))
+    return build(draw, cls, p, lo, draw(st.floats(10.0, 2000.0)), draw(st.integers(1, 20)))
+
+
+@st.composite
+def product(draw):
+    return lk.registered()["product"](draw(st.lists(st.one_of(constant(), step(), cosine()), min_size=1,
+                                                    max_size=3)))
+
+
+_core = [constant(), cosine(), linear(), polynomial(), step(), multistep(), exponential(), inverse_sqrt(), tanh(),
+         one_cycle(), wsd(), cosine_restarts(), cyclic(), warmup_cosine()]
+_extra = ([recipe()] if "yolox_cos" in lk.registered() else []) + \
+         ([product()] if "product" in lk.registered() else [])
+leaves = st.one_of(*_core, *_extra)
 
 
 def composites(inner: st.SearchStrategy) -> st.SearchStrategy:

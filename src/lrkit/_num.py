@@ -61,8 +61,22 @@ def log(x: float) -> float:
 
 
 def fpow(base: float, exponent: float) -> float:
-    """``base ** exponent`` with numpy's power, for real-valued exponents."""
+    """``base ** exponent`` with numpy's power, for an exponent fixed by the schedule.
+
+    Pairs with ``afpow(array, exponent)``: both take numpy's scalar-exponent route
+    (which squares exactly for an exponent of 2).
+    """
     return float(np.power(base, exponent))
+
+
+def xpow(base: float, x: float) -> float:
+    """``base ** x`` for an exponent that varies with the position.
+
+    Pairs with ``afpow(base, array)``. With a scalar exponent numpy squares exactly
+    for ``x == 2`` while an array exponent goes through the general power, so the
+    exponent is passed as a one-element array to take the same route.
+    """
+    return float(np.power(base, np.array([x]))[0])
 
 
 def aexp(x: Any) -> Any:

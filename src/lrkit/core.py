@@ -178,8 +178,20 @@ class Schedule:
         return _INF
 
     def phases(self) -> list[Phase]:
-        """The schedule's phases, as data."""
-        return [self._phase(self.kind, 0.0, self.length)]
+        """The schedule's phases, as data: consecutive, from 0 to ``inf``.
+
+        This default knows only ``length``: one phase up to it (with no end value,
+        as nothing is known of the values in between), then the constant after it.
+        """
+        L = self.length
+        v0 = self._scalar(0.0)
+        if L == 0:
+            return [Phase(self.kind or type(self).__name__, 0.0, _INF, v0, v0, True)]
+        first = Phase(self.kind or type(self).__name__, 0.0, L, v0, None, True)
+        if L == _INF:
+            return [first]
+        v = self._scalar(L)
+        return [first, Phase("constant", L, _INF, v, v, False)]
 
     def _phase(self, name: str, start: float, end: float, *, continuous: bool = True,
                end_value: float | None | bool = True) -> Phase:

@@ -190,7 +190,7 @@ class Cyclic(Schedule):
             # 0.5 ** (c - 1) equals PyTorch's 1 / 2.0 ** (c - 1) exactly (powers of two) and,
             # unlike it, underflows to 0 instead of overflowing after 1024 cycles
             return self.min_lr + height * m.ipow(0.5, c - 1)
-        return self.min_lr + height * m.fpow(self.gamma, t)
+        return self.min_lr + height * m.xpow(self.gamma, t)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         c = np.floor(1 + t / self._L)

@@ -231,7 +231,7 @@ class Exponential(Schedule):
     def _scalar(self, t: float) -> float:
         if self.staircase:
             return self.peak_lr * m.ipow(self.gamma, t // self.step_size)
-        return self.peak_lr * m.fpow(self.gamma, t / self.step_size)
+        return self.peak_lr * m.xpow(self.gamma, t / self.step_size)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         if self.staircase:
