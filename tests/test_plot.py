@@ -70,6 +70,28 @@ def test_plot_schedule_draws_the_values_and_the_phases():
     assert ax.get_xlim() == (0, 1099)
 
 
+def test_jumps_are_upright_and_few_positions_are_stairs():
+    s = lrkit.MultiStep(peak_lr=0.1, milestones=[300, 600], gamma=0.1)
+    fig = figure()
+    ax = fig.add_subplot()
+    plot_schedule(s, 1000, ax)
+    (line,) = _data_lines(ax)
+    x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+    assert line.get_drawstyle() == "default" and len(x) == 1002
+    for m, before, after in [(300, 0.1, 0.1 * 0.1), (600, 0.1 * 0.1, 0.1 * 0.1 * 0.1)]:
+        (i,) = np.flatnonzero(x == m)[:1]
+        assert x[i + 1] == m and y[i] == pytest.approx(before) and y[i + 1] == pytest.approx(after)
+    # every original sample is still there, with its value
+    keep = np.ones(len(x), bool)
+    keep[[np.flatnonzero(x == 300)[0], np.flatnonzero(x == 600)[0]]] = False
+    np.testing.assert_array_equal(x[keep], np.arange(1000.0))
+    np.testing.assert_array_equal(y[keep], s(np.arange(1000.0)))
+
+    ax2 = figure().add_subplot()
+    plot_schedule(s, 100, ax2, subdivide=1)
+    assert _data_lines(ax2)[0].get_drawstyle() == "steps-post"
+
+
 def test_plot_schedule_title_log_and_overlay():
     fig = figure()
     ax = fig.add_subplot()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["plot_schedule", "save_plot", "figure", "positions", "default_steps", "spec_label"]
 
 _LABEL_FONTSIZE = 8
+_FEW_POINTS = 120  # up to this many positions, draw held values (stairs) rather than a line
 _BOUNDARY = "lrkit-phase-boundary"  # gid of boundary lines, so they are not taken for data
 
 
@@ -114,8 +115,9 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     ``subdivide`` points) or an explicit sorted array of positions; by default a
     tenth past the schedule's end. Phase boundaries are drawn as dashed lines with
     the phase names on top. ``title=True`` uses :func:`spec_label`. ``log`` uses a
-    log y axis. Each value is drawn held until the next position (``drawstyle``
-    ``"steps-post"``). Extra keywords go to ``Axes.plot`` (colour, line width, ...); call
+    log y axis. With few positions each value is drawn held until the next one
+    (``drawstyle="steps-post"``); with many, a line whose jumps at discontinuous phase
+    starts are upright. Extra keywords go to ``Axes.plot`` (colour, line width, ...); call
     again on the same Axes with ``phases=False`` to overlay more curves.
     """
     if isinstance(steps, (int, np.integer)) or steps is None:
@@ -135,12 +137,16 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
         raise ValueError("log scale needs positive values, but every value is <= 0")
 
     line_kw.setdefault("linewidth", 1.6)
-    # the value at a position holds until the next one is evaluated (as in training), so a
-    # jump is drawn as a jump and not as a slope between two samples
-    line_kw.setdefault("drawstyle", "steps-post")
     if x.size == 1:
         line_kw.setdefault("marker", "o")
-    ax.plot(x, y, label=label, **line_kw)
+    px, py = x, y
+    if "drawstyle" not in line_kw:
+        if x.size <= _FEW_POINTS:
+            # few positions: each value holds until the next position, as in training
+            line_kw["drawstyle"] = "steps-post"
+        else:  # many: a line, but a jump is drawn upright instead of as a slope between two samples
+            px, py = _with_jumps(x, y, schedule.phases())
+    ax.plot(px, py, label=label, **line_kw)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3, linewidth=0.6)
@@ -158,6 +164,15 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     if title:
         ax.set_title(_wrap(str(title), ax), fontsize=10)
     return ax
+
+
+def _with_jumps(x: np.ndarray, y: np.ndarray, phases: Sequence[Phase]) -> tuple[np.ndarray, np.ndarray]:
+    """Add a point (start, value before it) at each discontinuous phase start inside the range."""
+    at = [p.start for p in phases if not p.continuous and x[0] < p.start <= x[-1]]
+    if not at:
+        return x, y
+    idx = np.searchsorted(x, at)  # first sample at or after each jump
+    return np.insert(x, idx, at), np.insert(y, idx, y[idx - 1])
 
 
 def _wrap(text: str, ax: "Axes") -> str:
@@ -220,21 +235,34 @@ def _mark_phases(ax: "Axes", phases: Sequence[Phase], x0: float, x1: float) -> i
             continue
         ext = t.get_window_extent(renderer)
         w, h = ext.width + 4, ext.height + 2
-        cx = ax.transData.transform((mid, 0))[0]
-        # keep the label inside the axes horizontally
-        cx = min(max(cx, box.x0 + w / 2), box.x1 - w / 2)
-        lo, hi = cx - w / 2, cx + w / 2
+        cx = trans.transform((mid, 0.5))[0]  # (not transData: y=0 is -inf on a log axis)
+        span_lo, span_hi = trans.transform((a, 0.5))[0], trans.transform((b, 0.5))[0]
         for k, row in enumerate(rows):
-            if all(hi <= ra or lo >= rb for ra, rb in row):
+            # centred on its phase if free; else just right of the label in the way, if that
+            # is still over the phase
+            tries = [cx] + [rb + w / 2 for _, rb in row if span_lo <= rb + w / 2 <= span_hi]
+            spot = next((c for c in tries if _free(row, _inside(c, w, box))), None)
+            if spot is not None:
+                lo, hi = _inside(spot, w, box)
                 row.append((lo, hi))
-                xd = ax.transData.inverted().transform((cx, 0))[0]
-                yf = 0.985 - k * (h / box.height)
-                t.set_position((xd, yf))
+                xd = trans.inverted().transform(((lo + hi) / 2, 0.5))[0]
+                t.set_position((xd, 0.985 - k * (h / box.height)))
                 used = max(used, k + 1)
                 break
         else:  # no room on any row: the phase table (lrkit show) still lists it
             t.remove()
     return used
+
+
+def _inside(cx: float, w: float, box: Any) -> tuple[float, float]:
+    """Pixel interval of a label of width ``w`` centred near ``cx``, kept inside the axes."""
+    cx = min(max(cx, box.x0 + w / 2), box.x1 - w / 2)
+    return cx - w / 2, cx + w / 2
+
+
+def _free(row: Sequence[tuple[float, float]], span: tuple[float, float]) -> bool:
+    lo, hi = span
+    return all(hi <= ra or lo >= rb for ra, rb in row)
 
 
 # -- whole figures -------------------------------------------------------------------------------
