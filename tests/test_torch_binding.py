@@ -1,0 +1,324 @@
+"""lrkit.torch.ScheduleLR: a torch LRScheduler holding a counter and base values, nothing else."""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+import pickle
+import subprocess
+import sys
+import warnings
+
+import pytest
+import torch
+from torch.optim import lr_scheduler as tl
+
+import lrkit as lk
+from lrkit.torch import ScheduleLR
+
+SCHED = lk.WarmupCosine(peak_lr=1.0, total_steps=40, warmup_steps=5, min_lr=0.01)
+
+
+def two_groups(opt_cls=torch.optim.SGD, **kw):
+    a = torch.zeros(3, requires_grad=True)
+    b = torch.zeros(2, requires_grad=True)
+    return opt_cls([{"params": [a]}, {"params": [b], "lr": 0.02}], lr=0.1, **kw)
+
+
+def lrs(opt, key="lr"):
+    return [g[key] for g in opt.param_groups]
+
+
+def applied_lr(opt, w):
+    """The lr SGD really applied: with loss = sum(w) and w reset to 0, one step moves w by -lr."""
+    with torch.no_grad():
+        w.zero_()
+    opt.zero_grad()
+    w.sum().backward()
+    opt.step()
+    return -w.detach()[0].item()
+
+
+def test_is_a_torch_lr_scheduler():
+    assert isinstance(ScheduleLR(two_groups(), SCHED), tl.LRScheduler)
+
+
+def test_multiplier_of_each_group_base_lr():
+    opt = two_groups()
+    sched = ScheduleLR(opt, SCHED)
+    for t in range(60):
+        assert lrs(opt) == [0.1 * SCHED(t), 0.02 * SCHED(t)]
+        assert sched.get_last_lr() == [0.1 * SCHED(t), 0.02 * SCHED(t)]
+        assert sched.last_epoch == t
+        opt.step()
+        sched.step()
+
+
+def test_same_values_as_lambdalr_with_the_same_schedule():
+    opt1, opt2 = two_groups(), two_groups()
+    mine, peer = ScheduleLR(opt1, SCHED), tl.LambdaLR(opt2, SCHED)
+    for _ in range(100):
+        assert lrs(opt1) == lrs(opt2)
+        opt1.step(), opt2.step()
+        mine.step(), peer.step()
+
+
+def test_absolute_values():
+    opt = two_groups()
+    s = lk.Cosine(0.3, 20, 0.001)
+    ScheduleLR(opt, s, absolute=True)
+    assert lrs(opt) == [0.3, 0.3]
+
+
+def test_one_schedule_per_group():
+    opt = two_groups()
+    s0, s1 = lk.Cosine(1.0, 10), lk.Step(1.0, 3, 0.5)
+    sched = ScheduleLR(opt, [s0, s1])
+    for t in range(25):
+        assert lrs(opt) == [0.1 * s0(t), 0.02 * s1(t)]
+        sched.step()
+    opt = two_groups()
+    ScheduleLR(opt, [lk.Constant(0.5), lk.Constant(0.25)], absolute=True)
+    assert lrs(opt) == [0.5, 0.25]
+
+
+def test_per_iteration_stepping_of_an_epoch_schedule():
+    opt = two_groups()
+    epochs = lk.MultiStep(1.0, [2, 5], 0.1)
+    sched = ScheduleLR(opt, epochs, steps_per_epoch=4)
+    for t in range(30):
+        assert lrs(opt)[0] == 0.1 * epochs(t / 4)
+        sched.step()
+
+
+def test_the_lr_the_optimizer_really_applies():
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.5)
+    sched = ScheduleLR(opt, SCHED)
+    for t in range(45):
+        assert applied_lr(opt, w) == pytest.approx(0.5 * SCHED(t), rel=1e-6)  # float32 parameter
+        sched.step()
+
+
+def test_step_with_a_position_jumps_there():
+    opt = two_groups()
+    sched = ScheduleLR(opt, SCHED)
+    sched.step(17)
+    assert sched.last_epoch == 17 and lrs(opt)[0] == 0.1 * SCHED(17)
+    sched.step()
+    assert lrs(opt)[0] == 0.1 * SCHED(18)
+    with pytest.raises(ValueError, match="position"):
+        sched.step(-1)
+
+
+def _skipped_step(make):
+    """One training step whose inf gradients make a GradScaler skip optimizer.step(), then sched.step()."""
+    w = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    sched = make(opt)
+    scaler = torch.amp.GradScaler("cpu")
+    opt.zero_grad()
+    scaler.scale(w.sum() * float("inf")).backward()
+    scaler.step(opt)
+    scaler.update()
+    sched.step()
+    assert torch.all(w == 0), "the scaler must have skipped the update"
+    assert not getattr(opt, "_opt_called", False)
+
+
+def test_no_warning_when_a_grad_scaler_skips_the_step():
+    # The peer warns in this exact situation (so the check below can fail) ...
+    with pytest.warns(UserWarning, match="before `optimizer.step\\(\\)`"):
+        _skipped_step(lambda o: tl.LambdaLR(o, lambda e: 1.0))
+    # ... ScheduleLR does not.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _skipped_step(lambda o: ScheduleLR(o, SCHED))
+
+
+def test_tensor_lr_is_updated_in_place():
+    w = torch.zeros(2, requires_grad=True)
+    lr = torch.tensor(0.1, dtype=torch.float64)
+    opt = torch.optim.Adam([w], lr=lr)
+    sched = ScheduleLR(opt, SCHED)
+    for t in range(10):
+        g = opt.param_groups[0]
+        assert g["lr"] is lr and isinstance(g["lr"], torch.Tensor)
+        assert g["lr"].item() == 0.1 * SCHED(t)
+        opt.zero_grad()
+        w.sum().backward()
+        opt.step()
+        sched.step()
+    assert sched.get_last_lr() == [0.1 * SCHED(10)]
+
+
+def test_state_dict_is_plain_and_loads_with_weights_only():
+    opt = two_groups()
+    sched = ScheduleLR(opt, SCHED)
+    for _ in range(7):
+        sched.step()
+    buf = io.BytesIO()
+    torch.save(sched.state_dict(), buf)
+    buf.seek(0)
+    state = torch.load(buf, weights_only=True)
+    assert state == {"last_epoch": 7, "base_values": [0.1, 0.02], "key": "lr", "absolute": False}
+
+    def plain(v):
+        if isinstance(v, dict):
+            return all(isinstance(k, str) and plain(x) for k, x in v.items())
+        if isinstance(v, list):
+            return all(plain(x) for x in v)
+        return isinstance(v, (int, float, str, bool))
+
+    assert plain(state)
+
+
+def _train(steps, *, resume_at=None, order="before", key="lr", schedule=SCHED, opt_kw=None):
+    """lrs (and the final weights) of a run of ``steps`` updates; optionally checkpointed and resumed."""
+    opt_kw = opt_kw or {"momentum": 0.9}
+    torch.manual_seed(0)
+    w = torch.nn.Parameter(torch.randn(4))
+    v = torch.nn.Parameter(torch.randn(3))
+
+    def build():
+        opt = torch.optim.SGD([{"params": [w]}, {"params": [v], "lr": 0.03}], lr=0.1, **opt_kw)
+        return opt
+
+    opt = build()
+    sched = ScheduleLR(opt, schedule, key=key)
+    seen = []
+    for t in range(steps):
+        if t == resume_at:
+            buf = io.BytesIO()
+            torch.save({"opt": opt.state_dict(), "sched": sched.state_dict(), "w": w.data, "v": v.data}, buf)
+            buf.seek(0)
+            ck = torch.load(buf, weights_only=True)
+            with torch.no_grad():
+                w.copy_(torch.randn(4))  # clobber, so the checkpoint must restore them
+                v.copy_(torch.randn(3))
+                w.copy_(ck["w"])
+                v.copy_(ck["v"])
+            opt = build()
+            if order == "before":
+                sched = ScheduleLR(opt, schedule, key=key)
+                sched.load_state_dict(ck["sched"])
+                opt.load_state_dict(ck["opt"])
+            else:
+                opt.load_state_dict(ck["opt"])
+                sched = ScheduleLR(opt, schedule, key=key)
+                sched.load_state_dict(ck["sched"])
+        seen.append(lrs(opt, key))
+        opt.zero_grad()
+        ((w ** 2).sum() + (v ** 2).sum()).backward()
+        opt.step()
+        sched.step()
+    return seen, w.detach().clone(), v.detach().clone()
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+@pytest.mark.parametrize("at", [1, 3, 5, 17, 39, 44])
+def test_resume_continues_exactly(order, at):
+    ref, w_ref, v_ref = _train(50)
+    got, w, v = _train(50, resume_at=at, order=order)
+    assert got == ref
+    assert torch.equal(w, w_ref) and torch.equal(v, v_ref)
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_resume_of_another_key(order):
+    mom = lk.Cosine(0.95, 30, 0.85)
+    ref, *_ = _train(40, key="momentum", schedule=mom)
+    got, *_ = _train(40, resume_at=13, order=order, key="momentum", schedule=mom)
+    assert got == ref
+
+
+def test_drives_momentum_weight_decay_and_beta1():
+    opt = two_groups(momentum=0.9, weight_decay=1e-4)
+    m_sched = lk.Cosine(0.95, 10, 0.85)
+    lr_s = ScheduleLR(opt, SCHED)
+    mom_s = ScheduleLR(opt, m_sched, key="momentum", absolute=True)
+    wd_s = ScheduleLR(opt, lk.Linear(1.0, 10, 0.5), key="weight_decay")
+    for t in range(15):
+        assert lrs(opt) == [0.1 * SCHED(t), 0.02 * SCHED(t)]
+        assert lrs(opt, "momentum") == [m_sched(t)] * 2
+        assert lrs(opt, "weight_decay") == [1e-4 * lk.Linear(1.0, 10, 0.5)(t)] * 2
+        assert mom_s.get_last_lr() == [m_sched(t)] * 2
+        opt.step()
+        for s in (lr_s, mom_s, wd_s):
+            s.step()
+
+    w = torch.zeros(2, requires_grad=True)
+    adam = torch.optim.Adam([w], lr=1e-3, betas=(0.9, 0.999))
+    b1 = lk.Linear(0.95, 10, 0.85)
+    sched = ScheduleLR(adam, b1, key="beta1", absolute=True)
+    for t in range(12):
+        assert adam.param_groups[0]["betas"] == (b1(t), 0.999)
+        adam.zero_grad()
+        w.sum().backward()
+        adam.step()
+        sched.step()
+    # A tensor beta1 is filled in place.
+    beta = torch.tensor(0.9, dtype=torch.float64)
+    adam = torch.optim.Adam([w], lr=1e-3, betas=(beta, torch.tensor(0.999, dtype=torch.float64)))
+    sched = ScheduleLR(adam, b1, key="beta1", absolute=True)
+    sched.step()
+    assert adam.param_groups[0]["betas"][0] is beta and beta.item() == b1(1)
+
+
+def test_pickle_and_deepcopy():
+    opt = two_groups()
+    sched = ScheduleLR(opt, [SCHED, lk.Step(1.0, 3, 0.5)])
+    for _ in range(4):
+        sched.step()
+    for how in (lambda s: pickle.loads(pickle.dumps(s)), copy.deepcopy):
+        clone = how(sched)
+        assert clone.optimizer is not opt
+        assert clone.last_epoch == sched.last_epoch and clone.get_last_lr() == sched.get_last_lr()
+        clone.step()
+        sched.step()
+        assert lrs(clone.optimizer) == lrs(opt)
+    single = ScheduleLR(two_groups(), SCHED)
+    again = pickle.loads(pickle.dumps(single))
+    again.step()
+    single.step()
+    assert lrs(again.optimizer) == lrs(single.optimizer)
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(TypeError, match="schedule"):
+        ScheduleLR(two_groups(), lambda t: 1.0)
+    with pytest.raises(ValueError, match="2 param groups"):
+        ScheduleLR(two_groups(), [SCHED])
+    with pytest.raises(ValueError, match="'momentum'"):
+        ScheduleLR(torch.optim.Adam([torch.zeros(1, requires_grad=True)]), SCHED, key="momentum")
+    with pytest.raises(TypeError, match="Optimizer"):
+        ScheduleLR(object(), SCHED)
+    opt = two_groups()
+    sched = ScheduleLR(opt, SCHED)
+    opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)]})
+    with pytest.raises(RuntimeError, match="add_param_group"):
+        sched.step()
+    with pytest.raises(ValueError, match="key"):
+        ScheduleLR(two_groups(), SCHED).load_state_dict({"last_epoch": 3, "base_values": [1, 1], "key": "momentum"})
+
+
+def test_import_lrkit_does_not_import_torch():
+    code = "import sys, lrkit; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_step_cost_is_below_lambdalr():
+    """A coarse guard (the benchmark script measures properly): far cheaper than LambdaLR."""
+    import timeit
+
+    s = lk.WarmupCosine(1.0, 10**9, 1000)
+    opt1 = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    opt2 = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    mine, peer = ScheduleLR(opt1, s), tl.LambdaLR(opt2, s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_mine = min(timeit.repeat(mine.step, number=5000, repeat=5))
+        t_peer = min(timeit.repeat(peer.step, number=5000, repeat=5))
+    assert t_mine * 2.5 < t_peer, (t_mine, t_peer)
+    assert math.isfinite(opt1.param_groups[0]["lr"])
