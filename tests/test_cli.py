@@ -307,3 +307,54 @@ def test_a_spec_source_with_its_own_options(monkeypatch):
     assert code == 0 and "--lr" in out and "toy-multistep options" in out
     code, _, err = run("show", "toy-multistep")
     assert code == 2 and "--lr" in err and err.count("\n") == 1
+
+
+# -- compare -------------------------------------------------------------------------------------------------------
+def _compare_rows(out: str) -> dict[str, list[str]]:
+    table = out.split("compared with 1")[1].splitlines()[3:]
+    return {line.split()[0]: line.split()[1:] for line in table if line.strip()}
+
+
+def test_compare_reports_first_and_largest_difference():
+    const = json.dumps({"type": "constant", "lr": 1.0})
+    # linear from 1 to 0 over 10 steps: |difference| from the constant is t/10, then 1 from step 10 on
+    linear = json.dumps({"type": "linear", "peak_lr": 1.0, "total_steps": 10})
+    code, out, err = run("compare", const, linear, const, "-n", "20")
+    assert code == 0, err
+    assert out.splitlines()[:3] == ["1  constant(lr=1)", "2  linear(peak_lr=1, total_steps=10)", "3  constant(lr=1)"]
+    rows = _compare_rows(out)
+    assert rows["2"] == ["1", "1", "10", "1", "0"]
+    assert rows["3"] == ["identical", "0"]
+
+
+def test_compare_with_subdivide_and_units():
+    a = json.dumps({"type": "step", "peak_lr": 0.1, "step_size": "1ep", "gamma": 0.5})
+    b = json.dumps({"type": "exponential", "peak_lr": 0.1, "gamma": 0.5, "step_size": "1ep"})
+    code, out, err = run("compare", a, b, "--steps-per-epoch", "4", "-n", "8", "--subdivide", "2")
+    assert code == 0, err
+    # the staircase and the smooth curve first differ half a step in; the largest gap is just before
+    # the first drop: 0.1 - 0.1 * 0.5 ** (3.5 / 4)
+    first, largest, at = _compare_rows(out)["2"][:3]
+    assert first == "0.5" and at == "3.5"
+    assert float(largest) == pytest.approx(0.1 - 0.1 * 0.5 ** (3.5 / 4), rel=1e-5)
+
+
+@pytest.mark.parametrize("name,magic", [("c.png", b"\x89PNG\r\n\x1a\n"), ("c.svg", b"<?xml"), ("c.pdf", b"%PDF")])
+def test_compare_plot(tmp_path, name, magic):
+    code, out, err = run("compare", "--log", "-o", str(tmp_path / name), json.dumps(DEFAULT),
+                         json.dumps({"type": "cosine", "peak_lr": 0.1, "total_steps": 1000}))
+    assert code == 0, err
+    assert out.rstrip().endswith(f"wrote {tmp_path / name}")
+    assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["compare", '{"type": "constant", "lr": 1}'], "at least two"),
+    (["compare"], "SPEC"),
+    (["compare", "{bad", '{"type": "constant", "lr": 1}'], "invalid JSON"),
+    (["compare", '{"type": "constant", "lr": 1}', '{"type": "constant", "lr": 1}', "-o", "x.txt"], ".png"),
+])
+def test_compare_errors(argv, needle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(*argv)
+    assert code == 2 and err.startswith("lrkit: error: ") and err.count("\n") == 1 and needle in err

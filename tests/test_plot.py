@@ -267,3 +267,22 @@ def test_show_falls_back_to_ascii_when_the_terminal_cannot_print_braille(tmp_pat
                        env={"PYTHONIOENCODING": "ascii", "PATH": ""}, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.isascii() and b"*" in r.stdout
+
+
+def test_plot_schedules_overlay_with_legend(tmp_path):
+    from lrkit.plot import plot_schedules, save_overlay
+
+    a, b = WC, lrkit.Cosine(peak_lr=0.1, total_steps=1000)
+    ax = figure().add_subplot()
+    plot_schedules({"a": a, "b": b}, None, ax)
+    lines = _data_lines(ax)
+    assert [ln.get_label() for ln in lines] == ["a", "b"]
+    assert lines[0].get_linestyle() != lines[1].get_linestyle()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert len(lines[0].get_xdata()) == 1100  # the longer default of the two
+    np.testing.assert_array_equal(lines[1].get_ydata(), b(np.arange(1100.0)))
+    assert not [ln for ln in ax.lines if ln.get_gid() == "lrkit-phase-boundary"]
+    with pytest.raises(ValueError):
+        plot_schedules({}, 10, ax)
+    path = save_overlay({"a": a, "b": b}, tmp_path / "o.png", 500, log=True)
+    assert open(path, "rb").read(8) == PNG_MAGIC

@@ -5,6 +5,7 @@
     lrkit show   [SPEC]                  phase table and a terminal plot
     lrkit plot   [SPEC] -o lr.png        PNG/SVG/PDF plot, phase boundaries marked
     lrkit export [SPEC] --steps N        position,lr rows (CSV)
+    lrkit compare SPEC SPEC ... [-o F]   where schedules differ; overlaid plot
     lrkit list   [KIND]                  the built-in schedule kinds
 
 How it fits together, so that commands and kinds of SPEC can be added without
@@ -127,10 +128,12 @@ class Command:
     takes_spec: bool = True
 
 
-def add_spec_arguments(p: argparse.ArgumentParser) -> None:
-    """The SPEC argument and the options every command that evaluates a schedule shares."""
-    p.add_argument("spec", nargs="?", metavar="SPEC",
-                   help="a .json/.yaml/.yml file, or inline JSON/YAML (default: the warmup_cosine in 'lrkit --help')")
+def add_spec_arguments(p: argparse.ArgumentParser, spec: bool = True) -> None:
+    """The SPEC argument (unless ``spec=False``) and the options shared by commands that evaluate."""
+    if spec:
+        p.add_argument("spec", nargs="?", metavar="SPEC",
+                       help="a .json/.yaml/.yml file, or inline JSON/YAML (default: the warmup_cosine "
+                            "in 'lrkit --help')")
     g = p.add_argument_group("positions")
     g.add_argument("-n", "--steps", dest="n_steps", type=_whole("steps"), metavar="N",
                    help="evaluate positions 0 .. N-1 (default: a tenth past the schedule's end, or 1000)")
@@ -177,6 +180,7 @@ def _epilog() -> str:
         "  lrkit plot -o lr.png --log",
         "  lrkit show '{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": \"90ep\"}' --steps-per-epoch 100",
         "  lrkit export schedule.yaml --steps 5000 --every 10 --csv lr.csv",
+        "  lrkit compare a.yaml b.yaml -o both.png",
     ])
 
 
@@ -385,6 +389,59 @@ def _plot(args: argparse.Namespace, out: TextIO) -> int:
               dpi=args.dpi)
     out.write(f"wrote {args.output}\n")
     return 0
+
+
+@command("compare", "overlay several schedules and show where they differ most",
+         "Evaluate every SPEC over the same positions and print, for each one after the first, "
+         "where it first departs from the first and where the difference is largest; with -o, "
+         "also draw them overlaid with a legend.", takes_spec=False)
+def _compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="two or more .json/.yaml files or inline JSON/YAML")
+    add_spec_arguments(p, spec=False)
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--output", metavar="FILE", help="also draw the curves to FILE (.png/.svg/.pdf)")
+    g.add_argument("--log", action="store_true", help="log-scale y axis")
+    g.add_argument("--title", help="plot title (default: none; the legend names the specs)")
+    g.add_argument("--dpi", type=_whole("dpi", 10), default=150, help="resolution of PNG output (default: 150)")
+
+
+@_compare_args.runner
+def _compare(args: argparse.Namespace, out: TextIO) -> int:
+    from .plot import default_steps, positions, spec_label
+
+    if len(args.specs) < 2:
+        raise CLIError("compare needs at least two SPECs")
+    scheds = [resolve_source(text).build(args) for text in args.specs]
+    n = args.n_steps or max(default_steps(s) for s in scheds)
+    if n * args.subdivide > MAX_POSITIONS:
+        raise CLIError(f"--steps {n} x --subdivide {args.subdivide} is more than {MAX_POSITIONS:,} positions")
+    x = positions(n, args.subdivide)
+    ys = [s(x) for s in scheds]
+    names = [spec_label(s) for s in scheds]
+    lines = [f"{i + 1}  {name}" for i, name in enumerate(names)]
+    lines += ["", f"compared with 1 over positions {_num(x[0])} .. {_num(x[-1])}:", ""]
+    rows = [("", "first differs at", "largest |difference|", "at position", "value of 1", "value there")]
+    for i, y in enumerate(ys[1:], start=2):
+        d = np.abs(y - ys[0])
+        if not np.any(d > 0):
+            rows.append((str(i), "identical", "0", "", "", ""))
+            continue
+        first, k = int(np.argmax(d > 0)), int(np.argmax(d))
+        rows.append((str(i), _num(x[first]), f"{d[k]:.6g}", _num(x[k]), f"{ys[0][k]:.6g}", f"{y[k]:.6g}"))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    out.write("\n".join(lines) + "\n")
+    if args.output:
+        from .plot import save_overlay
+
+        save_overlay(dict(zip([f"{i + 1}: {nm}" for i, nm in enumerate(names)], scheds)), args.output, x,
+                     log=args.log, title=args.title, dpi=args.dpi)
+        out.write(f"wrote {args.output}\n")
+    return 0
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
 @command("list", "list the built-in schedule kinds",

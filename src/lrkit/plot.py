@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_schedule", "save_plot", "figure", "positions", "default_steps", "spec_label"]
+__all__ = ["plot_schedule", "plot_schedules", "save_plot", "save_overlay", "figure", "positions", "default_steps", "spec_label"]
 
 _LABEL_FONTSIZE = 8
 _FEW_POINTS = 120  # up to this many positions, draw held values (stairs) rather than a line
@@ -175,6 +175,32 @@ def _with_jumps(x: np.ndarray, y: np.ndarray, phases: Sequence[Phase]) -> tuple[
     return np.insert(x, idx, at), np.insert(y, idx, y[idx - 1])
 
 
+def plot_schedules(schedules: "dict[str, Schedule]", steps: int | Sequence[float] | np.ndarray | None = None,
+                   ax: "Axes | None" = None, *, subdivide: int = 1, log: bool = False,
+                   title: str | None = None, legend_below: bool = False, **kw: Any) -> "Axes":
+    """Several schedules on one Axes, labelled by their keys, with a legend; returns the Axes.
+
+    Phase boundaries are not drawn (each schedule has its own). ``steps`` defaults
+    to the longest of the defaults of :func:`plot_schedule`.
+    """
+    if not schedules:
+        raise ValueError("plot_schedules needs at least one schedule")
+    if steps is None:
+        steps = max(default_steps(s) for s in schedules.values())
+    styles = ("-", "--", "-.", ":")  # equal curves stay visible on top of each other
+    for i, (name, s) in enumerate(schedules.items()):
+        ax = plot_schedule(s, steps, ax, subdivide=subdivide, log=log, phases=False, label=name,
+                           color=f"C{i % 10}", linestyle=styles[i % len(styles)], **kw)
+    assert ax is not None
+    if legend_below:  # long spec labels: under the axes, not over the curves
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), frameon=False)
+    else:
+        ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    if title:
+        ax.set_title(_wrap(str(title), ax), fontsize=10)
+    return ax
+
+
 def _wrap(text: str, ax: "Axes") -> str:
     # about 1 character per 7 px at 10 pt; keeps a long nested spec inside the figure
     width_px = ax.figure.get_figwidth() * ax.figure.dpi
@@ -286,6 +312,20 @@ def save_plot(schedule: Schedule, path: str | os.PathLike[str], steps: int | Non
     _check_format(fig, path)
     ax = fig.add_subplot()
     plot_schedule(schedule, steps, ax, subdivide=subdivide, log=log, title=title, **kw)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def save_overlay(schedules: "dict[str, Schedule]", path: str | os.PathLike[str],
+                 steps: int | Sequence[float] | np.ndarray | None = None, *, subdivide: int = 1, log: bool = False,
+                 title: str | None = None, size: tuple[float, float] = (8.0, 4.5), dpi: float = 150) -> str:
+    """:func:`plot_schedules` into a PNG, SVG or PDF file; returns the path."""
+    path = os.fspath(path)
+    fig = figure((size[0], size[1] + 0.25 * len(schedules)))
+    _check_format(fig, path)
+    ax = fig.add_subplot()
+    labels = {"\n".join(textwrap.wrap(k, 70, break_long_words=False)): v for k, v in schedules.items()}
+    plot_schedules(labels, steps, ax, subdivide=subdivide, log=log, title=title, legend_below=True)
     fig.savefig(path, dpi=dpi)
     return path
 
