@@ -37,7 +37,7 @@ import os
 import re
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
