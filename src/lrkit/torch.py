@@ -38,8 +38,9 @@ from .core import Schedule
 from .cycles import CosineRestarts, Cyclic
 from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
 from .product import Product
+from .recipes import CAWB, TorchvisionWarmup
 
-__all__ = ["ScheduleLR", "from_torch"]
+__all__ = ["ScheduleLR", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
 
 _BETAS = {"beta1": 0, "beta2": 1}
 
@@ -514,3 +515,145 @@ def from_torch(scheduler: Any, group: int | None = None) -> Schedule | list[Sche
         return _build(scheduler, group, None)
     out = [_build(scheduler, g, None) for g in range(n)]
     return out[0] if all(s == out[0] for s in out[1:]) else out
+
+
+# =====================================================================================
+# The recipes' drop-in replacements (same names and signatures as the originals)
+# =====================================================================================
+
+def warmup_lr_scheduler(optimizer: Optimizer, warmup_iters: float, warmup_factor: float) -> ScheduleLR:
+    """torchvision detection's linear warmup: each group's lr times ``m(x)``, ``x`` = steps so far.
+
+    ``m(x) = warmup_factor * (1 - x / warmup_iters) + x / warmup_iters`` for
+    ``x < warmup_iters``, then 1 (:class:`lrkit.recipes.TorchvisionWarmup`). As with the
+    original (a ``LambdaLR``), ``m(0)`` is applied when the scheduler is built and each
+    ``step()`` advances ``x`` by one; ``warmup_iters = 0`` means no warmup. Unlike the
+    original, bad arguments raise ``ValueError`` and the state dict loads with
+    ``weights_only=True``.
+
+    >>> import torch
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.02)
+    >>> sched = warmup_lr_scheduler(opt, warmup_iters=1000, warmup_factor=0.001)
+    >>> opt.param_groups[0]["lr"]
+    2e-05
+    """
+    return ScheduleLR(optimizer, TorchvisionWarmup(warmup_iters, warmup_factor))
+
+
+def set_optimizer_lr(optimizer: Optimizer, lr_scheduler_func: Callable[[float], float], epoch: float) -> None:
+    """Write ``lr_scheduler_func(epoch)`` into every param group (the YOLOX-style companion of ``get_lr_scheduler``).
+
+    The same value goes to every group (an absolute lr, not a multiplier), as in the
+    original; a tensor lr is filled in place.
+
+    >>> import torch
+    >>> from lrkit.recipes import get_lr_scheduler
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    >>> set_optimizer_lr(opt, get_lr_scheduler("cos", 0.01, 0.0001, 300), 3)
+    >>> opt.param_groups[0]["lr"]
+    0.010000000000000002
+    """
+    lr = lr_scheduler_func(epoch)
+    for g in optimizer.param_groups:
+        if isinstance(g["lr"], Tensor):
+            g["lr"].fill_(lr)
+        else:
+            g["lr"] = lr
+
+
+class CosineAnnealingWarmbootingLR(_tl.LRScheduler):
+    """CAWB: cosine annealing with warm restarts at ``steps``, each restart's peak times ``step_scale``.
+
+    A drop-in for the original class (same arguments, attributes and calls): call
+    :meth:`step_batch` before every batch (the linear warmup from 0 over
+    ``batchs * warmup_epoch`` batches) and :meth:`step` after every epoch. With
+    ``B = [warmup_epoch] + sorted(s in steps, warmup_epoch < s < epochs) + [epochs]``
+    and ``t = iters + last_epoch``, ``step()`` writes into each group::
+
+        lr = step_scale ** i * base_lr * lf(t - B[i], gap)     (i: first segment with t <= B[i+1])
+        gap = B[i+1] - B[i] (+ epoch_scale except in the last segment)
+        lf(x, gap) = ((1 + cos(x * pi / gap)) / 2) * (1 - eta_min) + eta_min   (lf=None)
+
+    ``eta_min`` is a ratio of each group's base lr (its lr when the scheduler is
+    built). The values come from :class:`lrkit.recipes.CAWB`, which documents the
+    behaviour past ``epochs`` and during warmup. Resume either by setting
+    ``last_epoch`` (positions shift by it, as in the original) or with
+    :meth:`state_dict` / :meth:`load_state_dict` (plain values). Unlike the original,
+    the caller's ``steps`` list is not sorted in place and bad arguments
+    (``epochs <= 0``, ``batchs < 0``, ...) raise ``ValueError`` at construction.
+
+    >>> import torch
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    >>> sched = CosineAnnealingWarmbootingLR(opt, epochs=150, steps=[50, 100], batchs=4)
+    >>> sched.step()
+    0.1
+    """
+
+    def __init__(self, optimizer: Optimizer, epochs: float = 0, eta_min: float = 0.05,
+                 steps: SequenceT[float] = (), step_scale: float = 0.8,
+                 lf: Callable[[float, float], float] | None = None, batchs: int = 0,
+                 warmup_epoch: float = 0, epoch_scale: float = 1.0) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        self.schedule = CAWB(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
+        self.base_lr = [_plain(g["lr"]) for g in optimizer.param_groups]
+        self.iters = -1
+        self.iters_batch = -1
+        self.warmup_iters = self.schedule.warmup_iters
+        super().__init__(optimizer)
+        self.last_epoch = 0  # the original's resume offset, not torch's step counter
+        self._last_lr = [_plain(g["lr"]) for g in optimizer.param_groups]
+
+    def _initial_step(self) -> None:
+        # The original leaves the lrs alone until the first step_batch() or step().
+        self._step_count = 0
+
+    def _write(self, values: list[float]) -> None:
+        for g, v in zip(self.optimizer.param_groups, values, strict=True):
+            if isinstance(g["lr"], Tensor):
+                g["lr"].fill_(v)
+            else:
+                g["lr"] = v
+        self._last_lr = values
+
+    def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
+        """End of an epoch: advance the epoch counter (or set it to ``external_iter``), write the lrs, return group 0's."""
+        self.iters += 1
+        if external_iter is not None:
+            self.iters = external_iter
+        scale, factor = self.schedule.step_terms(self.iters, self.last_epoch)
+        self._write([scale * b * factor for b in self.base_lr])
+        return self._last_lr[0]
+
+    def step_batch(self) -> float | None:
+        """Before a batch: during warmup write ``base_lr * k / warmup_iters`` (``k``-th call) and return group 0's; else None."""
+        self.iters_batch += 1
+        k = self.iters_batch
+        if self.schedule.warmup_factor(k) is None:
+            return None
+        self._write([b * k / self.warmup_iters for b in self.base_lr])
+        return self._last_lr[0]
+
+    def get_last_lr(self) -> list[float]:  # type: ignore[override]
+        """The lrs written by the last :meth:`step` or :meth:`step_batch` (the groups' lrs before any)."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Counters, resume offset, base lrs and the lrs in force, as plain values."""
+        return {"iters": self.iters, "iters_batch": self.iters_batch, "last_epoch": self.last_epoch,
+                "base_lr": list(self.base_lr), "last_lr": list(self._last_lr)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` and write back the lrs that were in force."""
+        missing = {"iters", "iters_batch", "last_epoch", "base_lr"} - set(state_dict)
+        if missing:
+            raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict: missing {sorted(missing)}")
+        if len(state_dict["base_lr"]) != len(self.optimizer.param_groups):
+            raise ValueError(f"the state holds {len(state_dict['base_lr'])} base lrs but the optimizer has "
+                             f"{len(self.optimizer.param_groups)} param groups")
+        self.iters = state_dict["iters"]
+        self.iters_batch = state_dict["iters_batch"]
+        self.last_epoch = state_dict["last_epoch"]
+        self.base_lr = [float(b) for b in state_dict["base_lr"]]
+        if state_dict.get("last_lr") is not None:
+            self._write([float(v) for v in state_dict["last_lr"]])
