@@ -133,6 +133,9 @@ class Warmup(Schedule):
         tau_v = _check.positive("tau", tau) if tau is not None else (w / 5 if w > 0 else 1.0)
         end = schedule._scalar(0.0)
         den = -m.expm1(-w / tau_v) if (w > 0 and shape == "exponential") else 1.0
+        if den == 0:  # warmup_steps / tau underflows: the normalisation would divide by zero
+            raise ValueError(f"tau ({tau!r}) is too long for warmup_steps ({warmup_steps!r}): "
+                             "warmup_steps / tau must be above 1e-300")
         self._set(schedule=schedule, warmup_steps=w, shape=shape, start_factor=sf, power=p,
                   tau=None if tau is None else tau_v, _end=end, _start=sf * end, _span=end - sf * end,
                   _den=den, _tau=tau_v)

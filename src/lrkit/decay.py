@@ -165,8 +165,9 @@ class Step(Schedule):
     _fields = ("peak_lr", "step_size", "gamma")
 
     def __init__(self, peak_lr: float, step_size: float, gamma: float = 0.1) -> None:
-        self._set(peak_lr=_check.rate("peak_lr", peak_lr), step_size=_check.length("step_size", step_size),
-                  gamma=_check.rate("gamma", gamma))
+        # a growth factor (gamma > 1) would overflow to inf after enough steps
+        g = _check.fraction("gamma", gamma, low_open=False)
+        self._set(peak_lr=_check.rate("peak_lr", peak_lr), step_size=_check.length("step_size", step_size), gamma=g)
 
     def _scalar(self, t: float) -> float:
         return self.peak_lr * m.ipow(self.gamma, t // self.step_size)
@@ -186,9 +187,18 @@ class MultiStep(Schedule):
     _fields = ("peak_lr", "milestones", "gamma")
 
     def __init__(self, peak_lr: float, milestones: SequenceT[float], gamma: float = 0.1) -> None:
-        self._set(peak_lr=_check.rate("peak_lr", peak_lr),
-                  milestones=_check.lengths_increasing("milestones", milestones),
-                  gamma=_check.rate("gamma", gamma))
+        p = _check.rate("peak_lr", peak_lr)
+        ms = _check.lengths_increasing("milestones", milestones)
+        g = _check.rate("gamma", gamma)
+        # gamma > 1 is allowed (finitely many milestones) as long as the last plateau is finite
+        try:
+            last = p * g ** len(ms)
+        except OverflowError:
+            last = _INF
+        if not last < _INF:
+            raise ValueError(f"gamma={gamma!r} overflows: peak_lr * gamma ** {len(ms)} (one factor per "
+                             f"milestone) must be finite, with peak_lr={peak_lr!r}")
+        self._set(peak_lr=p, milestones=ms, gamma=g)
 
     def _scalar(self, t: float) -> float:
         return self.peak_lr * m.ipow(self.gamma, bisect.bisect_right(self.milestones, t))
@@ -220,7 +230,8 @@ class Exponential(Schedule):
     _fields = ("peak_lr", "gamma", "step_size", "staircase")
 
     def __init__(self, peak_lr: float, gamma: float, step_size: float = 1.0, staircase: bool = False) -> None:
-        g = _check.rate("gamma", gamma)
+        # a growth factor (gamma > 1) would overflow to inf after enough steps
+        g = _check.fraction("gamma", gamma, low_open=False)
         if g == 0 and not staircase:
             raise ValueError("gamma must be > 0 for a continuous exponential decay, got 0")
         if not isinstance(staircase, bool):
