@@ -1,0 +1,505 @@
+"""PaddlePaddle binding: drive any lrkit schedule from a Paddle optimizer.
+
+Paddle's model is the reverse of PyTorch's: the optimizer holds the scheduler
+(``paddle.optimizer.X(learning_rate=sched, ...)``), the user calls ``sched.step()``,
+and a parameter group's ``'learning_rate'`` entry is a **multiplier** of the global
+lr (Paddle stores it per parameter as ``param.optimize_attr['learning_rate']``).
+
+:class:`ScheduleLR` is a real ``paddle.optimizer.lr.LRScheduler`` whose whole state
+is a step counter and base values: each ``step()`` evaluates the closed-form schedule
+at the new position. No schedule math lives here.
+
+:func:`from_paddle` turns Paddle's own schedulers into the equal lrkit schedule;
+:func:`from_torch` turns a PyTorch scheduler into a Paddle one with the same lrs.
+
+This module imports paddle; ``import lrkit`` does not import it.
+
+>>> import paddle, lrkit
+>>> from lrkit.paddle import ScheduleLR
+>>> sched = ScheduleLR(lrkit.Cosine(peak_lr=0.1, total_steps=100))
+>>> opt = paddle.optimizer.SGD(learning_rate=sched, parameters=paddle.nn.Linear(2, 1).parameters())
+>>> for _ in range(50):
+...     sched.step()
+>>> round(opt.get_lr(), 6)
+0.05
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable, Sequence as SequenceT
+
+import paddle
+from paddle.optimizer import Optimizer
+from paddle.optimizer import lr as _pl
+
+from .compose import FunctionSchedule, Scale, Sequence, Warmup
+from .core import Schedule
+from .cycles import CosineRestarts
+from .decay import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
+from .paddle_compat import PolynomialCycle
+
+__all__ = ["ScheduleLR", "from_paddle", "from_torch"]
+
+
+def _check_schedule(name: str, s: Any) -> Schedule:
+    if not isinstance(s, Schedule):
+        raise TypeError(f"{name} must be an lrkit Schedule, got {s!r} ({type(s).__name__})")
+    return s
+
+
+def _real(name: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
+        raise TypeError(f"{name} must be a finite real number, got {v!r} ({type(v).__name__})")
+    return float(v)
+
+
+def _groups_of(parameters: Any) -> list[dict]:
+    """The param groups (dicts with ``'params'``) of an optimizer, a list of groups or a list of parameters."""
+    if isinstance(parameters, Optimizer):
+        groups = getattr(parameters, "_param_groups", None)
+        if not groups or not isinstance(groups[0], dict):
+            # an optimizer built from a plain parameter list keeps no dicts: one group
+            return [{"params": list(groups or parameters._parameter_list)}]
+        return list(groups)
+    if isinstance(parameters, (str, bytes, dict)) or not hasattr(parameters, "__iter__"):
+        raise TypeError(f"parameters must be a Paddle optimizer, a list of param groups (dicts with 'params') "
+                        f"or a list of parameters, got {parameters!r}")
+    items = list(parameters)
+    if items and all(isinstance(g, dict) for g in items):
+        for i, g in enumerate(items):
+            if "params" not in g:
+                raise ValueError(f"param group {i} has no 'params' entry (it has: {', '.join(sorted(g))})")
+        return items
+    if any(isinstance(g, dict) for g in items):
+        raise TypeError("parameters mixes param groups (dicts) and parameters; give one kind")
+    return [{"params": items}]
+
+
+def _params(group: dict) -> list:
+    p = group["params"]
+    return [p] if isinstance(p, paddle.Tensor) else list(p)
+
+
+class ScheduleLR(_pl.LRScheduler):
+    """A Paddle LR scheduler driven by an lrkit schedule: ``global lr = learning_rate * schedule(t)``.
+
+    ``t`` counts the calls to :meth:`step` (``t = 0`` right after construction, as
+    with Paddle's own schedulers). Use it as ``learning_rate=`` of any Paddle
+    optimizer. Param groups with a ``'learning_rate'`` multiplier ``m_g`` get Paddle's
+    usual ``global lr * m_g``.
+
+    **One schedule per group**: give a list of schedules and ``parameters`` (the
+    param groups, the same list the optimizer gets, or the optimizer itself). Then
+    group ``g`` gets ``learning_rate * m_g * schedule[g](t)``, computed in one
+    product and written into each of its parameters' multiplier
+    (``param.optimize_attr['learning_rate']``) right before each optimizer update,
+    while the global lr is held at 1.0. That is exact (``1.0 * x == x``) and never
+    divides by a global value that may be 0; ``optimizer.get_lr()`` then reads 1.0,
+    :meth:`get_last_lr` reads the per-group values. Per-group schedules need
+    Paddle's dynamic graph (the default mode).
+
+    Args:
+        schedule: an lrkit :class:`~lrkit.Schedule`, or a list of them (one per group).
+        learning_rate: the base the schedule multiplies (Paddle's ``base_lr``). Default
+            1.0, so the schedule's values are the learning rates; when
+            ``parameters`` is an optimizer built with a float lr, that lr.
+        parameters: the param groups (needed for per-group schedules), or an
+            optimizer: the scheduler then attaches itself to it
+            (``optimizer.set_lr_scheduler``).
+        steps_per_epoch: the schedule is defined in epochs but :meth:`step` is called
+            every iteration: position ``t`` is evaluated as epoch ``t / steps_per_epoch``.
+        last_epoch: Paddle's resume argument (``-1`` for a fresh run); prefer
+            :meth:`set_state_dict`.
+        verbose: print each new lr, as Paddle's schedulers do.
+
+    :meth:`state_dict` (also inside ``optimizer.state_dict()['LR_Scheduler']``) holds
+    the position and the base values, plain Python values only; after
+    :meth:`set_state_dict` the following lrs are exactly those of an uninterrupted run.
+
+    Paddle keeps the global lr in a tensor of the default dtype (float32 unless
+    ``paddle.set_default_dtype('float64')``) and multiplies it by a group's
+    multiplier in that dtype: the lr an update applies is the float64 value rounded
+    there.
+
+    >>> import lrkit
+    >>> s = ScheduleLR(lrkit.Linear(peak_lr=1.0, total_steps=10), learning_rate=0.5)
+    >>> s.step(); s()
+    0.45
+    """
+
+    def __init__(self, schedule: Schedule | SequenceT[Schedule], *, learning_rate: float | None = None,
+                 parameters: Any = None, steps_per_epoch: float | None = None, last_epoch: int = -1,
+                 verbose: bool = False) -> None:
+        optimizer = parameters if isinstance(parameters, Optimizer) else None
+        groups = None if parameters is None else _groups_of(parameters)
+        if isinstance(schedule, Schedule):
+            schedules: tuple[Schedule, ...] = (schedule,)
+            per_group = False
+        elif isinstance(schedule, (list, tuple)):
+            schedules = tuple(_check_schedule(f"schedule[{i}]", s) for i, s in enumerate(schedule))
+            if groups is None:
+                raise ValueError("one schedule per group needs parameters= (the param groups given to the "
+                                 "optimizer, or the optimizer)")
+            if len(schedules) != len(groups):
+                raise ValueError(f"schedule holds {len(schedules)} schedules but there are {len(groups)} param "
+                                 "groups; give one schedule, or one per group")
+            per_group = True
+        else:
+            raise TypeError(f"schedule must be an lrkit Schedule or a list of them (one per param group), "
+                            f"got {schedule!r} ({type(schedule).__name__})")
+        if steps_per_epoch is not None:
+            schedules = tuple(s.per_step(steps_per_epoch) for s in schedules)
+        if learning_rate is None:
+            own = getattr(optimizer, "_learning_rate", None) if optimizer is not None else None
+            learning_rate = own if isinstance(own, float) else 1.0
+        base = _real("learning_rate", learning_rate)
+        if base < 0:
+            raise ValueError(f"learning_rate must be >= 0, got {learning_rate!r}")
+        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
+            raise ValueError(f"last_epoch must be an integer >= -1, got {last_epoch!r}")
+
+        self._schedules = schedules
+        self._per_group = per_group
+        self._steps_per_epoch = steps_per_epoch
+        self._group_params = [_params(g) for g in groups] if groups is not None else None
+        # a group's own 'learning_rate' multiplier, read once (the optimizer copies it
+        # into each parameter, where per-group mode later writes its values)
+        self._multipliers = [_real(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
+                             for i, g in enumerate(groups)] if groups is not None else None
+        self._t = -1.0
+        self._set_fast_path(base)
+        super().__init__(1.0 if per_group else base, last_epoch, verbose)
+        self.base_lr = base
+        if optimizer is not None:
+            optimizer.set_lr_scheduler(self)
+
+    def _set_fast_path(self, base: float) -> None:
+        # step() is a counter increment and one schedule call (global mode)
+        self._base = base
+        self._fn = None if self._per_group else self._schedules[0]._scalar
+        self._fns = tuple(s._scalar for s in self._schedules)
+        self._group_bases = [base * mg for mg in self._multipliers] if self._per_group else None
+
+    # -- Paddle's LRScheduler protocol --------------------------------------------------
+    @property
+    def last_epoch(self) -> int | float:  # type: ignore[override]
+        """The position of the current lr (the number of ``step()`` calls since ``t = 0``)."""
+        t = self._t
+        return int(t) if t.is_integer() else t
+
+    @last_epoch.setter
+    def last_epoch(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (-1 <= value < math.inf):
+            raise ValueError(f"last_epoch must be a number >= -1, got {value!r}")
+        self._t = float(value)
+
+    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+        """Advance one position; ``step(t)`` jumps to position ``t``. Call it after ``optimizer.step()``."""
+        if epoch is None:
+            t = self._t = self._t + 1.0
+        else:
+            t = self._t = self._position(epoch)
+        fn = self._fn
+        if fn is not None:
+            self.last_lr = self._base * fn(t)
+        if self.verbose:
+            print(f"Epoch {self.last_epoch}: {type(self).__name__} set learning rate to {self.get_last_lr()}.")
+
+    def __call__(self) -> float:
+        """The global lr for the coming update (the optimizer reads it before every update).
+
+        In per-group mode this also writes each group's value into its parameters'
+        multipliers, so they are right whatever happened since (the optimizer's
+        constructor resetting them, a checkpoint load).
+        """
+        if self._per_group:
+            t = self._t
+            for params, b, f in zip(self._group_params, self._group_bases, self._fns):
+                v = b * f(t)
+                for p in params:
+                    p.optimize_attr["learning_rate"] = v
+            return 1.0
+        return self.last_lr
+
+    def get_lr(self) -> float:
+        return self.last_lr
+
+    @staticmethod
+    def _position(epoch: Any) -> float:
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not (0 <= epoch < math.inf):
+            raise ValueError(f"step(epoch) needs a position >= 0, got {epoch!r}")
+        return float(epoch)
+
+    def values(self, t: float | None = None) -> list[float]:
+        """The lr each group gets at position ``t`` (default: the current one), in float64.
+
+        Global mode: ``learning_rate * schedule(t) * m_g`` (one value if the groups are
+        unknown); per-group mode: ``learning_rate * m_g * schedule[g](t)``.
+        """
+        t = self._t if t is None else self._position(t)
+        if t < 0:
+            raise RuntimeError("the scheduler has not made its first step yet")
+        if self._per_group:
+            return [b * f(t) for b, f in zip(self._group_bases, self._fns)]
+        v = self._base * self._fns[0](t)
+        if self._multipliers is None:
+            return [v]
+        return [v if mg == 1.0 else v * mg for mg in self._multipliers]
+
+    def get_last_lr(self) -> list[float]:
+        """The lr each param group gets from the current position, one float per group."""
+        return self.values()
+
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        """The schedules driving the lr (one, or one per group), as evaluated per step."""
+        return self._schedules
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def state_keys(self) -> None:
+        self.keys = ["last_epoch", "last_lr", "base_lr"]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The resumable state, plain Python values only: position and base values."""
+        out: dict[str, Any] = {"last_epoch": self.last_epoch, "last_lr": self.last_lr, "base_lr": self._base}
+        if self._per_group:
+            out["multipliers"] = list(self._multipliers)
+        return out
+
+    def set_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`: the lr is recomputed from the schedule at the saved position."""
+        if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
+            raise ValueError(f"not a ScheduleLR state dict (expected keys last_epoch, last_lr, base_lr), "
+                             f"got {state_dict!r}")
+        base = _real("base_lr", state_dict.get("base_lr", self._base))
+        if self._per_group and "multipliers" in state_dict:
+            mult = state_dict["multipliers"]
+            if len(mult) != len(self._multipliers):
+                raise ValueError(f"the state holds {len(mult)} group multipliers but this scheduler drives "
+                                 f"{len(self._multipliers)} groups")
+            self._multipliers = [_real("multipliers", x) for x in mult]
+        self._set_fast_path(base)
+        self.base_lr = base
+        self.last_epoch = state_dict["last_epoch"]
+        if self._t >= 0:
+            self.step(self._t)
+
+    set_dict = set_state_dict
+    load_state_dict = set_state_dict
+
+    # -- copies --------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        for k in ("_fn", "_fns"):
+            d.pop(k, None)
+        return d
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._set_fast_path(self._base)
+
+
+# =====================================================================================
+# from_paddle
+# =====================================================================================
+
+class _IntCall:
+    """Calls a ``LambdaDecay`` function with an ``int`` position, as Paddle does."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[int], float]) -> None:
+        self.fn = fn
+
+    def __call__(self, t: float) -> float:
+        k = int(t)
+        return self.fn(k if k == t else t)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _IntCall and other.fn == self.fn  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self.fn)
+
+    def __repr__(self) -> str:
+        return f"{getattr(self.fn, '__qualname__', self.fn)!r}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_IntCall, (self.fn,))
+
+
+def _linear_warmup(s: Any) -> Schedule:
+    W = s.warmup_steps
+    start, end = float(s.start_lr), float(s.end_lr)
+    inner = s.learning_rate
+    after = _build(inner) if isinstance(inner, _pl.LRScheduler) else Constant(float(inner))
+    if end > 0 and after._scalar(0.0) == end and start <= end:
+        return Warmup(after, W, "linear", start_factor=start / end)
+    # the ramp ends somewhere else than where the next schedule starts: a jump at W
+    ramp = Warmup(Constant(end), W, "linear", start_factor=start / end) if end > 0 else Constant(0.0)
+    return Sequence([ramp, after], [W])
+
+
+def _cosine(s: Any) -> Schedule:
+    return Cosine(s.base_lr, s.T_max, s.eta_min)
+
+
+def _step(s: Any) -> Schedule:
+    return Step(s.base_lr, float(s.step_size), s.gamma)
+
+
+def _multistep(s: Any) -> Schedule:
+    ms = [float(x) for x in s.milestones]
+    before = sum(1 for x in ms if x <= 0)  # a milestone at 0 applies from the first step
+    return MultiStep(s.base_lr * s.gamma ** before, [x for x in ms if x > 0], s.gamma)
+
+
+def _piecewise(s: Any) -> Schedule:
+    bounds = [float(b) for b in s.boundaries]
+    values = [float(v) for v in s.values]
+    # Paddle returns values[i] for the first boundary above t, and the LAST value once
+    # t is past every boundary (whatever the number of values).
+    segs = [Constant(v) for v in values[:len(bounds)]] + [Constant(values[-1])]
+    while bounds and bounds[0] <= 0:
+        bounds.pop(0)
+        segs.pop(0)
+    try:
+        return Sequence(segs, bounds)
+    except ValueError as e:
+        raise ValueError(f"from_paddle: PiecewiseDecay boundaries {list(s.boundaries)!r}: {e}") from None
+
+
+def _polynomial(s: Any) -> Schedule:
+    if s.cycle:
+        return PolynomialCycle(s.base_lr, s.decay_steps, s.end_lr, s.power)
+    if s.end_lr > s.base_lr:
+        raise ValueError(f"from_paddle: PolynomialDecay with end_lr ({s.end_lr!r}) above learning_rate "
+                         f"({s.base_lr!r}) is not a decay; lrkit's Polynomial needs end_lr <= learning_rate")
+    return Polynomial(s.base_lr, s.decay_steps, s.end_lr, s.power)
+
+
+def _exponential(s: Any) -> Schedule:
+    return Exponential(s.base_lr, s.gamma)
+
+
+def _lambda(s: Any) -> Schedule:
+    return Scale(FunctionSchedule(_IntCall(s.lr_lambda)), s.base_lr)
+
+
+def _restarts(s: Any) -> Schedule:
+    return CosineRestarts(s.base_lr, s.T_0, s.T_mult, s.eta_min)
+
+
+def _pct(end0: float, total: int, three: bool, end1: float | None) -> float:
+    """The ``pct_start`` giving exactly Paddle's stored phase ends (``pct * T - 1``, ``2 * pct * T - 2``)."""
+    pct = (end0 + 1) / total
+    for _ in range(4):
+        if pct * total - 1 == end0 and (not three or 2 * pct * total - 2 == end1):
+            return pct
+        pct = math.nextafter(pct, math.inf if pct * total - 1 < end0 else -math.inf)
+    return (end0 + 1) / total
+
+
+def _onecycle(s: Any) -> Schedule:
+    lrs, ends = s._lr_config, s._step_config
+    three = len(lrs) == 4
+    T = s.total_steps
+    pct = _pct(ends[1], T, three, ends[2] if three else None)
+    anneal = "cos" if getattr(s.anneal_func, "__func__", None) is _pl.OneCycleLR._cos_annealing else "linear"
+    try:
+        return OneCycle(lrs[1], T, pct, anneal, start_lr=lrs[0], min_lr=lrs[-1], three_phase=three)
+    except ValueError as e:
+        raise ValueError(f"from_paddle: OneCycleLR: {e}") from None
+
+
+def _ours(s: "ScheduleLR") -> Schedule | list[Schedule]:
+    if s._per_group:
+        return [sc if b == 1.0 else Scale(sc, b) for sc, b in zip(s._schedules, s._group_bases)]
+    sc = s._schedules[0]
+    return sc if s._base == 1.0 else Scale(sc, s._base)
+
+
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {
+    _pl.LinearWarmup: _linear_warmup,
+    _pl.CosineAnnealingDecay: _cosine,
+    _pl.StepDecay: _step,
+    _pl.MultiStepDecay: _multistep,
+    _pl.PiecewiseDecay: _piecewise,
+    _pl.PolynomialDecay: _polynomial,
+    _pl.ExponentialDecay: _exponential,
+    _pl.LambdaDecay: _lambda,
+    _pl.CosineAnnealingWarmRestarts: _restarts,
+    _pl.OneCycleLR: _onecycle,
+    ScheduleLR: _ours,
+}
+
+
+def _build(s: Any) -> Any:
+    conv = _CONVERTERS.get(type(s))
+    if conv is None:
+        supported = ", ".join(sorted(c.__name__ for c in _CONVERTERS))
+        raise TypeError(f"from_paddle does not support {type(s).__module__}.{type(s).__qualname__} "
+                        f"(supported: {supported})")
+    return conv(s)
+
+
+def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
+    """The lrkit schedule equal to a Paddle scheduler: ``schedule(t)`` = its lr after ``t`` steps.
+
+    Built from the scheduler's constructor arguments (not its current state), so it
+    can be called at any point of the scheduler's life. Supported: ``LinearWarmup``
+    (around a float or any supported scheduler), ``CosineAnnealingDecay``,
+    ``StepDecay``, ``MultiStepDecay``, ``PiecewiseDecay``, ``PolynomialDecay``
+    (``cycle=True`` gives :class:`~lrkit.paddle_compat.PolynomialCycle`),
+    ``ExponentialDecay``, ``LambdaDecay`` (wrapping its function: not writable as a
+    config), ``CosineAnnealingWarmRestarts``, ``OneCycleLR`` and :class:`ScheduleLR`
+    (its schedule, or one per group). Anything else raises ``TypeError`` naming the
+    class. The values are absolute: bind them with ``ScheduleLR(schedule)``.
+
+    Where Paddle's values differ from the closed form (beyond rounding):
+    ``CosineAnnealingDecay`` is a recurrence that, like its own closed form, climbs
+    back up along the cosine after ``T_max`` while lrkit's :class:`~lrkit.Cosine` holds
+    ``eta_min``; ``OneCycleLR`` accepts one step past ``total_steps - 1`` (annealing
+    slightly past ``end_learning_rate``) while lrkit holds it.
+
+    >>> import paddle
+    >>> from_paddle(paddle.optimizer.lr.StepDecay(0.1, step_size=30, gamma=0.5))
+    Step(peak_lr=0.1, step_size=30.0, gamma=0.5)
+    """
+    if not isinstance(scheduler, _pl.LRScheduler):
+        raise TypeError(f"from_paddle expects a paddle.optimizer.lr.LRScheduler, got "
+                        f"{type(scheduler).__qualname__}")
+    return _build(scheduler)
+
+
+def from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | None = None,
+               **kwargs: Any) -> ScheduleLR:
+    """A Paddle scheduler with the same lrs as a PyTorch scheduler (via :func:`lrkit.torch.from_torch`).
+
+    Converts everything ``lrkit.torch.from_torch`` does, including ``SequentialLR``,
+    ``ChainedScheduler`` and ``LambdaLR``. The torch lrs are absolute per group; on
+    Paddle they become the global lr (leave the groups' ``'learning_rate'`` at 1).
+    When the torch groups follow different schedules, pass ``parameters=`` (the Paddle
+    param groups, one per torch group) for one schedule per group, or ``group=i`` to
+    take group ``i``'s. Other keyword arguments go to :class:`ScheduleLR`
+    (``last_epoch``, ``steps_per_epoch``, ``verbose``). The Paddle scheduler starts at
+    position 0, whatever the torch scheduler's current position.
+
+    >>> import torch
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    >>> sched = from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5))
+    >>> sched()
+    0.1
+    """
+    from .torch import from_torch as _torch_from_torch
+
+    sched = _torch_from_torch(torch_scheduler, group)
+    kwargs.setdefault("learning_rate", 1.0)  # the torch values are absolute lrs
+    if isinstance(sched, list):
+        if parameters is None:
+            raise ValueError(f"the torch scheduler gives its {len(sched)} param groups different schedules; pass "
+                             "parameters= (the Paddle param groups, one per torch group) or group=<index>")
+        return ScheduleLR(sched, parameters=parameters, **kwargs)
+    return ScheduleLR(sched, parameters=parameters, **kwargs)
