@@ -39,8 +39,10 @@ from .core import Schedule
 from .cycles import CosineRestarts
 from .decay import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
 from .paddle_compat import PolynomialCycle
+from .recipes import CAWB, TorchvisionWarmup
 
-__all__ = ["ScheduleLR", "from_paddle", "from_torch"]
+__all__ = ["ScheduleLR", "from_paddle", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
+           "CosineAnnealingWarmbootingLR"]
 
 
 def _check_schedule(name: str, s: Any) -> Schedule:
@@ -503,3 +505,173 @@ def from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | Non
                              "parameters= (the Paddle param groups, one per torch group) or group=<index>")
         return ScheduleLR(sched, parameters=parameters, **kwargs)
     return ScheduleLR(sched, parameters=parameters, **kwargs)
+
+
+# =====================================================================================
+# The recipes on Paddle (same names and signatures as the PyTorch originals)
+# =====================================================================================
+#
+# PyTorch gives each param group an absolute lr; Paddle has one global lr and a
+# per-group multiplier m_g ('learning_rate' in the group dict). A PyTorch group with
+# lr b_g is a Paddle group with global lr L and m_g = b_g / L (usually L = the first
+# group's lr and m_0 = 1). The recipes below take the optimizer first, built with a
+# float lr (L) as usual, and attach themselves to it (optimizer.set_lr_scheduler):
+# porting is the import line only.
+
+def _optimizer(name: str, optimizer: Any) -> Optimizer:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{name}: optimizer must be a paddle.optimizer.Optimizer, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def warmup_lr_scheduler(optimizer: Optimizer, warmup_iters: float, warmup_factor: float) -> ScheduleLR:
+    """torchvision detection's linear warmup on Paddle: the optimizer's lr times ``m(x)``, ``x`` = steps so far.
+
+    ``m(x) = warmup_factor * (1 - x / warmup_iters) + x / warmup_iters`` for
+    ``x < warmup_iters``, then 1 (:class:`lrkit.recipes.TorchvisionWarmup`);
+    ``warmup_iters = 0`` means no warmup. The scheduler attaches itself to
+    ``optimizer`` (Paddle's optimizer holds one scheduler): the global lr becomes
+    ``L * m(x)`` with ``L`` the optimizer's lr when this is called, and each group
+    gets ``L * m(x) * m_g`` -- PyTorch's ``base_g * m(x)`` with ``base_g = L * m_g``.
+    ``m(0)`` applies from construction; call ``step()`` after each ``optimizer.step()``.
+
+    >>> import paddle
+    >>> opt = paddle.optimizer.SGD(learning_rate=0.02, parameters=paddle.nn.Linear(2, 1).parameters())
+    >>> sched = warmup_lr_scheduler(opt, warmup_iters=1000, warmup_factor=0.001)
+    >>> opt.get_lr()
+    2e-05
+    """
+    opt = _optimizer("warmup_lr_scheduler", optimizer)
+    return ScheduleLR(TorchvisionWarmup(warmup_iters, warmup_factor), learning_rate=opt.get_lr(), parameters=opt)
+
+
+def set_optimizer_lr(optimizer: Optimizer, lr_scheduler_func: Callable[[float], float], epoch: float) -> None:
+    """Set the optimizer's lr to ``lr_scheduler_func(epoch)`` (the YOLOX-style companion of ``get_lr_scheduler``).
+
+    PyTorch's version writes the same absolute lr into every param group. Paddle's
+    optimizer has one global lr: it is set to ``f(epoch)`` (``optimizer.set_lr``), so
+    groups without a ``'learning_rate'`` multiplier (the usual case: YOLOX's groups
+    differ in weight decay only) get exactly the PyTorch lrs, and a group with
+    multiplier ``m_g`` gets ``m_g * f(epoch)``. The optimizer must hold a float lr,
+    not a scheduler.
+
+    >>> import paddle
+    >>> from lrkit.recipes import get_lr_scheduler
+    >>> opt = paddle.optimizer.SGD(learning_rate=1.0, parameters=paddle.nn.Linear(2, 1).parameters())
+    >>> set_optimizer_lr(opt, get_lr_scheduler("cos", 0.01, 0.0001, 300), 3)
+    >>> opt.get_lr()
+    0.010000000000000002
+    """
+    opt = _optimizer("set_optimizer_lr", optimizer)
+    if isinstance(opt._learning_rate, _pl.LRScheduler):
+        raise TypeError(f"set_optimizer_lr sets a float lr, but this optimizer holds a scheduler "
+                        f"({type(opt._learning_rate).__name__}); build it with learning_rate=<float>, or drive it "
+                        "with ScheduleLR(get_lr_scheduler(...)) instead")
+    lr = lr_scheduler_func(epoch)
+    opt.set_lr(float(lr))
+
+
+class CosineAnnealingWarmbootingLR(_pl.LRScheduler):
+    """CAWB on Paddle: cosine annealing with warm restarts at ``steps``, each restart's peak times ``step_scale``.
+
+    A drop-in for the PyTorch class (same arguments, attributes and calls): build the
+    optimizer with a float lr as before, then this scheduler with it (it attaches
+    itself, ``optimizer.set_lr_scheduler``); call :meth:`step_batch` before every batch
+    (the linear warmup from 0 over ``batchs * warmup_epoch`` batches) and :meth:`step`
+    after every epoch. With ``B = [warmup_epoch] + sorted(s in steps, warmup_epoch <
+    s < epochs) + [epochs]`` and ``t = iters + last_epoch``, ``step()`` sets::
+
+        global lr = step_scale ** i * L * lf(t - B[i], gap)     (i: first segment with t <= B[i+1])
+        gap = B[i+1] - B[i] (+ epoch_scale except in the last segment)
+        lf(x, gap) = ((1 + cos(x * pi / gap)) / 2) * (1 - eta_min) + eta_min   (lf=None)
+
+    ``L`` is the optimizer's lr when the scheduler is built (:attr:`base_lr`, Paddle's
+    meaning: one float). PyTorch's per-group base lrs ``b_g`` are Paddle's ``L * m_g``
+    (``m_g`` = the group's ``'learning_rate'`` multiplier, see :attr:`base_lrs`): each
+    group gets ``global lr * m_g``, the PyTorch value up to rounding (exact for groups
+    with ``m_g = 1``). ``eta_min`` is a ratio of the base lr. The values come from
+    :class:`lrkit.recipes.CAWB`. Resume by setting ``last_epoch`` (positions shift by
+    it, as in the original) or with :meth:`state_dict` / :meth:`set_state_dict`
+    (also through ``optimizer.state_dict()``).
+
+    >>> import paddle
+    >>> opt = paddle.optimizer.SGD(learning_rate=0.1, parameters=paddle.nn.Linear(2, 1).parameters())
+    >>> sched = CosineAnnealingWarmbootingLR(opt, epochs=150, steps=[50, 100], batchs=4)
+    >>> sched.step()
+    0.1
+    """
+
+    def __init__(self, optimizer: Optimizer, epochs: float = 0, eta_min: float = 0.05,
+                 steps: SequenceT[float] = (), step_scale: float = 0.8,
+                 lf: Callable[[float, float], float] | None = None, batchs: int = 0,
+                 warmup_epoch: float = 0, epoch_scale: float = 1.0) -> None:
+        opt = _optimizer("CosineAnnealingWarmbootingLR", optimizer)
+        self.schedule = CAWB(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
+        # Paddle's base class is not initialised: its constructor would take a first
+        # step, and the original leaves the lr alone until step_batch() or step().
+        self.base_lr = float(opt.get_lr())
+        self.last_lr = self.base_lr
+        self.multipliers = [_real(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
+                            for i, g in enumerate(_groups_of(opt))]
+        self.iters = -1
+        self.iters_batch = -1
+        self.last_epoch = 0  # the original's resume offset, not a step counter
+        self.warmup_iters = self.schedule.warmup_iters
+        self.verbose = False
+        self._var_name = None
+        opt.set_lr_scheduler(self)
+
+    @property
+    def base_lrs(self) -> list[float]:
+        """Each group's base lr (PyTorch's ``base_lr`` list): ``base_lr * m_g``."""
+        return [self.base_lr * mg for mg in self.multipliers]
+
+    def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
+        """End of an epoch: advance the epoch counter (or set it to ``external_iter``); return group 0's lr."""
+        self.iters += 1
+        if external_iter is not None:
+            self.iters = external_iter
+        self.last_lr = self.schedule.step_lr(self.base_lr, self.iters, self.last_epoch)
+        return self.get_last_lr()[0]
+
+    def step_batch(self) -> float | None:
+        """Before a batch: during warmup set ``base_lr * (k / warmup_iters)`` (``k``-th call), return group 0's; else None."""
+        self.iters_batch += 1
+        k = self.iters_batch
+        factor = self.schedule.warmup_factor(k)
+        if factor is None:
+            return None
+        self.last_lr = self.base_lr * factor
+        return self.get_last_lr()[0]
+
+    def get_lr(self) -> float:
+        return self.last_lr
+
+    def get_last_lr(self) -> list[float]:
+        """The lr of each group now: ``global lr * m_g``."""
+        v = self.last_lr
+        return [v if mg == 1.0 else v * mg for mg in self.multipliers]
+
+    def state_keys(self) -> None:
+        self.keys = ["iters", "iters_batch", "last_epoch", "base_lr", "last_lr"]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Counters, resume offset, base lr and the lr in force, as plain values."""
+        return {"iters": self.iters, "iters_batch": self.iters_batch, "last_epoch": self.last_epoch,
+                "base_lr": self.base_lr, "last_lr": self.last_lr}
+
+    def set_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (the lr in force included)."""
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict, got {state_dict!r}")
+        missing = {"iters", "iters_batch", "last_epoch", "base_lr"} - set(state_dict)
+        if missing:
+            raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict: missing {sorted(missing)}")
+        self.iters = state_dict["iters"]
+        self.iters_batch = state_dict["iters_batch"]
+        self.last_epoch = state_dict["last_epoch"]
+        self.base_lr = _real("base_lr", state_dict["base_lr"])
+        self.last_lr = _real("last_lr", state_dict.get("last_lr", self.base_lr))
+
+    set_dict = set_state_dict
+    load_state_dict = set_state_dict
