@@ -333,7 +333,8 @@ def test_declared_continuous_joins_are_continuous(s):
             continue
         at = s(b)
         gaps = [abs(at - s(b - span * r)) for r in (1e-3, 1e-6, 1e-9)]
-        scale = max(abs(at), abs(prev.start_value), abs(prev.end_value or 0.0), 1e-300)
+        # rounding of a shifted position is relative to the schedule's values, not the join's
+        scale = max([abs(at), 1e-300] + [abs(v) for q in s.phases() for v in (q.start_value, q.end_value or 0.0)])
         # A jump keeps the gap at its size as the step shrinks a million-fold; a
         # continuous join (even one with an infinite slope, like (1 - u) ** 0.25) shrinks it.
         assert gaps[2] <= 0.5 * gaps[0] + 1e-9 * scale, (p.name, b, at, gaps)
