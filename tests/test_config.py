@@ -203,3 +203,11 @@ def test_yaml_never_executes_code(tmp_path):
     with pytest.raises(ValueError, match="invalid YAML"):
         lk.load("!!python/name:os.system")
     assert not marker.exists()
+
+
+def test_load_reads_inline_yaml_flow_style() -> None:
+    # Flow-style YAML starts with a brace like JSON; load() must still read it.
+    s = lk.load("{type: cosine, peak_lr: 0.1, total_steps: 10}")
+    assert s == lk.Cosine(0.1, 10)
+    with pytest.raises(ValueError):
+        lk.load("{type: cosine, peak_lr: [}")

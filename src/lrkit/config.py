@@ -178,5 +178,12 @@ def load(source: str, **units: Any) -> Schedule:
         if re.fullmatch(r"[\w.\-/\\]+\.(json|ya?ml)", source.strip()):
             raise ValueError(f"no such spec file: {source!r}")
     if text.lstrip().startswith(("{", "[")):
-        return from_json(text, **units)
+        import json
+
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            # Not JSON: YAML's flow style (``{type: cosine, ...}``) also starts with a brace.
+            return from_yaml(text, **units)
+        return from_dict(data, **units)
     return from_yaml(text, **units)
