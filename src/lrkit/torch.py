@@ -626,12 +626,12 @@ class CosineAnnealingWarmbootingLR(_tl.LRScheduler):
         return self._last_lr[0]
 
     def step_batch(self) -> float | None:
-        """Before a batch: during warmup write ``base_lr * k / warmup_iters`` (``k``-th call) and return group 0's; else None."""
+        """Before a batch: during warmup write ``base_lr * (k / warmup_iters)`` (``k``-th call) and return group 0's; else None."""
         self.iters_batch += 1
-        k = self.iters_batch
-        if self.schedule.warmup_factor(k) is None:
+        r = self.schedule.warmup_factor(self.iters_batch)
+        if r is None:
             return None
-        self._write([b * k / self.warmup_iters for b in self.base_lr])
+        self._write([b * r for b in self.base_lr])
         return self._last_lr[0]
 
     def get_last_lr(self) -> list[float]:  # type: ignore[override]
