@@ -17,7 +17,6 @@ from lrkit.torch import CosineAnnealingWarmbootingLR, ScheduleLR, set_optimizer_
 
 from reference import cases
 
-RTOL = 1e-12
 
 
 def sgd(base_lrs):

@@ -371,3 +371,31 @@ class FunctionSchedule(Schedule):
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         return np.array([self._scalar(float(x)) for x in t], dtype=np.float64)
+
+
+class IntPositions:
+    """Wraps ``fn`` so whole-number positions reach it as ``int`` (PyTorch's ``LambdaLR`` and
+    Paddle's ``LambdaDecay`` call their functions with an int step; some functions index
+    with it). Fractional positions pass through as floats. Picklable when ``fn`` is.
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[int], float]) -> None:
+        self.fn = fn
+
+    def __call__(self, t: float) -> float:
+        k = int(t)
+        return self.fn(k if k == t else t)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is IntPositions and other.fn == self.fn  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self.fn)
+
+    def __repr__(self) -> str:
+        return f"{getattr(self.fn, '__qualname__', self.fn)!r}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (IntPositions, (self.fn,))

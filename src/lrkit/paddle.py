@@ -34,7 +34,7 @@ import paddle
 from paddle.optimizer import Optimizer
 from paddle.optimizer import lr as _pl
 
-from .compose import FunctionSchedule, Scale, Sequence, Warmup
+from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from .core import Schedule
 from .cycles import CosineRestarts
 from .decay import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
@@ -307,31 +307,6 @@ class ScheduleLR(_pl.LRScheduler):
 # from_paddle
 # =====================================================================================
 
-class _IntCall:
-    """Calls a ``LambdaDecay`` function with an ``int`` position, as Paddle does."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[[int], float]) -> None:
-        self.fn = fn
-
-    def __call__(self, t: float) -> float:
-        k = int(t)
-        return self.fn(k if k == t else t)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is _IntCall and other.fn == self.fn  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self.fn)
-
-    def __repr__(self) -> str:
-        return f"{getattr(self.fn, '__qualname__', self.fn)!r}"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_IntCall, (self.fn,))
-
-
 def _linear_warmup(s: Any) -> Schedule:
     W = s.warmup_steps
     start, end = float(s.start_lr), float(s.end_lr)
@@ -387,7 +362,7 @@ def _exponential(s: Any) -> Schedule:
 
 
 def _lambda(s: Any) -> Schedule:
-    return Scale(FunctionSchedule(_IntCall(s.lr_lambda)), s.base_lr)
+    return Scale(FunctionSchedule(IntPositions(s.lr_lambda)), s.base_lr)
 
 
 def _restarts(s: Any) -> Schedule:

@@ -33,7 +33,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim import lr_scheduler as _tl
 
-from .compose import FunctionSchedule, Scale, Sequence, Warmup
+from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from .core import Schedule
 from .cycles import CosineRestarts, Cyclic
 from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
@@ -303,31 +303,6 @@ class ScheduleLR(_tl.LRScheduler):
 # from_torch
 # =====================================================================================
 
-class _IntPosition:
-    """Calls a ``LambdaLR`` function with an ``int`` position, as PyTorch does."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[[int], float]) -> None:
-        self.fn = fn
-
-    def __call__(self, t: float) -> float:
-        k = int(t)
-        return self.fn(k if k == t else t)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is _IntPosition and other.fn == self.fn  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self.fn)
-
-    def __repr__(self) -> str:
-        return f"{getattr(self.fn, '__qualname__', self.fn)!r}"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_IntPosition, (self.fn,))
-
-
 def _step(s: Any, g: int, base: float) -> Schedule:
     return Step(base, float(s.step_size), s.gamma)
 
@@ -413,7 +388,7 @@ def _cyclic(s: Any, g: int, base: float) -> Schedule:
 
 
 def _lambda(s: Any, g: int, base: float) -> Schedule:
-    return Scale(FunctionSchedule(_IntPosition(s.lr_lambdas[g])), base)
+    return Scale(FunctionSchedule(IntPositions(s.lr_lambdas[g])), base)
 
 
 def _sequential(s: Any, g: int, base: float) -> Schedule:
