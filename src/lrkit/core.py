@@ -212,6 +212,16 @@ class Schedule:
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
+    def plot(self, steps: float | None = None, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw the schedule over ``[0, steps)`` with matplotlib (``lrkit[plot]``); returns the Axes.
+
+        Phase boundaries are marked. Keyword arguments go to
+        :func:`lrkit.plot.plot_schedule` (``log=True``, ``label=...``, line styles).
+        """
+        from .plot import plot_schedule
+
+        return plot_schedule(self, steps, ax=ax, **kwargs)
+
     # -- config ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-serialisable dict; :func:`lrkit.from_dict` rebuilds it."""
