@@ -1,0 +1,172 @@
+"""lrkit.explain and `lrkit explain`: the facts (numbers) appear in English and in Chinese."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import pytest
+
+import lrkit
+from lrkit import cli
+from lrkit.explain import EXPLAINERS, _generic, _W, explain
+
+from conftest import EXAMPLES
+
+
+def fmt(v: float) -> str:
+    """How a number is written in the text: whole numbers plainly, else 6 significant digits."""
+    return str(int(v)) if float(v).is_integer() else f"{v:.6g}"
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def has_all(text: str, numbers: list[float]) -> None:
+    # a number must stand alone (0.1 is not found inside 0.15)
+    for v in numbers:
+        assert re.search(rf"(?<![\d.]){re.escape(fmt(v))}(?![\d])", text), (fmt(v), text)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_kind_explains_with_one_line_per_phase(example, lang):
+    text = explain(example, lang)
+    phases = example.phases()
+    listed = [ln for ln in text.splitlines() if re.match(r"  \d+\. ", ln)]
+    assert len(listed) == len(phases)
+    for line, p in zip(listed, phases):
+        assert fmt(p.start) in line
+        assert fmt(p.start_value) in line
+        if p.end_value is not None:
+            assert fmt(p.end_value) in line
+    if lang == "zh":
+        assert re.search(r"[\u4e00-\u9fff]", text)  # written in Chinese
+    else:
+        assert text.isascii() or "→" in text or "–" in text
+
+
+def test_every_registered_kind_has_words_of_its_own():
+    assert set(lrkit.registered()) <= set(EXPLAINERS)
+
+
+def test_the_generic_fallback_is_right_for_every_kind(example):
+    w = _W("en")
+    text = " ".join(_generic(example, w))
+    assert fmt(example(0)) in text
+    L = example.length
+    if 0 < L < math.inf:
+        assert fmt(L) in text and fmt(example(L)) in text
+
+
+def test_a_kind_without_an_explainer_gets_the_generic_text():
+    s = lrkit.FunctionSchedule(lambda t: 0.5)
+    text = explain(s, "zh", title=False)
+    assert "0.5" in text and "阶段" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("lr,min_lr,T,wr,sr,nr", [(0.01, 1e-4, 300, 0.1, 0.1, 0.3), (0.001, 1e-5, 3, 0.1, 0.1, 0.3),
+                                                  (0.02, 2e-4, 40, 0.05, 0.2, 0.1)])
+def test_yolox_cos_facts(lang, lr, min_lr, T, wr, sr, nr):
+    s = lrkit.YoloxCos(lr, min_lr, T, wr, sr, nr)
+    W = min(max(wr * T, 1), 3)
+    N = min(max(nr * T, 1), 15)
+    start = max(sr * lr, 1e-6)
+    text = explain(s, lang)
+    has_all(text, [W, N, start, lr, min_lr, T, T - N])
+    if lang == "en":
+        assert "quadratic" in text and "not 'cosine warmup then constant'" in text
+        assert "clamped to [1, 3]" in text and "at most 15" in text
+    else:
+        assert "二次" in text and "不是" in text and "[1, 3]" in text and "最多 15" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_yolox_step_facts(lang):
+    s = lrkit.YoloxStep(0.01, 1e-4, 300, step_num=3)
+    r = (1e-4 / 0.01) ** (1 / 2)
+    has_all(explain(s, lang), [3, 100, 0.01, 1e-4, r, 200])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_cawb_facts(lang):
+    E, steps, scale, batchs, we, es, eta = 45, [15, 30], 0.7, 50, 5, 1.0, 0.05
+    s = lrkit.CAWB(E, eta_min=eta, steps=steps, step_scale=scale, batchs=batchs, warmup_epoch=we, epoch_scale=es)
+    text = explain(s, lang)
+    B = [we] + steps + [E]
+    gaps = [B[i + 1] - B[i] + es for i in range(len(B) - 2)] + [B[-1] - B[-2]]
+    # step() ends each epoch: epoch e runs with the factor of t = e - 1; segment i holds t in (B[i], B[i+1]],
+    # so a restart at step b is first applied in epoch b + 2
+    restart_epochs = [b + 2 for b in steps]
+    first_after_warmup = ((1 + math.cos(-math.pi / gaps[0])) / 2) * (1 - eta) + eta
+    has_all(text, [E, eta, scale, scale * scale, batchs * we, *gaps, *restart_epochs, first_after_warmup])
+    if lang == "en":
+        assert "ratio of the base lr" in text and "slightly below the peak" in text and "epoch_scale" in text
+    else:
+        assert "比例" in text and "略低于" in text and "epoch_scale" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_warmup_ends_at_the_next_schedules_start(lang):
+    inner = lrkit.Cosine(peak_lr=0.3, total_steps=90, min_lr=0.01)
+    text = explain(lrkit.Warmup(inner, 10, start_factor=0.1), lang)
+    has_all(text, [10, 0.3 * 0.1, 0.3, 90, 0.01])
+    assert ("next schedule's own starting value" in text) if lang == "en" else ("后一个调度自己的起始值" in text)
+    wc = explain(lrkit.WarmupCosine(0.1, 1000, 100, min_lr=0.001), lang)
+    mid = 0.001 + (0.1 - 0.001) * (1 + math.cos(math.pi * 450 / 900)) / 2
+    has_all(wc, [100, 1000, 0.1, 0.001, 550, mid])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_more_kinds_state_their_numbers(lang):
+    oc = lrkit.OneCycle(0.1, 100)
+    has_all(explain(oc, lang), [0.3 * 100 - 1, 100 - 1, 0.1 / 25, 0.1 / 25 / 1e4])
+    cr = lrkit.CosineRestarts(0.1, 10, 2.0, 0.001, 0.5, max_cycles=3)
+    has_all(explain(cr, lang), [10, 30, 70, 0.5, 2])
+    tv = lrkit.TorchvisionWarmup(100, 0.001)
+    has_all(explain(tv, lang), [100, 0.001, 1])
+    ms = lrkit.MultiStep(0.1, [30, 60], 0.5)
+    has_all(explain(ms, lang), [30, 60, 0.5, 0.025])
+
+
+def test_epochs_named_beside_positions():
+    s = lrkit.Cosine(peak_lr=0.1, total_steps=1000)
+    assert "1000 (epoch 10)" in explain(s, per_epoch=100)
+    assert "1000（epoch 10）" in explain(s, "zh", per_epoch=100)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="lang"):
+        explain(lrkit.Constant(0.1), "fr")
+    with pytest.raises(TypeError, match="Schedule"):
+        explain(lambda t: 0.1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="per_epoch"):
+        explain(lrkit.Constant(0.1), per_epoch=0)
+
+
+# -- the command --------------------------------------------------------------------------------------------
+def test_cli_explain_default_and_languages():
+    code, out, err = run("explain")
+    assert code == 0 and err == ""
+    assert out.startswith("warmup_cosine(") and "Phases:" in out
+    code, zh, _ = run("explain", "--lang", "zh")
+    assert code == 0 and "阶段：" in zh
+    code, _, err = run("explain", "--lang", "fr")
+    assert code == 2 and "invalid choice" in err
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_cli_explain_recipes_by_name(lang):
+    code, out, err = run("explain", "yolox-cos", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300",
+                         "--lang", lang)
+    assert code == 0, err
+    has_all(out, [3, 15, 285, 0.001])
+    code, out, err = run("explain", "cawb", "--epochs", "45", "--steps", "15", "30", "--step-scale", "0.7",
+                         "--batchs", "50", "--warmup-epoch", "5", "--lang", lang)
+    assert code == 0, err
+    has_all(out, [17, 32, 250, 0.49])
+    assert "250 (epoch 5)" in out or "250（epoch 5）" in out
