@@ -198,7 +198,7 @@ BAD = [
     (["show", "nope"], "neither a spec file"),
     (["show", "cosine"], "schedule kind, not a spec"),
     (["show", "missing.json"], "no such spec file"),
-    (["show", "{bad"], "invalid JSON"),
+    (["show", "{bad"], "invalid"),  # JSON, or flow-style YAML
     (["show", "type: ["], "invalid YAML"),
     (["show", '{"type": "cosin"}'], "did you mean 'cosine'"),
     (["show", '{"type": "cosine", "peak_lr": 0.1, "total_step": 10}'], "did you mean 'total_steps'"),
@@ -351,10 +351,176 @@ def test_compare_plot(tmp_path, name, magic):
 @pytest.mark.parametrize("argv,needle", [
     (["compare", '{"type": "constant", "lr": 1}'], "at least two"),
     (["compare"], "SPEC"),
-    (["compare", "{bad", '{"type": "constant", "lr": 1}'], "invalid JSON"),
+    (["compare", "{bad", '{"type": "constant", "lr": 1}'], "invalid"),
     (["compare", '{"type": "constant", "lr": 1}', '{"type": "constant", "lr": 1}', "-o", "x.txt"], ".png"),
 ])
 def test_compare_errors(argv, needle, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(*argv)
     assert code == 2 and err.startswith("lrkit: error: ") and err.count("\n") == 1 and needle in err
+
+
+# -- recipes by name, with the originals' parameter names ------------------------------------------------------
+def yolox_cos_ref(x: float, lr: float, min_lr: float, T: float, wr: float = 0.1, sr: float = 0.1,
+                  nr: float = 0.3) -> float:
+    """The YOLOX 'warm cos' formula, written out from its description."""
+    W = min(max(wr * T, 1), 3)
+    s = max(sr * lr, 1e-6)
+    N = min(max(nr * T, 1), 15)
+    if x <= W:
+        return (lr - s) * (x / W) ** 2 + s
+    if x >= T - N:
+        return min_lr
+    return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * (x - W) / (T - W - N)))
+
+
+def cawb_ref(epochs, steps, step_scale, batchs, warmup_epoch, eta_min=0.05, epoch_scale=1.0):
+    """The canonical CAWB loop run step by step (step_batch before every batch, step after every epoch)."""
+    B = [warmup_epoch] + sorted(s for s in steps if warmup_epoch < s < epochs) + [epochs]
+    warmup_iters = batchs * warmup_epoch
+    lr, iters, iters_batch, gap, out = 1.0, -1, -1, 0, []
+    for _ in range(int(epochs)):
+        for _ in range(int(batchs)):
+            iters_batch += 1
+            if iters_batch < warmup_iters:
+                lr = iters_batch / warmup_iters
+            out.append(lr)
+        iters += 1
+        t, scale = iters, 1.0
+        for i in range(len(B) - 1):
+            if t <= B[i + 1]:
+                gap = B[i + 1] - B[i]
+                t = t - B[i]
+                if i != len(B) - 2:
+                    gap += epoch_scale
+                break
+            scale *= step_scale
+        lr = scale * (((1 + math.cos(math.pi * t / gap)) / 2) * (1 - eta_min) + eta_min)
+    return out
+
+
+def test_yolox_cos_by_name():
+    code, out, err = run("export", "yolox-cos", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300")
+    assert code == 0, err
+    _, x, y = read_csv(out)
+    np.testing.assert_array_equal(x, np.arange(300))  # the run, by default
+    np.testing.assert_allclose(y, [yolox_cos_ref(t, 0.01, 1e-4, 300) for t in range(300)], rtol=1e-12)
+    # the original spellings and the registered kind name work too, with the ratios
+    code, out2, err = run("export", "yolox_cos", "--lr", "0.01", "--min_lr", "1e-4", "--total_iters", "40",
+                          "--warmup-iters-ratio", "0.05", "--warmup_lr_ratio", "0.2", "--no-aug-iter-ratio", "0.1",
+                          "-n", "45", "--subdivide", "2")
+    assert code == 0, err
+    _, x, y = read_csv(out2)
+    np.testing.assert_allclose(y, [yolox_cos_ref(t, 0.01, 1e-4, 40, 0.05, 0.2, 0.1) for t in x], rtol=1e-12)
+
+
+def test_yolox_step_by_name():
+    code, out, err = run("export", "yolox-step", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300",
+                         "--step-num", "3")
+    assert code == 0, err
+    _, x, y = read_csv(out)
+    r = (1e-4 / 0.01) ** (1 / 2)
+    np.testing.assert_allclose(y, 0.01 * r ** np.floor(x / 100), rtol=1e-12)
+
+
+def test_cawb_by_name_per_iteration_with_its_warmup():
+    argv = ["--epochs", "45", "--steps", "15", "30", "--step-scale", "0.7", "--batchs", "50", "--warmup-epoch", "5"]
+    code, out, err = run("export", "cawb", *argv)
+    assert code == 0, err
+    _, x, y = read_csv(out)
+    expected = cawb_ref(45, [15, 30], 0.7, 50, 5)
+    assert len(x) == 45 * 50
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=0)
+    assert y[100] == pytest.approx(100 / 250)  # the warmup the original cannot draw
+    # per epoch (batchs 0), eta_min, epoch_scale and a named lf
+    code, out, err = run("export", "cawb", "--epochs", "20", "--steps", "8", "--eta-min", "0.1", "--epoch-scale", "0")
+    assert code == 0, err
+    _, x, y = read_csv(out)
+    ref = lrkit.CAWB(20, eta_min=0.1, steps=[8], epoch_scale=0.0)
+    np.testing.assert_array_equal(y, ref(np.arange(20.0)))
+    code, out, err = run("export", "cawb", "--epochs", "20", "--lf", "linear", "--lf-amplitude", "0.9",
+                         "--lf-floor", "0.1", "-n", "5")
+    assert code == 0, err
+    # epoch 0 is 1 (no warmup); epoch e uses lf(e - 1, 20) = (1 - (e - 1)/20) * 0.9 + 0.1
+    np.testing.assert_allclose(read_csv(out)[2], [1.0] + [(1 - (e - 1) / 20) * 0.9 + 0.1 for e in range(1, 5)])
+
+
+def test_torchvision_warmup_by_name_with_group_lrs():
+    code, out, err = run("export", "torchvision-warmup", "--warmup-iters", "10", "--warmup-factor", "0.1",
+                         "--base-lrs", "0.1", "0.01", "-n", "12")
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["position", "group0", "group1"]
+    for r in rows[1:]:
+        t = float(r[0])
+        m = 1.0 if t >= 10 else 0.1 * (1 - t / 10) + t / 10
+        assert float(r[1]) == pytest.approx(0.1 * m, rel=1e-15) and float(r[2]) == pytest.approx(0.01 * m, rel=1e-15)
+
+
+def test_recipes_in_every_command(tmp_path):
+    yc = ["yolox-cos", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300"]
+    code, out, err = run("show", *yc, "--ascii")
+    assert code == 0, err
+    assert "warmup (quadratic)" in out and "hold min_lr" in out and "285" in out
+    code, out, err = run("plot", *yc, "-o", str(tmp_path / "y.svg"))
+    assert code == 0 and (tmp_path / "y.svg").read_bytes().startswith(b"<?xml")
+    code, out, err = run("compare", " ".join(yc), json.dumps({"type": "cosine", "peak_lr": 0.01, "total_steps": 300}),
+                         "-o", str(tmp_path / "c.png"))
+    assert code == 0, err
+    assert out.startswith("1  yolox_cos(lr=0.01, min_lr=0.0001, total_iters=300)")
+    code, out, err = run("show", "yolox-cos", "--help")
+    assert code == 0 and "--min-lr" in out and "--no-aug-iter-ratio" in out and "yolox-cos options" in out
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["show", "yolox-cos", "--lr", "0.01"], "--min-lr"),
+    (["show", "yolox-cos", "--lr", "0.01", "--min-lr", "0.001", "--total-iters", "0"], "total_iters"),
+    (["show", "yolox-step", "--lr", "0.01", "--min-lr", "0.001", "--total-iters", "100", "--step-num", "1"],
+     "step_num"),
+    (["show", "cawb", "--epochs", "10", "--warmup-epoch", "2"], "batchs"),
+    (["show", "cawb", "--epochs", "10", "--lf", "tan"], "invalid choice"),
+    (["compare", "yolox-cos --lr x", '{"type": "constant", "lr": 1}'], "yolox-cos --lr x"),
+    (["plot", "--x-unit", "epochs"], "--steps-per-epoch"),
+    (["plot", "--base-lrs", "0"], "--base-lrs"),
+])
+def test_recipe_errors_are_one_line(argv, needle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(*argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("lrkit: error: "), err
+    assert needle in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_plot_in_epochs_with_groups(tmp_path):
+    code, out, err = run("plot", "cawb", "--epochs", "45", "--steps", "15", "30", "--step-scale", "0.7",
+                         "--batchs", "50", "--warmup-epoch", "5", "--x-unit", "epochs", "--base-lrs", "0.1", "0.01",
+                         "-o", str(tmp_path / "cawb.png"))
+    assert code == 0, err
+    assert (tmp_path / "cawb.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out, err = run("plot", "--x-unit", "epochs", "--steps-per-epoch", "100", "-o", str(tmp_path / "d.pdf"))
+    assert code == 0, err
+
+
+def test_export_progress_line_for_long_runs(monkeypatch):
+    """A long export prints a progress line on stderr (here the one-second delay is set to 0)."""
+    from lrkit import lrlog
+
+    monkeypatch.setattr(lrlog.Progress, "__init__", _eager(lrlog.Progress.__init__))
+    code, out, err = run("export", "-n", "600000")
+    assert code == 0
+    assert "export: [" in err and "600000/600000 rows" in err
+    assert len(out.splitlines()) == 600001
+
+
+def test_short_work_prints_no_progress():
+    code, out, err = run("export", "-n", "20000")
+    assert code == 0 and err == ""  # well under the one-second delay
+
+
+def _eager(init):
+    def patched(self, *a, **kw):
+        kw["delay"] = 0.0
+        kw["every"] = 0.0
+        init(self, *a, **kw)
+
+    return patched

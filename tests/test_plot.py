@@ -286,3 +286,79 @@ def test_plot_schedules_overlay_with_legend(tmp_path):
         plot_schedules({}, 10, ax)
     path = save_overlay({"a": a, "b": b}, tmp_path / "o.png", 500, log=True)
     assert open(path, "rb").read(8) == PNG_MAGIC
+
+
+# -- key points, groups, epochs, long curves -------------------------------------------------------------------
+def test_key_points_of_warmup_cosine():
+    x = np.arange(1100.0)
+    pts = {k: (p, v) for k, p, v in __import__("lrkit.plot", fromlist=["key_points"]).key_points(WC, x, WC(x))}
+    assert pts["peak"] == (100.0, pytest.approx(0.1))
+    assert pts["flat"] == (1000.0, pytest.approx(0.001))
+    assert pts["final"] == (1099.0, pytest.approx(0.001))
+    assert "restart" not in pts
+
+
+def test_key_points_find_the_restarts():
+    from lrkit.plot import key_points
+
+    s = lrkit.CosineRestarts(peak_lr=0.1, period=100, period_mult=2, max_cycles=3)
+    x = np.arange(800.0)
+    restarts = [p for k, p, _ in key_points(s, x, s(x)) if k == "restart"]
+    assert restarts == [100.0, 300.0]  # cycle starts: 100, 100 + 200
+    cawb = lrkit.CAWB(45, steps=[15, 30], step_scale=0.7, batchs=50, warmup_epoch=5)
+    x = np.arange(2250.0)
+    # step() after each epoch: the restarts at epochs 15 and 30 apply from epochs 17 and 32
+    assert [p / 50 for k, p, _ in key_points(cawb, x, cawb(x)) if k == "restart"] == [17.0, 32.0]
+
+
+def test_annotated_plot_labels_do_not_overlap():
+    s = lrkit.CosineRestarts(peak_lr=0.1, period=100, period_mult=2, max_cycles=3)
+    fig = figure()
+    ax = fig.add_subplot()
+    plot_schedule(s, 800, ax, annotate=True, title=True)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_gid() == "lrkit-key-point"]
+    assert any(t.get_text().startswith("peak 0.1") for t in labels)
+    assert any(t.get_text() == "restart at 100" for t in labels)
+    boxes = [t.get_window_extent(r) for t in ax.texts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+    # the markers do not count as data
+    assert len(_data_lines(ax)) == 1 + sum(ln.get_gid() == "lrkit-key-point" for ln in ax.lines)
+
+
+def test_groups_and_epochs():
+    s = lrkit.TorchvisionWarmup(warmup_iters=100, warmup_factor=0.001)
+    fig = figure()
+    ax = fig.add_subplot()
+    plot_schedule(s, 200, ax, groups=[0.1, 0.01], per_epoch=50)
+    lines = _data_lines(ax)
+    assert [ln.get_label() for ln in lines] == ["group 0: 0.1 x schedule", "group 1: 0.01 x schedule"]
+    x = np.asarray(lines[0].get_xdata())
+    np.testing.assert_allclose(x, np.arange(200) / 50)
+    np.testing.assert_allclose(lines[1].get_ydata(), 0.01 * s(np.arange(200.0)))
+    assert ax.get_xlabel() == "epoch" and ax.get_legend() is not None
+    bounds = [ln.get_xdata()[0] for ln in ax.lines if ln.get_gid() == "lrkit-phase-boundary"]
+    assert bounds == [2.0]  # warmup ends at 100 positions = 2 epochs
+    with pytest.raises(ValueError, match="groups"):
+        plot_schedule(s, 10, ax, groups=[0.1, -1])
+    with pytest.raises(ValueError, match="per_epoch"):
+        plot_schedule(s, 10, ax, per_epoch=0)
+    with pytest.raises(ValueError, match="values"):
+        plot_schedule(s, 10, ax, values=np.zeros(3))
+
+
+def test_long_curves_keep_their_extremes_and_jumps():
+    s = lrkit.CosineRestarts(peak_lr=1.0, period=1000, min_lr=0.1)
+    ax = figure().add_subplot()
+    plot_schedule(s, 200_000, ax)
+    (line,) = _data_lines(ax)
+    x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+    assert len(x) <= 4 * 4000 + 10 and np.all(np.diff(x) >= 0)
+    full = s(np.arange(200_000.0))
+    assert y.max() == full.max() and y.min() == full.min()
+    # each restart is still a jump from near the floor to the peak
+    at = y[x == 1000.0]  # drawn upright: the value before and the value after, at the same x
+    assert at.min() < 0.2 and at.max() == 1.0

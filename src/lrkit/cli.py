@@ -2,11 +2,15 @@
 
 ::
 
-    lrkit show   [SPEC]                  phase table and a terminal plot
-    lrkit plot   [SPEC] -o lr.png        PNG/SVG/PDF plot, phase boundaries marked
-    lrkit export [SPEC] --steps N        position,lr rows (CSV)
+    lrkit show    [SPEC]                 phase table and a terminal plot
+    lrkit plot    [SPEC] -o lr.png       PNG/SVG/PDF plot, phases and key points marked
+    lrkit export  [SPEC] --steps N       position,lr rows (CSV)
+    lrkit explain [SPEC] [--lang zh]     what the schedule does, in words (English or Chinese)
     lrkit compare SPEC SPEC ... [-o F]   where schedules differ; overlaid plot
-    lrkit list   [KIND]                  the built-in schedule kinds
+    lrkit list    [KIND]                 the built-in schedule kinds
+
+SPEC may also name a recipe, with the original's parameter names as options:
+``lrkit plot yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300`` (see :data:`RECIPES`).
 
 How it fits together, so that commands and kinds of SPEC can be added without
 touching the rest:
@@ -16,8 +20,9 @@ touching the rest:
   :func:`add_spec_arguments`;
 * a SPEC is turned into a :class:`SpecSource` by the first function in
   :data:`SPEC_SOURCES` that accepts it (today: a JSON/YAML file or inline text, or
-  the default schedule). A source may declare options of its own (a recipe by name
-  with its original flag names, say);
+  the default schedule, or a recipe by name). A source may declare options of its
+  own (a recipe's original parameter names), its positions per epoch (for
+  ``--x-unit epochs``) and how many positions to show by default;
 * so the command line is parsed twice: a lenient pass finds the command and SPEC,
   then a strict pass with the source's options added. Those override common options
   of the same name (``conflict_handler="resolve"``): a source may claim ``--steps``
@@ -47,7 +52,7 @@ from .config import from_dict, load
 from .core import Schedule, registered
 
 __all__ = ["main", "Command", "COMMANDS", "SpecSource", "SPEC_SOURCES", "add_spec_arguments", "CLIError",
-           "DEFAULT_SPEC"]
+           "DEFAULT_SPEC", "Recipe", "RECIPES"]
 
 #: The schedule used when SPEC is left out: a 100-step linear warmup into a cosine decay.
 DEFAULT_SPEC: dict[str, Any] = {"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000,
@@ -114,6 +119,10 @@ class SpecSource:
     name: str
     build: Callable[[argparse.Namespace], Schedule]
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    #: positions per epoch (e.g. CAWB's ``batchs``), for ``--x-unit epochs`` and epoch numbers in text
+    per_epoch: Callable[[argparse.Namespace], float | None] | None = None
+    #: how many positions to show when ``-n`` is not given (default: a tenth past the schedule's end)
+    default_steps: Callable[[argparse.Namespace], int | None] | None = None
 
 
 @dataclass
@@ -181,6 +190,14 @@ def _epilog() -> str:
         "  lrkit show '{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": \"90ep\"}' --steps-per-epoch 100",
         "  lrkit export schedule.yaml --steps 5000 --every 10 --csv lr.csv",
         "  lrkit compare a.yaml b.yaml -o both.png",
+        "",
+        "recipes by name, with the originals' parameter names (lrkit plot NAME --help):",
+        *[f"  {r.name}: {r.help}" for r in RECIPES.values()],
+        "  lrkit plot yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300",
+        "  lrkit plot cawb --epochs 45 --steps 15 30 --step-scale 0.7 --batchs 50 --warmup-epoch 5 --x-unit epochs",
+        "  lrkit explain yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300 --lang zh",
+        "  lrkit compare 'yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300' "
+        "'{\"type\": \"cosine\", \"peak_lr\": 0.01, \"total_steps\": 300}'",
     ])
 
 
@@ -276,8 +293,149 @@ def _text_source(spec: str | None) -> SpecSource:
     return SpecSource(spec, lambda args: _load_text(spec, _units(args)))
 
 
+# -- recipes by name, with the originals' parameter names -------------------------------------------
+@dataclass
+class Recipe:
+    """A recipe usable as SPEC: ``lrkit plot NAME --opt value ...``.
+
+    ``add_arguments`` declares the options (the original's parameter names, written
+    with dashes; the underscore spelling is accepted too), ``build`` makes the
+    schedule from them. ``per_epoch`` and ``default_steps`` are as in :class:`SpecSource`.
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    build: Callable[[argparse.Namespace], Schedule]
+    per_epoch: Callable[[argparse.Namespace], float | None] | None = None
+    default_steps: Callable[[argparse.Namespace], int | None] | None = None
+
+
+def _opt(p: argparse.ArgumentParser, name: str, **kw: Any) -> None:
+    """``--min-lr`` and its original spelling ``--min_lr``, same dest."""
+    flags = [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
+    p.add_argument(*flags, dest=name, **kw)
+
+
+def _yolox_common(p: argparse.ArgumentParser) -> None:
+    _opt(p, "lr", type=float, required=True, metavar="LR", help="peak learning rate")
+    _opt(p, "min_lr", type=float, required=True, metavar="LR", help="floor learning rate")
+    _opt(p, "total_iters", type=float, required=True, metavar="T",
+         help="run length, in the positions f is called with (epochs in the YOLOX-style scripts)")
+
+
+def _yolox_cos_args(p: argparse.ArgumentParser) -> None:
+    _yolox_common(p)
+    _opt(p, "warmup_iters_ratio", type=float, default=0.1, metavar="R",
+         help="warmup length = R * total_iters, clamped to [1, 3] (default: 0.1)")
+    _opt(p, "warmup_lr_ratio", type=float, default=0.1, metavar="R",
+         help="warmup start = max(R * lr, 1e-6) (default: 0.1)")
+    _opt(p, "no_aug_iter_ratio", type=float, default=0.3, metavar="R",
+         help="flat min_lr tail = R * total_iters, clamped to [1, 15] (default: 0.3)")
+
+
+def _yolox_step_args(p: argparse.ArgumentParser) -> None:
+    _yolox_common(p)
+    _opt(p, "step_num", type=float, default=10, metavar="K", help="number of plateaus, >= 2 (default: 10)")
+
+
+def _cawb_args(p: argparse.ArgumentParser) -> None:
+    _opt(p, "epochs", type=float, required=True, metavar="E", help="number of epochs")
+    _opt(p, "eta_min", type=float, default=0.05, metavar="R",
+         help="floor of each cosine, a ratio of the base lr (default: 0.05)")
+    _opt(p, "steps", type=float, nargs="*", default=[], metavar="EPOCH",
+         help="restart epochs (the number of positions is then -n)")
+    _opt(p, "step_scale", type=float, default=0.8, metavar="S", help="peak factor at each restart (default: 0.8)")
+    _opt(p, "lf", choices=["cos", "linear"], default=None,
+         help="named decay function instead of the built-in cosine, with --lf-amplitude and --lf-floor")
+    _opt(p, "lf_amplitude", type=float, default=None, metavar="A", help="lf amplitude (default: 1 - eta_min)")
+    _opt(p, "lf_floor", type=float, default=None, metavar="F", help="lf floor (default: eta_min)")
+    _opt(p, "batchs", type=float, default=0, metavar="B",
+         help="batches per epoch; > 0 gives one position per batch, warmup included (default: 0, per epoch)")
+    _opt(p, "warmup_epoch", type=float, default=0, metavar="E", help="linear warmup epochs (needs --batchs)")
+    _opt(p, "epoch_scale", type=float, default=1.0, metavar="S",
+         help="added to every cosine period but the last (default: 1.0)")
+
+
+def _cawb_build(a: argparse.Namespace) -> Schedule:
+    from .recipes import CAWB
+
+    return CAWB(a.epochs, eta_min=a.eta_min, steps=a.steps, step_scale=a.step_scale, lf=a.lf, batchs=a.batchs,
+                warmup_epoch=a.warmup_epoch, epoch_scale=a.epoch_scale, lf_amplitude=a.lf_amplitude,
+                lf_floor=a.lf_floor)
+
+
+def _tv_args(p: argparse.ArgumentParser) -> None:
+    _opt(p, "warmup_iters", type=float, required=True, metavar="N", help="warmup iterations")
+    _opt(p, "warmup_factor", type=float, default=0.001, metavar="F",
+         help="multiplier at iteration 0 (default: 0.001, torchvision's 1/1000)")
+
+
+def _yolox_cos(a: argparse.Namespace) -> Schedule:
+    from .recipes import YoloxCos
+
+    return YoloxCos(a.lr, a.min_lr, a.total_iters, a.warmup_iters_ratio, a.warmup_lr_ratio, a.no_aug_iter_ratio)
+
+
+def _yolox_step(a: argparse.Namespace) -> Schedule:
+    from .recipes import YoloxStep
+
+    return YoloxStep(a.lr, a.min_lr, a.total_iters, a.step_num)
+
+
+def _tv_build(a: argparse.Namespace) -> Schedule:
+    from .recipes import TorchvisionWarmup
+
+    return TorchvisionWarmup(a.warmup_iters, a.warmup_factor)
+
+
+def _run_length(value: float) -> int:
+    return max(2, math.ceil(value))
+
+
+#: The recipes SPEC can name; both ``yolox-cos`` and ``yolox_cos`` are accepted.
+RECIPES: dict[str, Recipe] = {r.name: r for r in [
+    Recipe("yolox-cos", "YOLOX get_lr_scheduler('cos', lr, min_lr, total_iters, ...)", _yolox_cos_args, _yolox_cos,
+           default_steps=lambda a: _run_length(a.total_iters)),
+    Recipe("yolox-step", "YOLOX get_lr_scheduler('step', lr, min_lr, total_iters, step_num=...)", _yolox_step_args,
+           _yolox_step, default_steps=lambda a: _run_length(a.total_iters)),
+    Recipe("cawb", "CosineAnnealingWarmbootingLR(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, "
+           "epoch_scale): the multiplier per batch (or per epoch with batchs 0)", _cawb_args, _cawb_build,
+           per_epoch=lambda a: a.batchs if a.batchs > 0 else 1.0,
+           default_steps=lambda a: _run_length(a.epochs * (a.batchs if a.batchs > 0 else 1.0))),
+    Recipe("torchvision-warmup", "torchvision detection warmup_lr_scheduler(optimizer, warmup_iters, "
+           "warmup_factor): the multiplier per iteration", _tv_args, _tv_build),
+]}
+
+
+def _recipe_source(spec: str | None) -> SpecSource | None:
+    """A recipe by name; ``"NAME --opt v ..."`` in one argument (for compare) carries its own options."""
+    if spec is None:
+        return None
+    head, _, rest = spec.strip().partition(" ")
+    recipe = RECIPES.get(head.replace("_", "-"))
+    if recipe is None:
+        return None
+    if not rest.strip():
+        return SpecSource(recipe.name, recipe.build, recipe.add_arguments, recipe.per_epoch, recipe.default_steps)
+    import shlex
+
+    p = _Parser(prog=f"lrkit: {recipe.name}", add_help=False, allow_abbrev=False)
+    recipe.add_arguments(p)
+    try:
+        own = p.parse_args(shlex.split(rest))
+    except CLIError as e:
+        raise CLIError(f"in SPEC {spec!r}: {str(e).split(' (see ')[0]}") from None
+
+    def per(fn: Callable[[argparse.Namespace], Any] | None) -> Callable[[argparse.Namespace], Any] | None:
+        return None if fn is None else (lambda args: fn(own))
+
+    return SpecSource(recipe.name, lambda args: recipe.build(own), None, per(recipe.per_epoch),
+                      per(recipe.default_steps))
+
+
 #: Functions ``SPEC text (or None) -> SpecSource or None``, tried in order; the last accepts anything.
-SPEC_SOURCES: list[Callable[[str | None], SpecSource | None]] = [_text_source]
+SPEC_SOURCES: list[Callable[[str | None], SpecSource | None]] = [_recipe_source, _text_source]
 
 
 def resolve_source(spec: str | None) -> SpecSource:
@@ -292,18 +450,75 @@ def _schedule(args: argparse.Namespace) -> Schedule:
     return args.source.build(args)
 
 
+def _default_n(source: SpecSource | None, args: argparse.Namespace, schedule: Schedule) -> int:
+    from .plot import default_steps
+
+    if source is not None and source.default_steps is not None:
+        n = source.default_steps(args)
+        if n is not None:
+            return n
+    n = default_steps(schedule)
+    if not math.isfinite(schedule.length) and args.run_steps is not None:
+        n = math.ceil(args.run_steps)
+    return n
+
+
 def _positions(args: argparse.Namespace, schedule: Schedule) -> np.ndarray:
-    from .plot import default_steps, positions
+    from .plot import positions
 
     n = args.n_steps
     if n is None:
-        n = default_steps(schedule)
-        if not math.isfinite(schedule.length) and args.run_steps is not None:
-            n = math.ceil(args.run_steps)
+        n = _default_n(getattr(args, "source", None), args, schedule)
     if n * args.subdivide > MAX_POSITIONS:
         raise CLIError(f"--steps {n} x --subdivide {args.subdivide} is {n * args.subdivide:,} positions; "
                        f"at most {MAX_POSITIONS:,}")
     return positions(n, args.subdivide)
+
+
+def _per_epoch(args: argparse.Namespace, source: SpecSource | None = None) -> float | None:
+    """Positions per epoch: the recipe's own (CAWB's batchs), else --steps-per-epoch."""
+    source = source if source is not None else getattr(args, "source", None)
+    if source is not None and source.per_epoch is not None:
+        v = source.per_epoch(args)
+        if v:
+            return float(v)
+    return getattr(args, "steps_per_epoch", None)
+
+
+def _x_unit(args: argparse.Namespace, source: SpecSource | None = None) -> float | None:
+    """Positions per unit of the x axis for --x-unit epochs (None: steps)."""
+    if getattr(args, "x_unit", "steps") != "epochs":
+        return None
+    k = _per_epoch(args, source)
+    if k is None:
+        raise CLIError("--x-unit epochs needs the positions per epoch: give --steps-per-epoch "
+                       "(a recipe like cawb knows its own, --batchs)")
+    return k
+
+
+def _evaluate(args: argparse.Namespace, schedule: Schedule, x: np.ndarray, desc: str) -> np.ndarray:
+    """``schedule(x)`` in chunks, with a progress line on stderr if it takes more than a second."""
+    from .lrlog import Progress
+
+    chunk = 1 << 20
+    if x.size <= chunk:
+        return schedule(x)
+    out = np.empty_like(x)
+    with Progress(x.size, desc, stream=_err(args), unit="positions") as bar:
+        for i in range(0, x.size, chunk):
+            out[i:i + chunk] = schedule(x[i:i + chunk])
+            bar.update(min(chunk, x.size - i))
+    return out
+
+
+def _err(args: argparse.Namespace) -> TextIO:
+    return getattr(args, "err_stream", None) or sys.stderr
+
+
+def _base_lrs_arg(g: Any) -> None:
+    g.add_argument("--base-lrs", "--group-lrs", dest="base_lrs", type=_positive("base_lrs"), nargs="+",
+                   metavar="LR", help="one curve per param group: LR * schedule, e.g. --base-lrs 0.1 0.01 for a "
+                                      "multiplier schedule (torchvision-warmup, cawb)")
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -339,37 +554,50 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
 @command("export", "write position,lr rows (CSV)",
          "Evaluate the schedule once over positions 0 .. N-1 (K points each with --subdivide) and "
          "write 'position,lr' rows, to stdout or to --csv FILE. Values are printed in full "
-         "precision (they read back as the same float64).")
+         "precision (they read back as the same float64). With --base-lrs, one column per param "
+         "group (group0, group1, ...: base * schedule).")
 def _export_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--csv", metavar="FILE", help="write to FILE instead of stdout ('-': stdout)")
     g.add_argument("--every", type=_whole("every"), default=1, metavar="K",
                    help="keep every K-th row (default: 1, all)")
     g.add_argument("--no-header", action="store_true", help="leave out the 'position,lr' header")
+    _base_lrs_arg(g)
 
 
 @_export_args.runner
 def _export(args: argparse.Namespace, out: TextIO) -> int:
+    from .lrlog import Progress
+
     s = _schedule(args)
-    x = _positions(args, s)
-    y = s(x)
-    x, y = x[::args.every], y[::args.every]
-    xs = [str(int(v)) for v in x] if args.subdivide == 1 else [repr(float(v)) for v in x]
-    lines = [] if args.no_header else ["position,lr"]
-    lines += [f"{a},{float(b)!r}" for a, b in zip(xs, y.tolist())]
-    text = "\n".join(lines) + "\n"
-    if args.csv and args.csv != "-":
-        with open(args.csv, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-    else:
-        out.write(text)
+    x = _positions(args, s)[::args.every]
+    bases = args.base_lrs
+    header = "position," + (",".join(f"group{i}" for i in range(len(bases))) if bases else "lr")
+    to_file = bool(args.csv and args.csv != "-")
+    chunk = 1 << 18
+    with contextlib.ExitStack() as stack:
+        fh = stack.enter_context(open(args.csv, "w", encoding="utf-8", newline="")) if to_file else out
+        bar = stack.enter_context(Progress(x.size, "export", stream=_err(args), unit="rows"))
+        if not args.no_header:
+            fh.write(header + "\n")
+        for i in range(0, x.size, chunk):
+            xs, ys = x[i:i + chunk], s(x[i:i + chunk])
+            xt = [str(int(v)) for v in xs] if args.subdivide == 1 else [repr(float(v)) for v in xs]
+            if bases:
+                cols = [(b * ys).tolist() for b in bases]
+                rows = [a + "," + ",".join(repr(c[j]) for c in cols) for j, a in enumerate(xt)]
+            else:
+                rows = [f"{a},{b!r}" for a, b in zip(xt, ys.tolist())]
+            fh.write("\n".join(rows) + "\n")
+            bar.update(len(rows))
     return 0
 
 
 @command("plot", "draw the schedule to a PNG, SVG or PDF file",
          "Draw the schedule with matplotlib (needs lrkit[plot]); the file type follows the "
-         "extension of -o. Phase boundaries are dashed lines with the phase names on top; the "
-         "title shows the spec.")
+         "extension of -o. Phase boundaries are dashed lines with the phase names on top; the peak, "
+         "the restarts, the start of a flat tail and the final value are marked; the title shows "
+         "the spec.")
 def _plot_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument("-o", "--output", default="lr.png", metavar="FILE",
@@ -377,6 +605,11 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--log", action="store_true", help="log-scale y axis")
     g.add_argument("--title", help="title (default: the spec)")
     g.add_argument("--dpi", type=_whole("dpi", 10), default=150, help="resolution of PNG output (default: 150)")
+    g.add_argument("--x-unit", choices=["steps", "epochs"], default="steps",
+                   help="x axis in positions (steps) or epochs: position / positions per epoch (a recipe's "
+                        "own, e.g. cawb --batchs, else --steps-per-epoch)")
+    g.add_argument("--no-annotate", action="store_true", help="leave out the key-point labels")
+    _base_lrs_arg(g)
 
 
 @_plot_args.runner
@@ -384,10 +617,29 @@ def _plot(args: argparse.Namespace, out: TextIO) -> int:
     from .plot import save_plot
 
     s = _schedule(args)
+    per = _x_unit(args)
     x = _positions(args, s)
+    y = _evaluate(args, s, x, "evaluate")
     save_plot(s, args.output, x, log=args.log, title=args.title if args.title is not None else True,
-              dpi=args.dpi)
+              dpi=args.dpi, per_epoch=per, groups=args.base_lrs, annotate=not args.no_annotate, values=y)
     out.write(f"wrote {args.output}\n")
+    return 0
+
+
+@command("explain", "describe the schedule in words (English or Chinese)",
+         "Say what the schedule does in plain language: its phases with their lengths and values, "
+         "the clamps and quirks of the recipes, generated from the schedule itself. --lang zh "
+         "writes Simplified Chinese.")
+def _explain_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language (default: en)")
+
+
+@_explain_args.runner
+def _explain(args: argparse.Namespace, out: TextIO) -> int:
+    from .explain import explain
+
+    s = _schedule(args)
+    out.write(explain(s, args.lang, per_epoch=_per_epoch(args)) + "\n")
     return 0
 
 
@@ -407,12 +659,13 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
 
 @_compare_args.runner
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    from .plot import default_steps, positions, spec_label
+    from .plot import positions, spec_label
 
     if len(args.specs) < 2:
         raise CLIError("compare needs at least two SPECs")
-    scheds = [resolve_source(text).build(args) for text in args.specs]
-    n = args.n_steps or max(default_steps(s) for s in scheds)
+    sources = [resolve_source(text) for text in args.specs]
+    scheds = [src.build(args) for src in sources]
+    n = args.n_steps or max(_default_n(src, args, s) for src, s in zip(sources, scheds))
     if n * args.subdivide > MAX_POSITIONS:
         raise CLIError(f"--steps {n} x --subdivide {args.subdivide} is more than {MAX_POSITIONS:,} positions")
     x = positions(n, args.subdivide)
@@ -524,6 +777,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         with contextlib.redirect_stdout(out):  # --help and --version print through argparse
             args = _parse(argv)
+        args.err_stream = err  # progress lines for long runs
         return COMMANDS[args.command].run(args, out)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0

@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_schedule", "plot_schedules", "save_plot", "save_overlay", "figure", "positions", "default_steps", "spec_label"]
+__all__ = ["plot_schedule", "plot_schedules", "save_plot", "save_overlay", "figure", "positions", "default_steps",
+           "spec_label", "key_points"]
 
 _LABEL_FONTSIZE = 8
 _FEW_POINTS = 120  # up to this many positions, draw held values (stairs) rather than a line
@@ -108,7 +109,9 @@ def _same(a: Any, b: Any) -> bool:
 def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray | None = None,
                   ax: "Axes | None" = None, *, subdivide: int = 1, label: str | None = None,
                   log: bool = False, phases: bool = True, title: str | bool | None = None,
-                  xlabel: str = "step", ylabel: str = "learning rate", **line_kw: Any) -> "Axes":
+                  xlabel: str | None = None, ylabel: str = "learning rate", per_epoch: float | None = None,
+                  groups: Sequence[float] | None = None, annotate: bool = False,
+                  values: np.ndarray | None = None, **line_kw: Any) -> "Axes":
     """Draw ``schedule`` on ``ax`` (default: pyplot's current Axes) and return the Axes.
 
     ``steps`` is a number of positions (``0 .. steps-1``, each split into
@@ -119,6 +122,13 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     (``drawstyle="steps-post"``); with many, a line whose jumps at discontinuous phase
     starts are upright. Extra keywords go to ``Axes.plot`` (colour, line width, ...); call
     again on the same Axes with ``phases=False`` to overlay more curves.
+
+    ``per_epoch`` (positions per epoch) draws the x axis in epochs. ``groups`` (base
+    lrs) draws one line per param group, ``base * schedule``, with a legend.
+    ``annotate`` marks and labels the key points: the peak, the restarts (upward
+    jumps), the start of a flat tail and the final value. ``values`` are
+    ``schedule(positions)`` when already computed. Very long curves are drawn from
+    the minimum and maximum of each small run of positions, so jumps stay visible.
     """
     if isinstance(steps, (int, np.integer)) or steps is None:
         x = positions(default_steps(schedule) if steps is None else steps, subdivide)
@@ -126,7 +136,17 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
         x = np.asarray(steps, dtype=np.float64).ravel()
         if x.size == 0 or np.any(np.diff(x) < 0):
             raise ValueError("positions to plot must be a non-empty, sorted array")
-    y = schedule(x)
+    if values is None:
+        y = schedule(x)
+    else:
+        y = np.asarray(values, dtype=np.float64).ravel()
+        if y.shape != x.shape:
+            raise ValueError(f"values must hold one value per position: {y.size} values for {x.size} positions")
+    if per_epoch is not None and not (per_epoch > 0 and math.isfinite(per_epoch)):
+        raise ValueError(f"per_epoch must be a finite number > 0 (positions per epoch), got {per_epoch!r}")
+    bases = [1.0] if groups is None else [float(b) for b in groups]
+    if not bases or any(not (b > 0 and math.isfinite(b)) for b in bases):
+        raise ValueError(f"groups must be base learning rates > 0, one per param group, got {groups!r}")
     if ax is None:
         _matplotlib()
         import matplotlib.pyplot as plt
@@ -136,6 +156,8 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     if log and not np.any(y > 0):
         raise ValueError("log scale needs positive values, but every value is <= 0")
 
+    k = 1.0 if per_epoch is None else float(per_epoch)
+    sched_phases = schedule.phases()
     line_kw.setdefault("linewidth", 1.6)
     if x.size == 1:
         line_kw.setdefault("marker", "o")
@@ -145,25 +167,163 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
             # few positions: each value holds until the next position, as in training
             line_kw["drawstyle"] = "steps-post"
         else:  # many: a line, but a jump is drawn upright instead of as a slope between two samples
-            px, py = _with_jumps(x, y, schedule.phases())
-    ax.plot(px, py, label=label, **line_kw)
+            px, py = _with_jumps(*_decimate(x, y), sched_phases)
+    for i, base in enumerate(bases):
+        kw = dict(line_kw)
+        lab = label
+        if groups is not None:
+            kw.setdefault("color", f"C{i % 10}")
+            lab = f"group {i}: {base:g} x schedule" if label is None else f"{label}, group {i}"
+        ax.plot(px / k, py * base if groups is not None else py, label=lab, **kw)
+    if xlabel is None:
+        xlabel = "epoch" if per_epoch is not None else "step"
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3, linewidth=0.6)
     if x[-1] > x[0]:
-        ax.set_xlim(float(x[0]), float(x[-1]))
+        ax.set_xlim(float(x[0]) / k, float(x[-1]) / k)
     if log:
         ax.set_yscale("log")
-    rows = _mark_phases(ax, schedule.phases(), float(x[0]), float(x[-1])) if phases else 0
+    else:
+        _plain_ticks(ax)
+    if per_epoch is not None and (x[-1] - x[0]) / k >= 4:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    shown = [p._replace(start=p.start / k, end=p.end / k) for p in sched_phases]
+    rows = _mark_phases(ax, shown, float(x[0]) / k, float(x[-1]) / k) if phases else 0
     # overlays drawn later must keep the room made for the names drawn earlier
     rows = max(rows, getattr(ax, "_lrkit_label_rows", 0))
     ax._lrkit_label_rows = rows
-    _fit_ylim(ax, [ln for ln in ax.lines if ln.get_gid() != _BOUNDARY], log=log, label_rows=rows)
+    _fit_ylim(ax, [ln for ln in ax.lines if ln.get_gid() not in (_BOUNDARY, _KEY)], log=log, label_rows=rows)
     if title is True:
         title = spec_label(schedule)
     if title:
         ax.set_title(_wrap(str(title), ax), fontsize=10)
+    if groups is not None:
+        ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    if annotate:
+        b0 = bases[0] if groups is not None else 1.0
+        _annotate(ax, key_points(schedule, x, y, sched_phases), k, b0, px / k, py * b0)
     return ax
+
+
+def _plain_ticks(ax: "Axes") -> None:
+    """Linear y ticks written out (0.002, not 2 with a '1e-3' offset far away in the corner)."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.4g}"))
+
+
+_DECIMATE_ABOVE = 20_000  # more samples than pixels: keep each run's first, min, max and last
+
+
+def _decimate(x: np.ndarray, y: np.ndarray, runs: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``4 * runs`` samples with the same look: each run keeps its first, lowest, highest and last."""
+    n = x.size
+    if n <= _DECIMATE_ABOVE:
+        return x, y
+    size = -(-n // runs)
+    m = -(-n // size)
+    pad = m * size - n
+    yy = np.concatenate([y, np.full(pad, y[-1])]).reshape(m, size)
+    base = np.arange(m) * size
+    idx = np.concatenate([base, base + yy.argmin(axis=1), base + yy.argmax(axis=1),
+                          np.minimum(base + size - 1, n - 1)])
+    idx = np.unique(np.minimum(idx, n - 1))
+    return x[idx], y[idx]
+
+
+# -- key points ----------------------------------------------------------------------------------
+_KEY = "lrkit-key-point"  # gid of key-point markers
+_RESTART_JUMP = 0.25  # an upward step of at least this share of the value range counts as a restart
+_MAX_RESTART_LABELS = 3
+
+
+def key_points(schedule: Schedule, x: np.ndarray, y: np.ndarray,
+               phases: Sequence[Phase] | None = None) -> list[tuple[str, float, float]]:
+    """The points worth a label, as ``(kind, position, value)``: ``"peak"``, ``"restart"``, ``"flat"``, ``"final"``.
+
+    The peak is the first largest value; restarts are upward jumps after it of at
+    least a quarter of the value range between neighbouring samples; ``"flat"`` is
+    where the last phase, constant for ever, starts (inside the range); ``"final"``
+    is the last sample.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    out: list[tuple[str, float, float]] = []
+    if x.size == 0:
+        return out
+    i = int(np.argmax(y))
+    out.append(("peak", float(x[i]), float(y[i])))
+    rng = float(y.max() - y.min())
+    if rng > 0 and x.size > 2:
+        d = np.diff(y[i:])
+        for j in np.flatnonzero(d > _RESTART_JUMP * rng)[:50]:
+            out.append(("restart", float(x[i + j + 1]), float(y[i + j + 1])))
+    ph = schedule.phases() if phases is None else phases
+    last = ph[-1]
+    if last.end == math.inf and last.end_value == last.start_value and x[0] < last.start <= x[-1] and len(ph) > 1:
+        out.append(("flat", float(last.start), float(last.start_value)))
+    if x[-1] != x[i]:
+        out.append(("final", float(x[-1]), float(y[-1])))
+    return out
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.4g}"
+
+
+def _annotate(ax: "Axes", points: list[tuple[str, float, float]], k: float, base: float,
+              cx: np.ndarray, cy: np.ndarray) -> None:
+    """Mark the key points and label them where a label overlaps neither another label nor the curve."""
+    if not points:
+        return
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    taken = [t.get_window_extent(renderer) for t in ax.texts]
+    leg = ax.get_legend()
+    if leg is not None:
+        taken.append(leg.get_window_extent(renderer))
+    curve = ax.transData.transform(np.column_stack([cx, cy]))
+    curve = curve[np.all(np.isfinite(curve), axis=1)]
+    restarts = 0
+    for kind, pos, val in points:
+        xd, yd = pos / k, val * base
+        ax.plot([xd], [yd], marker="^" if kind == "restart" else "o", markersize=4, color="0.15", linestyle="none",
+                zorder=4, gid=_KEY)
+        if kind == "restart":
+            restarts += 1
+            if restarts > _MAX_RESTART_LABELS:
+                continue
+        where = _num(pos / k)
+        text = {"peak": f"peak {val * base:.3g} at {where}", "restart": f"restart at {where}",
+                "flat": f"flat {val * base:.3g} from {where}", "final": f"final {val * base:.3g}"}[kind]
+        best = None
+        for dx, dy, ha in ((8, 8, "left"), (-8, 8, "right"), (8, -16, "left"), (-8, -16, "right"),
+                           (8, 22, "left"), (-8, 22, "right"), (8, -30, "left"), (-8, -30, "right")):
+            t = ax.annotate(text, (xd, yd), xytext=(dx, dy), textcoords="offset points", ha=ha, va="bottom",
+                            fontsize=7.5, color="0.1", zorder=5, gid=_KEY,
+                            bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="0.7", alpha=0.9),
+                            arrowprops=dict(arrowstyle="-", color="0.5", linewidth=0.6, shrinkA=0, shrinkB=2))
+            ext = t.get_window_extent(renderer).expanded(1.04, 1.1)
+            inside = box.x0 <= ext.x0 and ext.x1 <= box.x1 and box.y0 <= ext.y0 and ext.y1 <= box.y1
+            if not inside or any(ext.overlaps(o) for o in taken):
+                t.remove()
+                continue
+            hits = int(np.count_nonzero((curve[:, 0] >= ext.x0) & (curve[:, 0] <= ext.x1) &
+                                        (curve[:, 1] >= ext.y0) & (curve[:, 1] <= ext.y1)))
+            if best is None or hits < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (hits, t, ext)
+                if hits == 0:
+                    break
+            else:
+                t.remove()
+        if best is not None:
+            taken.append(best[2])
 
 
 def _with_jumps(x: np.ndarray, y: np.ndarray, phases: Sequence[Phase]) -> tuple[np.ndarray, np.ndarray]:
@@ -303,15 +463,22 @@ def figure(size: tuple[float, float] = (8.0, 4.5), dpi: float = 100) -> "Figure"
     return fig
 
 
-def save_plot(schedule: Schedule, path: str | os.PathLike[str], steps: int | None = None, *,
-              subdivide: int = 1, log: bool = False, title: str | bool | None = True,
-              size: tuple[float, float] = (8.0, 4.5), dpi: float = 150, **kw: Any) -> str:
-    """Draw ``schedule`` into a PNG, SVG or PDF file (chosen by the extension); returns the path."""
+def save_plot(schedule: Schedule, path: str | os.PathLike[str],
+              steps: int | Sequence[float] | np.ndarray | None = None, *, subdivide: int = 1, log: bool = False,
+              title: str | bool | None = True, size: tuple[float, float] = (8.0, 4.5), dpi: float = 150,
+              annotate: bool = True, **kw: Any) -> str:
+    """Draw ``schedule`` into a PNG, SVG or PDF file (chosen by the extension); returns the path.
+
+    Key points are labelled (``annotate``); other keywords go to :func:`plot_schedule`.
+    """
     path = os.fspath(path)
     fig = figure(size)
     _check_format(fig, path)
     ax = fig.add_subplot()
-    plot_schedule(schedule, steps, ax, subdivide=subdivide, log=log, title=title, **kw)
+    if title:  # the title first, so the layout leaves it its room before labels are placed
+        ax.set_title(_wrap(spec_label(schedule) if title is True else str(title), ax), fontsize=10)
+        fig.canvas.draw()
+    plot_schedule(schedule, steps, ax, subdivide=subdivide, log=log, title=title, annotate=annotate, **kw)
     fig.savefig(path, dpi=dpi)
     return path
 
