@@ -173,6 +173,7 @@ class Progress:
         self._t0 = time.monotonic()
         self._last = -math.inf
         self._shown = False
+        self._drawn: tuple[int, str] | None = None
         try:
             self._tty = bool(self.stream.isatty())
         except (AttributeError, ValueError):
@@ -207,6 +208,7 @@ class Progress:
         return f"{head}{self.n}{unit} {el:.1f}s{tail}"
 
     def _draw(self, now: float, final: bool = False) -> None:
+        self._drawn = (self.n, self.postfix)
         line = self._line(now)
         if self._tty:
             self.stream.write("\r" + line + ("\n" if final else "\x1b[K"))
@@ -218,7 +220,10 @@ class Progress:
     def close(self) -> None:
         """End the line; the final state is printed only if something was shown before."""
         if self.enabled and self._shown:
-            self._draw(time.monotonic(), final=True)
+            if self._tty:
+                self._draw(time.monotonic(), final=True)
+            elif self._drawn != (self.n, self.postfix):  # a log already holds the last state
+                self._draw(time.monotonic(), final=True)
             self._shown = False
 
     def __enter__(self) -> "Progress":

@@ -362,9 +362,10 @@ def plot_schedules(schedules: "dict[str, Schedule]", steps: int | Sequence[float
 
 
 def _wrap(text: str, ax: "Axes") -> str:
-    # about 1 character per 7 px at 10 pt; keeps a long nested spec inside the figure
-    width_px = ax.figure.get_figwidth() * ax.figure.dpi
-    return "\n".join(textwrap.wrap(text, max(30, int(width_px / 7)), break_long_words=False,
+    # a 10 pt character is about 6 pt wide on average (DejaVu Sans, mostly lower case, digits and
+    # punctuation): wrap a long nested spec to the figure's width, with a margin
+    width_pt = ax.figure.get_figwidth() * 72 * 0.92
+    return "\n".join(textwrap.wrap(text, max(30, int(width_pt / 6.2)), break_long_words=False,
                                    break_on_hyphens=False))
 
 
