@@ -1,0 +1,80 @@
+"""Train a small MLP on scikit-learn's digits with PaddlePaddle and an lrkit schedule.
+
+    python examples/train_digits_paddle.py --epochs 30 --out runs/digits_paddle
+
+Same data, model size and schedule as examples/train_digits_torch.py. In Paddle the
+optimizer holds the scheduler: lrkit.paddle.ScheduleLR is passed as learning_rate=
+and stepped once per batch. Writes metrics.csv, lr.csv, loss.png and lr.png to --out.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import paddle  # noqa: E402
+
+import digits_common as common  # noqa: E402
+from lrkit.lrlog import LRLogger  # noqa: E402
+from lrkit.paddle import ScheduleLR  # noqa: E402
+
+
+def main() -> int:
+    args = common.parse_args("Paddle")
+    os.makedirs(args.out, exist_ok=True)
+    paddle.seed(common.SEED)
+    xtr, ytr, xte, yte = common.load_data()
+    spe = common.steps_per_epoch(len(xtr))
+    total = args.epochs * spe
+    schedule = common.make_schedule(total)
+
+    model = paddle.nn.Sequential(paddle.nn.Linear(64, common.HIDDEN), paddle.nn.ReLU(),
+                                 paddle.nn.Linear(common.HIDDEN, 10))
+    sched = ScheduleLR(schedule)  # learning_rate=1.0: the schedule's values are the learning rates
+    opt = paddle.optimizer.Momentum(learning_rate=sched, momentum=0.9, parameters=model.parameters())
+    loss_fn = paddle.nn.CrossEntropyLoss()
+    xtr_t, ytr_t = paddle.to_tensor(xtr), paddle.to_tensor(ytr)
+    xte_t, yte_t = paddle.to_tensor(xte), paddle.to_tensor(yte)
+
+    rows: list[tuple[int, int, float, float]] = []
+    limit = total if args.max_steps is None else min(total, args.max_steps)
+    step = 0
+    with LRLogger(os.path.join(args.out, "lr.csv")) as lrlog:
+        bar = common.bar(limit, "paddle digits")
+        try:
+            for epoch in range(args.epochs):
+                model.train()
+                for idx in common.batches(len(xtr), epoch):
+                    if step >= limit:
+                        break
+                    lr = lrlog.log(step, opt)[0]  # opt.get_lr(): the lr this optimizer step applies
+                    i = paddle.to_tensor(idx)
+                    loss = loss_fn(model(paddle.gather(xtr_t, i)), paddle.gather(ytr_t, i))
+                    loss.backward()
+                    opt.step()
+                    opt.clear_grad()
+                    sched.step()
+                    rows.append((step, epoch, lr, float(loss.item())))
+                    step += 1
+                    common.set_postfix(bar, f"loss {rows[-1][3]:.3f} lr {lr:.4g}")
+                    bar.update(1)
+                if step >= limit:
+                    break
+        finally:
+            bar.close()
+    model.eval()
+    with paddle.no_grad():
+        acc = float((model(xte_t).argmax(1) == yte_t).astype("float32").mean())
+    common.write_metrics(args.out, rows)
+    if not args.no_plots:
+        common.save_plots(args.out, rows, schedule, spe, "Paddle")
+    print(f"{step} steps, final loss {np.mean([r[3] for r in rows[-spe:]]):.4f}, test accuracy {acc:.3f}; "
+          f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""Train a small MLP on scikit-learn's digits with PyTorch and an lrkit schedule.
+
+    python examples/train_digits_torch.py --epochs 30 --out runs/digits_torch
+
+Writes to --out: metrics.csv (step, epoch, applied lr, loss), lr.csv (the lr of each
+param group at each step, from lrkit.lrlog.LRLogger), loss.png and lr.png. The
+schedule is stepped once per batch by lrkit.torch.ScheduleLR; the same schedule runs
+in examples/train_digits_paddle.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import digits_common as common  # noqa: E402
+from lrkit.lrlog import LRLogger  # noqa: E402
+from lrkit.torch import ScheduleLR  # noqa: E402
+
+
+def main() -> int:
+    args = common.parse_args("PyTorch")
+    os.makedirs(args.out, exist_ok=True)
+    torch.manual_seed(common.SEED)
+    xtr, ytr, xte, yte = common.load_data()
+    spe = common.steps_per_epoch(len(xtr))
+    total = args.epochs * spe
+    schedule = common.make_schedule(total)
+
+    model = torch.nn.Sequential(torch.nn.Linear(64, common.HIDDEN), torch.nn.ReLU(),
+                                torch.nn.Linear(common.HIDDEN, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=common.PEAK_LR, momentum=0.9)
+    # absolute=True: the schedule's values are the learning rates (not multipliers of lr=)
+    sched = ScheduleLR(opt, schedule, absolute=True)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
+    xte_t, yte_t = torch.from_numpy(xte), torch.from_numpy(yte)
+
+    rows: list[tuple[int, int, float, float]] = []
+    limit = total if args.max_steps is None else min(total, args.max_steps)
+    step = 0
+    with LRLogger(os.path.join(args.out, "lr.csv")) as lrlog:
+        bar = common.bar(limit, "torch digits")
+        try:
+            for epoch in range(args.epochs):
+                model.train()
+                for idx in common.batches(len(xtr), epoch):
+                    if step >= limit:
+                        break
+                    lr = lrlog.log(step, opt)[0]  # the lr this optimizer step applies
+                    loss = loss_fn(model(xtr_t[idx]), ytr_t[idx])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    rows.append((step, epoch, lr, float(loss.item())))
+                    step += 1
+                    common.set_postfix(bar, f"loss {rows[-1][3]:.3f} lr {lr:.4g}")
+                    bar.update(1)
+                if step >= limit:
+                    break
+        finally:
+            bar.close()
+    model.eval()
+    with torch.no_grad():
+        acc = float((model(xte_t).argmax(1) == yte_t).float().mean())
+    common.write_metrics(args.out, rows)
+    if not args.no_plots:
+        common.save_plots(args.out, rows, schedule, spe, "PyTorch")
+    print(f"{step} steps, final loss {np.mean([r[3] for r in rows[-spe:]]):.4f}, test accuracy {acc:.3f}; "
+          f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
