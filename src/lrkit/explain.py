@@ -573,7 +573,8 @@ def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
                     f"（峰值 {w.join([w.n(v) for v in s._scales[:len(segs)]])}）。"))
     # restarts where the applied multiplier really jumps up (read off the schedule, epoch by epoch)
     vals = [s(e * per) for e in range(int(math.ceil(s.epochs)))]
-    ups = [e for e in range(2, len(vals)) if vals[e] > vals[e - 1] * 1.5 and e > s.warmup_epoch + 1]
+    # (each segment only decreases, so any rise after the first post-warmup epoch is a restart)
+    ups = [e for e in range(2, len(vals)) if vals[e] > vals[e - 1] and e > s.warmup_epoch + 1]
     notes = []
     lf = s._fn
     if lf is None:
