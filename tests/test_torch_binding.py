@@ -64,6 +64,18 @@ def test_same_values_as_lambdalr_with_the_same_schedule():
         mine.step(), peer.step()
 
 
+def test_groups_sharing_a_base_lr_match_lambdalr():
+    # Equal base values take a shortcut (one product per step): same values as LambdaLR.
+    def opt():
+        return torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)]} for _ in range(3)], lr=0.3)
+    opt1, opt2 = opt(), opt()
+    mine, peer = ScheduleLR(opt1, SCHED), tl.LambdaLR(opt2, SCHED)
+    for _ in range(60):
+        assert lrs(opt1) == lrs(opt2) and len(set(lrs(opt1))) == 1
+        opt1.step(), opt2.step()
+        mine.step(), peer.step()
+
+
 def test_absolute_values():
     opt = two_groups()
     s = lk.Cosine(0.3, 20, 0.001)

@@ -167,6 +167,8 @@ class ScheduleLR(_tl.LRScheduler):
         self._bases = [1.0] * len(self.base_values) if self._absolute else list(self.base_values)
         self._n = len(self._bases)
         self._b0 = self._bases[0]
+        # Groups sharing one base value all get the same value: computed once per step.
+        self._same = all(b == self._b0 for b in self._bases)
         # The param-group list whose values are all plain floats, checked when the list
         # changes (optimizer.load_state_dict replaces it): None until then.
         self._float_groups: list | None = None
@@ -200,6 +202,11 @@ class ScheduleLR(_tl.LRScheduler):
             # without a loop (a zip costs as much as the schedule call).
             if self._n == 1:
                 groups[0][self._key] = self._b0 * self._fn(t)
+            elif self._same:
+                v = self._b0 * self._fn(t)
+                key = self._key
+                for g in groups:
+                    g[key] = v
             else:
                 v = self._fn(t)
                 key = self._key
