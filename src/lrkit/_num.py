@@ -99,6 +99,15 @@ def afpow(base: Any, exponent: Any) -> Any:
     return np.power(base, exponent)
 
 
+def afloordiv(t: Any, d: float) -> Any:
+    """Python's ``t // d`` element-wise; a quotient past the float range is ``inf``
+    (then ``gamma ** inf = 0``), without numpy's overflow warning."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        q = np.floor_divide(t, d)
+    q[np.isnan(q)] = np.inf  # inf // tiny: only reachable through overflow
+    return q
+
+
 def ipow(base: float, k: float) -> float:
     """``base ** k`` for an integer-valued ``k`` (Python float power)."""
     return base ** k

@@ -173,7 +173,7 @@ class Step(Schedule):
         return self.peak_lr * m.ipow(self.gamma, t // self.step_size)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
-        return self.peak_lr * m.aipow(self.gamma, t // self.step_size)
+        return self.peak_lr * m.aipow(self.gamma, m.afloordiv(t, self.step_size))
 
     def phases(self) -> list[Phase]:
         return [self._phase(f"step (x{self.gamma:g} every {self.step_size:g})", 0.0, _INF, end_value=None)]
@@ -246,7 +246,7 @@ class Exponential(Schedule):
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         if self.staircase:
-            return self.peak_lr * m.aipow(self.gamma, t // self.step_size)
+            return self.peak_lr * m.aipow(self.gamma, m.afloordiv(t, self.step_size))
         return self.peak_lr * m.afpow(self.gamma, t / self.step_size)
 
     def phases(self) -> list[Phase]:
