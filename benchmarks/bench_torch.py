@@ -298,7 +298,7 @@ def compile_section(steps: int) -> None:
     for name, kind, inside, which in cases:
         r = compile_run(kind, steps, inside, which)
         ident = "; lr tensor kept (same object)" if kind == "tensor" and r["same_tensor"] else ""
-        print(f"  {name:<58} {r['graphs']} graph(s) = {r['graphs'] - 1} recompile(s); compiles at steps {r["at"]}, "
+        print(f"  {name:<58} {r['graphs']} graph(s) = {r['graphs'] - 1} recompile(s); compiles at steps {r['at']}, "
               f"{r['compile_s']:.1f} s compiling, {r['steady_us']:.0f} µs/step after{ident}")
 
 
