@@ -334,3 +334,46 @@ def test_step_cost_is_below_lambdalr():
         t_peer = min(timeit.repeat(peer.step, number=5000, repeat=5))
     assert t_mine * 2.5 < t_peer, (t_mine, t_peer)
     assert math.isfinite(opt1.param_groups[0]["lr"])
+
+
+# -- the hot path's values evaluated ahead, a block at a time --------------------------------
+
+def test_values_evaluated_ahead_equal_the_scalar_path_for_every_kind(example):
+    """Across several blocks of look-ahead, every written lr is base * schedule(t), bit for bit."""
+    import lrkit.torch as lt
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+    sched = lt.ScheduleLR(opt, example)
+    n = 2 * lt._AHEAD + 10
+    for k in range(1, n):
+        sched.step()
+        assert opt.param_groups[0]["lr"] == 0.5 * example(float(k)), k
+
+
+def test_a_user_function_is_never_called_ahead_of_time():
+    calls = []
+
+    def fn(t):
+        calls.append(t)
+        return 1.0 / (1.0 + t)
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+    sched = ScheduleLR(opt, lk.FunctionSchedule(fn))
+    for _ in range(5):
+        sched.step()
+    assert calls == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_jumps_and_fractional_positions_leave_the_look_ahead():
+    s = lk.WarmupCosine(1.0, 100_000, 500)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    sched = ScheduleLR(opt, s)
+    for _ in range(10):
+        sched.step()
+    sched.step(2.5)
+    for k in range(1, 6):
+        sched.step()
+        assert opt.param_groups[0]["lr"] == s(2.5 + k)
+    sched.step(40)
+    sched.step()
+    assert opt.param_groups[0]["lr"] == s(41.0)

@@ -34,7 +34,7 @@ from torch.optim import Optimizer
 from torch.optim import lr_scheduler as _tl
 
 from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
-from .core import Schedule
+from .core import Schedule, registered
 from .cycles import CosineRestarts, Cyclic
 from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
 from .product import Product
@@ -49,6 +49,30 @@ def _check_schedule(name: str, s: Any) -> Schedule:
     if not isinstance(s, Schedule):
         raise TypeError(f"{name} must be an lrkit Schedule, got {s!r} ({type(s).__name__})")
     return s
+
+
+_AHEAD = 4096  # positions evaluated at once on the hot path
+_AHEAD_LIMIT = 2.0 ** 52  # whole positions stay exact when added to arange(_AHEAD)
+
+
+def _np() -> Any:
+    import numpy
+
+    return numpy
+
+
+def _calls_python(s: Schedule) -> bool:
+    """Whether evaluating ``s`` calls user Python code (which must not run ahead of time)."""
+    if isinstance(s, FunctionSchedule) or s.kind not in registered():
+        return True
+    for f in s._fields:
+        v = getattr(s, f)
+        for x in (v if isinstance(v, (list, tuple)) else (v,)):
+            if isinstance(x, Schedule) and _calls_python(x):
+                return True
+            if callable(x) and not isinstance(x, (Schedule, type)):
+                return True
+    return False
 
 
 def _plain(v: Any) -> float:
@@ -172,6 +196,12 @@ class ScheduleLR(_tl.LRScheduler):
         # The param-group list whose values are all plain floats, checked when the list
         # changes (optimizer.load_state_dict replaces it): None until then.
         self._float_groups: list | None = None
+        # The next values of the schedule, evaluated a block at a time through its array
+        # path (bit-identical to the scalar one), so a step is a next() on a list
+        # iterator. Only for schedules with a real array path: a user function is never
+        # called ahead of time.
+        self._ahead = len(scheds) == 1 and not _calls_python(scheds[0])
+        self._it: Any = iter(())
 
     # -- torch's LRScheduler protocol -------------------------------------------------
     @property
@@ -185,6 +215,7 @@ class ScheduleLR(_tl.LRScheduler):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (-1 <= value < math.inf):
             raise ValueError(f"last_epoch must be a number >= -1, got {value!r}")
         self._t = float(value)
+        self._it = iter(())
 
     def _initial_step(self) -> None:
         self._step_count = 0
@@ -196,30 +227,42 @@ class ScheduleLR(_tl.LRScheduler):
             t = self._t = self._t + 1.0
         else:
             t = self._t = self._position(epoch)
+            self._it = iter(())
         groups = self.optimizer.param_groups
         if groups is self._float_groups and len(groups) == self._n:
             # The hot path: one schedule, a float in every group. One group is written
             # without a loop (a zip costs as much as the schedule call).
+            v = next(self._it, None)
+            if v is None:
+                v = self._refill(t)
             if self._n == 1:
-                groups[0][self._key] = self._b0 * self._fn(t)
+                groups[0][self._key] = self._b0 * v
             elif self._same:
-                v = self._b0 * self._fn(t)
+                v = self._b0 * v
                 key = self._key
                 for g in groups:
                     g[key] = v
             else:
-                v = self._fn(t)
                 key = self._key
                 for g, b in zip(groups, self._bases):
                     g[key] = b * v
         else:
             self._write(t, groups)
 
+    def _refill(self, t: float) -> float:
+        """The schedule at ``t``; also evaluates the next block of whole positions when it can."""
+        if not (self._ahead and t.is_integer() and t < _AHEAD_LIMIT):
+            return self._fn(t)
+        block = self._schedules[0](t + _np().arange(_AHEAD, dtype=_np().float64)).tolist()
+        self._it = iter(block)
+        return next(self._it)
+
     def _write(self, t: float, groups: list) -> None:
         """Write position ``t``'s values into ``groups``, whatever their kind (float, tensor, tuple)."""
         if len(groups) != self._n:
             raise RuntimeError(f"the optimizer now has {len(groups)} param groups but this scheduler was "
                                f"built for {self._n}; build a new scheduler after add_param_group")
+        self._it = iter(())
         key, gkey, i = self._key, self._gkey, self._index
         all_float = self._fn is not None and i is None
         for g, b, f in zip(groups, self._bases, self._fns):
@@ -297,7 +340,7 @@ class ScheduleLR(_tl.LRScheduler):
     def __getstate__(self) -> dict[str, Any]:
         # Bound methods are rebuilt, not pickled: keeps pickles small and portable.
         d = dict(self.__dict__)
-        for k in ("_fn", "_fns", "_float_groups"):
+        for k in ("_fn", "_fns", "_float_groups", "_it"):
             d.pop(k, None)
         return d
 
