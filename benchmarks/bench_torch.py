@@ -67,28 +67,42 @@ def optimizer(groups: int) -> torch.optim.Optimizer:
     return opt
 
 
-def timed(make, steps: int, repeat: int, groups: int) -> tuple[float, float]:
-    """(median µs per step, largest relative lr error after a repeat) for ``make(opt) -> step function``."""
-    times, err = [], 0.0
+def one_run(make, steps: int, groups: int) -> tuple[float, float]:
+    """(seconds for ``steps`` scheduler steps, relative lr error at the end) for ``make(opt) -> run``."""
+    opt = optimizer(groups)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        step = make(opt)
+        opt.step()  # no gradients: changes nothing, but marks the optimizer as stepped for torch
+        gc.collect()
+        gc.disable()
+        try:
+            t0 = time.perf_counter()
+            step(steps)
+            dt = time.perf_counter() - t0
+        finally:
+            gc.enable()
+    want = PEAK * multiplier(steps)
+    err = max(abs(float(g["lr"]) - want) / want for g in opt.param_groups)
+    return dt, err
+
+
+def timed_interleaved(rows, steps: int, repeat: int, groups: int) -> dict[str, tuple[float, float]]:
+    """Median µs per step and worst lr error for every row, the rows' runs interleaved.
+
+    Interleaving (row A, row B, ..., then again) spreads the machine's drift over
+    every row instead of favouring whichever ran in a quiet moment.
+    """
+    times: dict[str, list[float]] = {name: [] for name, make in rows if not isinstance(make, str)}
+    errs = dict.fromkeys(times, 0.0)
     for _ in range(repeat):
-        opt = optimizer(groups)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            step = make(opt)
-            opt.step()  # no gradients: changes nothing, but marks the optimizer as stepped for torch
-            gc.collect()
-            gc.disable()
-            try:
-                t0 = time.perf_counter()
-                step(steps)
-                dt = time.perf_counter() - t0
-            finally:
-                gc.enable()
-        times.append(dt)
-        want = PEAK * multiplier(steps)
-        for g in opt.param_groups:
-            err = max(err, abs(float(g["lr"]) - want) / want)
-    return statistics.median(times) / steps * 1e6, err
+        for name, make in rows:
+            if isinstance(make, str):
+                continue
+            dt, err = one_run(make, steps, groups)
+            times[name].append(dt)
+            errs[name] = max(errs[name], err)
+    return {name: (statistics.median(ts) / steps * 1e6, errs[name]) for name, ts in times.items()}
 
 
 # Each maker builds a scheduler on ``opt`` and returns ``run(n)``: n scheduler steps.
@@ -223,11 +237,12 @@ def step_section(steps: int, repeat: int) -> None:
     for groups in (1, 8):
         print(f"\n### {groups} param group{'s' if groups > 1 else ''}")
         res = results[groups] = {}
+        measured = timed_interleaved(rows, steps, repeat, groups)
         for name, make in rows:
             if isinstance(make, str):
                 print(f"  {name:<66} {make}")
                 continue
-            us, err = timed(make, steps, repeat, groups)
+            us, err = measured[name]
             res[name] = us
             base = res[rows[0][0]]
             flag = "" if err <= 1e-6 else f"  (lr differs from the curve by {err:.1e} relative)"

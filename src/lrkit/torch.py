@@ -55,10 +55,16 @@ _AHEAD = 4096  # positions evaluated at once on the hot path
 _AHEAD_LIMIT = 2.0 ** 52  # whole positions stay exact when added to arange(_AHEAD)
 
 
-def _np() -> Any:
-    import numpy
+_OFFSETS: list = []
 
-    return numpy
+
+def _offsets() -> Any:
+    """``0, 1, ..., _AHEAD - 1`` as a float64 array (made once)."""
+    if not _OFFSETS:
+        import numpy
+
+        _OFFSETS.append(numpy.arange(_AHEAD, dtype=numpy.float64))
+    return _OFFSETS[0]
 
 
 def _calls_python(s: Schedule) -> bool:
@@ -232,8 +238,9 @@ class ScheduleLR(_tl.LRScheduler):
         if groups is self._float_groups and len(groups) == self._n:
             # The hot path: one schedule, a float in every group. One group is written
             # without a loop (a zip costs as much as the schedule call).
-            v = next(self._it, None)
-            if v is None:
+            try:
+                v = next(self._it)
+            except StopIteration:
                 v = self._refill(t)
             if self._n == 1:
                 groups[0][self._key] = self._b0 * v
@@ -253,7 +260,7 @@ class ScheduleLR(_tl.LRScheduler):
         """The schedule at ``t``; also evaluates the next block of whole positions when it can."""
         if not (self._ahead and t.is_integer() and t < _AHEAD_LIMIT):
             return self._fn(t)
-        block = self._schedules[0](t + _np().arange(_AHEAD, dtype=_np().float64)).tolist()
+        block = self._schedules[0]._array(_offsets() + t).tolist()
         self._it = iter(block)
         return next(self._it)
 
