@@ -102,3 +102,29 @@ def test_float_lr_recompiles_for_contrast():
     assert isinstance(opt.param_groups[0]["lr"], float)
     assert opt.param_groups[0]["lr"] == BASE * schedule(steps)
     assert backend.frame_count >= 2, "a float lr that changes should force at least one recompile"
+
+
+def test_scheduler_step_inside_the_compiled_function_does_not_recompile():
+    # PyTorch's compiled-optimizer recipe calls scheduler.step() inside the compiled
+    # function. ScheduleLR runs there eagerly (a graph break), like torch's own schedulers.
+    steps = 30
+    schedule = lk.WarmupCosine(peak_lr=1.0, total_steps=steps, warmup_steps=5, min_lr=0.01)
+    lr = torch.tensor(BASE)
+    base = lr.item()
+    model, opt = make(lr)
+    sched = ScheduleLR(opt, schedule)
+    backend = CompileCounterWithBackend("inductor")
+
+    @torch.compile(backend=backend)
+    def update():
+        opt.step()
+        sched.step()
+
+    x = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
+    for t in range(steps):
+        assert opt.param_groups[0]["lr"] is lr
+        assert lr.item() == torch.tensor(base * schedule(t), dtype=lr.dtype).item()
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        update()
+    assert backend.frame_count == 1, f"{backend.frame_count} compiles"

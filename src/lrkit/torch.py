@@ -67,6 +67,29 @@ def _offsets() -> Any:
     return _OFFSETS[0]
 
 
+_DYNAMO_SKIP: list = []
+
+
+def _run_eagerly_under_compile() -> None:
+    """Have ``torch.compile`` run this module's code eagerly, as it does PyTorch's own
+    ``lr_scheduler.py``: a ``scheduler.step()`` inside a compiled function is then a
+    graph break, not a trace whose Python floats force a recompile at every step.
+
+    Uses dynamo's own skip list (``trace_rules.add``); with a PyTorch that lacks it,
+    call ``scheduler.step()`` outside the compiled function (zero recompiles either way).
+    Building an optimizer has imported dynamo already, so this costs nothing.
+    """
+    if _DYNAMO_SKIP:
+        return
+    _DYNAMO_SKIP.append(True)
+    try:
+        from torch._dynamo import trace_rules
+
+        trace_rules.add(__name__)
+    except Exception:  # noqa: BLE001 - a PyTorch without this hook: the documented fallback applies
+        pass
+
+
 def _calls_python(s: Schedule) -> bool:
     """Whether evaluating ``s`` calls user Python code (which must not run ahead of time)."""
     if isinstance(s, FunctionSchedule) or s.kind not in registered():
@@ -187,6 +210,7 @@ class ScheduleLR(_tl.LRScheduler):
         self.base_values = [_plain(g[self._initial_key]) for g in groups]
         self._set_fast_path()
         self._t = float(last_epoch)
+        _run_eagerly_under_compile()
         super().__init__(optimizer, last_epoch)
 
     def _set_fast_path(self) -> None:
@@ -632,6 +656,7 @@ class CosineAnnealingWarmbootingLR(_tl.LRScheduler):
         self.iters = -1
         self.iters_batch = -1
         self.warmup_iters = self.schedule.warmup_iters
+        _run_eagerly_under_compile()
         super().__init__(optimizer)
         self.last_epoch = 0  # the original's resume offset, not torch's step counter
         self._last_lr = [_plain(g["lr"]) for g in optimizer.param_groups]
