@@ -35,6 +35,7 @@ from paddle.optimizer import Optimizer
 from paddle.optimizer import lr as _pl
 
 from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
+from ._binding import PositionCounter
 from .core import Schedule
 from .cycles import CosineRestarts
 from .decay import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
@@ -84,7 +85,7 @@ def _params(group: dict) -> list:
     return [p] if isinstance(p, paddle.Tensor) else list(p)
 
 
-class ScheduleLR(_pl.LRScheduler):
+class ScheduleLR(PositionCounter, _pl.LRScheduler):
     """A Paddle LR scheduler driven by an lrkit schedule: ``global lr = learning_rate * schedule(t)``.
 
     ``t`` counts the calls to :meth:`step` (``t = 0`` right after construction, as
@@ -185,18 +186,6 @@ class ScheduleLR(_pl.LRScheduler):
         self._group_bases = [base * mg for mg in self._multipliers] if self._per_group else None
 
     # -- Paddle's LRScheduler protocol --------------------------------------------------
-    @property
-    def last_epoch(self) -> int | float:  # type: ignore[override]
-        """The position of the current lr (the number of ``step()`` calls since ``t = 0``)."""
-        t = self._t
-        return int(t) if t.is_integer() else t
-
-    @last_epoch.setter
-    def last_epoch(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (-1 <= value < math.inf):
-            raise ValueError(f"last_epoch must be a number >= -1, got {value!r}")
-        self._t = float(value)
-
     def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
         """Advance one position; ``step(t)`` jumps to position ``t``. Call it after ``optimizer.step()``."""
         if epoch is None:
@@ -227,12 +216,6 @@ class ScheduleLR(_pl.LRScheduler):
 
     def get_lr(self) -> float:
         return self.last_lr
-
-    @staticmethod
-    def _position(epoch: Any) -> float:
-        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not (0 <= epoch < math.inf):
-            raise ValueError(f"step(epoch) needs a position >= 0, got {epoch!r}")
-        return float(epoch)
 
     def values(self, t: float | None = None) -> list[float]:
         """The lr each group gets at position ``t`` (default: the current one), in float64.

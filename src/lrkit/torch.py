@@ -34,6 +34,7 @@ from torch.optim import Optimizer
 from torch.optim import lr_scheduler as _tl
 
 from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
+from ._binding import PositionCounter
 from .core import Schedule, registered
 from .cycles import CosineRestarts, Cyclic
 from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
@@ -109,7 +110,7 @@ def _plain(v: Any) -> float:
     return float(v.item()) if isinstance(v, Tensor) else float(v)
 
 
-class ScheduleLR(_tl.LRScheduler):
+class ScheduleLR(PositionCounter, _tl.LRScheduler):
     """A PyTorch LR scheduler driven by an lrkit schedule: ``value_g = base_g * schedule(t)``.
 
     ``t`` counts the calls to :meth:`step` (``t = 0`` right after construction, as
@@ -234,18 +235,8 @@ class ScheduleLR(_tl.LRScheduler):
         self._it: Any = iter(())
 
     # -- torch's LRScheduler protocol -------------------------------------------------
-    @property
-    def last_epoch(self) -> int | float:  # type: ignore[override]
-        """The position of the values now in the param groups (the number of ``step()`` calls)."""
-        t = self._t
-        return int(t) if t.is_integer() else t
-
-    @last_epoch.setter
-    def last_epoch(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (-1 <= value < math.inf):
-            raise ValueError(f"last_epoch must be a number >= -1, got {value!r}")
-        self._t = float(value)
-        self._it = iter(())
+    def _moved(self) -> None:
+        self._it = iter(())  # the look-ahead block no longer follows the position
 
     def _initial_step(self) -> None:
         self._step_count = 0
@@ -313,12 +304,6 @@ class ScheduleLR(_tl.LRScheduler):
                 else:
                     g[gkey] = old[:i] + (v,) + old[i + 1:]
         self._float_groups = groups if all_float else None
-
-    @staticmethod
-    def _position(epoch: Any) -> float:
-        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not (0 <= epoch < math.inf):
-            raise ValueError(f"step(epoch) needs a position >= 0, got {epoch!r}")
-        return float(epoch)
 
     def values(self, t: float | None = None) -> list[float]:
         """The values this scheduler writes at position ``t`` (default: the current one), per group."""
