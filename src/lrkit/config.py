@@ -77,7 +77,8 @@ class Units:
                     raise ValueError(f"{name}={value!r} is a fraction of the run: give run_steps to convert it")
                 return x / 100.0 * float(self.run_steps)
             return x
-        return _check.real(name, value)
+        _check.real(name, value)
+        return value  # a plain number: the schedule checks and converts it, quoting it as given
 
 
 def _params(cls: type) -> dict[str, Any]:
