@@ -112,6 +112,7 @@ class Warmup(Schedule):
     reaches ``e`` exactly at ``W`` (``tau`` defaults to ``W / 5``). ``warmup_steps=0``
     means no warmup.
 
+    >>> from lrkit import Constant
     >>> Warmup(Constant(0.1), 10)(5)
     0.05
     """
