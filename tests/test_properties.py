@@ -337,7 +337,9 @@ def test_declared_continuous_joins_are_continuous(s):
         scale = max([abs(at), 1e-300] + [abs(v) for q in s.phases() for v in (q.start_value, q.end_value or 0.0)])
         # A jump keeps the gap at its size as the step shrinks a million-fold; a
         # continuous join (even one with an infinite slope, like (1 - u) ** 0.25) shrinks it.
-        assert gaps[2] <= 0.5 * gaps[0] + 1e-9 * scale, (p.name, b, at, gaps)
+        # The allowance: an ulp of rounding in a shifted position, seen through an
+        # infinite slope (1 - sqrt(u) at u ~ 1e-16), moves the value by ~sqrt(ulp) ~ 1.5e-8.
+        assert gaps[2] <= 0.5 * gaps[0] + 1e-7 * scale, (p.name, b, at, gaps)
 
 
 # -- value semantics ---------------------------------------------------------------------------

@@ -333,3 +333,17 @@ def test_schedules_are_immutable():
         s.peak_lr = 1.0
     with pytest.raises(AttributeError):
         s.anything = 1.0
+
+
+def test_restart_peaks_never_fall_below_the_floor():
+    # peak_lr * peak_decay ** i would be 0.0625 in cycle 4, under min_lr = 0.1: that cycle is flat.
+    s = lk.CosineRestarts(peak_lr=1.0, period=10, min_lr=0.1, peak_decay=0.5)
+    t = np.arange(40.0, 50.0, 0.5)
+    assert np.all(s(t) == 0.1)
+    assert s(35.0) == 0.1 + (0.125 - 0.1) * (1 + math.cos(5 * (math.pi / 10))) / 2
+    assert all(p.start_value >= 0.1 for p in s.phases())
+
+
+def test_cawb_schedule_is_a_staircase_per_batch_in_warmup():
+    s = lk.CAWB(10, batchs=4, warmup_epoch=1)
+    assert s(2.0) == s(2.75) == 2 / 4

@@ -26,7 +26,10 @@ class CosineRestarts(Schedule):
     ``S_i = period * (period_mult ** i - 1) / (period_mult - 1)`` (``i * period``
     when ``period_mult == 1``). Within it, with ``x = t - S_i``::
 
-        f(t) = min_lr + (peak_lr * peak_decay ** i - min_lr) * (1 + cos(x * (pi / P_i))) / 2
+        f(t) = min_lr + (peak_i - min_lr) * (1 + cos(x * (pi / P_i))) / 2
+        peak_i = max(peak_lr * peak_decay ** i, min_lr)
+
+    Peaks never fall below the floor: once decayed that far, cycles are flat at ``min_lr``.
 
     After ``max_cycles`` cycles (if given) ``min_lr`` is held.
 
@@ -77,8 +80,12 @@ class CosineRestarts(Schedule):
             return self.min_lr
         i = self._index(t)
         x = t - self._cycle_start(i)
-        peak = self.peak_lr * m.ipow(self.peak_decay, i)
+        peak = self._peak(i)
         return self.min_lr + (peak - self.min_lr) * (1 + m.cos(x * self._rate(i))) / 2
+
+    def _peak(self, i: float) -> float:
+        """Cycle ``i``'s peak: ``peak_lr * peak_decay ** i``, never below ``min_lr``."""
+        return max(self.peak_lr * m.ipow(self.peak_decay, i), self.min_lr)
 
     def _rate(self, i: float) -> float:
         """``pi / P_i``: the cosine's angle per position in cycle ``i``."""
@@ -100,14 +107,14 @@ class CosineRestarts(Schedule):
             x = starts[j]
             np.subtract(t, x, out=x)
             x *= self._rate(0.0) if pm == 1.0 else np.array([self._rate(c) for c in cycles])[j]
-            amp = np.array([self.peak_lr * m.ipow(self.peak_decay, c) - lo for c in cycles])[j]
+            amp = np.array([self._peak(c) - lo for c in cycles])[j]
         else:  # many short cycles: period_mult == 1 here, start(i) = i * P
             i = np.floor(t / P)
             i += (i + 1) * P <= t
             i -= i * P > t
             x = t - i * P
             x *= self._rate(0.0)
-            amp = self.peak_lr * m.aipow(self.peak_decay, i)
+            amp = np.maximum(self.peak_lr * m.aipow(self.peak_decay, i), lo)
             amp -= lo
         np.cos(x, out=x)
         x += 1
@@ -128,8 +135,7 @@ class CosineRestarts(Schedule):
         n = self.max_cycles if self.max_cycles is not None else _MAX_LISTED
         for i in range(min(n, _MAX_LISTED)):
             s, e = self._cycle_start(i), self._cycle_start(i + 1)
-            peak = self.peak_lr * m.ipow(self.peak_decay, i)
-            out.append(Phase(f"cycle {i + 1}", s, e, peak, self.min_lr, i == 0))
+            out.append(Phase(f"cycle {i + 1}", s, e, self._scalar(s), self.min_lr, i == 0))
         if self.max_cycles is None:
             s = out[-1].end
             out.append(Phase(f"cycles {_MAX_LISTED + 1}...", s, _INF, self._scalar(s), None, False))

@@ -359,7 +359,9 @@ class CAWB(Schedule):
     ``batchs == 0``) gives the multiplier the canonical loop applies to each batch
     (``step_batch()`` before every batch, ``step()`` after every epoch): the warmup
     value while ``p < warmup_iters``, 1 during epoch 0 when there is no warmup, and
-    otherwise ``step_factor(epoch - 1)``.
+    otherwise ``step_factor(epoch - 1)``. A fractional position inside batch ``k`` gets
+    batch ``k``'s value: the curve is a staircase, one step per batch (one per epoch
+    after the warmup), as the loop applies it.
 
     ``lf``: ``None`` (the cosine above), ``"cos"`` or ``"linear"`` with ``lf_amplitude``
     and ``lf_floor`` (see :class:`CawbLf`; they default to ``1 - eta_min`` and
@@ -519,7 +521,8 @@ class CAWB(Schedule):
     def _scalar(self, p: float) -> float:
         W = self.warmup_iters
         if p < W:
-            return p / W
+            # A batch is applied whole: a position inside batch k gets batch k's value.
+            return float(math.floor(p)) / W
         if p < self._warm_end:
             return self._k_last / W
         e = p // self._per_epoch
@@ -532,7 +535,7 @@ class CAWB(Schedule):
         out = np.empty_like(p)
         W = self.warmup_iters
         warm = p < W
-        out[warm] = p[warm] / W
+        out[warm] = np.floor(p[warm]) / W
         held = ~warm & (p < self._warm_end)
         if W > 0:
             out[held] = self._k_last / W
