@@ -257,13 +257,13 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 v = next(self._it)
             except StopIteration:
                 v = self._refill(t)
-            if self._n == 1:
-                groups[0][self._key] = self._b0 * v
-            elif self._same:
-                v = self._b0 * v
-                key = self._key
-                for g in groups:
-                    g[key] = v
+            if self._same:  # v is already base * schedule(t), the value of every group
+                if self._n == 1:
+                    groups[0][self._key] = v
+                else:
+                    key = self._key
+                    for g in groups:
+                        g[key] = v
             else:
                 key = self._key
                 for g, b in zip(groups, self._bases):
@@ -272,11 +272,15 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
             self._write(t, groups)
 
     def _refill(self, t: float) -> float:
-        """The schedule at ``t``; also evaluates the next block of whole positions when it can."""
+        """The hot path's value at ``t`` (``base * schedule(t)`` when the groups share one
+        base, else ``schedule(t)``); also evaluates the next block of whole positions when
+        it can. Numpy's ``b * array`` is the same IEEE product as ``b * v``."""
+        b = self._b0 if self._same else 1.0
         if not (self._ahead and t.is_integer() and t < _AHEAD_LIMIT):
-            return self._fn(t)
-        block = self._schedules[0]._array(_offsets() + t).tolist()
-        self._it = iter(block)
+            return b * self._fn(t)
+        block = self._schedules[0]._array(_offsets() + t)
+        block *= b
+        self._it = iter(block.tolist())
         return next(self._it)
 
     def _write(self, t: float, groups: list) -> None:
