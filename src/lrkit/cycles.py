@@ -18,6 +18,13 @@ _MAX_LISTED = 12
 _MAX_TABLE = 65536
 
 
+def _resolvable(q: float, t: float, what: str, length: float) -> None:
+    """Refuse a position ``t`` whose count of periods ``q`` overflows the float range."""
+    if not q < _INF:
+        raise ValueError(f"position {t!r} is too many {what}s of {length!r} in to count "
+                         f"(the count overflows float64); use a longer {what} or an earlier position")
+
+
 @register("cosine_restarts")
 class CosineRestarts(Schedule):
     """Cosine annealing with warm restarts (SGDR), the peak scaled at each restart.
@@ -50,6 +57,9 @@ class CosineRestarts(Schedule):
         if pm < 1:
             raise ValueError(f"period_mult must be >= 1, got {period_mult!r}")
         pd = _check.rate("peak_decay", peak_decay)
+        if pd > 1:
+            raise ValueError(f"peak_decay must be in [0, 1] (each restart's peak is the previous one times it), "
+                             f"got {peak_decay!r}")
         if max_cycles is not None:
             if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
                 raise ValueError(f"max_cycles must be a whole number >= 1 or None, got {max_cycles!r}")
@@ -66,14 +76,34 @@ class CosineRestarts(Schedule):
         """The cycle of ``t``: the largest ``i`` with ``_cycle_start(i) <= t``."""
         P, pm = self.period, self.period_mult
         if pm == 1.0:
-            i = float(math.floor(t / P))
+            q = t / P
+            _resolvable(q, t, "period", P)
+            i = float(math.floor(q))
         else:
-            i = float(math.floor(math.log1p(t * (pm - 1) / P) / self._logm))
+            q = t * (pm - 1) / P
+            _resolvable(q, t, "period", P)
+            i = float(math.floor(math.log1p(q) / self._logm))
         if self._cycle_start(i + 1) <= t:
             i += 1
         elif self._cycle_start(i) > t:
             i -= 1
         return i
+
+    def _acycle_start(self, i: np.ndarray) -> np.ndarray:
+        if self.period_mult == 1.0:
+            return i * self.period
+        return self.period * (m.aipow(self.period_mult, i) - 1) / (self.period_mult - 1)
+
+    def _aindex(self, t: np.ndarray) -> np.ndarray:
+        """:meth:`_index` element-wise, with the same corrections."""
+        P, pm = self.period, self.period_mult
+        if pm == 1.0:
+            i = np.floor(t / P)
+        else:
+            i = np.floor(np.log1p(t * (pm - 1) / P) / self._logm)
+        up = self._acycle_start(i + 1) <= t
+        down = ~up & (self._acycle_start(i) > t)
+        return i + up - down
 
     def _scalar(self, t: float) -> float:
         if t >= self._end:
@@ -92,28 +122,30 @@ class CosineRestarts(Schedule):
         return _PI / (self.period * m.ipow(self.period_mult, i))
 
     def _array(self, t: np.ndarray) -> np.ndarray:
-        # Per-cycle quantities come from small tables built with the scalar formulas,
-        # indexed by each position's cycle: O(n) and bit-identical to ``_scalar``.
+        # Per-cycle quantities come from small tables built with the scalar formulas over
+        # the cycles the positions span, indexed by each position's cycle: O(n) and
+        # bit-identical to ``_scalar``. Positions spanning very many cycles use the same
+        # formulas element-wise.
         if t.size == 0:
             return np.empty(0)
-        P, pm, lo = self.period, self.period_mult, self.min_lr
-        last = self._index(float(t.max()))
-        # Same operations as the scalar path, done in place to spare allocations.
-        if last <= _MAX_TABLE:
-            cycles = [float(c) for c in range(int(last) + 1)]
+        pm, lo = self.period_mult, self.min_lr
+        live = t[t < self._end] if self._end < _INF else t
+        first = self._index(float(live.min())) if live.size else 0.0
+        last = self._index(float(live.max())) if live.size else 0.0
+        if last - first <= _MAX_TABLE:
+            cycles = [first + c for c in range(int(last - first) + 1)]
             starts = np.array([self._cycle_start(c) for c in cycles])
             j = np.searchsorted(starts, t, side="right")
             j -= 1
+            np.maximum(j, 0, out=j)  # positions past max_cycles (overwritten below)
             x = starts[j]
             np.subtract(t, x, out=x)
-            x *= self._rate(0.0) if pm == 1.0 else np.array([self._rate(c) for c in cycles])[j]
+            x *= self._rate(first) if pm == 1.0 else np.array([self._rate(c) for c in cycles])[j]
             amp = np.array([self._peak(c) - lo for c in cycles])[j]
-        else:  # many short cycles: period_mult == 1 here, start(i) = i * P
-            i = np.floor(t / P)
-            i += (i + 1) * P <= t
-            i -= i * P > t
-            x = t - i * P
-            x *= self._rate(0.0)
+        else:
+            i = self._aindex(np.minimum(t, live.max()))
+            x = t - self._acycle_start(i)
+            x *= _PI / (self.period * m.aipow(pm, i))
             amp = np.maximum(self.peak_lr * m.aipow(self.peak_decay, i), lo)
             amp -= lo
         np.cos(x, out=x)
@@ -185,6 +217,7 @@ class Cyclic(Schedule):
                   mode=mode, gamma=g, _L=L, _r=up / L)
 
     def _scalar(self, t: float) -> float:
+        _resolvable(t / self._L, t, "cycle", self._L)
         c = math.floor(1 + t / self._L)
         x = 1.0 + t / self._L - c
         r = self._r
@@ -199,6 +232,9 @@ class Cyclic(Schedule):
         return self.min_lr + height * m.xpow(self.gamma, t)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
+        if t.size:
+            tm = float(t.max())
+            _resolvable(tm / self._L, tm, "cycle", self._L)
         c = np.floor(1 + t / self._L)
         x = 1.0 + t / self._L - c
         r = self._r
