@@ -477,7 +477,7 @@ def test_recipes_in_every_command(tmp_path):
     (["show", "yolox-cos", "--lr", "0.01", "--min-lr", "0.001", "--total-iters", "0"], "total_iters"),
     (["show", "yolox-step", "--lr", "0.01", "--min-lr", "0.001", "--total-iters", "100", "--step-num", "1"],
      "step_num"),
-    (["show", "cawb", "--epochs", "10", "--warmup-epoch", "2"], "batchs"),
+    (["show", "cawb", "--epochs", "10", "--warmup-epoch", "12"], "warmup_epoch"),
     (["show", "cawb", "--epochs", "10", "--lf", "tan"], "invalid choice"),
     (["compare", "yolox-cos --lr x", '{"type": "constant", "lr": 1}'], "yolox-cos --lr x"),
     (["plot", "--x-unit", "epochs"], "--steps-per-epoch"),

@@ -145,6 +145,8 @@ KW = [
     dict(epochs=12.5, steps=[3.5, 7.25], batchs=2, warmup_epoch=1.5, epoch_scale=0.0),
     dict(epochs=20, steps=[5, 5, 12, 25, -1], step_scale=1.25, eta_min=0.0),
     dict(epochs=10, steps=[], batchs=5, warmup_epoch=0.6),
+    dict(epochs=20, steps=[8, 14], batchs=0, warmup_epoch=3),      # no ramp, cosine shifted by 3
+    dict(epochs=9.5, steps=[4], batchs=0, warmup_epoch=2.5, epoch_scale=0.5),
 ]
 
 
@@ -222,6 +224,64 @@ def test_cawb_first_epoch_after_warmup_is_just_below_the_peak():
     assert v == ((1 + math.cos(-math.pi / 11)) / 2) * 0.95 + 0.05 and v < 1
 
 
+def test_cawb_warmup_epoch_without_batchs_shifts_the_cosine_with_no_ramp():
+    """batchs=0 with warmup_epoch > 0: the original's warmup_iters is 0 (no ramp) but B[0] = warmup_epoch.
+
+    The reference here is the documented algorithm transcribed step by step (no lrkit code).
+    """
+    E, steps, we, eta, ss, es = 20, [8, 14], 3, 0.05, 0.8, 1.0
+    base = [0.1, 0.03]
+
+    # -- the documented loop, literally: state, step_batch(), step() -------------------------
+    lrs = list(base)
+    iters = iters_batch = -1
+    gap = 0
+    last_epoch = 0
+    warmup_iters = 0 * we                           # batchs * warmup_epoch
+    B = [we] + sorted(s for s in steps if we < s < E) + [E]
+    applied, step_returns, batch_returns = [], [], []
+    for epoch in range(E + 4):
+        iters_batch += 1                            # step_batch() (the loop calls it per batch; one here)
+        if iters_batch < warmup_iters:
+            rate = iters_batch / warmup_iters
+            lrs = [b * rate for b in base]
+            batch_returns.append(lrs[0])
+        else:
+            batch_returns.append(None)
+        applied.append(list(lrs))                   # the lrs this epoch trains with
+        iters += 1                                  # step() at the end of the epoch
+        t = iters + last_epoch
+        scale = 1.0
+        for i in range(len(B) - 1):
+            if t <= B[i + 1]:
+                gap = B[i + 1] - B[i]
+                t = t - B[i]
+                if i != len(B) - 2:
+                    gap += es
+                break
+            scale *= ss
+        factor = ((1 + math.cos(math.pi * t / gap)) / 2) * (1 - eta) + eta
+        lrs = [scale * b * factor for b in base]
+        step_returns.append(lrs[0])
+
+    s = CAWB(epochs=E, eta_min=eta, steps=steps, step_scale=ss, batchs=0, warmup_epoch=we, epoch_scale=es)
+    assert s.warmup_iters == 0 and s.boundaries == (3.0, 8.0, 14.0, 20.0)
+    assert all(r is None for r in batch_returns)
+    assert all(s.warmup_factor(k) is None for k in range(len(batch_returns)))
+    # what step() writes, bit for bit, in the original's order of operations
+    assert [s.step_lr(base[0], n) for n in range(len(step_returns))] == step_returns
+    # the canonical loop: position = epoch (batchs = 0); epoch 0 keeps the base lrs
+    assert applied[0] == base
+    assert [[s.batch_lr(b, e) for b in base] for e in range(len(applied))] == applied
+    np.testing.assert_allclose(np.array(base)[None, :] * s(np.arange(len(applied), dtype=float))[:, None],
+                               applied, rtol=1e-12, atol=0)
+    # the shift: epoch 1's step() (iters 0) sees t - B[0] = -3, so the epochs up to the
+    # first boundary climb back up the cosine towards its peak instead of starting there
+    assert s.locate(0) == (1.0, -3.0, 6.0)
+    assert s(1) < s(2) < s(3) < s(4) == 1.0
+    assert [p.name for p in s.phases()] == ["cosine warm restarts"]
+
+
 # -- the warmup multiplier -----------------------------------------------------------------------
 
 def test_torchvision_warmup_formula_and_zero_length():
@@ -231,6 +291,21 @@ def test_torchvision_warmup_formula_and_zero_length():
         assert s(x) == (1.0 if x >= 1000 else 0.001 * (1 - a) + a)
     z = TorchvisionWarmup(0, 0.001)
     assert z(0) == 1.0 and z(0.5) == 1.0 and list(z(np.array([0.0, 3.0]))) == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("wf", [1.0, 1.5, 4.0])
+def test_torchvision_warmup_factor_at_or_above_one_falls_to_one(wf):
+    # The original accepts any factor: above 1 the multiplier starts high and falls to 1.
+    s = TorchvisionWarmup(8, wf)
+    xs = [0, 1, 2.5, 7, 7.9, 8, 100]
+    expected = [1.0 if x >= 8 else wf * (1 - x / 8) + x / 8 for x in xs]
+    assert [s(x) for x in xs] == expected
+    np.testing.assert_array_equal(bits(s(np.array(xs, dtype=float))), bits(expected))
+    assert s(0) == wf and s(8) == 1.0
+    if wf > 1:
+        assert all(a > b for a, b in zip(expected[:5], expected[1:6]))
+        assert s.phases()[0].name == "ramp down (linear)"
+    assert lk.from_dict(s.to_dict()) == s
 
 
 # -- tiny runs of the YOLOX cosine ---------------------------------------------------------------
@@ -331,7 +406,6 @@ BAD_CAWB = [
     (dict(epochs=10, batchs=2.5), ValueError, "batchs"),
     (dict(epochs=10, batchs=4, warmup_epoch=-1), ValueError, "warmup_epoch"),
     (dict(epochs=10, batchs=4, warmup_epoch=10), ValueError, "warmup_epoch"),
-    (dict(epochs=10, warmup_epoch=2), ValueError, "batchs"),
     (dict(epochs=10, epoch_scale=-1), ValueError, "epoch_scale"),
     (dict(epochs=10, steps=[3, "5"]), TypeError, r"steps\[1\]"),
     (dict(epochs=10, steps=[3, math.nan]), ValueError, r"steps\[1\]"),
@@ -351,8 +425,9 @@ def test_cawb_rejects_bad_arguments(kw, exc, name):
 
 
 @pytest.mark.parametrize("kw, name", [(dict(warmup_iters=-1, warmup_factor=0.1), "warmup_iters"),
-                                      (dict(warmup_iters=5, warmup_factor=1.5), "warmup_factor"),
                                       (dict(warmup_iters=5, warmup_factor=-0.1), "warmup_factor"),
+                                      (dict(warmup_iters=5, warmup_factor=math.nan), "warmup_factor"),
+                                      (dict(warmup_iters=5, warmup_factor=math.inf), "warmup_factor"),
                                       (dict(warmup_iters=math.nan, warmup_factor=0.1), "warmup_iters")])
 def test_torchvision_warmup_rejects_bad_arguments(kw, name):
     with pytest.raises(ValueError, match=name):

@@ -68,7 +68,16 @@ def test_warmup_lr_scheduler_without_warmup_and_bad_arguments():
     warmup_lr_scheduler(opt, 0, 0.001)
     assert opt.param_groups[0]["lr"] == 0.02
     with pytest.raises(ValueError, match="warmup_factor"):
-        warmup_lr_scheduler(sgd([0.02])[0], 10, 1.5)
+        warmup_lr_scheduler(sgd([0.02])[0], 10, -0.5)
+    # a factor above 1 is valid (as in the original): the lr starts above its base and falls to it
+    opt2, _ = sgd([0.02])
+    sched = warmup_lr_scheduler(opt2, 4, 2.0)
+    seen = []
+    for _ in range(6):
+        seen.append(opt2.param_groups[0]["lr"])
+        opt2.step()
+        sched.step()
+    assert seen == [0.02 * (2.0 * (1 - x / 4) + x / 4) if x < 4 else 0.02 for x in range(6)]
     with pytest.raises(ValueError, match="warmup_iters"):
         warmup_lr_scheduler(sgd([0.02])[0], -1, 0.1)
 

@@ -352,7 +352,8 @@ def _cawb_args(p: argparse.ArgumentParser) -> None:
     _opt(p, "lf_floor", type=float, default=None, metavar="F", help="lf floor (default: eta_min)")
     _opt(p, "batchs", type=float, default=0, metavar="B",
          help="batches per epoch; > 0 gives one position per batch, warmup included (default: 0, per epoch)")
-    _opt(p, "warmup_epoch", type=float, default=0, metavar="E", help="linear warmup epochs (needs --batchs)")
+    _opt(p, "warmup_epoch", type=float, default=0, metavar="E",
+         help="linear warmup epochs (a ramp with --batchs; with batchs 0 it only shifts the cosine)")
     _opt(p, "epoch_scale", type=float, default=1.0, metavar="S",
          help="added to every cosine period but the last (default: 1.0)")
 

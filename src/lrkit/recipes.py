@@ -230,8 +230,10 @@ class TorchvisionWarmup(Schedule):
         m(x) = 1                                          if x >= warmup_iters
              = warmup_factor * (1 - a) + a,  a = x / warmup_iters    otherwise
 
-    ``warmup_iters = 0`` means no warmup (1 from the start). Each param group's lr is
-    ``base_lr * m(x)``, ``x`` counting scheduler steps from 0 at construction.
+    ``warmup_iters = 0`` means no warmup (1 from the start). ``warmup_factor`` is any
+    finite number ``>= 0``: above 1 the multiplier starts above 1 and falls to 1. Each
+    param group's lr is ``base_lr * m(x)``, ``x`` counting scheduler steps from 0 at
+    construction.
 
     >>> TorchvisionWarmup(warmup_iters=5, warmup_factor=0.1)(0)
     0.1
@@ -242,10 +244,8 @@ class TorchvisionWarmup(Schedule):
 
     def __init__(self, warmup_iters: float, warmup_factor: float) -> None:
         wi = _check.length("warmup_iters", warmup_iters, allow_zero=True)
-        wf = _check.real("warmup_factor", warmup_factor)
-        if not 0 <= wf <= 1:
-            raise ValueError(f"warmup_factor must be in [0, 1] (the multiplier the warmup starts from), "
-                             f"got {warmup_factor!r}")
+        # Above 1 is valid, as in the original: the multiplier then falls from warmup_factor to 1.
+        wf = _check.rate("warmup_factor", warmup_factor)
         self._set(warmup_iters=wi, warmup_factor=wf)
 
     def _scalar(self, x: float) -> float:
@@ -269,7 +269,8 @@ class TorchvisionWarmup(Schedule):
         wi = self.warmup_iters
         if wi == 0:
             return [Phase("constant", 0.0, _INF, 1.0, 1.0, True)]
-        return [Phase("warmup (linear)", 0.0, wi, self.warmup_factor, 1.0, True),
+        name = "warmup (linear)" if self.warmup_factor <= 1 else "ramp down (linear)"
+        return [Phase(name, 0.0, wi, self.warmup_factor, 1.0, True),
                 Phase("constant", wi, _INF, 1.0, 1.0, True)]
 
 
@@ -354,6 +355,9 @@ class CAWB(Schedule):
 
     **What ``step_batch()`` sets** at its ``k``-th call (from 0): ``k / warmup_iters`` while
     ``k < warmup_iters = batchs * warmup_epoch``, else nothing (:meth:`warmup_factor`).
+    With ``batchs == 0`` there is no warmup ramp whatever ``warmup_epoch`` is, but
+    ``warmup_epoch`` is still the first boundary: epoch 0 keeps the base lr and the
+    cosine starts from ``t - warmup_epoch``, as in the original.
 
     **As a schedule**, position ``p = epoch * batchs + batch`` (or the epoch, when
     ``batchs == 0``) gives the multiplier the canonical loop applies to each batch
@@ -396,10 +400,8 @@ class CAWB(Schedule):
         if not we < E:
             raise ValueError(f"warmup_epoch ({warmup_epoch!r}) must be below epochs ({epochs!r}): the first "
                              f"segment would have no length (the original divides by zero)")
-        if we > 0 and nb == 0:
-            raise ValueError(f"warmup_epoch={warmup_epoch!r} needs batchs > 0 (batches per epoch): with "
-                             f"batchs=0 the original does no warmup at all (batchs * warmup_epoch = 0 warmup "
-                             f"iterations) and only shifts the cosine by warmup_epoch")
+        # warmup_epoch > 0 with batchs == 0 is valid: no warmup ramp (batchs * warmup_epoch
+        # = 0 iterations), but the first boundary still shifts the cosine, as in the original.
         es = _check.rate("epoch_scale", epoch_scale)
 
         if isinstance(lf, CawbLf):
