@@ -181,6 +181,24 @@ def test_cawb_resume_by_last_epoch_matches_the_schedule():
         assert [g["lr"] for g in opt.param_groups] == [s.step_lr(b, k, 60) for b in case["base_lrs"]]
 
 
+def test_cawb_warmup_epoch_without_batchs_on_torch():
+    # batchs=0: no warmup ramp, the lrs stay at their base until the first step(), whose
+    # cosine is shifted by warmup_epoch (t - B[0] = -2 at the first step).
+    base = [0.1, 0.02]
+    opt, ws = sgd(base)
+    sched = CosineAnnealingWarmbootingLR(opt, epochs=12, steps=[6], batchs=0, warmup_epoch=2)
+    s = CAWB(12, steps=[6], batchs=0, warmup_epoch=2)
+    gap = 6 - 2 + 1.0
+    first = ((1 + math.cos(math.pi * -2 / gap)) / 2) * (1 - 0.05) + 0.05
+    for e in range(15):
+        assert sched.step_batch() is None
+        assert applied(opt, ws) == ([s.step_lr(b, e - 1) for b in base] if e else base)
+        got = sched.step()
+        if e == 0:
+            assert got == 1.0 * 0.1 * first
+        assert [g["lr"] for g in opt.param_groups] == [s.step_lr(b, e) for b in base]
+
+
 def test_cawb_per_batch_schedule_equals_the_drop_in():
     case = cases("CosineAnnealingWarmbootingLR")[0]
     s = CAWB(case["epochs"], case["eta_min"], case["steps"], case["step_scale"], make_lf(case["lf"]), case["batchs"],

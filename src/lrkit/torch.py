@@ -667,8 +667,7 @@ class CosineAnnealingWarmbootingLR(_tl.LRScheduler):
         self.iters += 1
         if external_iter is not None:
             self.iters = external_iter
-        scale, factor = self.schedule.step_terms(self.iters, self.last_epoch)
-        self._write([scale * b * factor for b in self.base_lr])
+        self._write([self.schedule.step_lr(b, self.iters, self.last_epoch) for b in self.base_lr])
         return self._last_lr[0]
 
     def step_batch(self) -> float | None:
