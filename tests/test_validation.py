@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -173,3 +174,49 @@ def test_error_messages_name_the_value_and_the_valid_range():
         lk.Cosine("0.1", 5)
     with pytest.raises(ValueError, match=r"position must be a finite number >= 0, got -1"):
         C(-1)
+
+
+# -- extreme inputs found in review: a clear ValueError/TypeError, never Overflow/NaN -----------------
+
+from lrkit.paddle_compat import PolynomialCycle  # noqa: E402
+
+EXTREME_RAISES = [
+    ("restarts count overflows", lambda: lk.CosineRestarts(1, 1e-10)(1e300), ValueError),
+    ("restarts count overflows, array", lambda: lk.CosineRestarts(1, 1e-10)(np.array([1e300])), ValueError),
+    ("cyclic count overflows", lambda: lk.Cyclic(0, 1, 1e-300)(1e300), ValueError),
+    ("cyclic count overflows, array", lambda: lk.Cyclic(0, 1, 1e-300)(np.array([1e300])), ValueError),
+    ("peak_decay above 1", lambda: lk.CosineRestarts(1, 1, peak_decay=1.5), ValueError),
+    ("scale overflows", lambda: lk.Scale(lk.Constant(1e300), 1e300)(1.0), ValueError),
+    ("scale overflows, array", lambda: lk.Scale(lk.Constant(1e300), 1e300)(np.array([1.0])), ValueError),
+    ("product overflows", lambda: lk.Product([lk.Constant(1e200), lk.Constant(1e200)])(3.0), ValueError),
+    ("per_step overflows", lambda: lk.PerStep(lk.Step(1, 10), 1e-310)(1.0), ValueError),
+    ("per_step overflows, array", lambda: lk.PerStep(lk.Step(1, 10), 1e-310)(np.array([1.0])), ValueError),
+    ("polynomial cycle count overflows", lambda: PolynomialCycle(1, 1e-310)(1.0), ValueError),
+    ("three_phase from a string", lambda: lk.from_dict({"type": "one_cycle", "peak_lr": 0.1, "total_steps": 100,
+                                                        "three_phase": "false"}), TypeError),
+    ("milestones from a generator", lambda: lk.MultiStep(0.1, (x for x in [3, 2])), ValueError),
+]
+
+
+@pytest.mark.parametrize("make, error", [(f, e) for _, f, e in EXTREME_RAISES], ids=[n for n, _, _ in EXTREME_RAISES])
+def test_extreme_inputs_raise_a_clear_error(make, error):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow warning on the way either
+        with pytest.raises(error):
+            make()
+
+
+def test_restarts_with_period_mult_near_one_agree_on_both_paths_far_out():
+    # More than 65,536 cycles between the positions: the element-wise path, not the tables.
+    s = lk.CosineRestarts(1.0, 1.0, period_mult=1.00001)
+    t = np.array([5.0, 1e6, 1e6 + 0.5])
+    assert s(t).tolist() == [s(float(v)) for v in t]
+
+
+def test_hold_with_a_value_lasts_until_its_end():
+    assert lk.Hold(lk.Linear(1, 10), 50, value=0.5).length == 50
+
+
+def test_cosine_k_decay_on_a_very_long_run_is_finite():
+    s = lk.Cosine(1.0, 1e160, k=2.0)
+    assert s(5e159) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.25)), rel=1e-12)

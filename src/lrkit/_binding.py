@@ -24,8 +24,12 @@ class PositionCounter:
 
     @last_epoch.setter
     def last_epoch(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (-1 <= value < math.inf):
-            raise ValueError(f"last_epoch must be a number >= -1, got {value!r}")
+        try:
+            ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and -1 <= float(value) < math.inf
+        except OverflowError:  # an int past the float range
+            ok = False
+        if not ok:
+            raise ValueError(f"last_epoch must be a finite number >= -1, got {value!r}")
         self._t = float(value)
         self._moved()
 
@@ -34,6 +38,10 @@ class PositionCounter:
 
     @staticmethod
     def _position(epoch: Any) -> float:
-        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not (0 <= epoch < math.inf):
-            raise ValueError(f"step(epoch) needs a position >= 0, got {epoch!r}")
+        try:
+            ok = not isinstance(epoch, bool) and isinstance(epoch, numbers.Real) and 0 <= float(epoch) < math.inf
+        except OverflowError:
+            ok = False
+        if not ok:
+            raise ValueError(f"step(epoch) needs a finite position >= 0, got {epoch!r}")
         return float(epoch)

@@ -79,11 +79,12 @@ def lengths_increasing(name: str, values: Any, *, allow_zero_first: bool = False
     """A strictly increasing sequence of finite positions (> 0, or >= 0 for the first)."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be a list of numbers, got {values!r}")
+    values = list(values)  # also takes a generator, read once
     out = tuple(length(f"{name}[{i}]", v, allow_zero=allow_zero_first and i == 0) for i, v in enumerate(values))
     for i in range(1, len(out)):
         if not out[i] > out[i - 1]:
             raise ValueError(
-                f"{name} must be strictly increasing, got {list(values)!r} "
+                f"{name} must be strictly increasing, got {values!r} "
                 f"({name}[{i}]={values[i]!r} is not above {name}[{i - 1}]={values[i - 1]!r})"
             )
     return out

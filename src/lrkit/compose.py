@@ -24,6 +24,10 @@ def _nonempty(phases: list[Phase]) -> list[Phase]:
     return [p for p in phases if p.start < p.end]
 
 
+def _overflow(kind: str, t: float, factor: float) -> ValueError:
+    return ValueError(f"{kind}: the value at position {t!r} times {factor!r} overflows float64")
+
+
 def _schedule(name: str, value: Any) -> Schedule:
     if not isinstance(value, Schedule):
         raise TypeError(f"{name} must be an lrkit Schedule, got {value!r}")
@@ -238,7 +242,8 @@ class Hold(Schedule):
 
     @property
     def length(self) -> float:
-        return min(self.end, self.schedule.length)
+        # An explicit value can jump at ``end``: the curve is constant only from there.
+        return min(self.end, self.schedule.length) if self.value is None else self.end
 
     def phases(self) -> list[Phase]:
         out = []
@@ -284,10 +289,17 @@ class Scale(_Map):
         return self.factor * v
 
     def _scalar(self, t: float) -> float:
-        return self.factor * self.schedule._scalar(t)
+        v = self.factor * self.schedule._scalar(t)
+        if v < _INF:
+            return v
+        raise _overflow("scale", t, self.factor)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
-        return self.factor * self.schedule._array(t)
+        with np.errstate(over="ignore"):
+            v = self.factor * self.schedule._array(t)
+        if v.size and not v.max() < _INF:
+            raise _overflow("scale", float(t[~(v < _INF)][0]), self.factor)
+        return v
 
 
 @register("clip")
@@ -334,10 +346,18 @@ class PerStep(Schedule):
                   steps_per_epoch=_check.positive("steps_per_epoch", steps_per_epoch))
 
     def _scalar(self, t: float) -> float:
-        return self.schedule._scalar(t / self.steps_per_epoch)
+        e = t / self.steps_per_epoch
+        if e < _INF:
+            return self.schedule._scalar(e)
+        raise ValueError(f"position {t!r} / steps_per_epoch {self.steps_per_epoch!r} overflows float64")
 
     def _array(self, t: np.ndarray) -> np.ndarray:
-        return self.schedule._array(t / self.steps_per_epoch)
+        with np.errstate(over="ignore"):
+            e = t / self.steps_per_epoch
+        if e.size and not e.max() < _INF:
+            raise ValueError(f"position {float(t.max())!r} / steps_per_epoch {self.steps_per_epoch!r} "
+                             "overflows float64")
+        return self.schedule._array(e)
 
     @property
     def length(self) -> float:

@@ -80,14 +80,14 @@ class Constant(Schedule):
 class Cosine(_Bounded):
     """Half-cosine from ``peak_lr`` to ``min_lr`` over ``total_steps`` (``T``), then ``min_lr``.
 
-    ``f(t) = min_lr + (peak_lr - min_lr) * (1 + cos(pi * t**k / T**k)) / 2``; ``k = 1``
+    ``f(t) = min_lr + (peak_lr - min_lr) * (1 + cos(pi * (t / T)**k)) / 2``; ``k = 1``
     is the usual cosine annealing, ``k > 1`` the k-decay variant (as in timm).
 
     >>> Cosine(peak_lr=1.0, total_steps=10)(5)
     0.5
     """
 
-    __slots__ = ("peak_lr", "total_steps", "min_lr", "k", "_amp", "_tk")
+    __slots__ = ("peak_lr", "total_steps", "min_lr", "k", "_amp")
     _fields = ("peak_lr", "total_steps", "min_lr", "k")
 
     def __init__(self, peak_lr: float, total_steps: float, min_lr: float = 0.0, k: float = 1.0) -> None:
@@ -95,17 +95,18 @@ class Cosine(_Bounded):
         T = _check.length("total_steps", total_steps)
         kk = _check.positive("k", k)
         self._set(peak_lr=p, total_steps=T, min_lr=lo, k=kk, _amp=(p - lo) * 0.5,
-                  _tk=T if kk == 1.0 else m.fpow(T, kk))
+                  )
 
     def _scalar(self, t: float) -> float:
         if t >= self.total_steps:
             return self.min_lr
-        x = _PI * t / self.total_steps if self.k == 1.0 else _PI * m.fpow(t, self.k) / self._tk
+        # k != 1: (t / T) ** k rather than t**k / T**k, which overflows for long runs
+        x = _PI * t / self.total_steps if self.k == 1.0 else _PI * m.fpow(t / self.total_steps, self.k)
         return self.min_lr + self._amp * (1.0 + m.cos(x))
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         tc = np.minimum(t, self.total_steps)
-        x = _PI * tc / self.total_steps if self.k == 1.0 else _PI * m.afpow(tc, self.k) / self._tk
+        x = _PI * tc / self.total_steps if self.k == 1.0 else _PI * m.afpow(tc / self.total_steps, self.k)
         out = self.min_lr + self._amp * (1.0 + m.acos(x))
         out[t >= self.total_steps] = self.min_lr
         return out
@@ -344,6 +345,8 @@ class OneCycle(Schedule):
         T = _check.length("total_steps", total_steps)
         pct = _check.fraction("pct_start", pct_start, high_open=True)
         _check.choice("anneal", anneal, ANNEAL)
+        if not isinstance(three_phase, bool):
+            raise TypeError(f"three_phase must be True or False, got {three_phase!r}")
         s = p / 25.0 if start_lr is None else _check.rate("start_lr", start_lr)
         lo = s / 1e4 if min_lr is None else _check.rate("min_lr", min_lr)
         _check.not_above("start_lr", s, "peak_lr", p)

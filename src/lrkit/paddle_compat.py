@@ -45,12 +45,17 @@ class PolynomialCycle(Schedule):
 
     def _scalar(self, t: float) -> float:
         T = self.decay_steps
+        if not t / T < _INF:
+            raise ValueError(f"position {t!r} is too many decay_steps of {T!r} in to count (overflows float64)")
         k = math.ceil(t / T) if t > 0 else 1
         return (self.peak_lr - self.end_lr) * m.fpow(1.0 - t / (T * k), self.power) + self.end_lr
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         T = self.decay_steps
         k = np.ceil(t / T)
+        if k.size and not k.max() < _INF:
+            raise ValueError(f"position {float(t.max())!r} is too many decay_steps of {T!r} in to count "
+                             "(overflows float64)")
         k[t <= 0] = 1.0
         return (self.peak_lr - self.end_lr) * m.afpow(1.0 - t / (T * k), self.power) + self.end_lr
 

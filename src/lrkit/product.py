@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Sequence as SequenceT
 
 from ._num import np
@@ -43,13 +45,18 @@ class Product(Schedule):
         v = next(it)._scalar(t)
         for s in it:
             v = v * s._scalar(t)
+        if not v < math.inf:
+            raise ValueError(f"product: the value at position {t!r} overflows float64")
         return v
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         it = iter(self.schedules)
         v = next(it)._array(t)
-        for s in it:
-            v = v * s._array(t)
+        with np.errstate(over="ignore"):
+            for s in it:
+                v = v * s._array(t)
+        if v.size and not v.max() < math.inf:
+            raise ValueError(f"product: the value at position {float(t[~(v < math.inf)][0])!r} overflows float64")
         return v
 
     @property

@@ -35,21 +35,17 @@ from torch.optim import lr_scheduler as _tl
 
 from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
+from ._bindutil import (CawbCounters, check_group_count, check_last_epoch, check_saved, pct_start, per_step,
+                        same_steps_per_epoch, schedule_tuple)
 from .core import Schedule, registered
 from .cycles import CosineRestarts, Cyclic
 from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
 from .product import Product
-from .recipes import CAWB, TorchvisionWarmup
+from .recipes import TorchvisionWarmup
 
 __all__ = ["ScheduleLR", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
 
 _BETAS = {"beta1": 0, "beta2": 1}
-
-
-def _check_schedule(name: str, s: Any) -> Schedule:
-    if not isinstance(s, Schedule):
-        raise TypeError(f"{name} must be an lrkit Schedule, got {s!r} ({type(s).__name__})")
-    return s
 
 
 _AHEAD = 4096  # positions evaluated at once on the hot path
@@ -160,24 +156,15 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         groups = optimizer.param_groups
-        if isinstance(schedule, Schedule):
-            schedules: tuple[Schedule, ...] = (schedule,)
-        elif isinstance(schedule, (list, tuple)):
-            schedules = tuple(_check_schedule(f"schedule[{i}]", s) for i, s in enumerate(schedule))
-            if len(schedules) != len(groups):
-                raise ValueError(f"schedule holds {len(schedules)} schedules but the optimizer has "
-                                 f"{len(groups)} param groups; give one schedule, or one per group")
-        else:
-            raise TypeError(f"schedule must be an lrkit Schedule or a list of them (one per param group), "
-                            f"got {schedule!r} ({type(schedule).__name__})")
-        if steps_per_epoch is not None:
-            schedules = tuple(s.per_step(steps_per_epoch) for s in schedules)
+        schedules, per_group = schedule_tuple(schedule)
+        if per_group:
+            check_group_count(schedules, len(groups))
+        schedules = per_step(schedules, steps_per_epoch)
         if not isinstance(absolute, bool):
             raise TypeError(f"absolute must be True or False, got {absolute!r}")
         if not isinstance(key, str):
             raise TypeError(f"key must be a param-group key (a string), got {key!r}")
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-            raise ValueError(f"last_epoch must be an integer >= -1, got {last_epoch!r}")
+        check_last_epoch(last_epoch)
 
         # Where the driven value lives: group[key], or group["betas"][index] for beta1/beta2.
         index = _BETAS.get(key)
@@ -334,18 +321,26 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
 
     # -- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """The resumable state, plain Python values only: position, base values and key."""
+        """The resumable state, plain Python values only: position, base values, key and the
+        settings the position is read with (``absolute``, ``steps_per_epoch``)."""
         return {"last_epoch": self.last_epoch, "base_values": list(self.base_values), "key": self._key,
-                "absolute": self._absolute}
+                "absolute": self._absolute, "steps_per_epoch": self._steps_per_epoch}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` and write the values for the restored position."""
+        """Restore :meth:`state_dict` and write the values for the restored position.
+
+        A state saved with another ``key``, ``absolute`` or ``steps_per_epoch`` raises
+        ``ValueError``: its position and base values mean something else here. States
+        saved without ``absolute`` / ``steps_per_epoch`` (older versions) still load.
+        """
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError(f"not a ScheduleLR state dict (expected keys last_epoch, base_values, key), "
                              f"got {state_dict!r}")
         key = state_dict.get("key", "lr")
         if key != self._key:
             raise ValueError(f"the state drives key {key!r} but this scheduler drives {self._key!r}")
+        check_saved(state_dict, "absolute", self._absolute)
+        check_saved(state_dict, "steps_per_epoch", self._steps_per_epoch, same_steps_per_epoch)
         bases = state_dict.get("base_values", self.base_values)
         if len(bases) != len(self.base_values):
             raise ValueError(f"the state holds {len(bases)} base values but the optimizer has "
@@ -424,22 +419,11 @@ def _polynomial(s: Any, g: int, base: float) -> Schedule:
     return Polynomial(base, s.total_iters, 0.0, s.power)
 
 
-def _pct_start(end0: float, total: int, three: bool, end1: float | None) -> float:
-    """The ``pct_start`` giving exactly torch's stored phase ends (``float(pct*T) - 1``...)."""
-    pct = (end0 + 1) / total
-    for _ in range(4):
-        ok = float(pct * total) - 1 == end0 and (not three or float(2 * pct * total) - 2 == end1)
-        if ok:
-            return pct
-        pct = math.nextafter(pct, math.inf if float(pct * total) - 1 < end0 else -math.inf)
-    return (end0 + 1) / total
-
-
 def _onecycle(s: Any, g: int, base: float) -> Schedule:
     group = s.optimizer.param_groups[g]
     phases = s._schedule_phases
     three = len(phases) == 3
-    pct = _pct_start(phases[0]["end_step"], s.total_steps, three, phases[1]["end_step"] if three else None)
+    pct = pct_start(phases[0]["end_step"], s.total_steps, three, phases[1]["end_step"] if three else None)
     anneal = getattr(s, "_anneal_func_type", "cos")
     return OneCycle(_plain(group["max_lr"]), s.total_steps, pct, anneal, start_lr=_plain(group["initial_lr"]),
                     min_lr=_plain(group["min_lr"]), three_phase=three)
@@ -606,7 +590,7 @@ def set_optimizer_lr(optimizer: Optimizer, lr_scheduler_func: Callable[[float], 
             g["lr"] = lr
 
 
-class CosineAnnealingWarmbootingLR(_tl.LRScheduler):
+class CosineAnnealingWarmbootingLR(CawbCounters, _tl.LRScheduler):
     """CAWB: cosine annealing with warm restarts at ``steps``, each restart's peak times ``step_scale``.
 
     A drop-in for the original class (same arguments, attributes and calls): call
@@ -640,11 +624,8 @@ class CosineAnnealingWarmbootingLR(_tl.LRScheduler):
                  warmup_epoch: float = 0, epoch_scale: float = 1.0) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-        self.schedule = CAWB(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
+        self._init_counters(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
         self.base_lr = [_plain(g["lr"]) for g in optimizer.param_groups]
-        self.iters = -1
-        self.iters_batch = -1
-        self.warmup_iters = self.schedule.warmup_iters
         _run_eagerly_under_compile()
         super().__init__(optimizer)
         self.last_epoch = 0  # the original's resume offset, not torch's step counter
@@ -664,16 +645,13 @@ class CosineAnnealingWarmbootingLR(_tl.LRScheduler):
 
     def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
         """End of an epoch: advance the epoch counter (or set it to ``external_iter``), write the lrs, return group 0's."""
-        self.iters += 1
-        if external_iter is not None:
-            self.iters = external_iter
-        self._write([self.schedule.step_lr(b, self.iters, self.last_epoch) for b in self.base_lr])
+        it = self._next_epoch(external_iter)
+        self._write([self.schedule.step_lr(b, it, self.last_epoch) for b in self.base_lr])
         return self._last_lr[0]
 
     def step_batch(self) -> float | None:
         """Before a batch: during warmup write ``base_lr * (k / warmup_iters)`` (``k``-th call) and return group 0's; else None."""
-        self.iters_batch += 1
-        r = self.schedule.warmup_factor(self.iters_batch)
+        r = self._next_batch()
         if r is None:
             return None
         self._write([b * r for b in self.base_lr])
@@ -690,15 +668,10 @@ class CosineAnnealingWarmbootingLR(_tl.LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` and write back the lrs that were in force."""
-        missing = {"iters", "iters_batch", "last_epoch", "base_lr"} - set(state_dict)
-        if missing:
-            raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict: missing {sorted(missing)}")
+        self._restore_counters(state_dict)
         if len(state_dict["base_lr"]) != len(self.optimizer.param_groups):
             raise ValueError(f"the state holds {len(state_dict['base_lr'])} base lrs but the optimizer has "
                              f"{len(self.optimizer.param_groups)} param groups")
-        self.iters = state_dict["iters"]
-        self.iters_batch = state_dict["iters_batch"]
-        self.last_epoch = state_dict["last_epoch"]
         self.base_lr = [float(b) for b in state_dict["base_lr"]]
         if state_dict.get("last_lr") is not None:
             self._write([float(v) for v in state_dict["last_lr"]])
