@@ -245,7 +245,7 @@ def test_resume_from_the_schedulers_own_state_dict():
     for _ in range(23):
         a.step()
     state = pickle.loads(pickle.dumps(a.state_dict()))
-    assert all(type(v) in (int, float, list) for v in state.values())
+    assert all(v is None or type(v) in (int, float, list) for v in state.values())
     b = ScheduleLR(s)
     b.set_state_dict(state)
     for _ in range(40):
@@ -393,3 +393,42 @@ def test_errors_name_the_problem():
         s.set_state_dict({"foo": 1})
     with pytest.raises(TypeError, match="parameters must be"):
         ScheduleLR(lk.Constant(0.1), parameters=3)
+    # non-finite numbers are out of range (ValueError), a non-number is the wrong kind (TypeError)
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="learning_rate must be a finite number"):
+            ScheduleLR(lk.Constant(0.1), learning_rate=bad)
+        with pytest.raises(ValueError, match="base_lr must be a finite number"):
+            s.set_state_dict({"last_epoch": 0, "base_lr": bad})
+    with pytest.raises(TypeError, match="learning_rate must be a real number"):
+        ScheduleLR(lk.Constant(0.1), learning_rate="0.1")
+    p = Probe(multipliers=(1.0, 1.0))
+    p.groups[1]["learning_rate"] = math.nan
+    with pytest.raises(ValueError, match="param group 1 'learning_rate'"):
+        ScheduleLR([lk.Constant(0.1)] * 2, parameters=p.groups)
+
+
+def test_set_state_dict_refuses_another_steps_per_epoch():
+    s = lk.Step(0.1, 1, 0.5)
+
+    def saved(**kw):
+        a = ScheduleLR(s, **kw)
+        for _ in range(6):
+            a.step()
+        return a.state_dict()
+
+    assert saved(steps_per_epoch=4)["steps_per_epoch"] == 4.0 and saved()["steps_per_epoch"] is None
+    with pytest.raises(ValueError, match=r"steps_per_epoch=4\.0.*steps_per_epoch=None"):
+        ScheduleLR(s).set_state_dict(saved(steps_per_epoch=4))
+    with pytest.raises(ValueError, match=r"steps_per_epoch=None.*steps_per_epoch=4"):
+        ScheduleLR(s, steps_per_epoch=4).set_state_dict(saved())
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        ScheduleLR(s, steps_per_epoch=3).set_state_dict(saved(steps_per_epoch=4))
+    # the same setting loads; so does an older state without the key
+    b = ScheduleLR(s, steps_per_epoch=4.0)
+    b.set_state_dict(saved(steps_per_epoch=4))
+    assert b.last_epoch == 6 and b() == 0.1 * 0.5 ** (6 // 4)
+    old = saved(steps_per_epoch=4)
+    del old["steps_per_epoch"]
+    c = ScheduleLR(s, steps_per_epoch=4)
+    c.set_state_dict(old)
+    assert c.last_epoch == 6 and c() == b()

@@ -188,3 +188,18 @@ def test_cawb_errors():
     sched = CosineAnnealingWarmbootingLR(p.sgd(0.1), epochs=10)
     with pytest.raises(ValueError, match="missing"):
         sched.set_state_dict({"iters": 1})
+
+
+def test_cawb_warmup_epoch_without_batchs():
+    # batchs=0: no warmup ramp (step_batch never writes) but the cosine is shifted by
+    # warmup_epoch; the applied lrs are the recipe's step_lr, as with the PyTorch drop-in.
+    from lrkit.recipes import CAWB
+
+    p = Probe()
+    opt = p.sgd(0.1)
+    sched = CosineAnnealingWarmbootingLR(opt, epochs=12, steps=[6], batchs=0, warmup_epoch=2)
+    s = CAWB(12, steps=[6], batchs=0, warmup_epoch=2)
+    for e in range(15):
+        assert sched.step_batch() is None
+        assert p.applied(opt) == [0.1 if e == 0 else s.step_lr(0.1, e - 1)]
+        assert sched.step() == s.step_lr(0.1, e)

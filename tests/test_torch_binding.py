@@ -174,16 +174,19 @@ def test_state_dict_is_plain_and_loads_with_weights_only():
     torch.save(sched.state_dict(), buf)
     buf.seek(0)
     state = torch.load(buf, weights_only=True)
-    assert state == {"last_epoch": 7, "base_values": [0.1, 0.02], "key": "lr", "absolute": False}
+    assert state == {"last_epoch": 7, "base_values": [0.1, 0.02], "key": "lr", "absolute": False,
+                     "steps_per_epoch": None}
 
     def plain(v):
         if isinstance(v, dict):
             return all(isinstance(k, str) and plain(x) for k, x in v.items())
         if isinstance(v, list):
             return all(plain(x) for x in v)
-        return isinstance(v, (int, float, str, bool))
+        return v is None or isinstance(v, (int, float, str, bool))
 
     assert plain(state)
+    per_epoch = ScheduleLR(two_groups(), SCHED, steps_per_epoch=4).state_dict()
+    assert per_epoch["steps_per_epoch"] == 4.0 and plain(per_epoch)
 
 
 def _train(steps, *, resume_at=None, order="before", key="lr", schedule=SCHED, opt_kw=None):
@@ -313,6 +316,38 @@ def test_errors_name_the_problem():
         sched.step()
     with pytest.raises(ValueError, match="key"):
         ScheduleLR(two_groups(), SCHED).load_state_dict({"last_epoch": 3, "base_values": [1, 1], "key": "momentum"})
+
+
+def test_load_state_dict_refuses_another_absolute_or_steps_per_epoch():
+    # The saved position and base values are read with these settings: loading them into a
+    # scheduler built with other ones would silently apply other lrs.
+    def saved(**kw):
+        sched = ScheduleLR(two_groups(), SCHED, **kw)
+        for _ in range(5):
+            sched.step()
+        return sched.state_dict()
+
+    with pytest.raises(ValueError, match=r"absolute=True.*absolute=False"):
+        ScheduleLR(two_groups(), SCHED).load_state_dict(saved(absolute=True))
+    with pytest.raises(ValueError, match=r"absolute=False.*absolute=True"):
+        ScheduleLR(two_groups(), SCHED, absolute=True).load_state_dict(saved())
+    with pytest.raises(ValueError, match=r"steps_per_epoch=4\.0.*steps_per_epoch=None"):
+        ScheduleLR(two_groups(), SCHED).load_state_dict(saved(steps_per_epoch=4))
+    with pytest.raises(ValueError, match=r"steps_per_epoch=None.*steps_per_epoch=4"):
+        ScheduleLR(two_groups(), SCHED, steps_per_epoch=4).load_state_dict(saved())
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        ScheduleLR(two_groups(), SCHED, steps_per_epoch=5).load_state_dict(saved(steps_per_epoch=4))
+    # the same settings load (4 and 4.0 are one setting), and so does an older state without the keys
+    opt = two_groups()
+    same = ScheduleLR(opt, SCHED, steps_per_epoch=4.0)
+    same.load_state_dict(saved(steps_per_epoch=4))
+    assert same.last_epoch == 5 and opt.param_groups[0]["lr"] == 0.1 * SCHED(5 / 4)
+    old = saved(absolute=True)
+    del old["absolute"], old["steps_per_epoch"]
+    opt = two_groups()
+    sched = ScheduleLR(opt, SCHED, absolute=True)
+    sched.load_state_dict(old)
+    assert sched.last_epoch == 5 and opt.param_groups[0]["lr"] == SCHED(5)
 
 
 def test_import_lrkit_does_not_import_torch():

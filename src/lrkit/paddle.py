@@ -26,8 +26,6 @@ This module imports paddle; ``import lrkit`` does not import it.
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, Callable, Sequence as SequenceT
 
 import paddle
@@ -36,26 +34,16 @@ from paddle.optimizer import lr as _pl
 
 from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
+from ._bindutil import (CawbCounters, check_group_count, check_last_epoch, check_saved, pct_start, per_step,
+                        real, same_steps_per_epoch, schedule_tuple)
 from .core import Schedule
 from .cycles import CosineRestarts
 from .decay import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
 from .paddle_compat import PolynomialCycle
-from .recipes import CAWB, TorchvisionWarmup
+from .recipes import TorchvisionWarmup
 
 __all__ = ["ScheduleLR", "from_paddle", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
            "CosineAnnealingWarmbootingLR"]
-
-
-def _check_schedule(name: str, s: Any) -> Schedule:
-    if not isinstance(s, Schedule):
-        raise TypeError(f"{name} must be an lrkit Schedule, got {s!r} ({type(s).__name__})")
-    return s
-
-
-def _real(name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
-        raise TypeError(f"{name} must be a finite real number, got {v!r} ({type(v).__name__})")
-    return float(v)
 
 
 def _groups_of(parameters: Any) -> list[dict]:
@@ -121,10 +109,11 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
     the position and the base values, plain Python values only; after
     :meth:`set_state_dict` the following lrs are exactly those of an uninterrupted run.
 
-    Paddle keeps the global lr in a tensor of the default dtype (float32 unless
-    ``paddle.set_default_dtype('float64')``) and multiplies it by a group's
-    multiplier in that dtype: the lr an update applies is the float64 value rounded
-    there.
+    Paddle keeps the global lr in a tensor of the dtype of the optimizer's first
+    parameter (float32 for a float32 model, float64 for a float64 one; float32 for
+    float16/bfloat16 parameters; the default dtype only when the optimizer has no
+    parameters) and multiplies it by a group's multiplier in that dtype: the lr an
+    update applies is the float64 value rounded there.
 
     >>> import lrkit
     >>> s = ScheduleLR(lrkit.Linear(peak_lr=1.0, total_steps=10), learning_rate=0.5)
@@ -137,31 +126,20 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
                  verbose: bool = False) -> None:
         optimizer = parameters if isinstance(parameters, Optimizer) else None
         groups = None if parameters is None else _groups_of(parameters)
-        if isinstance(schedule, Schedule):
-            schedules: tuple[Schedule, ...] = (schedule,)
-            per_group = False
-        elif isinstance(schedule, (list, tuple)):
-            schedules = tuple(_check_schedule(f"schedule[{i}]", s) for i, s in enumerate(schedule))
+        schedules, per_group = schedule_tuple(schedule)
+        if per_group:
             if groups is None:
                 raise ValueError("one schedule per group needs parameters= (the param groups given to the "
                                  "optimizer, or the optimizer)")
-            if len(schedules) != len(groups):
-                raise ValueError(f"schedule holds {len(schedules)} schedules but there are {len(groups)} param "
-                                 "groups; give one schedule, or one per group")
-            per_group = True
-        else:
-            raise TypeError(f"schedule must be an lrkit Schedule or a list of them (one per param group), "
-                            f"got {schedule!r} ({type(schedule).__name__})")
-        if steps_per_epoch is not None:
-            schedules = tuple(s.per_step(steps_per_epoch) for s in schedules)
+            check_group_count(schedules, len(groups))
+        schedules = per_step(schedules, steps_per_epoch)
         if learning_rate is None:
             own = getattr(optimizer, "_learning_rate", None) if optimizer is not None else None
             learning_rate = own if isinstance(own, float) else 1.0
-        base = _real("learning_rate", learning_rate)
+        base = real("learning_rate", learning_rate)
         if base < 0:
             raise ValueError(f"learning_rate must be >= 0, got {learning_rate!r}")
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-            raise ValueError(f"last_epoch must be an integer >= -1, got {last_epoch!r}")
+        check_last_epoch(last_epoch)
 
         self._schedules = schedules
         self._per_group = per_group
@@ -169,7 +147,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self._group_params = [_params(g) for g in groups] if groups is not None else None
         # a group's own 'learning_rate' multiplier, read once (the optimizer copies it
         # into each parameter, where per-group mode later writes its values)
-        self._multipliers = [_real(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
+        self._multipliers = [real(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
                              for i, g in enumerate(groups)] if groups is not None else None
         self._t = -1.0
         self._set_fast_path(base)
@@ -247,24 +225,31 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self.keys = ["last_epoch", "last_lr", "base_lr"]
 
     def state_dict(self) -> dict[str, Any]:
-        """The resumable state, plain Python values only: position and base values."""
-        out: dict[str, Any] = {"last_epoch": self.last_epoch, "last_lr": self.last_lr, "base_lr": self._base}
+        """The resumable state, plain Python values only: position, base values and ``steps_per_epoch``."""
+        spe = self._steps_per_epoch
+        out: dict[str, Any] = {"last_epoch": self.last_epoch, "last_lr": self.last_lr, "base_lr": self._base,
+                               "steps_per_epoch": None if spe is None else float(spe)}
         if self._per_group:
             out["multipliers"] = list(self._multipliers)
         return out
 
     def set_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict`: the lr is recomputed from the schedule at the saved position."""
+        """Restore :meth:`state_dict`: the lr is recomputed from the schedule at the saved position.
+
+        A state saved with another ``steps_per_epoch`` raises ``ValueError`` (its position
+        counts other steps); a state saved without the key (older versions) still loads.
+        """
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError(f"not a ScheduleLR state dict (expected keys last_epoch, last_lr, base_lr), "
                              f"got {state_dict!r}")
-        base = _real("base_lr", state_dict.get("base_lr", self._base))
+        check_saved(state_dict, "steps_per_epoch", self._steps_per_epoch, same_steps_per_epoch)
+        base = real("base_lr", state_dict.get("base_lr", self._base))
         if self._per_group and "multipliers" in state_dict:
             mult = state_dict["multipliers"]
             if len(mult) != len(self._multipliers):
                 raise ValueError(f"the state holds {len(mult)} group multipliers but this scheduler drives "
                                  f"{len(self._multipliers)} groups")
-            self._multipliers = [_real("multipliers", x) for x in mult]
+            self._multipliers = [real("multipliers", x) for x in mult]
         self._set_fast_path(base)
         self.base_lr = base
         self.last_epoch = state_dict["last_epoch"]
@@ -352,21 +337,11 @@ def _restarts(s: Any) -> Schedule:
     return CosineRestarts(s.base_lr, s.T_0, s.T_mult, s.eta_min)
 
 
-def _pct(end0: float, total: int, three: bool, end1: float | None) -> float:
-    """The ``pct_start`` giving exactly Paddle's stored phase ends (``pct * T - 1``, ``2 * pct * T - 2``)."""
-    pct = (end0 + 1) / total
-    for _ in range(4):
-        if pct * total - 1 == end0 and (not three or 2 * pct * total - 2 == end1):
-            return pct
-        pct = math.nextafter(pct, math.inf if pct * total - 1 < end0 else -math.inf)
-    return (end0 + 1) / total
-
-
 def _onecycle(s: Any) -> Schedule:
     lrs, ends = s._lr_config, s._step_config
     three = len(lrs) == 4
     T = s.total_steps
-    pct = _pct(ends[1], T, three, ends[2] if three else None)
+    pct = pct_start(ends[1], T, three, ends[2] if three else None)
     anneal = "cos" if getattr(s.anneal_func, "__func__", None) is _pl.OneCycleLR._cos_annealing else "linear"
     try:
         return OneCycle(lrs[1], T, pct, anneal, start_lr=lrs[0], min_lr=lrs[-1], three_phase=three)
@@ -529,7 +504,7 @@ def set_optimizer_lr(optimizer: Optimizer, lr_scheduler_func: Callable[[float], 
     opt.set_lr(float(lr))
 
 
-class CosineAnnealingWarmbootingLR(_pl.LRScheduler):
+class CosineAnnealingWarmbootingLR(CawbCounters, _pl.LRScheduler):
     """CAWB on Paddle: cosine annealing with warm restarts at ``steps``, each restart's peak times ``step_scale``.
 
     A drop-in for the PyTorch class (same arguments, attributes and calls): build the
@@ -564,17 +539,14 @@ class CosineAnnealingWarmbootingLR(_pl.LRScheduler):
                  lf: Callable[[float, float], float] | None = None, batchs: int = 0,
                  warmup_epoch: float = 0, epoch_scale: float = 1.0) -> None:
         opt = _optimizer("CosineAnnealingWarmbootingLR", optimizer)
-        self.schedule = CAWB(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
+        self._init_counters(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
         # Paddle's base class is not initialised: its constructor would take a first
         # step, and the original leaves the lr alone until step_batch() or step().
         self.base_lr = float(opt.get_lr())
         self.last_lr = self.base_lr
-        self.multipliers = [_real(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
+        self.multipliers = [real(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
                             for i, g in enumerate(_groups_of(opt))]
-        self.iters = -1
-        self.iters_batch = -1
         self.last_epoch = 0  # the original's resume offset, not a step counter
-        self.warmup_iters = self.schedule.warmup_iters
         self.verbose = False
         self._var_name = None
         opt.set_lr_scheduler(self)
@@ -586,17 +558,13 @@ class CosineAnnealingWarmbootingLR(_pl.LRScheduler):
 
     def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
         """End of an epoch: advance the epoch counter (or set it to ``external_iter``); return group 0's lr."""
-        self.iters += 1
-        if external_iter is not None:
-            self.iters = external_iter
-        self.last_lr = self.schedule.step_lr(self.base_lr, self.iters, self.last_epoch)
+        it = self._next_epoch(external_iter)
+        self.last_lr = self.schedule.step_lr(self.base_lr, it, self.last_epoch)
         return self.get_last_lr()[0]
 
     def step_batch(self) -> float | None:
         """Before a batch: during warmup set ``base_lr * (k / warmup_iters)`` (``k``-th call), return group 0's; else None."""
-        self.iters_batch += 1
-        k = self.iters_batch
-        factor = self.schedule.warmup_factor(k)
+        factor = self._next_batch()
         if factor is None:
             return None
         self.last_lr = self.base_lr * factor
@@ -620,16 +588,9 @@ class CosineAnnealingWarmbootingLR(_pl.LRScheduler):
 
     def set_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (the lr in force included)."""
-        if not isinstance(state_dict, dict):
-            raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict, got {state_dict!r}")
-        missing = {"iters", "iters_batch", "last_epoch", "base_lr"} - set(state_dict)
-        if missing:
-            raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict: missing {sorted(missing)}")
-        self.iters = state_dict["iters"]
-        self.iters_batch = state_dict["iters_batch"]
-        self.last_epoch = state_dict["last_epoch"]
-        self.base_lr = _real("base_lr", state_dict["base_lr"])
-        self.last_lr = _real("last_lr", state_dict.get("last_lr", self.base_lr))
+        self._restore_counters(state_dict)
+        self.base_lr = real("base_lr", state_dict["base_lr"])
+        self.last_lr = real("last_lr", state_dict.get("last_lr", self.base_lr))
 
     set_dict = set_state_dict
     load_state_dict = set_state_dict

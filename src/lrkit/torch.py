@@ -22,8 +22,6 @@ This module imports torch; ``import lrkit`` does not import it.
 
 from __future__ import annotations
 
-import bisect
-import math
 import numbers
 from collections import Counter
 from typing import Any, Callable, Sequence as SequenceT
@@ -324,7 +322,8 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         """The resumable state, plain Python values only: position, base values, key and the
         settings the position is read with (``absolute``, ``steps_per_epoch``)."""
         return {"last_epoch": self.last_epoch, "base_values": list(self.base_values), "key": self._key,
-                "absolute": self._absolute, "steps_per_epoch": self._steps_per_epoch}
+                "absolute": self._absolute,
+                "steps_per_epoch": None if self._steps_per_epoch is None else float(self._steps_per_epoch)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` and write the values for the restored position.
