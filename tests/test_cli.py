@@ -524,3 +524,13 @@ def _eager(init):
         init(self, *a, **kw)
 
     return patched
+
+
+def test_spec_units_that_disagree_with_the_options_are_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = '{"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep", "steps_per_epoch": 50}'
+    code, out, err = run("show", spec, "--steps-per-epoch", "40")
+    assert code == 2 and out == "", err
+    assert "steps_per_epoch is given twice" in err and "with --steps-per-epoch" in err, err
+    code, out, err = run("show", spec, "--steps-per-epoch", "50")
+    assert code == 0, err

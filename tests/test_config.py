@@ -102,6 +102,25 @@ def test_epochs_need_steps_per_epoch():
     assert lk.from_dict({**spec, "steps_per_epoch": 391}) == lk.Cosine(0.1, 782)
 
 
+def test_units_given_in_the_spec_and_as_arguments_must_agree():
+    spec = {"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep", "steps_per_epoch": 391}
+    with pytest.raises(ValueError, match=r"steps_per_epoch is given twice.*391 in the spec and 100 as the "
+                                         r"steps_per_epoch= argument"):
+        lk.from_dict(spec, steps_per_epoch=100)
+    frac = {"type": "cosine", "peak_lr": 0.1, "total_steps": "50%", "run_steps": 1000}
+    with pytest.raises(ValueError, match=r"run_steps is given twice.*1000 in the spec and 800 as the run_steps="):
+        lk.from_dict(frac, run_steps=800)
+    with pytest.raises(ValueError, match="run_steps"):
+        lk.from_json('{"type": "cosine", "peak_lr": 0.1, "total_steps": "50%", "run_steps": 1000}', run_steps=10)
+    # equal values (whatever their type), or only one of the two, are fine
+    assert lk.from_dict(spec, steps_per_epoch=391.0) == lk.Cosine(0.1, 2 * 391)
+    assert lk.from_dict(frac, run_steps=1000) == lk.from_dict(frac) == lk.Cosine(0.1, 500)
+    assert lk.from_dict({**frac, "run_steps": None}, run_steps=600) == lk.Cosine(0.1, 300)
+    # the spec's value is still checked when the argument is also given
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        lk.from_dict({**spec, "steps_per_epoch": -1}, steps_per_epoch=100)
+
+
 def test_fractions_need_run_steps():
     spec = {"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": "100%", "warmup_steps": "10%"}
     with pytest.raises(ValueError, match="warmup_steps|total_steps.*run_steps"):

@@ -261,8 +261,9 @@ def _load_text(spec: str, units: dict[str, Any]) -> Schedule:
             raise
     except ValueError as e:
         # the loader names its keyword arguments; on the command line they are options
-        msg = str(e).replace("give steps_per_epoch", "give --steps-per-epoch").replace("give run_steps",
-                                                                                        "give --run-steps")
+        msg = str(e)
+        for name, flag in (("steps_per_epoch", "--steps-per-epoch"), ("run_steps", "--run-steps")):
+            msg = msg.replace(f"give {name}", f"give {flag}").replace(f"as the {name}= argument", f"with {flag}")
         if msg == str(e):
             raise
         raise CLIError(msg) from None

@@ -93,16 +93,33 @@ def from_dict(spec: Mapping[str, Any], *, steps_per_epoch: float | None = None,
     """Build a schedule from a spec dict (see the module docstring).
 
     ``steps_per_epoch`` and ``run_steps`` may also be given as top-level keys of
-    the spec. Unknown types and parameters raise ``ValueError`` naming the closest
-    valid name.
+    the spec; given both ways, the two values must be equal (else ``ValueError``).
+    Unknown types and parameters raise ``ValueError`` naming the closest valid name.
+
+    >>> from_dict({"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep", "steps_per_epoch": 50})
+    Cosine(peak_lr=0.1, total_steps=100.0, min_lr=0.0, k=1.0)
     """
     if not isinstance(spec, Mapping):
         raise TypeError(f"a schedule spec must be a mapping with a 'type', got {spec!r}")
     spec = dict(spec)
-    spe = spec.get("steps_per_epoch", steps_per_epoch)
-    run = spec.get("run_steps", run_steps)
+    spe = _unit(spec, "steps_per_epoch", steps_per_epoch)
+    run = _unit(spec, "run_steps", run_steps)
     units = Units(steps_per_epoch=spe, run_steps=run)
     return _build(spec, units, "", top=True)
+
+
+def _unit(spec: Mapping[str, Any], name: str, given: Any) -> Any:
+    """A unit from the spec's top level or the keyword argument; both given, they must agree."""
+    inspec = spec.get(name)
+    if inspec is None:
+        return given
+    if given is not None:
+        _check.positive(f"the spec's {name}", inspec)
+        _check.positive(name, given)
+        if float(inspec) != float(given):
+            raise ValueError(f"{name} is given twice with different values: {inspec!r} in the spec and "
+                             f"{given!r} as the {name}= argument; give it once, or the same value")
+    return inspec
 
 
 def _build(spec: Any, units: Units, where: str, top: bool = False) -> Schedule:
