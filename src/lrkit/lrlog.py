@@ -72,8 +72,9 @@ class LRLogger:
     ``path`` is a file path (created, with its folder) or an open text stream.
     ``tensorboard_dir`` writes a scalar ``{tag}/group{g}`` per group per step with
     ``torch.utils.tensorboard.SummaryWriter``; it needs torch and the tensorboard
-    package, and says so with an ``ImportError`` when they are missing. Values are
-    written in full precision (``repr``), so they read back as the same floats.
+    package, and says so with an ``ImportError`` when they are missing. CSV values are
+    written in full precision (``repr``), so they read back as the same floats;
+    TensorBoard stores its scalars as float32.
 
     Call :meth:`log` where the optimizer is about to use the lr (before
     ``optimizer.step()``), so each row is the value that step applied.
