@@ -89,7 +89,7 @@ def test_checkpoint_holds_plain_state(runs):
     ck = torch.load(ckpt, map_location="cpu", weights_only=True)
     assert ck["step"] == SAVE_AT
     assert ck["scheduler"] == {"last_epoch": SAVE_AT, "base_values": list(W.BASE_LRS), "key": "lr",
-                               "absolute": False}
+                               "absolute": False, "steps_per_epoch": None}
 
 
 def test_resumed_run_continues_exactly(runs):

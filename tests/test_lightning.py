@@ -118,7 +118,7 @@ def test_resume_from_a_lightning_checkpoint(full, tmp_path):
     # The scheduler's part of the checkpoint is plain, and the whole checkpoint loads with weights_only.
     ck = torch.load(path, map_location="cpu", weights_only=True)
     assert ck["lr_schedulers"] == [{"last_epoch": k, "base_values": list(BASE_LRS), "key": "lr",
-                                    "absolute": False}]
+                                    "absolute": False, "steps_per_epoch": None}]
     trainer, module, rec, _ = fit(STEPS, ckpt_path=path)
     assert rec.steps == list(range(k, STEPS))
     assert rec.lrs == rec_full.lrs[k:]
