@@ -217,3 +217,15 @@ def test_wrappers_need_schedules():
                  lambda: lk.Clip(lambda t: 0.1), lambda: lk.PerStep({"type": "constant"}, 10)):
         with pytest.raises(TypeError, match="schedule must be an lrkit Schedule"):
             make()
+
+
+def test_a_cut_on_a_staircase_is_not_declared_continuous():
+    # CAWB's warmup is one step per batch: holding from position 1 jumps from batch 0's
+    # value (0) to batch 1's (0.1), and the phases must say so.
+    h = lk.Hold(lk.CAWB(2, eta_min=0, step_scale=1, batchs=10, warmup_epoch=1), end=1.0)
+    warm, hold = h.phases()
+    assert warm.end_value == 0.0
+    assert hold.start_value == 0.1 and not hold.continuous
+    # A cut where the curve is smooth stays continuous, with the value at the cut.
+    smooth = lk.Hold(lk.Cosine(1.0, 10), 5).phases()
+    assert smooth[-2].end_value == 0.5 and smooth[-1].continuous

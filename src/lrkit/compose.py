@@ -24,6 +24,22 @@ def _nonempty(phases: list[Phase]) -> list[Phase]:
     return [p for p in phases if p.start < p.end]
 
 
+def _left(s: Schedule, t: float) -> float:
+    """The value ``s`` approaches at ``t`` from the left: ``s(t)`` where ``s`` is continuous
+    at ``t``, else its value just before ``t`` (a step of a staircase, say)."""
+    at = s._scalar(t)
+    if t <= 0:
+        return at
+    before = s._scalar(math.nextafter(t, -_INF))
+    return at if _meets(before, at) else before
+
+
+def _meets(left: float | None, right: float) -> bool:
+    """Whether a curve arriving at ``left`` and leaving from ``right`` is continuous there
+    (up to the rounding of a position one ulp before the join)."""
+    return left is not None and math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-300)
+
+
 def _overflow(kind: str, t: float, factor: float) -> ValueError:
     return ValueError(f"{kind}: the value at position {t!r} times {factor!r} overflows float64")
 
@@ -86,10 +102,10 @@ class Sequence(Schedule):
                 if p.end > end - start:
                     # a phase with no end value (unbounded, or a run of cycles) is not
                     # bounded by its ends once cut either: it keeps None
-                    p = p._replace(end=end - start, end_value=seg._scalar(end - start)
+                    p = p._replace(end=end - start, end_value=_left(seg, end - start)
                                    if end < _INF and p.end_value is not None else p.end_value)
                 if p.start == 0 and i > 0:
-                    p = p._replace(continuous=p.start_value == out[-1].end_value)
+                    p = p._replace(continuous=_meets(out[-1].end_value, p.start_value))
                 out.append(p.shifted(start))
         return _nonempty(out)
 
@@ -251,11 +267,11 @@ class Hold(Schedule):
             if p.start >= self.end:
                 break
             if p.end > self.end:
-                ev = None if p.end_value is None else self.schedule._scalar(self.end)
+                ev = None if p.end_value is None else _left(self.schedule, self.end)
                 p = p._replace(end=self.end, end_value=ev)
             out.append(p)
-        prev = out[-1].end_value if out else None
-        out.append(Phase("hold", self.end, _INF, self._held, self._held, prev == self._held))
+        prev = _left(self.schedule, self.end) if out else None
+        out.append(Phase("hold", self.end, _INF, self._held, self._held, _meets(prev, self._held)))
         return out
 
 
