@@ -10,6 +10,8 @@ agreement of every kernel.
 Integer powers (``gamma ** k`` in step decays, ``decay ** cycle`` in restarts) are
 computed with Python's float power in both paths, because that is what the
 reference implementations (PyTorch's closed forms, the recipes) do.
+
+Naming: ``f`` takes a float, ``vf`` the same function on an array (``vcos``, ``vipow``...).
 """
 
 from __future__ import annotations
@@ -36,11 +38,11 @@ sqrt = math.sqrt
 pi = math.pi
 
 
-def acos(x: Any) -> Any:
+def vcos(x: Any) -> Any:
     return np.cos(x)
 
 
-def asqrt(x: Any) -> Any:
+def vsqrt(x: Any) -> Any:
     return np.sqrt(x)
 
 
@@ -63,7 +65,7 @@ def log(x: float) -> float:
 def fpow(base: float, exponent: float) -> float:
     """``base ** exponent`` with numpy's power, for an exponent fixed by the schedule.
 
-    Pairs with ``afpow(array, exponent)``: both take numpy's scalar-exponent route
+    Pairs with ``vfpow(array, exponent)``: both take numpy's scalar-exponent route
     (which squares exactly for an exponent of 2).
     """
     return float(np.power(base, exponent))
@@ -72,34 +74,34 @@ def fpow(base: float, exponent: float) -> float:
 def xpow(base: float, x: float) -> float:
     """``base ** x`` for an exponent that varies with the position.
 
-    Pairs with ``afpow(base, array)``. With a scalar exponent numpy squares exactly
+    Pairs with ``vfpow(base, array)``. With a scalar exponent numpy squares exactly
     for ``x == 2`` while an array exponent goes through the general power, so the
     exponent is passed as a one-element array to take the same route.
     """
     return float(np.power(base, np.array([x]))[0])
 
 
-def aexp(x: Any) -> Any:
+def vexp(x: Any) -> Any:
     return np.exp(x)
 
 
-def aexpm1(x: Any) -> Any:
+def vexpm1(x: Any) -> Any:
     return np.expm1(x)
 
 
-def atanh(x: Any) -> Any:
+def vtanh(x: Any) -> Any:
     return np.tanh(x)
 
 
-def alog(x: Any) -> Any:
+def vlog(x: Any) -> Any:
     return np.log(x)
 
 
-def afpow(base: Any, exponent: Any) -> Any:
+def vfpow(base: Any, exponent: Any) -> Any:
     return np.power(base, exponent)
 
 
-def afloordiv(t: Any, d: float) -> Any:
+def vfloordiv(t: Any, d: float) -> Any:
     """Python's ``t // d`` element-wise; a quotient past the float range is ``inf``
     (then ``gamma ** inf = 0``), without numpy's overflow warning."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -113,7 +115,7 @@ def ipow(base: float, k: float) -> float:
     return base ** k
 
 
-def aipow(base: float, k: np.ndarray) -> np.ndarray:
+def vipow(base: float, k: np.ndarray) -> np.ndarray:
     """Element-wise ``base ** k`` for integer-valued ``k``, with Python's float power.
 
     The exponents of a schedule take few distinct values (one per plateau or

@@ -191,9 +191,9 @@ class Warmup(Schedule):
             out[warm] = self._start + self._span * (tw / w)
         elif shape == "power":
             u = tw / w
-            out[warm] = self._start + self._span * (u * u if self.power == 2.0 else m.afpow(u, self.power))
+            out[warm] = self._start + self._span * (u * u if self.power == 2.0 else m.vfpow(u, self.power))
         elif shape == "exponential":
-            out[warm] = self._start + self._span * (-m.aexpm1(-tw / self._tau) / self._den)
+            out[warm] = self._start + self._span * (-m.vexpm1(-tw / self._tau) / self._den)
         else:
             out[warm] = self._start
         return out

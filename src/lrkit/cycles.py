@@ -92,7 +92,7 @@ class CosineRestarts(Schedule):
     def _acycle_start(self, i: np.ndarray) -> np.ndarray:
         if self.period_mult == 1.0:
             return i * self.period
-        return self.period * (m.aipow(self.period_mult, i) - 1) / (self.period_mult - 1)
+        return self.period * (m.vipow(self.period_mult, i) - 1) / (self.period_mult - 1)
 
     def _aindex(self, t: np.ndarray) -> np.ndarray:
         """:meth:`_index` element-wise, with the same corrections."""
@@ -145,8 +145,8 @@ class CosineRestarts(Schedule):
         else:
             i = self._aindex(np.minimum(t, live.max()))
             x = t - self._acycle_start(i)
-            x *= _PI / (self.period * m.aipow(pm, i))
-            amp = np.maximum(self.peak_lr * m.aipow(self.peak_decay, i), lo)
+            x *= _PI / (self.period * m.vipow(pm, i))
+            amp = np.maximum(self.peak_lr * m.vipow(self.peak_decay, i), lo)
             amp -= lo
         np.cos(x, out=x)
         x += 1
@@ -246,8 +246,8 @@ class Cyclic(Schedule):
         if self.mode == "triangular":
             return self.min_lr + height * 1.0
         if self.mode == "triangular2":
-            return self.min_lr + height * m.aipow(0.5, c - 1)
-        return self.min_lr + height * m.afpow(self.gamma, t)
+            return self.min_lr + height * m.vipow(0.5, c - 1)
+        return self.min_lr + height * m.vfpow(self.gamma, t)
 
     def phases(self) -> list[Phase]:
         out = []

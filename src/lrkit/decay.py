@@ -106,8 +106,8 @@ class Cosine(_Bounded):
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         tc = np.minimum(t, self.total_steps)
-        x = _PI * tc / self.total_steps if self.k == 1.0 else _PI * m.afpow(tc / self.total_steps, self.k)
-        out = self.min_lr + self._amp * (1.0 + m.acos(x))
+        x = _PI * tc / self.total_steps if self.k == 1.0 else _PI * m.vfpow(tc / self.total_steps, self.k)
+        out = self.min_lr + self._amp * (1.0 + m.vcos(x))
         out[t >= self.total_steps] = self.min_lr
         return out
 
@@ -155,7 +155,7 @@ class Polynomial(_Bounded):
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         u = np.minimum(t, self.total_steps) / self.total_steps
-        return self.min_lr + (self.peak_lr - self.min_lr) * m.afpow(1.0 - u, self.power)
+        return self.min_lr + (self.peak_lr - self.min_lr) * m.vfpow(1.0 - u, self.power)
 
 
 @register("step")
@@ -174,7 +174,7 @@ class Step(Schedule):
         return self.peak_lr * m.ipow(self.gamma, t // self.step_size)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
-        return self.peak_lr * m.aipow(self.gamma, m.afloordiv(t, self.step_size))
+        return self.peak_lr * m.vipow(self.gamma, m.vfloordiv(t, self.step_size))
 
     def phases(self) -> list[Phase]:
         return [self._phase(f"step (x{self.gamma:g} every {self.step_size:g})", 0.0, _INF, end_value=None)]
@@ -206,7 +206,7 @@ class MultiStep(Schedule):
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         k = np.searchsorted(np.asarray(self.milestones), t, side="right").astype(np.float64)
-        return self.peak_lr * m.aipow(self.gamma, k)
+        return self.peak_lr * m.vipow(self.gamma, k)
 
     @property
     def length(self) -> float:
@@ -247,8 +247,8 @@ class Exponential(Schedule):
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         if self.staircase:
-            return self.peak_lr * m.aipow(self.gamma, m.afloordiv(t, self.step_size))
-        return self.peak_lr * m.afpow(self.gamma, t / self.step_size)
+            return self.peak_lr * m.vipow(self.gamma, m.vfloordiv(t, self.step_size))
+        return self.peak_lr * m.vfpow(self.gamma, t / self.step_size)
 
     def phases(self) -> list[Phase]:
         return [self._phase("exponential", 0.0, _INF, end_value=None)]
@@ -272,7 +272,7 @@ class InverseSqrt(Schedule):
         return self.peak_lr * m.sqrt(self.timescale / (t + self.timescale))
 
     def _array(self, t: np.ndarray) -> np.ndarray:
-        return self.peak_lr * m.asqrt(self.timescale / (t + self.timescale))
+        return self.peak_lr * m.vsqrt(self.timescale / (t + self.timescale))
 
     def phases(self) -> list[Phase]:
         return [self._phase("inverse sqrt", 0.0, _INF, end_value=None)]
@@ -307,7 +307,7 @@ class Tanh(_Bounded):
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         u = np.minimum(t, self.total_steps) / self.total_steps
-        out = self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - m.atanh(self.lower * (1.0 - u) + self.upper * u))
+        out = self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - m.vtanh(self.lower * (1.0 - u) + self.upper * u))
         out[t >= self.total_steps] = self.min_lr
         return out
 
@@ -393,7 +393,7 @@ class OneCycle(Schedule):
             p = (t[sel] - start) / (e - start)
             a, b = self._levels[i], self._levels[i + 1]
             if self.anneal == "cos":
-                out[sel] = b + (a - b) / 2.0 * (m.acos(_PI * p) + 1)
+                out[sel] = b + (a - b) / 2.0 * (m.vcos(_PI * p) + 1)
             else:
                 out[sel] = (b - a) * p + a
             done |= sel
@@ -462,9 +462,9 @@ class WarmupStableDecay(_Bounded):
         if self.decay_shape == "linear":
             out = self.min_lr + span * (1.0 - u)
         elif self.decay_shape == "cosine":
-            out = self.min_lr + span * (1.0 + m.acos(_PI * u)) / 2.0
+            out = self.min_lr + span * (1.0 + m.vcos(_PI * u)) / 2.0
         else:
-            out = self.min_lr + span * (1.0 - m.asqrt(u))
+            out = self.min_lr + span * (1.0 - m.vsqrt(u))
         out[t < self._t0] = self.peak_lr
         out[t >= self.total_steps] = self.min_lr
         return out

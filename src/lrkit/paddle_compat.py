@@ -57,7 +57,7 @@ class PolynomialCycle(Schedule):
             raise ValueError(f"position {float(t.max())!r} is too many decay_steps of {T!r} in to count "
                              "(overflows float64)")
         k[t <= 0] = 1.0
-        return (self.peak_lr - self.end_lr) * m.afpow(1.0 - t / (T * k), self.power) + self.end_lr
+        return (self.peak_lr - self.end_lr) * m.vfpow(1.0 - t / (T * k), self.power) + self.end_lr
 
     def phases(self) -> list[Phase]:
         T = self.decay_steps

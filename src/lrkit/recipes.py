@@ -123,7 +123,7 @@ class YoloxCos(Schedule):
         out[warm] = self._rise * np.array([_sq(v) for v in u.tolist()], dtype=np.float64) + self.warmup_lr_start
         if self._span > 0:
             mid = ~warm & (x < self._tail)
-            out[mid] = self.min_lr + self._half * (1.0 + m.acos(_PI * (x[mid] - W) / self._span))
+            out[mid] = self.min_lr + self._half * (1.0 + m.vcos(_PI * (x[mid] - W) / self._span))
         return out
 
     @property
@@ -187,7 +187,7 @@ class YoloxStep(Schedule):
 
     def _array(self, x: np.ndarray) -> np.ndarray:
         # numpy's float floor_divide uses the same fmod-based rule as Python's //.
-        return self.lr * m.aipow(self.decay_rate, np.floor_divide(x, self.step_size))
+        return self.lr * m.vipow(self.decay_rate, np.floor_divide(x, self.step_size))
 
     def phases(self) -> list[Phase]:
         return [Phase("step decay", 0.0, _INF, self.lr, None, True)]
