@@ -408,6 +408,8 @@ def _mark_phases(ax: "Axes", phases: Sequence[Phase], x0: float, x1: float) -> i
     except AttributeError:  # pragma: no cover - non-Agg canvases
         renderer = None
     trans = blended_transform_factory(ax.transData, ax.transAxes)
+    if renderer is not None and fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()  # settle the layout first: labels are kept inside the final axes
     box = ax.get_window_extent(renderer) if renderer is not None else None
     rows: list[list[tuple[float, float]]] = [[], [], []]
     used = 0
@@ -421,7 +423,7 @@ def _mark_phases(ax: "Axes", phases: Sequence[Phase], x0: float, x1: float) -> i
             used = max(used, 1)
             continue
         ext = t.get_window_extent(renderer)
-        w, h = ext.width + 4, ext.height + 2
+        w, h = ext.width + 10, ext.height + 2  # the text plus its padded box
         cx = trans.transform((mid, 0.5))[0]  # (not transData: y=0 is -inf on a log axis)
         span_lo, span_hi = trans.transform((a, 0.5))[0], trans.transform((b, 0.5))[0]
         for k, row in enumerate(rows):
