@@ -17,6 +17,8 @@ import pytest
 import lrkit
 from lrkit import cli
 
+from reference import SteppedCAWB
+
 DEFAULT = {"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000, "warmup_steps": 100, "min_lr": 0.001}
 
 
@@ -376,26 +378,14 @@ def yolox_cos_ref(x: float, lr: float, min_lr: float, T: float, wr: float = 0.1,
 
 def cawb_ref(epochs, steps, step_scale, batchs, warmup_epoch, eta_min=0.05, epoch_scale=1.0):
     """The canonical CAWB loop run step by step (step_batch before every batch, step after every epoch)."""
-    B = [warmup_epoch] + sorted(s for s in steps if warmup_epoch < s < epochs) + [epochs]
-    warmup_iters = batchs * warmup_epoch
-    lr, iters, iters_batch, gap, out = 1.0, -1, -1, 0, []
+    ref = SteppedCAWB([1.0], epochs, eta_min=eta_min, steps=steps, step_scale=step_scale, batchs=batchs,
+                      warmup_epoch=warmup_epoch, epoch_scale=epoch_scale)
+    out = []
     for _ in range(int(epochs)):
         for _ in range(int(batchs)):
-            iters_batch += 1
-            if iters_batch < warmup_iters:
-                lr = iters_batch / warmup_iters
-            out.append(lr)
-        iters += 1
-        t, scale = iters, 1.0
-        for i in range(len(B) - 1):
-            if t <= B[i + 1]:
-                gap = B[i + 1] - B[i]
-                t = t - B[i]
-                if i != len(B) - 2:
-                    gap += epoch_scale
-                break
-            scale *= step_scale
-        lr = scale * (((1 + math.cos(math.pi * t / gap)) / 2) * (1 - eta_min) + eta_min)
+            ref.step_batch()
+            out.append(ref.lrs[0])
+        ref.step()
     return out
 
 

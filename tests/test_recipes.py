@@ -14,7 +14,7 @@ import pytest
 import lrkit as lk
 from lrkit.recipes import CAWB, CawbLf, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
-from reference import REF
+from reference import REF, SteppedCAWB
 CASES = REF["cases"]
 
 
@@ -92,52 +92,6 @@ def test_cawb_reproduces_the_reference(c, lf_table):
 
 
 # -- the original CAWB algorithm, stepped, written from its description -----------------------
-
-class SteppedCAWB:
-    """The documented stateful algorithm (gap carried between calls), for comparison."""
-
-    def __init__(self, base_lrs, epochs, eta_min=0.05, steps=(), step_scale=0.8, lf=None, batchs=0,
-                 warmup_epoch=0, epoch_scale=1.0):
-        self.lrs = list(base_lrs)
-        self.base = list(base_lrs)
-        self.eta_min, self.step_scale, self.lf, self.epoch_scale = eta_min, step_scale, lf, epoch_scale
-        self.warmup_iters = batchs * warmup_epoch
-        self.iters = self.iters_batch = -1
-        self.gap = 0
-        self.last_epoch = 0
-        self.B = [warmup_epoch] + sorted(s for s in steps if warmup_epoch < s < epochs) + [epochs]
-
-    def step(self, external_iter=None):
-        self.iters += 1
-        if external_iter is not None:
-            self.iters = external_iter
-        t = self.iters + self.last_epoch
-        scale = 1.0
-        for i in range(len(self.B) - 1):
-            if t <= self.B[i + 1]:
-                self.gap = self.B[i + 1] - self.B[i]
-                t = t - self.B[i]
-                if i != len(self.B) - 2:
-                    self.gap += self.epoch_scale
-                break
-            scale *= self.step_scale
-        if self.lf is None:
-            f = ((1 + math.cos(math.pi * t / self.gap)) / 2) * (1 - self.eta_min) + self.eta_min
-        else:
-            f = self.lf(t, self.gap)
-        self.lrs = [scale * b * f for b in self.base]
-        return self.lrs[0]
-
-    def step_batch(self):
-        self.iters_batch += 1
-        if self.iters_batch < self.warmup_iters:
-            # rate first, then base * rate: the reference values confirm this order
-            # ((base * k) / W differs from them by an ulp in 73 of 250 values).
-            rate = self.iters_batch / self.warmup_iters
-            self.lrs = [b * rate for b in self.base]
-            return self.lrs[0]
-        return None
-
 
 KW = [
     dict(epochs=45, steps=[15, 30, 45], step_scale=0.7, batchs=4, warmup_epoch=5),
@@ -227,42 +181,18 @@ def test_cawb_first_epoch_after_warmup_is_just_below_the_peak():
 def test_cawb_warmup_epoch_without_batchs_shifts_the_cosine_with_no_ramp():
     """batchs=0 with warmup_epoch > 0: the original's warmup_iters is 0 (no ramp) but B[0] = warmup_epoch.
 
-    The reference here is the documented algorithm transcribed step by step (no lrkit code).
+    The reference is the documented algorithm run step by step (tests/reference.py, no lrkit code).
     """
     E, steps, we, eta, ss, es = 20, [8, 14], 3, 0.05, 0.8, 1.0
     base = [0.1, 0.03]
 
-    # -- the documented loop, literally: state, step_batch(), step() -------------------------
-    lrs = list(base)
-    iters = iters_batch = -1
-    gap = 0
-    last_epoch = 0
-    warmup_iters = 0 * we                           # batchs * warmup_epoch
-    B = [we] + sorted(s for s in steps if we < s < E) + [E]
+    # -- the documented loop (tests/reference.py), one step_batch() per epoch -------------------
+    ref = SteppedCAWB(base, E, eta_min=eta, steps=steps, step_scale=ss, batchs=0, warmup_epoch=we, epoch_scale=es)
     applied, step_returns, batch_returns = [], [], []
     for epoch in range(E + 4):
-        iters_batch += 1                            # step_batch() (the loop calls it per batch; one here)
-        if iters_batch < warmup_iters:
-            rate = iters_batch / warmup_iters
-            lrs = [b * rate for b in base]
-            batch_returns.append(lrs[0])
-        else:
-            batch_returns.append(None)
-        applied.append(list(lrs))                   # the lrs this epoch trains with
-        iters += 1                                  # step() at the end of the epoch
-        t = iters + last_epoch
-        scale = 1.0
-        for i in range(len(B) - 1):
-            if t <= B[i + 1]:
-                gap = B[i + 1] - B[i]
-                t = t - B[i]
-                if i != len(B) - 2:
-                    gap += es
-                break
-            scale *= ss
-        factor = ((1 + math.cos(math.pi * t / gap)) / 2) * (1 - eta) + eta
-        lrs = [scale * b * factor for b in base]
-        step_returns.append(lrs[0])
+        batch_returns.append(ref.step_batch())
+        applied.append(list(ref.lrs))               # the lrs this epoch trains with
+        step_returns.append(ref.step())             # step() at the end of the epoch
 
     s = CAWB(epochs=E, eta_min=eta, steps=steps, step_scale=ss, batchs=0, warmup_epoch=we, epoch_scale=es)
     assert s.warmup_iters == 0 and s.boundaries == (3.0, 8.0, 14.0, 20.0)
