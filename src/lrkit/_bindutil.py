@@ -11,7 +11,7 @@ import math
 from typing import Any, Callable, Iterable, Mapping
 
 from . import _check
-from .core import Schedule
+from .core import Schedule, check_schedule
 from .recipes import CAWB
 
 __all__ = ["check_schedule", "schedule_tuple", "check_group_count", "per_step", "check_last_epoch",
@@ -19,13 +19,6 @@ __all__ = ["check_schedule", "schedule_tuple", "check_group_count", "per_step", 
 
 #: A finite float or ``ValueError`` (``TypeError`` for a non-number), naming the value.
 real = _check.real
-
-
-def check_schedule(name: str, value: Any) -> Schedule:
-    """``value`` if it is an lrkit :class:`~lrkit.Schedule`, else ``TypeError`` naming ``name``."""
-    if not isinstance(value, Schedule):
-        raise TypeError(f"{name} must be an lrkit Schedule, got {value!r} ({type(value).__name__})")
-    return value
 
 
 def schedule_tuple(schedule: Any) -> tuple[tuple[Schedule, ...], bool]:

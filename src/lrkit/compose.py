@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence as SequenceT
 from . import _check
 from ._num import np
 from . import _num as m
-from .core import Phase, Schedule, register
+from .core import Phase, Schedule, check_schedule, register
 
 __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
            "sequence", "untuned_linear_warmup", "untuned_exponential_warmup"]
@@ -44,12 +44,6 @@ def _overflow(kind: str, t: float, factor: float) -> ValueError:
     return ValueError(f"{kind}: the value at position {t!r} times {factor!r} overflows float64")
 
 
-def _schedule(name: str, value: Any) -> Schedule:
-    if not isinstance(value, Schedule):
-        raise TypeError(f"{name} must be an lrkit Schedule, got {value!r}")
-    return value
-
-
 @register("sequence")
 class Sequence(Schedule):
     """Segments run back to back; segment ``i`` sees its own local position.
@@ -67,7 +61,7 @@ class Sequence(Schedule):
     def __init__(self, segments: SequenceT[Schedule], boundaries: SequenceT[float]) -> None:
         if isinstance(segments, Schedule) or not hasattr(segments, "__iter__"):
             raise TypeError(f"segments must be a list of schedules, got {segments!r}")
-        segs = tuple(_schedule(f"segments[{i}]", s) for i, s in enumerate(segments))
+        segs = tuple(check_schedule(f"segments[{i}]", s) for i, s in enumerate(segments))
         if not segs:
             raise ValueError("segments must hold at least one schedule, got []")
         bounds = _check.lengths_increasing("boundaries", boundaries)
@@ -143,7 +137,7 @@ class Warmup(Schedule):
 
     def __init__(self, schedule: Schedule, warmup_steps: float, shape: str = "linear",
                  start_factor: float = 0.0, power: float = 2.0, tau: float | None = None) -> None:
-        schedule = _schedule("schedule", schedule)
+        schedule = check_schedule("schedule", schedule)
         w = _check.length("warmup_steps", warmup_steps, allow_zero=True)
         _check.choice("shape", shape, WARMUP_SHAPES)
         sf = _check.rate("start_factor", start_factor)
@@ -242,7 +236,7 @@ class Hold(Schedule):
     _fields = ("schedule", "end", "value")
 
     def __init__(self, schedule: Schedule, end: float, value: float | None = None) -> None:
-        schedule = _schedule("schedule", schedule)
+        schedule = check_schedule("schedule", schedule)
         e = _check.length("end", end, allow_zero=True)
         v = None if value is None else _check.rate("value", value)
         self._set(schedule=schedule, end=e, value=v, _held=schedule._scalar(e) if v is None else v)
@@ -299,7 +293,7 @@ class Scale(_Map):
     _fields = ("schedule", "factor")
 
     def __init__(self, schedule: Schedule, factor: float) -> None:
-        self._set(schedule=_schedule("schedule", schedule), factor=_check.rate("factor", factor))
+        self._set(schedule=check_schedule("schedule", schedule), factor=_check.rate("factor", factor))
 
     def _map(self, v: float) -> float:
         return self.factor * v
@@ -332,7 +326,7 @@ class Clip(_Map):
         else:
             hi = _check.rate("max_lr", max_lr)
         _check.not_above("min_lr", lo, "max_lr", hi)
-        self._set(schedule=_schedule("schedule", schedule), min_lr=lo, max_lr=hi)
+        self._set(schedule=check_schedule("schedule", schedule), min_lr=lo, max_lr=hi)
 
     def _map(self, v: float) -> float:
         return min(max(v, self.min_lr), self.max_lr)
@@ -358,7 +352,7 @@ class PerStep(Schedule):
     _fields = ("schedule", "steps_per_epoch")
 
     def __init__(self, schedule: Schedule, steps_per_epoch: float) -> None:
-        self._set(schedule=_schedule("schedule", schedule),
+        self._set(schedule=check_schedule("schedule", schedule),
                   steps_per_epoch=_check.positive("steps_per_epoch", steps_per_epoch))
 
     def _scalar(self, t: float) -> float:

@@ -105,6 +105,13 @@ def suggest(name: str, valid: Iterable[str]) -> str:
     return f"{hint} (valid: {', '.join(sorted(valid))})"
 
 
+def check_schedule(name: str, value: Any) -> "Schedule":
+    """``value`` if it is an lrkit :class:`Schedule`, else ``TypeError`` naming ``name``."""
+    if not isinstance(value, Schedule):
+        raise TypeError(f"{name} must be an lrkit Schedule, got {value!r} ({type(value).__name__})")
+    return value
+
+
 def _bad_position(t: Any) -> ValueError | TypeError:
     if isinstance(t, numbers.Real) and not isinstance(t, bool):
         return ValueError(f"position must be a finite number >= 0, got {t!r}")

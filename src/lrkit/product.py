@@ -8,7 +8,7 @@ from typing import Sequence as SequenceT
 
 from ._num import np
 
-from .core import Schedule, register
+from .core import Schedule, check_schedule, register
 
 __all__ = ["Product"]
 
@@ -32,10 +32,7 @@ class Product(Schedule):
     def __init__(self, schedules: SequenceT[Schedule]) -> None:
         if isinstance(schedules, Schedule) or not hasattr(schedules, "__iter__"):
             raise TypeError(f"schedules must be a list of schedules, got {schedules!r}")
-        items = tuple(schedules)
-        for i, s in enumerate(items):
-            if not isinstance(s, Schedule):
-                raise TypeError(f"schedules[{i}] must be an lrkit Schedule, got {s!r}")
+        items = tuple(check_schedule(f"schedules[{i}]", s) for i, s in enumerate(schedules))
         if not items:
             raise ValueError("schedules must hold at least one schedule, got []")
         self._set(schedules=items)
