@@ -1,7 +1,7 @@
 """PyTorch binding: drive any lrkit schedule from a ``torch.optim`` optimizer.
 
-:class:`ScheduleLR` is a real ``torch.optim.lr_scheduler.LRScheduler`` (so
-PyTorch Lightning, transformers' ``Trainer`` and Accelerate accept it) whose whole
+:class:`ScheduleLR` is a real ``torch.optim.lr_scheduler.LRScheduler`` (code that
+expects one, such as PyTorch Lightning, takes it) whose whole
 state is a step counter and the base values: each ``step()`` evaluates the
 closed-form schedule at the new position and writes the param groups. No schedule
 math lives here.
