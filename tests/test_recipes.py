@@ -374,9 +374,13 @@ def test_cawb_does_not_mutate_steps():
 
 def test_cawb_user_lf_values_are_checked():
     s = CAWB(epochs=10, steps=[5], lf="linear", lf_amplitude=0.9, lf_floor=0.1)
-    # Past the end the unshifted position makes the linear factor negative: refused, not applied.
+    # Past the end the unshifted position makes the linear factor negative: the schedule holds 0
+    # there (a learning rate is never negative), the original's value stays readable.
+    assert s.step_factor(12) == 0.0 and s(13) == 0.0
+    assert s.lf_value(12, 6.0) == (1 - 12 / 6.0) * 0.9 + 0.1 < 0
+    user = CAWB(epochs=10, steps=[5], lf=lambda x, gap: 1 - x / gap)
     with pytest.raises(ValueError, match="lf"):
-        s.step_factor(12)
+        user.step_factor(12)
     bad = CAWB(epochs=10, lf=lambda x, gap: math.nan)
     with pytest.raises(ValueError, match="finite"):
         bad.step_factor(1)

@@ -111,8 +111,11 @@ def vfloordiv(t: Any, d: float) -> Any:
 
 
 def ipow(base: float, k: float) -> float:
-    """``base ** k`` for an integer-valued ``k`` (Python float power)."""
-    return base ** k
+    """``base ** k`` for an integer-valued ``k`` (Python float power); ``inf`` past the float range."""
+    try:
+        return base ** k
+    except OverflowError:
+        return math.inf
 
 
 def vipow(base: float, k: np.ndarray) -> np.ndarray:
@@ -126,8 +129,8 @@ def vipow(base: float, k: np.ndarray) -> np.ndarray:
     lo, hi = float(k.min()), float(k.max())
     if hi - lo <= 65536:
         # A table over the exponents' range: O(n), no sort.
-        table = np.array([base ** (lo + j) for j in range(int(hi - lo) + 1)], dtype=np.float64)
+        table = np.array([ipow(base, lo + j) for j in range(int(hi - lo) + 1)], dtype=np.float64)
         return table[(k - lo).astype(np.intp)]
     uniq, inverse = np.unique(k, return_inverse=True)
-    vals = np.array([base ** float(u) for u in uniq], dtype=np.float64)
+    vals = np.array([ipow(base, float(u)) for u in uniq], dtype=np.float64)
     return vals[inverse].reshape(k.shape)

@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence as SequenceT
 from . import _check
 from ._num import np
 from . import _num as m
-from .core import Phase, Schedule, check_schedule, register
+from .core import Phase, Schedule, check_schedule, check_schedules, register
 
 __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
            "sequence", "untuned_linear_warmup", "untuned_exponential_warmup"]
@@ -59,11 +59,7 @@ class Sequence(Schedule):
     _fields = ("segments", "boundaries")
 
     def __init__(self, segments: SequenceT[Schedule], boundaries: SequenceT[float]) -> None:
-        if isinstance(segments, Schedule) or not hasattr(segments, "__iter__"):
-            raise TypeError(f"segments must be a list of schedules, got {segments!r}")
-        segs = tuple(check_schedule(f"segments[{i}]", s) for i, s in enumerate(segments))
-        if not segs:
-            raise ValueError("segments must hold at least one schedule, got []")
+        segs = check_schedules("segments", segments)
         bounds = _check.lengths_increasing("boundaries", boundaries)
         if len(bounds) != len(segs) - 1:
             raise ValueError(f"boundaries must hold len(segments) - 1 = {len(segs) - 1} positions, "
@@ -77,10 +73,25 @@ class Sequence(Schedule):
     def _array(self, t: np.ndarray) -> np.ndarray:
         idx = np.searchsorted(np.asarray(self.boundaries), t, side="right")
         out = np.empty_like(t)
-        for i in np.unique(idx):
-            sel = idx == i
+        if len(self.segments) <= 8:
+            for i in np.unique(idx):
+                sel = idx == i
+                out[sel] = self.segments[i]._array(t[sel] - self._starts[i])
+            return out
+        # Many segments: group the positions by segment once (a stable sort), so the
+        # cost is O(n log n) whatever the number of segments.
+        order = np.argsort(idx, kind="stable")
+        sidx = idx[order]
+        cuts = np.flatnonzero(np.diff(sidx)) + 1
+        for lo, hi in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [sidx.size]))):
+            i = int(sidx[lo])
+            sel = order[lo:hi]
             out[sel] = self.segments[i]._array(t[sel] - self._starts[i])
         return out
+
+    @property
+    def upper(self) -> float:
+        return max(s.upper for s in self.segments)
 
     @property
     def length(self) -> float:
@@ -196,6 +207,10 @@ class Warmup(Schedule):
     def length(self) -> float:
         return self.warmup_steps + self.schedule.length
 
+    @property
+    def upper(self) -> float:
+        return max(self._start, self.schedule.upper)
+
     def phases(self) -> list[Phase]:
         inner = [p.shifted(self.warmup_steps) for p in self.schedule.phases()]
         if self.warmup_steps == 0:
@@ -251,6 +266,10 @@ class Hold(Schedule):
         return out
 
     @property
+    def upper(self) -> float:
+        return max(self.schedule.upper, self._held)
+
+    @property
     def length(self) -> float:
         # An explicit value can jump at ``end``: the curve is constant only from there.
         return min(self.end, self.schedule.length) if self.value is None else self.end
@@ -281,6 +300,10 @@ class _Map(Schedule):
     def length(self) -> float:
         return self.schedule.length  # type: ignore[attr-defined]
 
+    @property
+    def upper(self) -> float:
+        return self._map(self.schedule.upper)  # type: ignore[attr-defined]
+
     def phases(self) -> list[Phase]:
         return [p.mapped(self._map) for p in self.schedule.phases()]  # type: ignore[attr-defined]
 
@@ -293,7 +316,13 @@ class Scale(_Map):
     _fields = ("schedule", "factor")
 
     def __init__(self, schedule: Schedule, factor: float) -> None:
-        self._set(schedule=check_schedule("schedule", schedule), factor=_check.rate("factor", factor))
+        schedule = check_schedule("schedule", schedule)
+        f = _check.rate("factor", factor)
+        top = schedule.upper
+        if top < _INF and not f * top < _INF:
+            raise ValueError(f"factor ({_check.show(factor)}) times the schedule's largest value ({top!r}) "
+                             "overflows float64")
+        self._set(schedule=schedule, factor=f)
 
     def _map(self, v: float) -> float:
         return self.factor * v
@@ -353,7 +382,7 @@ class PerStep(Schedule):
 
     def __init__(self, schedule: Schedule, steps_per_epoch: float) -> None:
         self._set(schedule=check_schedule("schedule", schedule),
-                  steps_per_epoch=_check.positive("steps_per_epoch", steps_per_epoch))
+                  steps_per_epoch=_check.length("steps_per_epoch", steps_per_epoch))
 
     def _scalar(self, t: float) -> float:
         e = t / self.steps_per_epoch
@@ -372,6 +401,10 @@ class PerStep(Schedule):
     @property
     def length(self) -> float:
         return self.schedule.length * self.steps_per_epoch
+
+    @property
+    def upper(self) -> float:
+        return self.schedule.upper
 
     def phases(self) -> list[Phase]:
         k = self.steps_per_epoch
@@ -394,7 +427,11 @@ class FunctionSchedule(Schedule):
         self._set(fn=fn)
 
     def _scalar(self, t: float) -> float:
-        v = float(self.fn(t))
+        r = self.fn(t)
+        if isinstance(r, (str, bytes, bool)) or not hasattr(r, "__float__"):
+            raise TypeError(f"the schedule function returned {_check.show(r)} ({type(r).__name__}) at position "
+                            f"{t!r}; it must return a number")
+        v = float(r)
         if not (0 <= v < _INF):
             raise ValueError(f"the schedule function returned {v!r} at position {t!r}; "
                              "values must be finite and >= 0")

@@ -33,6 +33,8 @@ __all__ = [
     "register",
     "registered",
     "schedule_class",
+    "check_schedule",
+    "check_schedules",
     "ArrayLike",
 ]
 
@@ -106,10 +108,39 @@ def suggest(name: str, valid: Iterable[str]) -> str:
 
 
 def check_schedule(name: str, value: Any) -> "Schedule":
-    """``value`` if it is an lrkit :class:`Schedule`, else ``TypeError`` naming ``name``."""
+    """``value`` if it is an lrkit :class:`Schedule` that may be nested once more.
+
+    ``TypeError`` naming ``name`` for anything else; ``ValueError`` when nesting it
+    would pass :data:`~lrkit._check.MAX_DEPTH` levels or it expands to more than
+    :data:`~lrkit._check.MAX_ITEMS` schedules.
+    """
     if not isinstance(value, Schedule):
-        raise TypeError(f"{name} must be an lrkit Schedule, got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be an lrkit Schedule, got {_check.show(value)} ({type(value).__name__})")
+    depth, size = value.extent
+    if depth >= _check.MAX_DEPTH:
+        raise ValueError(f"{name} is nested {depth} levels deep; lrkit's limit is {_check.MAX_DEPTH} levels")
+    if size > _check.MAX_ITEMS:
+        raise ValueError(f"{name} expands to {size:,} schedules; lrkit's limit is {_check.MAX_ITEMS:,}")
     return value
+
+
+def check_schedules(name: str, values: Any) -> tuple["Schedule", ...]:
+    """A non-empty list of schedules, each checked as by :func:`check_schedule`, whose
+    sizes add up to at most :data:`~lrkit._check.MAX_ITEMS` (a shared one counts at each use)."""
+    if isinstance(values, Schedule) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of schedules, got {_check.show(values)}")
+    items = tuple(check_schedule(f"{name}[{i}]", s) for i, s in enumerate(_check.items(name, values)))
+    if not items:
+        raise ValueError(f"{name} must hold at least one schedule, got []")
+    total = sum(s.extent[1] for s in items)
+    if total > _check.MAX_ITEMS:
+        raise ValueError(f"{name} expands to {total:,} schedules; lrkit's limit is {_check.MAX_ITEMS:,}")
+    return items
+
+
+def _bad_value(s: "Schedule", t: float, v: Any) -> ValueError:
+    return ValueError(f"{s.kind or type(s).__name__}: the value at position {t!r} is {v!r}, not a finite "
+                      "number >= 0 (float64 cannot represent it here)")
 
 
 def _bad_position(t: Any) -> ValueError | TypeError:
@@ -138,7 +169,7 @@ def _positions(t: Any) -> np.ndarray:
 class Schedule:
     """Base class of every schedule. Call it with a position to get the value."""
 
-    __slots__ = ()
+    __slots__ = ("_extent",)
     kind: ClassVar[str] = ""
     _fields: ClassVar[tuple[str, ...]] = ()
 
@@ -146,15 +177,21 @@ class Schedule:
     def __call__(self, t: ArrayLike) -> Any:
         """Value at position ``t``: a float for a number, an array for an array."""
         tt = type(t)
+        # Every value is checked on the way out (finite, >= 0): a value float64 cannot
+        # represent is a ValueError, never a NaN, an inf or a negative learning rate.
+        tt = type(t)
         if tt is float:
             if 0 <= t < _INF:
-                return self._scalar(t)
+                v = self._scalar(t)
+                if 0 <= v < _INF:
+                    return v
+                raise _bad_value(self, t, v)
             raise _bad_position(t)
         if tt is int:
             # Kernels see floats only, as the array path does; ints beyond the float
             # range are out of range rather than an OverflowError further down.
             if 0 <= t <= _FMAX:
-                return self._scalar(float(t))
+                return self(float(t))
             raise _bad_position(t)
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             try:
@@ -162,7 +199,7 @@ class Schedule:
             except OverflowError:
                 raise _bad_position(t) from None
             if 0 <= x < _INF:
-                return self._scalar(x)
+                return self(x)
             raise _bad_position(t)
         a = _positions(t)
         flat = a.ravel()
@@ -170,7 +207,21 @@ class Schedule:
         if flat.size and not (flat.min() >= 0 and flat.max() < _INF):
             bad = flat[~((flat >= 0) & np.isfinite(flat))][0]
             raise ValueError(f"position must be a finite number >= 0, got {bad!r} in the array")
-        return self._array(flat).reshape(a.shape)
+        out = self._array(flat)
+        if out.size and not (out.min() >= 0 and out.max() < _INF):
+            i = int(np.flatnonzero(~((out >= 0) & (out < _INF)))[0])
+            raise _bad_value(self, float(flat[i]), float(out[i]))
+        return out.reshape(a.shape)
+
+    def checked(self, t: float) -> float:
+        """The value at a position already known to be a float ``>= 0``, checked like ``self(t)``.
+
+        For bindings' hot paths: skips the position's type dispatch, keeps the value check.
+        """
+        v = self._scalar(t)
+        if 0 <= v < _INF:
+            return v
+        raise _bad_value(self, t, v)
 
     def _scalar(self, t: float) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -179,6 +230,32 @@ class Schedule:
         raise NotImplementedError
 
     # -- introspection ---------------------------------------------------------------
+    @property
+    def extent(self) -> tuple[int, int]:
+        """``(depth, size)``: how deep schedules nest in this one (1 for a leaf) and how many
+        it is made of, itself included (a schedule used twice counts twice)."""
+        try:
+            return self._extent
+        except AttributeError:
+            pass
+        depth, size = 1, 1
+        for v in self._values():
+            for x in (v if isinstance(v, (tuple, list)) else (v,)):
+                if isinstance(x, Schedule):
+                    d, n = x.extent
+                    depth, size = max(depth, d + 1), size + n
+        object.__setattr__(self, "_extent", (depth, size))
+        return depth, size
+
+    @property
+    def upper(self) -> float:
+        """An upper bound of the values: no position gives more (``inf`` when unknown).
+
+        Every built-in kind gives its largest value (or a bound of it); composition
+        uses it to refuse, when it is built, a product that float64 cannot hold.
+        """
+        return getattr(self, "peak_lr", _INF)
+
     @property
     def length(self) -> float:
         """Position after which the schedule is constant (``inf`` if never)."""

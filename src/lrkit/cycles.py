@@ -111,7 +111,8 @@ class CosineRestarts(Schedule):
         i = self._index(t)
         x = t - self._cycle_start(i)
         peak = self._peak(i)
-        return self.min_lr + (peak - self.min_lr) * (1 + m.cos(x * self._rate(i))) / 2
+        # (peak - min) * 0.5 first: the same bits as (... * c) / 2, without overflowing
+        return self.min_lr + (peak - self.min_lr) * 0.5 * (1 + m.cos(x * self._rate(i)))
 
     def _peak(self, i: float) -> float:
         """Cycle ``i``'s peak: ``peak_lr * peak_decay ** i``, never below ``min_lr``."""
@@ -151,8 +152,8 @@ class CosineRestarts(Schedule):
         np.cos(x, out=x)
         x += 1
         out = amp
+        out *= 0.5
         out *= x
-        out /= 2
         out += lo
         if self._end < _INF:
             out[t >= self._end] = lo

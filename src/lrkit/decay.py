@@ -72,6 +72,10 @@ class Constant(Schedule):
     def length(self) -> float:
         return 0.0
 
+    @property
+    def upper(self) -> float:
+        return self.lr
+
     def phases(self) -> list[Phase]:
         return [Phase("constant", 0.0, _INF, self.lr, self.lr, True)]
 
@@ -212,6 +216,10 @@ class MultiStep(Schedule):
     def length(self) -> float:
         return self.milestones[-1] if self.milestones else 0.0
 
+    @property
+    def upper(self) -> float:
+        return max(self.peak_lr, self.peak_lr * m.ipow(self.gamma, len(self.milestones)))
+
     def phases(self) -> list[Phase]:
         starts = (0.0,) + self.milestones
         ends = self.milestones + (_INF,)
@@ -269,10 +277,21 @@ class InverseSqrt(Schedule):
         self._set(peak_lr=_check.rate("peak_lr", peak_lr), timescale=_check.length("timescale", timescale))
 
     def _scalar(self, t: float) -> float:
-        return self.peak_lr * m.sqrt(self.timescale / (t + self.timescale))
+        d = t + self.timescale
+        if d == _INF:
+            # both terms scaled by 1/4 (exact): the same ratio, without overflowing
+            return self.peak_lr * m.sqrt((self.timescale * 0.25) / (t * 0.25 + self.timescale * 0.25))
+        return self.peak_lr * m.sqrt(self.timescale / d)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
-        return self.peak_lr * m.vsqrt(self.timescale / (t + self.timescale))
+        with np.errstate(over="ignore"):
+            d = t + self.timescale
+        big = d == _INF
+        if big.any():
+            d[big] = t[big] * 0.25 + self.timescale * 0.25
+            ts = np.where(big, self.timescale * 0.25, self.timescale)
+            return self.peak_lr * m.vsqrt(ts / d)
+        return self.peak_lr * m.vsqrt(self.timescale / d)
 
     def phases(self) -> list[Phase]:
         return [self._phase("inverse sqrt", 0.0, _INF, end_value=None)]
@@ -453,7 +472,8 @@ class WarmupStableDecay(_Bounded):
         if self.decay_shape == "linear":
             return self.min_lr + span * (1.0 - u)
         if self.decay_shape == "cosine":
-            return self.min_lr + span * (1.0 + m.cos(_PI * u)) / 2.0
+            # span * 0.5 first: the same bits as (span * c) / 2, without overflowing
+            return self.min_lr + span * 0.5 * (1.0 + m.cos(_PI * u))
         return self.min_lr + span * (1.0 - m.sqrt(u))
 
     def _array(self, t: np.ndarray) -> np.ndarray:
@@ -462,7 +482,7 @@ class WarmupStableDecay(_Bounded):
         if self.decay_shape == "linear":
             out = self.min_lr + span * (1.0 - u)
         elif self.decay_shape == "cosine":
-            out = self.min_lr + span * (1.0 + m.vcos(_PI * u)) / 2.0
+            out = self.min_lr + span * 0.5 * (1.0 + m.vcos(_PI * u))
         else:
             out = self.min_lr + span * (1.0 - m.vsqrt(u))
         out[t < self._t0] = self.peak_lr

@@ -8,7 +8,7 @@ from typing import Sequence as SequenceT
 
 from ._num import np
 
-from .core import Schedule, check_schedule, register
+from .core import Schedule, check_schedules, register
 
 __all__ = ["Product"]
 
@@ -30,11 +30,13 @@ class Product(Schedule):
     _fields = ("schedules",)
 
     def __init__(self, schedules: SequenceT[Schedule]) -> None:
-        if isinstance(schedules, Schedule) or not hasattr(schedules, "__iter__"):
-            raise TypeError(f"schedules must be a list of schedules, got {schedules!r}")
-        items = tuple(check_schedule(f"schedules[{i}]", s) for i, s in enumerate(schedules))
-        if not items:
-            raise ValueError("schedules must hold at least one schedule, got []")
+        items = check_schedules("schedules", schedules)
+        top = 1.0
+        for s in items:
+            top *= s.upper
+        if not top < math.inf and all(s.upper < math.inf for s in items):
+            raise ValueError("product: the largest values of the schedules multiply past float64's range "
+                             f"({' * '.join(repr(s.upper) for s in items)})")
         self._set(schedules=items)
 
     def _scalar(self, t: float) -> float:
@@ -59,3 +61,10 @@ class Product(Schedule):
     @property
     def length(self) -> float:
         return max(s.length for s in self.schedules)
+
+    @property
+    def upper(self) -> float:
+        tops = [s.upper for s in self.schedules]
+        if 0.0 in tops:
+            return 0.0
+        return math.prod(tops)

@@ -130,6 +130,10 @@ class YoloxCos(Schedule):
     def length(self) -> float:
         return max(self._tail, math.nextafter(self.warmup_iters, _INF))
 
+    @property
+    def upper(self) -> float:
+        return max(self.lr, self.warmup_lr_start)
+
     def phases(self) -> list[Phase]:
         W = self.warmup_iters
         # x == W still belongs to the warmup branch; the phases follow the branches.
@@ -188,6 +192,10 @@ class YoloxStep(Schedule):
     def _array(self, x: np.ndarray) -> np.ndarray:
         # numpy's float floor_divide uses the same fmod-based rule as Python's //.
         return self.lr * m.vipow(self.decay_rate, np.floor_divide(x, self.step_size))
+
+    @property
+    def upper(self) -> float:
+        return self.lr
 
     def phases(self) -> list[Phase]:
         return [Phase("step decay", 0.0, _INF, self.lr, None, True)]
@@ -264,6 +272,10 @@ class TorchvisionWarmup(Schedule):
     @property
     def length(self) -> float:
         return self.warmup_iters
+
+    @property
+    def upper(self) -> float:
+        return max(1.0, self.warmup_factor)
 
     def phases(self) -> list[Phase]:
         wi = self.warmup_iters
@@ -379,7 +391,7 @@ class CAWB(Schedule):
 
     __slots__ = ("epochs", "eta_min", "steps", "step_scale", "lf", "batchs", "warmup_epoch", "epoch_scale",
                  "lf_amplitude", "lf_floor", "warmup_iters", "boundaries", "_ends", "_scales", "_gaps",
-                 "_fn", "_k_last", "_warm_end", "_per_epoch")
+                 "_top", "_fn", "_k_last", "_warm_end", "_per_epoch")
     _fields = ("epochs", "eta_min", "steps", "step_scale", "lf", "batchs", "warmup_epoch", "epoch_scale",
                "lf_amplitude", "lf_floor")
 
@@ -426,8 +438,21 @@ class CAWB(Schedule):
         scales = [1.0]
         for _ in range(nseg):
             scales.append(scales[-1] * ss)
+        top = max(scales) * (1.0 if fn is None else (amp + flo if amp is not None else 1.0))
+        if not top < _INF:
+            raise ValueError(f"step_scale={_check.show(step_scale)} overflows float64: the peak after "
+                             f"{nseg} restarts, step_scale ** {nseg}, must be finite")
         gaps = tuple(B[i + 1] - B[i] + es if i != nseg - 1 else B[i + 1] - B[i] for i in range(nseg))
+        for i, g in enumerate(gaps):
+            if not _check.MIN_LENGTH <= g <= _check.MAX_LENGTH:
+                raise ValueError(f"CAWB segment {i + 1} runs {g!r} epochs (from {B[i]!r} to {B[i + 1]!r}"
+                                 f"{' plus epoch_scale' if i != nseg - 1 else ''}); each must be between "
+                                 f"{_check.MIN_LENGTH:g} and {_check.MAX_LENGTH:g}")
         W = nb * we
+        if not W <= _check.MAX_LENGTH:
+            raise ValueError(f"batchs * warmup_epoch = {W!r} warmup iterations is past lrkit's limit of "
+                             f"{_check.MAX_LENGTH:g} (batchs={_check.show(batchs)}, "
+                             f"warmup_epoch={_check.show(warmup_epoch)})")
         # Warmup writes happen at batch counters 0 .. ceil(W) - 1; a fractional warmup
         # leaves the last one in force until the step() that ends its epoch.
         k_last = math.ceil(W) - 1 if W > 0 else -1
@@ -435,7 +460,8 @@ class CAWB(Schedule):
         self._set(epochs=E, eta_min=eta, steps=st, step_scale=ss, lf=lf, batchs=nb, warmup_epoch=we,
                   epoch_scale=es, lf_amplitude=amp, lf_floor=flo, warmup_iters=W, boundaries=B, _ends=B[1:],
                   _scales=tuple(scales), _gaps=gaps, _fn=fn, _k_last=float(k_last), _warm_end=float(warm_end),
-                  _per_epoch=nb if nb > 0 else 1.0)
+                  _per_epoch=nb if nb > 0 else 1.0,
+                  _top=max(1.0, top) if fn is None or isinstance(fn, CawbLf) else _INF)
 
     # -- the original's per-call factors (for stateful bindings) -----------------------------
     def locate(self, iters: float, last_epoch: float = 0) -> tuple[float, float, float]:
@@ -459,28 +485,60 @@ class CAWB(Schedule):
         i = bisect.bisect_left(ends, t)
         if i < len(ends):
             return self._scales[i], t - self.boundaries[i], self._gaps[i]
+        return self._scales[-1], t, self._gaps[self._last_walk_segment(it, L)]
+
+    def _last_walk_segment(self, it: float, L: float) -> int:
+        """The segment of the last position ``j + L <= epochs`` of the walk ``..., it - 1, it``."""
         E = self.epochs
-        j = it - math.ceil(t - E)
-        # Fix the rounding of the estimate: find the last walk point (j + L) <= E.
-        while (j + 1) + L <= E:
-            j += 1
-        while j + L > E:
-            j -= 1
-        k = bisect.bisect_left(ends, j + L)
-        return self._scales[-1], t, self._gaps[k]
+        # j keeps it's fractional part: j = frac + floor(E - L - frac), computed directly (a
+        # walk from ``it`` down would take ``it - E`` steps); then rounding is corrected.
+        frac = it - math.floor(it)
+        j = frac + math.floor(E - L - frac)
+        for _ in range(4):
+            if (j + 1) + L <= E:
+                j += 1
+            elif j + L > E:
+                j -= 1
+            else:
+                break
+        return bisect.bisect_left(self._ends, j + L)
+
+    def lf_value(self, x: float, gap: float) -> float:
+        """The decay factor ``lf(x, gap)`` exactly as the original computes it, whatever its sign.
+
+        ``ValueError`` where the original fails (``gap == 0``: a division by zero; an
+        angle past float64's range) or a user ``lf`` returns no finite number.
+        """
+        fn = self._fn
+        try:
+            if fn is None:
+                return ((1 + m.cos(x * _PI / gap)) / 2) * (1.0 - self.eta_min) + self.eta_min
+            v = fn(x, gap)
+        except ZeroDivisionError:
+            raise ValueError(f"CAWB: lf({x!r}, {gap!r}) divides by zero: no segment has been reached yet "
+                             "(the original fails here too)") from None
+        except ValueError as e:
+            if "math domain" not in str(e):
+                raise
+            raise ValueError(f"CAWB: position {x!r} is too far past the run for lf({x!r}, {gap!r}) to be "
+                             "computed in float64") from None
+        if isinstance(v, (str, bytes, bool)) or not hasattr(v, "__float__"):
+            raise TypeError(f"lf must return a number, got {v!r} from lf({x!r}, {gap!r})")
+        v = float(v)
+        if v != v or v in (_INF, -_INF):
+            raise ValueError(f"CAWB: lf({x!r}, {gap!r}) = {v!r}; the decay factor must be finite")
+        return v
 
     def _lf(self, x: float, gap: float) -> float:
-        fn = self._fn
-        if fn is None:
-            return ((1 + m.cos(x * _PI / gap)) / 2) * (1.0 - self.eta_min) + self.eta_min
-        v = fn(x, gap)
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            raise TypeError(f"lf must return a number, got {v!r} from lf({x!r}, {gap!r})") from None
-        if not 0 <= v < _INF:
-            raise ValueError(f"lf({x!r}, {gap!r}) = {v!r}; the decay factor must be finite and >= 0")
-        return v
+        """:meth:`lf_value`, where the schedule needs it ``>= 0``: a named ``lf`` (``'linear'``
+        runs below 0 past the run) holds 0 there; a user function must not go below 0."""
+        v = self.lf_value(x, gap)
+        if v >= 0:
+            return v
+        if self._fn is None or isinstance(self._fn, CawbLf):
+            return 0.0
+        raise ValueError(f"lf({x!r}, {gap!r}) = {v!r}; the decay factor of an lrkit CAWB schedule must be >= 0 "
+                         "(the drop-in CosineAnnealingWarmbootingLR takes it as it is)")
 
     def step_terms(self, iters: float, last_epoch: float = 0) -> tuple[float, float]:
         """``(scale, factor)`` of the ``step()`` whose counter is ``iters``: ``lr = scale * base_lr * factor``."""
@@ -518,6 +576,10 @@ class CAWB(Schedule):
         if p < self._warm_end or (p // self._per_epoch) < 1:
             return base_lr * self._scalar(p)
         return self.step_lr(base_lr, p // self._per_epoch - 1.0)
+
+    @property
+    def upper(self) -> float:
+        return self._top
 
     # -- the canonical loop as a schedule ------------------------------------------------------
     def _scalar(self, p: float) -> float:
