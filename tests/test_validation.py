@@ -130,7 +130,6 @@ def test_bad_parameter_raises_naming_it(kind, name, cat, data):
     (lambda: lk.WarmupCosine(0.1, 100, 10, shape="cubic"), "shape"),
     (lambda: lk.Warmup(C, 10, shape="cubic"), "shape"),
     (lambda: lk.Warmup(C, 10, start_factor=1.5), "start_factor"),
-    (lambda: lk.Warmup(C, 1e-9, "exponential", tau=1e308), "tau.*too long"),
     (lambda: lk.Warmup(C, 5e-324, "exponential"), "warmup_steps.*between 1e-09 and 1e\\+300"),
     (lambda: lk.Clip(C, 0.2, 0.1), "min_lr.*max_lr"),
     (lambda: lk.untuned_linear_warmup(C, beta2=1.0), "beta2"),
