@@ -175,7 +175,8 @@ def test_state_dict_is_plain_and_loads_with_weights_only():
     buf.seek(0)
     state = torch.load(buf, weights_only=True)
     assert state == {"last_epoch": 7, "base_values": [0.1, 0.02], "key": "lr", "absolute": False,
-                     "steps_per_epoch": None}
+                     "steps_per_epoch": None, "class": "lrkit.torch.ScheduleLR", "groups": 2, "per_group": False,
+                     "schedules": [SCHED.to_dict()]}
 
     def plain(v):
         if isinstance(v, dict):
@@ -342,11 +343,12 @@ def test_load_state_dict_refuses_another_absolute_or_steps_per_epoch():
     same = ScheduleLR(opt, SCHED, steps_per_epoch=4.0)
     same.load_state_dict(saved(steps_per_epoch=4))
     assert same.last_epoch == 5 and opt.param_groups[0]["lr"] == 0.1 * SCHED(5 / 4)
-    old = saved(absolute=True)
-    del old["absolute"], old["steps_per_epoch"]
+    old = {k: v for k, v in saved(absolute=True).items() if k in ("last_epoch", "base_values", "key")}
     opt = two_groups()
     sched = ScheduleLR(opt, SCHED, absolute=True)
-    sched.load_state_dict(old)
+    with pytest.raises(ValueError, match="no 'class' entry"):
+        sched.load_state_dict(old)  # it cannot say what it belongs to: refused unless asked for
+    sched.load_state_dict(old, strict=False)
     assert sched.last_epoch == 5 and opt.param_groups[0]["lr"] == SCHED(5)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "schedule_class",
     "check_schedule",
     "check_schedules",
+    "fingerprint",
     "ArrayLike",
 ]
 
@@ -382,6 +383,30 @@ class Schedule:
     def __repr__(self) -> str:
         args = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
         return f"{type(self).__name__}({args})"
+
+
+def fingerprint(s: "Schedule") -> Any:
+    """What a schedule is, as plain data: its config (``to_dict``), with Python code that
+    cannot be written to a config (a user function) named by its qualified name.
+
+    Bindings store it in their state, so a checkpoint can tell which schedule it was
+    saved with. Equal schedules have equal fingerprints, in any process.
+    """
+    out: dict[str, Any] = {"type": s.kind or type(s).__name__}
+    for f in s._fields:
+        out[f] = _plain_code(getattr(s, f))
+    return out
+
+
+def _plain_code(v: Any) -> Any:
+    if isinstance(v, Schedule):
+        return fingerprint(v)
+    if isinstance(v, (list, tuple)):
+        return [_plain_code(x) for x in v]
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return _to_plain(v)
+    fn = getattr(v, "fn", v)  # IntPositions and similar wrappers
+    return "python:" + getattr(fn, "__module__", "?") + "." + getattr(fn, "__qualname__", type(fn).__name__)
 
 
 def _to_plain(v: Any) -> Any:

@@ -31,7 +31,7 @@ from . import _check
 from . import _num as m
 from .core import Phase, Schedule, register
 
-__all__ = ["get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
+__all__ = ["DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
            "LR_DECAY_TYPES", "LF_SHAPES"]
 
 _INF = math.inf
@@ -41,6 +41,16 @@ _PI = math.pi
 LR_DECAY_TYPES = ("cos", "step")
 #: The named CAWB decay functions usable in configs (see :class:`CawbLf`).
 LF_SHAPES = ("cos", "linear")
+
+
+class DropInWarning(UserWarning):
+    """A drop-in recipe was given arguments that are probably a mistake.
+
+    The drop-ins (``get_lr_scheduler``, ``warmup_lr_scheduler``,
+    ``CosineAnnealingWarmbootingLR``) return the original's value for every input on
+    which the original returns one, however odd, and warn once, naming the parameter.
+    Silence it with ``warnings.filterwarnings("ignore", category=lrkit.DropInWarning)``.
+    """
 
 
 def _sq(u: float) -> float:

@@ -33,9 +33,10 @@ from torch.optim import lr_scheduler as _tl
 
 from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
-from ._bindutil import (CawbCounters, check_group_count, check_last_epoch, check_saved, pct_start, per_step,
-                        same_steps_per_epoch, schedule_tuple)
-from .core import Schedule, registered
+from ._bindutil import (CawbCounters, base_values, check_group_count, check_identity, check_last_epoch,
+                        check_saved, pct_start, per_step, same_steps_per_epoch, schedule_tuple)
+from ._check import real as _check_real
+from .core import Schedule, fingerprint, registered
 from .cycles import CosineRestarts, Cyclic
 from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
 from .product import Product
@@ -44,6 +45,7 @@ from .recipes import TorchvisionWarmup
 __all__ = ["ScheduleLR", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
 
 _BETAS = {"beta1": 0, "beta2": 1}
+_INF = float("inf")
 
 
 _AHEAD = 4096  # positions evaluated at once on the hot path
@@ -157,6 +159,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         schedules, per_group = schedule_tuple(schedule)
         if per_group:
             check_group_count(schedules, len(groups))
+        self._plan = schedules  # as given (before per_step): what a saved state is checked against
         schedules = per_step(schedules, steps_per_epoch)
         if not isinstance(absolute, bool):
             raise TypeError(f"absolute must be True or False, got {absolute!r}")
@@ -172,8 +175,10 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 have = ", ".join(sorted(k for k in g if k != "params"))
                 raise ValueError(f"key {key!r}: param group {i} has no {gkey!r} entry (it has: {have})")
             cur = g[gkey] if index is None else g[gkey][index]
-            if not isinstance(cur, (numbers.Real, Tensor)):
-                raise TypeError(f"key {key!r}: param group {i} holds {cur!r}, not a number")
+            if isinstance(cur, bool) or not isinstance(cur, (numbers.Real, Tensor)) or (
+                    isinstance(cur, Tensor) and (cur.numel() != 1 or cur.dtype == torch.bool)):
+                raise ValueError(f"key {key!r}: param group {i} holds {cur!r}, not a real number; only "
+                                 "real-number entries (lr, momentum, weight_decay, betas) can be driven")
         # The base values live in the param groups (as torch does with "initial_lr"), so a
         # scheduler built after optimizer.load_state_dict finds the original ones.
         self._initial_key = "initial_" + key
@@ -193,7 +198,9 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         self._index = index
         self._absolute = absolute
         self._steps_per_epoch = steps_per_epoch
-        self.base_values = [_plain(g[self._initial_key]) for g in groups]
+        self.base_values = base_values(f"the param groups' {self._initial_key!r}",
+                                       [_plain(g[self._initial_key]) for g in groups])
+        self._per_group = per_group
         self._set_fast_path()
         self._t = float(last_epoch)
         _run_eagerly_under_compile()
@@ -203,7 +210,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         # Precomputed so that step() is a counter increment, one schedule call and a loop.
         scheds = self._schedules
         self._fn = scheds[0]._scalar if len(scheds) == 1 else None
-        self._fns = tuple(s._scalar for s in scheds) * (len(self.base_values) if len(scheds) == 1 else 1)
+        self._fns = tuple(s.checked for s in scheds) * (len(self.base_values) if len(scheds) == 1 else 1)
         self._bases = [1.0] * len(self.base_values) if self._absolute else list(self.base_values)
         self._n = len(self._bases)
         self._b0 = self._bases[0]
@@ -217,6 +224,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         # iterator. Only for schedules with a real array path: a user function is never
         # called ahead of time.
         self._ahead = len(scheds) == 1 and not _calls_python(scheds[0])
+        self._ahead_from = 0.0
         self._it: Any = iter(())
 
     # -- torch's LRScheduler protocol -------------------------------------------------
@@ -228,11 +236,15 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         self.step()
 
     def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
-        """Advance one position and write the new values; ``step(t)`` jumps to position ``t``."""
+        """Advance one position and write the new values; ``step(t)`` jumps to position ``t``.
+
+        A step that raises (a user function returning NaN, say) changes nothing: the
+        position and the param groups stay as they were.
+        """
         if epoch is None:
-            t = self._t = self._t + 1.0
+            t = self._t + 1.0
         else:
-            t = self._t = self._position(epoch)
+            t = self._position(epoch)
             self._it = iter(())
         groups = self.optimizer.param_groups
         if groups is self._float_groups and len(groups) == self._n:
@@ -242,42 +254,75 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 v = next(self._it)
             except StopIteration:
                 v = self._refill(t)
+            key = self._key
             if self._same:  # v is already base * schedule(t), the value of every group
                 if self._n == 1:
-                    groups[0][self._key] = v
-                else:
-                    key = self._key
+                    g = groups[0]
+                    if g[key].__class__ is float:
+                        g[key] = v
+                        self._t = t
+                        return
+                elif all(g[key].__class__ is float for g in groups):
                     for g in groups:
                         g[key] = v
-            else:
-                key = self._key
+                    self._t = t
+                    return
+            elif all(g[key].__class__ is float for g in groups):
                 for g, b in zip(groups, self._bases):
                     g[key] = b * v
-        else:
-            self._write(t, groups)
+                self._t = t
+                return
+            # a group's value is no longer a float (a tensor put there since): in place
+        self._write(t, groups)
+        self._t = t
 
     def _refill(self, t: float) -> float:
         """The hot path's value at ``t`` (``base * schedule(t)`` when the groups share one
         base, else ``schedule(t)``); also evaluates the next block of whole positions when
-        it can. Numpy's ``b * array`` is the same IEEE product as ``b * v``."""
+        it can. Numpy's ``b * array`` is the same IEEE product as ``b * v``.
+
+        The look-ahead never changes what a step does: a block is cut before its first
+        value that is not a finite number >= 0, and a block that raises is not used,
+        so each position is evaluated (and fails, if it does) when it is reached.
+        """
         b = self._b0 if self._same else 1.0
-        if not (self._ahead and t.is_integer() and t < _AHEAD_LIMIT):
-            return b * self._fn(t)
-        block = self._schedules[0]._array(_offsets() + t)
-        block *= b
-        self._it = iter(block.tolist())
-        return next(self._it)
+        if self._ahead and t.is_integer() and t < _AHEAD_LIMIT and t >= self._ahead_from:
+            try:
+                block = self._schedules[0]._array(_offsets() + t)
+            except (ValueError, ArithmeticError):
+                block = None
+                self._ahead_from = t + _AHEAD  # a position ahead fails: one step at a time for a while
+            if block is not None:
+                block *= b
+                ok = (block >= 0) & (block < _INF)
+                if not ok.all():
+                    block = block[:int(ok.argmin())]
+                if block.size:
+                    self._it = iter(block.tolist())
+                    return next(self._it)
+        v = b * self._schedules[0].checked(t)
+        if not v < _INF:
+            raise ValueError(f"the value at position {t!r} times the base value {b!r} overflows float64")
+        return v
 
     def _write(self, t: float, groups: list) -> None:
-        """Write position ``t``'s values into ``groups``, whatever their kind (float, tensor, tuple)."""
+        """Write position ``t``'s values into ``groups``, whatever their kind (float, tensor, tuple).
+
+        Every value is computed (and checked) before any group is written.
+        """
         if len(groups) != self._n:
             raise RuntimeError(f"the optimizer now has {len(groups)} param groups but this scheduler was "
                                f"built for {self._n}; build a new scheduler after add_param_group")
         self._it = iter(())
         key, gkey, i = self._key, self._gkey, self._index
         all_float = self._fn is not None and i is None
-        for g, b, f in zip(groups, self._bases, self._fns):
+        values = []
+        for b, f in zip(self._bases, self._fns):
             v = b * f(t)
+            if not 0 <= v < _INF:
+                raise ValueError(f"the value at position {t!r} is {v!r} (base {b!r}): not a finite number >= 0")
+            values.append(v)
+        for g, v in zip(groups, values):
             if i is None:
                 cur = g[key]
                 if isinstance(cur, Tensor):
@@ -318,37 +363,55 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         return self._schedules
 
     # -- checkpoints -------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        """The resumable state, plain Python values only: position, base values, key and the
-        settings the position is read with (``absolute``, ``steps_per_epoch``)."""
-        return {"last_epoch": self.last_epoch, "base_values": list(self.base_values), "key": self._key,
-                "absolute": self._absolute,
-                "steps_per_epoch": None if self._steps_per_epoch is None else float(self._steps_per_epoch)}
+    def _identity(self) -> dict[str, Any]:
+        """What a saved state must match to be this scheduler's (see :meth:`load_state_dict`)."""
+        return {"class": "lrkit.torch.ScheduleLR", "groups": self._n, "per_group": self._per_group,
+                "schedules": [fingerprint(s) for s in self._plan], "base_values": list(self.base_values)}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def state_dict(self) -> dict[str, Any]:
+        """The resumable state, plain Python values only: position, base values, key, the
+        settings the position is read with (``absolute``, ``steps_per_epoch``) and what the
+        state belongs to (class, group count, the schedules' configs)."""
+        out = self._identity()
+        out.update({"last_epoch": self.last_epoch, "key": self._key, "absolute": self._absolute,
+                    "steps_per_epoch": None if self._steps_per_epoch is None else float(self._steps_per_epoch)})
+        return out
+
+    def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
         """Restore :meth:`state_dict` and write the values for the restored position.
 
-        A state saved with another ``key``, ``absolute`` or ``steps_per_epoch`` raises
-        ``ValueError``: its position and base values mean something else here. States
-        saved without ``absolute`` / ``steps_per_epoch`` (older versions) still load.
+        The state must be this class's, for the same plan: the same schedules, group
+        count, per-group setting and base values, else ``ValueError`` says what differs.
+        To go on from the saved position with a changed plan (a re-planned run), pass
+        ``strict=False``: the position is loaded, and this scheduler's own schedules and
+        base values apply from there. A state saved with another ``key``, ``absolute``
+        or ``steps_per_epoch`` is refused either way (its position or values mean
+        something else here), as is another scheduler's state.
         """
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
-            raise ValueError(f"not a ScheduleLR state dict (expected keys last_epoch, base_values, key), "
-                             f"got {state_dict!r}")
+            raise ValueError(f"not a ScheduleLR state dict (no 'last_epoch'), got {state_dict!r}")
         key = state_dict.get("key", "lr")
         if key != self._key:
             raise ValueError(f"the state drives key {key!r} but this scheduler drives {self._key!r}")
         check_saved(state_dict, "absolute", self._absolute)
         check_saved(state_dict, "steps_per_epoch", self._steps_per_epoch, same_steps_per_epoch)
-        bases = state_dict.get("base_values", self.base_values)
+        check_identity(state_dict, "ScheduleLR", self._identity(), strict)
+        bases = base_values("the state's base_values", state_dict.get("base_values", self.base_values))
         if len(bases) != len(self.base_values):
             raise ValueError(f"the state holds {len(bases)} base values but the optimizer has "
                              f"{len(self.base_values)} param groups")
-        self.base_values = [float(b) for b in bases]
+        old_t, old_bases = self._t, self.base_values
+        if strict:
+            self.base_values = bases
         self._set_fast_path()
-        self.last_epoch = state_dict["last_epoch"]
-        if self._t >= 0:
-            self.step(self._t)
+        try:
+            self.last_epoch = state_dict["last_epoch"]
+            if self._t >= 0:
+                self.step(self._t)
+        except ValueError:
+            self._t, self.base_values = old_t, old_bases  # a failed load changes nothing
+            self._set_fast_path()
+            raise
 
     # -- copies --------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -624,7 +687,9 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _tl.LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         self._init_counters(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
-        self.base_lr = [_plain(g["lr"]) for g in optimizer.param_groups]
+        self.base_lr = base_values("the param groups' lr", [_plain(g["lr"]) for g in optimizer.param_groups])
+        for g in optimizer.param_groups:
+            g.setdefault("initial_lr", g["lr"])
         _run_eagerly_under_compile()
         super().__init__(optimizer)
         self.last_epoch = 0  # the original's resume offset, not torch's step counter
@@ -644,8 +709,13 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _tl.LRScheduler):
 
     def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
         """End of an epoch: advance the epoch counter (or set it to ``external_iter``), write the lrs, return group 0's."""
-        it = self._next_epoch(external_iter)
-        self._write([self.schedule.step_lr(b, it, self.last_epoch) for b in self.base_lr])
+        old = (self.iters, self.gap)
+        try:
+            scale, factor = self._epoch_terms(self._next_epoch(external_iter))
+        except (ValueError, TypeError):
+            self.iters, self.gap = old  # a failed step changes nothing
+            raise
+        self._write([scale * b * factor for b in self.base_lr])
         return self._last_lr[0]
 
     def step_batch(self) -> float | None:
@@ -661,16 +731,29 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _tl.LRScheduler):
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
-        """Counters, resume offset, base lrs and the lrs in force, as plain values."""
-        return {"iters": self.iters, "iters_batch": self.iters_batch, "last_epoch": self.last_epoch,
-                "base_lr": list(self.base_lr), "last_lr": list(self._last_lr)}
+        """Counters (``gap``'s history included), resume offset, base lrs and the lrs in force, as plain values."""
+        out = self._counter_state()
+        out.update({"base_lr": list(self.base_lr), "last_lr": list(self._last_lr)})
+        return out
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` and write back the lrs that were in force."""
-        self._restore_counters(state_dict)
-        if len(state_dict["base_lr"]) != len(self.optimizer.param_groups):
-            raise ValueError(f"the state holds {len(state_dict['base_lr'])} base lrs but the optimizer has "
+    def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
+        """Restore :meth:`state_dict` and write back the lrs that were in force.
+
+        Another scheduler's state, or one saved with other boundaries (``strict=False``
+        accepts those), raises ``ValueError`` and changes nothing.
+        """
+        if not isinstance(state_dict, dict) or "base_lr" not in state_dict:
+            raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict, got {state_dict!r}")
+        bases = base_values("the state's base_lr", state_dict["base_lr"])
+        if len(bases) != len(self.optimizer.param_groups):
+            raise ValueError(f"the state holds {len(bases)} base lrs but the optimizer has "
                              f"{len(self.optimizer.param_groups)} param groups")
-        self.base_lr = [float(b) for b in state_dict["base_lr"]]
-        if state_dict.get("last_lr") is not None:
-            self._write([float(v) for v in state_dict["last_lr"]])
+        last = state_dict.get("last_lr")
+        if last is not None:
+            last = [_check_real("the state's last_lr", v) for v in last]
+            if len(last) != len(bases):
+                raise ValueError(f"the state holds {len(last)} lrs in force for {len(bases)} param groups")
+        self._restore_counters(state_dict, strict)
+        self.base_lr = bases
+        if last is not None:
+            self._write(last)
