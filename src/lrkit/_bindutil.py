@@ -80,6 +80,23 @@ def base_values(name: str, values: Any) -> list[float]:
     return out
 
 
+def base_value(name: str, value: Any) -> float:
+    """One base value: a finite number ``>= 0`` (``ValueError`` naming it otherwise)."""
+    try:
+        return _check.rate(name, value)
+    except TypeError as e:
+        raise ValueError(str(e)) from None
+
+
+def cawb_state_keys(state: Any) -> None:
+    """``ValueError`` unless ``state`` is a mapping with the CAWB drop-ins' entries."""
+    if not isinstance(state, Mapping):
+        raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict, got {_check.show(state)}")
+    missing = {"iters", "iters_batch", "last_epoch", "base_lr"} - set(state)
+    if missing:
+        raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict: missing {sorted(missing)}")
+
+
 def check_identity(state: Mapping[str, Any], saved_as: str, mine: Mapping[str, Any], strict: bool) -> None:
     """Refuse a state saved by another scheduler, or by this class for another plan.
 

@@ -70,7 +70,19 @@ class CosineRestarts(Schedule):
     def _cycle_start(self, i: float) -> float:
         if self.period_mult == 1.0:
             return i * self.period
-        return self.period * (m.ipow(self.period_mult, i) - 1) / (self.period_mult - 1)
+        a = m.ipow(self.period_mult, i) - 1
+        v = self.period * a
+        if v < _INF:
+            return v / (self.period_mult - 1)
+        if a < _INF:
+            return self.period * (a / (self.period_mult - 1))  # P * a overflows, the start may not
+        return self._far_start(i)
+
+    def _far_start(self, i: float) -> float:
+        """The start of a cycle ``i`` whose ``period_mult ** i`` is past float64's range, by logs
+        (``- 1`` is below the last bit there); ``inf`` if the start itself is."""
+        e = m.log(self.period) + i * self._logm - m.log(self.period_mult - 1)
+        return m.exp(e) if e < 709.0 else _INF
 
     def _index(self, t: float) -> float:
         """The cycle of ``t``: the largest ``i`` with ``_cycle_start(i) <= t``."""
@@ -81,8 +93,10 @@ class CosineRestarts(Schedule):
             i = float(math.floor(q))
         else:
             q = t * (pm - 1) / P
-            _resolvable(q, t, "period", P)
-            i = float(math.floor(math.log1p(q) / self._logm))
+            if q < _INF:
+                i = float(math.floor(math.log1p(q) / self._logm))
+            else:  # log1p(q) = log(q) to the last bit for such a q; its log has no overflow
+                i = float(math.floor((m.log(t) + m.log(pm - 1) - m.log(P)) / self._logm))
         if self._cycle_start(i + 1) <= t:
             i += 1
         elif self._cycle_start(i) > t:
@@ -91,8 +105,19 @@ class CosineRestarts(Schedule):
 
     def _acycle_start(self, i: np.ndarray) -> np.ndarray:
         if self.period_mult == 1.0:
-            return i * self.period
-        return self.period * (m.vipow(self.period_mult, i) - 1) / (self.period_mult - 1)
+            with np.errstate(over="ignore"):
+                return i * self.period
+        a = m.vipow(self.period_mult, i) - 1
+        with np.errstate(over="ignore"):
+            v = self.period * a
+        big = ~(v < _INF)
+        v /= self.period_mult - 1
+        if big.any():
+            v[big] = self.period * (a[big] / (self.period_mult - 1))
+            far = a == _INF
+            if far.any():
+                v[far] = [self._far_start(c) for c in i[far].tolist()]
+        return v
 
     def _aindex(self, t: np.ndarray) -> np.ndarray:
         """:meth:`_index` element-wise, with the same corrections."""
@@ -100,7 +125,14 @@ class CosineRestarts(Schedule):
         if pm == 1.0:
             i = np.floor(t / P)
         else:
-            i = np.floor(np.log1p(t * (pm - 1) / P) / self._logm)
+            with np.errstate(over="ignore"):
+                q = t * (pm - 1) / P
+            big = ~(q < _INF)
+            if big.any():
+                q[big] = 1.0
+            i = np.floor(np.log1p(q) / self._logm)
+            if big.any():
+                i[big] = np.floor((m.vlog(t[big]) + m.log(pm - 1) - m.log(P)) / self._logm)
         up = self._acycle_start(i + 1) <= t
         down = ~up & (self._acycle_start(i) > t)
         return i + up - down
@@ -110,9 +142,18 @@ class CosineRestarts(Schedule):
             return self.min_lr
         i = self._index(t)
         x = t - self._cycle_start(i)
+        if not 0 <= x < _INF:  # far out, i * period rounds past t: the exact remainder
+            x = math.fmod(t, self.period) if self.period_mult == 1.0 else 0.0
         peak = self._peak(i)
         # (peak - min) * 0.5 first: the same bits as (... * c) / 2, without overflowing
-        return self.min_lr + (peak - self.min_lr) * 0.5 * (1 + m.cos(x * self._rate(i)))
+        return self.min_lr + (peak - self.min_lr) * 0.5 * (1 + m.cos(self._angle(x, i)))
+
+    def _angle(self, x: float, i: float) -> float:
+        """``x * pi / P_i``, also for a cycle whose length ``P_i`` is past float64's range."""
+        r = self._rate(i)
+        if r > 0 or x == 0:
+            return x * r
+        return _PI * m.exp(m.log(x) - m.log(self.period) - i * self._logm)
 
     def _peak(self, i: float) -> float:
         """Cycle ``i``'s peak: ``peak_lr * peak_decay ** i``, never below ``min_lr``."""
@@ -140,13 +181,33 @@ class CosineRestarts(Schedule):
             j -= 1
             np.maximum(j, 0, out=j)  # positions past max_cycles (overwritten below)
             x = starts[j]
-            np.subtract(t, x, out=x)
-            x *= self._rate(first) if pm == 1.0 else np.array([self._rate(c) for c in cycles])[j]
+            with np.errstate(invalid="ignore"):
+                np.subtract(t, x, out=x)
+            off = ~((x >= 0) & (x < _INF))
+            if off.any():  # as in _scalar
+                x[off] = np.fmod(t[off], self.period) if pm == 1.0 else 0.0
+            if pm == 1.0:
+                x *= self._rate(first)
+            else:
+                rates = np.array([self._rate(c) for c in cycles])
+                r = rates[j]
+                far = (r == 0) & (x > 0)
+                if far.any():  # cycles longer than float64's range: as in _angle
+                    xf = x[far]
+                    x *= r
+                    x[far] = _PI * m.vexp(m.vlog(xf) - m.log(self.period)
+                                          - np.array(cycles)[j[far]] * self._logm)
+                else:
+                    x *= r
             amp = np.array([self._peak(c) - lo for c in cycles])[j]
         else:
             i = self._aindex(np.minimum(t, live.max()))
-            x = t - self._acycle_start(i)
-            x *= _PI / (self.period * m.vipow(pm, i))
+            with np.errstate(invalid="ignore"):
+                x = t - self._acycle_start(i)
+            off = ~((x >= 0) & (x < _INF))
+            if off.any():  # as in _scalar
+                x[off] = np.fmod(t[off], self.period) if pm == 1.0 else 0.0
+            x = np.array([self._angle(float(a), float(c)) for a, c in zip(x.tolist(), i.tolist())])
             amp = np.maximum(self.peak_lr * m.vipow(self.peak_decay, i), lo)
             amp -= lo
         np.cos(x, out=x)
@@ -169,6 +230,8 @@ class CosineRestarts(Schedule):
         for i in range(min(n, _MAX_LISTED)):
             s, e = self._cycle_start(i), self._cycle_start(i + 1)
             out.append(Phase(f"cycle {i + 1}", s, e, self._scalar(s), self.min_lr, i == 0))
+            if e == _INF:
+                return out  # the cycles after this one start past float64's range
         if self.max_cycles is None:
             s = out[-1].end
             out.append(Phase(f"cycles {_MAX_LISTED + 1}...", s, _INF, self._scalar(s), None, False))

@@ -34,13 +34,15 @@ from paddle.optimizer import lr as _pl
 
 from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
-from ._bindutil import (CawbCounters, check_group_count, check_last_epoch, check_saved, pct_start, per_step,
-                        real, same_steps_per_epoch, schedule_tuple)
-from .core import Schedule
+from ._bindutil import (CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
+                        check_saved, pct_start, per_step, real, same_steps_per_epoch, schedule_tuple)
+from .core import Schedule, fingerprint
 from .cycles import CosineRestarts
 from .decay import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
 from .paddle_compat import PolynomialCycle
 from .recipes import TorchvisionWarmup
+
+_INF = float("inf")
 
 __all__ = ["ScheduleLR", "from_paddle", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
            "CosineAnnealingWarmbootingLR"]
@@ -132,13 +134,12 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
                 raise ValueError("one schedule per group needs parameters= (the param groups given to the "
                                  "optimizer, or the optimizer)")
             check_group_count(schedules, len(groups))
+        self._plan = schedules  # as given (before per_step): what a saved state is checked against
         schedules = per_step(schedules, steps_per_epoch)
         if learning_rate is None:
             own = getattr(optimizer, "_learning_rate", None) if optimizer is not None else None
             learning_rate = own if isinstance(own, float) else 1.0
-        base = real("learning_rate", learning_rate)
-        if base < 0:
-            raise ValueError(f"learning_rate must be >= 0, got {learning_rate!r}")
+        base = base_value("learning_rate", learning_rate)
         check_last_epoch(last_epoch)
 
         self._schedules = schedules
@@ -147,7 +148,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self._group_params = [_params(g) for g in groups] if groups is not None else None
         # a group's own 'learning_rate' multiplier, read once (the optimizer copies it
         # into each parameter, where per-group mode later writes its values)
-        self._multipliers = [real(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
+        self._multipliers = [base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
                              for i, g in enumerate(groups)] if groups is not None else None
         self._t = -1.0
         self._set_fast_path(base)
@@ -159,20 +160,26 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
     def _set_fast_path(self, base: float) -> None:
         # step() is a counter increment and one schedule call (global mode)
         self._base = base
-        self._fn = None if self._per_group else self._schedules[0]._scalar
-        self._fns = tuple(s._scalar for s in self._schedules)
+        self._fn = None if self._per_group else self._schedules[0].checked
+        self._fns = tuple(s.checked for s in self._schedules)
         self._group_bases = [base * mg for mg in self._multipliers] if self._per_group else None
 
     # -- Paddle's LRScheduler protocol --------------------------------------------------
     def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
         """Advance one position; ``step(t)`` jumps to position ``t``. Call it after ``optimizer.step()``."""
         if epoch is None:
-            t = self._t = self._t + 1.0
+            t = self._t + 1.0
         else:
-            t = self._t = self._position(epoch)
+            t = self._position(epoch)
         fn = self._fn
         if fn is not None:
-            self.last_lr = self._base * fn(t)
+            v = self._base * fn(t)  # raises before anything changes: a failed step changes nothing
+            if not v < _INF:
+                raise ValueError(f"the value at position {t!r} times learning_rate {self._base!r} overflows float64")
+            self.last_lr = v
+        else:
+            self.values(t)  # per group: checked now, written by __call__ before the update
+        self._t = t
         if self.verbose:
             print(f"Epoch {self.last_epoch}: {type(self).__name__} set learning rate to {self.get_last_lr()}.")
 
@@ -224,37 +231,45 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
     def state_keys(self) -> None:
         self.keys = ["last_epoch", "last_lr", "base_lr"]
 
+    def _identity(self) -> dict[str, Any]:
+        """What a saved state must match to be this scheduler's (see :meth:`set_state_dict`)."""
+        return {"class": "lrkit.paddle.ScheduleLR", "per_group": self._per_group,
+                "schedules": [fingerprint(s) for s in self._plan], "base_lr": self._base,
+                "multipliers": None if self._multipliers is None else list(self._multipliers)}
+
     def state_dict(self) -> dict[str, Any]:
-        """The resumable state, plain Python values only: position, base values and ``steps_per_epoch``."""
+        """The resumable state, plain Python values only: position, base values, ``steps_per_epoch``
+        and what the state belongs to (class, per-group setting, the schedules' configs)."""
         spe = self._steps_per_epoch
-        out: dict[str, Any] = {"last_epoch": self.last_epoch, "last_lr": self.last_lr, "base_lr": self._base,
-                               "steps_per_epoch": None if spe is None else float(spe)}
-        if self._per_group:
-            out["multipliers"] = list(self._multipliers)
+        out = self._identity()
+        out.update({"last_epoch": self.last_epoch, "last_lr": self.last_lr,
+                    "steps_per_epoch": None if spe is None else float(spe)})
         return out
 
-    def set_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def set_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
         """Restore :meth:`state_dict`: the lr is recomputed from the schedule at the saved position.
 
-        A state saved with another ``steps_per_epoch`` raises ``ValueError`` (its position
-        counts other steps); a state saved without the key (older versions) still loads.
+        The state must be this class's for the same plan: the same schedules, per-group
+        setting, ``learning_rate`` and group multipliers, else ``ValueError`` says what
+        differs; ``strict=False`` loads the position anyway and this scheduler's own plan
+        applies from there (a re-planned run). A state saved with another
+        ``steps_per_epoch`` is refused either way (its position counts other steps).
         """
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
-            raise ValueError(f"not a ScheduleLR state dict (expected keys last_epoch, last_lr, base_lr), "
-                             f"got {state_dict!r}")
+            raise ValueError(f"not a ScheduleLR state dict (no 'last_epoch'), got {state_dict!r}")
         check_saved(state_dict, "steps_per_epoch", self._steps_per_epoch, same_steps_per_epoch)
-        base = real("base_lr", state_dict.get("base_lr", self._base))
-        if self._per_group and "multipliers" in state_dict:
-            mult = state_dict["multipliers"]
-            if len(mult) != len(self._multipliers):
-                raise ValueError(f"the state holds {len(mult)} group multipliers but this scheduler drives "
-                                 f"{len(self._multipliers)} groups")
-            self._multipliers = [real("multipliers", x) for x in mult]
-        self._set_fast_path(base)
-        self.base_lr = base
-        self.last_epoch = state_dict["last_epoch"]
-        if self._t >= 0:
-            self.step(self._t)
+        base_value("the state's base_lr", state_dict.get("base_lr", self._base))
+        if state_dict.get("multipliers") is not None:
+            base_values("the state's multipliers", state_dict["multipliers"])
+        check_identity(state_dict, "ScheduleLR", self._identity(), strict)
+        old = self._t
+        try:
+            self.last_epoch = state_dict["last_epoch"]
+            if self._t >= 0:
+                self.step(self._t)
+        except ValueError:
+            self._t = old  # a failed load changes nothing
+            raise
 
     set_dict = set_state_dict
     load_state_dict = set_state_dict
@@ -542,9 +557,9 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _pl.LRScheduler):
         self._init_counters(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
         # Paddle's base class is not initialised: its constructor would take a first
         # step, and the original leaves the lr alone until step_batch() or step().
-        self.base_lr = float(opt.get_lr())
+        self.base_lr = base_value("the optimizer's lr", opt.get_lr())
         self.last_lr = self.base_lr
-        self.multipliers = [real(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
+        self.multipliers = [base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
                             for i, g in enumerate(_groups_of(opt))]
         self.last_epoch = 0  # the original's resume offset, not a step counter
         self.verbose = False
@@ -558,8 +573,13 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _pl.LRScheduler):
 
     def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
         """End of an epoch: advance the epoch counter (or set it to ``external_iter``); return group 0's lr."""
-        it = self._next_epoch(external_iter)
-        self.last_lr = self.schedule.step_lr(self.base_lr, it, self.last_epoch)
+        old = (self.iters, self.gap)
+        try:
+            scale, factor = self._epoch_terms(self._next_epoch(external_iter))
+        except (ValueError, TypeError):
+            self.iters, self.gap = old  # a failed step changes nothing
+            raise
+        self.last_lr = scale * self.base_lr * factor
         return self.get_last_lr()[0]
 
     def step_batch(self) -> float | None:
@@ -582,15 +602,19 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _pl.LRScheduler):
         self.keys = ["iters", "iters_batch", "last_epoch", "base_lr", "last_lr"]
 
     def state_dict(self) -> dict[str, Any]:
-        """Counters, resume offset, base lr and the lr in force, as plain values."""
-        return {"iters": self.iters, "iters_batch": self.iters_batch, "last_epoch": self.last_epoch,
-                "base_lr": self.base_lr, "last_lr": self.last_lr}
+        """Counters (``gap``'s history included), resume offset, base lr and the lr in force, as plain values."""
+        out = self._counter_state()
+        out.update({"base_lr": self.base_lr, "last_lr": self.last_lr})
+        return out
 
-    def set_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` (the lr in force included)."""
-        self._restore_counters(state_dict)
-        self.base_lr = real("base_lr", state_dict["base_lr"])
-        self.last_lr = real("last_lr", state_dict.get("last_lr", self.base_lr))
+    def set_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
+        """Restore :meth:`state_dict` (the lr in force included); another scheduler's state, or
+        one saved with other boundaries (``strict=False`` accepts those), raises ``ValueError``."""
+        cawb_state_keys(state_dict)
+        base = base_value("the state's base_lr", state_dict["base_lr"])
+        last = real("the state's last_lr", state_dict.get("last_lr", base))
+        self._restore_counters(state_dict, strict)
+        self.base_lr, self.last_lr = base, last
 
     set_dict = set_state_dict
     load_state_dict = set_state_dict

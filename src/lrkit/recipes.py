@@ -112,6 +112,9 @@ class YoloxCos(Schedule):
         nr = _ratio("no_aug_iter_ratio", no_aug_iter_ratio)
         W = float(min(max(wr * T, 1), 3))
         s = float(max(sr * lr, 1e-6))
+        if not s < _INF:
+            raise ValueError(f"warmup_lr_ratio ({_check.show(warmup_lr_ratio)}) times lr ({_check.show(lr)}) "
+                             "overflows float64: the warmup would start at inf")
         N = float(min(max(nr * T, 1), 15))
         self._set(lr=lr, min_lr=min_lr, total_iters=T, warmup_iters_ratio=wr, warmup_lr_ratio=sr,
                   no_aug_iter_ratio=nr, warmup_iters=W, warmup_lr_start=s, no_aug_iters=N,

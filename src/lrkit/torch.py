@@ -33,7 +33,7 @@ from torch.optim import lr_scheduler as _tl
 
 from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
-from ._bindutil import (CawbCounters, base_values, check_group_count, check_identity, check_last_epoch,
+from ._bindutil import (CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, same_steps_per_epoch, schedule_tuple)
 from ._check import real as _check_real
 from .core import Schedule, fingerprint, registered
@@ -742,8 +742,7 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _tl.LRScheduler):
         Another scheduler's state, or one saved with other boundaries (``strict=False``
         accepts those), raises ``ValueError`` and changes nothing.
         """
-        if not isinstance(state_dict, dict) or "base_lr" not in state_dict:
-            raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict, got {state_dict!r}")
+        cawb_state_keys(state_dict)
         bases = base_values("the state's base_lr", state_dict["base_lr"])
         if len(bases) != len(self.optimizer.param_groups):
             raise ValueError(f"the state holds {len(bases)} base lrs but the optimizer has "
