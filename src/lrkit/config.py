@@ -88,6 +88,43 @@ def _params(cls: type) -> dict[str, Any]:
     return {k: p for k, p in sig.parameters.items() if k != "self"}
 
 
+#: The largest spec text lrkit reads (JSON or YAML), in bytes.
+MAX_SPEC_BYTES = 1_000_000
+# a schedule level is a mapping, and a list of schedules one more level
+_SPEC_DEPTH = 2 * _check.MAX_DEPTH
+
+
+def _extent(spec: Any) -> None:
+    """Refuse a spec nested deeper than ``MAX_DEPTH`` or expanding to more than ``MAX_ITEMS`` values.
+
+    A YAML alias (or a dict used twice) counts at each place it is used, as building
+    would expand it; the count is memoised per node, so it is fast on any input and
+    needs no recursion.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[Any, int, bool]] = [(spec, 1, False)]
+    while stack:
+        node, level, done = stack.pop()
+        if level > _SPEC_DEPTH:
+            raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
+                             f"limit is {_SPEC_DEPTH} (schedules nest at most {_check.MAX_DEPTH} deep)")
+        kids = list(node.values()) if isinstance(node, Mapping) else node if isinstance(node, list) else None
+        if kids is None:
+            continue
+        if done:
+            n = 1 + sum(size.get(id(k), 1) for k in kids)
+            if n > _check.MAX_ITEMS:
+                raise ValueError(f"the spec expands to more than {_check.MAX_ITEMS:,} values (YAML aliases count "
+                                 f"each time they are used); lrkit's limit is {_check.MAX_ITEMS:,}")
+            size[id(node)] = n
+            continue
+        if id(node) in size:
+            continue
+        stack.append((node, level, True))
+        stack.extend((k, level + 1, False) for k in kids if isinstance(k, (Mapping, list)) and id(k) not in size)
+
+
 def from_dict(spec: Mapping[str, Any], *, steps_per_epoch: float | None = None,
               run_steps: float | None = None) -> Schedule:
     """Build a schedule from a spec dict (see the module docstring).
@@ -101,11 +138,12 @@ def from_dict(spec: Mapping[str, Any], *, steps_per_epoch: float | None = None,
     """
     if not isinstance(spec, Mapping):
         raise TypeError(f"a schedule spec must be a mapping with a 'type', got {spec!r}")
+    _extent(spec)
     spec = dict(spec)
     spe = _unit(spec, "steps_per_epoch", steps_per_epoch)
     run = _unit(spec, "run_steps", run_steps)
     units = Units(steps_per_epoch=spe, run_steps=run)
-    return _build(spec, units, "", top=True)
+    return _build(spec, units, "", top=True, memo={})
 
 
 def _unit(spec: Mapping[str, Any], name: str, given: Any) -> Any:
@@ -122,16 +160,23 @@ def _unit(spec: Mapping[str, Any], name: str, given: Any) -> Any:
     return inspec
 
 
-def _build(spec: Any, units: Units, where: str, top: bool = False) -> Schedule:
+def _build(spec: Any, units: Units, where: str, top: bool = False, memo: dict | None = None) -> Schedule:
+    memo = {} if memo is None else memo
+    if id(spec) in memo:  # the same node again (a YAML alias): the same, immutable, schedule
+        return memo[id(spec)][1]
     if not isinstance(spec, Mapping):
-        raise TypeError(f"{where or 'spec'} must be a schedule spec (a mapping with a 'type'), got {spec!r}")
+        raise TypeError(f"{where or 'spec'} must be a schedule spec (a mapping with a 'type'), got "
+                        f"{_check.show(spec)}")
     if "type" not in spec:
-        raise ValueError(f"{where or 'spec'} has no 'type' key: {dict(spec)!r}")
+        raise ValueError(f"{where or 'spec'} has no 'type' key: {_check.show(dict(spec))}")
     cls = schedule_class(spec["type"])
     params = _params(cls)
     kwargs: dict[str, Any] = {}
     label = f"{where}{spec['type']}"
     for key, value in spec.items():
+        if not isinstance(key, str):
+            raise ValueError(f"{label}: parameter names must be strings, got {_check.show(key)} "
+                             f"({type(key).__name__})")
         if key == "type" or (top and key in UNIT_KEYS and key not in params):
             # top-level units; a schedule that takes one as a parameter (per_step's
             # steps_per_epoch: the same quantity) receives it as well
@@ -139,9 +184,9 @@ def _build(spec: Any, units: Units, where: str, top: bool = False) -> Schedule:
         if key not in params:
             raise ValueError(f"{label}: unknown parameter {key!r}{suggest(key, params)}")
         if isinstance(value, Mapping):
-            value = _build(value, units, f"{label}.{key}: ")
+            value = _build(value, units, f"{label}.{key}: ", memo=memo)
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
-            value = [_build(v, units, f"{label}.{key}[{i}]: ") for i, v in enumerate(value)]
+            value = [_build(v, units, f"{label}.{key}[{i}]: ", memo=memo) for i, v in enumerate(value)]
         elif key in LENGTH_FIELDS and value is not None:
             value = units.steps(value, key)
         elif key in LENGTH_LIST_FIELDS and isinstance(value, list):
@@ -151,22 +196,44 @@ def _build(spec: Any, units: Units, where: str, top: bool = False) -> Schedule:
     if missing:
         raise ValueError(f"{label}: missing parameter{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     try:
-        return cls(**kwargs)
+        built = cls(**kwargs)
     except (TypeError, ValueError) as e:
         if str(e).startswith(label):
             raise
         raise type(e)(f"{label}: {e}") from None
+    memo[id(spec)] = (spec, built)  # the spec is kept alive, so its id is not reused
+    return built
+
+
+def _check_text(text: Any, what: str) -> str:
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{what} is not UTF-8 text") from None
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be text, got {_check.show(text)} ({type(text).__name__})")
+    if len(text) > MAX_SPEC_BYTES:
+        raise ValueError(f"{what} is {len(text):,} characters long; lrkit reads specs of at most "
+                         f"{MAX_SPEC_BYTES:,}")
+    return text
+
+
+def _json(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"invalid JSON: {e}") from None
+    except RecursionError:
+        raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
+                         f"limit is {_SPEC_DEPTH}") from None
 
 
 def from_json(text: str, **units: Any) -> Schedule:
     """Build a schedule from JSON text."""
-    import json
-
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"invalid JSON: {e}") from None
-    return from_dict(data, **units)
+    return from_dict(_json(_check_text(text, "the JSON spec")), **units)
 
 
 def from_yaml(text: str, **units: Any) -> Schedule:
@@ -175,32 +242,54 @@ def from_yaml(text: str, **units: Any) -> Schedule:
         import yaml
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("reading YAML needs PyYAML: pip install 'lrkit[yaml]'") from None
+    text = _check_text(text, "the YAML spec")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ValueError(f"invalid YAML: {e}") from None
+    except RecursionError:
+        raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
+                         f"limit is {_SPEC_DEPTH}") from None
     return from_dict(data, **units)
 
 
-def load(source: str, **units: Any) -> Schedule:
-    """Build a schedule from a path to a ``.json``/``.yaml``/``.yml`` file, or inline JSON/YAML text."""
+def load(source: Any, **units: Any) -> Schedule:
+    """Build a schedule from a path to a ``.json``/``.yaml``/``.yml`` file (a string or a
+    ``pathlib.Path``), or inline JSON/YAML text."""
     import os
 
-    text = source
-    if not source.lstrip().startswith(("{", "[")) and os.path.exists(source):
-        with open(source, encoding="utf-8") as fh:
-            text = fh.read()
-        if source.endswith((".yaml", ".yml")):
-            return from_yaml(text, **units)
-    elif not source.lstrip().startswith(("{", "[")):
-        if re.fullmatch(r"[\w.\-/\\]+\.(json|ya?ml)", source.strip()):
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+        if not os.path.exists(source):
             raise ValueError(f"no such spec file: {source!r}")
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a path or spec text, got {_check.show(source)} ({type(source).__name__})")
+    text = source
+    inline = source.lstrip().startswith(("{", "[")) or "\n" in source
+    if not inline and os.path.exists(source):
+        if os.path.getsize(source) > MAX_SPEC_BYTES:
+            raise ValueError(f"spec file {source!r} is {os.path.getsize(source):,} bytes; lrkit reads specs of "
+                             f"at most {MAX_SPEC_BYTES:,}")
+        with open(source, "rb") as fh:
+            raw = fh.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"spec file {source!r} is not UTF-8 text") from None
+        if "\x00" in text:
+            raise ValueError(f"spec file {source!r} is a binary file, not JSON or YAML")
+        if source.lower().endswith((".yaml", ".yml")):
+            return from_yaml(text, **units)
+    elif not inline and re.search(r"\.(json|ya?ml)\s*$", source, re.IGNORECASE):
+        raise ValueError(f"no such spec file: {source!r}")
     if text.lstrip().startswith(("{", "[")):
         import json
 
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            data = _json(_check_text(text, "the JSON spec"))
+        except ValueError as e:
+            if "nested" in str(e):
+                raise
             # Not JSON: YAML's flow style (``{type: cosine, ...}``) also starts with a brace.
             return from_yaml(text, **units)
         return from_dict(data, **units)

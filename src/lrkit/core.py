@@ -310,6 +310,9 @@ class Schedule:
     # -- config ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-serialisable dict; :func:`lrkit.from_dict` rebuilds it."""
+        if getattr(self, "_strict", True) is False:
+            raise ValueError(f"this {type(self).__name__} was built by a drop-in with arguments lrkit's own class "
+                             f"refuses ({self!r}); it cannot be written as a config")
         if self.kind not in _REGISTRY:
             raise TypeError(f"{type(self).__name__} cannot be written as a config (it wraps Python code)")
         out: dict[str, Any] = {"type": self.kind}
@@ -363,6 +366,8 @@ class Schedule:
         return tuple(getattr(self, f) for f in self._fields)
 
     def __reduce__(self) -> tuple[Any, ...]:
+        if getattr(self, "_strict", True) is False:  # a drop-in's lenient build: rebuilt the same way
+            return (_rebuild_lenient, (type(self), self._values()))
         return (type(self), self._values())
 
     def __copy__(self) -> "Schedule":
@@ -383,6 +388,16 @@ class Schedule:
     def __repr__(self) -> str:
         args = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
         return f"{type(self).__name__}({args})"
+
+
+def _rebuild_lenient(cls: type, values: tuple) -> "Schedule":
+    import warnings
+
+    obj = object.__new__(cls)
+    with warnings.catch_warnings():  # warned when it was built
+        warnings.simplefilter("ignore")
+        obj._init(*values, False)
+    return obj
 
 
 def fingerprint(s: "Schedule") -> Any:

@@ -100,16 +100,26 @@ class YoloxCos(Schedule):
     """
 
     __slots__ = ("lr", "min_lr", "total_iters", "warmup_iters_ratio", "warmup_lr_ratio", "no_aug_iter_ratio",
-                 "warmup_iters", "warmup_lr_start", "no_aug_iters", "_rise", "_half", "_tail", "_span")
+                 "warmup_iters", "warmup_lr_start", "no_aug_iters", "_rise", "_half", "_tail", "_span", "_strict")
     _fields = ("lr", "min_lr", "total_iters", "warmup_iters_ratio", "warmup_lr_ratio", "no_aug_iter_ratio")
 
     def __init__(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float = 0.1,
                  warmup_lr_ratio: float = 0.1, no_aug_iter_ratio: float = 0.3) -> None:
-        lr, min_lr = _lr_pair(lr, min_lr)
+        self._init(lr, min_lr, total_iters, warmup_iters_ratio, warmup_lr_ratio, no_aug_iter_ratio, True)
+
+    def _init(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float,
+              warmup_lr_ratio: float, no_aug_iter_ratio: float, strict: bool) -> None:
+        if strict:
+            lr, min_lr = _lr_pair(lr, min_lr)
+            wr = _ratio("warmup_iters_ratio", warmup_iters_ratio)
+            sr = _ratio("warmup_lr_ratio", warmup_lr_ratio)
+            nr = _ratio("no_aug_iter_ratio", no_aug_iter_ratio)
+        else:
+            lr, min_lr = _lenient_pair(lr, min_lr)
+            wr, sr, nr = (_lenient_ratio(n, v) for n, v in (("warmup_iters_ratio", warmup_iters_ratio),
+                                                             ("warmup_lr_ratio", warmup_lr_ratio),
+                                                             ("no_aug_iter_ratio", no_aug_iter_ratio)))
         T = _check.positive("total_iters", total_iters)
-        wr = _ratio("warmup_iters_ratio", warmup_iters_ratio)
-        sr = _ratio("warmup_lr_ratio", warmup_lr_ratio)
-        nr = _ratio("no_aug_iter_ratio", no_aug_iter_ratio)
         W = float(min(max(wr * T, 1), 3))
         s = float(max(sr * lr, 1e-6))
         if not s < _INF:
@@ -118,7 +128,7 @@ class YoloxCos(Schedule):
         N = float(min(max(nr * T, 1), 15))
         self._set(lr=lr, min_lr=min_lr, total_iters=T, warmup_iters_ratio=wr, warmup_lr_ratio=sr,
                   no_aug_iter_ratio=nr, warmup_iters=W, warmup_lr_start=s, no_aug_iters=N,
-                  _rise=lr - s, _half=0.5 * (lr - min_lr), _tail=T - N, _span=T - W - N)
+                  _rise=lr - s, _half=0.5 * (lr - min_lr), _tail=T - N, _span=T - W - N, _strict=strict)
 
     def _scalar(self, x: float) -> float:
         W = self.warmup_iters
@@ -185,22 +195,34 @@ class YoloxStep(Schedule):
     0.001
     """
 
-    __slots__ = ("lr", "min_lr", "total_iters", "step_num", "decay_rate", "step_size")
+    __slots__ = ("lr", "min_lr", "total_iters", "step_num", "decay_rate", "step_size", "_strict")
     _fields = ("lr", "min_lr", "total_iters", "step_num")
 
     def __init__(self, lr: float, min_lr: float, total_iters: float, step_num: int = 10) -> None:
-        lr, min_lr = _lr_pair(lr, min_lr)
+        self._init(lr, min_lr, total_iters, step_num, True)
+
+    def _init(self, lr: float, min_lr: float, total_iters: float, step_num: float, strict: bool) -> None:
+        lr, min_lr = _lr_pair(lr, min_lr) if strict else _lenient_pair(lr, min_lr)
         T = _check.positive("total_iters", total_iters)
-        n = _step_num(step_num)
+        if strict:
+            n = _step_num(step_num)
+        else:
+            n = _check.real("step_num", step_num)
+            if n < 2:
+                _step_num(step_num)  # the original divides by zero or decays nowhere: refused
+            if not n.is_integer():
+                _drop_in_warning("get_lr_scheduler", f"step_num={step_num!r} is not a whole number of plateaus")
         D = T / n
-        if D < 1:
+        if D < 1:  # the original raises when called ("step_size must above 1.")
             raise ValueError(f"total_iters / step_num must be >= 1 (each plateau at least one position "
                              f"long), got total_iters={total_iters!r}, step_num={step_num!r} ({D!r})")
+        if not strict and lr == 0:  # the original divides by zero: min_lr / lr
+            raise ValueError("lr must be > 0 for the step decay (the original divides min_lr by it), got 0")
         self._set(lr=lr, min_lr=min_lr, total_iters=T, step_num=n,
-                  decay_rate=(min_lr / lr) ** (1 / (n - 1)), step_size=D)
+                  decay_rate=(min_lr / lr) ** (1 / (n - 1)) if lr > 0 else 0.0, step_size=D, _strict=strict)
 
     def _scalar(self, x: float) -> float:
-        return self.lr * self.decay_rate ** (x // self.step_size)
+        return self.lr * m.ipow(self.decay_rate, x // self.step_size)
 
     def _array(self, x: np.ndarray) -> np.ndarray:
         # numpy's float floor_divide uses the same fmod-based rule as Python's //.
@@ -208,10 +230,57 @@ class YoloxStep(Schedule):
 
     @property
     def upper(self) -> float:
-        return self.lr
+        return self.lr if self.decay_rate <= 1 else _INF  # min_lr above lr (drop-in only): it grows
 
     def phases(self) -> list[Phase]:
         return [Phase("step decay", 0.0, _INF, self.lr, None, True)]
+
+
+def _drop_in_warning(where: str, text: str) -> None:
+    import warnings
+
+    warnings.warn(f"{where}: {text} (the original's values are kept)", DropInWarning, stacklevel=_caller())
+
+
+def _caller() -> int:
+    """The ``stacklevel`` of the first frame outside lrkit: warnings point at the user's line."""
+    import os
+    import sys
+
+    here = os.path.dirname(__file__)
+    f, level = sys._getframe(1), 1
+    while f is not None and os.path.dirname(f.f_code.co_filename) == here:
+        f, level = f.f_back, level + 1
+    return level
+
+
+def _lenient_pair(lr: Any, min_lr: Any) -> tuple[float, float]:
+    """``lr`` and ``min_lr`` as the drop-in takes them: finite and ``>= 0``, in any order (with a warning)."""
+    v = _check.rate("lr", lr)
+    lo = _check.rate("min_lr", min_lr)
+    if lo > v:
+        _drop_in_warning("get_lr_scheduler", f"min_lr ({min_lr!r}) is above lr ({lr!r})")
+    elif v == 0:
+        _drop_in_warning("get_lr_scheduler", "lr is 0")
+    return v, lo
+
+
+def _lenient_ratio(name: str, value: Any) -> float:
+    v = _check.real(name, value)
+    if v < 0:
+        _drop_in_warning("get_lr_scheduler", f"{name}={value!r} is negative")
+    return v
+
+
+def _drop_in_build(cls: type, *args: Any) -> Any:
+    """``cls(*args)``, or, where the strict class refuses arguments on which the original returns
+    values, the same schedule built leniently (with a :class:`DropInWarning`; not writable as a config)."""
+    try:
+        return cls(*args)
+    except ValueError:
+        obj = object.__new__(cls)
+        obj._init(*args, False)
+        return obj
 
 
 def get_lr_scheduler(lr_decay_type: str, lr: float, min_lr: float, total_iters: float,
@@ -231,9 +300,10 @@ def get_lr_scheduler(lr_decay_type: str, lr: float, min_lr: float, total_iters: 
     0.010000000000000002
     """
     if lr_decay_type == "cos":
-        return YoloxCos(lr, min_lr, total_iters, warmup_iters_ratio, warmup_lr_ratio, no_aug_iter_ratio)
+        return _drop_in_build(YoloxCos, lr, min_lr, total_iters, warmup_iters_ratio, warmup_lr_ratio,
+                              no_aug_iter_ratio)
     if lr_decay_type == "step":
-        return YoloxStep(lr, min_lr, total_iters, step_num)
+        return _drop_in_build(YoloxStep, lr, min_lr, total_iters, step_num)
     raise ValueError(f"lr_decay_type must be one of {', '.join(map(repr, LR_DECAY_TYPES))}, "
                      f"got {lr_decay_type!r}")
 
