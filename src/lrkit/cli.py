@@ -42,6 +42,7 @@ import os
 import re
 import sys
 import textwrap
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TextIO
 
@@ -60,6 +61,20 @@ DEFAULT_SPEC: dict[str, Any] = {"type": "warmup_cosine", "peak_lr": 0.1, "total_
 
 #: More positions than this is almost certainly a typo, and would need gigabytes.
 MAX_POSITIONS = 50_000_000
+#: Bounds of the drawing options (a larger terminal plot or image is a typo, and takes minutes).
+MAX_WIDTH = 1000
+MAX_HEIGHT = 500
+MAX_DPI = 1000
+
+
+def _short(text: Any) -> str:
+    """``text`` for a message: long runs of digits as ``1.1e+308``, long text cut."""
+    def sci(mt: re.Match) -> str:
+        d = mt.group(0)
+        return f"{d[0]}.{d[1]}e+{len(d) - 1}"
+
+    out = re.sub(r"\d{17,}", sci, str(text))
+    return repr(out if len(out) <= 80 else out[:77] + "...")
 
 
 class CLIError(Exception):
@@ -80,14 +95,16 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=30)
 
 
-def _whole(name: str, low: int = 1) -> Callable[[str], int]:
+def _whole(name: str, low: int = 1, high: int | None = None) -> Callable[[str], int]:
+    valid = f">= {low}" if high is None else f"from {low} to {high}"
+
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}") from None
-        if v < low:
-            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be a whole number {valid}, got {_short(text)}") from None
+        if v < low or (high is not None and v > high):
+            raise argparse.ArgumentTypeError(f"must be a whole number {valid}, got {_short(text)}")
         return v
 
     parse.__name__ = name
@@ -106,6 +123,24 @@ def _positive(name: str) -> Callable[[str], float]:
 
     parse.__name__ = name
     return parse
+
+
+@contextlib.contextmanager
+def atomic_open(path: str) -> Any:
+    """A text file written beside ``path`` and renamed to it only when the block succeeds:
+    a failure half-way leaves an existing file as it was, and no partial one."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 @dataclass
@@ -529,8 +564,10 @@ def _base_lrs_arg(g: Any) -> None:
          "text characters (braille dots, or ASCII with --ascii); works over SSH.")
 def _show_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("plot")
-    g.add_argument("--width", type=_whole("width", 10), default=60, help="plot width in characters (default: 60)")
-    g.add_argument("--height", type=_whole("height", 3), default=15, help="plot height in lines (default: 15)")
+    g.add_argument("--width", type=_whole("width", 10, MAX_WIDTH), default=60,
+                   help=f"plot width in characters, at most {MAX_WIDTH} (default: 60)")
+    g.add_argument("--height", type=_whole("height", 3, MAX_HEIGHT), default=15,
+                   help=f"plot height in lines, at most {MAX_HEIGHT} (default: 15)")
     g.add_argument("--ascii", action="store_true", help="plain ASCII instead of braille dots")
     g.add_argument("--log", action="store_true", help="log-scale y axis")
     g.add_argument("--no-plot", action="store_true", help="only the phase table")
@@ -578,7 +615,7 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
     to_file = bool(args.csv and args.csv != "-")
     chunk = 1 << 18
     with contextlib.ExitStack() as stack:
-        fh = stack.enter_context(open(args.csv, "w", encoding="utf-8", newline="")) if to_file else out
+        fh = stack.enter_context(atomic_open(args.csv)) if to_file else out
         bar = stack.enter_context(Progress(x.size, "export", stream=_err(args), unit="rows"))
         if not args.no_header:
             fh.write(header + "\n")
@@ -592,6 +629,8 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
                 rows = [f"{a},{b!r}" for a, b in zip(xt, ys.tolist())]
             fh.write("\n".join(rows) + "\n")
             bar.update(len(rows))
+    if to_file:
+        _err(args).write(f"wrote {args.csv} ({x.size:,} rows)\n")
     return 0
 
 
@@ -606,7 +645,8 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
                    help="output file, .png/.svg/.pdf (default: lr.png)")
     g.add_argument("--log", action="store_true", help="log-scale y axis")
     g.add_argument("--title", help="title (default: the spec)")
-    g.add_argument("--dpi", type=_whole("dpi", 10), default=150, help="resolution of PNG output (default: 150)")
+    g.add_argument("--dpi", type=_whole("dpi", 10, MAX_DPI), default=150,
+                   help=f"resolution of PNG output, at most {MAX_DPI} (default: 150)")
     g.add_argument("--x-unit", choices=["steps", "epochs"], default="steps",
                    help="x axis in positions (steps) or epochs: position / positions per epoch (a recipe's "
                         "own, e.g. cawb --batchs, else --steps-per-epoch)")
@@ -656,7 +696,8 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("-o", "--output", metavar="FILE", help="also draw the curves to FILE (.png/.svg/.pdf)")
     g.add_argument("--log", action="store_true", help="log-scale y axis")
     g.add_argument("--title", help="plot title (default: none; the legend names the specs)")
-    g.add_argument("--dpi", type=_whole("dpi", 10), default=150, help="resolution of PNG output (default: 150)")
+    g.add_argument("--dpi", type=_whole("dpi", 10, MAX_DPI), default=150,
+                   help=f"resolution of PNG output, at most {MAX_DPI} (default: 150)")
 
 
 @_compare_args.runner
@@ -751,6 +792,7 @@ def _one_line(e: BaseException) -> str:
         msg = f"{e.strerror}: {e.filename!r}" if e.filename else e.strerror
     else:
         msg = str(e) or type(e).__name__
+    msg = re.sub(r"\d{17,}", lambda mt: f"{mt.group(0)[0]}.{mt.group(0)[1]}e+{len(mt.group(0)) - 1}", msg)
     return " ".join(msg.split())
 
 
@@ -780,7 +822,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         with contextlib.redirect_stdout(out):  # --help and --version print through argparse
             args = _parse(argv)
         args.err_stream = err  # progress lines for long runs
-        return COMMANDS[args.command].run(args, out)
+        with warnings.catch_warnings():
+            # an error is one line: no numpy RuntimeWarning before it
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return COMMANDS[args.command].run(args, out)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
     except BrokenPipeError:  # e.g. lrkit export | head: the reader has what it wanted

@@ -145,6 +145,12 @@ class LRLogger:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None and self.enabled and self._shown and self._tty:
+            # failed: erase the line, so the error that follows is the only one
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+            return
         self.close()
 
 
@@ -231,6 +237,12 @@ class Progress:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None and self.enabled and self._shown and self._tty:
+            # failed: erase the line, so the error that follows is the only one
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+            return
         self.close()
 
 

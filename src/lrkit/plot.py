@@ -482,7 +482,7 @@ def save_plot(schedule: Schedule, path: str | os.PathLike[str],
         ax.set_title(_wrap(spec_label(schedule) if title is True else str(title), ax), fontsize=10)
         fig.canvas.draw()
     plot_schedule(schedule, steps, ax, subdivide=subdivide, log=log, title=title, annotate=annotate, **kw)
-    fig.savefig(path, dpi=dpi)
+    _save(fig, path, dpi)
     return path
 
 
@@ -496,13 +496,40 @@ def save_overlay(schedules: "dict[str, Schedule]", path: str | os.PathLike[str],
     ax = fig.add_subplot()
     labels = {"\n".join(textwrap.wrap(k, 70, break_long_words=False)): v for k, v in schedules.items()}
     plot_schedules(labels, steps, ax, subdivide=subdivide, log=log, title=title, legend_below=True)
-    fig.savefig(path, dpi=dpi)
+    _save(fig, path, dpi)
     return path
+
+
+#: The largest dpi :func:`save_plot` takes (an 8 x 4.5 inch figure is then 36 megapixels).
+MAX_DPI = 1000
+#: Formats matplotlib lists that need more than matplotlib (LaTeX): refused up front.
+_NEEDS_LATEX = ("pgf",)
+
+
+def _save(fig: "Figure", path: str, dpi: float) -> None:
+    """``fig.savefig`` into a file beside ``path``, renamed to it on success: a failure leaves
+    an existing file as it was and no partial one."""
+    import contextlib
+    import tempfile
+
+    if not 1 <= dpi <= MAX_DPI:
+        raise ValueError(f"dpi must be between 1 and {MAX_DPI}, got {dpi!r}")
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix="." + ext, dir=folder)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=dpi, format=ext)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _check_format(fig: "Figure", path: str) -> None:
     ext = os.path.splitext(path)[1].lower().lstrip(".")
-    supported = fig.canvas.get_supported_filetypes()
+    supported = {k: v for k, v in fig.canvas.get_supported_filetypes().items() if k not in _NEEDS_LATEX}
     if ext not in supported:
         valid = ", ".join(f".{e}" for e in sorted(supported))
         got = f"'.{ext}'" if ext else "no extension"
