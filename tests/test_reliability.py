@@ -493,3 +493,18 @@ def test_yolox_drop_in_gives_the_original_values_with_a_warning():
         lk.YoloxCos(0.01, 0.05, 100)
     with pytest.raises(ValueError):
         lk.YoloxStep(0.01, 0.001, 90, 2.5)
+
+
+def test_torchvision_drop_in_takes_what_the_original_takes():
+    from lrkit.torch import warmup_lr_scheduler
+
+    opt = sgd(0.1)
+    with pytest.warns(DropInWarning, match="warmup_iters"):
+        s = warmup_lr_scheduler(opt, -5, 0.001)
+    lam = torch.optim.lr_scheduler.LambdaLR(sgd(0.1), lambda x: 1 if x >= -5 else 0.0)
+    for _ in range(3):
+        assert opt.param_groups[0]["lr"] == lam.optimizer.param_groups[0]["lr"]
+        s.step()
+        lam.step()
+    with pytest.raises(ValueError, match="warmup_factor"):
+        warmup_lr_scheduler(sgd(0.1), 10, -0.5)  # a negative lr means nothing in any script

@@ -20,7 +20,7 @@ from .decay import (Constant, Cosine, Exponential, InverseSqrt, Linear, MultiSte
                     Tanh, WarmupStableDecay)
 from .presets import WarmupCosine
 from .product import Product
-from .recipes import CAWB, CawbLf, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
+from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
 __version__ = "0.1.0"
 
@@ -30,5 +30,5 @@ __all__ = [
     "OneCycle", "WarmupStableDecay", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
     "untuned_linear_warmup", "untuned_exponential_warmup", "Product",
-    "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
+    "DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
 ]

@@ -40,7 +40,7 @@ from .core import Schedule, fingerprint
 from .cycles import CosineRestarts
 from .decay import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
 from .paddle_compat import PolynomialCycle
-from .recipes import TorchvisionWarmup
+from .recipes import TorchvisionWarmup, torchvision_drop_in
 
 _INF = float("inf")
 
@@ -490,7 +490,7 @@ def warmup_lr_scheduler(optimizer: Optimizer, warmup_iters: float, warmup_factor
     2e-05
     """
     opt = _optimizer("warmup_lr_scheduler", optimizer)
-    return ScheduleLR(TorchvisionWarmup(warmup_iters, warmup_factor), learning_rate=opt.get_lr(), parameters=opt)
+    return ScheduleLR(torchvision_drop_in(warmup_iters, warmup_factor), learning_rate=opt.get_lr(), parameters=opt)
 
 
 def set_optimizer_lr(optimizer: Optimizer, lr_scheduler_func: Callable[[float], float], epoch: float) -> None:

@@ -202,6 +202,8 @@ class YoloxStep(Schedule):
         self._init(lr, min_lr, total_iters, step_num, True)
 
     def _init(self, lr: float, min_lr: float, total_iters: float, step_num: float, strict: bool) -> None:
+        if not strict and _check.real("lr", lr) == 0:  # the original divides by zero: min_lr / lr
+            raise ValueError("lr must be > 0 for the step decay (the original divides min_lr by it), got 0")
         lr, min_lr = _lr_pair(lr, min_lr) if strict else _lenient_pair(lr, min_lr)
         T = _check.positive("total_iters", total_iters)
         if strict:
@@ -216,8 +218,6 @@ class YoloxStep(Schedule):
         if D < 1:  # the original raises when called ("step_size must above 1.")
             raise ValueError(f"total_iters / step_num must be >= 1 (each plateau at least one position "
                              f"long), got total_iters={total_iters!r}, step_num={step_num!r} ({D!r})")
-        if not strict and lr == 0:  # the original divides by zero: min_lr / lr
-            raise ValueError("lr must be > 0 for the step decay (the original divides min_lr by it), got 0")
         self._set(lr=lr, min_lr=min_lr, total_iters=T, step_num=n,
                   decay_rate=(min_lr / lr) ** (1 / (n - 1)) if lr > 0 else 0.0, step_size=D, _strict=strict)
 
@@ -281,6 +281,16 @@ def _drop_in_build(cls: type, *args: Any) -> Any:
         obj = object.__new__(cls)
         obj._init(*args, False)
         return obj
+
+
+def torchvision_drop_in(warmup_iters: Any, warmup_factor: Any) -> "TorchvisionWarmup":
+    """The multiplier the ``warmup_lr_scheduler`` drop-ins use: a negative ``warmup_iters``
+    (the original then never warms up) is taken as 0, with a :class:`DropInWarning`."""
+    wi = _check.real("warmup_iters", warmup_iters)
+    if wi < 0:
+        _drop_in_warning("warmup_lr_scheduler", f"warmup_iters={warmup_iters!r} is negative: no warmup")
+        wi = 0.0
+    return TorchvisionWarmup(wi, warmup_factor)
 
 
 def get_lr_scheduler(lr_decay_type: str, lr: float, min_lr: float, total_iters: float,

@@ -40,7 +40,7 @@ from .core import Schedule, fingerprint, registered
 from .cycles import CosineRestarts, Cyclic
 from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
 from .product import Product
-from .recipes import TorchvisionWarmup
+from .recipes import TorchvisionWarmup, torchvision_drop_in
 
 __all__ = ["ScheduleLR", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
 
@@ -628,7 +628,7 @@ def warmup_lr_scheduler(optimizer: Optimizer, warmup_iters: float, warmup_factor
     >>> opt.param_groups[0]["lr"]
     2e-05
     """
-    return ScheduleLR(optimizer, TorchvisionWarmup(warmup_iters, warmup_factor))
+    return ScheduleLR(optimizer, torchvision_drop_in(warmup_iters, warmup_factor))
 
 
 def set_optimizer_lr(optimizer: Optimizer, lr_scheduler_func: Callable[[float], float], epoch: float) -> None:
