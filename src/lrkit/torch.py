@@ -254,6 +254,9 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 v = next(self._it)
             except StopIteration:
                 v = self._refill(t)
+            # Each group's value is checked to still be a float as it is written; one that
+            # is not (a tensor put there since) sends the step to _write, which fills it in
+            # place and rewrites the others with the same values.
             key = self._key
             if self._same:  # v is already base * schedule(t), the value of every group
                 if self._n == 1:
@@ -262,17 +265,22 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                         g[key] = v
                         self._t = t
                         return
-                elif all(g[key].__class__ is float for g in groups):
+                else:
                     for g in groups:
+                        if g[key].__class__ is not float:
+                            break
                         g[key] = v
+                    else:
+                        self._t = t
+                        return
+            else:
+                for g, b in zip(groups, self._bases):
+                    if g[key].__class__ is not float:
+                        break
+                    g[key] = b * v
+                else:
                     self._t = t
                     return
-            elif all(g[key].__class__ is float for g in groups):
-                for g, b in zip(groups, self._bases):
-                    g[key] = b * v
-                self._t = t
-                return
-            # a group's value is no longer a float (a tensor put there since): in place
         self._write(t, groups)
         self._t = t
 
