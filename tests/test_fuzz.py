@@ -115,7 +115,7 @@ def check_built(s: lk.Schedule) -> None:
     repr(s), hash(s)
 
 
-@settings(deadline=None)
+@settings(deadline=None, max_examples=1500)
 @given(spec(), st.sampled_from([None, 10, 0.5]), st.sampled_from([None, 1000, 3.5]))
 def test_from_dict_only_raises_clear_errors_and_builds_sound_schedules(sp, spe, run):
     note(repr(sp))
