@@ -596,12 +596,7 @@ class CAWB(Schedule):
                 break
         return bisect.bisect_left(self._ends, j + L)
 
-    def lf_value(self, x: float, gap: float) -> float:
-        """The decay factor ``lf(x, gap)`` exactly as the original computes it, whatever its sign.
-
-        ``ValueError`` where the original fails (``gap == 0``: a division by zero; an
-        angle past float64's range) or a user ``lf`` returns no finite number.
-        """
+    def _lf_raw(self, x: float, gap: float) -> float:
         fn = self._fn
         try:
             if fn is None:
@@ -617,18 +612,30 @@ class CAWB(Schedule):
                              "computed in float64") from None
         if isinstance(v, (str, bytes, bool)) or not hasattr(v, "__float__"):
             raise TypeError(f"lf must return a number, got {v!r} from lf({x!r}, {gap!r})")
-        v = float(v)
+        return float(v)
+
+    def lf_value(self, x: float, gap: float) -> float:
+        """The decay factor ``lf(x, gap)`` exactly as the original computes it, whatever its sign.
+
+        ``ValueError`` where the original fails (``gap == 0``: a division by zero; an
+        angle past float64's range) or ``lf`` gives no finite number.
+        """
+        v = self._lf_raw(x, gap)
         if v != v or v in (_INF, -_INF):
-            raise ValueError(f"CAWB: lf({x!r}, {gap!r}) = {v!r}; the decay factor must be finite")
+            raise ValueError(f"CAWB: lf({x!r}, {gap!r}) = {v!r} at position {x!r}; the decay factor must be finite")
         return v
 
     def _lf(self, x: float, gap: float) -> float:
         """:meth:`lf_value`, where the schedule needs it ``>= 0``: a named ``lf`` (``'linear'``
         runs below 0 past the run) holds 0 there; a user function must not go below 0."""
-        v = self.lf_value(x, gap)
+        named = self._fn is None or isinstance(self._fn, CawbLf)
+        v = self._lf_raw(x, gap)
+        if named and v < 0:
+            return 0.0
+        v = self.lf_value(x, gap) if not 0 <= v < _INF else v
         if v >= 0:
             return v
-        if self._fn is None or isinstance(self._fn, CawbLf):
+        if named:
             return 0.0
         raise ValueError(f"lf({x!r}, {gap!r}) = {v!r}; the decay factor of an lrkit CAWB schedule must be >= 0 "
                          "(the drop-in CosineAnnealingWarmbootingLR takes it as it is)")
