@@ -90,8 +90,8 @@ class Sequence(Schedule):
         return out
 
     @property
-    def upper(self) -> float:
-        return max(s.upper for s in self.segments)
+    def max_value(self) -> float:
+        return max(s.max_value for s in self.segments)
 
     @property
     def length(self) -> float:
@@ -208,8 +208,8 @@ class Warmup(Schedule):
         return self.warmup_steps + self.schedule.length
 
     @property
-    def upper(self) -> float:
-        return max(self._start, self.schedule.upper)
+    def max_value(self) -> float:
+        return max(self._start, self.schedule.max_value)
 
     def phases(self) -> list[Phase]:
         inner = [p.shifted(self.warmup_steps) for p in self.schedule.phases()]
@@ -266,8 +266,8 @@ class Hold(Schedule):
         return out
 
     @property
-    def upper(self) -> float:
-        return max(self.schedule.upper, self._held)
+    def max_value(self) -> float:
+        return max(self.schedule.max_value, self._held)
 
     @property
     def length(self) -> float:
@@ -301,8 +301,8 @@ class _Map(Schedule):
         return self.schedule.length  # type: ignore[attr-defined]
 
     @property
-    def upper(self) -> float:
-        return self._map(self.schedule.upper)  # type: ignore[attr-defined]
+    def max_value(self) -> float:
+        return self._map(self.schedule.max_value)  # type: ignore[attr-defined]
 
     def phases(self) -> list[Phase]:
         return [p.mapped(self._map) for p in self.schedule.phases()]  # type: ignore[attr-defined]
@@ -318,7 +318,7 @@ class Scale(_Map):
     def __init__(self, schedule: Schedule, factor: float) -> None:
         schedule = check_schedule("schedule", schedule)
         f = _check.rate("factor", factor)
-        top = schedule.upper
+        top = schedule.max_value
         if top < _INF and not f * top < _INF:
             raise ValueError(f"factor ({_check.show(factor)}) times the schedule's largest value ({top!r}) "
                              "overflows float64")
@@ -403,8 +403,8 @@ class PerStep(Schedule):
         return self.schedule.length * self.steps_per_epoch
 
     @property
-    def upper(self) -> float:
-        return self.schedule.upper
+    def max_value(self) -> float:
+        return self.schedule.max_value
 
     def phases(self) -> list[Phase]:
         k = self.steps_per_epoch

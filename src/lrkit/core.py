@@ -77,11 +77,22 @@ def register(kind: str) -> Callable[[type], type]:
     def deco(cls: type) -> type:
         if kind in _REGISTRY and _REGISTRY[kind] is not cls:
             raise RuntimeError(f"schedule kind {kind!r} registered twice")
+        declare(cls)
         cls.kind = kind
         _REGISTRY[kind] = cls
         return cls
 
     return deco
+
+
+def declare(cls: type) -> type:
+    """Derive a class's constructor and ``_fields`` from its ``params`` declaration (if it has one)."""
+    if "params" in cls.__dict__:
+        from .params import make_init
+
+        cls._fields = tuple(p.name for p in cls.params)
+        cls.__init__ = make_init(cls)
+    return cls
 
 
 def registered() -> dict[str, type["Schedule"]]:
@@ -173,6 +184,12 @@ class Schedule:
     __slots__ = ("_extent",)
     kind: ClassVar[str] = ""
     _fields: ClassVar[tuple[str, ...]] = ()
+    #: The constructor parameters (:class:`lrkit.params.Param`), declared once per kind.
+    params: ClassVar[tuple[Any, ...]] = ()
+
+    def _setup(self, **values: Any) -> None:
+        """Cross-parameter checks and derived values, after each parameter was checked."""
+        self._set(**values)
 
     # -- evaluation ----------------------------------------------------------------
     def __call__(self, t: ArrayLike) -> Any:
@@ -249,7 +266,7 @@ class Schedule:
         return depth, size
 
     @property
-    def upper(self) -> float:
+    def max_value(self) -> float:
         """An upper bound of the values: no position gives more (``inf`` when unknown).
 
         Every built-in kind gives its largest value (or a bound of it); composition

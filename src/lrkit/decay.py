@@ -15,6 +15,7 @@ from . import _check
 from ._num import np
 from . import _num as m
 from .core import Phase, Schedule, register
+from .params import Param
 
 __all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential",
            "InverseSqrt", "Tanh", "OneCycle", "WarmupStableDecay"]
@@ -23,11 +24,9 @@ _INF = math.inf
 _PI = math.pi
 
 
-def _peak_min(peak_lr: float, min_lr: float) -> tuple[float, float]:
-    p = _check.rate("peak_lr", peak_lr)
-    lo = _check.rate("min_lr", min_lr)
-    _check.not_above("min_lr", lo, "peak_lr", p)
-    return p, lo
+PEAK = Param("peak_lr", "rate", doc="the value at the start (the peak)")
+MIN = Param("min_lr", "rate", 0.0, "the floor, held after the end")
+TOTAL = Param("total_steps", "length", doc="length of the decay")
 
 
 class _Bounded(Schedule):
@@ -56,11 +55,7 @@ class _Bounded(Schedule):
 class Constant(Schedule):
     """``f(t) = lr``."""
 
-    __slots__ = ("lr",)
-    _fields = ("lr",)
-
-    def __init__(self, lr: float) -> None:
-        self._set(lr=_check.rate("lr", lr))
+    params = (Param("lr", "rate", doc="the value"),)
 
     def _scalar(self, t: float) -> float:
         return self.lr
@@ -73,7 +68,7 @@ class Constant(Schedule):
         return 0.0
 
     @property
-    def upper(self) -> float:
+    def max_value(self) -> float:
         return self.lr
 
     def phases(self) -> list[Phase]:
@@ -91,15 +86,11 @@ class Cosine(_Bounded):
     0.5
     """
 
-    __slots__ = ("peak_lr", "total_steps", "min_lr", "k", "_amp")
-    _fields = ("peak_lr", "total_steps", "min_lr", "k")
+    params = (PEAK, TOTAL, MIN, Param("k", "positive", 1.0, "k-decay exponent of t / T (1: plain cosine)"))
 
-    def __init__(self, peak_lr: float, total_steps: float, min_lr: float = 0.0, k: float = 1.0) -> None:
-        p, lo = _peak_min(peak_lr, min_lr)
-        T = _check.length("total_steps", total_steps)
-        kk = _check.positive("k", k)
-        self._set(peak_lr=p, total_steps=T, min_lr=lo, k=kk, _amp=(p - lo) * 0.5,
-                  )
+    def _setup(self, peak_lr: float, total_steps: float, min_lr: float, k: float) -> None:
+        _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
+        self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, k=k, _amp=(peak_lr - min_lr) * 0.5)
 
     def _scalar(self, t: float) -> float:
         if t >= self.total_steps:
@@ -123,12 +114,11 @@ class Linear(_Bounded):
     ``f(t) = min_lr + (peak_lr - min_lr) * (1 - t / T)``
     """
 
-    __slots__ = ("peak_lr", "total_steps", "min_lr")
-    _fields = ("peak_lr", "total_steps", "min_lr")
+    params = (PEAK, TOTAL, MIN)
 
-    def __init__(self, peak_lr: float, total_steps: float, min_lr: float = 0.0) -> None:
-        p, lo = _peak_min(peak_lr, min_lr)
-        self._set(peak_lr=p, total_steps=_check.length("total_steps", total_steps), min_lr=lo)
+    def _setup(self, peak_lr: float, total_steps: float, min_lr: float) -> None:
+        _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
+        self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr)
 
     def _scalar(self, t: float) -> float:
         if t >= self.total_steps:
@@ -144,13 +134,11 @@ class Linear(_Bounded):
 class Polynomial(_Bounded):
     """Polynomial decay: ``f(t) = min_lr + (peak_lr - min_lr) * (1 - t / T) ** power``, then ``min_lr``."""
 
-    __slots__ = ("peak_lr", "total_steps", "min_lr", "power")
-    _fields = ("peak_lr", "total_steps", "min_lr", "power")
+    params = (PEAK, TOTAL, MIN, Param("power", "positive", 1.0, "exponent of (1 - t / T)"))
 
-    def __init__(self, peak_lr: float, total_steps: float, min_lr: float = 0.0, power: float = 1.0) -> None:
-        p, lo = _peak_min(peak_lr, min_lr)
-        self._set(peak_lr=p, total_steps=_check.length("total_steps", total_steps), min_lr=lo,
-                  power=_check.positive("power", power))
+    def _setup(self, peak_lr: float, total_steps: float, min_lr: float, power: float) -> None:
+        _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
+        self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, power=power)
 
     def _scalar(self, t: float) -> float:
         if t >= self.total_steps:
@@ -166,13 +154,13 @@ class Polynomial(_Bounded):
 class Step(Schedule):
     """Multiply by ``gamma`` every ``step_size``: ``f(t) = peak_lr * gamma ** floor(t / step_size)``."""
 
-    __slots__ = ("peak_lr", "step_size", "gamma")
-    _fields = ("peak_lr", "step_size", "gamma")
+    params = (PEAK, Param("step_size", "length", doc="positions between two multiplications"),
+              Param("gamma", "real", 0.1, "the factor, in [0, 1]"))
 
-    def __init__(self, peak_lr: float, step_size: float, gamma: float = 0.1) -> None:
+    def _setup(self, peak_lr: float, step_size: float, gamma: float) -> None:
         # a growth factor (gamma > 1) would overflow to inf after enough steps
         g = _check.fraction("gamma", gamma, low_open=False)
-        self._set(peak_lr=_check.rate("peak_lr", peak_lr), step_size=_check.length("step_size", step_size), gamma=g)
+        self._set(peak_lr=peak_lr, step_size=step_size, gamma=g)
 
     def _scalar(self, t: float) -> float:
         return self.peak_lr * m.ipow(self.gamma, t // self.step_size)
@@ -188,13 +176,11 @@ class Step(Schedule):
 class MultiStep(Schedule):
     """Multiply by ``gamma`` at each milestone: ``f(t) = peak_lr * gamma ** #{m in milestones: m <= t}``."""
 
-    __slots__ = ("peak_lr", "milestones", "gamma")
-    _fields = ("peak_lr", "milestones", "gamma")
+    params = (PEAK, Param("milestones", "lengths", doc="positions where the value is multiplied by gamma"),
+              Param("gamma", "factor", 0.1, "the factor at each milestone"))
 
-    def __init__(self, peak_lr: float, milestones: SequenceT[float], gamma: float = 0.1) -> None:
-        p = _check.rate("peak_lr", peak_lr)
-        ms = _check.lengths_increasing("milestones", milestones)
-        g = _check.rate("gamma", gamma)
+    def _setup(self, peak_lr: float, milestones: tuple, gamma: float) -> None:
+        p, ms, g = peak_lr, milestones, gamma
         # gamma > 1 is allowed (finitely many milestones) as long as the last plateau is finite
         try:
             last = p * g ** len(ms)
@@ -217,7 +203,7 @@ class MultiStep(Schedule):
         return self.milestones[-1] if self.milestones else 0.0
 
     @property
-    def upper(self) -> float:
+    def max_value(self) -> float:
         return max(self.peak_lr, self.peak_lr * m.ipow(self.gamma, len(self.milestones)))
 
     def phases(self) -> list[Phase]:
@@ -235,18 +221,16 @@ class Exponential(Schedule):
     :class:`Step`). ``step_size=1`` is PyTorch's ``ExponentialLR``.
     """
 
-    __slots__ = ("peak_lr", "gamma", "step_size", "staircase")
-    _fields = ("peak_lr", "gamma", "step_size", "staircase")
+    params = (PEAK, Param("gamma", "real", doc="the factor per step_size, in [0, 1]"),
+              Param("step_size", "length", 1.0, "positions per factor gamma"),
+              Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"))
 
-    def __init__(self, peak_lr: float, gamma: float, step_size: float = 1.0, staircase: bool = False) -> None:
+    def _setup(self, peak_lr: float, gamma: float, step_size: float, staircase: bool) -> None:
         # a growth factor (gamma > 1) would overflow to inf after enough steps
         g = _check.fraction("gamma", gamma, low_open=False)
         if g == 0 and not staircase:
             raise ValueError("gamma must be > 0 for a continuous exponential decay, got 0")
-        if not isinstance(staircase, bool):
-            raise TypeError(f"staircase must be True or False, got {staircase!r}")
-        self._set(peak_lr=_check.rate("peak_lr", peak_lr), gamma=g,
-                  step_size=_check.length("step_size", step_size), staircase=staircase)
+        self._set(peak_lr=peak_lr, gamma=g, step_size=step_size, staircase=staircase)
 
     def _scalar(self, t: float) -> float:
         if self.staircase:
@@ -270,11 +254,7 @@ class InverseSqrt(Schedule):
     ``peak_lr * sqrt(W / step)``.
     """
 
-    __slots__ = ("peak_lr", "timescale")
-    _fields = ("peak_lr", "timescale")
-
-    def __init__(self, peak_lr: float, timescale: float) -> None:
-        self._set(peak_lr=_check.rate("peak_lr", peak_lr), timescale=_check.length("timescale", timescale))
+    params = (PEAK, Param("timescale", "length", doc="positions until the value is peak_lr / sqrt(2)"))
 
     def _scalar(self, t: float) -> float:
         d = t + self.timescale
@@ -306,17 +286,14 @@ class Tanh(_Bounded):
     of the range above ``min_lr``, where it drops to ``min_lr``.
     """
 
-    __slots__ = ("peak_lr", "total_steps", "min_lr", "lower", "upper")
-    _fields = ("peak_lr", "total_steps", "min_lr", "lower", "upper")
+    params = (PEAK, TOTAL, MIN, Param("lower", "real", -7.0, "tanh argument at the start"),
+              Param("upper", "real", 3.0, "tanh argument at the end"))
 
-    def __init__(self, peak_lr: float, total_steps: float, min_lr: float = 0.0,
-                 lower: float = -7.0, upper: float = 3.0) -> None:
-        p, lo = _peak_min(peak_lr, min_lr)
-        lb, ub = _check.real("lower", lower), _check.real("upper", upper)
-        if not lb < ub:
+    def _setup(self, peak_lr: float, total_steps: float, min_lr: float, lower: float, upper: float) -> None:
+        _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
+        if not lower < upper:
             raise ValueError(f"lower ({lower!r}) must be below upper ({upper!r})")
-        self._set(peak_lr=p, total_steps=_check.length("total_steps", total_steps), min_lr=lo,
-                  lower=lb, upper=ub)
+        self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, lower=lower, upper=upper)
 
     def _scalar(self, t: float) -> float:
         if t >= self.total_steps:
@@ -354,20 +331,19 @@ class OneCycle(Schedule):
     ``min_lr = start_lr / 1e4`` (PyTorch's ``div_factor`` and ``final_div_factor``).
     """
 
-    __slots__ = ("peak_lr", "total_steps", "pct_start", "anneal", "start_lr", "min_lr", "three_phase",
-                 "_ends", "_levels")
-    _fields = ("peak_lr", "total_steps", "pct_start", "anneal", "start_lr", "min_lr", "three_phase")
+    params = (Param("peak_lr", "rate", doc="the top of the cycle"), Param("total_steps", "length", doc="run length"),
+              Param("pct_start", "real", 0.3, "fraction of the run spent rising, in (0, 1)"),
+              Param("anneal", "choice", "cos", "shape of each phase", choices=ANNEAL),
+              Param("start_lr", "rate", None, "the value at 0 (default: peak_lr / 25)", optional=True),
+              Param("min_lr", "rate", None, "the value at the end (default: start_lr / 1e4)", optional=True),
+              Param("three_phase", "bool", False, "go back to start_lr before the final decay"))
 
-    def __init__(self, peak_lr: float, total_steps: float, pct_start: float = 0.3, anneal: str = "cos",
-                 start_lr: float | None = None, min_lr: float | None = None, three_phase: bool = False) -> None:
-        p = _check.rate("peak_lr", peak_lr)
-        T = _check.length("total_steps", total_steps)
+    def _setup(self, peak_lr: float, total_steps: float, pct_start: float, anneal: str,
+               start_lr: float | None, min_lr: float | None, three_phase: bool) -> None:
+        p, T = peak_lr, total_steps
         pct = _check.fraction("pct_start", pct_start, high_open=True)
-        _check.choice("anneal", anneal, ANNEAL)
-        if not isinstance(three_phase, bool):
-            raise TypeError(f"three_phase must be True or False, got {three_phase!r}")
-        s = p / 25.0 if start_lr is None else _check.rate("start_lr", start_lr)
-        lo = s / 1e4 if min_lr is None else _check.rate("min_lr", min_lr)
+        s = p / 25.0 if start_lr is None else start_lr
+        lo = s / 1e4 if min_lr is None else min_lr
         _check.not_above("start_lr", s, "peak_lr", p)
         _check.not_above("min_lr", lo, "peak_lr", p)
         if three_phase:
@@ -449,17 +425,16 @@ class WarmupStableDecay(_Bounded):
     then ``min_lr``. Prepend the warmup with :meth:`Schedule.with_warmup`.
     """
 
-    __slots__ = ("peak_lr", "total_steps", "decay_steps", "min_lr", "decay_shape", "_t0")
-    _fields = ("peak_lr", "total_steps", "decay_steps", "min_lr", "decay_shape")
+    params = (PEAK, Param("total_steps", "length", doc="length of the stable and decay parts"),
+              Param("decay_steps", "length", doc="length of the decay at the end"), MIN,
+              Param("decay_shape", "choice", "linear", "shape of the decay", choices=WSD_SHAPES))
 
-    def __init__(self, peak_lr: float, total_steps: float, decay_steps: float, min_lr: float = 0.0,
-                 decay_shape: str = "linear") -> None:
-        p, lo = _peak_min(peak_lr, min_lr)
-        T = _check.length("total_steps", total_steps)
-        D = _check.length("decay_steps", decay_steps)
+    def _setup(self, peak_lr: float, total_steps: float, decay_steps: float, min_lr: float,
+               decay_shape: str) -> None:
+        _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
+        p, lo, T, D = peak_lr, min_lr, total_steps, decay_steps
         if D > T:
             raise ValueError(f"decay_steps ({decay_steps!r}) must not exceed total_steps ({total_steps!r})")
-        _check.choice("decay_shape", decay_shape, WSD_SHAPES)
         self._set(peak_lr=p, total_steps=T, decay_steps=D, min_lr=lo, decay_shape=decay_shape, _t0=T - D)
 
     def _scalar(self, t: float) -> float:

@@ -33,10 +33,10 @@ class Product(Schedule):
         items = check_schedules("schedules", schedules)
         top = 1.0
         for s in items:
-            top *= s.upper
-        if not top < math.inf and all(s.upper < math.inf for s in items):
+            top *= s.max_value
+        if not top < math.inf and all(s.max_value < math.inf for s in items):
             raise ValueError("product: the largest values of the schedules multiply past float64's range "
-                             f"({' * '.join(repr(s.upper) for s in items)})")
+                             f"({' * '.join(repr(s.max_value) for s in items)})")
         self._set(schedules=items)
 
     def _scalar(self, t: float) -> float:
@@ -63,8 +63,8 @@ class Product(Schedule):
         return max(s.length for s in self.schedules)
 
     @property
-    def upper(self) -> float:
-        tops = [s.upper for s in self.schedules]
+    def max_value(self) -> float:
+        tops = [s.max_value for s in self.schedules]
         if 0.0 in tops:
             return 0.0
         return math.prod(tops)

@@ -154,7 +154,7 @@ class YoloxCos(Schedule):
         return max(self._tail, math.nextafter(self.warmup_iters, _INF))
 
     @property
-    def upper(self) -> float:
+    def max_value(self) -> float:
         return max(self.lr, self.warmup_lr_start)
 
     def phases(self) -> list[Phase]:
@@ -229,7 +229,7 @@ class YoloxStep(Schedule):
         return self.lr * m.vipow(self.decay_rate, np.floor_divide(x, self.step_size))
 
     @property
-    def upper(self) -> float:
+    def max_value(self) -> float:
         return self.lr if self.decay_rate <= 1 else _INF  # min_lr above lr (drop-in only): it grows
 
     def phases(self) -> list[Phase]:
@@ -367,7 +367,7 @@ class TorchvisionWarmup(Schedule):
         return self.warmup_iters
 
     @property
-    def upper(self) -> float:
+    def max_value(self) -> float:
         return max(1.0, self.warmup_factor)
 
     def phases(self) -> list[Phase]:
@@ -678,7 +678,7 @@ class CAWB(Schedule):
         return self.step_lr(base_lr, p // self._per_epoch - 1.0)
 
     @property
-    def upper(self) -> float:
+    def max_value(self) -> float:
         return self._top
 
     # -- the canonical loop as a schedule ------------------------------------------------------
