@@ -9,6 +9,7 @@ from . import _check
 from ._num import np
 from . import _num as m
 from .core import Phase, Schedule, register
+from .params import Param
 
 __all__ = ["CosineRestarts", "Cyclic"]
 
@@ -44,25 +45,22 @@ class CosineRestarts(Schedule):
     0.5
     """
 
-    __slots__ = ("peak_lr", "period", "period_mult", "min_lr", "peak_decay", "max_cycles", "_end", "_logm")
-    _fields = ("peak_lr", "period", "period_mult", "min_lr", "peak_decay", "max_cycles")
+    params = (Param("peak_lr", "rate", doc="the first cycle's peak"),
+              Param("period", "length", doc="length of the first cycle"),
+              Param("period_mult", "real", 1.0, "each cycle is this many times longer than the previous, >= 1"),
+              Param("min_lr", "rate", 0.0, "the floor of every cycle"),
+              Param("peak_decay", "factor", 1.0, "each restart's peak is the previous one times this, in [0, 1]"),
+              Param("max_cycles", "count", None, "cycles before min_lr is held (default: no end)", optional=True))
 
-    def __init__(self, peak_lr: float, period: float, period_mult: float = 1.0, min_lr: float = 0.0,
-                 peak_decay: float = 1.0, max_cycles: int | None = None) -> None:
-        p = _check.rate("peak_lr", peak_lr)
-        lo = _check.rate("min_lr", min_lr)
+    def _setup(self, peak_lr: float, period: float, period_mult: float, min_lr: float, peak_decay: float,
+               max_cycles: int | None) -> None:
+        p, lo, P, pm, pd = peak_lr, min_lr, period, period_mult, peak_decay
         _check.not_above("min_lr", lo, "peak_lr", p)
-        P = _check.length("period", period)
-        pm = _check.real("period_mult", period_mult)
         if pm < 1:
             raise ValueError(f"period_mult must be >= 1, got {period_mult!r}")
-        pd = _check.rate("peak_decay", peak_decay)
         if pd > 1:
             raise ValueError(f"peak_decay must be in [0, 1] (each restart's peak is the previous one times it), "
                              f"got {peak_decay!r}")
-        if max_cycles is not None:
-            if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles < 1:
-                raise ValueError(f"max_cycles must be a whole number >= 1 or None, got {max_cycles!r}")
         self._set(peak_lr=p, period=P, period_mult=pm, min_lr=lo, peak_decay=pd, max_cycles=max_cycles,
                   _logm=math.log(pm) if pm > 1 else 0.0)
         self._set(_end=_INF if max_cycles is None else self._cycle_start(max_cycles))
@@ -262,18 +260,20 @@ class Cyclic(Schedule):
     ``gamma ** t`` (``exp_range``).
     """
 
-    __slots__ = ("min_lr", "peak_lr", "step_size_up", "step_size_down", "mode", "gamma", "_L", "_r")
-    _fields = ("min_lr", "peak_lr", "step_size_up", "step_size_down", "mode", "gamma")
+    params = (Param("min_lr", "rate", doc="the bottom of each triangle"),
+              Param("peak_lr", "rate", doc="the top of the first triangle"),
+              Param("step_size_up", "length", doc="positions from bottom to top"),
+              Param("step_size_down", "length", None, "positions from top to bottom (default: step_size_up)",
+                    optional=True),
+              Param("mode", "choice", "triangular", "how the height changes from cycle to cycle",
+                    choices=CYCLIC_MODES),
+              Param("gamma", "positive", 1.0, "exp_range's factor per position, in (0, 1]"))
 
-    def __init__(self, min_lr: float, peak_lr: float, step_size_up: float, step_size_down: float | None = None,
-                 mode: str = "triangular", gamma: float = 1.0) -> None:
-        lo = _check.rate("min_lr", min_lr)
-        p = _check.rate("peak_lr", peak_lr)
+    def _setup(self, min_lr: float, peak_lr: float, step_size_up: float, step_size_down: float | None,
+               mode: str, gamma: float) -> None:
+        lo, p, up, g = min_lr, peak_lr, step_size_up, gamma
         _check.not_above("min_lr", lo, "peak_lr", p)
-        up = _check.length("step_size_up", step_size_up)
-        down = up if step_size_down is None else _check.length("step_size_down", step_size_down)
-        _check.choice("mode", mode, CYCLIC_MODES)
-        g = _check.positive("gamma", gamma)
+        down = up if step_size_down is None else step_size_down
         if g > 1:
             raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
         L = up + down
