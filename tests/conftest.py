@@ -64,6 +64,7 @@ def examples() -> list[tuple[str, lk.Schedule]]:
         ("clip-open", lk.Clip(cos, 0.01)),
         ("per_step", lk.PerStep(lk.MultiStep(0.1, [3, 6]), 100)),
         ("product", lk.Product([cos, lk.Linear(1.0, 50, 0.5)])),
+        ("polynomial_cycle", lk.PolynomialCycle(0.1, 30, 0.001, 2.0)),
         ("yolox_cos", lk.YoloxCos(0.01, 0.0001, 300)),
         ("yolox_cos-tiny", lk.YoloxCos(0.001, 1e-5, 3)),
         ("yolox_step", lk.YoloxStep(0.01, 0.0001, 300, 10)),

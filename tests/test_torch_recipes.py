@@ -10,6 +10,8 @@ import io
 import math
 
 import pytest
+
+from lrkit import DropInWarning
 import torch
 
 from lrkit.recipes import CAWB, TorchvisionWarmup, get_lr_scheduler
@@ -79,6 +81,8 @@ def test_warmup_lr_scheduler_without_warmup_and_bad_arguments():
         sched.step()
     assert seen == [0.02 * (2.0 * (1 - x / 4) + x / 4) if x < 4 else 0.02 for x in range(6)]
     with pytest.raises(ValueError, match="warmup_iters"):
+        warmup_lr_scheduler(sgd([0.02])[0], math.nan, 0.1)
+    with pytest.warns(DropInWarning, match="warmup_iters"):  # the original never warms up: neither do we
         warmup_lr_scheduler(sgd([0.02])[0], -1, 0.1)
 
 

@@ -18,6 +18,7 @@ from .core import Phase, Schedule, registered
 from .cycles import CosineRestarts, Cyclic
 from .decay import (Constant, Cosine, Exponential, InverseSqrt, Linear, MultiStep, OneCycle, Polynomial, Step,
                     Tanh, WarmupStableDecay)
+from .paddle_compat import PolynomialCycle
 from .presets import WarmupCosine
 from .product import Product
 from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
@@ -27,7 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Schedule", "Phase", "registered", "Units", "from_dict", "from_json", "from_yaml", "load",
     "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "Tanh",
-    "OneCycle", "WarmupStableDecay", "CosineRestarts", "Cyclic", "WarmupCosine",
+    "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
     "untuned_linear_warmup", "untuned_exponential_warmup", "Product",
     "DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",

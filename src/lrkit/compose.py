@@ -11,12 +11,14 @@ from . import _check
 from ._num import np
 from . import _num as m
 from .core import Phase, Schedule, check_schedule, check_schedules, register
+from .params import Param
 
 __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
            "sequence", "untuned_linear_warmup", "untuned_exponential_warmup"]
 
 _INF = math.inf
-WARMUP_SHAPES = ("linear", "power", "exponential", "constant")
+_PI = math.pi
+WARMUP_SHAPES = ("linear", "power", "exponential", "constant", "cosine", "1-sqrt")
 
 
 def _nonempty(phases: list[Phase]) -> list[Phase]:
@@ -55,12 +57,11 @@ class Sequence(Schedule):
     The last segment runs for ever. Example: ``Sequence([Constant(0.1), Cosine(0.1, 90)], [10])``.
     """
 
-    __slots__ = ("segments", "boundaries", "_starts")
-    _fields = ("segments", "boundaries")
+    params = (Param("segments", "schedules", doc="the schedules, in order"),
+              Param("boundaries", "lengths", doc="where each segment after the first starts"))
 
-    def __init__(self, segments: SequenceT[Schedule], boundaries: SequenceT[float]) -> None:
-        segs = check_schedules("segments", segments)
-        bounds = _check.lengths_increasing("boundaries", boundaries)
+    def _setup(self, segments: tuple, boundaries: tuple) -> None:
+        segs, bounds = segments, boundaries
         if len(bounds) != len(segs) - 1:
             raise ValueError(f"boundaries must hold len(segments) - 1 = {len(segs) - 1} positions, "
                              f"got {len(bounds)}: {list(boundaries)!r}")
@@ -142,42 +143,52 @@ class Warmup(Schedule):
     0.05
     """
 
-    __slots__ = ("schedule", "warmup_steps", "shape", "start_factor", "power", "tau",
-                 "_end", "_start", "_span", "_den", "_tau")
-    _fields = ("schedule", "warmup_steps", "shape", "start_factor", "power", "tau")
+    params = (Param("schedule", "schedule", doc="what follows the warmup"),
+              Param("warmup_steps", "length0", doc="length of the warmup (0: none)"),
+              Param("shape", "choice", "linear", "how the warmup rises", choices=WARMUP_SHAPES),
+              Param("start_factor", "factor", 0.0, "start at this fraction of schedule(0), in [0, 1]"),
+              Param("power", "positive", 2.0, "the exponent of the power shape"),
+              Param("tau", "positive", None, "time constant of the exponential shape (default: warmup_steps / 5)",
+                    optional=True),
+              Param("start_lr", "rate", None, "an absolute start value instead of start_factor", optional=True))
 
-    def __init__(self, schedule: Schedule, warmup_steps: float, shape: str = "linear",
-                 start_factor: float = 0.0, power: float = 2.0, tau: float | None = None) -> None:
-        schedule = check_schedule("schedule", schedule)
-        w = _check.length("warmup_steps", warmup_steps, allow_zero=True)
-        _check.choice("shape", shape, WARMUP_SHAPES)
-        sf = _check.rate("start_factor", start_factor)
+    def _setup(self, schedule: Schedule, warmup_steps: float, shape: str, start_factor: float, power: float,
+               tau: float | None, start_lr: float | None) -> None:
+        w, sf, p = warmup_steps, start_factor, power
         if sf > 1:
             raise ValueError(f"start_factor must be in [0, 1] (a fraction of the value the warmup "
                              f"reaches), got {start_factor!r}")
-        p = _check.positive("power", power)
-        tau_v = _check.positive("tau", tau) if tau is not None else (w / 5 if w > 0 else 1.0)
+        if start_lr is not None and sf != 0:
+            raise ValueError(f"give start_lr ({start_lr!r}) or start_factor ({start_factor!r}), not both")
+        tau_v = tau if tau is not None else (w / 5 if w > 0 else 1.0)
         end = schedule._scalar(0.0)
         den = -m.expm1(-w / tau_v) if (w > 0 and shape == "exponential") else 1.0
         if den == 0:  # warmup_steps / tau underflows: the normalisation would divide by zero
             raise ValueError(f"tau ({tau!r}) is too long for warmup_steps ({warmup_steps!r}): "
                              "warmup_steps / tau must be above 1e-300")
-        self._set(schedule=schedule, warmup_steps=w, shape=shape, start_factor=sf, power=p,
-                  tau=None if tau is None else tau_v, _end=end, _start=sf * end, _span=end - sf * end,
-                  _den=den, _tau=tau_v)
+        start = sf * end if start_lr is None else start_lr
+        self._set(schedule=schedule, warmup_steps=w, shape=shape, start_factor=sf, power=p, tau=tau,
+                  start_lr=start_lr, _end=end, _start=start, _span=end - start, _den=den, _tau=tau_v)
+
+    def _rise(self, u: Any, t: Any, v: bool) -> Any:
+        """The fraction of the way up at ``u = t / W`` (a float, or an array with ``v``): the shape's formula."""
+        shape = self.shape
+        if shape == "linear":
+            return u
+        if shape == "power":
+            return u * u if self.power == 2.0 else (m.vfpow if v else m.fpow)(u, self.power)
+        if shape == "exponential":
+            return -(m.vexpm1 if v else m.expm1)(-t / self._tau) / self._den
+        if shape == "cosine":
+            return 0.5 * (1.0 - (m.vcos if v else m.cos)(_PI * u))
+        if shape == "1-sqrt":
+            return 1.0 - (m.vsqrt if v else m.sqrt)(1.0 - u)
+        return u * 0.0  # constant
 
     def _scalar(self, t: float) -> float:
         w = self.warmup_steps
         if t < w:
-            shape = self.shape
-            if shape == "linear":
-                return self._start + self._span * (t / w)
-            if shape == "power":
-                u = t / w
-                return self._start + self._span * (u * u if self.power == 2.0 else m.fpow(u, self.power))
-            if shape == "exponential":
-                return self._start + self._span * (-m.expm1(-t / self._tau) / self._den)
-            return self._start
+            return self._start + self._span * self._rise(t / w, t, False)
         return self.schedule._scalar(t - w)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
@@ -191,16 +202,7 @@ class Warmup(Schedule):
         if not warm.any():
             return out
         tw = t[warm]
-        shape = self.shape
-        if shape == "linear":
-            out[warm] = self._start + self._span * (tw / w)
-        elif shape == "power":
-            u = tw / w
-            out[warm] = self._start + self._span * (u * u if self.power == 2.0 else m.vfpow(u, self.power))
-        elif shape == "exponential":
-            out[warm] = self._start + self._span * (-m.vexpm1(-tw / self._tau) / self._den)
-        else:
-            out[warm] = self._start
+        out[warm] = self._start + self._span * self._rise(tw / w, tw, True)
         return out
 
     @property
@@ -247,13 +249,12 @@ def untuned_exponential_warmup(schedule: Schedule, beta2: float = 0.999) -> Warm
 class Hold(Schedule):
     """``schedule`` until ``end``, then a constant: ``value`` if given, else ``schedule(end)``."""
 
-    __slots__ = ("schedule", "end", "value", "_held")
-    _fields = ("schedule", "end", "value")
+    params = (Param("schedule", "schedule", doc="followed until end"),
+              Param("end", "length0", doc="where the value is frozen"),
+              Param("value", "rate", None, "the value held from end (default: schedule(end))", optional=True))
 
-    def __init__(self, schedule: Schedule, end: float, value: float | None = None) -> None:
-        schedule = check_schedule("schedule", schedule)
-        e = _check.length("end", end, allow_zero=True)
-        v = None if value is None else _check.rate("value", value)
+    def _setup(self, schedule: Schedule, end: float, value: float | None) -> None:
+        e, v = end, value
         self._set(schedule=schedule, end=e, value=v, _held=schedule._scalar(e) if v is None else v)
 
     def _scalar(self, t: float) -> float:
@@ -312,12 +313,11 @@ class _Map(Schedule):
 class Scale(_Map):
     """``factor * schedule(t)``."""
 
-    __slots__ = ("schedule", "factor")
-    _fields = ("schedule", "factor")
+    params = (Param("schedule", "schedule", doc="the schedule scaled"),
+              Param("factor", "factor", doc="the multiplier"))
 
-    def __init__(self, schedule: Schedule, factor: float) -> None:
-        schedule = check_schedule("schedule", schedule)
-        f = _check.rate("factor", factor)
+    def _setup(self, schedule: Schedule, factor: float) -> None:
+        f = factor
         top = schedule.max_value
         if top < _INF and not f * top < _INF:
             raise ValueError(f"factor ({_check.show(factor)}) times the schedule's largest value ({top!r}) "
@@ -345,17 +345,14 @@ class Scale(_Map):
 class Clip(_Map):
     """``min(max(schedule(t), min_lr), max_lr)``."""
 
-    __slots__ = ("schedule", "min_lr", "max_lr")
-    _fields = ("schedule", "min_lr", "max_lr")
+    params = (Param("schedule", "schedule", doc="the schedule clipped"),
+              Param("min_lr", "rate", 0.0, "values below are raised to it"),
+              Param("max_lr", "any", None, "values above are lowered to it (default: none)"))
 
-    def __init__(self, schedule: Schedule, min_lr: float = 0.0, max_lr: float = _INF) -> None:
-        lo = _check.rate("min_lr", min_lr)
-        if max_lr == _INF:
-            hi = _INF
-        else:
-            hi = _check.rate("max_lr", max_lr)
-        _check.not_above("min_lr", lo, "max_lr", hi)
-        self._set(schedule=check_schedule("schedule", schedule), min_lr=lo, max_lr=hi)
+    def _setup(self, schedule: Schedule, min_lr: float, max_lr: float | None) -> None:
+        hi = _INF if max_lr is None or max_lr == _INF else _check.rate("max_lr", max_lr)
+        _check.not_above("min_lr", min_lr, "max_lr", hi)
+        self._set(schedule=schedule, min_lr=min_lr, max_lr=hi)
 
     def _map(self, v: float) -> float:
         return min(max(v, self.min_lr), self.max_lr)
@@ -377,12 +374,8 @@ class Clip(_Map):
 class PerStep(Schedule):
     """An epoch-defined ``schedule`` evaluated per iteration: ``schedule(t / steps_per_epoch)``."""
 
-    __slots__ = ("schedule", "steps_per_epoch")
-    _fields = ("schedule", "steps_per_epoch")
-
-    def __init__(self, schedule: Schedule, steps_per_epoch: float) -> None:
-        self._set(schedule=check_schedule("schedule", schedule),
-                  steps_per_epoch=_check.length("steps_per_epoch", steps_per_epoch))
+    params = (Param("schedule", "schedule", doc="a schedule in epochs"),
+              Param("steps_per_epoch", "length", doc="positions (steps) per epoch"))
 
     def _scalar(self, t: float) -> float:
         e = t / self.steps_per_epoch

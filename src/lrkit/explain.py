@@ -243,6 +243,17 @@ def _polynomial(s: Any, w: _W) -> tuple[list[str], list[str]]:
                 f"{w.n(s.min_lr)}，之后一直保持 {w.n(s.min_lr)}。")], []
 
 
+@explainer("polynomial_cycle")
+def _polynomial_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
+    T = s.decay_steps
+    return [w.t(f"A polynomial decay of power {w.n(s.power)} from {w.n(s.peak_lr)} to {w.n(s.end_lr)} over "
+                f"{w.span(T)}; then, each time the end is reached, the horizon grows to the next multiple of "
+                f"{w.n(T)} and the decay starts again from a lower height (Paddle's PolynomialDecay with cycle=True).",
+                f"在 {w.span(T)} 内按 {w.n(s.power)} 次多项式从 {w.n(s.peak_lr)} 衰减到 {w.n(s.end_lr)}；之后每到终点，"
+                f"衰减区间延长到 {w.n(T)} 的下一个整数倍，从更低的高度重新衰减（即 Paddle 的 "
+                f"PolynomialDecay(cycle=True)）。")], []
+
+
 @explainer("step")
 def _step(s: Any, w: _W) -> tuple[list[str], list[str]]:
     return [w.t(f"Starts at {w.n(s.peak_lr)} and is multiplied by {w.n(s.gamma)} every {w.span(s.step_size)} "

@@ -11,13 +11,15 @@ import math
 from . import _check
 from . import _num as m
 from ._num import np
-from .core import Phase, Schedule
+from .core import Phase, Schedule, register
+from .params import Param
 
 __all__ = ["PolynomialCycle"]
 
 _INF = math.inf
 
 
+@register("polynomial_cycle")
 class PolynomialCycle(Schedule):
     """Paddle's ``PolynomialDecay(cycle=True)``: the decay horizon grows to the next multiple of ``T``.
 
@@ -29,19 +31,14 @@ class PolynomialCycle(Schedule):
     from ``end_lr + (peak_lr - end_lr) * k ** -power``: the value reaches ``end_lr``
     at every multiple of ``T`` and jumps back up right after it.
 
-    Not written to configs (it exists to mirror Paddle's scheduler exactly).
-
     >>> PolynomialCycle(1.0, 10, 0.0)(15)
     0.25
     """
 
-    __slots__ = ("peak_lr", "decay_steps", "end_lr", "power")
-    _fields = ("peak_lr", "decay_steps", "end_lr", "power")
-    kind = "polynomial_cycle"
-
-    def __init__(self, peak_lr: float, decay_steps: float, end_lr: float = 0.0, power: float = 1.0) -> None:
-        self._set(peak_lr=_check.rate("peak_lr", peak_lr), decay_steps=_check.length("decay_steps", decay_steps),
-                  end_lr=_check.rate("end_lr", end_lr), power=_check.positive("power", power))
+    params = (Param("peak_lr", "rate", doc="the value at 0"),
+              Param("decay_steps", "length", doc="length of the first decay; later ones are multiples of it"),
+              Param("end_lr", "rate", 0.0, "the value each decay reaches"),
+              Param("power", "positive", 1.0, "exponent of the decay"))
 
     def _scalar(self, t: float) -> float:
         T = self.decay_steps
@@ -65,5 +62,3 @@ class PolynomialCycle(Schedule):
         out.append(Phase("cycles 2...", T, _INF, self.end_lr, None, True))
         return out
 
-    def to_dict(self) -> dict:
-        raise TypeError("PolynomialCycle (Paddle's PolynomialDecay with cycle=True) cannot be written as a config")

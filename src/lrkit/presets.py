@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import _check
 from .compose import WARMUP_SHAPES, Warmup
 from .core import register
+from .params import Param
 from .decay import Cosine
 
 __all__ = ["WarmupCosine"]
@@ -22,16 +23,19 @@ class WarmupCosine(Warmup):
     0.05
     """
 
-    __slots__ = ("peak_lr", "total_steps", "min_lr")
-    _fields = ("peak_lr", "total_steps", "warmup_steps", "min_lr", "start_factor", "shape")
+    params = (Param("peak_lr", "rate", doc="the value the warmup reaches, where the cosine starts"),
+              Param("total_steps", "length", doc="length of the whole run, warmup included"),
+              Param("warmup_steps", "length0", doc="length of the warmup"),
+              Param("min_lr", "rate", 0.0, "the floor the cosine reaches at total_steps"),
+              Param("start_factor", "factor", 0.0, "the warmup starts at start_factor * peak_lr"),
+              Param("shape", "choice", "linear", "how the warmup rises", choices=WARMUP_SHAPES))
 
-    def __init__(self, peak_lr: float, total_steps: float, warmup_steps: float, min_lr: float = 0.0,
-                 start_factor: float = 0.0, shape: str = "linear") -> None:
-        T = _check.length("total_steps", total_steps)
-        W = _check.length("warmup_steps", warmup_steps, allow_zero=True)
+    def _setup(self, peak_lr: float, total_steps: float, warmup_steps: float, min_lr: float,
+               start_factor: float, shape: str) -> None:
+        T, W = total_steps, warmup_steps
         if not W < T:
             raise ValueError(f"warmup_steps ({warmup_steps!r}) must be shorter than the run, "
                              f"total_steps ({total_steps!r})")
-        _check.choice("shape", shape, WARMUP_SHAPES)
-        super().__init__(Cosine(peak_lr, T - W, min_lr), W, shape=shape, start_factor=start_factor)
-        self._set(peak_lr=self.schedule.peak_lr, total_steps=T, min_lr=self.schedule.min_lr)
+        super()._setup(Cosine(peak_lr, T - W, min_lr), W, shape=shape, start_factor=start_factor, power=2.0,
+                       tau=None, start_lr=None)
+        self._set(peak_lr=peak_lr, total_steps=T, min_lr=min_lr)

@@ -8,7 +8,8 @@ from typing import Sequence as SequenceT
 
 from ._num import np
 
-from .core import Schedule, check_schedules, register
+from .core import Schedule, register
+from .params import Param
 
 __all__ = ["Product"]
 
@@ -26,11 +27,10 @@ class Product(Schedule):
     0.005000000000000001
     """
 
-    __slots__ = ("schedules",)
-    _fields = ("schedules",)
+    params = (Param("schedules", "schedules", doc="the factors, multiplied left to right"),)
 
-    def __init__(self, schedules: SequenceT[Schedule]) -> None:
-        items = check_schedules("schedules", schedules)
+    def _setup(self, schedules: tuple) -> None:
+        items = schedules
         top = 1.0
         for s in items:
             top *= s.max_value

@@ -30,6 +30,7 @@ from ._num import np
 from . import _check
 from . import _num as m
 from .core import Phase, Schedule, register
+from .params import Param
 
 __all__ = ["DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
            "LR_DECAY_TYPES", "LF_SHAPES"]
@@ -99,12 +100,14 @@ class YoloxCos(Schedule):
     0.001
     """
 
-    __slots__ = ("lr", "min_lr", "total_iters", "warmup_iters_ratio", "warmup_lr_ratio", "no_aug_iter_ratio",
-                 "warmup_iters", "warmup_lr_start", "no_aug_iters", "_rise", "_half", "_tail", "_span", "_strict")
-    _fields = ("lr", "min_lr", "total_iters", "warmup_iters_ratio", "warmup_lr_ratio", "no_aug_iter_ratio")
+    params = (Param("lr", "real", doc="the peak, > 0"), Param("min_lr", "real", doc="the floor (tail) value"),
+              Param("total_iters", "real", doc="run length, in the positions f is called with"),
+              Param("warmup_iters_ratio", "real", 0.1, "warmup length = ratio * total_iters, clamped to [1, 3]"),
+              Param("warmup_lr_ratio", "real", 0.1, "warmup start = max(ratio * lr, 1e-6)"),
+              Param("no_aug_iter_ratio", "real", 0.3, "flat tail = ratio * total_iters, clamped to [1, 15]"))
 
-    def __init__(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float = 0.1,
-                 warmup_lr_ratio: float = 0.1, no_aug_iter_ratio: float = 0.3) -> None:
+    def _setup(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float,
+               warmup_lr_ratio: float, no_aug_iter_ratio: float) -> None:
         self._init(lr, min_lr, total_iters, warmup_iters_ratio, warmup_lr_ratio, no_aug_iter_ratio, True)
 
     def _init(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float,
@@ -195,10 +198,11 @@ class YoloxStep(Schedule):
     0.001
     """
 
-    __slots__ = ("lr", "min_lr", "total_iters", "step_num", "decay_rate", "step_size", "_strict")
-    _fields = ("lr", "min_lr", "total_iters", "step_num")
+    params = (Param("lr", "real", doc="the first plateau, > 0"), Param("min_lr", "real", doc="the last plateau"),
+              Param("total_iters", "real", doc="run length"),
+              Param("step_num", "real", 10, "number of plateaus, a whole number >= 2"))
 
-    def __init__(self, lr: float, min_lr: float, total_iters: float, step_num: int = 10) -> None:
+    def _setup(self, lr: float, min_lr: float, total_iters: float, step_num: float) -> None:
         self._init(lr, min_lr, total_iters, step_num, True)
 
     def _init(self, lr: float, min_lr: float, total_iters: float, step_num: float, strict: bool) -> None:
@@ -340,14 +344,9 @@ class TorchvisionWarmup(Schedule):
     0.1
     """
 
-    __slots__ = ("warmup_iters", "warmup_factor")
-    _fields = ("warmup_iters", "warmup_factor")
-
-    def __init__(self, warmup_iters: float, warmup_factor: float) -> None:
-        wi = _check.length("warmup_iters", warmup_iters, allow_zero=True)
-        # Above 1 is valid, as in the original: the multiplier then falls from warmup_factor to 1.
-        wf = _check.rate("warmup_factor", warmup_factor)
-        self._set(warmup_iters=wi, warmup_factor=wf)
+    # warmup_factor above 1 is valid, as in the original: the multiplier then falls to 1
+    params = (Param("warmup_iters", "length0", doc="warmup length (0: no warmup)"),
+              Param("warmup_factor", "factor", doc="the multiplier at 0"))
 
     def _scalar(self, x: float) -> float:
         if x >= self.warmup_iters:
@@ -482,17 +481,20 @@ class CAWB(Schedule):
     (1.0, 1.0)
     """
 
-    __slots__ = ("epochs", "eta_min", "steps", "step_scale", "lf", "batchs", "warmup_epoch", "epoch_scale",
-                 "lf_amplitude", "lf_floor", "warmup_iters", "boundaries", "_ends", "_scales", "_gaps",
-                 "_top", "_fn", "_k_last", "_warm_end", "_per_epoch")
-    _fields = ("epochs", "eta_min", "steps", "step_scale", "lf", "batchs", "warmup_epoch", "epoch_scale",
-               "lf_amplitude", "lf_floor")
+    params = (Param("epochs", "positive", doc="number of epochs"),
+              Param("eta_min", "real", 0.05, "floor of each cosine, a ratio of the base lr in [0, 1]"),
+              Param("steps", "any", (), "restart epochs"),
+              Param("step_scale", "positive", 0.8, "peak factor at each restart"),
+              Param("lf", "any", None, "None, 'cos', 'linear', a CawbLf or a function lf(x, gap)"),
+              Param("batchs", "real", 0, "batches per epoch (0: per epoch)"),
+              Param("warmup_epoch", "length0", 0, "linear warmup epochs"),
+              Param("epoch_scale", "factor", 1.0, "added to every cosine period but the last"),
+              Param("lf_amplitude", "rate", None, "amplitude of a named lf (default: 1 - eta_min)", optional=True),
+              Param("lf_floor", "rate", None, "floor of a named lf (default: eta_min)", optional=True))
 
-    def __init__(self, epochs: float, eta_min: float = 0.05, steps: Iterable[float] = (), step_scale: float = 0.8,
-                 lf: None | str | CawbLf | Callable[[float, float], float] = None, batchs: int = 0,
-                 warmup_epoch: float = 0, epoch_scale: float = 1.0, lf_amplitude: float | None = None,
-                 lf_floor: float | None = None) -> None:
-        E = _check.positive("epochs", epochs)
+    def _setup(self, epochs: float, eta_min: float, steps: Any, step_scale: float, lf: Any, batchs: float,
+               warmup_epoch: float, epoch_scale: float, lf_amplitude: float | None, lf_floor: float | None) -> None:
+        E = epochs
         eta = _check.real("eta_min", eta_min)
         if not 0 <= eta <= 1:
             raise ValueError(f"eta_min must be in [0, 1] (a ratio of each group's base lr), got {eta_min!r}")
