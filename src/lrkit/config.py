@@ -20,12 +20,8 @@ from typing import Any, Mapping
 from . import _check
 from .core import Schedule, schedule_class, suggest
 
-__all__ = ["Units", "from_dict", "from_json", "from_yaml", "load", "LENGTH_FIELDS"]
+__all__ = ["Units", "from_dict", "from_json", "from_yaml", "load", "MAX_SPEC_BYTES"]
 
-#: Parameter names that hold a length (one name per concept across lrkit).
-LENGTH_FIELDS = frozenset({"total_steps", "warmup_steps", "decay_steps", "step_size", "period", "timescale",
-                           "step_size_up", "step_size_down", "end", "tau"})
-LENGTH_LIST_FIELDS = frozenset({"milestones", "boundaries"})
 UNIT_KEYS = ("steps_per_epoch", "run_steps")
 
 _LEN_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(steps?|ep|epochs?|%)?\s*$")
@@ -82,10 +78,8 @@ class Units:
 
 
 def _params(cls: type) -> dict[str, Any]:
-    import inspect
-
-    sig = inspect.signature(cls.__init__)
-    return {k: p for k, p in sig.parameters.items() if k != "self"}
+    """A kind's declared parameters, by name."""
+    return {p.name: p for p in cls.params}
 
 
 #: The largest spec text lrkit reads (JSON or YAML), in bytes.
@@ -187,12 +181,12 @@ def _build(spec: Any, units: Units, where: str, top: bool = False, memo: dict | 
             value = _build(value, units, f"{label}.{key}: ", memo=memo)
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             value = [_build(v, units, f"{label}.{key}[{i}]: ", memo=memo) for i, v in enumerate(value)]
-        elif key in LENGTH_FIELDS and value is not None:
+        elif params[key].unit in ("length", "length0") and value is not None:
             value = units.steps(value, key)
-        elif key in LENGTH_LIST_FIELDS and isinstance(value, list):
+        elif params[key].unit == "lengths" and isinstance(value, list):
             value = [units.steps(v, f"{key}[{i}]") for i, v in enumerate(value)]
         kwargs[key] = value
-    missing = [k for k, p in params.items() if p.default is p.empty and k not in kwargs]
+    missing = [k for k, p in params.items() if p.required and k not in kwargs]
     if missing:
         raise ValueError(f"{label}: missing parameter{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     try:
