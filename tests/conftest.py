@@ -23,9 +23,13 @@ settings.load_profile(os.environ.get("LRKIT_HYPOTHESIS", "ci" if os.environ.get(
 
 
 def examples() -> list[tuple[str, lk.Schedule]]:
-    """(id, schedule) pairs covering every registered kind and every option that changes the formula."""
+    """(id, schedule) pairs: each registered kind's declared example (from the registry), then
+    variants covering every option that changes the formula."""
+    from lrkit.catalog import example
+
     cos = lk.Cosine(peak_lr=0.1, total_steps=90, min_lr=0.001)
-    out = [
+    out = [(f"{kind}-example", example(kind)) for kind in lk.registered()]
+    out += [
         ("constant", lk.Constant(0.05)),
         ("cosine", cos),
         ("cosine-k", lk.Cosine(1.0, 100, 0.01, k=2.0)),

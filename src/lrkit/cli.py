@@ -758,10 +758,12 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         cls = kinds[args.kind]
         out.write(f"{args.kind}: {_signature(cls)}\n\n{_plain(_doc(cls))}\n")
         return 0
+    from .catalog import summary
+
     width = max(len(k) for k in kinds)
     for k, cls in kinds.items():
-        doc = _doc(cls).splitlines()
-        out.write(f"{k.ljust(width)}  {_signature(cls)}\n{' ' * (width + 2)}{_plain(doc[0] if doc else '')}\n")
+        out.write(f"{k.ljust(width)}  {_signature(cls)}\n{' ' * (width + 2)}{summary(cls)}\n"
+                  f"{' ' * (width + 2)}{_plain(cls.formula).replace('`', '')}\n")
     return 0
 
 
@@ -776,14 +778,9 @@ def _plain(text: str) -> str:
 
 
 def _signature(cls: type) -> str:
-    import inspect
+    from .catalog import signature
 
-    parts = []
-    for k, p in inspect.signature(cls.__init__).parameters.items():
-        if k == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            continue
-        parts.append(k if p.default is inspect.Parameter.empty else f"{k}={p.default!r}")
-    return "(" + ", ".join(parts) + ")"
+    return signature(cls)[len(cls.__name__):]
 
 
 # -- entry point --------------------------------------------------------------------------------------

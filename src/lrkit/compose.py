@@ -55,8 +55,14 @@ class Sequence(Schedule):
         f(t) = segments[i](t - b_i)    for b_i <= t < b_{i+1}
 
     The last segment runs for ever. Example: ``Sequence([Constant(0.1), Cosine(0.1, 90)], [10])``.
+
+    >>> from lrkit import Constant
+    >>> Sequence([Constant(0.1), Constant(0.01)], boundaries=[10])(10)
+    0.01
     """
 
+    formula = '`segments[i](t - b_i)` for `b_i <= t < b_(i+1)`'
+    example = {"segments": [{"type": "constant", "lr": 0.01}, {"type": "cosine", "peak_lr": 0.1, "total_steps": 700}, {"type": "constant", "lr": 0.001}], "boundaries": [100, 800]}
     params = (Param("segments", "schedules", doc="the schedules, in order"),
               Param("boundaries", "lengths", doc="where each segment after the first starts"))
 
@@ -143,6 +149,8 @@ class Warmup(Schedule):
     0.05
     """
 
+    formula = '`s + (e - s) g(t/W)` with `g` linear, power, exponential, cosine, 1-sqrt or 0 (constant), `e = schedule(0)`; then `schedule(t - W)`'
+    example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 900, "min_lr": 0.001}, "warmup_steps": 100, "shape": "exponential"}
     params = (Param("schedule", "schedule", doc="what follows the warmup"),
               Param("warmup_steps", "length0", doc="length of the warmup (0: none)"),
               Param("shape", "choice", "linear", "how the warmup rises", choices=WARMUP_SHAPES),
@@ -247,8 +255,15 @@ def untuned_exponential_warmup(schedule: Schedule, beta2: float = 0.999) -> Warm
 
 @register("hold")
 class Hold(Schedule):
-    """``schedule`` until ``end``, then a constant: ``value`` if given, else ``schedule(end)``."""
+    """``schedule`` until ``end``, then a constant: ``value`` if given, else ``schedule(end)``.
 
+    >>> from lrkit import Linear
+    >>> Hold(Linear(1.0, 10), end=5)(8)
+    0.5
+    """
+
+    formula = '`schedule(t)` until `end`, then `value` (default `schedule(end)`)'
+    example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000}, "end": 600}
     params = (Param("schedule", "schedule", doc="followed until end"),
               Param("end", "length0", doc="where the value is frozen"),
               Param("value", "rate", None, "the value held from end (default: schedule(end))", optional=True))
@@ -311,8 +326,15 @@ class _Map(Schedule):
 
 @register("scale")
 class Scale(_Map):
-    """``factor * schedule(t)``."""
+    """``factor * schedule(t)``.
 
+    >>> from lrkit import Constant
+    >>> Scale(Constant(0.5), factor=0.1)(3)
+    0.05
+    """
+
+    formula = '`factor * schedule(t)`'
+    example = {"schedule": {"type": "cosine", "peak_lr": 1.0, "total_steps": 1000}, "factor": 0.05}
     params = (Param("schedule", "schedule", doc="the schedule scaled"),
               Param("factor", "factor", doc="the multiplier"))
 
@@ -343,14 +365,22 @@ class Scale(_Map):
 
 @register("clip")
 class Clip(_Map):
-    """``min(max(schedule(t), min_lr), max_lr)``."""
+    """``min(max(schedule(t), min_lr), max_lr)``.
 
+    >>> from lrkit import Cosine
+    >>> Clip(Cosine(1.0, 100), min_lr=0.1)(99)
+    0.1
+    """
+
+    formula = '`min(max(schedule(t), min_lr), max_lr)`'
+    example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000}, "min_lr": 0.01, "max_lr": 0.08}
     params = (Param("schedule", "schedule", doc="the schedule clipped"),
               Param("min_lr", "rate", 0.0, "values below are raised to it"),
-              Param("max_lr", "any", None, "values above are lowered to it (default: none)"))
+              Param("max_lr", "rate", None, "values above are lowered to it (default: none)", optional=True,
+                    unbounded=True))
 
     def _setup(self, schedule: Schedule, min_lr: float, max_lr: float | None) -> None:
-        hi = _INF if max_lr is None or max_lr == _INF else _check.rate("max_lr", max_lr)
+        hi = _INF if max_lr is None else max_lr
         _check.not_above("min_lr", min_lr, "max_lr", hi)
         self._set(schedule=schedule, min_lr=min_lr, max_lr=hi)
 
@@ -372,8 +402,15 @@ class Clip(_Map):
 
 @register("per_step")
 class PerStep(Schedule):
-    """An epoch-defined ``schedule`` evaluated per iteration: ``schedule(t / steps_per_epoch)``."""
+    """An epoch-defined ``schedule`` evaluated per iteration: ``schedule(t / steps_per_epoch)``.
 
+    >>> from lrkit import Step
+    >>> PerStep(Step(1.0, step_size=2, gamma=0.5), steps_per_epoch=100)(250)
+    0.5
+    """
+
+    formula = '`schedule(t / steps_per_epoch)`'
+    example = {"schedule": {"type": "multistep", "peak_lr": 0.1, "milestones": [3, 6], "gamma": 0.1}, "steps_per_epoch": 100}
     params = (Param("schedule", "schedule", doc="a schedule in epochs"),
               Param("steps_per_epoch", "length", doc="positions (steps) per epoch"))
 

@@ -45,6 +45,8 @@ class CosineRestarts(Schedule):
     0.5
     """
 
+    formula = 'cycle `i` lasts `period * period_mult^i`, peaks at `max(peak * peak_decay^i, min)`; `min` after `max_cycles`'
+    example = {"peak_lr": 0.1, "period": 100, "period_mult": 2, "min_lr": 0.001, "peak_decay": 0.7, "max_cycles": 4}
     params = (Param("peak_lr", "rate", doc="the first cycle's peak"),
               Param("period", "length", doc="length of the first cycle"),
               Param("period_mult", "real", 1.0, "each cycle is this many times longer than the previous, >= 1"),
@@ -258,8 +260,13 @@ class Cyclic(Schedule):
 
     with ``g = 1`` (``triangular``), ``1 / 2 ** (c - 1)`` (``triangular2``) or
     ``gamma ** t`` (``exp_range``).
+
+    >>> Cyclic(min_lr=0.0, peak_lr=1.0, step_size_up=10)(15)
+    0.5
     """
 
+    formula = 'triangle waves; `triangular2` halves each cycle, `exp_range` multiplies by `gamma^t`'
+    example = {"min_lr": 0.001, "peak_lr": 0.1, "step_size_up": 100, "mode": "triangular2"}
     params = (Param("min_lr", "rate", doc="the bottom of each triangle"),
               Param("peak_lr", "rate", doc="the top of the first triangle"),
               Param("step_size_up", "length", doc="positions from bottom to top"),
@@ -267,14 +274,14 @@ class Cyclic(Schedule):
                     optional=True),
               Param("mode", "choice", "triangular", "how the height changes from cycle to cycle",
                     choices=CYCLIC_MODES),
-              Param("gamma", "positive", 1.0, "exp_range's factor per position, in (0, 1]"))
+              Param("gamma", "factor", 1.0, "exp_range's factor per position, in (0, 1]"))
 
     def _setup(self, min_lr: float, peak_lr: float, step_size_up: float, step_size_down: float | None,
                mode: str, gamma: float) -> None:
         lo, p, up, g = min_lr, peak_lr, step_size_up, gamma
         _check.not_above("min_lr", lo, "peak_lr", p)
         down = up if step_size_down is None else step_size_down
-        if g > 1:
+        if not 0 < g <= 1:
             raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
         L = up + down
         self._set(min_lr=lo, peak_lr=p, step_size_up=up, step_size_down=None if step_size_down is None else down,

@@ -53,8 +53,14 @@ class _Bounded(Schedule):
 
 @register("constant")
 class Constant(Schedule):
-    """``f(t) = lr``."""
+    """``f(t) = lr``.
 
+    >>> Constant(0.01)(1000)
+    0.01
+    """
+
+    formula = '`lr`'
+    example = {"lr": 0.01}
     params = (Param("lr", "rate", doc="the value"),)
 
     def _scalar(self, t: float) -> float:
@@ -86,6 +92,8 @@ class Cosine(_Bounded):
     0.5
     """
 
+    formula = '`min + (peak - min)(1 + cos(pi (t/T)^k))/2`, then `min` (`k` > 1: k-decay)'
+    example = {"peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001}
     params = (PEAK, TOTAL, MIN, Param("k", "positive", 1.0, "k-decay exponent of t / T (1: plain cosine)"))
 
     def _setup(self, peak_lr: float, total_steps: float, min_lr: float, k: float) -> None:
@@ -112,8 +120,13 @@ class Linear(_Bounded):
     """Straight line from ``peak_lr`` to ``min_lr`` over ``total_steps``, then ``min_lr``.
 
     ``f(t) = min_lr + (peak_lr - min_lr) * (1 - t / T)``
+
+    >>> Linear(peak_lr=1.0, total_steps=10, min_lr=0.5)(5)
+    0.75
     """
 
+    formula = '`min + (peak - min)(1 - t/T)`, then `min`'
+    example = {"peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.01}
     params = (PEAK, TOTAL, MIN)
 
     def _setup(self, peak_lr: float, total_steps: float, min_lr: float) -> None:
@@ -132,8 +145,14 @@ class Linear(_Bounded):
 
 @register("polynomial")
 class Polynomial(_Bounded):
-    """Polynomial decay: ``f(t) = min_lr + (peak_lr - min_lr) * (1 - t / T) ** power``, then ``min_lr``."""
+    """Polynomial decay: ``f(t) = min_lr + (peak_lr - min_lr) * (1 - t / T) ** power``, then ``min_lr``.
 
+    >>> Polynomial(peak_lr=1.0, total_steps=10, power=2)(5)
+    0.25
+    """
+
+    formula = '`min + (peak - min)(1 - t/T)^power`, then `min`'
+    example = {"peak_lr": 0.1, "total_steps": 1000, "power": 2.0}
     params = (PEAK, TOTAL, MIN, Param("power", "positive", 1.0, "exponent of (1 - t / T)"))
 
     def _setup(self, peak_lr: float, total_steps: float, min_lr: float, power: float) -> None:
@@ -152,10 +171,16 @@ class Polynomial(_Bounded):
 
 @register("step")
 class Step(Schedule):
-    """Multiply by ``gamma`` every ``step_size``: ``f(t) = peak_lr * gamma ** floor(t / step_size)``."""
+    """Multiply by ``gamma`` every ``step_size``: ``f(t) = peak_lr * gamma ** floor(t / step_size)``.
 
+    >>> Step(peak_lr=1.0, step_size=10, gamma=0.5)(25)
+    0.25
+    """
+
+    formula = '`peak * gamma^floor(t / step_size)`'
+    example = {"peak_lr": 0.1, "step_size": 30, "gamma": 0.5}
     params = (PEAK, Param("step_size", "length", doc="positions between two multiplications"),
-              Param("gamma", "real", 0.1, "the factor, in [0, 1]"))
+              Param("gamma", "factor", 0.1, "the factor, in [0, 1]"))
 
     def _setup(self, peak_lr: float, step_size: float, gamma: float) -> None:
         # a growth factor (gamma > 1) would overflow to inf after enough steps
@@ -174,8 +199,14 @@ class Step(Schedule):
 
 @register("multistep")
 class MultiStep(Schedule):
-    """Multiply by ``gamma`` at each milestone: ``f(t) = peak_lr * gamma ** #{m in milestones: m <= t}``."""
+    """Multiply by ``gamma`` at each milestone: ``f(t) = peak_lr * gamma ** #{m in milestones: m <= t}``.
 
+    >>> MultiStep(peak_lr=1.0, milestones=[10, 20], gamma=0.5)(15)
+    0.5
+    """
+
+    formula = '`peak * gamma^(number of milestones <= t)`'
+    example = {"peak_lr": 0.1, "milestones": [30, 60, 80], "gamma": 0.1}
     params = (PEAK, Param("milestones", "lengths", doc="positions where the value is multiplied by gamma"),
               Param("gamma", "factor", 0.1, "the factor at each milestone"))
 
@@ -219,9 +250,14 @@ class Exponential(Schedule):
 
     With ``staircase=True`` the exponent is ``floor(t / step_size)`` (same values as
     :class:`Step`). ``step_size=1`` is PyTorch's ``ExponentialLR``.
+
+    >>> Exponential(peak_lr=1.0, gamma=0.5, step_size=10)(20)
+    0.25
     """
 
-    params = (PEAK, Param("gamma", "real", doc="the factor per step_size, in [0, 1]"),
+    formula = '`peak * gamma^(t / step_size)` (floored with `staircase`)'
+    example = {"peak_lr": 0.1, "gamma": 0.97}
+    params = (PEAK, Param("gamma", "factor", doc="the factor per step_size, in [0, 1]"),
               Param("step_size", "length", 1.0, "positions per factor gamma"),
               Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"))
 
@@ -252,8 +288,13 @@ class InverseSqrt(Schedule):
 
     After a warmup of ``W = timescale`` steps this is the Transformer schedule
     ``peak_lr * sqrt(W / step)``.
+
+    >>> InverseSqrt(peak_lr=1.0, timescale=100)(300)
+    0.5
     """
 
+    formula = '`peak * sqrt(timescale / (t + timescale))`'
+    example = {"peak_lr": 0.001, "timescale": 400}
     params = (PEAK, Param("timescale", "length", doc="positions until the value is peak_lr / sqrt(2)"))
 
     def _scalar(self, t: float) -> float:
@@ -284,8 +325,13 @@ class Tanh(_Bounded):
     ``f(t) = min_lr + (peak_lr - min_lr) * (1 - tanh(lower + (upper - lower) * t / T)) / 2``.
     With the defaults (-7, 3) it starts within 1e-6 of ``peak_lr`` and ends 0.25 %
     of the range above ``min_lr``, where it drops to ``min_lr``.
+
+    >>> round(Tanh(peak_lr=1.0, total_steps=100)(70), 6)
+    0.5
     """
 
+    formula = '`min + (peak - min)(1 - tanh(lower + (upper - lower) t/T))/2`'
+    example = {"peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001}
     params = (PEAK, TOTAL, MIN, Param("lower", "real", -7.0, "tanh argument at the start"),
               Param("upper", "real", 3.0, "tanh argument at the end"))
 
@@ -329,8 +375,13 @@ class OneCycle(Schedule):
     ``linear``: ``start + (end - start) * p``, where ``p`` is the fraction of the phase
     done. ``min_lr`` is held after ``T - 1``. Defaults: ``start_lr = peak_lr / 25``,
     ``min_lr = start_lr / 1e4`` (PyTorch's ``div_factor`` and ``final_div_factor``).
+
+    >>> OneCycle(peak_lr=1.0, total_steps=100)(29)
+    1.0
     """
 
+    formula = "up to `peak`, down to `min_lr` (three-phase: back to `start_lr` first); PyTorch `OneCycleLR`'s positions"
+    example = {"peak_lr": 0.1, "total_steps": 1000}
     params = (Param("peak_lr", "rate", doc="the top of the cycle"), Param("total_steps", "length", doc="run length"),
               Param("pct_start", "real", 0.3, "fraction of the run spent rising, in (0, 1)"),
               Param("anneal", "choice", "cos", "shape of each phase", choices=ANNEAL),
@@ -423,8 +474,13 @@ class WarmupStableDecay(_Bounded):
         1-sqrt:  min_lr + (peak_lr - min_lr) * (1 - sqrt(u))
 
     then ``min_lr``. Prepend the warmup with :meth:`Schedule.with_warmup`.
+
+    >>> WarmupStableDecay(peak_lr=1.0, total_steps=100, decay_steps=20)(90)
+    0.5
     """
 
+    formula = '`peak` until `T - D`, then a `linear` / `cosine` / `1-sqrt` decay to `min`'
+    example = {"peak_lr": 0.1, "total_steps": 900, "decay_steps": 200, "decay_shape": "1-sqrt"}
     params = (PEAK, Param("total_steps", "length", doc="length of the stable and decay parts"),
               Param("decay_steps", "length", doc="length of the decay at the end"), MIN,
               Param("decay_shape", "choice", "linear", "shape of the decay", choices=WSD_SHAPES))

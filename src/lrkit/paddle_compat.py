@@ -35,6 +35,8 @@ class PolynomialCycle(Schedule):
     0.25
     """
 
+    formula = "`(peak - end)(1 - t/(T k))^power + end`, `k = ceil(t / T)` (Paddle's `PolynomialDecay(cycle=True)`)"
+    example = {"peak_lr": 0.1, "decay_steps": 300, "end_lr": 0.001, "power": 2.0}
     params = (Param("peak_lr", "rate", doc="the value at 0"),
               Param("decay_steps", "length", doc="length of the first decay; later ones are multiples of it"),
               Param("end_lr", "rate", 0.0, "the value each decay reaches"),

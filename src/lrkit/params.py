@@ -118,6 +118,8 @@ class Param:
     doc: str = ""
     choices: tuple[str, ...] = ()
     optional: bool = False
+    #: ``inf`` is taken, meaning "no bound" (a clip's ``max_lr``)
+    unbounded: bool = False
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -135,6 +137,8 @@ class Param:
         """``value`` checked (and converted) as this parameter's unit says."""
         if value is None and (self.optional or self.default is None):
             return None
+        if self.unbounded and isinstance(value, (int, float)) and value == float("inf"):
+            return float("inf")
         if self.unit == "choice":
             return _check.choice(self.name, value, self.choices)
         return UNITS[self.unit][0](self.name, value)

@@ -23,6 +23,8 @@ class WarmupCosine(Warmup):
     0.05
     """
 
+    formula = 'a warmup then a cosine, `total_steps` counting both'
+    example = {"peak_lr": 0.1, "total_steps": 1000, "warmup_steps": 100, "min_lr": 0.001}
     params = (Param("peak_lr", "rate", doc="the value the warmup reaches, where the cosine starts"),
               Param("total_steps", "length", doc="length of the whole run, warmup included"),
               Param("warmup_steps", "length0", doc="length of the warmup"),

@@ -27,6 +27,8 @@ class Product(Schedule):
     0.005000000000000001
     """
 
+    formula = '`s_1(t) * s_2(t) * ...`'
+    example = {"schedules": [{"type": "step", "peak_lr": 0.1, "step_size": 300, "gamma": 0.5}, {"type": "warmup", "schedule": {"type": "constant", "lr": 1.0}, "warmup_steps": 100}]}
     params = (Param("schedules", "schedules", doc="the factors, multiplied left to right"),)
 
     def _setup(self, schedules: tuple) -> None:

@@ -100,6 +100,8 @@ class YoloxCos(Schedule):
     0.001
     """
 
+    formula = 'YOLOX warm cos: quadratic warmup, half cosine, flat `min_lr` tail (see the recipes)'
+    example = {"lr": 0.01, "min_lr": 0.0001, "total_iters": 300}
     params = (Param("lr", "real", doc="the peak, > 0"), Param("min_lr", "real", doc="the floor (tail) value"),
               Param("total_iters", "real", doc="run length, in the positions f is called with"),
               Param("warmup_iters_ratio", "real", 0.1, "warmup length = ratio * total_iters, clamped to [1, 3]"),
@@ -198,6 +200,8 @@ class YoloxStep(Schedule):
     0.001
     """
 
+    formula = '`lr * r^floor(x / (T / step_num))`, `r = (min_lr / lr)^(1 / (step_num - 1))`'
+    example = {"lr": 0.01, "min_lr": 0.0001, "total_iters": 300, "step_num": 5}
     params = (Param("lr", "real", doc="the first plateau, > 0"), Param("min_lr", "real", doc="the last plateau"),
               Param("total_iters", "real", doc="run length"),
               Param("step_num", "real", 10, "number of plateaus, a whole number >= 2"))
@@ -345,6 +349,8 @@ class TorchvisionWarmup(Schedule):
     """
 
     # warmup_factor above 1 is valid, as in the original: the multiplier then falls to 1
+    formula = '`warmup_factor (1 - x/W) + x/W` for `x < W`, then 1 (a multiplier)'
+    example = {"warmup_iters": 500, "warmup_factor": 0.001}
     params = (Param("warmup_iters", "length0", doc="warmup length (0: no warmup)"),
               Param("warmup_factor", "factor", doc="the multiplier at 0"))
 
@@ -481,6 +487,8 @@ class CAWB(Schedule):
     (1.0, 1.0)
     """
 
+    formula = "CAWB's multiplier per iteration: linear warmup, then cosine segments between restarts (see the recipes)"
+    example = {"epochs": 45, "steps": [15, 30], "step_scale": 0.7, "batchs": 20, "warmup_epoch": 5}
     params = (Param("epochs", "positive", doc="number of epochs"),
               Param("eta_min", "real", 0.05, "floor of each cosine, a ratio of the base lr in [0, 1]"),
               Param("steps", "any", (), "restart epochs"),

@@ -1,0 +1,54 @@
+"""What the registry says about the built-in kinds, for people: signatures, the README
+table, one-line summaries, example instances. Derived from each kind's declaration
+(``params``, ``formula``, ``example``, docstring); nothing here is listed by hand.
+
+>>> print(signature(registered()["step"]))
+Step(peak_lr, step_size, gamma=0.1)
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from .core import Schedule, registered
+
+__all__ = ["signature", "summary", "kind_table", "example", "TABLE_BEGIN", "TABLE_END"]
+
+TABLE_BEGIN = "<!-- kinds: generated from the registry by lrkit.catalog.kind_table(); do not edit -->"
+TABLE_END = "<!-- end of kinds -->"
+
+
+def _default(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if isinstance(v, str):
+        return f'"{v}"'
+    return repr(v)
+
+
+def signature(cls: type) -> str:
+    """``Name(required, ..., optional=default)`` from the kind's declared parameters."""
+    parts = [p.name if p.required else f"{p.name}={_default(p.default)}" for p in cls.params]
+    return f"{cls.__name__}({', '.join(parts)})"
+
+
+def summary(cls: type) -> str:
+    """The first line of the kind's docstring, without reST markup."""
+    doc = inspect.getdoc(cls) or ""
+    return doc.splitlines()[0].replace("``", "") if doc else ""
+
+
+def kind_table() -> str:
+    """The README's schedule table (markdown), one row per registered kind."""
+    rows = ["| kind | class | formula |", "|---|---|---|"]
+    for kind, cls in registered().items():
+        rows.append(f"| `{kind}` | `{signature(cls)}` | {cls.formula} |")
+    return "\n".join(rows)
+
+
+def example(kind: str) -> Schedule:
+    """The kind's declared example instance (its nested schedules built from their specs)."""
+    from .config import from_dict
+
+    return from_dict({"type": kind, **registered()[kind].example})

@@ -1,0 +1,86 @@
+"""The registry is the one source: README table, signatures, examples, docstrings, names."""
+
+from __future__ import annotations
+
+import inspect
+import pathlib
+
+import pytest
+
+import lrkit as lk
+from lrkit import catalog
+from lrkit.params import Param
+
+README = pathlib.Path(__file__).parent.parent / "README.md"
+RECIPES = {"yolox_cos", "yolox_step", "torchvision_warmup", "cawb"}  # keep the originals' names on purpose
+
+
+def test_readme_table_is_the_generated_one():
+    text = README.read_text(encoding="utf-8")
+    start = text.index(catalog.TABLE_BEGIN) + len(catalog.TABLE_BEGIN) + 1
+    end = text.index(catalog.TABLE_END)
+    assert text[start:end].strip() == catalog.kind_table()
+
+
+@pytest.mark.parametrize("kind", sorted(lk.registered()))
+def test_every_kind_is_declared_once_and_completely(kind):
+    cls = lk.registered()[kind]
+    assert cls.params and all(isinstance(p, Param) for p in cls.params)
+    assert cls._fields == tuple(p.name for p in cls.params)
+    assert list(inspect.signature(cls).parameters) == [p.name for p in cls.params]
+    assert cls.formula and cls.example
+    s = catalog.example(kind)
+    assert lk.from_dict(s.to_dict()) == s
+    doc = inspect.getdoc(cls) or ""
+    assert ">>>" in doc, f"{kind}: the docstring has no example"
+
+
+def test_one_name_per_concept():
+    # a parameter name means one thing everywhere: the same unit in every kind that has it
+    units: dict[str, tuple[str, str]] = {}
+    for kind, cls in lk.registered().items():
+        if kind in RECIPES:
+            continue
+        for p in cls.params:
+            if p.name in units:
+                assert units[p.name][0] == p.unit, (p.name, kind, units[p.name])
+            else:
+                units[p.name] = (p.unit, kind)
+    # lengths are named as lengths, floors and peaks as such
+    for name, (unit, _) in units.items():
+        if name.endswith("_steps") or name in ("period", "step_size", "timescale", "end"):
+            assert unit.startswith("length"), name
+        if name.endswith("_lr"):
+            assert unit == "rate", name
+
+
+def test_a_kind_with_a_new_length_takes_units_in_configs():
+    # a new kind's length parameter converts "1ep" with no list to update anywhere
+    from lrkit.core import _REGISTRY, register
+
+    @register("test_cooldown")
+    class Cooldown(lk.Schedule):
+        """A test kind. ``f(t) = lr`` until ``cooldown_steps``, then 0.
+
+        >>> Cooldown(0.1, 5)(6)
+        0.0
+        """
+
+        formula = "`lr`, then 0"
+        example = {"lr": 0.1, "cooldown_steps": 5}
+        params = (Param("lr", "rate"), Param("cooldown_steps", "length"))
+
+        def _scalar(self, t):
+            return self.lr if t < self.cooldown_steps else 0.0
+
+        def _array(self, t):
+            return (t < self.cooldown_steps) * self.lr
+
+    try:
+        s = lk.from_dict({"type": "test_cooldown", "lr": 0.1, "cooldown_steps": "1ep"}, steps_per_epoch=50)
+        assert s.cooldown_steps == 50 and s(49) == 0.1 and s(50) == 0.0
+        with pytest.raises(ValueError, match="cooldown_steps"):
+            Cooldown(0.1, -1)
+        assert "test_cooldown" in catalog.kind_table()
+    finally:
+        del _REGISTRY["test_cooldown"]
