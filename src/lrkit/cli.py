@@ -471,8 +471,85 @@ def _recipe_source(spec: str | None) -> SpecSource | None:
                       per(recipe.default_steps))
 
 
+# -- built-in kinds by name, with flags generated from their declarations ---------------------------
+_KIND_PREFIX = "kind__"
+
+
+def _kind_value(param: Any) -> Callable[[str], Any]:
+    """Parse one flag's text for ``param``: numbers as numbers, lengths may carry a unit
+    ("2ep", "10%"), nested schedules are JSON/YAML specs, choices and booleans as words."""
+    def parse(text: str) -> Any:
+        if param.unit in ("schedule", "schedules"):
+            data = _yaml_mapping(text) if not text.lstrip().startswith("[") else None
+            if data is None:
+                try:
+                    data = json.loads(text)
+                except ValueError:
+                    raise argparse.ArgumentTypeError(f"must be a schedule spec (JSON or YAML), got {_short(text)}")
+            return data
+        if param.unit == "bool":
+            low = text.strip().lower()
+            if low in ("true", "yes", "1"):
+                return True
+            if low in ("false", "no", "0"):
+                return False
+            raise argparse.ArgumentTypeError(f"must be true or false, got {_short(text)}")
+        if param.unit == "choice":
+            return text
+        try:
+            return float(text)
+        except ValueError:
+            if param.is_length:
+                return text  # "2ep", "10%": converted with --steps-per-epoch / --run-steps
+            raise argparse.ArgumentTypeError(f"must be a number, got {_short(text)}") from None
+
+    parse.__name__ = param.name
+    return parse
+
+
+def _kind_source(spec: str | None) -> SpecSource | None:
+    """A built-in kind by name (``cosine``, ``warmup-cosine``): its parameters become flags."""
+    if spec is None or spec.strip() != spec or not re.fullmatch(r"[A-Za-z][\w-]*", spec):
+        return None
+    kind = spec.replace("-", "_").lower()
+    cls = registered().get(kind)
+    if cls is None or os.path.exists(spec):
+        return None
+
+    def add(p: argparse.ArgumentParser) -> None:
+        for param in cls.params:
+            flags = [f"--{param.name.replace('_', '-')}"] + ([f"--{param.name}"] if "_" in param.name else [])
+            kw: dict[str, Any] = {"dest": _KIND_PREFIX + param.name, "type": _kind_value(param),
+                                  "help": param.doc or param.unit}
+            if param.unit == "choice":
+                kw["choices"] = list(param.choices)
+            if param.unit in ("lengths", "reals", "schedules") and param.unit != "schedules":
+                kw["nargs"] = "+"
+            if param.unit == "schedules":
+                kw["nargs"] = "+"
+            if param.required:
+                kw["required"] = True
+            else:
+                kw["help"] += f" (default: {param.default!r})"
+            metavar = {"choice": None, "bool": "BOOL", "schedule": "SPEC", "schedules": "SPEC"}.get(
+                param.unit, "LEN" if param.is_length else "X")
+            if metavar:
+                kw["metavar"] = metavar
+            p.add_argument(*flags, **kw)
+
+    def build(args: argparse.Namespace) -> Schedule:
+        data: dict[str, Any] = {"type": kind}
+        for param in cls.params:
+            v = getattr(args, _KIND_PREFIX + param.name, None)
+            if v is not None:
+                data[param.name] = v
+        return from_dict(data, **_units(args))
+
+    return SpecSource(kind, build, add)
+
+
 #: Functions ``SPEC text (or None) -> SpecSource or None``, tried in order; the last accepts anything.
-SPEC_SOURCES: list[Callable[[str | None], SpecSource | None]] = [_recipe_source, _text_source]
+SPEC_SOURCES: list[Callable[[str | None], SpecSource | None]] = [_recipe_source, _kind_source, _text_source]
 
 
 def resolve_source(spec: str | None) -> SpecSource:
@@ -751,6 +828,7 @@ def _list_args(p: argparse.ArgumentParser) -> None:
 def _list(args: argparse.Namespace, out: TextIO) -> int:
     kinds = registered()
     if args.kind is not None:
+        args.kind = args.kind.replace("-", "_")
         if args.kind not in kinds:
             from .core import suggest
 
