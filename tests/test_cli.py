@@ -198,7 +198,7 @@ BAD = [
     ([], "COMMAND"),
     (["bogus"], "invalid choice"),
     (["show", "nope"], "neither a spec file"),
-    (["show", "cosine"], "schedule kind, not a spec"),
+    (["show", "cosine"], "required: --peak-lr"),
     (["show", "missing.json"], "no such spec file"),
     (["show", "{bad"], "invalid"),  # JSON, or flow-style YAML
     (["show", "type: ["], "invalid YAML"),

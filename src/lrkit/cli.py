@@ -277,11 +277,6 @@ def _load_text(spec: str, units: dict[str, Any]) -> Schedule:
     if not os.path.exists(text) and re.fullmatch(r"[\w.\-]+", text) and not text.endswith((".json", ".yaml",
                                                                                              ".yml")):
         # a bare word: say what a spec looks like instead of a confusing YAML error
-        if text in registered():
-            need = [k for k, p in _required(text)]
-            example = json.dumps({"type": text, **{k: "..." for k in need}}).replace('"..."', "...")
-            raise CLIError(f"{text!r} is a schedule kind, not a spec: write it as '{example}' "
-                           f"(lrkit list {text}: its parameters)")
         raise CLIError(f"{text!r} is neither a spec file nor inline JSON/YAML "
                        f"(e.g. '{{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": 100}}')")
     try:
@@ -314,13 +309,6 @@ def _yaml_mapping(text: str) -> Any:
     except yaml.YAMLError:
         return None
     return data if isinstance(data, dict) else None
-
-
-def _required(kind: str) -> list[tuple[str, Any]]:
-    import inspect
-
-    sig = inspect.signature(registered()[kind].__init__)
-    return [(k, p) for k, p in sig.parameters.items() if k != "self" and p.default is inspect.Parameter.empty]
 
 
 def _text_source(spec: str | None) -> SpecSource:
