@@ -92,6 +92,17 @@ ENTRIES: list[tuple[str, str, list[str]]] = [
 ]
 
 
+def _derived() -> list[tuple[str, str, list[str]]]:
+    """An entry for every registered kind the list above leaves out, from its declaration:
+    its summary and its example, drawn by name with flags (so a new kind needs nothing here)."""
+    import lrkit
+    from lrkit.catalog import example_flags, summary
+
+    listed = {name for name, _, _ in ENTRIES}
+    return [(kind, summary(cls), [kind.replace("_", "-"), *example_flags(kind)])
+            for kind, cls in lrkit.registered().items() if kind not in listed]
+
+
 def _command(args: Sequence[str]) -> str:
     return "lrkit plot " + " ".join(shlex.quote(a) for a in args)
 
@@ -102,7 +113,7 @@ def build(out_dir: str, markdown: str | None, *, dpi: int = 100, stream=None, en
     from lrkit.explain import explain
     from lrkit.lrlog import Progress
 
-    entries = ENTRIES if entries is None else entries
+    entries = ENTRIES + _derived() if entries is None else entries
     os.makedirs(out_dir, exist_ok=True)
     err = sys.stderr if stream is None else stream
     paths, sections = [], []

@@ -41,6 +41,7 @@ def examples() -> list[tuple[str, lk.Schedule]]:
         ("exponential", lk.Exponential(0.1, 0.95)),
         ("exponential-stair", lk.Exponential(0.1, 0.5, step_size=7.5, staircase=True)),
         ("inverse_sqrt", lk.InverseSqrt(1.0, 400)),
+        ("inverse_time-staircase", lk.InverseTime(0.1, 7.5, 2.0, staircase=True)),
         ("tanh", lk.Tanh(0.1, 100, 0.001)),
         ("one_cycle", lk.OneCycle(0.1, 100)),
         ("one_cycle-3-linear", lk.OneCycle(0.1, 100, pct_start=0.25, anneal="linear", three_phase=True)),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
-
 import numpy as np
 import pytest
 
@@ -12,20 +10,7 @@ import lrkit as lk
 from lrkit import catalog, cli
 
 
-def flags(kind: str) -> list[str]:
-    """The kind's declared example, written as command-line flags."""
-    out: list[str] = []
-    for name, value in lk.registered()[kind].example.items():
-        flag = f"--{name.replace('_', '-')}"
-        if isinstance(value, dict):
-            out += [flag, json.dumps(value)]
-        elif isinstance(value, list):
-            out += [flag] + [json.dumps(v) if isinstance(v, dict) else str(v) for v in value]
-        elif isinstance(value, bool):
-            out += [flag, str(value).lower()]
-        else:
-            out += [flag, str(value)]
-    return out
+flags = catalog.example_flags
 
 
 @pytest.mark.parametrize("kind", sorted(lk.registered()))

@@ -23,9 +23,9 @@ def load_gallery():
 
 def test_gallery_renders_every_kind_and_recipe(tmp_path):
     gallery = load_gallery()
-    names = [n for n, _, _ in gallery.ENTRIES]
+    names = [n for n, _, _ in gallery.ENTRIES + gallery._derived()]
     assert set(lrkit.registered()) <= set(names)  # every built-in kind has a picture
-    recipes = {args[0] for _, _, args in gallery.ENTRIES}
+    recipes = {args[0] for _, _, args in gallery.ENTRIES + gallery._derived()}
     assert set(cli.RECIPES) <= recipes  # and every recipe is drawn by its name
     err = io.StringIO()
     page = tmp_path / "gallery.md"
@@ -48,7 +48,7 @@ def test_committed_gallery_is_complete():
     gallery = load_gallery()
     folder = os.path.join(HERE, os.pardir, "docs", "gallery")
     page = open(os.path.join(HERE, os.pardir, "docs", "gallery.md"), encoding="utf-8").read()
-    for name, _, _ in gallery.ENTRIES:
+    for name, _, _ in gallery.ENTRIES + gallery._derived():
         path = os.path.join(folder, f"{name}.png")
         with open(path, "rb") as fh:
             data = fh.read()

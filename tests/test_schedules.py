@@ -125,6 +125,12 @@ CASES = [
     # inverse square root
     pytest.param(lk.InverseSqrt(1.0, 400), [0, 1, 100, 400, 1600, 1e6],
                  lambda t: math.sqrt(400 / (t + 400)), id="inverse-sqrt"),
+    # inverse time (Keras' and Paddle's InverseTimeDecay)
+    pytest.param(lk.InverseTime(0.1, 100, 0.5), [0, 1, 99.5, 100, 300, 1e9],
+                 lambda t: 0.1 / (1 + 0.5 * t / 100), id="inverse-time"),
+    pytest.param(lk.InverseTime(0.1, 100, 2.0, staircase=True), [0, 99.9, 100, 250, 1e9],
+                 lambda t: 0.1 / (1 + 2.0 * math.floor(t / 100)), id="inverse-time-staircase"),
+    pytest.param(lk.InverseTime(1.0), [0, 1, 3], lambda t: 1 / (1 + t), id="inverse-time-defaults"),
     # tanh (timm's bounds -7, 3 by default)
     pytest.param(lk.Tanh(0.1, 100, 0.001), [0, 10, 50, 70, 99.9, 100, 200],
                  lambda t: 0.001 + 0.099 * (1 - math.tanh(-7 + 10 * t / 100)) / 2 if t < 100 else 0.001,
@@ -347,3 +353,13 @@ def test_restart_peaks_never_fall_below_the_floor():
 def test_cawb_schedule_is_a_staircase_per_batch_in_warmup():
     s = lk.CAWB(10, batchs=4, warmup_epoch=1)
     assert s(2.0) == s(2.75) == 2 / 4
+
+
+def test_inverse_time_matches_paddle():
+    paddle = pytest.importorskip("paddle")
+    ref = paddle.optimizer.lr.InverseTimeDecay(learning_rate=0.1, gamma=0.3)
+    got = []
+    for _ in range(50):
+        got.append(ref())
+        ref.step()
+    np.testing.assert_allclose(lk.InverseTime(0.1, 1, 0.3)(np.arange(50.0)), got, rtol=1e-12)

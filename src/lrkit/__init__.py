@@ -16,7 +16,7 @@ from .compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Wa
 from .config import Units, from_dict, from_json, from_yaml, load
 from .core import Phase, Schedule, registered
 from .cycles import CosineRestarts, Cyclic
-from .decay import (Constant, Cosine, Exponential, InverseSqrt, Linear, MultiStep, OneCycle, Polynomial, Step,
+from .decay import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, MultiStep, OneCycle, Polynomial, Step,
                     Tanh, WarmupStableDecay)
 from .paddle_compat import PolynomialCycle
 from .presets import WarmupCosine
@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Schedule", "Phase", "registered", "Units", "from_dict", "from_json", "from_yaml", "load",
-    "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "Tanh",
+    "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "InverseTime", "Tanh",
     "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
     "untuned_linear_warmup", "untuned_exponential_warmup", "Product",

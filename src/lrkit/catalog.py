@@ -13,7 +13,8 @@ from typing import Any
 
 from .core import Schedule, registered
 
-__all__ = ["signature", "summary", "kind_table", "example", "TABLE_BEGIN", "TABLE_END"]
+__all__ = ["signature", "summary", "kind_table", "example", "example_flags", "update_readme", "TABLE_BEGIN",
+           "TABLE_END"]
 
 TABLE_BEGIN = "<!-- kinds: generated from the registry by lrkit.catalog.kind_table(); do not edit -->"
 TABLE_END = "<!-- end of kinds -->"
@@ -52,3 +53,41 @@ def example(kind: str) -> Schedule:
     from .config import from_dict
 
     return from_dict({"type": kind, **registered()[kind].example})
+
+
+def example_flags(kind: str) -> list[str]:
+    """The kind's example as command-line flags: ``lrkit plot KIND *example_flags(KIND)``."""
+    import json
+
+    out: list[str] = []
+    for name, value in registered()[kind].example.items():
+        flag = f"--{name.replace('_', '-')}"
+        if isinstance(value, dict):
+            out += [flag, json.dumps(value)]
+        elif isinstance(value, list):
+            out += [flag] + [json.dumps(v) if isinstance(v, dict) else str(v) for v in value]
+        elif isinstance(value, bool):
+            out += [flag, str(value).lower()]
+        else:
+            out += [flag, str(value)]
+    return out
+
+
+def update_readme(path: str) -> bool:
+    """Rewrite the schedule table between the markers in ``path``; True if it changed."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    start = text.index(TABLE_BEGIN) + len(TABLE_BEGIN) + 1
+    end = text.index(TABLE_END)
+    new = text[:start] + kind_table() + "\n" + text[end:]
+    if new != text:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(new)
+    return new != text
+
+
+if __name__ == "__main__":  # python -m lrkit.catalog README.md
+    import sys
+
+    for p in sys.argv[1:] or ["README.md"]:
+        print(f"{p}: {'updated' if update_readme(p) else 'up to date'}")

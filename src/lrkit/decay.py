@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Sequence as SequenceT
+from typing import Any, Callable, Sequence as SequenceT
 
 
 from . import _check
 from ._num import np
 from . import _num as m
 from .core import Phase, Schedule, register
+from .explain import explainer
 from .params import Param
 
 __all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential",
-           "InverseSqrt", "Tanh", "OneCycle", "WarmupStableDecay"]
+           "InverseSqrt", "InverseTime", "Tanh", "OneCycle", "WarmupStableDecay"]
 
 _INF = math.inf
 _PI = math.pi
@@ -316,6 +317,58 @@ class InverseSqrt(Schedule):
 
     def phases(self) -> list[Phase]:
         return [self._phase("inverse sqrt", 0.0, _INF, end_value=None)]
+
+
+@register("inverse_time")
+class InverseTime(Schedule):
+    """Inverse-time decay: ``f(t) = peak_lr / (1 + decay_rate * t / step_size)``.
+
+    With ``staircase=True`` the quotient is floored: ``floor(t / step_size)``. Keras'
+    ``InverseTimeDecay`` (``decay_steps`` is ``step_size``) and Paddle's
+    ``InverseTimeDecay`` (``step_size=1``, ``gamma`` is ``decay_rate``).
+
+    >>> InverseTime(peak_lr=1.0, step_size=10, decay_rate=0.5)(20)
+    0.5
+    """
+
+    formula = "`peak / (1 + decay_rate * t / step_size)` (`t / step_size` floored with `staircase`)"
+    example = {"peak_lr": 0.1, "step_size": 100, "decay_rate": 1.0}
+    params = (PEAK, Param("step_size", "length", 1.0, "positions per unit of decay_rate"),
+              Param("decay_rate", "factor", 1.0, "how fast it decays: the value halves at t = step_size / rate"),
+              Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"))
+
+    def _kernel(self, t: Any, floor: Callable[[Any], Any]) -> Any:
+        # one formula for a float (floor = math.floor) and an array (floor = np.floor)
+        x = t / self.step_size
+        if self.staircase:
+            x = floor(x)
+        return self.peak_lr / (1.0 + self.decay_rate * x)
+
+    def _scalar(self, t: float) -> float:
+        return self._kernel(t, math.floor) if t / self.step_size < _INF else 0.0
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return self._kernel(t, np.floor)
+
+    def phases(self) -> list[Phase]:
+        return [self._phase("inverse time", 0.0, _INF, end_value=None)]
+
+
+_INVERSE_TIME_WORDS = {
+    "en": "Starts at {peak} and decays as 1 / (1 + {rate} t / {size}){stair}: half the start at position {half}, "
+          "a third at {third}, for ever.",
+    "zh": "从 {peak} 开始，按 1 / (1 + {rate} t / {size}) 衰减{stair}：在位置 {half} 降到一半，在 {third} "
+          "降到三分之一，永不停止。",
+}
+_STAIRCASE_WORDS = {"en": " in whole steps", "zh": "（按整步取整）"}
+
+
+@explainer("inverse_time")
+def _explain_inverse_time(s: InverseTime, w: Any) -> tuple[list[str], list[str]]:
+    half = s.step_size / s.decay_rate if s.decay_rate > 0 else _INF
+    return [w.say(_INVERSE_TIME_WORDS, peak=w.n(s.peak_lr), rate=w.n(s.decay_rate), size=w.n(s.step_size),
+                  stair=_STAIRCASE_WORDS[w.lang] if s.staircase else "", half=w.at(half), third=w.at(2 * half))], []
 
 
 @register("tanh")

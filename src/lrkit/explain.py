@@ -37,6 +37,10 @@ class _W:
     def t(self, en: str, zh: str) -> str:
         return zh if self.lang == "zh" else en
 
+    def say(self, table: dict[str, str], **values: Any) -> str:
+        """``table[lang]`` (a per-language table of templates) filled with ``values``."""
+        return table[self.lang].format(**values)
+
     @staticmethod
     def n(v: float | None) -> str:
         """A number as the text shows it: whole numbers without a point, else 6 significant digits."""

@@ -47,7 +47,7 @@ class PolynomialCycle(Schedule):
         if not t / T < _INF:
             raise ValueError(f"position {t!r} is too many decay_steps of {T!r} in to count (overflows float64)")
         k = math.ceil(t / T) if t > 0 else 1
-        return (self.peak_lr - self.end_lr) * m.fpow(1.0 - t / (T * k), self.power) + self.end_lr
+        return (self.peak_lr - self.end_lr) * m.fpow(max(1.0 - t / (T * k), 0.0), self.power) + self.end_lr
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         T = self.decay_steps
@@ -56,7 +56,7 @@ class PolynomialCycle(Schedule):
             raise ValueError(f"position {float(t.max())!r} is too many decay_steps of {T!r} in to count "
                              "(overflows float64)")
         k[t <= 0] = 1.0
-        return (self.peak_lr - self.end_lr) * m.vfpow(1.0 - t / (T * k), self.power) + self.end_lr
+        return (self.peak_lr - self.end_lr) * m.vfpow(np.maximum(1.0 - t / (T * k), 0.0), self.power) + self.end_lr
 
     def phases(self) -> list[Phase]:
         T = self.decay_steps
