@@ -131,6 +131,19 @@ CASES = [
     pytest.param(lk.InverseTime(0.1, 100, 2.0, staircase=True), [0, 99.9, 100, 250, 1e9],
                  lambda t: 0.1 / (1 + 2.0 * math.floor(t / 100)), id="inverse-time-staircase"),
     pytest.param(lk.InverseTime(1.0), [0, 1, 3], lambda t: 1 / (1 + t), id="inverse-time-defaults"),
+    # the algebra: shifted clock, sums, ramps both ways, piecewise constants
+    pytest.param(lk.Shift(lk.Linear(1.0, 100), 30), [0, 10, 69.5, 70, 500], lambda t: max(1 - (t + 30) / 100, 0.0),
+                 id="shift"),
+    pytest.param(lk.Sum([lk.Constant(0.01), lk.Linear(0.09, 10), lk.Step(1.0, 5, 0.5)]), [0, 4.9, 5, 12],
+                 lambda t: 0.01 + 0.09 * max(1 - t / 10, 0) + 0.5 ** math.floor(t / 5), id="sum"),
+    pytest.param(lk.Ramp(0.001, 0.1, 100), [0, 25, 99, 100, 1000], lambda t: 0.001 + 0.099 * min(t / 100, 1),
+                 id="ramp-up-linear"),
+    pytest.param(lk.Ramp(0.1, 0.001, 100, "cosine"), [0, 50, 100, 150],
+                 lambda t: 0.001 + 0.099 * (1 + math.cos(PI * min(t, 100) / 100)) / 2, id="ramp-down-cosine"),
+    pytest.param(lk.Ramp(0.0, 0.5, 10, "cosine"), [0, 5, 10], lambda t: 0.5 * (1 - math.cos(PI * t / 10)) / 2,
+                 id="ramp-up-cosine"),
+    pytest.param(lk.Piecewise([0.1, 0.01, 0.001], [10, 20]), [0, 9.99, 10, 19, 20, 1e9],
+                 lambda t: 0.1 if t < 10 else 0.01 if t < 20 else 0.001, id="piecewise"),
     # tanh (timm's bounds -7, 3 by default)
     pytest.param(lk.Tanh(0.1, 100, 0.001), [0, 10, 50, 70, 99.9, 100, 200],
                  lambda t: 0.001 + 0.099 * (1 - math.tanh(-7 + 10 * t / 100)) / 2 if t < 100 else 0.001,
@@ -363,3 +376,24 @@ def test_inverse_time_matches_paddle():
         got.append(ref())
         ref.step()
     np.testing.assert_allclose(lk.InverseTime(0.1, 1, 0.3)(np.arange(50.0)), got, rtol=1e-12)
+
+
+def test_a_warmup_overlaying_a_schedule_on_the_global_clock():
+    # timm with warmup_prefix=False: the warmup replaces the first W positions of the decay
+    decay = lk.Cosine(0.1, 1000, 0.001)
+    s = lk.Sequence([lk.Ramp(1e-4, decay(50), 50), lk.Shift(decay, 50)], [50])
+    assert s(50) == decay(50) and s(700) == decay(700) and s(0) == 1e-4
+    assert lk.from_dict(s.to_dict()) == s
+
+
+def test_algebra_errors_name_the_parameter():
+    with pytest.raises(ValueError, match="values must hold one more"):
+        lk.Piecewise([0.1], [10])
+    with pytest.raises(ValueError, match="values\\[1\\]"):
+        lk.Piecewise([0.1, -1], [10])
+    with pytest.raises(ValueError, match="offset"):
+        lk.Shift(lk.Constant(0.1), -1)
+    with pytest.raises(ValueError, match="sum"):
+        lk.Sum([lk.Constant(1.7e308), lk.Constant(1.7e308)])
+    with pytest.raises(ValueError, match="shape"):
+        lk.Ramp(0, 1, 10, "cubic")

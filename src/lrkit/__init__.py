@@ -11,6 +11,7 @@ The core needs numpy only; the PyTorch and PaddlePaddle bindings
 
 from __future__ import annotations
 
+from .algebra import Piecewise, Ramp, Shift, Sum
 from .compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup, sequence,
                       untuned_exponential_warmup, untuned_linear_warmup)
 from .config import Units, from_dict, from_json, from_yaml, load
@@ -30,6 +31,6 @@ __all__ = [
     "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "InverseTime", "Tanh",
     "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
-    "untuned_linear_warmup", "untuned_exponential_warmup", "Product",
+    "untuned_linear_warmup", "untuned_exponential_warmup", "Product", "Shift", "Sum", "Ramp", "Piecewise",
     "DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
 ]

@@ -511,9 +511,7 @@ def _kind_source(spec: str | None) -> SpecSource | None:
                                   "help": param.doc or param.unit}
             if param.unit == "choice":
                 kw["choices"] = list(param.choices)
-            if param.unit in ("lengths", "reals", "schedules") and param.unit != "schedules":
-                kw["nargs"] = "+"
-            if param.unit == "schedules":
+            if param.unit in ("lengths", "reals", "rates", "schedules"):
                 kw["nargs"] = "+"
             if param.required:
                 kw["required"] = True

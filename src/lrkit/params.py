@@ -25,6 +25,7 @@ unit            a value that is ...
 ``schedule``    an lrkit schedule (nested in configs)
 ``schedules``   a non-empty list of schedules
 ``reals``       a list of finite numbers
+``rates``       a list of values ``>= 0``
 ``any``         checked by the kind itself
 ==============  =====================================================================
 
@@ -70,6 +71,10 @@ def _reals(name: str, v: Any) -> tuple[float, ...]:
     return tuple(_check.real(f"{name}[{i}]", x) for i, x in enumerate(_check.items(name, v)))
 
 
+def _rates(name: str, v: Any) -> tuple[float, ...]:
+    return tuple(_check.rate(f"{name}[{i}]", x) for i, x in enumerate(_check.items(name, v)))
+
+
 def _schedule(name: str, v: Any) -> Any:
     from .core import check_schedule
 
@@ -97,6 +102,7 @@ UNITS: dict[str, tuple[Callable[[str, Any], Any], str]] = {
     "schedule": (_schedule, "a schedule"),
     "schedules": (_schedules, "a list of schedules"),
     "reals": (_reals, "a list of numbers"),
+    "rates": (_rates, "a list of values >= 0"),
     "any": (lambda n, v: v, "see the kind"),
 }
 

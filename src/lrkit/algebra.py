@@ -1,0 +1,261 @@
+"""More of the algebra: a shifted clock, sums, ramps in either direction, piecewise constants.
+
+With these, what peers write as a flag becomes an expression: a warmup that overlays
+a schedule running on the global clock (timm's ``warmup_prefix=False``, detectron2's
+``WarmupParamScheduler``) is ``Sequence([ramp, Shift(s, W)], [W])``; a floor plus a
+decaying amplitude (Keras' ``CosineDecayRestarts`` with ``alpha``) is a ``Sum``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any, Callable
+
+from . import _num as m
+from ._num import np
+from .core import Phase, Schedule, register
+from .explain import _summary, explainer
+from .params import Param
+
+__all__ = ["Shift", "Sum", "Ramp", "Piecewise"]
+
+_INF = math.inf
+_PI = math.pi
+
+
+@register("shift")
+class Shift(Schedule):
+    """A schedule on a clock that runs ahead: ``f(t) = schedule(t + offset)``.
+
+    It starts ``offset`` positions into ``schedule``. Put after a warmup of ``W``
+    positions with ``offset = W``, the schedule keeps the global clock: the warmup
+    overlays its first ``W`` positions instead of delaying it.
+
+    >>> from lrkit import Linear
+    >>> Shift(Linear(1.0, 10), offset=4)(1)
+    0.5
+    """
+
+    formula = "`schedule(t + offset)`"
+    example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001}, "offset": 300}
+    params = (Param("schedule", "schedule", doc="the schedule read ahead"),
+              Param("offset", "length0", doc="how far ahead its clock runs"))
+
+    def _scalar(self, t: float) -> float:
+        return self.schedule._scalar(t + self.offset)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return self.schedule._array(t + self.offset)
+
+    @property
+    def length(self) -> float:
+        return max(self.schedule.length - self.offset, 0.0)
+
+    @property
+    def max_value(self) -> float:
+        return self.schedule.max_value
+
+    def phases(self) -> list[Phase]:
+        out = []
+        for p in self.schedule.phases():
+            if p.end <= self.offset:
+                continue
+            q = p.shifted(-self.offset)
+            if q.start < 0:
+                q = q._replace(start=0.0, start_value=self.schedule._scalar(self.offset), continuous=True)
+            out.append(q)
+        return out
+
+
+@register("sum")
+class Sum(Schedule):
+    """The sum of several schedules: ``f(t) = s_1(t) + s_2(t) + ...``.
+
+    A floor plus a decaying amplitude, say: ``Sum([Constant(floor), CosineRestarts(...)])``.
+
+    >>> from lrkit import Constant, Linear
+    >>> Sum([Constant(0.01), Linear(0.09, 10)])(5)
+    0.055
+    """
+
+    formula = "`s_1(t) + s_2(t) + ...`"
+    example = {"schedules": [{"type": "constant", "lr": 0.01},
+                             {"type": "cosine_restarts", "peak_lr": 0.09, "period": 200, "peak_decay": 0.6}]}
+    params = (Param("schedules", "schedules", doc="the terms, added left to right"),)
+
+    def _setup(self, schedules: tuple) -> None:
+        tops = [s.max_value for s in schedules]
+        if all(x < _INF for x in tops) and not sum(tops) < _INF:
+            raise ValueError("sum: the largest values of the schedules add up past float64's range")
+        self._set(schedules=schedules)
+
+    def _scalar(self, t: float) -> float:
+        v = 0.0
+        for s in self.schedules:
+            v = v + s._scalar(t)
+        return v
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        v = np.zeros_like(t)
+        for s in self.schedules:
+            v = v + s._array(t)
+        return v
+
+    @property
+    def length(self) -> float:
+        return max(s.length for s in self.schedules)
+
+    @property
+    def max_value(self) -> float:
+        return sum(s.max_value for s in self.schedules)
+
+
+RAMP_SHAPES = ("linear", "cosine")
+
+
+@register("ramp")
+class Ramp(Schedule):
+    """From ``start_lr`` to ``end_lr`` over ``total_steps``, up or down, then ``end_lr``.
+
+    With ``u = t / T``::
+
+        linear:  start_lr + (end_lr - start_lr) * u
+        cosine:  end_lr + (start_lr - end_lr) * (1 + cos(pi u)) / 2
+
+    Unlike the decays, ``end_lr`` may be above ``start_lr``: a rising segment.
+
+    >>> Ramp(start_lr=0.0, end_lr=1.0, total_steps=10)(5)
+    0.5
+    """
+
+    formula = "`start + (end - start) u` (linear) or `end + (start - end)(1 + cos(pi u))/2` (cosine), " \
+              "`u = t/T`; then `end`"
+    example = {"start_lr": 0.001, "end_lr": 0.1, "total_steps": 800, "shape": "cosine"}
+    params = (Param("start_lr", "rate", doc="the value at 0"),
+              Param("end_lr", "rate", doc="the value reached at total_steps, and held"),
+              Param("total_steps", "length", doc="length of the ramp"),
+              Param("shape", "choice", "linear", "how it goes", choices=RAMP_SHAPES))
+
+    def _kernel(self, u: Any, cos: Callable[[Any], Any]) -> Any:
+        a, b = self.start_lr, self.end_lr
+        if self.shape == "linear":
+            return a + (b - a) * u
+        return b + (a - b) * 0.5 * (1.0 + cos(_PI * u))
+
+    def _scalar(self, t: float) -> float:
+        if t >= self.total_steps:
+            return self.end_lr
+        return self._kernel(t / self.total_steps, m.cos)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        out = self._kernel(np.minimum(t, self.total_steps) / self.total_steps, m.vcos)
+        out[t >= self.total_steps] = self.end_lr
+        return out
+
+    @property
+    def length(self) -> float:
+        return self.total_steps
+
+    @property
+    def max_value(self) -> float:
+        return max(self.start_lr, self.end_lr)
+
+    def phases(self) -> list[Phase]:
+        name = f"ramp {'up' if self.end_lr >= self.start_lr else 'down'} ({self.shape})"
+        return [Phase(name, 0.0, self.total_steps, self.start_lr, self.end_lr, True),
+                Phase("hold", self.total_steps, _INF, self.end_lr, self.end_lr, True)]
+
+
+@register("piecewise")
+class Piecewise(Schedule):
+    """Piecewise constant: ``values[i]`` for ``boundaries[i-1] <= t < boundaries[i]``.
+
+    ``values`` has one more entry than ``boundaries`` (the first value holds from 0,
+    the last one for ever), as PyTorch's and Paddle's piecewise schedules and Keras'
+    ``PiecewiseConstantDecay``.
+
+    >>> Piecewise(values=[0.1, 0.01, 0.001], boundaries=[10, 20])(15)
+    0.01
+    """
+
+    formula = "`values[i]` for `boundaries[i-1] <= t < boundaries[i]`"
+    example = {"values": [0.1, 0.05, 0.01, 0.001], "boundaries": [300, 600, 800]}
+    params = (Param("values", "rates", doc="the value of each piece"),
+              Param("boundaries", "lengths", doc="where each piece after the first starts"))
+
+    def _setup(self, values: tuple, boundaries: tuple) -> None:
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(f"values must hold one more entry than boundaries: got {len(values)} values for "
+                             f"{len(boundaries)} boundaries")
+        self._set(values=values, boundaries=boundaries)
+
+    def _scalar(self, t: float) -> float:
+        return self.values[bisect.bisect_right(self.boundaries, t)]
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        return np.asarray(self.values, dtype=np.float64)[np.searchsorted(np.asarray(self.boundaries), t,
+                                                                        side="right")]
+
+    @property
+    def length(self) -> float:
+        return self.boundaries[-1] if self.boundaries else 0.0
+
+    @property
+    def max_value(self) -> float:
+        return max(self.values)
+
+    def phases(self) -> list[Phase]:
+        starts = (0.0,) + self.boundaries
+        ends = self.boundaries + (_INF,)
+        return [Phase(f"piece {i + 1}", a, b, v, v, i == 0 or v == self.values[i - 1])
+                for i, (a, b, v) in enumerate(zip(starts, ends, self.values))]
+
+
+# -- words for lrkit explain, one table per language ---------------------------------------------------------
+_WORDS = {
+    "shift": {"en": "Read {offset} positions ahead: {inner}",
+              "zh": "提前 {offset} 个位置读取：{inner}"},
+    "sum": {"en": "The sum of {n} schedules: {parts}.",
+            "zh": "{n} 个调度之和：{parts}。"},
+    "ramp": {"en": "A {shape} ramp from {a} to {b} over {span}, then {b} for ever.",
+             "zh": "在 {span} 内从 {a} {shape}过渡到 {b}，之后一直保持 {b}。"},
+    "piecewise": {"en": "Piecewise constant: {pieces}.",
+                  "zh": "分段常数：{pieces}。"},
+    "piece": {"en": "{v} from {a}", "zh": "从 {a} 起为 {v}"},
+    "linear": {"en": "linear", "zh": "线性"},
+    "cosine": {"en": "cosine", "zh": "余弦"},
+}
+
+
+def _clause(text: str) -> str:
+    """A sentence as a clause of a longer one: its final full stop dropped (an ellipsis kept)."""
+    if text.endswith("。") or (text.endswith(".") and not text.endswith("...")):
+        return text[:-1]
+    return text
+
+
+@explainer("shift")
+def _explain_shift(s: Shift, w: Any) -> tuple[list[str], list[str]]:
+    return [w.say(_WORDS["shift"], offset=w.n(s.offset), inner=_summary(s.schedule, w))], []
+
+
+@explainer("sum")
+def _explain_sum(s: Sum, w: Any) -> tuple[list[str], list[str]]:
+    parts = w.join([_clause(_summary(x, w)) for x in s.schedules])
+    return [w.say(_WORDS["sum"], n=len(s.schedules), parts=parts)], []
+
+
+@explainer("ramp")
+def _explain_ramp(s: Ramp, w: Any) -> tuple[list[str], list[str]]:
+    return [w.say(_WORDS["ramp"], shape=_WORDS[s.shape][w.lang], a=w.n(s.start_lr), b=w.n(s.end_lr),
+                  span=w.span(s.total_steps))], []
+
+
+@explainer("piecewise")
+def _explain_piecewise(s: Piecewise, w: Any) -> tuple[list[str], list[str]]:
+    starts = (0.0,) + s.boundaries
+    pieces = w.join([w.say(_WORDS["piece"], v=w.n(v), a=w.at(a)) for v, a in zip(s.values, starts)])
+    return [w.say(_WORDS["piecewise"], pieces=pieces)], []
+
