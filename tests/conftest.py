@@ -33,6 +33,7 @@ def examples() -> list[tuple[str, lk.Schedule]]:
         ("constant", lk.Constant(0.05)),
         ("cosine", cos),
         ("cosine-k", lk.Cosine(1.0, 100, 0.01, k=2.0)),
+        ("cosine-exponent-cycles", lk.Cosine(1.0, 100, 0.01, k=1.5, exponent=2.0, cycles=1.25)),
         ("linear", lk.Linear(0.3, 50, 0.01)),
         ("polynomial", lk.Polynomial(0.3, 50, 0.0, power=2.5)),
         ("step", lk.Step(0.1, 30, 0.5)),

@@ -131,6 +131,11 @@ CASES = [
     pytest.param(lk.InverseTime(0.1, 100, 2.0, staircase=True), [0, 99.9, 100, 250, 1e9],
                  lambda t: 0.1 / (1 + 2.0 * math.floor(t / 100)), id="inverse-time-staircase"),
     pytest.param(lk.InverseTime(1.0), [0, 1, 3], lambda t: 1 / (1 + t), id="inverse-time-defaults"),
+    # cosine generalised: an exponent on the factor (optax), more cycles (transformers' num_cycles)
+    pytest.param(lk.Cosine(1.0, 100, 0.1, exponent=2.0), [0, 25, 50, 99, 100, 200],
+                 lambda t: 0.1 + 0.9 * ((1 + math.cos(PI * min(t, 100) / 100)) / 2) ** 2, id="cosine-exponent"),
+    pytest.param(lk.Cosine(1.0, 100, cycles=1.5), [0, 33, 50, 66.6, 80, 100, 150],
+                 lambda t: (1 + math.cos(2 * PI * 1.5 * min(t, 100) / 100)) / 2, id="cosine-cycles"),
     # the algebra: shifted clock, sums, ramps both ways, piecewise constants
     pytest.param(lk.Shift(lk.Linear(1.0, 100), 30), [0, 10, 69.5, 70, 500], lambda t: max(1 - (t + 30) / 100, 0.0),
                  id="shift"),
@@ -397,3 +402,16 @@ def test_algebra_errors_name_the_parameter():
         lk.Sum([lk.Constant(1.7e308), lk.Constant(1.7e308)])
     with pytest.raises(ValueError, match="shape"):
         lk.Ramp(0, 1, 10, "cubic")
+
+
+def test_cosine_generalised_matches_its_peers_formulas():
+    # transformers: get_cosine_schedule_with_warmup(..., num_cycles=c) after its warmup is
+    # max(0, (1 + cos(pi * 2c * progress)) / 2); optax.cosine_decay_schedule(init, T, alpha, exponent)
+    for c in (0.25, 0.5, 1.0, 2.0):
+        s = lk.Cosine(1.0, 200, cycles=c)
+        for t in range(0, 200, 7):
+            assert s(t) == pytest.approx(max(0.0, 0.5 * (1.0 + math.cos(math.pi * c * 2.0 * t / 200))), abs=1e-15)
+    s = lk.Cosine(0.5, 100, 0.5 * 0.1, exponent=3.0)
+    for t in range(0, 120, 9):
+        u = min(t, 100) / 100
+        assert s(t) == pytest.approx(0.5 * ((1 - 0.1) * (0.5 * (1 + math.cos(math.pi * u))) ** 3 + 0.1), rel=1e-12)

@@ -89,31 +89,71 @@ class Cosine(_Bounded):
     ``f(t) = min_lr + (peak_lr - min_lr) * (1 + cos(pi * (t / T)**k)) / 2``; ``k = 1``
     is the usual cosine annealing, ``k > 1`` the k-decay variant (as in timm).
 
+    Two generalisations: ``exponent`` raises the cosine factor to a power (optax's
+    ``exponent``), and ``cycles`` sets how many cosine periods fit in ``T``: with ``u =
+    (t / T)**k`` the factor is ``((1 + cos(2 pi cycles u)) / 2) ** exponent``; the default
+    ``cycles = 0.5`` is the half cosine, other values go on past the trough (transformers'
+    ``num_cycles``). From ``T`` on the value at ``T`` is held (``min_lr`` by default).
+
     >>> Cosine(peak_lr=1.0, total_steps=10)(5)
     0.5
+    >>> Cosine(peak_lr=1.0, total_steps=10, cycles=1.0)(10)
+    1.0
     """
 
-    formula = '`min + (peak - min)(1 + cos(pi (t/T)^k))/2`, then `min` (`k` > 1: k-decay)'
+    formula = ('`min + (peak - min) ((1 + cos(2 pi cycles (t/T)^k))/2)^exponent`, then its value at `T` '
+               '(defaults: half a cosine down to `min`; `k` > 1: k-decay)')
     example = {"peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001}
-    params = (PEAK, TOTAL, MIN, Param("k", "positive", 1.0, "k-decay exponent of t / T (1: plain cosine)"))
+    params = (PEAK, TOTAL, MIN, Param("k", "positive", 1.0, "k-decay exponent of t / T (1: plain cosine)"),
+              Param("exponent", "positive", 1.0, "power of the cosine factor"),
+              Param("cycles", "positive", 0.5, "cosine periods over total_steps (0.5: down to min_lr once)"))
 
-    def _setup(self, peak_lr: float, total_steps: float, min_lr: float, k: float) -> None:
+    def _setup(self, peak_lr: float, total_steps: float, min_lr: float, k: float, exponent: float,
+               cycles: float) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
-        self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, k=k, _amp=(peak_lr - min_lr) * 0.5)
+        self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, k=k, exponent=exponent, cycles=cycles,
+                  _amp=(peak_lr - min_lr) * 0.5, _plain=exponent == 1.0 and cycles == 0.5, _end=min_lr)
+        if not self._plain:
+            self._set(_end=self._general(1.0, m.cos, m.fpow))
+
+    def _general(self, u: Any, cos: Callable[[Any], Any], pw: Callable[[Any, float], Any]) -> Any:
+        """The generalised factor's formula, for a float (math kernels) or an array (numpy ones)."""
+        c = (1.0 + cos((2.0 * _PI * self.cycles) * u)) * 0.5
+        if self.exponent != 1.0:
+            c = pw(c, self.exponent)
+        return self.min_lr + (self.peak_lr - self.min_lr) * c
 
     def _scalar(self, t: float) -> float:
         if t >= self.total_steps:
-            return self.min_lr
+            return self._end
+        if not self._plain:
+            u = t / self.total_steps if self.k == 1.0 else m.fpow(t / self.total_steps, self.k)
+            return self._general(u, m.cos, m.fpow)
         # k != 1: (t / T) ** k rather than t**k / T**k, which overflows for long runs
         x = _PI * t / self.total_steps if self.k == 1.0 else _PI * m.fpow(t / self.total_steps, self.k)
         return self.min_lr + self._amp * (1.0 + m.cos(x))
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         tc = np.minimum(t, self.total_steps)
-        x = _PI * tc / self.total_steps if self.k == 1.0 else _PI * m.vfpow(tc / self.total_steps, self.k)
-        out = self.min_lr + self._amp * (1.0 + m.vcos(x))
-        out[t >= self.total_steps] = self.min_lr
+        if not self._plain:
+            u = tc / self.total_steps if self.k == 1.0 else m.vfpow(tc / self.total_steps, self.k)
+            out = self._general(u, m.vcos, m.vfpow)
+        else:
+            x = _PI * tc / self.total_steps if self.k == 1.0 else _PI * m.vfpow(tc / self.total_steps, self.k)
+            out = self.min_lr + self._amp * (1.0 + m.vcos(x))
+        out[t >= self.total_steps] = self._end
         return out
+
+    def _left_end(self) -> float:
+        return self._end
+
+    def phases(self) -> list[Phase]:
+        if self._plain:
+            return super().phases()
+        T = self.total_steps
+        name = "cosine" if self.cycles <= 0.5 else f"cosine ({self.cycles:g} cycles)"
+        return [self._phase(name, 0.0, T, end_value=self._end if self.cycles <= 0.5 else None),
+                Phase("hold", T, _INF, self._end, self._end, True)]
 
 
 @register("linear")
