@@ -84,3 +84,12 @@ def test_a_kind_with_a_new_length_takes_units_in_configs():
         assert "test_cooldown" in catalog.kind_table()
     finally:
         del _REGISTRY["test_cooldown"]
+
+
+def test_explain_reads_no_private_schedule_attribute():
+    # what explain needs from a schedule is a public, documented fact
+    import re
+
+    src = (pathlib.Path(lk.__file__).parent / "explain.py").read_text(encoding="utf-8")
+    private = set(re.findall(r"\bs\.(_[a-z]\w*)", src)) - {"_scalar", "_array"}
+    assert not private, sorted(private)

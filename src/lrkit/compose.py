@@ -104,6 +104,11 @@ class Sequence(Schedule):
     def length(self) -> float:
         return self._starts[-1] + self.segments[-1].length
 
+    @property
+    def starts(self) -> tuple[float, ...]:
+        """Where each segment starts: ``(0, *boundaries)``."""
+        return self._starts
+
     def phases(self) -> list[Phase]:
         out: list[Phase] = []
         for i, (seg, start) in enumerate(zip(self.segments, self._starts)):
@@ -218,6 +223,21 @@ class Warmup(Schedule):
         return self.warmup_steps + self.schedule.length
 
     @property
+    def start_value(self) -> float:
+        """The value at 0, where the warmup starts."""
+        return self._start
+
+    @property
+    def target(self) -> float:
+        """The value the warmup reaches at ``warmup_steps``: ``schedule(0)``."""
+        return self._end
+
+    @property
+    def time_constant(self) -> float:
+        """The exponential shape's ``tau`` (``warmup_steps / 5`` unless given)."""
+        return self._tau
+
+    @property
     def max_value(self) -> float:
         return max(self._start, self.schedule.max_value)
 
@@ -284,6 +304,11 @@ class Hold(Schedule):
     @property
     def max_value(self) -> float:
         return max(self.schedule.max_value, self._held)
+
+    @property
+    def held_value(self) -> float:
+        """The value from ``end`` on: ``value``, or ``schedule(end)`` when it is not given."""
+        return self._held
 
     @property
     def length(self) -> float:

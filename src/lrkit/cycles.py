@@ -67,6 +67,15 @@ class CosineRestarts(Schedule):
                   _logm=math.log(pm) if pm > 1 else 0.0)
         self._set(_end=_INF if max_cycles is None else self._cycle_start(max_cycles))
 
+    def cycle_start(self, i: int) -> float:
+        """Where cycle ``i`` (from 0) starts: ``period * (period_mult ** i - 1) / (period_mult - 1)``."""
+        return self._cycle_start(float(i))
+
+    @property
+    def end(self) -> float:
+        """Where ``min_lr`` starts to be held (after ``max_cycles``; ``inf`` without them)."""
+        return self._end
+
     def _cycle_start(self, i: float) -> float:
         if self.period_mult == 1.0:
             return i * self.period

@@ -449,6 +449,11 @@ class Tanh(_Bounded):
     def _left_end(self) -> float:
         return self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - m.tanh(self.upper))
 
+    @property
+    def end_value(self) -> float:
+        """The value the tanh reaches just before ``total_steps`` (then ``min_lr`` is held)."""
+        return self._left_end()
+
     def _tail_continuous(self) -> bool:
         return self._left_end() == self.min_lr
 
@@ -540,6 +545,11 @@ class OneCycle(Schedule):
         return out
 
     @property
+    def phase_ends(self) -> tuple[float, ...]:
+        """Where each phase ends (PyTorch's ``pct_start * T - 1``, ..., ``T - 1``)."""
+        return self._ends
+
+    @property
     def length(self) -> float:
         return self._ends[-1]
 
@@ -585,6 +595,11 @@ class WarmupStableDecay(_Bounded):
         if D > T:
             raise ValueError(f"decay_steps ({decay_steps!r}) must not exceed total_steps ({total_steps!r})")
         self._set(peak_lr=p, total_steps=T, decay_steps=D, min_lr=lo, decay_shape=decay_shape, _t0=T - D)
+
+    @property
+    def decay_start(self) -> float:
+        """Where the decay starts: ``total_steps - decay_steps``."""
+        return self._t0
 
     def _scalar(self, t: float) -> float:
         if t < self._t0:

@@ -305,7 +305,7 @@ def _inverse_sqrt(s: Any, w: _W) -> tuple[list[str], list[str]]:
 
 @explainer("tanh")
 def _tanh(s: Any, w: _W) -> tuple[list[str], list[str]]:
-    end = s._left_end()
+    end = s.end_value
     text = [w.t(f"A tanh-shaped decay from about {w.n(s(0.0))} to {w.n(end)} over {w.span(s.total_steps)}, "
                 f"flat at first, steepest near {w.n(100 * -s.lower / (s.upper - s.lower))}% of the way, then "
                 f"{w.n(s.min_lr)} for ever.",
@@ -322,7 +322,7 @@ def _tanh(s: Any, w: _W) -> tuple[list[str], list[str]]:
 
 @explainer("one_cycle")
 def _one_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
-    e = s._ends
+    e = s.phase_ends
     how = w.t("a cosine" if s.anneal == "cos" else "a straight line", "余弦" if s.anneal == "cos" else "直线")
     if s.three_phase:
         text = w.t(f"One cycle in three phases, each {how}: up from {w.n(s.start_lr)} to {w.n(s.peak_lr)} by "
@@ -344,7 +344,7 @@ def _one_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
 
 @explainer("wsd")
 def _wsd(s: Any, w: _W) -> tuple[list[str], list[str]]:
-    t0 = s._t0
+    t0 = s.decay_start
     return [w.t(f"Warmup-stable-decay without the warmup: {w.n(s.peak_lr)} until {w.at(t0)}, then a "
                 f"{s.decay_shape} decay to {w.n(s.min_lr)} over the last {w.span(s.decay_steps)} (ending at "
                 f"{w.at(s.total_steps)}), then {w.n(s.min_lr)} for ever.",
@@ -358,7 +358,7 @@ def _wsd(s: Any, w: _W) -> tuple[list[str], list[str]]:
 # -- cycles ---------------------------------------------------------------------------------------------------
 @explainer("cosine_restarts")
 def _cosine_restarts(s: Any, w: _W) -> tuple[list[str], list[str]]:
-    starts = [s._cycle_start(i) for i in range(1, 4 if s.max_cycles is None else min(s.max_cycles, 4))]
+    starts = [s.cycle_start(i) for i in range(1, 4 if s.max_cycles is None else min(s.max_cycles, 4))]
     text = [w.t(f"Cosine annealing with warm restarts: each cycle falls from its peak to {w.n(s.min_lr)}, then "
                 f"jumps back up. The first cycle lasts {w.span(s.period)} and peaks at {w.n(s.peak_lr)}.",
                 f"带热重启的余弦退火：每个周期从峰值降到 {w.n(s.min_lr)}，然后跳回高处。第一个周期长 "
@@ -375,8 +375,8 @@ def _cosine_restarts(s: Any, w: _W) -> tuple[list[str], list[str]]:
                         f"重启位置：{w.join([w.at(p) for p in starts])}"
                         f"{'……' if s.max_cycles is None or s.max_cycles > 4 else ''}。"))
     if s.max_cycles is not None:
-        text.append(w.t(f"After {s.max_cycles} cycles, at {w.at(s._end)}, it holds {w.n(s.min_lr)}.",
-                        f"{s.max_cycles} 个周期后（{w.at(s._end)}）保持 {w.n(s.min_lr)}。"))
+        text.append(w.t(f"After {s.max_cycles} cycles, at {w.at(s.end)}, it holds {w.n(s.min_lr)}.",
+                        f"{s.max_cycles} 个周期后（{w.at(s.end)}）保持 {w.n(s.min_lr)}。"))
     return text, []
 
 
@@ -408,20 +408,20 @@ def _warmup_words(s: Any, w: _W) -> tuple[str, list[str]]:
     if W == 0:
         return w.t("No warmup.", "没有预热。"), []
     notes = [w.t(f"The warmup ends at {w.at(W)} exactly at the next schedule's own starting value "
-                 f"({w.n(s._end)}), so the curve is {'continuous' if s.shape != 'constant' else 'not continuous'} "
+                 f"({w.n(s.target)}), so the curve is {'continuous' if s.shape != 'constant' else 'not continuous'} "
                  f"there; the next schedule then runs on its own clock, shifted by {w.n(W)}.",
-                 f"预热在 {w.at(W)} 结束，终点正是后一个调度自己的起始值（{w.n(s._end)}），因此曲线在此处"
+                 f"预热在 {w.at(W)} 结束，终点正是后一个调度自己的起始值（{w.n(s.target)}），因此曲线在此处"
                  f"{'连续' if s.shape != 'constant' else '不连续'}；之后的调度按自己的位置计数，整体后移 {w.n(W)}。")]
     if s.shape == "constant":
-        text = w.t(f"A constant warmup at {w.n(s._start)} for {w.span(W)}, then a jump to {w.n(s._end)}.",
-                   f"{w.span(W)}的常数预热，值为 {w.n(s._start)}，然后跳到 {w.n(s._end)}。")
+        text = w.t(f"A constant warmup at {w.n(s.start_value)} for {w.span(W)}, then a jump to {w.n(s.target)}.",
+                   f"{w.span(W)}的常数预热，值为 {w.n(s.start_value)}，然后跳到 {w.n(s.target)}。")
     else:
-        text = w.t(f"A {en} warmup from {w.n(s._start)} to {w.n(s._end)} over {w.span(W)}.",
-                   f"{w.span(W)}的{zh}预热，从 {w.n(s._start)} 升到 {w.n(s._end)}。")
+        text = w.t(f"A {en} warmup from {w.n(s.start_value)} to {w.n(s.target)} over {w.span(W)}.",
+                   f"{w.span(W)}的{zh}预热，从 {w.n(s.start_value)} 升到 {w.n(s.target)}。")
     if s.shape == "exponential":
-        notes.append(w.t(f"Exponential shape: 1 - exp(-t/tau) with tau = {w.n(s._tau)}, rescaled to reach the "
+        notes.append(w.t(f"Exponential shape: 1 - exp(-t/tau) with tau = {w.n(s.time_constant)}, rescaled to reach the "
                          f"end value exactly at {w.n(W)}.",
-                         f"指数形状：1 - exp(-t/tau)，tau = {w.n(s._tau)}，经过缩放恰好在 {w.n(W)} 到达终点值。"))
+                         f"指数形状：1 - exp(-t/tau)，tau = {w.n(s.time_constant)}，经过缩放恰好在 {w.n(W)} 到达终点值。"))
     return text, notes
 
 
@@ -452,11 +452,11 @@ def _warmup_cosine(s: Any, w: _W) -> tuple[list[str], list[str]]:
 def _sequence(s: Any, w: _W) -> tuple[list[str], list[str]]:
     text = [w.t(f"{len(s.segments)} schedules back to back; each one starts from its own position 0.",
                 f"{len(s.segments)} 个调度首尾相接；每个都从自己的位置 0 开始计数。")]
-    for i, (seg, start) in enumerate(zip(s.segments, s._starts)):
+    for i, (seg, start) in enumerate(zip(s.segments, s.starts)):
         text.append(w.t(f"From {w.at(start)}:", f"从 {w.at(start)} 起：") + w.t(" ", "") + _summary(seg, w))
     notes = []
     for i, b in enumerate(s.boundaries):
-        before, after = s.segments[i]._scalar(b - s._starts[i]), s.segments[i + 1]._scalar(0.0)
+        before, after = s.segments[i]._scalar(b - s.starts[i]), s.segments[i + 1]._scalar(0.0)
         if before != after:
             notes.append(w.t(f"At {w.at(b)} the value jumps from {w.n(before)} to {w.n(after)}.",
                              f"在 {w.at(b)} 处值从 {w.n(before)} 跳到 {w.n(after)}。"))
@@ -466,8 +466,8 @@ def _sequence(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("hold")
 def _hold(s: Any, w: _W) -> tuple[list[str], list[str]]:
     return [_summary(s.schedule, w),
-            w.t(f"But from {w.at(s.end)} on it is held at {w.n(s._held)}.",
-                f"但从 {w.at(s.end)} 起固定为 {w.n(s._held)}。")], []
+            w.t(f"But from {w.at(s.end)} on it is held at {w.n(s.held_value)}.",
+                f"但从 {w.at(s.end)} 起固定为 {w.n(s.held_value)}。")], []
 
 
 @explainer("scale")
@@ -513,7 +513,7 @@ def _yolox_cos(s: Any, w: _W) -> tuple[list[str], list[str]]:
                 f"YOLOX “warm cos”：先在 {w.n(W)} 个位置内从 {w.n(sv)} 二次（平方）预热到 {w.n(s.lr)}，再按半个余弦从 "
                 f"{w.n(s.lr)} 降到 {w.n(s.min_lr)}（在 {w.at(T - N)} 结束），最后是长 {w.n(N)} 个位置的 min_lr 平尾"
                 f"（直到 total_iters = {w.n(T)} 及以后都是 {w.n(s.min_lr)}）。它不是常被说成的“余弦预热后保持常数”。")]
-    if s._span <= 0:
+    if s.cosine_steps <= 0:
         text = [w.t(f"YOLOX \"warm cos\" on a run too short for its cosine: a quadratic warmup from {w.n(sv)} to "
                     f"{w.n(s.lr)} over {w.n(W)} positions, then {w.n(s.min_lr)} at once.",
                     f"YOLOX “warm cos”，但训练太短，没有余弦段：在 {w.n(W)} 个位置内从 {w.n(sv)} 二次预热到 "
@@ -567,7 +567,7 @@ def _torchvision_warmup(s: Any, w: _W) -> tuple[list[str], list[str]]:
 
 @explainer("cawb")
 def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
-    per = s._per_epoch
+    per = s.positions_per_epoch
     if w.per_epoch is None and s.batchs > 0:
         w.per_epoch = s.batchs  # positions are iterations: name their epochs too
     B = s.boundaries
@@ -583,15 +583,15 @@ def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
                         f"{w.n(s.batchs)}）。"))
     segs = [f"{w.n(B[i])}–{w.n(B[i + 1])}" for i in range(len(B) - 1)]
     text.append(w.t(f"Then cosine segments over epochs {w.join(segs)}, each restart's peak multiplied by "
-                    f"step_scale = {w.n(s.step_scale)} (peaks {w.join([w.n(v) for v in s._scales[:len(segs)]])}).",
+                    f"step_scale = {w.n(s.step_scale)} (peaks {w.join([w.n(v) for v in s.scales[:len(segs)]])}).",
                     f"然后是按轮划分的余弦段 {w.join(segs)}，每次重启的峰值乘以 step_scale = {w.n(s.step_scale)}"
-                    f"（峰值 {w.join([w.n(v) for v in s._scales[:len(segs)]])}）。"))
+                    f"（峰值 {w.join([w.n(v) for v in s.scales[:len(segs)]])}）。"))
     # restarts where the applied multiplier really jumps up (read off the schedule, epoch by epoch)
     vals = [s(e * per) for e in range(int(math.ceil(s.epochs)))]
     # (each segment only decreases, so any rise after the first post-warmup epoch is a restart)
     ups = [e for e in range(2, len(vals)) if vals[e] > vals[e - 1] and e > s.warmup_epoch + 1]
     notes = []
-    lf = s._fn
+    lf = s.decay_function
     if lf is None:
         notes.append(w.t(f"eta_min = {w.n(s.eta_min)} is a ratio of the base lr, not an lr: each segment's cosine "
                          f"goes from its peak towards {w.n(s.eta_min)} times the base lr (times the segment's "
@@ -613,10 +613,10 @@ def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
                              "每段的形状由用户的衰减函数 lf(x, gap) 决定。"))
     if len(B) > 2 and s.epoch_scale > 0:
         notes.append(w.t(f"epoch_scale = {w.n(s.epoch_scale)} lengthens every cosine period except the last "
-                         f"(gaps {w.join([w.n(g) for g in s._gaps])} epochs), so a segment ends a little above its "
+                         f"(gaps {w.join([w.n(g) for g in s.gaps])} epochs), so a segment ends a little above its "
                          f"floor before the restart.",
                          f"epoch_scale = {w.n(s.epoch_scale)} 使除最后一段外的每个余弦周期变长（周期 "
-                         f"{w.join([w.n(g) for g in s._gaps])} 轮），因此每段在重启前停在略高于下限的位置。"))
+                         f"{w.join([w.n(g) for g in s.gaps])} 轮），因此每段在重启前停在略高于下限的位置。"))
     if ups:
         notes.append(w.t(f"step() runs after each epoch, so the lr of epoch e is set at the end of epoch e - 1: "
                          f"the restarts for steps {w.join([w.n(b) for b in B[1:-1]])} take effect in epochs "

@@ -162,6 +162,11 @@ class YoloxCos(Schedule):
     def max_value(self) -> float:
         return max(self.lr, self.warmup_lr_start)
 
+    @property
+    def cosine_steps(self) -> float:
+        """Length of the cosine, ``T - W - N`` (``<= 0``: no cosine, the warmup hands over to the tail)."""
+        return self._span
+
     def phases(self) -> list[Phase]:
         W = self.warmup_iters
         # x == W still belongs to the warmup branch; the phases follow the branches.
@@ -690,6 +695,26 @@ class CAWB(Schedule):
     @property
     def max_value(self) -> float:
         return self._top
+
+    @property
+    def scales(self) -> tuple[float, ...]:
+        """The peak factor of each segment, ``step_scale ** i`` (and the one past the end, last)."""
+        return self._scales
+
+    @property
+    def gaps(self) -> tuple[float, ...]:
+        """The cosine period of each segment (``epoch_scale`` added to all but the last)."""
+        return self._gaps
+
+    @property
+    def positions_per_epoch(self) -> float:
+        """Schedule positions per epoch: ``batchs``, or 1 when ``batchs`` is 0."""
+        return self._per_epoch
+
+    @property
+    def decay_function(self) -> Any:
+        """The decay ``lf(x, gap)`` in use: ``None`` for the built-in cosine, a :class:`CawbLf`, or a function."""
+        return self._fn
 
     # -- the canonical loop as a schedule ------------------------------------------------------
     def _scalar(self, p: float) -> float:
