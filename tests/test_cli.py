@@ -496,10 +496,15 @@ def test_export_progress_line_for_long_runs(monkeypatch):
     from lrkit import lrlog
 
     monkeypatch.setattr(lrlog.Progress, "__init__", _eager(lrlog.Progress.__init__))
+    monkeypatch.setattr(cli, "_tty", lambda stream: True)  # progress lines are for terminals
     code, out, err = run("export", "-n", "600000")
     assert code == 0
     assert "export: [" in err and "600000/600000 rows" in err
     assert len(out.splitlines()) == 600001
+    monkeypatch.undo()
+    monkeypatch.setattr(lrlog.Progress, "__init__", _eager(lrlog.Progress.__init__))
+    code, out, err = run("export", "-n", "600000")  # a log or a pipe: no progress line
+    assert code == 0 and err == ""
 
 
 def test_short_work_prints_no_progress():

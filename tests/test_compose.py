@@ -38,7 +38,7 @@ def test_nested_sequences_and_warmups_compose_positions():
 
 
 def test_warmup_prepended_to_any_schedule_ends_at_its_start():
-    for inner in (lk.Cosine(0.1, 10), lk.OneCycle(0.1, 100), lk.Cyclic(0.01, 0.1, 5), lk.WarmupStableDecay(0.2, 9, 3),
+    for inner in (lk.Cosine(0.1, 10), lk.OneCycle(0.1, 100), lk.Cyclic(0.1, 5, min_lr=0.01), lk.WarmupStableDecay(0.2, 9, 3),
                   lk.Scale(lk.Step(0.1, 3), 2)):
         w = inner.with_warmup(7)
         assert w(7) == inner(0)
@@ -75,7 +75,7 @@ def test_value_semantics():
     assert a == b and hash(a) == hash(b) and len({a, b}) == 1
     assert lk.Cosine(0.1, 10) != lk.Linear(0.1, 10)
     assert lk.Cosine(0.1, 10) != lk.Cosine(0.1, 11)
-    assert repr(a) == "Cosine(peak_lr=0.1, total_steps=10.0, min_lr=0.0, k=1.0, exponent=1.0, cycles=0.5)"
+    assert repr(a) == "Cosine(peak_lr=0.1, total_steps=10, min_lr=0, k=1, exponent=1, cycles=0.5)"
     assert eval(repr(lk.Warmup(a, 3)), vars(lk)) == lk.Warmup(a, 3)
 
 
@@ -151,7 +151,7 @@ def test_phases_of_families():
     ]
     ms = lk.MultiStep(0.1, [30, 60], 0.1)
     assert [(p.start, p.end, p.continuous) for p in ms.phases()] == [(0, 30, True), (30, 60, False), (60, INF, False)]
-    cyc = lk.Cyclic(0.0, 1.0, 10, 30).phases()
+    cyc = lk.Cyclic(1.0, 10, 30, min_lr=0.0).phases()
     assert [(p.name, p.start, p.end) for p in cyc[:3]] == [("cycle 1 up", 0, 10), ("cycle 1 down", 10, 40),
                                                            ("cycle 2 up", 40, 50)]
     assert cyc[-1].end == INF and cyc[-1].end_value is None
@@ -161,8 +161,8 @@ def test_phases_of_families():
 
 
 def test_phases_of_the_exp_range_rise_are_unbounded_when_it_peaks_early():
-    gentle = lk.Cyclic(0.0, 1.0, 10, mode="exp_range", gamma=0.99).phases()
-    steep = lk.Cyclic(0.0, 1.0, 10, mode="exp_range", gamma=0.8).phases()
+    gentle = lk.Cyclic(1.0, 10, mode="exp_range", gamma=0.99, min_lr=0.0).phases()
+    steep = lk.Cyclic(1.0, 10, mode="exp_range", gamma=0.8, min_lr=0.0).phases()
     assert gentle[0].end_value is not None
     assert steep[0].end_value is None    # rises then falls inside 'cycle 1 up'
 

@@ -113,7 +113,7 @@ def test_one_cycle_lr_with_explicit_factors():
 def test_cyclic_lr(mode, gamma, down):
     peer = torch_lrs(lambda o: tls.CyclicLR(o, base_lr=0.001, max_lr=BASE, step_size_up=100, step_size_down=down,
                                             mode=mode, gamma=gamma, cycle_momentum=False), n=2000)
-    check(lk.Cyclic(0.001, BASE, 100, down, mode=mode, gamma=gamma), peer)
+    check(lk.Cyclic(BASE, 100, down, mode=mode, gamma=gamma, min_lr=0.001), peer)
 
 
 def test_lambda_lr_with_an_lrkit_schedule_matches_direct_evaluation():

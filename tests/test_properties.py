@@ -124,7 +124,7 @@ def cyclic(draw):
     mode = draw(st.sampled_from(["triangular", "triangular2", "exp_range"]))
     down = draw(st.one_of(st.none(), lengths))
     gamma = draw(st.floats(0.9, 1.0)) if mode == "exp_range" else 1.0
-    return lk.Cyclic(lo, p, draw(lengths), down, mode=mode, gamma=gamma)
+    return lk.Cyclic(p, draw(lengths), down, mode=mode, gamma=gamma, min_lr=lo)
 
 
 @st.composite

@@ -36,8 +36,8 @@ def fast(fn, *args, limit=1.0):
 @pytest.mark.parametrize("make", [
     lambda: lk.CosineRestarts(1.0, period=1e-310),
     lambda: lk.CosineRestarts(1.0, period=1e-200, period_mult=2),
-    lambda: lk.Cyclic(0, 1, 1e308, 1e308),
-    lambda: lk.Cyclic(0, 1, 1e-12),
+    lambda: lk.Cyclic(1, 1e308, 1e308, min_lr=0),
+    lambda: lk.Cyclic(1, 1e-12, min_lr=0),
     lambda: lk.Cosine(1.0, 1e308),
     lambda: lk.Linear(1.0, 1e305),
     lambda: lk.CAWB(10, steps=[3, 6], step_scale=1e308),
@@ -142,12 +142,12 @@ def test_torch_state_of_another_scheduler_is_refused():
         assert s.last_epoch == 0
     # another plan: a cosine's state into a cyclic scheduler, a per-group state into a single one
     saved = stepped(ScheduleLR(sgd(0.1), COS), 7).state_dict()
-    cyc = ScheduleLR(sgd(0.1), lk.Cyclic(0.0, 1.0, 10))
+    cyc = ScheduleLR(sgd(0.1), lk.Cyclic(1.0, 10, min_lr=0.0))
     with pytest.raises(ValueError, match="schedules.*strict=False"):
         cyc.load_state_dict(saved)
     assert cyc.last_epoch == 0
     cyc.load_state_dict(saved, strict=False)  # the documented way to change the plan
-    assert cyc.last_epoch == 7 and cyc.optimizer.param_groups[0]["lr"] == 0.1 * lk.Cyclic(0.0, 1.0, 10)(7)
+    assert cyc.last_epoch == 7 and cyc.optimizer.param_groups[0]["lr"] == 0.1 * lk.Cyclic(1.0, 10, min_lr=0.0)(7)
     per = stepped(ScheduleLR(sgd(0.1, 0.2), [COS, COS]), 2).state_dict()
     with pytest.raises(ValueError, match="per_group"):
         ScheduleLR(sgd(0.1, 0.2), COS).load_state_dict(per)
@@ -330,7 +330,7 @@ def test_paths_files_and_messages(tmp_path):
 
 
 def test_describe_works_on_every_valid_schedule():
-    for s in (lk.Cyclic(0, 1, 1e300), lk.Hold(lk.CAWB(10, lf="linear"), 50),
+    for s in (lk.Cyclic(1, 1e300, min_lr=0), lk.Hold(lk.CAWB(10, lf="linear"), 50),
               lk.CosineRestarts(1, 10, period_mult=1e300)):
         assert "phase" in s.describe()
 

@@ -190,13 +190,13 @@ CASES = [
     pytest.param(lk.CosineRestarts(0.1, 10, max_cycles=1), [0, 5, 9.99, 10, 11],
                  restarts_f(0.1, 10, max_cycles=1), id="restarts-one-cycle"),
     # cyclic
-    pytest.param(lk.Cyclic(0.001, 0.1, 10), [0, 5, 10, 15, 20, 23, 37.5, 1000],
+    pytest.param(lk.Cyclic(0.1, 10, min_lr=0.001), [0, 5, 10, 15, 20, 23, 37.5, 1000],
                  cyclic_f(0.001, 0.1, 10), id="cyclic-triangular"),
-    pytest.param(lk.Cyclic(0.001, 0.1, 10, 30), [0, 5, 10, 25, 40, 45, 80],
+    pytest.param(lk.Cyclic(0.1, 10, 30, min_lr=0.001), [0, 5, 10, 25, 40, 45, 80],
                  cyclic_f(0.001, 0.1, 10, 30), id="cyclic-asymmetric"),
-    pytest.param(lk.Cyclic(0.001, 0.1, 10, mode="triangular2"), [0, 10, 20, 30, 50, 65, 2000, 25000],
+    pytest.param(lk.Cyclic(0.1, 10, mode="triangular2", min_lr=0.001), [0, 10, 20, 30, 50, 65, 2000, 25000],
                  cyclic_f(0.001, 0.1, 10, mode="triangular2"), id="cyclic-triangular2"),
-    pytest.param(lk.Cyclic(0.001, 0.1, 10, mode="exp_range", gamma=0.99), [0, 5, 10, 20, 33, 100],
+    pytest.param(lk.Cyclic(0.1, 10, mode="exp_range", gamma=0.99, min_lr=0.001), [0, 5, 10, 20, 33, 100],
                  cyclic_f(0.001, 0.1, 10, mode="exp_range", gamma=0.99), id="cyclic-exp-range"),
     # warmup shapes
     pytest.param(lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10), [0, 1, 5, 9.5, 10, 11, 55, 100, 200],
@@ -290,7 +290,7 @@ def test_warmup_ends_exactly_at_the_schedule_start():
 
 def test_warmup_ends_at_a_schedule_that_does_not_start_at_its_peak():
     # Cyclic starts at min_lr: the warmup climbs to min_lr, not to peak_lr
-    w = lk.Warmup(lk.Cyclic(0.01, 0.1, 10), 5)
+    w = lk.Warmup(lk.Cyclic(0.1, 10, min_lr=0.01), 5)
     assert w(5) == 0.01 and w(2.5) == pytest.approx(0.005)
 
 
@@ -316,7 +316,7 @@ def test_cosine_restarts_without_multiplier_or_decay_repeats_the_cosine():
 
 
 def test_cyclic_triangular2_keeps_halving_for_many_cycles():
-    s = lk.Cyclic(0.0, 1.0, 1, mode="triangular2")
+    s = lk.Cyclic(1.0, 1, mode="triangular2", min_lr=0.0)
     for c in (0, 1, 10, 1023, 1024, 1100, 5000):
         assert s(2 * c + 1) == 0.5 ** c
     assert s(np.array([2 * 1100 + 1.0]))[0] == 0.5 ** 1100

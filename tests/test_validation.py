@@ -112,10 +112,10 @@ def test_bad_parameter_raises_naming_it(kind, name, cat, data):
     (lambda: lk.CosineRestarts(0.1, 10, max_cycles=0), "max_cycles"),
     (lambda: lk.CosineRestarts(0.1, 10, max_cycles=2.5), "max_cycles"),
     (lambda: lk.CosineRestarts(0.1, 10, min_lr=1.0), "min_lr"),
-    (lambda: lk.Cyclic(0.2, 0.1, 10), "min_lr.*peak_lr"),
-    (lambda: lk.Cyclic(0.0, 0.1, 10, mode="triangle"), "mode"),
-    (lambda: lk.Cyclic(0.0, 0.1, 10, mode="exp_range", gamma=1.5), "gamma"),
-    (lambda: lk.Cyclic(0.0, 0.1, 10, mode="exp_range", gamma=0.0), "gamma"),
+    (lambda: lk.Cyclic(0.1, 10, min_lr=0.2), "min_lr.*peak_lr"),
+    (lambda: lk.Cyclic(0.1, 10, mode="triangle", min_lr=0.0), "mode"),
+    (lambda: lk.Cyclic(0.1, 10, mode="exp_range", gamma=1.5, min_lr=0.0), "gamma"),
+    (lambda: lk.Cyclic(0.1, 10, mode="exp_range", gamma=0.0, min_lr=0.0), "gamma"),
     (lambda: lk.Exponential(0.1, 0.0), "gamma"),
     (lambda: lk.Exponential(0.1, 0.5, staircase="yes"), "staircase"),
     (lambda: lk.MultiStep(0.1, [10, 5]), "milestones.*strictly increasing"),
@@ -144,7 +144,7 @@ def test_invalid_combinations(make, match):
 def test_no_overflow_or_nan_from_extreme_but_valid_parameters():
     # values that used to overflow inside Python's float power or divide by zero
     cases = [
-        lk.Cyclic(0.0, 1.0, 1, mode="triangular2"),
+        lk.Cyclic(1.0, 1, mode="triangular2", min_lr=0.0),
         lk.MultiStep(1.0, [1, 2, 3], gamma=10.0),
         lk.Step(1.0, 1e-9, 0.5),
         lk.CosineRestarts(1.0, 1e-3, 3.0, peak_decay=0.0),
@@ -183,8 +183,8 @@ from lrkit.paddle_compat import PolynomialCycle  # noqa: E402
 EXTREME_RAISES = [
     ("restarts count overflows", lambda: lk.CosineRestarts(1, 1e-10)(1e300), ValueError),
     ("restarts count overflows, array", lambda: lk.CosineRestarts(1, 1e-10)(np.array([1e300])), ValueError),
-    ("cyclic count overflows", lambda: lk.Cyclic(0, 1, 1e-300)(1e300), ValueError),
-    ("cyclic count overflows, array", lambda: lk.Cyclic(0, 1, 1e-300)(np.array([1e300])), ValueError),
+    ("cyclic count overflows", lambda: lk.Cyclic(1, 1e-300, min_lr=0)(1e300), ValueError),
+    ("cyclic count overflows, array", lambda: lk.Cyclic(1, 1e-300, min_lr=0)(np.array([1e300])), ValueError),
     ("peak_decay above 1", lambda: lk.CosineRestarts(1, 1, peak_decay=1.5), ValueError),
     ("scale overflows", lambda: lk.Scale(lk.Constant(1e300), 1e300)(1.0), ValueError),
     ("scale overflows, array", lambda: lk.Scale(lk.Constant(1e300), 1e300)(np.array([1.0])), ValueError),

@@ -604,11 +604,20 @@ def _evaluate(args: argparse.Namespace, schedule: Schedule, x: np.ndarray, desc:
     if x.size <= chunk:
         return schedule(x)
     out = np.empty_like(x)
-    with Progress(x.size, desc, stream=_err(args), unit="positions") as bar:
+    with Progress(x.size, desc, stream=_err(args), unit="positions", enabled=_tty(_err(args))) as bar:
         for i in range(0, x.size, chunk):
             out[i:i + chunk] = schedule(x[i:i + chunk])
             bar.update(min(chunk, x.size - i))
     return out
+
+
+def _tty(stream: Any) -> bool:
+    """Progress lines only on a terminal, where a failure can erase them: in a log or a pipe
+    the one error line must stand alone."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _err(args: argparse.Namespace) -> TextIO:
@@ -679,7 +688,8 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
     chunk = 1 << 18
     with contextlib.ExitStack() as stack:
         fh = stack.enter_context(atomic_open(args.csv)) if to_file else out
-        bar = stack.enter_context(Progress(x.size, "export", stream=_err(args), unit="rows"))
+        bar = stack.enter_context(Progress(x.size, "export", stream=_err(args), unit="rows",
+                                           enabled=_tty(_err(args))))
         if not args.no_header:
             fh.write(header + "\n")
         for i in range(0, x.size, chunk):

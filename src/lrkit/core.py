@@ -403,7 +403,7 @@ class Schedule:
             return id(self)
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        args = ", ".join(f"{f}={_repr_value(getattr(self, f))}" for f in self._fields)
         return f"{type(self).__name__}({args})"
 
 
@@ -439,6 +439,15 @@ def _plain_code(v: Any) -> Any:
         return _to_plain(v)
     fn = getattr(v, "fn", v)  # IntPositions and similar wrappers
     return "python:" + getattr(fn, "__module__", "?") + "." + getattr(fn, "__qualname__", type(fn).__name__)
+
+
+def _repr_value(v: Any) -> str:
+    """A field as ``repr`` shows it: whole-number floats (step counts) without ``.0``."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+        return str(int(v))
+    if isinstance(v, tuple) and v and all(isinstance(x, float) for x in v):
+        return "(" + ", ".join(_repr_value(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    return repr(v)
 
 
 def _to_plain(v: Any) -> Any:

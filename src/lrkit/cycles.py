@@ -270,22 +270,22 @@ class Cyclic(Schedule):
     with ``g = 1`` (``triangular``), ``1 / 2 ** (c - 1)`` (``triangular2``) or
     ``gamma ** t`` (``exp_range``).
 
-    >>> Cyclic(min_lr=0.0, peak_lr=1.0, step_size_up=10)(15)
+    >>> Cyclic(peak_lr=1.0, step_size_up=10, min_lr=0.0)(15)
     0.5
     """
 
     formula = 'triangle waves; `triangular2` halves each cycle, `exp_range` multiplies by `gamma^t`'
-    example = {"min_lr": 0.001, "peak_lr": 0.1, "step_size_up": 100, "mode": "triangular2"}
-    params = (Param("min_lr", "rate", doc="the bottom of each triangle"),
-              Param("peak_lr", "rate", doc="the top of the first triangle"),
+    example = {"peak_lr": 0.1, "step_size_up": 100, "min_lr": 0.001, "mode": "triangular2"}
+    params = (Param("peak_lr", "rate", doc="the top of the first triangle"),
               Param("step_size_up", "length", doc="positions from bottom to top"),
               Param("step_size_down", "length", None, "positions from top to bottom (default: step_size_up)",
                     optional=True),
+              Param("min_lr", "rate", 0.0, "the bottom of each triangle"),
               Param("mode", "choice", "triangular", "how the height changes from cycle to cycle",
                     choices=CYCLIC_MODES),
               Param("gamma", "factor", 1.0, "exp_range's factor per position, in (0, 1]"))
 
-    def _setup(self, min_lr: float, peak_lr: float, step_size_up: float, step_size_down: float | None,
+    def _setup(self, peak_lr: float, step_size_up: float, step_size_down: float | None, min_lr: float,
                mode: str, gamma: float) -> None:
         lo, p, up, g = min_lr, peak_lr, step_size_up, gamma
         _check.not_above("min_lr", lo, "peak_lr", p)

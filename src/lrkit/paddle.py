@@ -416,7 +416,7 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
 
     >>> import paddle
     >>> from_paddle(paddle.optimizer.lr.StepDecay(0.1, step_size=30, gamma=0.5))
-    Step(peak_lr=0.1, step_size=30.0, gamma=0.5)
+    Step(peak_lr=0.1, step_size=30, gamma=0.5)
     """
     if not isinstance(scheduler, _pl.LRScheduler):
         raise TypeError(f"from_paddle expects a paddle.optimizer.lr.LRScheduler, got "

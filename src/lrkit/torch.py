@@ -508,7 +508,7 @@ def _cyclic(s: Any, g: int, base: float) -> Schedule:
     if round(up) / L == r and L - round(up) > 0:
         up = float(round(up))  # the integer step sizes torch was given
     down = L - up
-    return Cyclic(_plain(s.base_lrs[g]), _plain(s.max_lrs[g]), up, down, s.mode, s.gamma)
+    return Cyclic(_plain(s.max_lrs[g]), up, down, min_lr=_plain(s.base_lrs[g]), mode=s.mode, gamma=s.gamma)
 
 
 def _lambda(s: Any, g: int, base: float) -> Schedule:
@@ -602,7 +602,7 @@ def from_torch(scheduler: Any, group: int | None = None) -> Schedule | list[Sche
     >>> import torch
     >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     >>> from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5))
-    Step(peak_lr=0.1, step_size=30.0, gamma=0.5)
+    Step(peak_lr=0.1, step_size=30, gamma=0.5)
     """
     if not isinstance(scheduler, _tl.LRScheduler):
         raise TypeError(f"from_torch expects a torch.optim.lr_scheduler scheduler, got "
