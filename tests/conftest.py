@@ -52,6 +52,7 @@ def examples() -> list[tuple[str, lk.Schedule]]:
         ("wsd-1-sqrt", lk.WarmupStableDecay(0.1, 100, 30, 0.0, "1-sqrt")),
         ("cosine_restarts", lk.CosineRestarts(0.1, 10, 2.0, 0.001, 0.5, max_cycles=3)),
         ("cosine_restarts-open", lk.CosineRestarts(0.1, 10)),
+        ("cosine_restarts-k-amplitude", lk.CosineRestarts(0.1, 10, 1.5, 0.01, k=2.0, amplitude_decay=0.6)),
         ("cyclic", lk.Cyclic(0.1, 10, min_lr=0.001)),
         ("cyclic-tri2", lk.Cyclic(0.1, 10, 5, mode="triangular2", min_lr=0.001)),
         ("cyclic-exp", lk.Cyclic(0.1, 10, mode="exp_range", gamma=0.99, min_lr=0.001)),

@@ -136,6 +136,13 @@ CASES = [
                  lambda t: 0.1 + 0.9 * ((1 + math.cos(PI * min(t, 100) / 100)) / 2) ** 2, id="cosine-exponent"),
     pytest.param(lk.Cosine(1.0, 100, cycles=1.5), [0, 33, 50, 66.6, 80, 100, 150],
                  lambda t: (1 + math.cos(2 * PI * 1.5 * min(t, 100) / 100)) / 2, id="cosine-cycles"),
+    # restarts with k-decay inside each cycle, and with the height above the floor decaying
+    pytest.param(lk.CosineRestarts(1.0, 10, period_mult=2, min_lr=0.1, k=2.0), [0, 5, 10, 25, 29.9],
+                 lambda t: 0.1 + 0.9 * (1 + math.cos(PI * ((t if t < 10 else t - 10) / (10 if t < 10 else 20)) ** 2))
+                 / 2, id="restarts-k-decay"),
+    pytest.param(lk.CosineRestarts(1.0, 10, min_lr=0.2, amplitude_decay=0.5), [0, 10, 15, 20, 35],
+                 lambda t: 0.2 + 0.8 * 0.5 ** (t // 10) * (1 + math.cos(PI * (t % 10) / 10)) / 2,
+                 id="restarts-amplitude-decay"),
     # the algebra: shifted clock, sums, ramps both ways, piecewise constants
     pytest.param(lk.Shift(lk.Linear(1.0, 100), 30), [0, 10, 69.5, 70, 500], lambda t: max(1 - (t + 30) / 100, 0.0),
                  id="shift"),

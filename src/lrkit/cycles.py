@@ -34,10 +34,14 @@ class CosineRestarts(Schedule):
     ``S_i = period * (period_mult ** i - 1) / (period_mult - 1)`` (``i * period``
     when ``period_mult == 1``). Within it, with ``x = t - S_i``::
 
-        f(t) = min_lr + (peak_i - min_lr) * (1 + cos(x * (pi / P_i))) / 2
-        peak_i = max(peak_lr * peak_decay ** i, min_lr)
+        f(t) = min_lr + (peak_i - min_lr) * (1 + cos(pi * (x / P_i) ** k)) / 2
+        peak_i = max(peak_lr * peak_decay ** i, min_lr)                    (peak_decay)
+               = min_lr + (peak_lr - min_lr) * amplitude_decay ** i        (amplitude_decay)
 
     Peaks never fall below the floor: once decayed that far, cycles are flat at ``min_lr``.
+    ``peak_decay`` scales the peak (timm's ``cycle_decay``, torch-style restarts);
+    ``amplitude_decay`` scales the height above the floor instead. ``k > 1`` is k-decay
+    within each cycle (timm's ``k_decay``).
 
     After ``max_cycles`` cycles (if given) ``min_lr`` is held.
 
@@ -45,26 +49,34 @@ class CosineRestarts(Schedule):
     0.5
     """
 
-    formula = 'cycle `i` lasts `period * period_mult^i`, peaks at `max(peak * peak_decay^i, min)`; `min` after `max_cycles`'
+    formula = ('cycle `i` lasts `period * period_mult^i`, peaks at `max(peak * peak_decay^i, min)` (or `min + (peak - min) '
+               'amplitude_decay^i`), cosine of `pi (x / P_i)^k`; `min` after `max_cycles`')
     example = {"peak_lr": 0.1, "period": 100, "period_mult": 2, "min_lr": 0.001, "peak_decay": 0.7, "max_cycles": 4}
     params = (Param("peak_lr", "rate", doc="the first cycle's peak"),
               Param("period", "length", doc="length of the first cycle"),
               Param("period_mult", "real", 1.0, "each cycle is this many times longer than the previous, >= 1"),
               Param("min_lr", "rate", 0.0, "the floor of every cycle"),
               Param("peak_decay", "factor", 1.0, "each restart's peak is the previous one times this, in [0, 1]"),
-              Param("max_cycles", "count", None, "cycles before min_lr is held (default: no end)", optional=True))
+              Param("max_cycles", "count", None, "cycles before min_lr is held (default: no end)", optional=True),
+              Param("k", "positive", 1.0, "k-decay exponent of the position within a cycle (1: plain cosine)"),
+              Param("amplitude_decay", "factor", 1.0,
+                    "each restart's height above min_lr is the previous one times this, in [0, 1]"))
 
     def _setup(self, peak_lr: float, period: float, period_mult: float, min_lr: float, peak_decay: float,
-               max_cycles: int | None) -> None:
+               max_cycles: int | None, k: float, amplitude_decay: float) -> None:
         p, lo, P, pm, pd = peak_lr, min_lr, period, period_mult, peak_decay
+        if amplitude_decay > 1:
+            raise ValueError(f"amplitude_decay must be in [0, 1], got {amplitude_decay!r}")
+        if amplitude_decay != 1 and pd != 1:
+            raise ValueError(f"give peak_decay ({peak_decay!r}) or amplitude_decay ({amplitude_decay!r}), not both")
         _check.not_above("min_lr", lo, "peak_lr", p)
         if pm < 1:
             raise ValueError(f"period_mult must be >= 1, got {period_mult!r}")
         if pd > 1:
             raise ValueError(f"peak_decay must be in [0, 1] (each restart's peak is the previous one times it), "
                              f"got {peak_decay!r}")
-        self._set(peak_lr=p, period=P, period_mult=pm, min_lr=lo, peak_decay=pd, max_cycles=max_cycles,
-                  _logm=math.log(pm) if pm > 1 else 0.0)
+        self._set(peak_lr=p, period=P, period_mult=pm, min_lr=lo, peak_decay=pd, max_cycles=max_cycles, k=k,
+                  amplitude_decay=amplitude_decay, _logm=math.log(pm) if pm > 1 else 0.0)
         self._set(_end=_INF if max_cycles is None else self._cycle_start(max_cycles))
 
     def cycle_start(self, i: int) -> float:
@@ -158,14 +170,20 @@ class CosineRestarts(Schedule):
         return self.min_lr + (peak - self.min_lr) * 0.5 * (1 + m.cos(self._angle(x, i)))
 
     def _angle(self, x: float, i: float) -> float:
-        """``x * pi / P_i``, also for a cycle whose length ``P_i`` is past float64's range."""
+        """``x * pi / P_i`` (``pi * (x / P_i) ** k`` with k-decay), also for a cycle whose
+        length ``P_i`` is past float64's range."""
+        if self.k != 1.0:
+            return _PI * m.fpow(x / (self.period * m.ipow(self.period_mult, i)), self.k)
         r = self._rate(i)
         if r > 0 or x == 0:
             return x * r
         return _PI * m.exp(m.log(x) - m.log(self.period) - i * self._logm)
 
     def _peak(self, i: float) -> float:
-        """Cycle ``i``'s peak: ``peak_lr * peak_decay ** i``, never below ``min_lr``."""
+        """Cycle ``i``'s peak: ``peak_lr * peak_decay ** i``, never below ``min_lr`` (or the floor
+        plus the height times ``amplitude_decay ** i``)."""
+        if self.amplitude_decay != 1.0:
+            return self.min_lr + (self.peak_lr - self.min_lr) * m.ipow(self.amplitude_decay, i)
         return max(self.peak_lr * m.ipow(self.peak_decay, i), self.min_lr)
 
     def _rate(self, i: float) -> float:
@@ -195,7 +213,10 @@ class CosineRestarts(Schedule):
             off = ~((x >= 0) & (x < _INF))
             if off.any():  # as in _scalar
                 x[off] = np.fmod(t[off], self.period) if pm == 1.0 else 0.0
-            if pm == 1.0:
+            if self.k != 1.0:
+                lengths = np.array([self.period * m.ipow(pm, c) for c in cycles])
+                x = _PI * m.vfpow(x / lengths[j], self.k)
+            elif pm == 1.0:
                 x *= self._rate(first)
             else:
                 rates = np.array([self._rate(c) for c in cycles])
@@ -217,8 +238,7 @@ class CosineRestarts(Schedule):
             if off.any():  # as in _scalar
                 x[off] = np.fmod(t[off], self.period) if pm == 1.0 else 0.0
             x = np.array([self._angle(float(a), float(c)) for a, c in zip(x.tolist(), i.tolist())])
-            amp = np.maximum(self.peak_lr * m.vipow(self.peak_decay, i), lo)
-            amp -= lo
+            amp = np.array([self._peak(c) for c in i.tolist()]) - lo
         np.cos(x, out=x)
         x += 1
         out = amp

@@ -141,7 +141,12 @@ class YoloxCos(Schedule):
             return self._rise * _sq(x / W) + self.warmup_lr_start
         if x >= self._tail or self._span <= 0:
             return self.min_lr
-        return self.min_lr + self._half * (1.0 + m.cos(_PI * (x - W) / self._span))
+        a = _PI * (x - W)
+        if a == _INF:  # past float64's range: both sides scaled by 1/4 (exact), the same quotient
+            a = (_PI * ((x - W) * 0.25)) / (self._span * 0.25)
+        else:
+            a = a / self._span
+        return self.min_lr + self._half * (1.0 + m.cos(a))
 
     def _array(self, x: np.ndarray) -> np.ndarray:
         W = self.warmup_iters
@@ -151,7 +156,13 @@ class YoloxCos(Schedule):
         out[warm] = self._rise * np.array([_sq(v) for v in u.tolist()], dtype=np.float64) + self.warmup_lr_start
         if self._span > 0:
             mid = ~warm & (x < self._tail)
-            out[mid] = self.min_lr + self._half * (1.0 + m.vcos(_PI * (x[mid] - W) / self._span))
+            with np.errstate(over="ignore"):
+                a = _PI * (x[mid] - W)
+            big = a == _INF
+            a /= self._span
+            if big.any():
+                a[big] = (_PI * ((x[mid][big] - W) * 0.25)) / (self._span * 0.25)
+            out[mid] = self.min_lr + self._half * (1.0 + m.vcos(a))
         return out
 
     @property
