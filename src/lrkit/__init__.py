@@ -11,7 +11,7 @@ The core needs numpy only; the PyTorch and PaddlePaddle bindings
 
 from __future__ import annotations
 
-from .algebra import Piecewise, Ramp, Shift, Sum
+from .algebra import Dampening, Piecewise, Ramp, Shift, Sum, dampened
 from .compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup, sequence,
                       untuned_exponential_warmup, untuned_linear_warmup)
 from .config import Units, from_dict, from_json, from_yaml, load
@@ -32,5 +32,6 @@ __all__ = [
     "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
     "untuned_linear_warmup", "untuned_exponential_warmup", "Product", "Shift", "Sum", "Ramp", "Piecewise",
+    "Dampening", "dampened",
     "DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
 ]

@@ -18,7 +18,7 @@ from .core import Phase, Schedule, register
 from .explain import _summary, explainer
 from .params import Param
 
-__all__ = ["Shift", "Sum", "Ramp", "Piecewise"]
+__all__ = ["Shift", "Sum", "Ramp", "Piecewise", "Dampening", "dampened"]
 
 _INF = math.inf
 _PI = math.pi
@@ -213,6 +213,71 @@ class Piecewise(Schedule):
                 for i, (a, b, v) in enumerate(zip(starts, ends, self.values))]
 
 
+DAMPENING_SHAPES = ("linear", "exponential")
+
+
+@register("dampening")
+class Dampening(Schedule):
+    """A warmup factor on the schedule's own clock, as pytorch-warmup defines it.
+
+    With ``P = period``::
+
+        linear:       min(1, (t + 1) / P)
+        exponential:  1 - exp(-(t + 1) / P)
+
+    Multiply a schedule by it (:func:`dampened`) to warm up without delaying the
+    schedule: the factor of update ``t`` (from 0) is the one pytorch-warmup applies
+    with ``with warmup.dampening(): scheduler.step()``.
+
+    >>> Dampening(period=4)(1)
+    0.5
+    """
+
+    formula = "`min(1, (t + 1) / period)` or `1 - exp(-(t + 1) / period)`"
+    example = {"period": 200, "shape": "exponential"}
+    params = (Param("period", "length", doc="the warmup period (pytorch-warmup's warmup_period)"),
+              Param("shape", "choice", "linear", "linear or exponential", choices=DAMPENING_SHAPES))
+
+    def _kernel(self, t: Any, v: bool) -> Any:
+        u = (t + 1.0) / self.period
+        if self.shape == "linear":
+            return np.minimum(u, 1.0) if v else min(u, 1.0)
+        return 1.0 - (m.vexp if v else m.exp)(-u)
+
+    def _scalar(self, t: float) -> float:
+        return self._kernel(t, False)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        return self._kernel(t, True)
+
+    @property
+    def length(self) -> float:
+        return max(self.period - 1.0, 0.0) if self.shape == "linear" else _INF
+
+    @property
+    def max_value(self) -> float:
+        return 1.0
+
+    def phases(self) -> list[Phase]:
+        if self.shape == "linear" and self.period > 1:
+            return [Phase("warmup (linear)", 0.0, self.period - 1.0, self._scalar(0.0), 1.0, True),
+                    Phase("constant", self.period - 1.0, _INF, 1.0, 1.0, True)]
+        return [self._phase(f"warmup ({self.shape})", 0.0, _INF, end_value=None)]
+
+
+def dampened(schedule: Schedule, warmup_period: float, shape: str = "linear") -> Schedule:
+    """``schedule`` times a :class:`Dampening` warmup factor: pytorch-warmup's ``LinearWarmup`` or
+    ``ExponentialWarmup`` around a scheduler, as one schedule.
+
+    >>> from lrkit import Constant
+    >>> dampened(Constant(0.1), 10)(4)
+    0.05
+    """
+    from .product import Product
+
+    return Product([schedule, Dampening(warmup_period, shape)])
+
+
 # -- words for lrkit explain, one table per language ---------------------------------------------------------
 _WORDS = {
     "shift": {"en": "Read {offset} positions ahead: {inner}",
@@ -224,6 +289,9 @@ _WORDS = {
     "piecewise": {"en": "Piecewise constant: {pieces}.",
                   "zh": "分段常数：{pieces}。"},
     "piece": {"en": "{v} from {a}", "zh": "从 {a} 起为 {v}"},
+    "dampening": {"en": "A warmup factor on the schedule's own clock: {formula} (pytorch-warmup's {name}){reach}.",
+                  "zh": "与调度同一时钟的预热系数：{formula}（即 pytorch-warmup 的 {name}）{reach}。"},
+    "reach": {"en": ", 1 from position {at} on", "zh": "，从位置 {at} 起为 1"},
     "linear": {"en": "linear", "zh": "线性"},
     "cosine": {"en": "cosine", "zh": "余弦"},
 }
@@ -259,3 +327,14 @@ def _explain_piecewise(s: Piecewise, w: Any) -> tuple[list[str], list[str]]:
     pieces = w.join([w.say(_WORDS["piece"], v=w.n(v), a=w.at(a)) for v, a in zip(s.values, starts)])
     return [w.say(_WORDS["piecewise"], pieces=pieces)], []
 
+
+
+@explainer("dampening")
+def _explain_dampening(s: Dampening, w: Any) -> tuple[list[str], list[str]]:
+    P = w.n(s.period)
+    if s.shape == "linear":
+        formula, name = f"min(1, (t + 1) / {P})", "LinearWarmup"
+        reach = w.say(_WORDS["reach"], at=w.at(max(s.period - 1, 0)))
+    else:
+        formula, name, reach = f"1 - exp(-(t + 1) / {P})", "ExponentialWarmup", ""
+    return [w.say(_WORDS["dampening"], formula=formula, name=name, reach=reach)], []
