@@ -48,7 +48,7 @@ ENTRIES: list[tuple[str, str, list[str]]] = [
      [json.dumps({"type": "one_cycle", "peak_lr": 0.1, "total_steps": 1000})]),
     ("wsd", "Warmup-stable-decay with a 1-sqrt cooldown (warmup added by composition).",
      [json.dumps({"type": "warmup", "warmup_steps": 100, "schedule": {
-         "type": "wsd", "peak_lr": 0.1, "total_steps": 900, "decay_steps": 200, "decay_shape": "1-sqrt"}})]),
+         "type": "wsd", "peak_lr": 0.1, "total_steps": 900, "decay_steps": 200, "shape": "1-sqrt"}})]),
     ("cosine_restarts", "SGDR: warm restarts, each cycle twice as long, peaks x0.7.",
      [json.dumps({"type": "cosine_restarts", "peak_lr": 0.1, "period": 100, "period_mult": 2, "min_lr": 0.001,
                   "peak_decay": 0.7, "max_cycles": 4})]),

@@ -45,7 +45,7 @@ def examples() -> list[tuple[str, lk.Schedule]]:
         ("inverse_time-staircase", lk.InverseTime(0.1, 7.5, 2.0, staircase=True)),
         ("tanh", lk.Tanh(0.1, 100, 0.001)),
         ("one_cycle", lk.OneCycle(0.1, 100)),
-        ("one_cycle-3-linear", lk.OneCycle(0.1, 100, pct_start=0.25, anneal="linear", three_phase=True)),
+        ("one_cycle-3-linear", lk.OneCycle(0.1, 100, pct_start=0.25, shape="linear", three_phase=True)),
         ("one_cycle-explicit", lk.OneCycle(0.1, 100, start_lr=0.01, min_lr=0.0)),
         ("wsd-linear", lk.WarmupStableDecay(0.1, 100, 20, 0.001)),
         ("wsd-cosine", lk.WarmupStableDecay(0.1, 100, 100, 0.0, "cosine")),

@@ -138,7 +138,7 @@ def test_show_default_has_every_phase_and_a_plot():
     {"type": "multistep", "peak_lr": 0.1, "milestones": [30, 60], "gamma": 0.1},
     {"type": "cosine_restarts", "peak_lr": 0.1, "period": 100, "period_mult": 2, "max_cycles": 3},
     {"type": "one_cycle", "peak_lr": 0.1, "total_steps": 500, "three_phase": True},
-    {"type": "wsd", "peak_lr": 0.1, "total_steps": 800, "decay_steps": 200, "decay_shape": "1-sqrt"},
+    {"type": "wsd", "peak_lr": 0.1, "total_steps": 800, "decay_steps": 200, "shape": "1-sqrt"},
 ])
 def test_show_lists_each_phase(spec):
     code, out, err = run("show", json.dumps(spec), "--ascii")

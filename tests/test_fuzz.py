@@ -36,10 +36,8 @@ STRINGS = ["2ep", "10%", "1e-3", "500 steps", "3E2", "0.5ep", "x", ""]
 NESTED = {"schedule"}
 NESTED_LISTS = {"segments", "schedules"}
 NUMBER_LISTS = {"milestones", "boundaries", "steps"}
-CHOICES = {"shape": ["linear", "power", "exponential", "constant", "cubic"],
+CHOICES = {"shape": ["linear", "power", "exponential", "constant", "cubic", "cosine", "1-sqrt", "sqrt", "cos"],
            "mode": ["triangular", "triangular2", "exp_range", "sine"],
-           "anneal": ["cos", "linear", "quad"],
-           "decay_shape": ["linear", "cosine", "1-sqrt", "sqrt"],
            "lf": [None, "cos", "linear", "exp"],
            "three_phase": [True, False, "false"],
            "staircase": [True, False, 1]}

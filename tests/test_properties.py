@@ -100,7 +100,7 @@ def one_cycle(draw):
         kw["start_lr"] = draw(st.floats(0.0, p))
         kw["min_lr"] = draw(st.floats(0.0, p))
     return build(draw, lk.OneCycle, p, draw(st.integers(8, 1000)), pct_start=draw(st.floats(0.1, 0.45)),
-                 anneal=draw(st.sampled_from(["cos", "linear"])), three_phase=draw(st.booleans()), **kw)
+                 shape=draw(st.sampled_from(["cosine", "linear"])), three_phase=draw(st.booleans()), **kw)
 
 
 @st.composite

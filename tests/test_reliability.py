@@ -57,7 +57,7 @@ def test_what_float64_cannot_hold_is_refused_when_built(make):
 @pytest.mark.parametrize("s, t, expected", [
     (lk.CosineRestarts(9e307, 10), 0.0, 9e307),
     (lk.CosineRestarts(1.7e308, 10, min_lr=1e307), 5.0, 1e307 + 0.5 * (1.7e308 - 1e307)),
-    (lk.WarmupStableDecay(9e307, 100, 50, decay_shape="cosine"), 75.0, 4.5e307),
+    (lk.WarmupStableDecay(9e307, 100, 50, shape="cosine"), 75.0, 4.5e307),
     (lk.InverseSqrt(1.0, 1e300), 1e300, math.sqrt(0.5)),
     (lk.InverseSqrt(1.0, 1e300), FMAX, math.sqrt(1e300 / (FMAX + 1e300)) if FMAX + 1e300 < math.inf
      else math.sqrt(0.25e300 / (0.25 * FMAX + 0.25e300))),

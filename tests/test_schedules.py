@@ -165,11 +165,11 @@ CASES = [
     # one-cycle
     pytest.param(lk.OneCycle(0.1, 100), [0, 1, 14.5, 29, 30, 50, 98, 99, 100, 150],
                  onecycle_f(0.1, 100), id="one-cycle-cos"),
-    pytest.param(lk.OneCycle(0.1, 100, anneal="linear"), [0, 1, 14.5, 29, 30, 50, 98, 99, 120],
+    pytest.param(lk.OneCycle(0.1, 100, shape="linear"), [0, 1, 14.5, 29, 30, 50, 98, 99, 120],
                  onecycle_f(0.1, 100, anneal="linear"), id="one-cycle-linear"),
     pytest.param(lk.OneCycle(0.1, 100, pct_start=0.25, three_phase=True), [0, 12, 24, 30, 48, 49, 70, 99, 101],
                  onecycle_f(0.1, 100, pct=0.25, three=True), id="one-cycle-3-cos"),
-    pytest.param(lk.OneCycle(0.1, 100, pct_start=0.25, anneal="linear", three_phase=True, start_lr=0.01, min_lr=0.0),
+    pytest.param(lk.OneCycle(0.1, 100, pct_start=0.25, shape="linear", three_phase=True, start_lr=0.01, min_lr=0.0),
                  [0, 12, 24, 30, 48, 49, 70, 99, 101],
                  onecycle_f(0.1, 100, pct=0.25, anneal="linear", start=0.01, lo=0.0, three=True),
                  id="one-cycle-3-linear"),

@@ -458,7 +458,7 @@ class Tanh(_Bounded):
         return self._left_end() == self.min_lr
 
 
-ANNEAL = ("cos", "linear")
+ONE_CYCLE_SHAPES = ("cosine", "linear")
 
 
 @register("one_cycle")
@@ -469,7 +469,7 @@ class OneCycle(Schedule):
     ``[a, T - 1]`` with ``a = pct_start * T - 1``. Three phases
     (``three_phase=True``): ``start_lr -> peak_lr`` on ``[0, a]``, back to
     ``start_lr`` on ``[a, 2 pct_start T - 2]``, then to ``min_lr`` at ``T - 1``.
-    Each phase anneals with ``anneal``: ``cos``: ``end + (start - end) * (1 + cos(pi p)) / 2``;
+    Each phase follows ``shape``: ``cosine``: ``end + (start - end) * (1 + cos(pi p)) / 2``;
     ``linear``: ``start + (end - start) * p``, where ``p`` is the fraction of the phase
     done. ``min_lr`` is held after ``T - 1``. Defaults: ``start_lr = peak_lr / 25``,
     ``min_lr = start_lr / 1e4`` (PyTorch's ``div_factor`` and ``final_div_factor``).
@@ -482,12 +482,12 @@ class OneCycle(Schedule):
     example = {"peak_lr": 0.1, "total_steps": 1000}
     params = (Param("peak_lr", "rate", doc="the top of the cycle"), Param("total_steps", "length", doc="run length"),
               Param("pct_start", "real", 0.3, "fraction of the run spent rising, in (0, 1)"),
-              Param("anneal", "choice", "cos", "shape of each phase", choices=ANNEAL),
+              Param("shape", "choice", "cosine", "shape of each phase", choices=ONE_CYCLE_SHAPES),
               Param("start_lr", "rate", None, "the value at 0 (default: peak_lr / 25)", optional=True),
               Param("min_lr", "rate", None, "the value at the end (default: start_lr / 1e4)", optional=True),
               Param("three_phase", "bool", False, "go back to start_lr before the final decay"))
 
-    def _setup(self, peak_lr: float, total_steps: float, pct_start: float, anneal: str,
+    def _setup(self, peak_lr: float, total_steps: float, pct_start: float, shape: str,
                start_lr: float | None, min_lr: float | None, three_phase: bool) -> None:
         p, T = peak_lr, total_steps
         pct = _check.fraction("pct_start", pct_start, high_open=True)
@@ -509,11 +509,11 @@ class OneCycle(Schedule):
                     f"pct_start={pct_start!r} it would run from {prev:g} to {e:g}; "
                     "use a longer run or another pct_start")
             prev = e
-        self._set(peak_lr=p, total_steps=T, pct_start=pct, anneal=anneal, start_lr=s, min_lr=lo,
+        self._set(peak_lr=p, total_steps=T, pct_start=pct, shape=shape, start_lr=s, min_lr=lo,
                   three_phase=bool(three_phase), _ends=ends, _levels=levels)
 
     def _anneal(self, a: float, b: float, p: float) -> float:
-        if self.anneal == "cos":
+        if self.shape == "cosine":
             return b + (a - b) / 2.0 * (m.cos(_PI * p) + 1)
         return (b - a) * p + a
 
@@ -536,7 +536,7 @@ class OneCycle(Schedule):
             sel = (t <= e) & ~done
             p = (t[sel] - start) / (e - start)
             a, b = self._levels[i], self._levels[i + 1]
-            if self.anneal == "cos":
+            if self.shape == "cosine":
                 out[sel] = b + (a - b) / 2.0 * (m.vcos(_PI * p) + 1)
             else:
                 out[sel] = (b - a) * p + a
@@ -583,18 +583,18 @@ class WarmupStableDecay(_Bounded):
     """
 
     formula = '`peak` until `T - D`, then a `linear` / `cosine` / `1-sqrt` decay to `min`'
-    example = {"peak_lr": 0.1, "total_steps": 900, "decay_steps": 200, "decay_shape": "1-sqrt"}
+    example = {"peak_lr": 0.1, "total_steps": 900, "decay_steps": 200, "shape": "1-sqrt"}
     params = (PEAK, Param("total_steps", "length", doc="length of the stable and decay parts"),
               Param("decay_steps", "length", doc="length of the decay at the end"), MIN,
-              Param("decay_shape", "choice", "linear", "shape of the decay", choices=WSD_SHAPES))
+              Param("shape", "choice", "linear", "shape of the decay", choices=WSD_SHAPES))
 
     def _setup(self, peak_lr: float, total_steps: float, decay_steps: float, min_lr: float,
-               decay_shape: str) -> None:
+               shape: str) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
         p, lo, T, D = peak_lr, min_lr, total_steps, decay_steps
         if D > T:
             raise ValueError(f"decay_steps ({decay_steps!r}) must not exceed total_steps ({total_steps!r})")
-        self._set(peak_lr=p, total_steps=T, decay_steps=D, min_lr=lo, decay_shape=decay_shape, _t0=T - D)
+        self._set(peak_lr=p, total_steps=T, decay_steps=D, min_lr=lo, shape=shape, _t0=T - D)
 
     @property
     def decay_start(self) -> float:
@@ -608,9 +608,9 @@ class WarmupStableDecay(_Bounded):
             return self.min_lr
         u = (t - self._t0) / self.decay_steps
         span = self.peak_lr - self.min_lr
-        if self.decay_shape == "linear":
+        if self.shape == "linear":
             return self.min_lr + span * (1.0 - u)
-        if self.decay_shape == "cosine":
+        if self.shape == "cosine":
             # span * 0.5 first: the same bits as (span * c) / 2, without overflowing
             return self.min_lr + span * 0.5 * (1.0 + m.cos(_PI * u))
         return self.min_lr + span * (1.0 - m.sqrt(u))
@@ -618,9 +618,9 @@ class WarmupStableDecay(_Bounded):
     def _array(self, t: np.ndarray) -> np.ndarray:
         u = (np.clip(t, self._t0, self.total_steps) - self._t0) / self.decay_steps
         span = self.peak_lr - self.min_lr
-        if self.decay_shape == "linear":
+        if self.shape == "linear":
             out = self.min_lr + span * (1.0 - u)
-        elif self.decay_shape == "cosine":
+        elif self.shape == "cosine":
             out = self.min_lr + span * 0.5 * (1.0 + m.vcos(_PI * u))
         else:
             out = self.min_lr + span * (1.0 - m.vsqrt(u))
@@ -632,6 +632,6 @@ class WarmupStableDecay(_Bounded):
         out = []
         if self._t0 > 0:
             out.append(Phase("stable", 0.0, self._t0, self.peak_lr, self.peak_lr, True))
-        out.append(Phase(f"decay ({self.decay_shape})", self._t0, self.total_steps, self.peak_lr, self.min_lr, True))
+        out.append(Phase(f"decay ({self.shape})", self._t0, self.total_steps, self.peak_lr, self.min_lr, True))
         out.append(Phase("hold min_lr", self.total_steps, _INF, self.min_lr, self.min_lr, True))
         return out

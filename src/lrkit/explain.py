@@ -323,7 +323,7 @@ def _tanh(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("one_cycle")
 def _one_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
     e = s.phase_ends
-    how = w.t("a cosine" if s.anneal == "cos" else "a straight line", "余弦" if s.anneal == "cos" else "直线")
+    how = w.t("a cosine" if s.shape == "cosine" else "a straight line", "余弦" if s.shape == "cosine" else "直线")
     if s.three_phase:
         text = w.t(f"One cycle in three phases, each {how}: up from {w.n(s.start_lr)} to {w.n(s.peak_lr)} by "
                    f"{w.at(e[0])}, back down to {w.n(s.start_lr)} by {w.at(e[1])}, then to {w.n(s.min_lr)} by "
@@ -346,10 +346,10 @@ def _one_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
 def _wsd(s: Any, w: _W) -> tuple[list[str], list[str]]:
     t0 = s.decay_start
     return [w.t(f"Warmup-stable-decay without the warmup: {w.n(s.peak_lr)} until {w.at(t0)}, then a "
-                f"{s.decay_shape} decay to {w.n(s.min_lr)} over the last {w.span(s.decay_steps)} (ending at "
+                f"{s.shape} decay to {w.n(s.min_lr)} over the last {w.span(s.decay_steps)} (ending at "
                 f"{w.at(s.total_steps)}), then {w.n(s.min_lr)} for ever.",
                 f"不含预热的 warmup-stable-decay：在 {w.at(t0)} 之前保持 {w.n(s.peak_lr)}，然后在最后 "
-                f"{w.span(s.decay_steps)} 内按 {s.decay_shape} 衰减到 {w.n(s.min_lr)}（在 {w.at(s.total_steps)} "
+                f"{w.span(s.decay_steps)} 内按 {s.shape} 衰减到 {w.n(s.min_lr)}（在 {w.at(s.total_steps)} "
                 f"结束），之后一直保持 {w.n(s.min_lr)}。")], [
         w.t("Put a warmup in front with with_warmup() or a warmup spec.",
             "用 with_warmup() 或 warmup 配置在前面加上预热。")]

@@ -357,9 +357,9 @@ def _onecycle(s: Any) -> Schedule:
     three = len(lrs) == 4
     T = s.total_steps
     pct = pct_start(ends[1], T, three, ends[2] if three else None)
-    anneal = "cos" if getattr(s.anneal_func, "__func__", None) is _pl.OneCycleLR._cos_annealing else "linear"
+    shape = "cosine" if getattr(s.anneal_func, "__func__", None) is _pl.OneCycleLR._cos_annealing else "linear"
     try:
-        return OneCycle(lrs[1], T, pct, anneal, start_lr=lrs[0], min_lr=lrs[-1], three_phase=three)
+        return OneCycle(lrs[1], T, pct, shape, start_lr=lrs[0], min_lr=lrs[-1], three_phase=three)
     except ValueError as e:
         raise ValueError(f"from_paddle: OneCycleLR: {e}") from None
 

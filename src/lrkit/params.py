@@ -59,11 +59,13 @@ def _bool(name: str, v: Any) -> bool:
     return v
 
 
+_MAX_COUNT = 2 ** 53  # float64 counts every whole number up to here
+
+
 def _count(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-        if isinstance(v, float) and v.is_integer() and v >= 1:
-            return int(v)
-        raise ValueError(f"{name} must be a whole number >= 1, got {_check.show(v)}")
+    ok = (isinstance(v, numbers.Integral) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+    if not ok or not 1 <= v <= _MAX_COUNT:
+        raise ValueError(f"{name} must be a whole number from 1 to 2**53, got {_check.show(v)}")
     return int(v)
 
 

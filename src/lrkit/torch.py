@@ -494,8 +494,8 @@ def _onecycle(s: Any, g: int, base: float) -> Schedule:
     phases = s._schedule_phases
     three = len(phases) == 3
     pct = pct_start(phases[0]["end_step"], s.total_steps, three, phases[1]["end_step"] if three else None)
-    anneal = getattr(s, "_anneal_func_type", "cos")
-    return OneCycle(_plain(group["max_lr"]), s.total_steps, pct, anneal, start_lr=_plain(group["initial_lr"]),
+    shape = "cosine" if getattr(s, "_anneal_func_type", "cos") == "cos" else "linear"
+    return OneCycle(_plain(group["max_lr"]), s.total_steps, pct, shape, start_lr=_plain(group["initial_lr"]),
                     min_lr=_plain(group["min_lr"]), three_phase=three)
 
 
