@@ -233,7 +233,7 @@ CASES = [
     pytest.param(lk.Sequence([lk.Constant(0.1), lk.Cosine(0.1, 90, 0.001), lk.Constant(0.0005)], [10, 100]),
                  [0, 9.99, 10, 11, 55, 99.9, 100, 1000],
                  lambda t: 0.1 if t < 10 else (COS(t - 10) if t < 100 else 0.0005), id="sequence"),
-    pytest.param(lk.sequence([lk.Linear(1.0, 10), lk.Linear(0.5, 10)], [5]), [0, 4, 5, 10, 14.9, 15, 20],
+    pytest.param(lk.Sequence([lk.Linear(1.0, 10), lk.Linear(0.5, 10)], [5]), [0, 4, 5, 10, 14.9, 15, 20],
                  lambda t: 1 - t / 10 if t < 5 else 0.5 * max(0.0, 1 - (t - 5) / 10), id="sequence-truncated"),
     pytest.param(lk.Hold(lk.Exponential(0.1, 0.9), 20), [0, 10, 19.9, 20, 21, 1e5],
                  lambda t: 0.1 * 0.9 ** min(t, 20), id="hold-last"),

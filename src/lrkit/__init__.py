@@ -12,7 +12,7 @@ The core needs numpy only; the PyTorch and PaddlePaddle bindings
 from __future__ import annotations
 
 from .algebra import Dampening, Piecewise, Ramp, Shift, Sum, dampened
-from .compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup, sequence,
+from .compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup,
                       untuned_exponential_warmup, untuned_linear_warmup)
 from .config import Units, from_dict, from_json, from_yaml, load
 from .core import Phase, Schedule, registered
@@ -30,7 +30,7 @@ __all__ = [
     "Schedule", "Phase", "registered", "Units", "from_dict", "from_json", "from_yaml", "load",
     "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "InverseTime", "Tanh",
     "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
-    "Sequence", "sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
+    "Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
     "untuned_linear_warmup", "untuned_exponential_warmup", "Product", "Shift", "Sum", "Ramp", "Piecewise",
     "Dampening", "dampened",
     "DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",

@@ -14,7 +14,7 @@ from .core import Phase, Schedule, check_schedule, check_schedules, register
 from .params import Param
 
 __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
-           "sequence", "untuned_linear_warmup", "untuned_exponential_warmup"]
+           "untuned_linear_warmup", "untuned_exponential_warmup"]
 
 _INF = math.inf
 _PI = math.pi
@@ -125,11 +125,6 @@ class Sequence(Schedule):
                     p = p._replace(continuous=_meets(out[-1].end_value, p.start_value))
                 out.append(p.shifted(start))
         return _nonempty(out)
-
-
-def sequence(segments: SequenceT[Schedule], boundaries: SequenceT[float]) -> Sequence:
-    """Shorthand for :class:`Sequence`."""
-    return Sequence(segments, boundaries)
 
 
 @register("warmup")
