@@ -270,6 +270,15 @@ class CawbCounters:
         self.gap = gap
         return scale, factor
 
+    def _step_terms(self, external_iter: Any) -> tuple[float, float]:
+        """``step()``'s counter moved and its ``(scale, factor)``; a step that raises changes nothing."""
+        old = (self.iters, self.gap)
+        try:
+            return self._epoch_terms(self._next_epoch(external_iter))
+        except (ValueError, TypeError):
+            self.iters, self.gap = old
+            raise
+
     def _next_batch(self) -> float | None:
         """``step_batch()``'s warmup factor at its next counter (``None`` after the warmup)."""
         self.iters_batch += 1

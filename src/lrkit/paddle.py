@@ -573,12 +573,7 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _pl.LRScheduler):
 
     def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
         """End of an epoch: advance the epoch counter (or set it to ``external_iter``); return group 0's lr."""
-        old = (self.iters, self.gap)
-        try:
-            scale, factor = self._epoch_terms(self._next_epoch(external_iter))
-        except (ValueError, TypeError):
-            self.iters, self.gap = old  # a failed step changes nothing
-            raise
+        scale, factor = self._step_terms(external_iter)
         self.last_lr = scale * self.base_lr * factor
         return self.get_last_lr()[0]
 

@@ -717,12 +717,7 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _tl.LRScheduler):
 
     def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
         """End of an epoch: advance the epoch counter (or set it to ``external_iter``), write the lrs, return group 0's."""
-        old = (self.iters, self.gap)
-        try:
-            scale, factor = self._epoch_terms(self._next_epoch(external_iter))
-        except (ValueError, TypeError):
-            self.iters, self.gap = old  # a failed step changes nothing
-            raise
+        scale, factor = self._step_terms(external_iter)
         self._write([scale * b * factor for b in self.base_lr])
         return self._last_lr[0]
 
