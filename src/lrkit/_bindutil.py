@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from . import _check
 from .core import Schedule, check_schedule
-from .recipes import CAWB
+from .recipes import CAWB, cawb_lf
 
 __all__ = ["check_schedule", "schedule_tuple", "check_group_count", "per_step", "check_last_epoch",
            "check_saved", "same_steps_per_epoch", "pct_start", "real", "CawbCounters"]
@@ -236,7 +236,6 @@ class CawbCounters:
     def _epoch_terms(self, iters: Any) -> tuple[float, float]:
         """``(scale, factor)`` of the original's ``step()`` at counter ``iters``; updates ``gap`` as it does."""
         import bisect
-        import math
 
         t = iters + self.last_epoch
         ends = self._ends
@@ -251,16 +250,7 @@ class CawbCounters:
         if gap == 0:
             raise ValueError(f"CAWB step at position {t!r}: the segment length (gap) is 0, so the original "
                              "divides by zero here (no step inside the run has been taken yet?)")
-        if self.lf is None:
-            try:
-                factor = ((1 + math.cos(x * math.pi / gap)) / 2) * (1.0 - self.eta_min) + self.eta_min
-            except (ValueError, OverflowError):
-                raise ValueError(f"CAWB step at position {t!r}: too far out to compute in float64") from None
-        else:
-            r = self.lf(x, gap)
-            if isinstance(r, (str, bytes, bool)) or not hasattr(r, "__float__"):
-                raise TypeError(f"lf must return a number, got {_check.show(r)} from lf({x!r}, {gap!r})")
-            factor = float(r)
+        factor = cawb_lf(self.lf, self.eta_min, x, gap)
         if not math.isfinite(factor) or not math.isfinite(scale * factor):
             raise ValueError(f"CAWB step at position {t!r}: lf({x!r}, {gap!r}) * step_scale ** {i} = "
                              f"{scale * factor!r}, not a finite number")

@@ -32,7 +32,7 @@ from . import _num as m
 from .core import Phase, Schedule, register
 from .params import Param
 
-__all__ = ["DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
+__all__ = ["DropInWarning", "cawb_lf", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
            "LR_DECAY_TYPES", "LF_SHAPES"]
 
 _INF = math.inf
@@ -450,6 +450,31 @@ class CawbLf:
         return f"CawbLf({self.shape!r}, {self.amplitude!r}, {self.floor!r})"
 
 
+def cawb_lf(fn: Callable[[float, float], Any] | None, eta_min: float, x: float, gap: float) -> float:
+    """CAWB's decay factor ``lf(x, gap)`` as the original computes it, whatever its sign.
+
+    ``fn=None`` is the built-in ``((1 + cos(x * pi / gap)) / 2) * (1 - eta_min) + eta_min``.
+    Used by :class:`CAWB` and by the drop-ins' counters: the formula lives here only.
+    ``ValueError`` where the original fails (``gap == 0``, an angle past float64's
+    range), ``TypeError`` when ``fn`` returns no number.
+    """
+    try:
+        if fn is None:
+            return ((1 + m.cos(x * _PI / gap)) / 2) * (1.0 - eta_min) + eta_min
+        v = fn(x, gap)
+    except ZeroDivisionError:
+        raise ValueError(f"CAWB: lf({x!r}, {gap!r}) divides by zero: no segment has been reached yet "
+                         "(the original fails here too)") from None
+    except (ValueError, OverflowError) as e:
+        if "math domain" not in str(e) and not isinstance(e, OverflowError):
+            raise
+        raise ValueError(f"CAWB: position {x!r} is too far past the run for lf({x!r}, {gap!r}) to be "
+                         "computed in float64") from None
+    if isinstance(v, (str, bytes, bool)) or not hasattr(v, "__float__"):
+        raise TypeError(f"lf must return a number, got {_check.show(v)} from lf({x!r}, {gap!r})")
+    return float(v)
+
+
 def _steps_tuple(steps: Any) -> tuple[float, ...]:
     if isinstance(steps, (str, bytes)) or not isinstance(steps, Iterable):
         raise TypeError(f"steps must be a list of epoch numbers, got {steps!r}")
@@ -623,22 +648,7 @@ class CAWB(Schedule):
         return bisect.bisect_left(self._ends, j + L)
 
     def _lf_raw(self, x: float, gap: float) -> float:
-        fn = self._fn
-        try:
-            if fn is None:
-                return ((1 + m.cos(x * _PI / gap)) / 2) * (1.0 - self.eta_min) + self.eta_min
-            v = fn(x, gap)
-        except ZeroDivisionError:
-            raise ValueError(f"CAWB: lf({x!r}, {gap!r}) divides by zero: no segment has been reached yet "
-                             "(the original fails here too)") from None
-        except ValueError as e:
-            if "math domain" not in str(e):
-                raise
-            raise ValueError(f"CAWB: position {x!r} is too far past the run for lf({x!r}, {gap!r}) to be "
-                             "computed in float64") from None
-        if isinstance(v, (str, bytes, bool)) or not hasattr(v, "__float__"):
-            raise TypeError(f"lf must return a number, got {v!r} from lf({x!r}, {gap!r})")
-        return float(v)
+        return cawb_lf(self._fn, self.eta_min, x, gap)
 
     def lf_value(self, x: float, gap: float) -> float:
         """The decay factor ``lf(x, gap)`` exactly as the original computes it, whatever its sign.
