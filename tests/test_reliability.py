@@ -497,3 +497,17 @@ def test_torchvision_drop_in_takes_what_the_original_takes():
         lam.step()
     with pytest.raises(ValueError, match="warmup_factor"):
         warmup_lr_scheduler(sgd(0.1), 10, -0.5)  # a negative lr means nothing in any script
+
+
+def test_cawb_drop_in_pickles_with_its_history():
+    import copy
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DropInWarning)
+        sched = TorchCAWB(sgd(0.1), epochs=6, steps=[3], warmup_epoch=8, batchs=2)  # warns: kept odd input
+        for j in (None, 2, 9):
+            sched.step(j)
+        again = pickle.loads(pickle.dumps(sched.state_dict()))
+        twin = pickle.loads(pickle.dumps(sched))  # the whole scheduler, optimizer included
+        assert twin.gap == sched.gap and again["gap"] == sched.gap and copy.deepcopy(sched).gap == sched.gap
+        assert twin.step(4) == sched.step(4)

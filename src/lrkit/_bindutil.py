@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from . import _check
 from .core import Schedule, check_schedule
-from .recipes import CAWB, cawb_lf
+from .recipes import CAWB, _drop_in_warning, cawb_lf
 
 __all__ = ["check_schedule", "schedule_tuple", "check_group_count", "per_step", "check_last_epoch",
            "check_saved", "same_steps_per_epoch", "pct_start", "real", "CawbCounters"]
@@ -176,10 +176,6 @@ class CawbCounters:
 
     def _init_counters(self, epochs: float, eta_min: float, steps: Iterable[float], step_scale: float,
                        lf: Any, batchs: int, warmup_epoch: float, epoch_scale: float) -> None:
-        import warnings
-
-        from .recipes import DropInWarning
-
         E = _check.real("epochs", epochs)
         eta = _check.real("eta_min", eta_min)
         if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
@@ -195,13 +191,11 @@ class CawbCounters:
             # the original's only segment would have no length: it divides by zero
             raise ValueError(f"epochs must be > 0, got {_check.show(epochs)}")
         self._warned: set[str] = set()
-        self._warn = lambda key, text: (key not in self._warned and (self._warned.add(key) or warnings.warn(
-            f"CosineAnnealingWarmbootingLR: {text}", DropInWarning, stacklevel=4)))
         if not nb.is_integer():
             self._warn("batchs", f"batchs={batchs!r} is not a whole number of batches per epoch")
         if we >= E:
             self._warn("warmup_epoch", f"warmup_epoch={warmup_epoch!r} is not below epochs={epochs!r}: the cosine "
-                                       "segment runs backwards (the original's values are kept)")
+                                       "segment runs backwards")
         if not 0 <= eta <= 1:
             self._warn("eta_min", f"eta_min={eta_min!r} is a ratio of the base lr, normally in [0, 1]")
         if we < 0:
@@ -223,6 +217,12 @@ class CawbCounters:
             self.schedule = None
         self.iters = -1
         self.iters_batch = -1
+
+    def _warn(self, key: str, text: str) -> None:
+        """A :class:`~lrkit.recipes.DropInWarning`, once per kind of oddity per scheduler."""
+        if key not in self._warned:
+            self._warned.add(key)
+            _drop_in_warning("CosineAnnealingWarmbootingLR", text)
 
     def _next_epoch(self, external_iter: Any) -> int:
         """``step()``'s counter: one more epoch, or ``external_iter`` when given."""
