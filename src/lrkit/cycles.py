@@ -163,7 +163,8 @@ class CosineRestarts(Schedule):
             return self.min_lr
         i = self._index(t)
         x = t - self._cycle_start(i)
-        if not 0 <= x < _INF:  # far out, i * period rounds past t: the exact remainder
+        if not 0 <= x < (self.period if self.period_mult == 1.0 else _INF):
+            # far out, i * period rounds away from t: the exact remainder
             x = math.fmod(t, self.period) if self.period_mult == 1.0 else 0.0
         peak = self._peak(i)
         # (peak - min) * 0.5 first: the same bits as (... * c) / 2, without overflowing
@@ -210,7 +211,7 @@ class CosineRestarts(Schedule):
             x = starts[j]
             with np.errstate(invalid="ignore"):
                 np.subtract(t, x, out=x)
-            off = ~((x >= 0) & (x < _INF))
+            off = ~((x >= 0) & (x < (self.period if pm == 1.0 else _INF)))
             if off.any():  # as in _scalar
                 x[off] = np.fmod(t[off], self.period) if pm == 1.0 else 0.0
             if self.k != 1.0:
@@ -234,7 +235,7 @@ class CosineRestarts(Schedule):
             i = self._aindex(np.minimum(t, live.max()))
             with np.errstate(invalid="ignore"):
                 x = t - self._acycle_start(i)
-            off = ~((x >= 0) & (x < _INF))
+            off = ~((x >= 0) & (x < (self.period if pm == 1.0 else _INF)))
             if off.any():  # as in _scalar
                 x[off] = np.fmod(t[off], self.period) if pm == 1.0 else 0.0
             x = np.array([self._angle(float(a), float(c)) for a, c in zip(x.tolist(), i.tolist())])
