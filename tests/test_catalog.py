@@ -33,6 +33,21 @@ def test_every_kind_is_declared_once_and_completely(kind):
     assert lk.from_dict(s.to_dict()) == s
     doc = inspect.getdoc(cls) or ""
     assert ">>>" in doc, f"{kind}: the docstring has no example"
+    # the formula is written once: one kernel for floats and arrays, no per-path copies
+    for klass in cls.__mro__[:-1]:
+        if klass is lk.Schedule:
+            break
+        assert "_scalar" not in vars(klass) and "_array" not in vars(klass), f"{kind}: {klass.__name__} has a path of its own"
+    assert any("_kernel" in vars(k) for k in cls.__mro__ if k is not lk.Schedule)
+
+
+def test_one_kernel_serves_floats_and_arrays_with_the_same_bits():
+    import numpy as np
+
+    for kind in lk.registered():
+        s = catalog.example(kind)
+        t = np.linspace(0.0, 3 * max(min(s.length, 1e6), 10.0), 997)
+        assert [s(float(x)) for x in t] == s(t).tolist(), kind
 
 
 def test_one_name_per_concept():
@@ -70,11 +85,8 @@ def test_a_kind_with_a_new_length_takes_units_in_configs():
         example = {"lr": 0.1, "cooldown_steps": 5}
         params = (Param("lr", "rate"), Param("cooldown_steps", "length"))
 
-        def _scalar(self, t):
-            return self.lr if t < self.cooldown_steps else 0.0
-
-        def _array(self, t):
-            return (t < self.cooldown_steps) * self.lr
+        def _kernel(self, t, xp):
+            return xp.hold(t, self.cooldown_steps, lambda u, xp: xp.full(u, self.lr), 0.0)
 
     try:
         s = lk.from_dict({"type": "test_cooldown", "lr": 0.1, "cooldown_steps": "1ep"}, steps_per_epoch=50)

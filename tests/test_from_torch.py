@@ -9,7 +9,7 @@ import torch
 from torch.optim import lr_scheduler as tl
 
 import lrkit as lk
-from lrkit.product import Product
+from lrkit import Product
 from lrkit.torch import ScheduleLR, from_torch
 
 STEPS = 1200

@@ -21,7 +21,7 @@ from .decay import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Lin
                     Tanh, WarmupStableDecay)
 from .paddle_compat import PolynomialCycle
 from .presets import WarmupCosine
-from .product import Product
+from .algebra import Product
 from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
 __version__ = "0.1.0"

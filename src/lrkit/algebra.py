@@ -18,7 +18,7 @@ from .core import Phase, Schedule, register
 from .explain import _summary, explainer
 from .params import Param
 
-__all__ = ["Shift", "Sum", "Ramp", "Piecewise", "Dampening", "dampened"]
+__all__ = ["Shift", "Sum", "Product", "Ramp", "Piecewise", "Dampening", "dampened"]
 
 _INF = math.inf
 _PI = math.pi
@@ -42,12 +42,8 @@ class Shift(Schedule):
     params = (Param("schedule", "schedule", doc="the schedule read ahead"),
               Param("offset", "length0", doc="how far ahead its clock runs"))
 
-    def _scalar(self, t: float) -> float:
-        return self.schedule._scalar(t + self.offset)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return self.schedule._array(t + self.offset)
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return self.schedule._kernel(t + self.offset, xp)
 
     @property
     def length(self) -> float:
@@ -69,8 +65,35 @@ class Shift(Schedule):
         return out
 
 
+class _Fold(Schedule):
+    """Several schedules combined position by position, left to right: ``s_1(t) op s_2(t) op ...``."""
+
+    __slots__ = ()
+
+    def _combine(self, a: Any, b: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        terms = self.schedules  # type: ignore[attr-defined]
+        v = terms[0]._kernel(t, xp)
+        for s in terms[1:]:
+            v = self._combine(v, s._kernel(t, xp))
+        return v
+
+    @property
+    def length(self) -> float:
+        return max(s.length for s in self.schedules)  # type: ignore[attr-defined]
+
+    def _checked_tops(self, schedules: tuple, total: float, what: str) -> None:
+        """Refuse, when built, terms whose largest values combine past float64's range."""
+        tops = [s.max_value for s in schedules]
+        if all(x < _INF for x in tops) and not total < _INF:
+            raise ValueError(f"{self.kind}: the largest values of the schedules {what} past float64's range "
+                             f"({', '.join(repr(x) for x in tops)})")
+
+
 @register("sum")
-class Sum(Schedule):
+class Sum(_Fold):
     """The sum of several schedules: ``f(t) = s_1(t) + s_2(t) + ...``.
 
     A floor plus a decaying amplitude, say: ``Sum([Constant(floor), CosineRestarts(...)])``.
@@ -86,30 +109,51 @@ class Sum(Schedule):
     params = (Param("schedules", "schedules", doc="the terms, added left to right"),)
 
     def _setup(self, schedules: tuple) -> None:
-        tops = [s.max_value for s in schedules]
-        if all(x < _INF for x in tops) and not sum(tops) < _INF:
-            raise ValueError("sum: the largest values of the schedules add up past float64's range")
+        self._checked_tops(schedules, sum(s.max_value for s in schedules), "add up")
         self._set(schedules=schedules)
 
-    def _scalar(self, t: float) -> float:
-        v = 0.0
-        for s in self.schedules:
-            v = v + s._scalar(t)
-        return v
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        v = np.zeros_like(t)
-        for s in self.schedules:
-            v = v + s._array(t)
-        return v
-
-    @property
-    def length(self) -> float:
-        return max(s.length for s in self.schedules)
+    def _combine(self, a: Any, b: Any) -> Any:
+        return a + b
 
     @property
     def max_value(self) -> float:
         return sum(s.max_value for s in self.schedules)
+
+
+@register("product")
+class Product(_Fold):
+    """The product of several schedules: ``f(t) = s_1(t) * s_2(t) * ... * s_n(t)``.
+
+    Useful when independent multiplicative factors act at once, e.g. a warmup
+    multiplier times a step decay (what PyTorch's ``ChainedScheduler`` does with
+    multiplicative schedulers). The factors are multiplied left to right.
+
+    >>> from lrkit import Constant, Step
+    >>> Product([Constant(0.5), Step(0.1, 10, 0.1)])(10)
+    0.005000000000000001
+    """
+
+    formula = '`s_1(t) * s_2(t) * ...`'
+    example = {"schedules": [{"type": "step", "peak_lr": 0.1, "step_size": 300, "gamma": 0.5},
+                             {"type": "warmup", "schedule": {"type": "constant", "lr": 1.0}, "warmup_steps": 100}]}
+    params = (Param("schedules", "schedules", doc="the factors, multiplied left to right"),)
+
+    def _setup(self, schedules: tuple) -> None:
+        top = 1.0
+        for s in schedules:
+            top *= s.max_value
+        self._checked_tops(schedules, top, "multiply")
+        self._set(schedules=schedules)
+
+    def _combine(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    @property
+    def max_value(self) -> float:
+        tops = [s.max_value for s in self.schedules]
+        if 0.0 in tops:
+            return 0.0
+        return math.prod(tops)
 
 
 RAMP_SHAPES = ("linear", "cosine")
@@ -138,21 +182,13 @@ class Ramp(Schedule):
               Param("total_steps", "length", doc="length of the ramp"),
               Param("shape", "choice", "linear", "how it goes", choices=RAMP_SHAPES))
 
-    def _kernel(self, u: Any, cos: Callable[[Any], Any]) -> Any:
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        # from T on: end_lr, as the formula on min(t, T) gives there (u = 1, cos(pi) = -1)
+        u = xp.minimum(t, self.total_steps) / self.total_steps
         a, b = self.start_lr, self.end_lr
         if self.shape == "linear":
-            return a + (b - a) * u
-        return b + (a - b) * 0.5 * (1.0 + cos(_PI * u))
-
-    def _scalar(self, t: float) -> float:
-        if t >= self.total_steps:
-            return self.end_lr
-        return self._kernel(t / self.total_steps, m.cos)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        out = self._kernel(np.minimum(t, self.total_steps) / self.total_steps, m.vcos)
-        out[t >= self.total_steps] = self.end_lr
-        return out
+            return xp.where(u < 1.0, a + (b - a) * u, b)
+        return b + (a - b) * 0.5 * (1.0 + xp.cos(_PI * u))
 
     @property
     def length(self) -> float:
@@ -191,12 +227,8 @@ class Piecewise(Schedule):
                              f"{len(boundaries)} boundaries")
         self._set(values=values, boundaries=boundaries)
 
-    def _scalar(self, t: float) -> float:
-        return self.values[bisect.bisect_right(self.boundaries, t)]
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        return np.asarray(self.values, dtype=np.float64)[np.searchsorted(np.asarray(self.boundaries), t,
-                                                                        side="right")]
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return xp.take(self.values, xp.count_le(self.boundaries, t))
 
     @property
     def length(self) -> float:
@@ -238,17 +270,11 @@ class Dampening(Schedule):
     params = (Param("period", "length", doc="the warmup period (pytorch-warmup's warmup_period)"),
               Param("shape", "choice", "linear", "linear or exponential", choices=DAMPENING_SHAPES))
 
-    def _kernel(self, t: Any, v: bool) -> Any:
+    def _kernel(self, t: Any, xp: Any) -> Any:
         u = (t + 1.0) / self.period
         if self.shape == "linear":
-            return np.minimum(u, 1.0) if v else min(u, 1.0)
-        return 1.0 - (m.vexp if v else m.exp)(-u)
-
-    def _scalar(self, t: float) -> float:
-        return self._kernel(t, False)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        return self._kernel(t, True)
+            return xp.minimum(u, 1.0)
+        return 1.0 - xp.exp(-u)
 
     @property
     def length(self) -> float:
@@ -273,8 +299,6 @@ def dampened(schedule: Schedule, warmup_period: float, shape: str = "linear") ->
     >>> dampened(Constant(0.1), 10)(4)
     0.05
     """
-    from .product import Product
-
     return Product([schedule, Dampening(warmup_period, shape)])
 
 

@@ -71,30 +71,10 @@ class Sequence(Schedule):
         if len(bounds) != len(segs) - 1:
             raise ValueError(f"boundaries must hold len(segments) - 1 = {len(segs) - 1} positions, "
                              f"got {len(bounds)}: {list(boundaries)!r}")
-        self._set(segments=segs, boundaries=bounds, _starts=(0.0,) + bounds)
+        self._set(segments=segs, boundaries=bounds, _starts=(0.0,) + bounds, _kernels=tuple(x._kernel for x in segs))
 
-    def _scalar(self, t: float) -> float:
-        i = bisect.bisect_right(self.boundaries, t)
-        return self.segments[i]._scalar(t - self._starts[i])
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        idx = np.searchsorted(np.asarray(self.boundaries), t, side="right")
-        out = np.empty_like(t)
-        if len(self.segments) <= 8:
-            for i in np.unique(idx):
-                sel = idx == i
-                out[sel] = self.segments[i]._array(t[sel] - self._starts[i])
-            return out
-        # Many segments: group the positions by segment once (a stable sort), so the
-        # cost is O(n log n) whatever the number of segments.
-        order = np.argsort(idx, kind="stable")
-        sidx = idx[order]
-        cuts = np.flatnonzero(np.diff(sidx)) + 1
-        for lo, hi in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [sidx.size]))):
-            i = int(sidx[lo])
-            sel = order[lo:hi]
-            out[sel] = self.segments[i]._array(t[sel] - self._starts[i])
-        return out
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return xp.segments(t, self._starts, self._kernels)
 
     @property
     def max_value(self) -> float:
@@ -176,42 +156,29 @@ class Warmup(Schedule):
                              "warmup_steps / tau must be above 1e-300")
         start = sf * end if start_lr is None else start_lr
         self._set(schedule=schedule, warmup_steps=w, shape=shape, start_factor=sf, power=p, tau=tau,
-                  start_lr=start_lr, _end=end, _start=start, _span=end - start, _den=den, _tau=tau_v)
+                  start_lr=start_lr, _end=end, _start=start, _span=end - start, _den=den, _tau=tau_v,
+                  _inner=schedule._kernel)
+        self._set(_rise_fn=self._rise)
 
-    def _rise(self, u: Any, t: Any, v: bool) -> Any:
-        """The fraction of the way up at ``u = t / W`` (a float, or an array with ``v``): the shape's formula."""
-        shape = self.shape
+    def _rise(self, t: Any, xp: Any) -> Any:
+        """The warmup's formula: from the start value up to ``schedule(0)`` over ``[0, W)``."""
+        shape, u = self.shape, t / self.warmup_steps
         if shape == "linear":
-            return u
-        if shape == "power":
-            return u * u if self.power == 2.0 else (m.vfpow if v else m.fpow)(u, self.power)
-        if shape == "exponential":
-            return -(m.vexpm1 if v else m.expm1)(-t / self._tau) / self._den
-        if shape == "cosine":
-            return 0.5 * (1.0 - (m.vcos if v else m.cos)(_PI * u))
-        if shape == "1-sqrt":
-            return 1.0 - (m.vsqrt if v else m.sqrt)(1.0 - u)
-        return u * 0.0  # constant
+            g = u
+        elif shape == "power":
+            g = u * u if self.power == 2.0 else xp.pow(u, self.power)
+        elif shape == "exponential":
+            g = -xp.expm1(-t / self._tau) / self._den
+        elif shape == "cosine":
+            g = 0.5 * (1.0 - xp.cos(_PI * u))
+        elif shape == "1-sqrt":
+            g = 1.0 - xp.sqrt(1.0 - u)
+        else:  # constant
+            g = u * 0.0
+        return self._start + self._span * g
 
-    def _scalar(self, t: float) -> float:
-        w = self.warmup_steps
-        if t < w:
-            return self._start + self._span * self._rise(t / w, t, False)
-        return self.schedule._scalar(t - w)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        w = self.warmup_steps
-        # The inner schedule on every position (clamped at its start) is cheaper than
-        # gathering the post-warmup ones; the few warmup positions are then overwritten.
-        shifted = t - w
-        np.maximum(shifted, 0.0, out=shifted)
-        out = self.schedule._array(shifted)
-        warm = t < w
-        if not warm.any():
-            return out
-        tw = t[warm]
-        out[warm] = self._start + self._span * self._rise(tw / w, tw, True)
-        return out
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return xp.split(t, self.warmup_steps, self._rise_fn, self._inner)
 
     @property
     def length(self) -> float:
@@ -299,14 +266,8 @@ class Hold(Schedule):
         e, v = end, value
         self._set(schedule=schedule, end=e, value=v, _held=schedule._scalar(e) if v is None else v)
 
-    def _scalar(self, t: float) -> float:
-        return self.schedule._scalar(t) if t < self.end else self._held
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        out = np.full_like(t, self._held)
-        live = t < self.end
-        out[live] = self.schedule._array(t[live])
-        return out
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return xp.hold(t, self.end, self.schedule._kernel, self._held)
 
     @property
     def max_value(self) -> float:
@@ -381,18 +342,9 @@ class Scale(_Map):
     def _map(self, v: float) -> float:
         return self.factor * v
 
-    def _scalar(self, t: float) -> float:
-        v = self.factor * self.schedule._scalar(t)
-        if v < _INF:
-            return v
-        raise _overflow("scale", t, self.factor)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            v = self.factor * self.schedule._array(t)
-        if v.size and not v.max() < _INF:
-            raise _overflow("scale", float(t[~(v < _INF)][0]), self.factor)
-        return v
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        # A product past float64's range is inf here, which the value check reports.
+        return self.factor * self.schedule._kernel(t, xp)
 
 
 @register("clip")
@@ -419,11 +371,8 @@ class Clip(_Map):
     def _map(self, v: float) -> float:
         return min(max(v, self.min_lr), self.max_lr)
 
-    def _scalar(self, t: float) -> float:
-        return min(max(self.schedule._scalar(t), self.min_lr), self.max_lr)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        return np.minimum(np.maximum(self.schedule._array(t), self.min_lr), self.max_lr)
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return xp.minimum(xp.maximum(self.schedule._kernel(t, xp), self.min_lr), self.max_lr)
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -446,19 +395,11 @@ class PerStep(Schedule):
     params = (Param("schedule", "schedule", doc="a schedule in epochs"),
               Param("steps_per_epoch", "length", doc="positions (steps) per epoch"))
 
-    def _scalar(self, t: float) -> float:
-        e = t / self.steps_per_epoch
-        if e < _INF:
-            return self.schedule._scalar(e)
-        raise ValueError(f"position {t!r} / steps_per_epoch {self.steps_per_epoch!r} overflows float64")
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return self.schedule._kernel(xp.guard(t / self.steps_per_epoch, self._too_far), xp)
 
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            e = t / self.steps_per_epoch
-        if e.size and not e.max() < _INF:
-            raise ValueError(f"position {float(t.max())!r} / steps_per_epoch {self.steps_per_epoch!r} "
-                             "overflows float64")
-        return self.schedule._array(e)
+    def _too_far(self) -> str:
+        return f"a position / steps_per_epoch {self.steps_per_epoch!r} overflows float64"
 
     @property
     def length(self) -> float:
@@ -488,7 +429,7 @@ class FunctionSchedule(Schedule):
             raise TypeError(f"fn must be callable, got {fn!r}")
         self._set(fn=fn)
 
-    def _scalar(self, t: float) -> float:
+    def _one(self, t: float) -> float:
         r = self.fn(t)
         if isinstance(r, (str, bytes, bool)) or not hasattr(r, "__float__"):
             raise TypeError(f"the schedule function returned {_check.show(r)} ({type(r).__name__}) at position "
@@ -499,8 +440,8 @@ class FunctionSchedule(Schedule):
                              "values must be finite and >= 0")
         return v
 
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        return np.array([self._scalar(float(x)) for x in t], dtype=np.float64)
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return xp.apply(self._one, t)
 
 
 class IntPositions:

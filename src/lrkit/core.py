@@ -5,15 +5,15 @@ fractional) to a value. It is computed from ``t`` alone: no recurrence on the
 previous value and no hidden counter, so any position can be evaluated in any
 order, on a scalar or on a numpy array, with the same float64 result.
 
-Subclasses implement two kernels with the same formula:
+Each kind writes its formula once, ``_kernel(t, k)``, with the operations of
+:mod:`lrkit.ops`: ``k = ops.SCALAR`` evaluates one position (the hot path of a
+training loop), ``k = ops.NUMPY`` a 1-D float64 array, with the same bits.
 
-* ``_scalar(t: float) -> float`` for one position (kept lean: this is the hot path
-  of a training loop), and
-* ``_array(t: ndarray) -> ndarray`` for a 1-D float64 array of positions.
-
-``__call__`` validates the position and dispatches. Each subclass lists its
-constructor parameters in ``_fields`` (used for ``to_dict``, ``repr``, equality and
-pickling) and registers itself under a ``kind`` name for the config loader.
+``__call__`` validates the position, evaluates and checks the value. Each kind
+declares its constructor parameters once (``params``, see :mod:`lrkit.params`),
+from which its constructor, ``_fields`` (``to_dict``, ``repr``, equality,
+pickling), config units and CLI flags derive, and registers itself under a
+``kind`` name for the config loader.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as Se
 
 from . import _check
 from ._num import np
+from .ops import NUMPY, SCALAR
 
 __all__ = [
     "Schedule",
@@ -151,8 +152,9 @@ def check_schedules(name: str, values: Any) -> tuple["Schedule", ...]:
 
 
 def _bad_value(s: "Schedule", t: float, v: Any) -> ValueError:
+    what = "overflows float64" if v == _INF else "cannot be represented in float64 here"
     return ValueError(f"{s.kind or type(s).__name__}: the value at position {t!r} is {v!r}, not a finite "
-                      "number >= 0 (float64 cannot represent it here)")
+                      f"number >= 0 (it {what})")
 
 
 def _bad_position(t: Any) -> ValueError | TypeError:
@@ -194,14 +196,13 @@ class Schedule:
     # -- evaluation ----------------------------------------------------------------
     def __call__(self, t: ArrayLike) -> Any:
         """Value at position ``t``: a float for a number, an array for an array."""
-        tt = type(t)
         # Every value is checked on the way out (finite, >= 0): a value float64 cannot
         # represent is a ValueError, never a NaN, an inf or a negative learning rate.
         tt = type(t)
         if tt is float:
-            if 0 <= t < _INF:
-                v = self._scalar(t)
-                if 0 <= v < _INF:
+            if 0.0 <= t < _INF:
+                v = self._kernel(t, SCALAR)
+                if 0.0 <= v < _INF:
                     return v
                 raise _bad_value(self, t, v)
             raise _bad_position(t)
@@ -209,7 +210,11 @@ class Schedule:
             # Kernels see floats only, as the array path does; ints beyond the float
             # range are out of range rather than an OverflowError further down.
             if 0 <= t <= _FMAX:
-                return self(float(t))
+                t = float(t)
+                v = self._kernel(t, SCALAR)
+                if 0.0 <= v < _INF:
+                    return v
+                raise _bad_value(self, t, v)
             raise _bad_position(t)
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             try:
@@ -236,16 +241,24 @@ class Schedule:
 
         For bindings' hot paths: skips the position's type dispatch, keeps the value check.
         """
-        v = self._scalar(t)
+        v = self._kernel(t, SCALAR)
         if 0 <= v < _INF:
             return v
         raise _bad_value(self, t, v)
 
-    def _scalar(self, t: float) -> float:  # pragma: no cover - abstract
+    def _kernel(self, t: Any, k: Any) -> Any:  # pragma: no cover - abstract
+        """The kind's formula at ``t`` (a float or an array), with the operations ``k`` (:mod:`lrkit.ops`)."""
         raise NotImplementedError
 
-    def _array(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _scalar(self, t: float) -> float:
+        """The unchecked value at one position (a float ``>= 0``)."""
+        return self._kernel(t, SCALAR)
+
+    def _array(self, t: np.ndarray) -> np.ndarray:
+        """The unchecked values at a 1-D float64 array of positions (``>= 0``)."""
+        # Overflow inside a formula gives inf, which the caller's value check reports.
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return self._kernel(t, NUMPY)
 
     # -- introspection ---------------------------------------------------------------
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 from . import _check
@@ -158,27 +159,65 @@ class CosineRestarts(Schedule):
         down = ~up & (self._acycle_start(i) > t)
         return i + up - down
 
-    def _scalar(self, t: float) -> float:
-        if t >= self._end:
-            return self.min_lr
-        i = self._index(t)
-        x = t - self._cycle_start(i)
-        if not 0 <= x < (self.period if self.period_mult == 1.0 else _INF):
-            # far out, i * period rounds away from t: the exact remainder
-            x = math.fmod(t, self.period) if self.period_mult == 1.0 else 0.0
-        peak = self._peak(i)
-        # (peak - min) * 0.5 first: the same bits as (... * c) / 2, without overflowing
-        return self.min_lr + (peak - self.min_lr) * 0.5 * (1 + m.cos(self._angle(x, i)))
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        if self._end < _INF:
+            return xp.hold(t, self._end, self._cycling, self.min_lr)
+        return self._cycling(t, xp)
 
-    def _angle(self, x: float, i: float) -> float:
-        """``x * pi / P_i`` (``pi * (x / P_i) ** k`` with k-decay), also for a cycle whose
-        length ``P_i`` is past float64's range."""
+    def _cycling(self, t: Any, xp: Any) -> Any:
+        i, x = self._locate(t, xp)
         if self.k != 1.0:
-            return _PI * m.fpow(x / (self.period * m.ipow(self.period_mult, i)), self.k)
-        r = self._rate(i)
-        if r > 0 or x == 0:
-            return x * r
-        return _PI * m.exp(m.log(x) - m.log(self.period) - i * self._logm)
+            angle = _PI * xp.pow(x / xp.per_index(self._period_of, i), self.k)
+        else:
+            r = xp.per_index(self._rate, i)
+            angle = xp.branch((r > 0) | (x == 0), self._near_angle, self._far_angle, x, r, i)
+        # (peak - min) * 0.5 first: the same bits as (... * c) / 2, without overflowing
+        return self.min_lr + xp.per_index(self._height, i) * 0.5 * (1.0 + xp.cos(angle))
+
+    def _near_angle(self, x: Any, r: Any, i: Any, xp: Any) -> Any:
+        return x * r
+
+    def _far_angle(self, x: Any, r: Any, i: Any, xp: Any) -> Any:
+        """``pi * x / P_i`` for a cycle whose length ``P_i`` is past float64's range, by logs."""
+        return _PI * xp.exp(xp.log(x) - m.log(self.period) - i * self._logm)
+
+    def _locate(self, t: Any, xp: Any) -> tuple[Any, Any]:
+        """The cycle ``i`` of ``t`` and the position ``x`` within it.
+
+        Finding the cycle is a search (the cycle whose start is the last <= t): one
+        position takes the closed-form index and corrects it by one; an array searches
+        a table of the starts of the cycles it spans (or corrects element-wise when it
+        spans very many). Both give the same ``i`` and ``x``.
+        """
+        P, pm = self.period, self.period_mult
+        if xp.name == "scalar":
+            i = self._index(t)
+            x = t - self._cycle_start(i)
+            if not 0 <= x < (P if pm == 1.0 else _INF):
+                # far out, i * period rounds away from t: the exact remainder
+                x = math.fmod(t, P) if pm == 1.0 else 0.0
+            return i, x
+        if t.size == 0:
+            return t.copy(), t.copy()
+        first, last = self._index(float(t.min())), self._index(float(t.max()))
+        if last - first <= _MAX_TABLE:
+            starts = np.array([self._cycle_start(first + c) for c in range(int(last - first) + 1)])
+            j = np.searchsorted(starts, t, side="right") - 1
+            x = t - starts[j]
+            i = j + first
+        else:
+            i = self._aindex(t)
+            x = t - self._acycle_start(i)
+        off = ~((x >= 0) & (x < (P if pm == 1.0 else _INF)))
+        if off.any():  # as for one position
+            x[off] = np.fmod(t[off], P) if pm == 1.0 else 0.0
+        return i.astype(np.float64), x
+
+    def _period_of(self, i: float) -> float:
+        return self.period * m.ipow(self.period_mult, i)
+
+    def _height(self, i: float) -> float:
+        return self._peak(i) - self.min_lr
 
     def _peak(self, i: float) -> float:
         """Cycle ``i``'s peak: ``peak_lr * peak_decay ** i``, never below ``min_lr`` (or the floor
@@ -190,65 +229,6 @@ class CosineRestarts(Schedule):
     def _rate(self, i: float) -> float:
         """``pi / P_i``: the cosine's angle per position in cycle ``i``."""
         return _PI / (self.period * m.ipow(self.period_mult, i))
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        # Per-cycle quantities come from small tables built with the scalar formulas over
-        # the cycles the positions span, indexed by each position's cycle: O(n) and
-        # bit-identical to ``_scalar``. Positions spanning very many cycles use the same
-        # formulas element-wise.
-        if t.size == 0:
-            return np.empty(0)
-        pm, lo = self.period_mult, self.min_lr
-        live = t[t < self._end] if self._end < _INF else t
-        first = self._index(float(live.min())) if live.size else 0.0
-        last = self._index(float(live.max())) if live.size else 0.0
-        if last - first <= _MAX_TABLE:
-            cycles = [first + c for c in range(int(last - first) + 1)]
-            starts = np.array([self._cycle_start(c) for c in cycles])
-            j = np.searchsorted(starts, t, side="right")
-            j -= 1
-            np.maximum(j, 0, out=j)  # positions past max_cycles (overwritten below)
-            x = starts[j]
-            with np.errstate(invalid="ignore"):
-                np.subtract(t, x, out=x)
-            off = ~((x >= 0) & (x < (self.period if pm == 1.0 else _INF)))
-            if off.any():  # as in _scalar
-                x[off] = np.fmod(t[off], self.period) if pm == 1.0 else 0.0
-            if self.k != 1.0:
-                lengths = np.array([self.period * m.ipow(pm, c) for c in cycles])
-                x = _PI * m.vfpow(x / lengths[j], self.k)
-            elif pm == 1.0:
-                x *= self._rate(first)
-            else:
-                rates = np.array([self._rate(c) for c in cycles])
-                r = rates[j]
-                far = (r == 0) & (x > 0)
-                if far.any():  # cycles longer than float64's range: as in _angle
-                    xf = x[far]
-                    x *= r
-                    x[far] = _PI * m.vexp(m.vlog(xf) - m.log(self.period)
-                                          - np.array(cycles)[j[far]] * self._logm)
-                else:
-                    x *= r
-            amp = np.array([self._peak(c) - lo for c in cycles])[j]
-        else:
-            i = self._aindex(np.minimum(t, live.max()))
-            with np.errstate(invalid="ignore"):
-                x = t - self._acycle_start(i)
-            off = ~((x >= 0) & (x < (self.period if pm == 1.0 else _INF)))
-            if off.any():  # as in _scalar
-                x[off] = np.fmod(t[off], self.period) if pm == 1.0 else 0.0
-            x = np.array([self._angle(float(a), float(c)) for a, c in zip(x.tolist(), i.tolist())])
-            amp = np.array([self._peak(c) for c in i.tolist()]) - lo
-        np.cos(x, out=x)
-        x += 1
-        out = amp
-        out *= 0.5
-        out *= x
-        out += lo
-        if self._end < _INF:
-            out[t >= self._end] = lo
-        return out
 
     @property
     def length(self) -> float:
@@ -315,40 +295,26 @@ class Cyclic(Schedule):
             raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
         L = up + down
         self._set(min_lr=lo, peak_lr=p, step_size_up=up, step_size_down=None if step_size_down is None else down,
-                  mode=mode, gamma=g, _L=L, _r=up / L)
+                  mode=mode, gamma=g, _L=L, _r=up / L, _rm1=up / L - 1 if up / L < 1 else -1.0)
 
-    def _scalar(self, t: float) -> float:
-        _resolvable(t / self._L, t, "cycle", self._L)
-        c = math.floor(1 + t / self._L)
-        x = 1.0 + t / self._L - c
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        q = xp.guard(t / self._L, self._too_far)
+        c = xp.floor(1 + q)
+        x = 1.0 + q - c
         r = self._r
-        h = x / r if x <= r else (x - 1) / (r - 1)
+        h = xp.where(x <= r, x / r, (x - 1) / self._rm1)
         height = (self.peak_lr - self.min_lr) * h
         if self.mode == "triangular":
             return self.min_lr + height * 1.0
         if self.mode == "triangular2":
             # 0.5 ** (c - 1) equals PyTorch's 1 / 2.0 ** (c - 1) exactly (powers of two) and,
             # unlike it, underflows to 0 instead of overflowing after 1024 cycles
-            return self.min_lr + height * m.ipow(0.5, c - 1)
-        return self.min_lr + height * m.xpow(self.gamma, t)
+            return self.min_lr + height * xp.ipow(0.5, c - 1)
+        return self.min_lr + height * xp.xpow(self.gamma, t)
 
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        if t.size:
-            tm = float(t.max())
-            _resolvable(tm / self._L, tm, "cycle", self._L)
-        c = np.floor(1 + t / self._L)
-        x = 1.0 + t / self._L - c
-        r = self._r
-        rising = x <= r
-        h = np.empty_like(x)
-        h[rising] = x[rising] / r
-        h[~rising] = (x[~rising] - 1) / (r - 1)
-        height = (self.peak_lr - self.min_lr) * h
-        if self.mode == "triangular":
-            return self.min_lr + height * 1.0
-        if self.mode == "triangular2":
-            return self.min_lr + height * m.vipow(0.5, c - 1)
-        return self.min_lr + height * m.vfpow(self.gamma, t)
+    def _too_far(self) -> str:
+        return (f"a position is too many cycles of {self._L!r} in to count (the count overflows float64); "
+                "use a longer cycle or an earlier position")
 
     def phases(self) -> list[Phase]:
         out = []

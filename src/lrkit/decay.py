@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import sys
 from typing import Any, Callable, Sequence as SequenceT
 
 
@@ -15,6 +16,7 @@ from . import _check
 from ._num import np
 from . import _num as m
 from .core import Phase, Schedule, register
+from .ops import SCALAR
 from .explain import explainer
 from .params import Param
 
@@ -22,6 +24,7 @@ __all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "E
            "InverseSqrt", "InverseTime", "Tanh", "OneCycle", "WarmupStableDecay"]
 
 _INF = math.inf
+_FMAX = sys.float_info.max
 _PI = math.pi
 
 
@@ -64,11 +67,8 @@ class Constant(Schedule):
     example = {"lr": 0.01}
     params = (Param("lr", "rate", doc="the value"),)
 
-    def _scalar(self, t: float) -> float:
-        return self.lr
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        return np.full_like(t, self.lr)
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return xp.full(t, self.lr)
 
     @property
     def length(self) -> float:
@@ -114,35 +114,22 @@ class Cosine(_Bounded):
         self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, k=k, exponent=exponent, cycles=cycles,
                   _amp=(peak_lr - min_lr) * 0.5, _plain=exponent == 1.0 and cycles == 0.5, _end=min_lr)
         if not self._plain:
-            self._set(_end=self._general(1.0, m.cos, m.fpow))
+            self._set(_end=self._kernel(total_steps, SCALAR))
 
-    def _general(self, u: Any, cos: Callable[[Any], Any], pw: Callable[[Any, float], Any]) -> Any:
-        """The generalised factor's formula, for a float (math kernels) or an array (numpy ones)."""
-        c = (1.0 + cos((2.0 * _PI * self.cycles) * u)) * 0.5
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        # From T on the value at T: the formula on min(t, T) (at T the half cosine is
+        # min_lr exactly, as cos(pi) = -1).
+        T = self.total_steps
+        tc = xp.minimum(t, T)
+        if self._plain:
+            # k != 1: (t / T) ** k rather than t**k / T**k, which overflows for long runs
+            x = _PI * tc / T if self.k == 1.0 else _PI * xp.pow(tc / T, self.k)
+            return self.min_lr + self._amp * (1.0 + xp.cos(x))
+        u = tc / T if self.k == 1.0 else xp.pow(tc / T, self.k)
+        c = (1.0 + xp.cos((2.0 * _PI * self.cycles) * u)) * 0.5
         if self.exponent != 1.0:
-            c = pw(c, self.exponent)
+            c = xp.pow(c, self.exponent)
         return self.min_lr + (self.peak_lr - self.min_lr) * c
-
-    def _scalar(self, t: float) -> float:
-        if t >= self.total_steps:
-            return self._end
-        if not self._plain:
-            u = t / self.total_steps if self.k == 1.0 else m.fpow(t / self.total_steps, self.k)
-            return self._general(u, m.cos, m.fpow)
-        # k != 1: (t / T) ** k rather than t**k / T**k, which overflows for long runs
-        x = _PI * t / self.total_steps if self.k == 1.0 else _PI * m.fpow(t / self.total_steps, self.k)
-        return self.min_lr + self._amp * (1.0 + m.cos(x))
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        tc = np.minimum(t, self.total_steps)
-        if not self._plain:
-            u = tc / self.total_steps if self.k == 1.0 else m.vfpow(tc / self.total_steps, self.k)
-            out = self._general(u, m.vcos, m.vfpow)
-        else:
-            x = _PI * tc / self.total_steps if self.k == 1.0 else _PI * m.vfpow(tc / self.total_steps, self.k)
-            out = self.min_lr + self._amp * (1.0 + m.vcos(x))
-        out[t >= self.total_steps] = self._end
-        return out
 
     def _left_end(self) -> float:
         return self._end
@@ -174,13 +161,8 @@ class Linear(_Bounded):
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
         self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr)
 
-    def _scalar(self, t: float) -> float:
-        if t >= self.total_steps:
-            return self.min_lr
-        return self.min_lr + (self.peak_lr - self.min_lr) * (1.0 - t / self.total_steps)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        u = np.minimum(t, self.total_steps) / self.total_steps
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        u = xp.minimum(t, self.total_steps) / self.total_steps  # from T on: min_lr, as 1 - 1 = 0
         return self.min_lr + (self.peak_lr - self.min_lr) * (1.0 - u)
 
 
@@ -200,14 +182,9 @@ class Polynomial(_Bounded):
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
         self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, power=power)
 
-    def _scalar(self, t: float) -> float:
-        if t >= self.total_steps:
-            return self.min_lr
-        return self.min_lr + (self.peak_lr - self.min_lr) * m.fpow(1.0 - t / self.total_steps, self.power)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        u = np.minimum(t, self.total_steps) / self.total_steps
-        return self.min_lr + (self.peak_lr - self.min_lr) * m.vfpow(1.0 - u, self.power)
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        u = xp.minimum(t, self.total_steps) / self.total_steps  # from T on: min_lr, as 0 ** power = 0
+        return self.min_lr + (self.peak_lr - self.min_lr) * xp.pow(1.0 - u, self.power)
 
 
 @register("step")
@@ -228,11 +205,8 @@ class Step(Schedule):
         g = _check.fraction("gamma", gamma, low_open=False)
         self._set(peak_lr=peak_lr, step_size=step_size, gamma=g)
 
-    def _scalar(self, t: float) -> float:
-        return self.peak_lr * m.ipow(self.gamma, t // self.step_size)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        return self.peak_lr * m.vipow(self.gamma, m.vfloordiv(t, self.step_size))
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return self.peak_lr * xp.ipow(self.gamma, xp.floordiv(t, self.step_size))
 
     def phases(self) -> list[Phase]:
         return [self._phase(f"step (x{self.gamma:g} every {self.step_size:g})", 0.0, _INF, end_value=None)]
@@ -263,12 +237,8 @@ class MultiStep(Schedule):
                              f"milestone) must be finite, with peak_lr={peak_lr!r}")
         self._set(peak_lr=p, milestones=ms, gamma=g)
 
-    def _scalar(self, t: float) -> float:
-        return self.peak_lr * m.ipow(self.gamma, bisect.bisect_right(self.milestones, t))
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        k = np.searchsorted(np.asarray(self.milestones), t, side="right").astype(np.float64)
-        return self.peak_lr * m.vipow(self.gamma, k)
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return self.peak_lr * xp.ipow(self.gamma, xp.count_le(self.milestones, t))
 
     @property
     def length(self) -> float:
@@ -309,15 +279,10 @@ class Exponential(Schedule):
             raise ValueError("gamma must be > 0 for a continuous exponential decay, got 0")
         self._set(peak_lr=peak_lr, gamma=g, step_size=step_size, staircase=staircase)
 
-    def _scalar(self, t: float) -> float:
+    def _kernel(self, t: Any, xp: Any) -> Any:
         if self.staircase:
-            return self.peak_lr * m.ipow(self.gamma, t // self.step_size)
-        return self.peak_lr * m.xpow(self.gamma, t / self.step_size)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        if self.staircase:
-            return self.peak_lr * m.vipow(self.gamma, m.vfloordiv(t, self.step_size))
-        return self.peak_lr * m.vfpow(self.gamma, t / self.step_size)
+            return self.peak_lr * xp.ipow(self.gamma, xp.floordiv(t, self.step_size))
+        return self.peak_lr * xp.xpow(self.gamma, t / self.step_size)
 
     def phases(self) -> list[Phase]:
         return [self._phase("exponential", 0.0, _INF, end_value=None)]
@@ -338,22 +303,12 @@ class InverseSqrt(Schedule):
     example = {"peak_lr": 0.001, "timescale": 400}
     params = (PEAK, Param("timescale", "length", doc="positions until the value is peak_lr / sqrt(2)"))
 
-    def _scalar(self, t: float) -> float:
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        # Where t + timescale overflows, both terms are scaled by 1/4 (exact): the same ratio.
         d = t + self.timescale
-        if d == _INF:
-            # both terms scaled by 1/4 (exact): the same ratio, without overflowing
-            return self.peak_lr * m.sqrt((self.timescale * 0.25) / (t * 0.25 + self.timescale * 0.25))
-        return self.peak_lr * m.sqrt(self.timescale / d)
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            d = t + self.timescale
         big = d == _INF
-        if big.any():
-            d[big] = t[big] * 0.25 + self.timescale * 0.25
-            ts = np.where(big, self.timescale * 0.25, self.timescale)
-            return self.peak_lr * m.vsqrt(ts / d)
-        return self.peak_lr * m.vsqrt(self.timescale / d)
+        q = self.timescale * 0.25
+        return self.peak_lr * xp.sqrt(xp.where(big, q / (t * 0.25 + q), self.timescale / d))
 
     def phases(self) -> list[Phase]:
         return [self._phase("inverse sqrt", 0.0, _INF, end_value=None)]
@@ -377,19 +332,12 @@ class InverseTime(Schedule):
               Param("decay_rate", "factor", 1.0, "how fast it decays: the value halves at t = step_size / rate"),
               Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"))
 
-    def _kernel(self, t: Any, floor: Callable[[Any], Any]) -> Any:
-        # one formula for a float (floor = math.floor) and an array (floor = np.floor)
-        x = t / self.step_size
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        # t / step_size past the float range counts as the largest float (no inf * 0)
+        x = xp.minimum(t / self.step_size, _FMAX)
         if self.staircase:
-            x = floor(x)
+            x = xp.floor(x)
         return self.peak_lr / (1.0 + self.decay_rate * x)
-
-    def _scalar(self, t: float) -> float:
-        return self._kernel(t, math.floor) if t / self.step_size < _INF else 0.0
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return self._kernel(t, np.floor)
 
     def phases(self) -> list[Phase]:
         return [self._phase("inverse time", 0.0, _INF, end_value=None)]
@@ -434,20 +382,15 @@ class Tanh(_Bounded):
             raise ValueError(f"lower ({lower!r}) must be below upper ({upper!r})")
         self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, lower=lower, upper=upper)
 
-    def _scalar(self, t: float) -> float:
-        if t >= self.total_steps:
-            return self.min_lr
+    def _tanh(self, t: Any, xp: Any) -> Any:
         u = t / self.total_steps
-        return self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - m.tanh(self.lower * (1.0 - u) + self.upper * u))
+        return self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - xp.tanh(self.lower * (1.0 - u) + self.upper * u))
 
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        u = np.minimum(t, self.total_steps) / self.total_steps
-        out = self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - m.vtanh(self.lower * (1.0 - u) + self.upper * u))
-        out[t >= self.total_steps] = self.min_lr
-        return out
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return xp.hold(t, self.total_steps, self._tanh, self.min_lr)
 
     def _left_end(self) -> float:
-        return self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - m.tanh(self.upper))
+        return self._tanh(self.total_steps, SCALAR)
 
     @property
     def end_value(self) -> float:
@@ -510,39 +453,18 @@ class OneCycle(Schedule):
                     "use a longer run or another pct_start")
             prev = e
         self._set(peak_lr=p, total_steps=T, pct_start=pct, shape=shape, start_lr=s, min_lr=lo,
-                  three_phase=bool(three_phase), _ends=ends, _levels=levels)
+                  three_phase=bool(three_phase), _ends=ends, _levels=levels,
+                  _starts=(0.0,) + ends, _stops=ends + (ends[-1] * 2.0 + 1.0,))
 
-    def _anneal(self, a: float, b: float, p: float) -> float:
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        # Phase i covers (start_i, end_i]; past the last end both levels are min_lr.
+        i = xp.count_lt(self._ends, t)
+        start, end = xp.take(self._starts, i), xp.take(self._stops, i)
+        a, b = xp.take(self._levels[:-1] + (self.min_lr,), i), xp.take(self._levels[1:] + (self.min_lr,), i)
+        p = (t - start) / (end - start)
         if self.shape == "cosine":
-            return b + (a - b) / 2.0 * (m.cos(_PI * p) + 1)
+            return b + (a - b) / 2.0 * (xp.cos(_PI * p) + 1)
         return (b - a) * p + a
-
-    def _scalar(self, t: float) -> float:
-        ends = self._ends
-        if t > ends[-1]:
-            return self.min_lr
-        start = 0.0
-        for i, e in enumerate(ends):
-            if t <= e:
-                return self._anneal(self._levels[i], self._levels[i + 1], (t - start) / (e - start))
-            start = e
-        return self.min_lr  # pragma: no cover - unreachable
-
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        out = np.full_like(t, self.min_lr)
-        start = 0.0
-        done = np.zeros(t.shape, dtype=bool)
-        for i, e in enumerate(self._ends):
-            sel = (t <= e) & ~done
-            p = (t[sel] - start) / (e - start)
-            a, b = self._levels[i], self._levels[i + 1]
-            if self.shape == "cosine":
-                out[sel] = b + (a - b) / 2.0 * (m.vcos(_PI * p) + 1)
-            else:
-                out[sel] = (b - a) * p + a
-            done |= sel
-            start = e
-        return out
 
     @property
     def phase_ends(self) -> tuple[float, ...]:
@@ -601,32 +523,24 @@ class WarmupStableDecay(_Bounded):
         """Where the decay starts: ``total_steps - decay_steps``."""
         return self._t0
 
-    def _scalar(self, t: float) -> float:
-        if t < self._t0:
-            return self.peak_lr
-        if t >= self.total_steps:
-            return self.min_lr
-        u = (t - self._t0) / self.decay_steps
+    def _decay(self, u: Any, xp: Any) -> Any:
+        u = u / self.decay_steps  # the fraction of the decay done
         span = self.peak_lr - self.min_lr
         if self.shape == "linear":
             return self.min_lr + span * (1.0 - u)
         if self.shape == "cosine":
             # span * 0.5 first: the same bits as (span * c) / 2, without overflowing
-            return self.min_lr + span * 0.5 * (1.0 + m.cos(_PI * u))
-        return self.min_lr + span * (1.0 - m.sqrt(u))
+            return self.min_lr + span * 0.5 * (1.0 + xp.cos(_PI * u))
+        return self.min_lr + span * (1.0 - xp.sqrt(u))
 
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        u = (np.clip(t, self._t0, self.total_steps) - self._t0) / self.decay_steps
-        span = self.peak_lr - self.min_lr
-        if self.shape == "linear":
-            out = self.min_lr + span * (1.0 - u)
-        elif self.shape == "cosine":
-            out = self.min_lr + span * 0.5 * (1.0 + m.vcos(_PI * u))
-        else:
-            out = self.min_lr + span * (1.0 - m.vsqrt(u))
-        out[t < self._t0] = self.peak_lr
-        out[t >= self.total_steps] = self.min_lr
-        return out
+    def _stable(self, t: Any, xp: Any) -> Any:
+        return xp.full(t, self.peak_lr)
+
+    def _before_end(self, t: Any, xp: Any) -> Any:
+        return xp.split(t, self._t0, self._stable, self._decay)
+
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        return xp.hold(t, self.total_steps, self._before_end, self.min_lr)
 
     def phases(self) -> list[Phase]:
         out = []

@@ -7,6 +7,7 @@ they can be evaluated, plotted and bound anywhere.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from . import _check
 from . import _num as m
@@ -42,21 +43,13 @@ class PolynomialCycle(Schedule):
               Param("end_lr", "rate", 0.0, "the value each decay reaches"),
               Param("power", "positive", 1.0, "exponent of the decay"))
 
-    def _scalar(self, t: float) -> float:
+    def _kernel(self, t: Any, xp: Any) -> Any:
         T = self.decay_steps
-        if not t / T < _INF:
-            raise ValueError(f"position {t!r} is too many decay_steps of {T!r} in to count (overflows float64)")
-        k = math.ceil(t / T) if t > 0 else 1
-        return (self.peak_lr - self.end_lr) * m.fpow(max(1.0 - t / (T * k), 0.0), self.power) + self.end_lr
+        k = xp.maximum(xp.ceil(xp.guard(t / T, self._too_far)), 1.0)  # the horizon: k = 1 at t = 0
+        return (self.peak_lr - self.end_lr) * xp.pow(xp.maximum(1.0 - t / (T * k), 0.0), self.power) + self.end_lr
 
-    def _array(self, t: np.ndarray) -> np.ndarray:
-        T = self.decay_steps
-        k = np.ceil(t / T)
-        if k.size and not k.max() < _INF:
-            raise ValueError(f"position {float(t.max())!r} is too many decay_steps of {T!r} in to count "
-                             "(overflows float64)")
-        k[t <= 0] = 1.0
-        return (self.peak_lr - self.end_lr) * m.vfpow(np.maximum(1.0 - t / (T * k), 0.0), self.power) + self.end_lr
+    def _too_far(self) -> str:
+        return f"a position is too many decay_steps of {self.decay_steps!r} in to count (overflows float64)"
 
     def phases(self) -> list[Phase]:
         T = self.decay_steps

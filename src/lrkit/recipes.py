@@ -135,35 +135,26 @@ class YoloxCos(Schedule):
                   no_aug_iter_ratio=nr, warmup_iters=W, warmup_lr_start=s, no_aug_iters=N,
                   _rise=lr - s, _half=0.5 * (lr - min_lr), _tail=T - N, _span=T - W - N, _strict=strict)
 
-    def _scalar(self, x: float) -> float:
-        W = self.warmup_iters
-        if x <= W:
-            return self._rise * _sq(x / W) + self.warmup_lr_start
-        if x >= self._tail or self._span <= 0:
-            return self.min_lr
-        a = _PI * (x - W)
-        if a == _INF:  # past float64's range: both sides scaled by 1/4 (exact), the same quotient
-            a = (_PI * ((x - W) * 0.25)) / (self._span * 0.25)
-        else:
-            a = a / self._span
-        return self.min_lr + self._half * (1.0 + m.cos(a))
+    def _kernel(self, x: Any, xp: Any) -> Any:
+        # the branches in the original's order: x <= W (warmup wins on short runs), then the tail
+        return xp.branch(x <= self.warmup_iters, self._warm, self._after, x)
 
-    def _array(self, x: np.ndarray) -> np.ndarray:
+    def _warm(self, x: Any, xp: Any) -> Any:
+        # The original squares with Python's pow(u, 2), the C library's pow (which can
+        # differ from u * u by an ulp): libm_pow keeps it bit-identical.
+        return self._rise * xp.libm_pow(x / self.warmup_iters, 2) + self.warmup_lr_start
+
+    def _after(self, x: Any, xp: Any) -> Any:
+        if self._span <= 0:
+            return xp.full(x, self.min_lr)
+        return xp.hold(x, self._tail, self._cosine, self.min_lr)
+
+    def _cosine(self, x: Any, xp: Any) -> Any:
         W = self.warmup_iters
-        out = np.full_like(x, self.min_lr)
-        warm = x <= W
-        u = x[warm] / W
-        out[warm] = self._rise * np.array([_sq(v) for v in u.tolist()], dtype=np.float64) + self.warmup_lr_start
-        if self._span > 0:
-            mid = ~warm & (x < self._tail)
-            with np.errstate(over="ignore"):
-                a = _PI * (x[mid] - W)
-            big = a == _INF
-            a /= self._span
-            if big.any():
-                a[big] = (_PI * ((x[mid][big] - W) * 0.25)) / (self._span * 0.25)
-            out[mid] = self.min_lr + self._half * (1.0 + m.vcos(a))
-        return out
+        a = _PI * (x - W)
+        # past float64's range both sides are scaled by 1/4 (exact): the same quotient
+        a = xp.where(a == _INF, (_PI * ((x - W) * 0.25)) / (self._span * 0.25), a / self._span)
+        return self.min_lr + self._half * (1.0 + xp.cos(a))
 
     @property
     def length(self) -> float:
@@ -245,12 +236,9 @@ class YoloxStep(Schedule):
         self._set(lr=lr, min_lr=min_lr, total_iters=T, step_num=n,
                   decay_rate=(min_lr / lr) ** (1 / (n - 1)) if lr > 0 else 0.0, step_size=D, _strict=strict)
 
-    def _scalar(self, x: float) -> float:
-        return self.lr * m.ipow(self.decay_rate, x // self.step_size)
-
-    def _array(self, x: np.ndarray) -> np.ndarray:
-        # numpy's float floor_divide uses the same fmod-based rule as Python's //.
-        return self.lr * m.vipow(self.decay_rate, np.floor_divide(x, self.step_size))
+    def _kernel(self, x: Any, xp: Any) -> Any:
+        # x // D with the fmod-based rule of Python's float floor division, as the original
+        return self.lr * xp.ipow(self.decay_rate, xp.floordiv(x, self.step_size))
 
     @property
     def max_value(self) -> float:
@@ -370,18 +358,12 @@ class TorchvisionWarmup(Schedule):
     params = (Param("warmup_iters", "length0", doc="warmup length (0: no warmup)"),
               Param("warmup_factor", "factor", doc="the multiplier at 0"))
 
-    def _scalar(self, x: float) -> float:
-        if x >= self.warmup_iters:
-            return 1.0
+    def _warm(self, x: Any, xp: Any) -> Any:
         a = x / self.warmup_iters
         return self.warmup_factor * (1 - a) + a
 
-    def _array(self, x: np.ndarray) -> np.ndarray:
-        out = np.ones_like(x)
-        warm = x < self.warmup_iters
-        a = x[warm] / self.warmup_iters
-        out[warm] = self.warmup_factor * (1 - a) + a
-        return out
+    def _kernel(self, x: Any, xp: Any) -> Any:
+        return xp.hold(x, self.warmup_iters, self._warm, 1.0)
 
     @property
     def length(self) -> float:
@@ -738,34 +720,20 @@ class CAWB(Schedule):
         return self._fn
 
     # -- the canonical loop as a schedule ------------------------------------------------------
-    def _scalar(self, p: float) -> float:
-        W = self.warmup_iters
-        if p < W:
-            # A batch is applied whole: a position inside batch k gets batch k's value.
-            return float(math.floor(p)) / W
-        if p < self._warm_end:
-            return self._k_last / W
-        e = p // self._per_epoch
-        if e < 1:
-            return 1.0
-        scale, factor = self.step_terms(e - 1.0)
-        return scale * factor
+    def _kernel(self, p: Any, xp: Any) -> Any:
+        return xp.branch(p < self._warm_end, self._warming, self._epochs, p)
 
-    def _array(self, p: np.ndarray) -> np.ndarray:
-        out = np.empty_like(p)
-        W = self.warmup_iters
-        warm = p < W
-        out[warm] = np.floor(p[warm]) / W
-        held = ~warm & (p < self._warm_end)
-        if W > 0:
-            out[held] = self._k_last / W
-        rest = ~(warm | held)
-        e = np.floor_divide(p[rest], self._per_epoch)
-        uniq, inv = np.unique(e, return_inverse=True)
-        vals = np.array([1.0 if u < 1 else self.step_factor(float(u) - 1.0) for u in uniq.tolist()],
-                        dtype=np.float64)
-        out[rest] = vals[inv].reshape(e.shape)
-        return out
+    def _warming(self, p: Any, xp: Any) -> Any:
+        # A batch is applied whole: a position inside batch k gets batch k's value; a
+        # fractional warmup leaves its last value until the epoch ends.
+        return xp.minimum(xp.floor(p), self._k_last) / self.warmup_iters
+
+    def _epochs(self, p: Any, xp: Any) -> Any:
+        return xp.per_index(self._epoch_factor, xp.floordiv(p, self._per_epoch))
+
+    def _epoch_factor(self, e: float) -> float:
+        """The multiplier during epoch ``e``: the base lr in epoch 0, then what ``step()`` set after epoch ``e - 1``."""
+        return 1.0 if e < 1 else self.step_factor(e - 1.0)
 
     def phases(self) -> list[Phase]:
         out = []

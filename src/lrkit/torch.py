@@ -39,7 +39,7 @@ from ._check import real as _check_real
 from .core import Schedule, fingerprint, registered
 from .cycles import CosineRestarts, Cyclic
 from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
-from .product import Product
+from .algebra import Product
 from .recipes import TorchvisionWarmup, torchvision_drop_in
 
 __all__ = ["ScheduleLR", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
