@@ -50,6 +50,34 @@ def test_one_kernel_serves_floats_and_arrays_with_the_same_bits():
         assert [s(float(x)) for x in t] == s(t).tolist(), kind
 
 
+@pytest.mark.parametrize("kind", sorted(lk.registered()))
+def test_the_traced_scalar_path_is_the_kernel(kind):
+    import numpy as np
+
+    from lrkit._trace import compile_scalar
+    from lrkit.ops import SCALAR
+
+    s = catalog.example(kind)
+    fast = compile_scalar(s._kernel, kind)
+    assert fast is not None, kind
+    for x in np.linspace(0.0, 3 * max(min(s.length, 1e6), 10.0), 2003).tolist() + [1e300, 5e-324]:
+        try:
+            want = s._kernel(x, SCALAR)
+        except ValueError as e:
+            with pytest.raises(ValueError, match=str(e)[:20]):
+                fast(x)
+            continue
+        got = fast(x)
+        assert got == want and type(got) is type(want), (kind, x, got, want)
+
+
+def test_a_composed_schedule_is_traced_into_one_function():
+    s = lk.WarmupCosine(peak_lr=0.1, total_steps=1000, warmup_steps=100, min_lr=0.001)
+    assert s(500) == s._kernel(500.0, __import__("lrkit.ops").ops.SCALAR)
+    src = s._fast.source
+    assert "def f(t):" in src and "if t < (100.0):" in src  # the warmup's split became an if
+
+
 def test_one_name_per_concept():
     # a parameter name means one thing everywhere: the same unit in every kind that has it
     units: dict[str, tuple[str, str]] = {}

@@ -183,7 +183,7 @@ def _positions(t: Any) -> np.ndarray:
 class Schedule:
     """Base class of every schedule. Call it with a position to get the value."""
 
-    __slots__ = ("_extent",)
+    __slots__ = ("_extent", "_fast")
     kind: ClassVar[str] = ""
     _fields: ClassVar[tuple[str, ...]] = ()
     #: The constructor parameters (:class:`lrkit.params.Param`), declared once per kind.
@@ -199,19 +199,19 @@ class Schedule:
         # Every value is checked on the way out (finite, >= 0): a value float64 cannot
         # represent is a ValueError, never a NaN, an inf or a negative learning rate.
         tt = type(t)
-        if tt is float:
+        if tt is float or tt is int:
+            if tt is int:
+                # Kernels see floats only, as the array path does; ints beyond the float
+                # range are out of range rather than an OverflowError further down.
+                try:
+                    t = float(t)
+                except OverflowError:
+                    raise _bad_position(t) from None
             if 0.0 <= t < _INF:
-                v = self._kernel(t, SCALAR)
-                if 0.0 <= v < _INF:
-                    return v
-                raise _bad_value(self, t, v)
-            raise _bad_position(t)
-        if tt is int:
-            # Kernels see floats only, as the array path does; ints beyond the float
-            # range are out of range rather than an OverflowError further down.
-            if 0 <= t <= _FMAX:
-                t = float(t)
-                v = self._kernel(t, SCALAR)
+                try:
+                    v = self._fast(t)
+                except AttributeError:
+                    v = self._scalar(t)
                 if 0.0 <= v < _INF:
                     return v
                 raise _bad_value(self, t, v)
@@ -241,7 +241,7 @@ class Schedule:
 
         For bindings' hot paths: skips the position's type dispatch, keeps the value check.
         """
-        v = self._kernel(t, SCALAR)
+        v = self._scalar(t)
         if 0 <= v < _INF:
             return v
         raise _bad_value(self, t, v)
@@ -251,8 +251,23 @@ class Schedule:
         raise NotImplementedError
 
     def _scalar(self, t: float) -> float:
-        """The unchecked value at one position (a float ``>= 0``)."""
-        return self._kernel(t, SCALAR)
+        """The unchecked value at one position (a float ``>= 0``): ``_kernel(t, SCALAR)``, through
+        the flat function traced from it on first use (:mod:`lrkit._trace`; same bits, fewer calls)."""
+        try:
+            return self._fast(t)
+        except AttributeError:
+            pass
+        from ._trace import compile_scalar
+
+        fast = compile_scalar(self._kernel, self.kind or type(self).__name__)
+        if fast is None:
+            kernel = self._kernel
+
+            def fast(t: float) -> float:
+                return kernel(t, SCALAR)
+
+        object.__setattr__(self, "_fast", fast)
+        return fast(t)
 
     def _array(self, t: np.ndarray) -> np.ndarray:
         """The unchecked values at a 1-D float64 array of positions (``>= 0``)."""

@@ -190,13 +190,9 @@ class CosineRestarts(Schedule):
         spans very many). Both give the same ``i`` and ``x``.
         """
         P, pm = self.period, self.period_mult
-        if xp.name == "scalar":
-            i = self._index(t)
-            x = t - self._cycle_start(i)
-            if not 0 <= x < (P if pm == 1.0 else _INF):
-                # far out, i * period rounds away from t: the exact remainder
-                x = math.fmod(t, P) if pm == 1.0 else 0.0
-            return i, x
+        if xp.name != "numpy":
+            i = xp.host(self._index, t)
+            return i, xp.host(self._offset, t, i)
         if t.size == 0:
             return t.copy(), t.copy()
         first, last = self._index(float(t.min())), self._index(float(t.max()))
@@ -212,6 +208,14 @@ class CosineRestarts(Schedule):
         if off.any():  # as for one position
             x[off] = np.fmod(t[off], P) if pm == 1.0 else 0.0
         return i.astype(np.float64), x
+
+    def _offset(self, t: float, i: float) -> float:
+        """The position ``t`` within its cycle ``i``."""
+        x = t - self._cycle_start(i)
+        if not 0 <= x < (self.period if self.period_mult == 1.0 else _INF):
+            # far out, i * period rounds away from t: the exact remainder
+            x = math.fmod(t, self.period) if self.period_mult == 1.0 else 0.0
+        return x
 
     def _period_of(self, i: float) -> float:
         return self.period * m.ipow(self.period_mult, i)

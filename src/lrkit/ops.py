@@ -31,6 +31,7 @@ Structure (which formula applies where)::
     per_index(fn, i)          fn(i) for whole numbers i (a cycle, a plateau): one call per distinct i
     guard(x, why)             x, or ValueError(why()) where x is not finite
     apply(fn, t)              a user's Python function, position by position
+    host(fn, *args)           a Python function of floats (a search): floats only, not arrays
 
 The array versions evaluate a branch only on the positions it covers, or on
 positions clamped into its range (so a formula never sees a position outside its
@@ -113,6 +114,10 @@ def _s_apply(fn: Callable[[float], float], t: float) -> float:
     return fn(t)
 
 
+def _s_host(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
 SCALAR = SimpleNamespace(
     name="scalar",
     cos=m.cos, sqrt=m.sqrt, exp=m.exp, expm1=m.expm1, tanh=m.tanh, log=m.log, floor=math.floor, ceil=math.ceil, fmod=math.fmod, libm_pow=_s_libm_pow,
@@ -120,7 +125,7 @@ SCALAR = SimpleNamespace(
     minimum=_s_minimum, maximum=_s_maximum, where=_s_where, full=_s_full, count_le=bisect.bisect_right,
     count_lt=bisect.bisect_left, take=_s_take,
     hold=_s_hold, split=_s_split, segments=_s_segments, branch=_s_branch, per_index=_s_per_index,
-    guard=_s_guard, apply=_s_apply,
+    guard=_s_guard, apply=_s_apply, host=_s_host,
 )
 
 
@@ -222,6 +227,10 @@ def _v_guard(x: Any, why: Callable[[], str]) -> Any:
     return x
 
 
+def _v_host(fn: Callable[..., Any], *args: Any) -> Any:
+    raise TypeError("host: a function of floats, not of arrays")
+
+
 def _v_apply(fn: Callable[[float], float], t: Any) -> Any:
     return np.array([fn(float(x)) for x in t], dtype=np.float64)
 
@@ -243,5 +252,5 @@ NUMPY = SimpleNamespace(
     minimum=_ufunc("minimum"), maximum=_ufunc("maximum"), where=_v_where, full=_v_full, count_le=_v_count_le,
     count_lt=_v_count_lt, take=_v_take,
     hold=_v_hold, split=_v_split, segments=_v_segments, branch=_v_branch, per_index=_v_per_index,
-    guard=_v_guard, apply=_v_apply,
+    guard=_v_guard, apply=_v_apply, host=_v_host,
 )
