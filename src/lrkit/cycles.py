@@ -200,14 +200,14 @@ class CosineRestarts(Schedule):
             starts = np.array([self._cycle_start(first + c) for c in range(int(last - first) + 1)])
             j = np.searchsorted(starts, t, side="right") - 1
             x = t - starts[j]
-            i = j + first
+            i = j + int(first) if first < 2.0 ** 53 else j + first  # whole numbers, as integers when exact
         else:
             i = self._aindex(t)
             x = t - self._acycle_start(i)
         off = ~((x >= 0) & (x < (P if pm == 1.0 else _INF)))
         if off.any():  # as for one position
             x[off] = np.fmod(t[off], P) if pm == 1.0 else 0.0
-        return i.astype(np.float64), x
+        return i, x
 
     def _offset(self, t: float, i: float) -> float:
         """The position ``t`` within its cycle ``i``."""

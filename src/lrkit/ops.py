@@ -216,6 +216,8 @@ def _v_per_index(fn: Callable[[float], float], i: Any) -> Any:
     if hi - lo <= 65536:
         # a table over the range: O(n), no sort
         table = np.array([fn(lo + j) for j in range(int(hi - lo) + 1)], dtype=np.float64)
+        if i.dtype.kind in "iu":  # whole numbers already: index directly
+            return table[i - int(lo) if lo else i]
         return table[(i - lo).astype(np.intp)]
     uniq, inverse = np.unique(i, return_inverse=True)
     return np.array([fn(float(u)) for u in uniq], dtype=np.float64)[inverse].reshape(i.shape)
