@@ -8,12 +8,9 @@ decaying amplitude (Keras' ``CosineDecayRestarts`` with ``alpha``) is a ``Sum``.
 
 from __future__ import annotations
 
-import bisect
 import math
-from typing import Any, Callable
+from typing import Any
 
-from . import _num as m
-from ._num import np
 from .core import Phase, Schedule, register
 from .explain import _summary, explainer
 from .params import Param

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import bisect
 import math
-from typing import Any, Callable, Sequence as SequenceT
+from typing import Any, Callable
 
 
 from . import _check
-from ._num import np
 from . import _num as m
-from .core import Phase, Schedule, check_schedule, check_schedules, register
+from .core import Phase, Schedule, register
 from .params import Param
 
 __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
@@ -40,10 +38,6 @@ def _meets(left: float | None, right: float) -> bool:
     """Whether a curve arriving at ``left`` and leaving from ``right`` is continuous there
     (up to the rounding of a position one ulp before the join)."""
     return left is not None and math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-300)
-
-
-def _overflow(kind: str, t: float, factor: float) -> ValueError:
-    return ValueError(f"{kind}: the value at position {t!r} times {factor!r} overflows float64")
 
 
 @register("sequence")

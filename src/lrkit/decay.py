@@ -6,14 +6,12 @@ Put a warmup in front with :meth:`Schedule.with_warmup` or :class:`lrkit.Warmup`
 
 from __future__ import annotations
 
-import bisect
 import math
 import sys
-from typing import Any, Callable, Sequence as SequenceT
+from typing import Any
 
 
 from . import _check
-from ._num import np
 from . import _num as m
 from .core import Phase, Schedule, register
 from .ops import SCALAR

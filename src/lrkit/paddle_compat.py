@@ -9,9 +9,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import _check
-from . import _num as m
-from ._num import np
 from .core import Phase, Schedule, register
 from .params import Param
 

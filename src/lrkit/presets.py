@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from . import _check
 from .compose import WARMUP_SHAPES, Warmup
 from .core import register
 from .params import Param
