@@ -78,6 +78,18 @@ def test_a_composed_schedule_is_traced_into_one_function():
     assert "def f(t):" in src and "if t < (100.0):" in src  # the warmup's split became an if
 
 
+def test_a_from_function_returns_an_lrkit_schedule_in_every_binding():
+    import lrkit.paddle
+    import lrkit.torch
+
+    for mod in (lrkit.torch, lrkit.paddle):
+        for name in mod.__all__:
+            if name.startswith("from_"):
+                ret = str(inspect.signature(getattr(mod, name)).return_annotation)
+                assert "ScheduleLR" not in ret and "Scheduler" not in ret, (mod.__name__, name, ret)
+    assert "scheduler_from_torch" in lrkit.paddle.__all__  # the one that builds a Paddle scheduler says so
+
+
 def test_one_name_per_concept():
     # a parameter name means one thing everywhere: the same unit in every kind that has it
     units: dict[str, tuple[str, str]] = {}

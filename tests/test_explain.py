@@ -135,8 +135,8 @@ def test_more_kinds_state_their_numbers(lang):
 
 def test_epochs_named_beside_positions():
     s = lrkit.Cosine(peak_lr=0.1, total_steps=1000)
-    assert "1000 (epoch 10)" in explain(s, per_epoch=100)
-    assert "1000（epoch 10）" in explain(s, "zh", per_epoch=100)
+    assert "1000 (epoch 10)" in explain(s, steps_per_epoch=100)
+    assert "1000（epoch 10）" in explain(s, "zh", steps_per_epoch=100)
 
 
 def test_errors():
@@ -144,8 +144,8 @@ def test_errors():
         explain(lrkit.Constant(0.1), "fr")
     with pytest.raises(TypeError, match="Schedule"):
         explain(lambda t: 0.1)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="per_epoch"):
-        explain(lrkit.Constant(0.1), per_epoch=0)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        explain(lrkit.Constant(0.1), steps_per_epoch=0)
 
 
 # -- the command --------------------------------------------------------------------------------------------

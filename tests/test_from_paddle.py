@@ -1,4 +1,4 @@
-"""from_paddle: Paddle's schedulers as lrkit schedules; from_torch: PyTorch schedulers as Paddle ones.
+"""from_paddle: Paddle's schedulers as lrkit schedules; scheduler_from_torch: PyTorch schedulers as Paddle ones.
 
 Each Paddle scheduler is stepped side by side with the converted schedule for at
 least 1000 steps (rtol 1e-9: the formulas are the same, the order of some float
@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import lrkit as lk
-from lrkit.paddle import ScheduleLR, from_paddle, from_torch
+from lrkit.paddle import ScheduleLR, from_paddle, scheduler_from_torch
 from lrkit.paddle_compat import PolynomialCycle
 
 L = paddle.optimizer.lr
@@ -167,22 +167,22 @@ TORCH = {
 
 
 @pytest.mark.parametrize("name", list(TORCH))
-def test_from_torch_gives_a_paddle_scheduler_with_the_same_lrs(name):
+def test_scheduler_from_torch_gives_a_paddle_scheduler_with_the_same_lrs(name):
     n = 1000
     with _nowarn():
         ref = [row[0] for row in _torch_lrs(TORCH[name](_torch_opt()), n)]
-    sched = from_torch(TORCH[name](_torch_opt()))
+    sched = scheduler_from_torch(TORCH[name](_torch_opt()))
     assert isinstance(sched, paddle.optimizer.lr.LRScheduler)
     got = stepped(sched, n)
     assert np.allclose(got, ref, rtol=RTOL, atol=0)
 
 
-def test_from_torch_on_a_real_paddle_optimizer():
+def test_scheduler_from_torch_on_a_real_paddle_optimizer():
     # the lr Paddle applies (float64 parameter) equals torch's lr at every step
     torch_sched = TORCH["sequential"](_torch_opt())
     ref = [row[0] for row in _torch_lrs(torch_sched, 150)]
     w = paddle.create_parameter([1], "float64", default_initializer=paddle.nn.initializer.Constant(0.0))
-    sched = from_torch(TORCH["sequential"](_torch_opt()))
+    sched = scheduler_from_torch(TORCH["sequential"](_torch_opt()))
     opt = paddle.optimizer.SGD(learning_rate=sched, parameters=[w])
     applied = []
     for _ in range(150):
@@ -195,20 +195,20 @@ def test_from_torch_on_a_real_paddle_optimizer():
     assert np.allclose(applied, ref, rtol=1e-12, atol=0)
 
 
-def test_from_torch_groups_with_different_lrs_need_paddle_groups():
+def test_scheduler_from_torch_groups_with_different_lrs_need_paddle_groups():
     make = lambda o: torch.optim.lr_scheduler.StepLR(o, 10, 0.5)  # noqa: E731
     with pytest.raises(ValueError, match="parameters="):
-        from_torch(make(_torch_opt((0.1, 0.01))))
+        scheduler_from_torch(make(_torch_opt((0.1, 0.01))))
     ref = _torch_lrs(make(_torch_opt((0.1, 0.01))), 40)
     ws = [paddle.create_parameter([1], "float64") for _ in range(2)]
     groups = [{"params": [w]} for w in ws]
-    sched = from_torch(make(_torch_opt((0.1, 0.01))), parameters=groups)
+    sched = scheduler_from_torch(make(_torch_opt((0.1, 0.01))), parameters=groups)
     rows = []
     for _ in range(40):
         rows.append(sched.get_last_lr())
         sched.step()
     assert np.allclose(rows, ref, rtol=1e-12, atol=0)
-    one = from_torch(make(_torch_opt((0.1, 0.01))), group=1)
+    one = scheduler_from_torch(make(_torch_opt((0.1, 0.01))), group=1)
     assert one() == 0.01
 
 

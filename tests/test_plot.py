@@ -333,7 +333,7 @@ def test_groups_and_epochs():
     s = lrkit.TorchvisionWarmup(warmup_iters=100, warmup_factor=0.001)
     fig = figure()
     ax = fig.add_subplot()
-    plot_schedule(s, 200, ax, groups=[0.1, 0.01], per_epoch=50)
+    plot_schedule(s, 200, ax, groups=[0.1, 0.01], steps_per_epoch=50)
     lines = _data_lines(ax)
     assert [ln.get_label() for ln in lines] == ["group 0: 0.1 x schedule", "group 1: 0.01 x schedule"]
     x = np.asarray(lines[0].get_xdata())
@@ -344,8 +344,8 @@ def test_groups_and_epochs():
     assert bounds == [2.0]  # warmup ends at 100 positions = 2 epochs
     with pytest.raises(ValueError, match="groups"):
         plot_schedule(s, 10, ax, groups=[0.1, -1])
-    with pytest.raises(ValueError, match="per_epoch"):
-        plot_schedule(s, 10, ax, per_epoch=0)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        plot_schedule(s, 10, ax, steps_per_epoch=0)
     with pytest.raises(ValueError, match="values"):
         plot_schedule(s, 10, ax, values=np.zeros(3))
 

@@ -186,8 +186,8 @@ def test_state_dict_is_plain_and_loads_with_weights_only():
         return v is None or isinstance(v, (int, float, str, bool))
 
     assert plain(state)
-    per_epoch = ScheduleLR(two_groups(), SCHED, steps_per_epoch=4).state_dict()
-    assert per_epoch["steps_per_epoch"] == 4.0 and plain(per_epoch)
+    steps_per_epoch = ScheduleLR(two_groups(), SCHED, steps_per_epoch=4).state_dict()
+    assert steps_per_epoch["steps_per_epoch"] == 4.0 and plain(steps_per_epoch)
 
 
 def _train(steps, *, resume_at=None, order="before", key="lr", schedule=SCHED, opt_kw=None):

@@ -155,7 +155,7 @@ class SpecSource:
     build: Callable[[argparse.Namespace], Schedule]
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
     #: positions per epoch (e.g. CAWB's ``batchs``), for ``--x-unit epochs`` and epoch numbers in text
-    per_epoch: Callable[[argparse.Namespace], float | None] | None = None
+    positions_per_epoch: Callable[[argparse.Namespace], float | None] | None = None
     #: how many positions to show when ``-n`` is not given (default: a tenth past the schedule's end)
     default_steps: Callable[[argparse.Namespace], int | None] | None = None
 
@@ -324,14 +324,14 @@ class Recipe:
 
     ``add_arguments`` declares the options (the original's parameter names, written
     with dashes; the underscore spelling is accepted too), ``build`` makes the
-    schedule from them. ``per_epoch`` and ``default_steps`` are as in :class:`SpecSource`.
+    schedule from them. ``positions_per_epoch`` and ``default_steps`` are as in :class:`SpecSource`.
     """
 
     name: str
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     build: Callable[[argparse.Namespace], Schedule]
-    per_epoch: Callable[[argparse.Namespace], float | None] | None = None
+    positions_per_epoch: Callable[[argparse.Namespace], float | None] | None = None
     default_steps: Callable[[argparse.Namespace], int | None] | None = None
 
 
@@ -426,7 +426,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            _yolox_step, default_steps=lambda a: _run_length(a.total_iters)),
     Recipe("cawb", "CosineAnnealingWarmbootingLR(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, "
            "epoch_scale): the multiplier per batch (or per epoch with batchs 0)", _cawb_args, _cawb_build,
-           per_epoch=lambda a: a.batchs if a.batchs > 0 else 1.0,
+           positions_per_epoch=lambda a: a.batchs if a.batchs > 0 else 1.0,
            default_steps=lambda a: _run_length(a.epochs * (a.batchs if a.batchs > 0 else 1.0))),
     Recipe("torchvision-warmup", "torchvision detection warmup_lr_scheduler(optimizer, warmup_iters, "
            "warmup_factor): the multiplier per iteration", _tv_args, _tv_build),
@@ -442,7 +442,7 @@ def _recipe_source(spec: str | None) -> SpecSource | None:
     if recipe is None:
         return None
     if not rest.strip():
-        return SpecSource(recipe.name, recipe.build, recipe.add_arguments, recipe.per_epoch, recipe.default_steps)
+        return SpecSource(recipe.name, recipe.build, recipe.add_arguments, recipe.positions_per_epoch, recipe.default_steps)
     import shlex
 
     p = _Parser(prog=f"lrkit: {recipe.name}", add_help=False, allow_abbrev=False)
@@ -455,7 +455,7 @@ def _recipe_source(spec: str | None) -> SpecSource | None:
     def per(fn: Callable[[argparse.Namespace], Any] | None) -> Callable[[argparse.Namespace], Any] | None:
         return None if fn is None else (lambda args: fn(own))
 
-    return SpecSource(recipe.name, lambda args: recipe.build(own), None, per(recipe.per_epoch),
+    return SpecSource(recipe.name, lambda args: recipe.build(own), None, per(recipe.positions_per_epoch),
                       per(recipe.default_steps))
 
 
@@ -578,8 +578,8 @@ def _positions(args: argparse.Namespace, schedule: Schedule) -> np.ndarray:
 def _per_epoch(args: argparse.Namespace, source: SpecSource | None = None) -> float | None:
     """Positions per epoch: the recipe's own (CAWB's batchs), else --steps-per-epoch."""
     source = source if source is not None else getattr(args, "source", None)
-    if source is not None and source.per_epoch is not None:
-        v = source.per_epoch(args)
+    if source is not None and source.positions_per_epoch is not None:
+        v = source.positions_per_epoch(args)
         if v:
             return float(v)
     return getattr(args, "steps_per_epoch", None)
@@ -736,7 +736,7 @@ def _plot(args: argparse.Namespace, out: TextIO) -> int:
     x = _positions(args, s)
     y = _evaluate(args, s, x, "evaluate")
     save_plot(s, args.output, x, log=args.log, title=args.title if args.title is not None else True,
-              dpi=args.dpi, per_epoch=per, groups=args.base_lrs, annotate=not args.no_annotate, values=y)
+              dpi=args.dpi, steps_per_epoch=per, groups=args.base_lrs, annotate=not args.no_annotate, values=y)
     out.write(f"wrote {args.output}\n")
     return 0
 
@@ -754,7 +754,7 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
     from .explain import explain
 
     s = _schedule(args)
-    out.write(explain(s, args.lang, per_epoch=_per_epoch(args)) + "\n")
+    out.write(explain(s, args.lang, steps_per_epoch=_per_epoch(args)) + "\n")
     return 0
 
 

@@ -30,9 +30,9 @@ _INF = math.inf
 class _W:
     """The words of one explanation: picks the language and formats numbers the same way in both."""
 
-    def __init__(self, lang: str, per_epoch: float | None = None) -> None:
+    def __init__(self, lang: str, steps_per_epoch: float | None = None) -> None:
         self.lang = lang
-        self.per_epoch = per_epoch
+        self.steps_per_epoch = steps_per_epoch
 
     def t(self, en: str, zh: str) -> str:
         return zh if self.lang == "zh" else en
@@ -55,9 +55,9 @@ class _W:
 
     def at(self, p: float) -> str:
         """A position, with its epoch when the positions are iterations of known epochs."""
-        if self.per_epoch and p != _INF:
-            return self.t(f"{self.n(p)} (epoch {self.n(p / self.per_epoch)})",
-                          f"{self.n(p)}（epoch {self.n(p / self.per_epoch)}）")
+        if self.steps_per_epoch and p != _INF:
+            return self.t(f"{self.n(p)} (epoch {self.n(p / self.steps_per_epoch)})",
+                          f"{self.n(p)}（epoch {self.n(p / self.steps_per_epoch)}）")
         return self.n(p)
 
     def span(self, length: float) -> str:
@@ -85,10 +85,10 @@ def explainer(kind: str) -> Callable[[Callable[[Any, _W], tuple[list[str], list[
     return deco
 
 
-def explain(schedule: Schedule, lang: str = "en", *, per_epoch: float | None = None, title: bool = True) -> str:
+def explain(schedule: Schedule, lang: str = "en", *, steps_per_epoch: float | None = None, title: bool = True) -> str:
     """What ``schedule`` does, in words: a summary, the phase list and the notes.
 
-    ``lang`` is ``"en"`` or ``"zh"`` (Simplified Chinese). ``per_epoch`` (positions
+    ``lang`` is ``"en"`` or ``"zh"`` (Simplified Chinese). ``steps_per_epoch`` (positions
     per epoch) adds the epoch to the positions named. ``title`` starts the text with
     the schedule's spec.
     """
@@ -96,9 +96,9 @@ def explain(schedule: Schedule, lang: str = "en", *, per_epoch: float | None = N
         raise ValueError(f"lang must be one of {', '.join(map(repr, LANGS))}, got {lang!r}")
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be an lrkit Schedule, got {schedule!r}")
-    if per_epoch is not None and not (isinstance(per_epoch, (int, float)) and per_epoch > 0):
-        raise ValueError(f"per_epoch must be a number > 0 (positions per epoch), got {per_epoch!r}")
-    w = _W(lang, per_epoch)
+    if steps_per_epoch is not None and not (isinstance(steps_per_epoch, (int, float)) and steps_per_epoch > 0):
+        raise ValueError(f"steps_per_epoch must be a number > 0 (positions per epoch), got {steps_per_epoch!r}")
+    w = _W(lang, steps_per_epoch)
     summary, notes = _explain(schedule, w)
     out: list[str] = []
     if title:
@@ -568,8 +568,8 @@ def _torchvision_warmup(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("cawb")
 def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
     per = s.positions_per_epoch
-    if w.per_epoch is None and s.batchs > 0:
-        w.per_epoch = s.batchs  # positions are iterations: name their epochs too
+    if w.steps_per_epoch is None and s.batchs > 0:
+        w.steps_per_epoch = s.batchs  # positions are iterations: name their epochs too
     B = s.boundaries
     unit = w.t("per iteration" if s.batchs > 0 else "per epoch", "按迭代" if s.batchs > 0 else "按轮")
     text = [w.t(f"CAWB (cosine warm booting): a multiplier of each param group's base lr over {w.n(s.epochs)} "

@@ -10,7 +10,7 @@ is a step counter and base values: each ``step()`` evaluates the closed-form sch
 at the new position. No schedule math lives here.
 
 :func:`from_paddle` turns Paddle's own schedulers into the equal lrkit schedule;
-:func:`from_torch` turns a PyTorch scheduler into a Paddle one with the same lrs.
+:func:`scheduler_from_torch` turns a PyTorch scheduler into a Paddle one with the same lrs.
 
 This module imports paddle; ``import lrkit`` does not import it.
 
@@ -44,7 +44,7 @@ from .recipes import TorchvisionWarmup, torchvision_drop_in
 
 _INF = float("inf")
 
-__all__ = ["ScheduleLR", "from_paddle", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
+__all__ = ["ScheduleLR", "from_paddle", "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
            "CosineAnnealingWarmbootingLR"]
 
 
@@ -424,8 +424,8 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
     return _build(scheduler)
 
 
-def from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | None = None,
-               **kwargs: Any) -> ScheduleLR:
+def scheduler_from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | None = None,
+                         **kwargs: Any) -> ScheduleLR:
     """A Paddle scheduler with the same lrs as a PyTorch scheduler (via :func:`lrkit.torch.from_torch`).
 
     Converts everything ``lrkit.torch.from_torch`` does, including ``SequentialLR``,
@@ -439,7 +439,7 @@ def from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | Non
 
     >>> import torch
     >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    >>> sched = from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5))
+    >>> sched = scheduler_from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5))
     >>> sched()
     0.1
     """

@@ -109,7 +109,7 @@ def _same(a: Any, b: Any) -> bool:
 def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray | None = None,
                   ax: "Axes | None" = None, *, subdivide: int = 1, label: str | None = None,
                   log: bool = False, phases: bool = True, title: str | bool | None = None,
-                  xlabel: str | None = None, ylabel: str = "learning rate", per_epoch: float | None = None,
+                  xlabel: str | None = None, ylabel: str = "learning rate", steps_per_epoch: float | None = None,
                   groups: Sequence[float] | None = None, annotate: bool = False,
                   values: np.ndarray | None = None, **line_kw: Any) -> "Axes":
     """Draw ``schedule`` on ``ax`` (default: pyplot's current Axes) and return the Axes.
@@ -123,7 +123,7 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     starts are upright. Extra keywords go to ``Axes.plot`` (colour, line width, ...); call
     again on the same Axes with ``phases=False`` to overlay more curves.
 
-    ``per_epoch`` (positions per epoch) draws the x axis in epochs. ``groups`` (base
+    ``steps_per_epoch`` (positions per epoch) draws the x axis in epochs. ``groups`` (base
     lrs) draws one line per param group, ``base * schedule``, with a legend.
     ``annotate`` marks and labels the key points: the peak, the restarts (upward
     jumps), the start of a flat tail and the final value. ``values`` are
@@ -142,8 +142,8 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
         y = np.asarray(values, dtype=np.float64).ravel()
         if y.shape != x.shape:
             raise ValueError(f"values must hold one value per position: {y.size} values for {x.size} positions")
-    if per_epoch is not None and not (per_epoch > 0 and math.isfinite(per_epoch)):
-        raise ValueError(f"per_epoch must be a finite number > 0 (positions per epoch), got {per_epoch!r}")
+    if steps_per_epoch is not None and not (steps_per_epoch > 0 and math.isfinite(steps_per_epoch)):
+        raise ValueError(f"steps_per_epoch must be a finite number > 0 (positions per epoch), got {steps_per_epoch!r}")
     bases = [1.0] if groups is None else [float(b) for b in groups]
     if not bases or any(not (b > 0 and math.isfinite(b)) for b in bases):
         raise ValueError(f"groups must be base learning rates > 0, one per param group, got {groups!r}")
@@ -156,7 +156,7 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     if log and not np.any(y > 0):
         raise ValueError("log scale needs positive values, but every value is <= 0")
 
-    k = 1.0 if per_epoch is None else float(per_epoch)
+    k = 1.0 if steps_per_epoch is None else float(steps_per_epoch)
     sched_phases = schedule.phases()
     line_kw.setdefault("linewidth", 1.6)
     if x.size == 1:
@@ -176,7 +176,7 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
             lab = f"group {i}: {base:g} x schedule" if label is None else f"{label}, group {i}"
         ax.plot(px / k, py * base if groups is not None else py, label=lab, **kw)
     if xlabel is None:
-        xlabel = "epoch" if per_epoch is not None else "step"
+        xlabel = "epoch" if steps_per_epoch is not None else "step"
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3, linewidth=0.6)
@@ -186,7 +186,7 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
         ax.set_yscale("log")
     else:
         _plain_ticks(ax)
-    if per_epoch is not None and (x[-1] - x[0]) / k >= 4:
+    if steps_per_epoch is not None and (x[-1] - x[0]) / k >= 4:
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
