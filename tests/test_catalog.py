@@ -145,3 +145,25 @@ def test_explain_reads_no_private_schedule_attribute():
     src = (pathlib.Path(lk.__file__).parent / "explain.py").read_text(encoding="utf-8")
     private = set(re.findall(r"\bs\.(_[a-z]\w*)", src)) - {"_scalar", "_array"}
     assert not private, sorted(private)
+
+
+def test_the_layout_shows_the_architecture():
+    import pkgutil
+
+    import lrkit.recipes
+    import lrkit.schedules
+
+    families = {m.name for m in pkgutil.iter_modules(lrkit.schedules.__path__)}
+    assert {"decays", "cycles", "compose", "algebra", "presets"} <= families
+    assert {"yolox", "torchvision", "cawb"} <= {m.name for m in pkgutil.iter_modules(lrkit.recipes.__path__)}
+    for kind, cls in lk.registered().items():  # every kind lives in a family module or a recipe module
+        assert cls.__module__.startswith(("lrkit.schedules.", "lrkit.recipes.")), (kind, cls.__module__)
+
+
+def test_a_drop_in_warning_points_at_the_callers_line():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lk.get_lr_scheduler("cos", 0.01, 0.1, 300)  # min_lr above lr: warned, values kept
+    assert caught and caught[0].filename == __file__

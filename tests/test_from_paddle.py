@@ -16,7 +16,7 @@ import torch
 
 import lrkit as lk
 from lrkit.paddle import ScheduleLR, from_paddle, scheduler_from_torch
-from lrkit.paddle_compat import PolynomialCycle
+from lrkit import PolynomialCycle
 
 L = paddle.optimizer.lr
 RTOL = 1e-9

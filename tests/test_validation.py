@@ -178,7 +178,7 @@ def test_error_messages_name_the_value_and_the_valid_range():
 
 # -- extreme inputs found in review: a clear ValueError/TypeError, never Overflow/NaN -----------------
 
-from lrkit.paddle_compat import PolynomialCycle  # noqa: E402
+from lrkit import PolynomialCycle  # noqa: E402
 
 EXTREME_RAISES = [
     ("restarts count overflows", lambda: lk.CosineRestarts(1, 1e-10)(1e300), ValueError),

@@ -11,17 +11,17 @@ The core needs numpy only; the PyTorch and PaddlePaddle bindings
 
 from __future__ import annotations
 
-from .algebra import Dampening, Piecewise, Ramp, Shift, Sum, dampened
-from .compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup,
+from .schedules.algebra import Dampening, Piecewise, Ramp, Shift, Sum, dampened
+from .schedules.compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup,
                       untuned_exponential_warmup, untuned_linear_warmup)
 from .config import Units, from_dict, from_json, from_yaml, load
 from .core import Phase, Schedule, registered
-from .cycles import CosineRestarts, Cyclic
-from .decay import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, MultiStep, OneCycle, Polynomial, Step,
+from .schedules.cycles import CosineRestarts, Cyclic
+from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, MultiStep, OneCycle, Polynomial, Step,
                     Tanh, WarmupStableDecay)
-from .paddle_compat import PolynomialCycle
-from .presets import WarmupCosine
-from .algebra import Product
+from .schedules.paddle_compat import PolynomialCycle
+from .schedules.presets import WarmupCosine
+from .schedules.algebra import Product
 from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
 __version__ = "0.1.0"

@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 from . import _check
 from .core import Schedule, check_schedule
-from .recipes import CAWB, _drop_in_warning, cawb_lf
+from .recipes import CAWB, cawb_lf
+from .recipes._dropin import _drop_in_warning
 
 __all__ = ["check_schedule", "schedule_tuple", "check_group_count", "per_step", "check_last_epoch",
            "check_saved", "same_steps_per_epoch", "pct_start", "real", "CawbCounters"]

@@ -369,28 +369,28 @@ class Schedule:
     def with_warmup(self, warmup_steps: float, shape: str = "linear", start_factor: float = 0.0,
                     **shape_params: float) -> "Schedule":
         """This schedule preceded by a warmup ending at its starting value."""
-        from .compose import Warmup
+        from .schedules.compose import Warmup
 
         return Warmup(self, warmup_steps, shape=shape, start_factor=start_factor, **shape_params)
 
     def hold_after(self, end: float, value: float | None = None) -> "Schedule":
-        from .compose import Hold
+        from .schedules.compose import Hold
 
         return Hold(self, end, value)
 
     def scaled(self, factor: float) -> "Schedule":
-        from .compose import Scale
+        from .schedules.compose import Scale
 
         return Scale(self, factor)
 
     def clipped(self, min_lr: float = 0.0, max_lr: float = _INF) -> "Schedule":
-        from .compose import Clip
+        from .schedules.compose import Clip
 
         return Clip(self, min_lr, max_lr)
 
     def per_step(self, steps_per_epoch: float) -> "Schedule":
         """This epoch-defined schedule evaluated per iteration: ``s(step / steps_per_epoch)``."""
-        from .compose import PerStep
+        from .schedules.compose import PerStep
 
         return PerStep(self, steps_per_epoch)
 

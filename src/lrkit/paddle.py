@@ -32,14 +32,14 @@ import paddle
 from paddle.optimizer import Optimizer
 from paddle.optimizer import lr as _pl
 
-from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
+from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
 from ._bindutil import (CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, real, same_steps_per_epoch, schedule_tuple)
 from .core import Schedule, fingerprint
-from .cycles import CosineRestarts
-from .decay import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
-from .paddle_compat import PolynomialCycle
+from .schedules.cycles import CosineRestarts
+from .schedules.decays import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
+from .schedules.paddle_compat import PolynomialCycle
 from .recipes import TorchvisionWarmup, torchvision_drop_in
 
 _INF = float("inf")
@@ -402,7 +402,7 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
     can be called at any point of the scheduler's life. Supported: ``LinearWarmup``
     (around a float or any supported scheduler), ``CosineAnnealingDecay``,
     ``StepDecay``, ``MultiStepDecay``, ``PiecewiseDecay``, ``PolynomialDecay``
-    (``cycle=True`` gives :class:`~lrkit.paddle_compat.PolynomialCycle`),
+    (``cycle=True`` gives :class:`~lrkit.PolynomialCycle`),
     ``ExponentialDecay``, ``LambdaDecay`` (wrapping its function: not writable as a
     config), ``CosineAnnealingWarmRestarts``, ``OneCycleLR`` and :class:`ScheduleLR`
     (its schedule, or one per group). Anything else raises ``TypeError`` naming the

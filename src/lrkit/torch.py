@@ -31,15 +31,15 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim import lr_scheduler as _tl
 
-from .compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
+from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
 from ._bindutil import (CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, same_steps_per_epoch, schedule_tuple)
 from ._check import real as _check_real
 from .core import Schedule, fingerprint, registered
-from .cycles import CosineRestarts, Cyclic
-from .decay import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
-from .algebra import Product
+from .schedules.cycles import CosineRestarts, Cyclic
+from .schedules.decays import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
+from .schedules.algebra import Product
 from .recipes import TorchvisionWarmup, torchvision_drop_in
 
 __all__ = ["ScheduleLR", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .core import Phase, Schedule, register
-from .params import Param
+from ..core import Phase, Schedule, register
+from ..params import Param
 
 __all__ = ["PolynomialCycle"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .core import Phase, Schedule, register
-from .explain import _summary, explainer
-from .params import Param
+from ..core import Phase, Schedule, register
+from ..explain import _summary, explainer
+from ..params import Param
 
 __all__ = ["Shift", "Sum", "Product", "Ramp", "Piecewise", "Dampening", "dampened"]
 

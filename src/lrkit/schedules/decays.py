@@ -11,12 +11,12 @@ import sys
 from typing import Any
 
 
-from . import _check
-from . import _num as m
-from .core import Phase, Schedule, register
-from .ops import SCALAR
-from .explain import explainer
-from .params import Param
+from .. import _check
+from .. import _num as m
+from ..core import Phase, Schedule, register
+from ..ops import SCALAR
+from ..explain import explainer
+from ..params import Param
 
 __all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential",
            "InverseSqrt", "InverseTime", "Tanh", "OneCycle", "WarmupStableDecay"]

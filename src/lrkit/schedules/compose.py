@@ -6,10 +6,10 @@ import math
 from typing import Any, Callable
 
 
-from . import _check
-from . import _num as m
-from .core import Phase, Schedule, register
-from .params import Param
+from .. import _check
+from .. import _num as m
+from ..core import Phase, Schedule, register
+from ..params import Param
 
 __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
            "untuned_linear_warmup", "untuned_exponential_warmup"]

@@ -6,11 +6,11 @@ import math
 from typing import Any
 
 
-from . import _check
-from ._num import np
-from . import _num as m
-from .core import Phase, Schedule, register
-from .params import Param
+from .. import _check
+from .._num import np
+from .. import _num as m
+from ..core import Phase, Schedule, register
+from ..params import Param
 
 __all__ = ["CosineRestarts", "Cyclic"]
 

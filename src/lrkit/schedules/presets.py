@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .compose import WARMUP_SHAPES, Warmup
-from .core import register
-from .params import Param
-from .decay import Cosine
+from ..core import register
+from ..params import Param
+from .decays import Cosine
 
 __all__ = ["WarmupCosine"]
 
