@@ -142,9 +142,29 @@ def test_explain_reads_no_private_schedule_attribute():
     # what explain needs from a schedule is a public, documented fact
     import re
 
-    src = (pathlib.Path(lk.__file__).parent / "explain.py").read_text(encoding="utf-8")
+    src = (pathlib.Path(lk.__file__).parent / "explain" / "__init__.py").read_text(encoding="utf-8")
     private = set(re.findall(r"\bs\.(_[a-z]\w*)", src)) - {"_scalar", "_array"}
     assert not private, sorted(private)
+
+
+def test_explain_words_live_in_per_language_tables():
+    import re
+    import string
+
+    from lrkit.explain import LANGS, TEXTS
+
+    # every message exists in every language, with the same values to fill in
+    keys = set(TEXTS["en"])
+    for lang in LANGS:
+        assert set(TEXTS[lang]) == keys, lang
+    for key in keys:
+        fields = [{f for _, f, _, _ in string.Formatter().parse(TEXTS[lang][key]) if f} for lang in LANGS]
+        assert all(f == fields[0] for f in fields), key
+    # and no inline pair of languages is left in the code
+    root = pathlib.Path(lk.__file__).parent
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\bw\.t\(|\"zh\":\s*[\"(f]", text), path
 
 
 def test_the_layout_shows_the_architecture():

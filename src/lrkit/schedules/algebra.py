@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from ..core import Phase, Schedule, register
-from ..explain import _summary, explainer
+from ..explain import _summary, explainer, words
 from ..params import Param
 
 __all__ = ["Shift", "Sum", "Product", "Ramp", "Piecewise", "Dampening", "dampened"]
@@ -299,23 +299,29 @@ def dampened(schedule: Schedule, warmup_period: float, shape: str = "linear") ->
     return Product([schedule, Dampening(warmup_period, shape)])
 
 
-# -- words for lrkit explain, one table per language ---------------------------------------------------------
-_WORDS = {
-    "shift": {"en": "Read {offset} positions ahead: {inner}",
-              "zh": "提前 {offset} 个位置读取：{inner}"},
-    "sum": {"en": "The sum of {n} schedules: {parts}.",
-            "zh": "{n} 个调度之和：{parts}。"},
-    "ramp": {"en": "A {shape} ramp from {a} to {b} over {span}, then {b} for ever.",
-             "zh": "在 {span} 内从 {a} {shape}过渡到 {b}，之后一直保持 {b}。"},
-    "piecewise": {"en": "Piecewise constant: {pieces}.",
-                  "zh": "分段常数：{pieces}。"},
-    "piece": {"en": "{v} from {a}", "zh": "从 {a} 起为 {v}"},
-    "dampening": {"en": "A warmup factor on the schedule's own clock: {formula} (pytorch-warmup's {name}){reach}.",
-                  "zh": "与调度同一时钟的预热系数：{formula}（即 pytorch-warmup 的 {name}）{reach}。"},
-    "reach": {"en": ", 1 from position {at} on", "zh": "，从位置 {at} 起为 1"},
-    "linear": {"en": "linear", "zh": "线性"},
-    "cosine": {"en": "cosine", "zh": "余弦"},
-}
+# -- words for lrkit explain, one table per language (lrkit.explain.words) ---------------------------------------------------------
+words("en", {
+    "shift": "Read {offset} positions ahead: {inner}",
+    "sum": "The sum of {n} schedules: {parts}.",
+    "ramp": "A {shape} ramp from {a} to {b} over {span}, then {b} for ever.",
+    "ramp.linear": "linear",
+    "ramp.cosine": "cosine",
+    "piecewise": "Piecewise constant: {pieces}.",
+    "piecewise.piece": "{v} from {a}",
+    "dampening": "A warmup factor on the schedule's own clock: {formula} (pytorch-warmup's {name}){reach}.",
+    "dampening.reach": ", 1 from position {at} on",
+})
+words("zh", {
+    "shift": "提前 {offset} 个位置读取：{inner}",
+    "sum": "{n} 个调度之和：{parts}。",
+    "ramp": "在 {span} 内从 {a} {shape}过渡到 {b}，之后一直保持 {b}。",
+    "ramp.linear": "线性",
+    "ramp.cosine": "余弦",
+    "piecewise": "分段常数：{pieces}。",
+    "piecewise.piece": "从 {a} 起为 {v}",
+    "dampening": "与调度同一时钟的预热系数：{formula}（即 pytorch-warmup 的 {name}）{reach}。",
+    "dampening.reach": "，从位置 {at} 起为 1",
+})
 
 
 def _clause(text: str) -> str:
@@ -327,26 +333,26 @@ def _clause(text: str) -> str:
 
 @explainer("shift")
 def _explain_shift(s: Shift, w: Any) -> tuple[list[str], list[str]]:
-    return [w.say(_WORDS["shift"], offset=w.n(s.offset), inner=_summary(s.schedule, w))], []
+    return [w.say("shift", offset=w.n(s.offset), inner=_summary(s.schedule, w))], []
 
 
 @explainer("sum")
 def _explain_sum(s: Sum, w: Any) -> tuple[list[str], list[str]]:
     parts = w.join([_clause(_summary(x, w)) for x in s.schedules])
-    return [w.say(_WORDS["sum"], n=len(s.schedules), parts=parts)], []
+    return [w.say("sum", n=len(s.schedules), parts=parts)], []
 
 
 @explainer("ramp")
 def _explain_ramp(s: Ramp, w: Any) -> tuple[list[str], list[str]]:
-    return [w.say(_WORDS["ramp"], shape=_WORDS[s.shape][w.lang], a=w.n(s.start_lr), b=w.n(s.end_lr),
+    return [w.say("ramp", shape=w.say(f"ramp.{s.shape}"), a=w.n(s.start_lr), b=w.n(s.end_lr),
                   span=w.span(s.total_steps))], []
 
 
 @explainer("piecewise")
 def _explain_piecewise(s: Piecewise, w: Any) -> tuple[list[str], list[str]]:
     starts = (0.0,) + s.boundaries
-    pieces = w.join([w.say(_WORDS["piece"], v=w.n(v), a=w.at(a)) for v, a in zip(s.values, starts)])
-    return [w.say(_WORDS["piecewise"], pieces=pieces)], []
+    pieces = w.join([w.say("piecewise.piece", v=w.n(v), a=w.at(a)) for v, a in zip(s.values, starts)])
+    return [w.say("piecewise", pieces=pieces)], []
 
 
 
@@ -355,7 +361,7 @@ def _explain_dampening(s: Dampening, w: Any) -> tuple[list[str], list[str]]:
     P = w.n(s.period)
     if s.shape == "linear":
         formula, name = f"min(1, (t + 1) / {P})", "LinearWarmup"
-        reach = w.say(_WORDS["reach"], at=w.at(max(s.period - 1, 0)))
+        reach = w.say("dampening.reach", at=w.at(max(s.period - 1, 0)))
     else:
         formula, name, reach = f"1 - exp(-(t + 1) / {P})", "ExponentialWarmup", ""
-    return [w.say(_WORDS["dampening"], formula=formula, name=name, reach=reach)], []
+    return [w.say("dampening", formula=formula, name=name, reach=reach)], []

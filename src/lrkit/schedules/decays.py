@@ -15,7 +15,7 @@ from .. import _check
 from .. import _num as m
 from ..core import Phase, Schedule, register
 from ..ops import SCALAR
-from ..explain import explainer
+from ..explain import explainer, words
 from ..params import Param
 
 __all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential",
@@ -341,20 +341,23 @@ class InverseTime(Schedule):
         return [self._phase("inverse time", 0.0, _INF, end_value=None)]
 
 
-_INVERSE_TIME_WORDS = {
-    "en": "Starts at {peak} and decays as 1 / (1 + {rate} t / {size}){stair}: half the start at position {half}, "
-          "a third at {third}, for ever.",
-    "zh": "从 {peak} 开始，按 1 / (1 + {rate} t / {size}) 衰减{stair}：在位置 {half} 降到一半，在 {third} "
-          "降到三分之一，永不停止。",
-}
-_STAIRCASE_WORDS = {"en": " in whole steps", "zh": "（按整步取整）"}
+words("en", {
+    "inverse_time": "Starts at {peak} and decays as 1 / (1 + {rate} t / {size}){stair}: half the start at position "
+                    "{half}, a third at {third}, for ever.",
+    "inverse_time.staircase": " in whole steps",
+})
+words("zh", {
+    "inverse_time": "从 {peak} 开始，按 1 / (1 + {rate} t / {size}) 衰减{stair}：在位置 {half} 降到一半，在 {third} "
+                    "降到三分之一，永不停止。",
+    "inverse_time.staircase": "（按整步取整）",
+})
 
 
 @explainer("inverse_time")
 def _explain_inverse_time(s: InverseTime, w: Any) -> tuple[list[str], list[str]]:
     half = s.step_size / s.decay_rate if s.decay_rate > 0 else _INF
-    return [w.say(_INVERSE_TIME_WORDS, peak=w.n(s.peak_lr), rate=w.n(s.decay_rate), size=w.n(s.step_size),
-                  stair=_STAIRCASE_WORDS[w.lang] if s.staircase else "", half=w.at(half), third=w.at(2 * half))], []
+    return [w.say("inverse_time", peak=w.n(s.peak_lr), rate=w.n(s.decay_rate), size=w.n(s.step_size),
+                  stair=w.say("inverse_time.staircase") if s.staircase else "", half=w.at(half), third=w.at(2 * half))], []
 
 
 @register("tanh")
