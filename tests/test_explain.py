@@ -170,3 +170,13 @@ def test_cli_explain_recipes_by_name(lang):
     assert code == 0, err
     has_all(out, [17, 32, 250, 0.49])
     assert "250 (epoch 5)" in out or "250（epoch 5）" in out
+
+
+@pytest.mark.parametrize("shape", ["linear", "power", "exponential", "constant", "cosine", "1-sqrt"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_warmup_shape_is_explained_in_every_language(shape, lang):
+    s = lrkit.Cosine(0.1, 100).with_warmup(10, shape=shape)
+    text = explain(s, lang, title=False)
+    assert "0.1" in text and "10" in text
+    if lang == "en":
+        assert text.startswith(("A ", "An ")) and "A exponential" not in text
