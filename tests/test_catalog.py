@@ -90,6 +90,16 @@ def test_a_from_function_returns_an_lrkit_schedule_in_every_binding():
     assert "scheduler_from_torch" in lrkit.paddle.__all__  # the one that builds a Paddle scheduler says so
 
 
+def test_total_steps_counts_the_whole_run_wherever_there_is_a_warmup():
+    for kind, cls in lk.registered().items():
+        names = {p.name for p in cls.params}
+        if {"total_steps", "warmup_steps"} <= names:
+            s = catalog.example(kind)
+            assert s.warmup_steps > 0, kind  # the example shows the warmup
+            assert s.length == s.total_steps, kind
+            assert s(0) < s(s.warmup_steps), kind
+
+
 def test_one_name_per_concept():
     # a parameter name means one thing everywhere: the same unit in every kind that has it
     units: dict[str, tuple[str, str]] = {}
@@ -143,7 +153,7 @@ def test_explain_reads_no_private_schedule_attribute():
     import re
 
     src = (pathlib.Path(lk.__file__).parent / "explain" / "__init__.py").read_text(encoding="utf-8")
-    private = set(re.findall(r"\bs\.(_[a-z]\w*)", src)) - {"_scalar", "_array"}
+    private = set(re.findall(r"\bs\.(_[A-Za-z]\w*)", src)) - {"_scalar", "_array"}
     assert not private, sorted(private)
 
 

@@ -300,9 +300,12 @@ def _one_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
 
 @explainer("wsd")
 def _wsd(s: Any, w: _W) -> tuple[list[str], list[str]]:
-    t0 = s.decay_start
-    return [w.say('wsd.1', x0=w.n(s.peak_lr), x1=w.at(t0), x2=s.shape, x3=w.n(s.min_lr), x4=w.span(s.decay_steps), x5=w.at(s.total_steps))], [
-        w.say('wsd.2')]
+    t0, W = s.decay_start, s.warmup_steps
+    rest = w.say('wsd.1', x0=w.n(s.peak_lr), x1=w.at(t0), x2=w.say(f'wsd.shape.{s.shape}'), x3=w.n(s.min_lr), x4=w.span(s.decay_steps),
+                 x5=w.at(s.total_steps))
+    if W == 0:
+        return [w.say('wsd.no_warmup'), rest], [w.say('wsd.2')]
+    return [w.say('wsd.warmup', x0=w.span(W), x1=w.n(s.peak_lr)), rest], []
 
 
 # -- cycles ---------------------------------------------------------------------------------------------------
@@ -323,7 +326,7 @@ def _cosine_restarts(s: Any, w: _W) -> tuple[list[str], list[str]]:
 
 @explainer("cyclic")
 def _cyclic(s: Any, w: _W) -> tuple[list[str], list[str]]:
-    down = s._L - s.step_size_up
+    down = s.step_size_up if s.step_size_down is None else s.step_size_down
     text = [w.say('cyclic.1', x0=w.n(s.min_lr), x1=w.n(s.peak_lr), x2=w.span(s.step_size_up), x3=w.span(down))]
     if s.mode == "triangular2":
         text.append(w.say('cyclic.2'))

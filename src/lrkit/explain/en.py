@@ -39,7 +39,6 @@ TEXT: dict[str, str] = {
     'one_cycle.2': 'One cycle in three phases, each {x0}: up from {x1} to {x2} by {x3}, back down to {x1} by {x4}, then to {x5} by {x6}, held after.',
     'one_cycle.3': 'One cycle, each part {x0}: up from {x1} to {x2} by {x3}, then down to {x4} by {x5}, held after.',
     'one_cycle.4': "PyTorch OneCycleLR's positions: the peak is at pct_start * total_steps - 1 = {x0} and the end at total_steps - 1 = {x1}, not at {x2}.",
-    'wsd.1': 'Warmup-stable-decay without the warmup: {x0} until {x1}, then a {x2} decay to {x3} over the last {x4} (ending at {x5}), then {x3} for ever.',
     'wsd.2': 'Put a warmup in front with with_warmup() or a warmup spec.',
     'cosine_restarts.1': 'Cosine annealing with warm restarts: each cycle falls from its peak to {x0}, then jumps back up. The first cycle lasts {x1} and peaks at {x2}.',
     'cosine_restarts.2': 'Each cycle is {x0} times longer than the one before.',
@@ -104,4 +103,10 @@ TEXT: dict[str, str] = {
     'shape.constant': 'A constant',
     'shape.cosine': 'A cosine',
     'shape.1-sqrt': 'A 1-sqrt',
+    'wsd.1': '{x0} until {x1}, then a {x2} decay to {x3} over the last {x4} (ending at {x5}), then {x3} for ever.',
+    'wsd.no_warmup': 'Warmup-stable-decay without a warmup:',
+    'wsd.warmup': 'Warmup-stable-decay: a linear warmup from 0 over {x0} up to {x1}, then',
+    'wsd.shape.linear': 'linear',
+    'wsd.shape.cosine': 'cosine',
+    'wsd.shape.1-sqrt': '1-sqrt',
 }

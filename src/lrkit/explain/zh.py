@@ -39,7 +39,6 @@ TEXT: dict[str, str] = {
     'one_cycle.2': '三段式单周期，每段按{x0}：在 {x3} 前从 {x1} 升到 {x2}，在 {x4} 前回到 {x1}，再在 {x6} 前降到 {x5}，之后保持。',
     'one_cycle.3': '单周期，每段按{x0}：在 {x3} 前从 {x1} 升到 {x2}，再在 {x5} 前降到 {x4}，之后保持。',
     'one_cycle.4': '与 PyTorch OneCycleLR 的位置一致：峰值在 pct_start * total_steps - 1 = {x0}，结束在 total_steps - 1 = {x1}，而不是 {x2}。',
-    'wsd.1': '不含预热的 warmup-stable-decay：在 {x1} 之前保持 {x0}，然后在最后 {x4} 内按 {x2} 衰减到 {x3}（在 {x5} 结束），之后一直保持 {x3}。',
     'wsd.2': '用 with_warmup() 或 warmup 配置在前面加上预热。',
     'cosine_restarts.1': '带热重启的余弦退火：每个周期从峰值降到 {x0}，然后跳回高处。第一个周期长 {x1}，峰值 {x2}。',
     'cosine_restarts.2': '每个周期是前一个的 {x0} 倍长。',
@@ -104,4 +103,10 @@ TEXT: dict[str, str] = {
     'shape.constant': '常数',
     'shape.cosine': '余弦',
     'shape.1-sqrt': '1-sqrt',
+    'wsd.1': '在 {x1} 之前保持 {x0}，然后在最后 {x4} 内按 {x2} 衰减到 {x3}（在 {x5} 结束），之后一直保持 {x3}。',
+    'wsd.no_warmup': '不含预热的 warmup-stable-decay：',
+    'wsd.warmup': 'warmup-stable-decay：先在 {x0} 内从 0 线性预热到 {x1}，然后',
+    'wsd.shape.linear': '线性',
+    'wsd.shape.cosine': '余弦',
+    'wsd.shape.1-sqrt': '1-sqrt',
 }

@@ -491,33 +491,40 @@ WSD_SHAPES = ("linear", "cosine", "1-sqrt")
 
 @register("wsd")
 class WarmupStableDecay(_Bounded):
-    """Warmup-stable-decay's stable and decay parts: ``peak_lr`` until ``T - D``, then a decay to ``min_lr``.
+    """Warmup-stable-decay: a linear warmup over ``W``, ``peak_lr`` until ``T - D``, a decay to ``min_lr``.
 
-    With ``D = decay_steps`` and ``u = (t - (T - D)) / D`` in the decay::
+    ``total_steps`` (``T``) counts the whole run, warmup included, as in every kind
+    that has a ``warmup_steps``. The warmup rises linearly from 0, ``peak_lr * t / W``
+    (``warmup_steps=0``: none; other shapes: :meth:`Schedule.with_warmup`, which adds
+    its length in front). With ``D = decay_steps`` and ``u = (t - (T - D)) / D`` in the decay::
 
         linear:  min_lr + (peak_lr - min_lr) * (1 - u)
         cosine:  min_lr + (peak_lr - min_lr) * (1 + cos(pi u)) / 2
         1-sqrt:  min_lr + (peak_lr - min_lr) * (1 - sqrt(u))
 
-    then ``min_lr``. Prepend the warmup with :meth:`Schedule.with_warmup`.
+    then ``min_lr``.
 
     >>> WarmupStableDecay(peak_lr=1.0, total_steps=100, decay_steps=20)(90)
     0.5
+    >>> WarmupStableDecay(peak_lr=1.0, total_steps=100, decay_steps=20, warmup_steps=10)(5)
+    0.5
     """
 
-    formula = '`peak` until `T - D`, then a `linear` / `cosine` / `1-sqrt` decay to `min`'
-    example = {"peak_lr": 0.1, "total_steps": 900, "decay_steps": 200, "shape": "1-sqrt"}
-    params = (PEAK, Param("total_steps", "length", doc="length of the stable and decay parts"),
+    formula = '`peak t/W` up to `W`, `peak` until `T - D`, then a `linear` / `cosine` / `1-sqrt` decay to `min`'
+    example = {"peak_lr": 0.1, "total_steps": 1000, "decay_steps": 200, "shape": "1-sqrt", "warmup_steps": 100}
+    params = (PEAK, Param("total_steps", "length", doc="length of the whole run, warmup included"),
               Param("decay_steps", "length", doc="length of the decay at the end"), MIN,
-              Param("shape", "choice", "linear", "shape of the decay", choices=WSD_SHAPES))
+              Param("shape", "choice", "linear", "shape of the decay", choices=WSD_SHAPES),
+              Param("warmup_steps", "length0", 0.0, "length of the linear warmup from 0 (0: none)"))
 
     def _setup(self, peak_lr: float, total_steps: float, decay_steps: float, min_lr: float,
-               shape: str) -> None:
+               shape: str, warmup_steps: float) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
-        p, lo, T, D = peak_lr, min_lr, total_steps, decay_steps
-        if D > T:
-            raise ValueError(f"decay_steps ({decay_steps!r}) must not exceed total_steps ({total_steps!r})")
-        self._set(peak_lr=p, total_steps=T, decay_steps=D, min_lr=lo, shape=shape, _t0=T - D)
+        p, lo, T, D, W = peak_lr, min_lr, total_steps, decay_steps, warmup_steps
+        if not D + W <= T:
+            raise ValueError(f"decay_steps ({decay_steps!r}) plus warmup_steps ({warmup_steps!r}) must not exceed "
+                             f"total_steps ({total_steps!r}): total_steps counts the whole run")
+        self._set(peak_lr=p, total_steps=T, decay_steps=D, min_lr=lo, shape=shape, warmup_steps=W, _t0=T - D)
 
     @property
     def decay_start(self) -> float:
@@ -534,8 +541,16 @@ class WarmupStableDecay(_Bounded):
             return self.min_lr + span * 0.5 * (1.0 + xp.cos(_PI * u))
         return self.min_lr + span * (1.0 - xp.sqrt(u))
 
-    def _stable(self, t: Any, xp: Any) -> Any:
+    def _flat(self, t: Any, xp: Any) -> Any:
         return xp.full(t, self.peak_lr)
+
+    def _warm(self, t: Any, xp: Any) -> Any:
+        return self.peak_lr * (t / self.warmup_steps)
+
+    def _stable(self, t: Any, xp: Any) -> Any:
+        if self.warmup_steps == 0:
+            return xp.full(t, self.peak_lr)
+        return xp.split(t, self.warmup_steps, self._warm, self._flat)
 
     def _before_end(self, t: Any, xp: Any) -> Any:
         return xp.split(t, self._t0, self._stable, self._decay)
@@ -544,9 +559,11 @@ class WarmupStableDecay(_Bounded):
         return xp.hold(t, self.total_steps, self._before_end, self.min_lr)
 
     def phases(self) -> list[Phase]:
-        out = []
-        if self._t0 > 0:
-            out.append(Phase("stable", 0.0, self._t0, self.peak_lr, self.peak_lr, True))
+        out, W = [], self.warmup_steps
+        if W > 0:
+            out.append(Phase("warmup (linear)", 0.0, W, 0.0, self.peak_lr, True))
+        if self._t0 > W:
+            out.append(Phase("stable", W, self._t0, self.peak_lr, self.peak_lr, True))
         out.append(Phase(f"decay ({self.shape})", self._t0, self.total_steps, self.peak_lr, self.min_lr, True))
         out.append(Phase("hold min_lr", self.total_steps, _INF, self.min_lr, self.min_lr, True))
         return out
