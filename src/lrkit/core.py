@@ -489,8 +489,6 @@ def _to_plain(v: Any) -> Any:
 
 
 def _fmt(x: float) -> str:
-    if x == _INF:
-        return "inf"
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.6g}"
+    from ._format import number
+
+    return number(x)

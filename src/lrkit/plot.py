@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from ._format import number
 from .core import Phase, Schedule, registered
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -271,7 +272,7 @@ def key_points(schedule: Schedule, x: np.ndarray, y: np.ndarray,
 
 
 def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.4g}"
+    return number(v, digits=4)
 
 
 def _annotate(ax: "Axes", points: list[tuple[str, float, float]], k: float, base: float,

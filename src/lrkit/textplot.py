@@ -16,11 +16,12 @@ decays, restarts) show as vertical strokes instead of vanishing between samples.
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Iterable
 
 import numpy as np
+
+from ._format import number
 
 __all__ = ["text_plot", "can_encode_unicode"]
 
@@ -41,11 +42,7 @@ def can_encode_unicode(stream: object = None) -> bool:
 
 
 def _fmt(v: float) -> str:
-    if v == 0:
-        return "0"
-    if math.isfinite(v) and float(v).is_integer() and abs(v) < 1e7:
-        return str(int(v))
-    return f"{v:.3g}"
+    return number(v, digits=3, whole_below=1e7)
 
 
 def text_plot(positions: np.ndarray, values: np.ndarray, *, width: int = 60, height: int = 15,

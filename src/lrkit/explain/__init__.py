@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+from .._format import number
 from ..core import Phase, Schedule
 from . import en as _en, zh as _zh
 
@@ -53,14 +54,7 @@ class _W:
     @staticmethod
     def n(v: float | None) -> str:
         """A number as the text shows it: whole numbers without a point, else 6 significant digits."""
-        if v is None:
-            return "?"
-        v = float(v)
-        if v == _INF:
-            return "inf"
-        if v.is_integer() and abs(v) < 1e15:
-            return str(int(v))
-        return f"{v:.6g}"
+        return "?" if v is None else number(v)
 
     def at(self, p: float) -> str:
         """A position, with its epoch when the positions are iterations of known epochs."""

@@ -48,9 +48,11 @@ from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
-from . import __version__
-from .config import from_dict, load
-from .core import Schedule, registered
+from .. import __version__
+from .._format import number
+from ..config import from_dict, load
+from ..core import Schedule, registered
+from ..tables import compare, comparison_table, write_csv
 
 __all__ = ["main", "Command", "COMMANDS", "SpecSource", "SPEC_SOURCES", "add_spec_arguments", "CLIError",
            "DEFAULT_SPEC", "Recipe", "RECIPES"]
@@ -383,7 +385,7 @@ def _cawb_args(p: argparse.ArgumentParser) -> None:
 
 
 def _cawb_build(a: argparse.Namespace) -> Schedule:
-    from .recipes import CAWB
+    from ..recipes import CAWB
 
     return CAWB(a.epochs, eta_min=a.eta_min, steps=a.steps, step_scale=a.step_scale, lf=a.lf, batchs=a.batchs,
                 warmup_epoch=a.warmup_epoch, epoch_scale=a.epoch_scale, lf_amplitude=a.lf_amplitude,
@@ -397,19 +399,19 @@ def _tv_args(p: argparse.ArgumentParser) -> None:
 
 
 def _yolox_cos(a: argparse.Namespace) -> Schedule:
-    from .recipes import YoloxCos
+    from ..recipes import YoloxCos
 
     return YoloxCos(a.lr, a.min_lr, a.total_iters, a.warmup_iters_ratio, a.warmup_lr_ratio, a.no_aug_iter_ratio)
 
 
 def _yolox_step(a: argparse.Namespace) -> Schedule:
-    from .recipes import YoloxStep
+    from ..recipes import YoloxStep
 
     return YoloxStep(a.lr, a.min_lr, a.total_iters, a.step_num)
 
 
 def _tv_build(a: argparse.Namespace) -> Schedule:
-    from .recipes import TorchvisionWarmup
+    from ..recipes import TorchvisionWarmup
 
     return TorchvisionWarmup(a.warmup_iters, a.warmup_factor)
 
@@ -551,7 +553,7 @@ def _schedule(args: argparse.Namespace) -> Schedule:
 
 
 def _default_n(source: SpecSource | None, args: argparse.Namespace, schedule: Schedule) -> int:
-    from .plot import default_steps
+    from ..plot import default_steps
 
     if source is not None and source.default_steps is not None:
         n = source.default_steps(args)
@@ -564,7 +566,7 @@ def _default_n(source: SpecSource | None, args: argparse.Namespace, schedule: Sc
 
 
 def _positions(args: argparse.Namespace, schedule: Schedule) -> np.ndarray:
-    from .plot import positions
+    from ..plot import positions
 
     n = args.n_steps
     if n is None:
@@ -598,7 +600,7 @@ def _x_unit(args: argparse.Namespace, source: SpecSource | None = None) -> float
 
 def _evaluate(args: argparse.Namespace, schedule: Schedule, x: np.ndarray, desc: str) -> np.ndarray:
     """``schedule(x)`` in chunks, with a progress line on stderr if it takes more than a second."""
-    from .lrlog import Progress
+    from ..lrlog import Progress
 
     chunk = 1 << 20
     if x.size <= chunk:
@@ -647,8 +649,8 @@ def _show_args(p: argparse.ArgumentParser) -> None:
 
 @_show_args.runner
 def _show(args: argparse.Namespace, out: TextIO) -> int:
-    from .plot import spec_label
-    from .textplot import can_encode_unicode, text_plot
+    from ..plot import spec_label
+    from ..textplot import can_encode_unicode, text_plot
 
     s = _schedule(args)
     parts = [spec_label(s), "", s.describe()]
@@ -678,30 +680,16 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 
 @_export_args.runner
 def _export(args: argparse.Namespace, out: TextIO) -> int:
-    from .lrlog import Progress
+    from ..lrlog import Progress
 
     s = _schedule(args)
     x = _positions(args, s)[::args.every]
-    bases = args.base_lrs
-    header = "position," + (",".join(f"group{i}" for i in range(len(bases))) if bases else "lr")
     to_file = bool(args.csv and args.csv != "-")
-    chunk = 1 << 18
     with contextlib.ExitStack() as stack:
         fh = stack.enter_context(atomic_open(args.csv)) if to_file else out
         bar = stack.enter_context(Progress(x.size, "export", stream=_err(args), unit="rows",
                                            enabled=_tty(_err(args))))
-        if not args.no_header:
-            fh.write(header + "\n")
-        for i in range(0, x.size, chunk):
-            xs, ys = x[i:i + chunk], s(x[i:i + chunk])
-            xt = [str(int(v)) for v in xs] if args.subdivide == 1 else [repr(float(v)) for v in xs]
-            if bases:
-                cols = [(b * ys).tolist() for b in bases]
-                rows = [a + "," + ",".join(repr(c[j]) for c in cols) for j, a in enumerate(xt)]
-            else:
-                rows = [f"{a},{b!r}" for a, b in zip(xt, ys.tolist())]
-            fh.write("\n".join(rows) + "\n")
-            bar.update(len(rows))
+        write_csv(fh, s, x, base_lrs=args.base_lrs, header=not args.no_header, progress=bar.update)
     if to_file:
         _err(args).write(f"wrote {args.csv} ({x.size:,} rows)\n")
     return 0
@@ -729,7 +717,7 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
 
 @_plot_args.runner
 def _plot(args: argparse.Namespace, out: TextIO) -> int:
-    from .plot import save_plot
+    from ..plot import save_plot
 
     s = _schedule(args)
     per = _x_unit(args)
@@ -751,7 +739,7 @@ def _explain_args(p: argparse.ArgumentParser) -> None:
 
 @_explain_args.runner
 def _explain(args: argparse.Namespace, out: TextIO) -> int:
-    from .explain import explain
+    from ..explain import explain
 
     s = _schedule(args)
     out.write(explain(s, args.lang, steps_per_epoch=_per_epoch(args)) + "\n")
@@ -775,7 +763,7 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
 
 @_compare_args.runner
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    from .plot import positions, spec_label
+    from ..plot import positions, spec_label
 
     if len(args.specs) < 2:
         raise CLIError("compare needs at least two SPECs")
@@ -785,23 +773,13 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     if n * args.subdivide > MAX_POSITIONS:
         raise CLIError(f"--steps {n} x --subdivide {args.subdivide} is more than {MAX_POSITIONS:,} positions")
     x = positions(n, args.subdivide)
-    ys = [s(x) for s in scheds]
     names = [spec_label(s) for s in scheds]
     lines = [f"{i + 1}  {name}" for i, name in enumerate(names)]
     lines += ["", f"compared with 1 over positions {_num(x[0])} .. {_num(x[-1])}:", ""]
-    rows = [("", "first differs at", "largest |difference|", "at position", "value of 1", "value there")]
-    for i, y in enumerate(ys[1:], start=2):
-        d = np.abs(y - ys[0])
-        if not np.any(d > 0):
-            rows.append((str(i), "identical", "0", "", "", ""))
-            continue
-        first, k = int(np.argmax(d > 0)), int(np.argmax(d))
-        rows.append((str(i), _num(x[first]), f"{d[k]:.6g}", _num(x[k]), f"{ys[0][k]:.6g}", f"{y[k]:.6g}"))
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines += comparison_table(compare(scheds, x))
     out.write("\n".join(lines) + "\n")
     if args.output:
-        from .plot import save_overlay
+        from ..plot import save_overlay
 
         save_overlay(dict(zip([f"{i + 1}: {nm}" for i, nm in enumerate(names)], scheds)), args.output, x,
                      log=args.log, title=args.title, dpi=args.dpi)
@@ -810,7 +788,7 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+    return number(v)
 
 
 @command("list", "list the built-in schedule kinds",
@@ -826,13 +804,13 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     if args.kind is not None:
         args.kind = args.kind.replace("-", "_")
         if args.kind not in kinds:
-            from .core import suggest
+            from ..core import suggest
 
             raise CLIError(f"unknown schedule kind {args.kind!r}{suggest(args.kind, kinds)}")
         cls = kinds[args.kind]
         out.write(f"{args.kind}: {_signature(cls)}\n\n{_plain(_doc(cls))}\n")
         return 0
-    from .catalog import summary
+    from ..catalog import summary
 
     width = max(len(k) for k in kinds)
     for k, cls in kinds.items():
@@ -852,7 +830,7 @@ def _plain(text: str) -> str:
 
 
 def _signature(cls: type) -> str:
-    from .catalog import signature
+    from ..catalog import signature
 
     return signature(cls)[len(cls.__name__):]
 
