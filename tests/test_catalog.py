@@ -197,3 +197,13 @@ def test_a_drop_in_warning_points_at_the_callers_line():
         warnings.simplefilter("always")
         lk.get_lr_scheduler("cos", 0.01, 0.1, 300)  # min_lr above lr: warned, values kept
     assert caught and caught[0].filename == __file__
+
+
+def test_the_core_imports_no_kind_and_no_plotting():
+    import ast
+
+    src = (pathlib.Path(lk.__file__).parent / "core.py").read_text(encoding="utf-8")
+    imported = {n.module for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not {m for m in imported if m.startswith(("schedules", "plot", "textplot", "explain", "cli", "recipes"))}
+    s = lk.Cosine(1.0, 10)
+    assert s.with_warmup(5)(10) == s(5) and s.hold_after(4)(9) == s(4) and (s * 0.5)(0) == 0.5

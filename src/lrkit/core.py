@@ -348,9 +348,9 @@ class Schedule:
         Phase boundaries are marked. Keyword arguments go to
         :func:`lrkit.plot.plot_schedule` (``log=True``, ``label=...``, line styles).
         """
-        from .plot import plot_schedule
+        import importlib  # the plotting layer is optional (matplotlib) and depends on the core, not back
 
-        return plot_schedule(self, steps, ax=ax, **kwargs)
+        return importlib.import_module("lrkit.plot").plot_schedule(self, steps, ax=ax, **kwargs)
 
     # -- config ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -369,28 +369,28 @@ class Schedule:
     def with_warmup(self, warmup_steps: float, shape: str = "linear", start_factor: float = 0.0,
                     **shape_params: float) -> "Schedule":
         """This schedule preceded by a warmup ending at its starting value."""
-        from .schedules.compose import Warmup
+        Warmup = _REGISTRY["warmup"]  # the registry, not an import: the core depends on no kind
 
         return Warmup(self, warmup_steps, shape=shape, start_factor=start_factor, **shape_params)
 
     def hold_after(self, end: float, value: float | None = None) -> "Schedule":
-        from .schedules.compose import Hold
+        Hold = _REGISTRY["hold"]  # the registry, not an import: the core depends on no kind
 
         return Hold(self, end, value)
 
     def scaled(self, factor: float) -> "Schedule":
-        from .schedules.compose import Scale
+        Scale = _REGISTRY["scale"]  # the registry, not an import: the core depends on no kind
 
         return Scale(self, factor)
 
     def clipped(self, min_lr: float = 0.0, max_lr: float = _INF) -> "Schedule":
-        from .schedules.compose import Clip
+        Clip = _REGISTRY["clip"]  # the registry, not an import: the core depends on no kind
 
         return Clip(self, min_lr, max_lr)
 
     def per_step(self, steps_per_epoch: float) -> "Schedule":
         """This epoch-defined schedule evaluated per iteration: ``s(step / steps_per_epoch)``."""
-        from .schedules.compose import PerStep
+        PerStep = _REGISTRY["per_step"]  # the registry, not an import: the core depends on no kind
 
         return PerStep(self, steps_per_epoch)
 
