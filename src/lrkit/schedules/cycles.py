@@ -199,8 +199,10 @@ class CosineRestarts(Schedule):
         if last - first <= _MAX_TABLE:
             starts = np.array([self._cycle_start(first + c) for c in range(int(last - first) + 1)])
             j = np.searchsorted(starts, t, side="right") - 1
-            x = t - starts[j]
+            x = t - starts[j]  # >= 0: t >= starts[j], and rounding keeps the order
             i = j + int(first) if first < 2.0 ** 53 else j + first  # whole numbers, as integers when exact
+            if pm != 1.0:
+                return i, x  # x < inf always: nothing to correct
         else:
             i = self._aindex(t)
             x = t - self._acycle_start(i)
