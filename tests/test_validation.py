@@ -220,3 +220,10 @@ def test_hold_with_a_value_lasts_until_its_end():
 def test_cosine_k_decay_on_a_very_long_run_is_finite():
     s = lk.Cosine(1.0, 1e160, k=2.0)
     assert s(5e159) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.25)), rel=1e-12)
+
+
+def test_a_bad_int_position_is_named_as_given():
+    import lrkit
+
+    with pytest.raises(ValueError, match=r"got -5$"):
+        lrkit.Cosine(1.0, 10)(-5)

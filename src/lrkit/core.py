@@ -200,6 +200,7 @@ class Schedule:
         # represent is a ValueError, never a NaN, an inf or a negative learning rate.
         tt = type(t)
         if tt is float or tt is int:
+            given = t
             if tt is int:
                 # Kernels see floats only, as the array path does; ints beyond the float
                 # range are out of range rather than an OverflowError further down.
@@ -215,7 +216,7 @@ class Schedule:
                 if 0.0 <= v < _INF:
                     return v
                 raise _bad_value(self, t, v)
-            raise _bad_position(t)
+            raise _bad_position(given)
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             try:
                 x = float(t)
