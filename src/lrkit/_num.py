@@ -118,19 +118,22 @@ def ipow(base: float, k: float) -> float:
         return math.inf
 
 
-def vipow(base: float, k: np.ndarray) -> np.ndarray:
-    """Element-wise ``base ** k`` for integer-valued ``k``, with Python's float power.
-
-    The exponents of a schedule take few distinct values (one per plateau or
-    cycle), so each distinct one is computed once.
-    """
-    if k.size == 0:
+def vtable(fn: Any, i: Any) -> Any:
+    """``fn(i)`` element-wise for whole-number ``i`` (cycles, plateaus, exponents): one call of
+    ``fn`` per distinct value, from a table over their range (O(n), no sort) or, for a wide
+    range, over the distinct values."""
+    if i.size == 0:
         return np.empty(0)
-    lo, hi = float(k.min()), float(k.max())
+    lo, hi = float(i.min()), float(i.max())
     if hi - lo <= 65536:
-        # A table over the exponents' range: O(n), no sort.
-        table = np.array([ipow(base, lo + j) for j in range(int(hi - lo) + 1)], dtype=np.float64)
-        return table[(k - lo).astype(np.intp)]
-    uniq, inverse = np.unique(k, return_inverse=True)
-    vals = np.array([ipow(base, float(u)) for u in uniq], dtype=np.float64)
-    return vals[inverse].reshape(k.shape)
+        table = np.array([fn(lo + j) for j in range(int(hi - lo) + 1)], dtype=np.float64)
+        if i.dtype.kind in "iu":  # whole numbers already: index directly
+            return table[i - int(lo) if lo else i]
+        return table[(i - lo).astype(np.intp)]
+    uniq, inverse = np.unique(i, return_inverse=True)
+    return np.array([fn(float(u)) for u in uniq], dtype=np.float64)[inverse].reshape(i.shape)
+
+
+def vipow(base: float, k: Any) -> Any:
+    """Element-wise ``base ** k`` for integer-valued ``k``, with Python's float power (:func:`ipow`)."""
+    return vtable(lambda n: ipow(base, n), k)

@@ -209,20 +209,6 @@ def _v_branch(c: Any, f: Callable[..., Any], g: Callable[..., Any], *args: Any) 
     return out
 
 
-def _v_per_index(fn: Callable[[float], float], i: Any) -> Any:
-    if i.size == 0:
-        return np.empty(0)
-    lo, hi = float(i.min()), float(i.max())
-    if hi - lo <= 65536:
-        # a table over the range: O(n), no sort
-        table = np.array([fn(lo + j) for j in range(int(hi - lo) + 1)], dtype=np.float64)
-        if i.dtype.kind in "iu":  # whole numbers already: index directly
-            return table[i - int(lo) if lo else i]
-        return table[(i - lo).astype(np.intp)]
-    uniq, inverse = np.unique(i, return_inverse=True)
-    return np.array([fn(float(u)) for u in uniq], dtype=np.float64)[inverse].reshape(i.shape)
-
-
 def _v_guard(x: Any, why: Callable[[], str]) -> Any:
     if x.size and not x.max() < _INF:
         raise ValueError(why())
@@ -253,6 +239,6 @@ NUMPY = SimpleNamespace(
     pow=_ufunc("power"), xpow=_ufunc("power"), ipow=m.vipow, floordiv=m.vfloordiv,
     minimum=_ufunc("minimum"), maximum=_ufunc("maximum"), where=_v_where, full=_v_full, count_le=_v_count_le,
     count_lt=_v_count_lt, take=_v_take,
-    hold=_v_hold, split=_v_split, segments=_v_segments, branch=_v_branch, per_index=_v_per_index,
+    hold=_v_hold, split=_v_split, segments=_v_segments, branch=_v_branch, per_index=m.vtable,
     guard=_v_guard, apply=_v_apply, host=_v_host,
 )
