@@ -44,10 +44,33 @@ def test_every_kind_is_declared_once_and_completely(kind):
 def test_one_kernel_serves_floats_and_arrays_with_the_same_bits():
     import numpy as np
 
+    rng = np.random.default_rng(7)
     for kind in lk.registered():
         s = catalog.example(kind)
-        t = np.linspace(0.0, 3 * max(min(s.length, 1e6), 10.0), 997)
-        assert [s(float(x)) for x in t] == s(t).tolist(), kind
+        # short, long in order (the ordered fast paths: slices per phase and per cycle),
+        # the same out of order and reversed (masks and gathers): the same bits everywhere
+        for n in (997, 20_011):
+            t = np.linspace(0.0, 3 * max(min(s.length, 1e6), 10.0), n)
+            want = [s(float(x)) for x in t]
+            assert want == s(t).tolist(), (kind, n)
+            p = rng.permutation(n)
+            assert np.array_equal(s(t[p]), np.array(want)[p]), (kind, n, "shuffled")
+            assert s(t[::-1]).tolist() == want[::-1], (kind, n, "reversed")
+
+
+@pytest.mark.parametrize("period_mult", [1.0, 1.5])
+@pytest.mark.parametrize("period", [3.0, 50.0, 4000.0])
+def test_restarts_give_the_same_bits_in_order_and_not(period, period_mult):
+    # few long cycles (one slice each), many short ones (the whole-array path), and a
+    # warmup in front (an ordered split): every array path equals the scalar one
+    import numpy as np
+
+    s = lk.CosineRestarts(peak_lr=0.1, period=period, period_mult=period_mult, min_lr=1e-4,
+                          peak_decay=0.9).with_warmup(7)
+    t = np.concatenate([np.arange(30_000.0), [1e15, 1e15 + 1]])
+    want = np.array([s(float(x)) for x in t])
+    assert np.array_equal(s(t), want)
+    assert np.array_equal(s(t[::-1]), want[::-1])
 
 
 @pytest.mark.parametrize("kind", sorted(lk.registered()))

@@ -173,10 +173,13 @@ def _ops(code: _Code) -> SimpleNamespace:
 
         return from_(0)
 
+    def by_index(i: Any, body: Callable[..., Any], *args: Any) -> Any:
+        return body(i, *args, ns)
+
     ns = SimpleNamespace(**{name: plain(name) for name in vars(SCALAR) if name != "name"})
     ns.name = "trace"
     ns.minimum, ns.maximum, ns.where, ns.full = minimum, maximum, where, full
-    ns.hold, ns.split, ns.branch, ns.segments = hold, split, branch, segments
+    ns.hold, ns.split, ns.branch, ns.segments, ns.by_index = hold, split, branch, segments, by_index
     return ns
 
 

@@ -29,6 +29,8 @@ Structure (which formula applies where)::
     segments(t, starts, fs)   fs[i](t - starts[i], k) from starts[i] (starts[0] = 0)
     branch(c, f, g, *args)    f(*args, k) where c holds, else g(*args, k) (each only where it applies)
     per_index(fn, i)          fn(i) for whole numbers i (a cycle, a plateau): one call per distinct i
+    by_index(i, body, *args)  body(i, *args, k) with i one whole number at a time where that is
+                              cheaper (an array of positions in order: one slice per cycle)
     guard(x, why)             x, or ValueError(why()) where x is not finite
     apply(fn, t)              a user's Python function, position by position
     host(fn, *args)           a Python function of floats (a search): floats only, not arrays
@@ -51,6 +53,7 @@ from ._num import np
 __all__ = ["SCALAR", "NUMPY"]
 
 _INF = math.inf
+_SLICE = 2048  # positions per slice at least, on average, for the ordered fast paths
 
 
 # -- floats -------------------------------------------------------------------------------
@@ -104,6 +107,10 @@ def _s_per_index(fn: Callable[[float], float], i: float) -> float:
     return fn(i)
 
 
+def _s_by_index(i: float, body: Callable[..., Any], *args: Any) -> Any:
+    return body(i, *args, SCALAR)
+
+
 def _s_guard(x: float, why: Callable[[], str]) -> float:
     if x < _INF:
         return x
@@ -124,7 +131,7 @@ SCALAR = SimpleNamespace(
     pow=m.fpow, xpow=m.xpow, ipow=m.ipow, floordiv=_s_floordiv,
     minimum=_s_minimum, maximum=_s_maximum, where=_s_where, full=_s_full, count_le=bisect.bisect_right,
     count_lt=bisect.bisect_left, take=_s_take,
-    hold=_s_hold, split=_s_split, segments=_s_segments, branch=_s_branch, per_index=_s_per_index,
+    hold=_s_hold, split=_s_split, segments=_s_segments, branch=_s_branch, per_index=_s_per_index, by_index=_s_by_index,
     guard=_s_guard, apply=_s_apply, host=_s_host,
 )
 
@@ -165,6 +172,17 @@ def _v_hold(t: Any, end: float, f: Callable[[Any, Any], Any], v: float) -> Any:
 
 
 def _v_split(t: Any, b: float, lo: Callable[[Any, Any], Any], hi: Callable[[Any, Any], Any]) -> Any:
+    n = t.size
+    if n >= _SLICE and bool((t[1:] >= t[:-1]).all()):  # in order: two slices, no masks
+        k = int(np.searchsorted(t, b, side="left"))
+        if k == n:
+            return lo(t, NUMPY)
+        if k == 0:
+            return hi(t - b, NUMPY)
+        out = np.empty(n)
+        out[:k] = lo(t[:k], NUMPY)
+        out[k:] = hi(t[k:] - b, NUMPY)
+        return out
     below = t < b
     if below.all():
         return lo(t, NUMPY)
@@ -199,13 +217,43 @@ def _v_segments(t: Any, starts: tuple[float, ...], fs: tuple[Callable[[Any, Any]
 
 
 def _v_branch(c: Any, f: Callable[..., Any], g: Callable[..., Any], *args: Any) -> Any:
+    if not isinstance(c, np.ndarray):
+        return f(*args, NUMPY) if c else g(*args, NUMPY)
     if c.all():
         return f(*args, NUMPY)
     if not c.any():
         return g(*args, NUMPY)
     out = np.empty(c.shape)
-    out[c] = f(*(a[c] for a in args), NUMPY)
-    out[~c] = g(*(a[~c] for a in args), NUMPY)
+    out[c] = f(*(a[c] if isinstance(a, np.ndarray) else a for a in args), NUMPY)
+    nc = ~c
+    out[nc] = g(*(a[nc] if isinstance(a, np.ndarray) else a for a in args), NUMPY)
+    return out
+
+
+def _v_per_index(fn: Callable[[float], float], i: Any) -> Any:
+    return m.vtable(fn, i) if isinstance(i, np.ndarray) else fn(i)
+
+
+
+
+def _v_by_index(i: Any, body: Callable[..., Any], *args: Any) -> Any:
+    # Positions in order (the usual array: a whole run) have their whole numbers in
+    # runs; each run is a slice of every argument (a view, no copy), evaluated with
+    # its number as a float. The same operations in the same order as on the whole
+    # array, so the same bits; otherwise (out of order, or short runs) the whole array.
+    n = i.size
+    if n < _SLICE or not bool((i[1:] >= i[:-1]).all()):
+        return body(i, *args, NUMPY)
+    if i[0] == i[-1]:
+        return body(float(i[0]), *args, NUMPY)
+    cuts = np.flatnonzero(i[1:] != i[:-1]) + 1
+    if cuts.size * _SLICE > n:
+        return body(i, *args, NUMPY)
+    out = np.empty(n)
+    a = 0
+    for z in cuts.tolist() + [n]:
+        out[a:z] = body(float(i[a]), *(x[a:z] for x in args), NUMPY)
+        a = z
     return out
 
 
@@ -239,6 +287,6 @@ NUMPY = SimpleNamespace(
     pow=_ufunc("power"), xpow=_ufunc("power"), ipow=m.vipow, floordiv=m.vfloordiv,
     minimum=_ufunc("minimum"), maximum=_ufunc("maximum"), where=_v_where, full=_v_full, count_le=_v_count_le,
     count_lt=_v_count_lt, take=_v_take,
-    hold=_v_hold, split=_v_split, segments=_v_segments, branch=_v_branch, per_index=m.vtable,
+    hold=_v_hold, split=_v_split, segments=_v_segments, branch=_v_branch, per_index=_v_per_index, by_index=_v_by_index,
     guard=_v_guard, apply=_v_apply, host=_v_host,
 )

@@ -166,6 +166,10 @@ class CosineRestarts(Schedule):
 
     def _cycling(self, t: Any, xp: Any) -> Any:
         i, x = self._locate(t, xp)
+        return xp.by_index(i, self._in_cycle, x)
+
+    def _in_cycle(self, i: Any, x: Any, xp: Any) -> Any:
+        """The value at ``x`` positions into cycle ``i``."""
         if self.k != 1.0:
             angle = _PI * xp.pow(x / xp.per_index(self._period_of, i), self.k)
         else:
@@ -195,11 +199,20 @@ class CosineRestarts(Schedule):
             return i, xp.host(self._offset, t, i)
         if t.size == 0:
             return t.copy(), t.copy()
-        first, last = self._index(float(t.min())), self._index(float(t.max()))
+        ordered = bool((t[1:] >= t[:-1]).all())
+        lo, hi = (t[0], t[-1]) if ordered else (t.min(), t.max())
+        first, last = self._index(float(lo)), self._index(float(hi))
         if last - first <= _MAX_TABLE:
             starts = np.array([self._cycle_start(first + c) for c in range(int(last - first) + 1)])
-            j = np.searchsorted(starts, t, side="right") - 1
-            x = t - starts[j]  # >= 0: t >= starts[j], and rounding keeps the order
+            if ordered:  # positions in order: each cycle is a run of them
+                cuts = [0] + np.searchsorted(t, starts[1:], side="left").tolist() + [t.size]
+                x = t.copy()
+                for c in range(starts.size):
+                    x[cuts[c]:cuts[c + 1]] -= starts[c]
+                j = np.repeat(np.arange(starts.size), np.diff(cuts))
+            else:
+                j = np.searchsorted(starts, t, side="right") - 1
+                x = t - starts[j]  # >= 0: t >= starts[j], and rounding keeps the order
             i = j + int(first) if first < 2.0 ** 53 else j + first  # whole numbers, as integers when exact
             if pm != 1.0:
                 return i, x  # x < inf always: nothing to correct
