@@ -177,11 +177,14 @@ def _v_split(t: Any, b: float, lo: Callable[[Any, Any], Any], hi: Callable[[Any,
         k = int(np.searchsorted(t, b, side="left"))
         if k == n:
             return lo(t, NUMPY)
+        local = t - b
         if k == 0:
-            return hi(t - b, NUMPY)
-        out = np.empty(n)
+            return hi(local, NUMPY)
+        local[:k] = 0.0  # hi at its start there (one array, no gather); lo's values replace them
+        out = hi(local, NUMPY)
+        if out is local or not out.flags.writeable:
+            out = out.copy()
         out[:k] = lo(t[:k], NUMPY)
-        out[k:] = hi(t[k:] - b, NUMPY)
         return out
     below = t < b
     if below.all():

@@ -174,12 +174,15 @@ class CosineRestarts(Schedule):
             angle = _PI * xp.pow(x / xp.per_index(self._period_of, i), self.k)
         else:
             r = xp.per_index(self._rate, i)
-            angle = xp.branch((r > 0) | (x == 0), self._near_angle, self._far_angle, x, r, i)
+            angle = xp.branch(r > 0, self._near_angle, self._far_or_start, x, r, i)
         # (peak - min) * 0.5 first: the same bits as (... * c) / 2, without overflowing
         return self.min_lr + xp.per_index(self._height, i) * 0.5 * (1.0 + xp.cos(angle))
 
     def _near_angle(self, x: Any, r: Any, i: Any, xp: Any) -> Any:
         return x * r
+
+    def _far_or_start(self, x: Any, r: Any, i: Any, xp: Any) -> Any:
+        return xp.branch(x == 0, self._near_angle, self._far_angle, x, r, i)
 
     def _far_angle(self, x: Any, r: Any, i: Any, xp: Any) -> Any:
         """``pi * x / P_i`` for a cycle whose length ``P_i`` is past float64's range, by logs."""
@@ -209,11 +212,13 @@ class CosineRestarts(Schedule):
                 x = t.copy()
                 for c in range(starts.size):
                     x[cuts[c]:cuts[c + 1]] -= starts[c]
-                j = np.repeat(np.arange(starts.size), np.diff(cuts))
+                # whole numbers, as integers when exact
+                cycles = np.arange(int(first), int(first) + starts.size) if first < 2.0 ** 53 else first + np.arange(starts.size)
+                i = np.repeat(cycles, np.diff(cuts))
             else:
                 j = np.searchsorted(starts, t, side="right") - 1
                 x = t - starts[j]  # >= 0: t >= starts[j], and rounding keeps the order
-            i = j + int(first) if first < 2.0 ** 53 else j + first  # whole numbers, as integers when exact
+                i = j + int(first) if first < 2.0 ** 53 else j + first
             if pm != 1.0:
                 return i, x  # x < inf always: nothing to correct
         else:
