@@ -209,9 +209,9 @@ class CosineRestarts(Schedule):
             starts = np.array([self._cycle_start(first + c) for c in range(int(last - first) + 1)])
             if ordered:  # positions in order: each cycle is a run of them
                 cuts = [0] + np.searchsorted(t, starts[1:], side="left").tolist() + [t.size]
-                x = t.copy()
+                x = np.empty_like(t)
                 for c in range(starts.size):
-                    x[cuts[c]:cuts[c + 1]] -= starts[c]
+                    np.subtract(t[cuts[c]:cuts[c + 1]], starts[c], out=x[cuts[c]:cuts[c + 1]])
                 # whole numbers, as integers when exact
                 cycles = np.arange(int(first), int(first) + starts.size) if first < 2.0 ** 53 else first + np.arange(starts.size)
                 i = np.repeat(cycles, np.diff(cuts))
