@@ -414,3 +414,22 @@ def test_jumps_and_fractional_positions_leave_the_look_ahead():
     sched.step(40)
     sched.step()
     assert opt.param_groups[0]["lr"] == s(41.0)
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+def test_a_tensor_put_into_a_group_mid_run_is_filled_in_place(groups):
+    # the hot path writes floats; a group whose lr became a tensor since (a compiled,
+    # capturable optimizer) keeps its tensor and gets the value in place
+    s = lk.WarmupCosine(peak_lr=1.0, total_steps=100, warmup_steps=10)
+    ps = [torch.zeros(1, requires_grad=True) for _ in range(groups)]
+    opt = torch.optim.SGD([{"params": [p]} for p in ps], lr=0.1)
+    sched = ScheduleLR(opt, s)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    lr = torch.tensor(0.5)
+    opt.param_groups[-1]["lr"] = lr
+    opt.step()
+    sched.step()
+    assert opt.param_groups[-1]["lr"] is lr and lr.item() == pytest.approx(0.1 * s(6), rel=1e-6)
+    assert [g["lr"] for g in opt.param_groups[:-1]] == [0.1 * s(6)] * (groups - 1)
