@@ -167,7 +167,7 @@ def test_list_names_every_kind_with_its_summary():
         assert any(line.split()[0] == kind for line in lines if line and not line[0].isspace()), kind
         first = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
         assert first in out
-    assert "(peak_lr, total_steps, min_lr=0, k=1, exponent=1, cycles=0.5)" in out  # cosine's parameters
+    assert "(peak_lr, total_steps, min_lr=0, k=1, exponent=1, cycles=0.5, after=\"hold\")" in out  # cosine's parameters
 
 
 def test_list_one_kind():

@@ -75,7 +75,7 @@ def test_value_semantics():
     assert a == b and hash(a) == hash(b) and len({a, b}) == 1
     assert lk.Cosine(0.1, 10) != lk.Linear(0.1, 10)
     assert lk.Cosine(0.1, 10) != lk.Cosine(0.1, 11)
-    assert repr(a) == "Cosine(peak_lr=0.1, total_steps=10, min_lr=0, k=1, exponent=1, cycles=0.5)"
+    assert repr(a) == "Cosine(peak_lr=0.1, total_steps=10, min_lr=0, k=1, exponent=1, cycles=0.5, after='hold')"
     assert eval(repr(lk.Warmup(a, 3)), vars(lk)) == lk.Warmup(a, 3)
 
 

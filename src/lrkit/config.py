@@ -128,7 +128,7 @@ def from_dict(spec: Mapping[str, Any], *, steps_per_epoch: float | None = None,
     Unknown types and parameters raise ``ValueError`` naming the closest valid name.
 
     >>> from_dict({"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep", "steps_per_epoch": 50})
-    Cosine(peak_lr=0.1, total_steps=100, min_lr=0, k=1, exponent=1, cycles=0.5)
+    Cosine(peak_lr=0.1, total_steps=100, min_lr=0, k=1, exponent=1, cycles=0.5, after='hold')
     """
     if not isinstance(spec, Mapping):
         raise TypeError(f"a schedule spec must be a mapping with a 'type', got {spec!r}")

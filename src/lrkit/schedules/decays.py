@@ -80,6 +80,9 @@ class Constant(Schedule):
         return [Phase("constant", 0.0, _INF, self.lr, self.lr, True)]
 
 
+COSINE_AFTER = ("hold", "continue")
+
+
 @register("cosine")
 class Cosine(_Bounded):
     """Half-cosine from ``peak_lr`` to ``min_lr`` over ``total_steps`` (``T``), then ``min_lr``.
@@ -91,11 +94,16 @@ class Cosine(_Bounded):
     ``exponent``), and ``cycles`` sets how many cosine periods fit in ``T``: with ``u =
     (t / T)**k`` the factor is ``((1 + cos(2 pi cycles u)) / 2) ** exponent``; the default
     ``cycles = 0.5`` is the half cosine, other values go on past the trough (transformers'
-    ``num_cycles``). From ``T`` on the value at ``T`` is held (``min_lr`` by default).
+    ``num_cycles``). From ``T`` on the value at ``T`` is held (``min_lr`` by default);
+    with ``after="continue"`` the formula goes on past ``T`` instead, as PyTorch's
+    ``CosineAnnealingLR`` and transformers' cosine schedules do when stepped beyond
+    their length (back up along the cosine).
 
     >>> Cosine(peak_lr=1.0, total_steps=10)(5)
     0.5
     >>> Cosine(peak_lr=1.0, total_steps=10, cycles=1.0)(10)
+    1.0
+    >>> Cosine(peak_lr=1.0, total_steps=10, after="continue")(20)
     1.0
     """
 
@@ -104,21 +112,27 @@ class Cosine(_Bounded):
     example = {"peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001}
     params = (PEAK, TOTAL, MIN, Param("k", "positive", 1.0, "k-decay exponent of t / T (1: plain cosine)"),
               Param("exponent", "positive", 1.0, "power of the cosine factor"),
-              Param("cycles", "positive", 0.5, "cosine periods over total_steps (0.5: down to min_lr once)"))
+              Param("cycles", "positive", 0.5, "cosine periods over total_steps (0.5: down to min_lr once)"),
+              Param("after", "choice", "hold", "past total_steps: hold its value, or continue the cosine",
+                    choices=COSINE_AFTER))
 
     def _setup(self, peak_lr: float, total_steps: float, min_lr: float, k: float, exponent: float,
-               cycles: float) -> None:
+               cycles: float, after: str) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
         self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, k=k, exponent=exponent, cycles=cycles,
-                  _amp=(peak_lr - min_lr) * 0.5, _plain=exponent == 1.0 and cycles == 0.5, _end=min_lr)
+                  after=after, _amp=(peak_lr - min_lr) * 0.5, _plain=exponent == 1.0 and cycles == 0.5, _end=min_lr)
         if not self._plain:
             self._set(_end=self._kernel(total_steps, SCALAR))
+
+    @property
+    def length(self) -> float:
+        return self.total_steps if self.after == "hold" else _INF
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         # From T on the value at T: the formula on min(t, T) (at T the half cosine is
         # min_lr exactly, as cos(pi) = -1).
         T = self.total_steps
-        tc = xp.minimum(t, T)
+        tc = xp.minimum(t, T) if self.after == "hold" else t
         if self._plain:
             # k != 1: (t / T) ** k rather than t**k / T**k, which overflows for long runs
             x = _PI * tc / T if self.k == 1.0 else _PI * xp.pow(tc / T, self.k)
@@ -133,9 +147,12 @@ class Cosine(_Bounded):
         return self._end
 
     def phases(self) -> list[Phase]:
+        T = self.total_steps
+        if self.after == "continue":
+            return [self._phase("cosine", 0.0, T, end_value=self._end if self.cycles <= 0.5 else None),
+                    Phase("cosine, continued", T, _INF, self._end, None, True)]
         if self._plain:
             return super().phases()
-        T = self.total_steps
         name = "cosine" if self.cycles <= 0.5 else f"cosine ({self.cycles:g} cycles)"
         return [self._phase(name, 0.0, T, end_value=self._end if self.cycles <= 0.5 else None),
                 Phase("hold", T, _INF, self._end, self._end, True)]
