@@ -461,7 +461,8 @@ def _exponential(s: Any, g: int, base: float) -> Schedule:
 
 
 def _cosine(s: Any, g: int, base: float) -> Schedule:
-    return Cosine(base, s.T_max, s.eta_min)
+    # past T_max torch goes back up along the cosine (its closed form and its recurrence both)
+    return Cosine(base, s.T_max, s.eta_min, after="continue")
 
 
 def _restarts(s: Any, g: int, base: float) -> Schedule:
@@ -512,7 +513,12 @@ def _cyclic(s: Any, g: int, base: float) -> Schedule:
 
 
 def _lambda(s: Any, g: int, base: float) -> Schedule:
-    return Scale(FunctionSchedule(IntPositions(s.lr_lambdas[g])), base)
+    from .convert import transformers as _hf
+
+    fn = s.lr_lambdas[g]
+    if _hf.is_transformers_lambda(fn):  # one of transformers' schedules: a native schedule
+        return _hf.convert(fn, base)
+    return Scale(FunctionSchedule(IntPositions(fn)), base)
 
 
 def _sequential(s: Any, g: int, base: float) -> Schedule:
@@ -572,7 +578,8 @@ def _build(s: Any, g: int, base: float | None) -> Schedule:
     return conv(s, g, base)
 
 
-def from_torch(scheduler: Any, group: int | None = None) -> Schedule | list[Schedule]:
+def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
+               epoch_length: float | None = None) -> Schedule | list[Schedule]:
     """The lrkit schedule equal to a PyTorch scheduler: ``schedule(t)`` = its lr after ``t`` steps.
 
     Built from the scheduler's constructor arguments (not its current state), so it
@@ -604,16 +611,39 @@ def from_torch(scheduler: Any, group: int | None = None) -> Schedule | list[Sche
     >>> from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5))
     Step(peak_lr=0.1, step_size=30, gamma=0.5)
     """
-    if not isinstance(scheduler, _tl.LRScheduler):
-        raise TypeError(f"from_torch expects a torch.optim.lr_scheduler scheduler, got "
-                        f"{type(scheduler).__qualname__}")
-    n = len(scheduler.optimizer.param_groups)
+    from .convert import mmengine as _mm
+    from .convert import pytorch_warmup as _pw
+    from .convert import timm as _timm
+
+    if warmup is not None:
+        n = _optimizer_groups(scheduler)
+        build = _pw.builder(scheduler, warmup, lambda g: _build(scheduler, g, None))
+    elif _mm.is_mmengine(scheduler):
+        n, build = _mm.builder(scheduler, epoch_length)
+    elif _timm.is_timm(scheduler):
+        n = len(scheduler.optimizer.param_groups)
+        build = lambda g: _timm.convert(scheduler, g)  # noqa: E731
+    elif isinstance(scheduler, _tl.LRScheduler):
+        n = len(scheduler.optimizer.param_groups)
+        build = lambda g: _build(scheduler, g, None)  # noqa: E731
+    else:
+        raise TypeError(f"from_torch expects a scheduler of torch, transformers, timm, mmengine or "
+                        f"pytorch-warmup, got {type(scheduler).__module__}.{type(scheduler).__qualname__}")
+    if epoch_length is not None and not _mm.is_mmengine(scheduler):
+        raise ValueError("epoch_length is for mmengine's epoch-based schedulers (iterations per epoch)")
     if group is not None:
         if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group < n:
             raise ValueError(f"group must be a param group index in [0, {n - 1}], got {group!r}")
-        return _build(scheduler, group, None)
-    out = [_build(scheduler, g, None) for g in range(n)]
+        return build(group)
+    out = [build(g) for g in range(n)]
     return out[0] if all(s == out[0] for s in out[1:]) else out
+
+
+def _optimizer_groups(scheduler: Any) -> int:
+    opt = getattr(scheduler, "optimizer", None)
+    if opt is None or not hasattr(opt, "param_groups"):
+        raise TypeError(f"from_torch: {type(scheduler).__qualname__} has no optimizer")
+    return len(opt.param_groups)
 
 
 # =====================================================================================

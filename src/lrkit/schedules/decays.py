@@ -183,22 +183,29 @@ class Linear(_Bounded):
 
 @register("polynomial")
 class Polynomial(_Bounded):
-    """Polynomial decay: ``f(t) = min_lr + (peak_lr - min_lr) * (1 - t / T) ** power``, then ``min_lr``.
+    """Polynomial decay: ``f(t) = min_lr + (peak_lr - min_lr) * (1 - (t / T) ** k) ** power``, then ``min_lr``.
+
+    ``k = 1`` is the usual polynomial decay; ``k > 1`` the k-decay variant (as in timm).
 
     >>> Polynomial(peak_lr=1.0, total_steps=10, power=2)(5)
     0.25
+    >>> Polynomial(peak_lr=1.0, total_steps=10, k=2)(5)
+    0.75
     """
 
-    formula = '`min + (peak - min)(1 - t/T)^power`, then `min`'
+    formula = '`min + (peak - min)(1 - (t/T)^k)^power`, then `min`'
     example = {"peak_lr": 0.1, "total_steps": 1000, "power": 2.0}
-    params = (PEAK, TOTAL, MIN, Param("power", "positive", 1.0, "exponent of (1 - t / T)"))
+    params = (PEAK, TOTAL, MIN, Param("power", "positive", 1.0, "exponent of (1 - (t / T) ** k)"),
+              Param("k", "positive", 1.0, "k-decay exponent of t / T (1: plain polynomial)"))
 
-    def _setup(self, peak_lr: float, total_steps: float, min_lr: float, power: float) -> None:
+    def _setup(self, peak_lr: float, total_steps: float, min_lr: float, power: float, k: float) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
-        self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, power=power)
+        self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, power=power, k=k)
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         u = xp.minimum(t, self.total_steps) / self.total_steps  # from T on: min_lr, as 0 ** power = 0
+        if self.k != 1.0:
+            u = xp.pow(u, self.k)
         return self.min_lr + (self.peak_lr - self.min_lr) * xp.pow(1.0 - u, self.power)
 
 

@@ -1,0 +1,92 @@
+"""Conversions of the schedulers users already have into native lrkit schedules.
+
+Each peer has its own module, which reads the peer object's settings (never its
+code) and builds the lrkit schedule with the same values:
+
+* :mod:`lrkit.convert.transformers` — the ``LambdaLR`` objects of transformers'
+  ``get_scheduler`` and ``get_*_schedule_with_warmup`` functions;
+* :mod:`lrkit.convert.timm` — timm's ``CosineLRScheduler``, ``TanhLRScheduler``,
+  ``PolyLRScheduler``, ``StepLRScheduler``, ``MultiStepLRScheduler``;
+* :mod:`lrkit.convert.mmengine` — mmengine's parameter schedulers, alone or as a list
+  stepped by its ``ParamSchedulerHook``;
+* :mod:`lrkit.convert.pytorch_warmup` — pytorch-warmup's warmups over a main scheduler;
+* :mod:`lrkit.convert.keras` — Keras 3's ``LearningRateSchedule`` classes.
+
+The entry points are :func:`lrkit.torch.from_torch` (torch, transformers, timm,
+mmengine, pytorch-warmup) and :func:`lrkit.keras.from_keras`; none of these modules
+imports its peer. What cannot be converted raises ``TypeError`` naming the class and
+the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import Schedule
+from ..schedules.algebra import Ramp, Shift
+from ..schedules.compose import Scale, Sequence
+from ..schedules.decays import Constant
+
+__all__: list[str] = []
+
+
+def qualname(obj: Any) -> str:
+    """``module.Class`` of an object, as error messages name it."""
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def unconvertible(obj: Any, why: str) -> TypeError:
+    return TypeError(f"cannot convert {qualname(obj)}: {why}")
+
+
+def chain(parts: list[tuple[float, Schedule]]) -> Schedule:
+    """The schedules ``parts = [(length, schedule), ...]`` one after the other (each on its
+    own clock); the last one's length is ignored. Parts of length 0 are left out."""
+    kept = [(n, s) for n, s in parts[:-1] if n > 0] + [parts[-1]]
+    if len(kept) == 1:
+        return kept[0][1]
+    bounds, at = [], 0.0
+    for n, _ in kept[:-1]:
+        at += n
+        bounds.append(at)
+    return Sequence([s for _, s in kept], bounds)
+
+
+def ramp_then(start: float, end: float, length: float, tail: Schedule) -> Schedule:
+    """A linear ramp from ``start`` to ``end`` over ``length`` positions, then ``tail``
+    on its own clock (no ramp when ``length`` is 0)."""
+    if length <= 0:
+        return tail
+    return chain([(length, Ramp(start, end, length)), (0.0, tail)])
+
+
+def shifted(s: Schedule, offset: float) -> Schedule:
+    return s if offset == 0 else Shift(s, offset)
+
+
+def scaled(s: Schedule, factor: float) -> Schedule:
+    if factor == 1.0:
+        return s
+    if isinstance(s, Constant):
+        return Constant(s.lr * factor)
+    return Scale(s, factor)
+
+
+def multistep(peak: float, milestones: Any, gamma: float) -> Schedule:
+    """``peak * gamma ** (how many milestones are <= t)``, for any list of milestones:
+    those at or before 0 apply from the start, repeated ones once per repetition."""
+    from collections import Counter
+
+    from ..schedules.algebra import Product
+    from ..schedules.decays import MultiStep
+
+    counts = Counter(float(m) for m in milestones)
+    at_start = sum(c for m, c in counts.items() if m <= 0)
+    counts = Counter({m: c for m, c in counts.items() if m > 0})
+    top = peak * gamma ** at_start if at_start else peak
+    if not counts:
+        return Constant(top)
+    layers: list[Schedule] = [MultiStep(top, sorted(counts), gamma)]
+    for k in range(2, max(counts.values()) + 1):
+        layers.append(MultiStep(1.0, sorted(m for m, c in counts.items() if c >= k), gamma))
+    return layers[0] if len(layers) == 1 else Product(layers)
