@@ -1,11 +1,47 @@
-"""pytorch-warmup's warmups (placeholder until its converter lands)."""
+"""pytorch-warmup's warmups over a main scheduler, as lrkit schedules.
+
+pytorch-warmup multiplies the main scheduler's lr of update ``t`` by a warmup factor
+``omega(t)``, driven as its README shows (``with warmup.dampening(): scheduler.step()``).
+``from_torch(main, warmup=w)`` gives ``main(t) * Dampening(P, shape)(t)`` per group:
+
+* ``LinearWarmup(opt, P)``: ``min(1, (t + 1) / P)``; ``UntunedLinearWarmup``: ``P = int(2 / (1 - beta2))``;
+* ``ExponentialWarmup(opt, P)``: ``1 - exp(-(t + 1) / P)``; ``UntunedExponentialWarmup``: ``P = int(1 / (1 - beta2))``.
+
+The periods are read from the warmup object (one per group), not recomputed.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+from ..core import Schedule
+from ..schedules.algebra import Dampening, Product
+from . import unconvertible
 
 __all__ = ["builder"]
 
 
-def builder(main: Any, warmup: Any, build: Any) -> Any:
-    raise TypeError("pytorch-warmup warmups are not converted yet")
+def _shape(w: Any) -> str:
+    for c in type(w).__mro__:
+        if c.__module__.startswith("pytorch_warmup"):
+            if c.__name__ in ("LinearWarmup", "UntunedLinearWarmup"):
+                return "linear"
+            if c.__name__ in ("ExponentialWarmup", "UntunedExponentialWarmup"):
+                return "exponential"
+    raise unconvertible(w, "supported warmups: LinearWarmup, ExponentialWarmup, UntunedLinearWarmup, "
+                           "UntunedExponentialWarmup (RAdamWarmup's factor depends on the optimizer's state)")
+
+
+def builder(main: Any, warmup: Any, build: Callable[[int], Schedule]) -> Callable[[int], Schedule]:
+    shape = _shape(warmup)
+    params = list(getattr(warmup, "warmup_params", []))
+    if getattr(warmup, "optimizer", None) is not getattr(main, "optimizer", None):
+        raise ValueError("warmup and scheduler must drive the same optimizer")
+    if len(params) != len(main.optimizer.param_groups):
+        raise unconvertible(warmup, "its warmup periods do not match the optimizer's param groups")
+
+    def one(g: int) -> Schedule:
+        period = float(params[g]["warmup_period"])
+        return Product([build(g), Dampening(period, shape)])
+
+    return one
