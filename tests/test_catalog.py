@@ -31,6 +31,9 @@ def test_every_kind_is_declared_once_and_completely(kind):
     assert cls.formula and cls.example
     s = catalog.example(kind)
     assert lk.from_dict(s.to_dict()) == s
+    assert s.replace() == s and s.replace() is not s
+    with pytest.raises(ValueError, match="unknown parameter 'no_such'"):
+        s.replace(no_such=1)
     doc = inspect.getdoc(cls) or ""
     assert ">>>" in doc, f"{kind}: the docstring has no example"
     # the formula is written once: one kernel for floats and arrays, no per-path copies

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.optim import lr_scheduler as tl
@@ -160,12 +161,33 @@ def test_unsupported_schedulers_name_the_class():
         from_torch("StepLR")
 
 
-def test_documented_differences_past_the_end():
-    # CosineAnnealingLR: torch climbs back up past T_max, lrkit holds eta_min.
+def test_cosine_annealing_past_t_max_climbs_back_as_torch_does():
+    # CosineAnnealingLR past T_max goes back up along the cosine; the conversion follows it,
+    # alone and inside a SequentialLR, for every group; .replace(after="hold") gives the held variant.
     opt = opt2()
     s = tl.CosineAnnealingLR(opt, T_max=10, eta_min=0.001)
-    mine = from_torch(s, group=0)
-    for _ in range(15):
+    mine = from_torch(s)
+    assert isinstance(mine, list) and len(mine) == 2
+    got = [[], []]
+    for _ in range(45):
+        for g in range(2):
+            got[g].append(opt.param_groups[g]["lr"])
         opt.step()
         s.step()
-    assert opt.param_groups[0]["lr"] > 0.001 and mine(15) == 0.001
+    for g in range(2):
+        np.testing.assert_allclose(mine[g](np.arange(45)), got[g], rtol=1e-9, atol=1e-15)
+    assert got[0][15] > 0.001 and got[0][20] > 0.09  # back up at 2 T_max
+    held = mine[0].replace(after="hold")
+    assert held(15) == held(40) == 0.001
+
+    opt = opt2()
+    seq = tl.SequentialLR(opt, [tl.LinearLR(opt, 0.1, total_iters=3), tl.CosineAnnealingLR(opt, T_max=8)],
+                          milestones=[3])
+    mine = from_torch(seq, group=1)
+    got = []
+    for _ in range(30):
+        got.append(opt.param_groups[1]["lr"])
+        opt.step()
+        seq.step()
+    np.testing.assert_allclose(mine(np.arange(30)), got, rtol=1e-9, atol=1e-15)
+    assert got[3 + 12] > got[3 + 8]

@@ -367,6 +367,21 @@ class Schedule:
         return out
 
     # -- composition helpers ----------------------------------------------------------
+    def replace(self, **changes: Any) -> "Schedule":
+        """A copy of this schedule with some parameters changed (validated as in the constructor).
+
+        >>> from lrkit import Cosine
+        >>> Cosine(0.1, 1000, after="continue").replace(after="hold")
+        Cosine(peak_lr=0.1, total_steps=1000, min_lr=0, k=1, exponent=1, cycles=0.5, after='hold')
+        """
+        unknown = sorted(set(changes) - set(self._fields))
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.replace: unknown parameter {unknown[0]!r}; "
+                             f"valid: {', '.join(self._fields)}")
+        values = {f: getattr(self, f) for f in self._fields}
+        values.update(changes)
+        return type(self)(**values)
+
     def with_warmup(self, warmup_steps: float, shape: str = "linear", start_factor: float = 0.0,
                     **shape_params: float) -> "Schedule":
         """This schedule preceded by a warmup ending at its starting value."""

@@ -583,7 +583,15 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
     """The lrkit schedule equal to a PyTorch scheduler: ``schedule(t)`` = its lr after ``t`` steps.
 
     Built from the scheduler's constructor arguments (not its current state), so it
-    can be called at any point of the scheduler's life. Supported: ``StepLR``,
+    can be called at any point of the scheduler's life. Besides torch's own, it takes
+    the schedulers of transformers (``get_scheduler`` and the
+    ``get_*_schedule_with_warmup`` functions), timm (``t`` = timm's position: epochs
+    with ``t_in_epochs=True``, updates otherwise), mmengine (one, or a list stepped
+    as its ``ParamSchedulerHook`` steps them; ``epoch_length=`` iterations per epoch
+    when epoch- and iteration-based ones are mixed) and, with ``warmup=w``,
+    pytorch-warmup's warmups around ``scheduler`` (see ``docs/coming-from.md``).
+    Every result is a native schedule (a config, bindable anywhere), except that a
+    user's own ``LambdaLR`` function stays a callable. torch's own: ``StepLR``,
     ``MultiStepLR``, ``ExponentialLR``, ``CosineAnnealingLR``,
     ``CosineAnnealingWarmRestarts``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``,
     ``OneCycleLR``, ``CyclicLR`` (built-in modes), ``LambdaLR`` (wrapping its
@@ -601,10 +609,10 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
     same one, else a list with one schedule per group; ``group=i`` returns group
     ``i``'s schedule.
 
-    Where torch's recurrences differ from the closed form (beyond rounding): past
-    ``T_max``, ``CosineAnnealingLR`` climbs back up along the cosine while the
-    lrkit schedule holds ``eta_min``; ``OneCycleLR`` raises after ``total_steps``
-    steps while lrkit holds ``min_lr`` from step ``total_steps - 1``.
+    Past ``T_max``, ``CosineAnnealingLR`` climbs back up along the cosine, and so does
+    the conversion (``Cosine(..., after="continue")``); ``.replace(after="hold")``
+    gives the variant that holds ``eta_min``. ``OneCycleLR`` raises after
+    ``total_steps`` steps while lrkit holds ``min_lr`` from step ``total_steps - 1``.
 
     >>> import torch
     >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
