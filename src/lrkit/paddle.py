@@ -26,6 +26,7 @@ This module imports paddle; ``import lrkit`` does not import it.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence as SequenceT
 
 import paddle
@@ -37,8 +38,11 @@ from ._binding import PositionCounter
 from ._bindutil import (CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, real, same_steps_per_epoch, schedule_tuple)
 from .core import Schedule, fingerprint
-from .schedules.cycles import CosineRestarts
-from .schedules.decays import Constant, Cosine, Exponential, MultiStep, OneCycle, Polynomial, Step
+from .convert import NOT_CLOSED_FORM, RunningProduct, unconvertible
+from .schedules.algebra import Ramp
+from .schedules.cycles import CosineRestarts, Cyclic
+from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, MultiStep, OneCycle,
+                               Polynomial, Step)
 from .schedules.paddle_compat import PolynomialCycle
 from .recipes import TorchvisionWarmup, torchvision_drop_in
 
@@ -303,7 +307,53 @@ def _linear_warmup(s: Any) -> Schedule:
 
 
 def _cosine(s: Any) -> Schedule:
-    return Cosine(s.base_lr, s.T_max, s.eta_min)
+    # past T_max Paddle goes back up along the cosine (its recurrence and its closed form)
+    return Cosine(s.base_lr, s.T_max, s.eta_min, after="continue")
+
+
+def _noam(s: Any) -> Schedule:
+    # base * d**-0.5 * min(t**-0.5, t * W**-1.5): a linear rise to base * (d W)**-0.5 at W,
+    # then the inverse square root peak * sqrt(W / t)
+    W = float(s.warmup_steps)
+    if not W > 0:
+        raise ValueError(f"from_paddle: NoamDecay warmup_steps must be > 0, got {s.warmup_steps!r}")
+    peak = s.base_lr * float(s.d_model) ** -0.5 * W ** -0.5
+    return Warmup(InverseSqrt(peak, W), W)
+
+
+def _natural_exp(s: Any) -> Schedule:
+    return Exponential(s.base_lr, math.exp(-s.gamma))
+
+
+def _inverse_time(s: Any) -> Schedule:
+    try:
+        return InverseTime(s.base_lr, 1.0, s.gamma)
+    except ValueError as e:
+        raise ValueError(f"from_paddle: InverseTimeDecay gamma={s.gamma!r}: {e}") from None
+
+
+def _linear_lr(s: Any) -> Schedule:
+    # Paddle's recurrence multiplies its way along the straight line from
+    # base * start_factor to base * end_factor over total_steps, then holds
+    a, b = s.base_lr * s.start_factor, s.base_lr * s.end_factor
+    return Ramp(a, b, float(s.total_steps)) if a != b else Constant(a)
+
+
+def _cyclic_lr(s: Any) -> Schedule:
+    builtin = {"triangular": "_triangular_scale_fn", "triangular2": "_triangular2_scale_fn",
+               "exp_range": "_exp_range_scale_fn"}
+    fn = getattr(s.scale_fn, "__func__", None)
+    if fn is None or fn is not getattr(_pl.CyclicLR, builtin.get(s.mode, ""), None):
+        raise unconvertible(s, "a custom scale_fn is your own code; only the modes 'triangular', "
+                               "'triangular2' and 'exp_range' convert")
+    up = s.step_up_pct * s.cycle_size
+    if float(round(up)) / s.cycle_size == s.step_up_pct:
+        up = float(round(up))  # the integer step sizes Paddle was given
+    return Cyclic(s.max_lr, up, s.cycle_size - up, min_lr=s.base_lr, mode=s.mode, gamma=s.gamma)
+
+
+def _multiplicative(s: Any) -> Schedule:
+    return FunctionSchedule(RunningProduct(s.lr_lambda, s.base_lr))
 
 
 def _step(s: Any) -> Schedule:
@@ -382,6 +432,12 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {
     _pl.LambdaDecay: _lambda,
     _pl.CosineAnnealingWarmRestarts: _restarts,
     _pl.OneCycleLR: _onecycle,
+    _pl.NoamDecay: _noam,
+    _pl.NaturalExpDecay: _natural_exp,
+    _pl.InverseTimeDecay: _inverse_time,
+    _pl.LinearLR: _linear_lr,
+    _pl.CyclicLR: _cyclic_lr,
+    _pl.MultiplicativeDecay: _multiplicative,
     ScheduleLR: _ours,
 }
 
@@ -389,6 +445,8 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {
 def _build(s: Any) -> Any:
     conv = _CONVERTERS.get(type(s))
     if conv is None:
+        if type(s).__name__ in NOT_CLOSED_FORM:
+            raise unconvertible(s, NOT_CLOSED_FORM[type(s).__name__])
         supported = ", ".join(sorted(c.__name__ for c in _CONVERTERS))
         raise TypeError(f"from_paddle does not support {type(s).__module__}.{type(s).__qualname__} "
                         f"(supported: {supported})")
@@ -402,17 +460,20 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
     can be called at any point of the scheduler's life. Supported: ``LinearWarmup``
     (around a float or any supported scheduler), ``CosineAnnealingDecay``,
     ``StepDecay``, ``MultiStepDecay``, ``PiecewiseDecay``, ``PolynomialDecay``
-    (``cycle=True`` gives :class:`~lrkit.PolynomialCycle`),
-    ``ExponentialDecay``, ``LambdaDecay`` (wrapping its function: not writable as a
-    config), ``CosineAnnealingWarmRestarts``, ``OneCycleLR`` and :class:`ScheduleLR`
-    (its schedule, or one per group). Anything else raises ``TypeError`` naming the
-    class. The values are absolute: bind them with ``ScheduleLR(schedule)``.
+    (``cycle=True`` gives :class:`~lrkit.PolynomialCycle`), ``ExponentialDecay``,
+    ``NaturalExpDecay``, ``InverseTimeDecay``, ``NoamDecay`` (a linear warmup into
+    an inverse square root), ``LinearLR``, ``CyclicLR`` (its built-in modes),
+    ``CosineAnnealingWarmRestarts``, ``OneCycleLR``, ``LambdaDecay`` and
+    ``MultiplicativeDecay`` (wrapping the user's function: not writable as a
+    config), and :class:`ScheduleLR` (its schedule, or one per group).
+    ``ReduceOnPlateau`` follows a metric and cannot be converted; anything else
+    raises ``TypeError`` naming the class. The values are absolute: bind them with
+    ``ScheduleLR(schedule)``.
 
-    Where Paddle's values differ from the closed form (beyond rounding):
-    ``CosineAnnealingDecay`` is a recurrence that, like its own closed form, climbs
-    back up along the cosine after ``T_max`` while lrkit's :class:`~lrkit.Cosine` holds
-    ``eta_min``; ``OneCycleLR`` accepts one step past ``total_steps - 1`` (annealing
-    slightly past ``end_learning_rate``) while lrkit holds it.
+    ``CosineAnnealingDecay`` climbs back up along the cosine after ``T_max``, and so
+    does the conversion (``.replace(after="hold")`` holds ``eta_min`` instead);
+    ``OneCycleLR`` accepts one step past ``total_steps - 1`` (annealing slightly
+    past ``end_learning_rate``) while lrkit holds it.
 
     >>> import paddle
     >>> from_paddle(paddle.optimizer.lr.StepDecay(0.1, step_size=30, gamma=0.5))

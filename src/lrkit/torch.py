@@ -521,6 +521,12 @@ def _lambda(s: Any, g: int, base: float) -> Schedule:
     return Scale(FunctionSchedule(IntPositions(fn)), base)
 
 
+def _multiplicative(s: Any, g: int, base: float) -> Schedule:
+    from .convert import RunningProduct
+
+    return FunctionSchedule(RunningProduct(s.lr_lambdas[g], base))
+
+
 def _sequential(s: Any, g: int, base: float) -> Schedule:
     parts = [_build(c, g, base) for c in s._schedulers]
     try:
@@ -562,6 +568,7 @@ _CONVERTERS: dict[type, Callable[[Any, int, float], Schedule]] = {
     _tl.OneCycleLR: _onecycle,
     _tl.CyclicLR: _cyclic,
     _tl.LambdaLR: _lambda,
+    _tl.MultiplicativeLR: _multiplicative,
     _tl.SequentialLR: _sequential,
     _tl.ChainedScheduler: _chained,
 }
@@ -570,6 +577,10 @@ _CONVERTERS: dict[type, Callable[[Any, int, float], Schedule]] = {
 def _build(s: Any, g: int, base: float | None) -> Schedule:
     conv = _CONVERTERS.get(type(s))
     if conv is None:
+        from .convert import NOT_CLOSED_FORM, unconvertible
+
+        if type(s).__name__ in NOT_CLOSED_FORM:
+            raise unconvertible(s, NOT_CLOSED_FORM[type(s).__name__])
         supported = ", ".join(sorted(c.__name__ for c in _CONVERTERS))
         raise TypeError(f"from_torch does not support {type(s).__module__}.{type(s).__qualname__} "
                         f"(supported: {supported})")
@@ -594,8 +605,9 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
     user's own ``LambdaLR`` function stays a callable. torch's own: ``StepLR``,
     ``MultiStepLR``, ``ExponentialLR``, ``CosineAnnealingLR``,
     ``CosineAnnealingWarmRestarts``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``,
-    ``OneCycleLR``, ``CyclicLR`` (built-in modes), ``LambdaLR`` (wrapping its
-    function, so the result cannot be written as a config), ``SequentialLR`` and
+    ``OneCycleLR``, ``CyclicLR`` (built-in modes), ``LambdaLR`` and
+    ``MultiplicativeLR`` (wrapping its function, so the result cannot be written as
+    a config), ``SequentialLR`` and
     ``ChainedScheduler`` of multiplicative schedulers (``StepLR``, ``MultiStepLR``,
     ``ExponentialLR``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``,
     ``CosineAnnealingLR`` with ``eta_min=0``: the base lr times the

@@ -90,3 +90,48 @@ def multistep(peak: float, milestones: Any, gamma: float) -> Schedule:
     for k in range(2, max(counts.values()) + 1):
         layers.append(MultiStep(1.0, sorted(m for m, c in counts.items() if c >= k), gamma))
     return layers[0] if len(layers) == 1 else Product(layers)
+
+
+class RunningProduct:
+    """``base * fn(1) * fn(2) * ... * fn(n)`` with ``n = floor(t)`` (``base`` for ``t < 1``),
+    multiplied in that order: the lr of PyTorch's ``MultiplicativeLR`` and Paddle's
+    ``MultiplicativeDecay`` after ``t`` steps. ``fn`` is the user's own function, so a
+    schedule built on this stays a callable (not a config). Products are kept, so each
+    position costs its new factors only. Picklable when ``fn`` is.
+    """
+
+    __slots__ = ("fn", "base", "_done")
+
+    def __init__(self, fn: Any, base: float) -> None:
+        self.fn, self.base = fn, float(base)
+        self._done = [self.base]
+
+    def __call__(self, t: float) -> float:
+        import math
+
+        n = max(0, math.floor(t))
+        done = self._done
+        while len(done) <= n:
+            done.append(done[-1] * float(self.fn(len(done))))
+        return done[n]
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is RunningProduct and (other.fn, other.base) == (self.fn, self.base)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.fn, self.base))
+
+    def __repr__(self) -> str:
+        return f"RunningProduct({getattr(self.fn, '__qualname__', self.fn)!r}, {self.base!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (RunningProduct, (self.fn, self.base))
+
+
+#: Schedulers no conversion can give, with the reason (torch's and Paddle's names).
+NOT_CLOSED_FORM = {
+    "ReduceLROnPlateau": "it follows a metric (e.g. the validation loss), so its lr is not a function "
+                         "of the step; keep it, or choose a fixed schedule",
+    "ReduceOnPlateau": "it follows a metric (e.g. the validation loss), so its lr is not a function "
+                       "of the step; keep it, or choose a fixed schedule",
+}
