@@ -22,6 +22,7 @@ from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, Inver
 from .schedules.paddle_compat import PolynomialCycle
 from .schedules.presets import WarmupCosine
 from .schedules.algebra import Product
+from .convert.entry import schedule_of, show
 from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
 __version__ = "0.1.0"
@@ -32,6 +33,6 @@ __all__ = [
     "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
     "untuned_linear_warmup", "untuned_exponential_warmup", "Product", "Shift", "Sum", "Ramp", "Piecewise",
-    "Dampening", "dampened",
+    "Dampening", "dampened", "schedule_of", "show",
     "DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
 ]

@@ -46,8 +46,11 @@ def _matplotlib() -> Any:
 
 # -- what to evaluate ---------------------------------------------------------------------
 def default_steps(schedule: Schedule) -> int:
-    """How many positions to show: a tenth past the schedule's end, or 1000 if it never ends."""
+    """How many positions to show: a tenth past the schedule's end (where it turns constant,
+    else where its last phase starts), or 1000 if it has no such point."""
     n = schedule.length
+    if not (math.isfinite(n) and n > 0):
+        n = max((p.start for p in schedule.phases() if math.isfinite(p.start)), default=0.0)
     if math.isfinite(n) and n > 0:
         return max(2, math.ceil(n * 1.1))
     return 1000

@@ -135,6 +135,7 @@ def _summary(s: Schedule, w: _W) -> str:
 _ZH_WORDS = {
     "warmup": "预热", "warm up": "预热", "linear": "线性", "power": "幂函数", "exponential": "指数",
     "constant": "常数", "quadratic": "二次", "cosine": "余弦", "hold min_lr": "保持 min_lr", "hold": "保持",
+    "cosine, continued": "余弦（继续）",
     "cosine warm restarts": "余弦热重启", "anneal down": "退火下降", "anneal to min": "退火到最小值",
     "stable": "稳定", "decay": "衰减", "step decay": "阶梯衰减", "inverse sqrt": "平方根倒数",
     "polynomial": "多项式", "linear from 0": "从 0 线性上升", "ramp down": "下降", "1-sqrt": "1-sqrt",
@@ -215,7 +216,12 @@ def _constant(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("cosine")
 def _cosine(s: Any, w: _W) -> tuple[list[str], list[str]]:
     T = s.total_steps
-    text = [w.say('cosine.1', x0=w.n(s.peak_lr), x1=w.n(s.min_lr), x2=w.span(T))]
+    if s.after == "continue":
+        back = T * (1.0 / s.cycles) ** (1.0 / s.k)  # the angle 2 pi cycles (t/T)**k reaches 2 pi
+        text = [w.say('cosine.4', x0=w.n(s.peak_lr), x1=w.n(s.min_lr), x2=w.span(T), x3=w.at(T),
+                      x4=w.at(back))]
+    else:
+        text = [w.say('cosine.1', x0=w.n(s.peak_lr), x1=w.n(s.min_lr), x2=w.span(T))]
     notes = []
     if s.k != 1:
         notes.append(w.say('cosine.2', x0=w.n(s.k)))

@@ -22,6 +22,7 @@ TEXT: dict[str, str] = {
     'cosine.1': 'Half a cosine from {x0} down to {x1} over {x2}, then {x1} for ever.',
     'cosine.2': 'k = {x0}: the cosine runs on t**k / T**k, so it stays near the peak longer and falls later (the k-decay variant).',
     'cosine.3': 'Halfway, at {x0}, the value is {x1}.',
+    'cosine.4': 'A cosine from {x0} down to {x1} over {x2}; past {x3} it goes on along the same cosine, back up to {x0} at {x4}, and so on (as PyTorch\'s CosineAnnealingLR does).',
     'linear.1': 'A straight line from {x0} down to {x1} over {x2}, then {x1} for ever.',
     'polynomial.1': 'A polynomial decay of power {x0} from {x1} to {x2} over {x3}, then {x2} for ever.',
     'polynomial_cycle.1': "A polynomial decay of power {x0} from {x1} to {x2} over {x3}; then, each time the end is reached, the horizon grows to the next multiple of {x4} and the decay starts again from a lower height (Paddle's PolynomialDecay with cycle=True).",

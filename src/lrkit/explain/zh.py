@@ -22,6 +22,7 @@ TEXT: dict[str, str] = {
     'cosine.1': '在 {x2} 内按半个余弦从 {x0} 降到 {x1}，之后一直保持 {x1}。',
     'cosine.2': 'k = {x0}：余弦的自变量是 t**k / T**k，因此在峰值附近停留更久、下降更晚（k-decay 变体）。',
     'cosine.3': '在一半处（{x0}）值为 {x1}。',
+    'cosine.4': '在 {x2} 内按余弦从 {x0} 降到 {x1}；过了 {x3} 之后沿同一条余弦继续，在 {x4} 回到 {x0}，如此往复（与 PyTorch 的 CosineAnnealingLR 相同）。',
     'linear.1': '在 {x2} 内从 {x0} 线性降到 {x1}，之后一直保持 {x1}。',
     'polynomial.1': '在 {x3} 内按 {x0} 次多项式从 {x1} 衰减到 {x2}，之后一直保持 {x2}。',
     'polynomial_cycle.1': '在 {x3} 内按 {x0} 次多项式从 {x1} 衰减到 {x2}；之后每到终点，衰减区间延长到 {x4} 的下一个整数倍，从更低的高度重新衰减（即 Paddle 的 PolynomialDecay(cycle=True)）。',
