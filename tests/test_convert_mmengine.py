@@ -59,6 +59,13 @@ CASES = {
     "step-exp-constant": lambda o: [ms.ConstantLR(o, factor=0.3, begin=0, end=4, by_epoch=True),
                                     ms.StepLR(o, step_size=150, gamma=0.7, by_epoch=False),
                                     ms.ExponentialLR(o, gamma=0.95, begin=10, by_epoch=True)],
+    "onecycle-groups": lambda o: [ms.OneCycleLR(o, eta_max=[0.3, 0.05], total_steps=1301, pct_start=0.123,
+                                                by_epoch=False)],
+    "onecycle-3-linear": lambda o: [ms.OneCycleLR(o, eta_max=0.2, total_steps=1300, pct_start=0.27,
+                                                  anneal_strategy="linear", three_phase=True, div_factor=7.0,
+                                                  final_div_factor=300.0, by_epoch=False)],
+    "warmup-then-onecycle": lambda o: [ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=100),
+                                       ms.OneCycleLR(o, eta_max=0.25, begin=100, end=1300, by_epoch=False)],
     "linear-epochs": lambda o: [ms.LinearLR(o, start_factor=0.2, end_factor=0.9, begin=2, end=9, by_epoch=True),
                                 ms.MultiStepLR(o, milestones=[300, 300, 900], gamma=0.5, by_epoch=False)],
 }

@@ -16,7 +16,9 @@ What each scheduler does to the value, on its own clock ``k = step - begin``:
   ``eta_min=0``): their factors multiply, windows may overlap (mmdet's per-iteration
   ``LinearLR`` warmup under a per-epoch ``MultiStepLR``);
 * setting the value from the one at its start (``CosineAnnealingLR``, ``PolyLR`` with
-  ``eta_min``) or from the base lr (``CosineRestartLR``): its window may not overlap
+  ``eta_min``), from the base lr (``CosineRestartLR``) or from its own settings
+  (``OneCycleLR``: torch's one-cycle, with ``eta_max``, ``div_factor``,
+  ``final_div_factor``): its window may not overlap
   another scheduler's (their step-by-step combination has no closed form here), and
   the value it leaves is held after its ``end``.
 
@@ -63,10 +65,8 @@ class _Item:
         self.s, self.g, self.fam = s, g, _family(s)
         if getattr(s, "param_name", "lr") != "lr":
             raise unconvertible(s, f"it drives {s.param_name!r}, not the lr")
-        if self.fam in ("ReduceOnPlateau", "OneCycle"):
-            why = "it follows a metric, not a closed form" if self.fam == "ReduceOnPlateau" else \
-                "mmengine's OneCycle is not converted (use torch's OneCycleLR, which from_torch converts)"
-            raise unconvertible(s, why)
+        if self.fam == "ReduceOnPlateau":
+            raise unconvertible(s, "it follows a metric, not a closed form")
         self.L = L  # positions per step of this scheduler (1, or the epoch length)
         self.b = float(s.begin) * L
         open_ended = s.end >= _MM_INF  # mmengine's "no end" is the number 1e9
@@ -76,7 +76,8 @@ class _Item:
         eta = getattr(s, "eta_min", None)
         ratio = getattr(s, "eta_min_ratio", None)
         self.eta = self.base * float(ratio) if ratio is not None else float(eta or 0.0)
-        self.setter = self.fam in ("CosineAnnealing", "CosineRestart") or (self.fam == "Poly" and self.eta != 0)
+        self.setter = self.fam in ("CosineAnnealing", "CosineRestart", "OneCycle") or \
+            (self.fam == "Poly" and self.eta != 0)
 
     # -- a factor, on the scheduler's own steps ----------------------------------
     def factor(self) -> Schedule:
@@ -115,6 +116,8 @@ class _Item:
                 raise unconvertible(s, "past T_max mmengine's cosine restarts from the base lr while it "
                                        "started elsewhere: no closed form")
             f: Schedule = Cosine(v0, tmax, self.eta, after="continue")
+        elif self.fam == "OneCycle":
+            f = self._one_cycle()
         elif self.fam == "Poly":
             if v0 < self.eta:
                 raise unconvertible(s, f"it starts at {v0:g}, below eta_min ({self.eta:g})")
@@ -132,6 +135,23 @@ class _Item:
         if self.n < _INF:
             f = Hold(f, self.n - 1) if self.n > 1 else Constant(f(0.0))
         return self._stairs(f)
+
+    def _one_cycle(self) -> Schedule:
+        # its values come from the group's initial/max/min lr it wrote at construction, not
+        # from the value where it starts; phases end at pct T - 1 (and 2 pct T - 2), as torch's
+        from .._bindutil import pct_start
+        from ..schedules.decays import OneCycle
+
+        s, group = self.s, self.s.optimizer.param_groups[self.g]
+        phases, T = s._schedule_phases, int(s.total_steps)
+        three = len(phases) == 3
+        pct = pct_start(phases[0]["end_step"], T, three, phases[1]["end_step"] if three else None)
+        shape = "cosine" if getattr(s.anneal_func, "__func__", s.anneal_func) is type(s)._annealing_cos else "linear"
+        try:
+            return OneCycle(float(group["max_lr"]), T, pct, shape, start_lr=float(group["initial_lr"]),
+                            min_lr=float(group["min_lr"]), three_phase=three)
+        except ValueError as e:
+            raise unconvertible(s, f"its settings have no OneCycle equivalent: {e}") from None
 
     def _stairs(self, f: Schedule) -> Schedule:
         """``f`` of this scheduler's steps as a function of positions (``L`` per step)."""
