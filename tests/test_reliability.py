@@ -276,6 +276,26 @@ def test_deep_nesting_is_a_value_error(depth):
         op(s)
 
 
+@pytest.mark.parametrize("limit", [1000, 20000])
+def test_deep_specs_are_refused_whatever_the_recursion_limit(limit, monkeypatch):
+    # other libraries raise the interpreter's recursion limit; the depth check must not depend on it
+    import sys
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
+    try:
+        for text in ("[" * 1400 + "]" * 1400, '{"a": ' * 300 + "1" + "}" * 300):
+            with pytest.raises(ValueError, match="levels deep"):
+                lk.from_json(text)
+            with pytest.raises(ValueError, match="levels deep"):
+                lk.from_yaml(text)
+        # brackets inside strings do not count
+        lk.from_json('{"type": "constant", "lr": 0.1, "steps_per_epoch": null}')
+        assert lk.from_json('{"type": "constant", "lr": 0.1}' + " " * 10) == lk.Constant(0.1)
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def test_big_inputs_cost_what_they_should():
     assert math.isfinite(fast(lk.CAWB(1e9), 1e300))
     assert math.isfinite(fast(lk.CAWB(7e8, steps=[1e8, 3e8]), 6e300))

@@ -130,9 +130,10 @@ def from_dict(spec: Mapping[str, Any], *, steps_per_epoch: float | None = None,
     >>> from_dict({"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep", "steps_per_epoch": 50})
     Cosine(peak_lr=0.1, total_steps=100, min_lr=0, k=1, exponent=1, cycles=0.5, after='hold')
     """
+    if isinstance(spec, (Mapping, list)):
+        _extent(spec)  # depth and size first, whatever the parser's recursion limit let through
     if not isinstance(spec, Mapping):
-        raise TypeError(f"a schedule spec must be a mapping with a 'type', got {spec!r}")
-    _extent(spec)
+        raise TypeError(f"a schedule spec must be a mapping with a 'type', got {_check.show(spec)}")
     spec = dict(spec)
     spe = _unit(spec, "steps_per_epoch", steps_per_epoch)
     run = _unit(spec, "run_steps", run_steps)
@@ -213,9 +214,30 @@ def _check_text(text: Any, what: str) -> str:
     return text
 
 
+def _bracket_depth(text: str) -> None:
+    """Refuse text whose ``[``/``{`` nesting (outside quoted strings) is deeper than a spec may
+    be, before a parser recurses into it: how deep a parser can go depends on the
+    interpreter's recursion limit (which other libraries change) and the C stack."""
+    import re
+
+    if text.count("[") + text.count("{") <= _SPEC_DEPTH:
+        return
+    level = 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|\'(?:[^\']|\'\')*\'|[\[\]{}]', text):
+        c = m.group()
+        if c in "[{":
+            level += 1
+            if level > _SPEC_DEPTH:
+                raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; "
+                                 f"lrkit's limit is {_SPEC_DEPTH}")
+        elif c in "]}":
+            level -= 1
+
+
 def _json(text: str) -> Any:
     import json
 
+    _bracket_depth(text)
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -237,6 +259,7 @@ def from_yaml(text: str, **units: Any) -> Schedule:
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("reading YAML needs PyYAML: pip install 'lrkit[yaml]'") from None
     text = _check_text(text, "the YAML spec")
+    _bracket_depth(text)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
