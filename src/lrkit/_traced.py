@@ -1,0 +1,127 @@
+"""The kernels' operations for a traced array library (``jax.numpy``, ``keras.ops``).
+
+A kind's single formula (its ``_kernel``) is written against the names of
+:mod:`lrkit.ops`; :func:`namespace` gives them for an array module with numpy's API,
+so the same formula runs inside ``jax.jit`` or a compiled Keras train step. Every
+structural operation becomes a ``where`` over both sides (each side on positions
+clamped into its own range), so nothing depends on the values of the positions at
+trace time: one compilation serves every position.
+
+What a trace cannot express raises :class:`NotTraceable`: a user's Python function
+(``apply``), a search written in Python (``host``) or a per-cycle Python function that
+cannot take a traced number (``per_index``). The bindings then evaluate the schedule
+in float64 with numpy over the run and look the values up on the device instead.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+from typing import Any, Callable
+
+__all__ = ["NotTraceable", "namespace", "MAX_SEGMENTS"]
+
+MAX_SEGMENTS = 256  # a Sequence with more segments is evaluated from a table
+
+
+class NotTraceable(Exception):
+    """The formula needs Python on concrete numbers at this point."""
+
+
+def namespace(xp: Any, dtype: Any, *, is_traced: Callable[[Any], bool]) -> SimpleNamespace:
+    """The operations of :mod:`lrkit.ops` on arrays of ``xp`` (numpy's API) of ``dtype``.
+
+    ``is_traced(x)`` tells a traced value (an array of the library) from a Python number.
+    """
+
+    import numpy
+
+    big = float(numpy.finfo(numpy.dtype(dtype)).max)
+
+    def c(v: Any) -> Any:
+        # a float64 constant past this dtype's range acts as infinity (min(t, FMAX) = t)
+        if isinstance(v, float) and abs(v) > big and v == v:
+            return math.copysign(math.inf, v)
+        return v
+
+    def arr(v: Any) -> Any:
+        return xp.asarray(v, dtype=dtype)
+
+    def fl(x: Any) -> Any:
+        return xp.cast(x, dtype) if hasattr(xp, "cast") else xp.asarray(x, dtype=dtype)
+
+    def power(b: Any, e: Any) -> Any:
+        return xp.power(b if is_traced(b) else arr(b), e if is_traced(e) else arr(e))
+
+    def ipow(b: Any, n: Any) -> Any:
+        return power(b, fl(n) if is_traced(n) else n)
+
+    def full(t: Any, v: float) -> Any:
+        return xp.full_like(t, v)
+
+    def count(s: Any, t: Any, side: str) -> Any:
+        if len(s) == 0:
+            return xp.zeros_like(t, dtype="int32")
+        return xp.searchsorted(arr(list(s)), t, side=side)
+
+    def take(table: Any, i: Any) -> Any:
+        return xp.take(arr(list(table)), i)
+
+    def hold(t: Any, end: float, f: Callable[[Any, Any], Any], v: float) -> Any:
+        return xp.where(t < end, f(xp.minimum(t, end), ns), v)
+
+    def split(t: Any, b: float, lo: Callable[[Any, Any], Any], hi: Callable[[Any, Any], Any]) -> Any:
+        return xp.where(t < b, lo(xp.minimum(t, b), ns), hi(xp.maximum(t - b, 0.0), ns))
+
+    def segments(t: Any, starts: tuple[float, ...], fs: tuple[Callable[[Any, Any], Any], ...]) -> Any:
+        if len(fs) > MAX_SEGMENTS:
+            raise NotTraceable(f"{len(fs)} segments")
+        out = fs[0](xp.maximum(t - starts[0], 0.0), ns)
+        for s, f in zip(starts[1:], fs[1:]):
+            out = xp.where(t >= s, f(xp.maximum(t - s, 0.0), ns), out)
+        return out
+
+    def branch(c: Any, f: Callable[..., Any], g: Callable[..., Any], *args: Any) -> Any:
+        if not is_traced(c):
+            return f(*args, ns) if c else g(*args, ns)
+        return xp.where(c, f(*args, ns), g(*args, ns))
+
+    def per_index(fn: Callable[[float], float], i: Any) -> Any:
+        if not is_traced(i):
+            return fn(i)
+        try:
+            return fn(fl(i))  # a closed form in i (powers of i) takes the traced number
+        except NotTraceable:
+            raise
+        except Exception:
+            raise NotTraceable(f"{getattr(fn, '__qualname__', fn)} needs a concrete number") from None
+
+    def by_index(i: Any, body: Callable[..., Any], *args: Any) -> Any:
+        return body(i, *args, ns)
+
+    def guard(x: Any, why: Callable[[], str]) -> Any:
+        return x  # a compiled step cannot raise: the numpy path checks the same formula
+
+    def apply(fn: Callable[[float], float], t: Any) -> Any:
+        raise NotTraceable("a Python function")
+
+    def host(fn: Callable[..., Any], *args: Any) -> Any:
+        if any(is_traced(a) for a in args):
+            raise NotTraceable(f"{getattr(fn, '__qualname__', fn)} is a search in Python")
+        return fn(*args)
+
+    def fmod(a: Any, b: Any) -> Any:
+        return xp.fmod(a, b) if hasattr(xp, "fmod") else xp.mod(a, b)
+
+    ns = SimpleNamespace(
+        name="traced",
+        cos=xp.cos, sqrt=xp.sqrt, exp=xp.exp, expm1=xp.expm1, tanh=xp.tanh, log=xp.log, floor=xp.floor,
+        ceil=xp.ceil, fmod=fmod, libm_pow=power, pow=power, xpow=power, ipow=ipow,
+        floordiv=lambda t, d: xp.floor_divide(t, d),
+        minimum=lambda a, b: xp.minimum(c(a), c(b)), maximum=lambda a, b: xp.maximum(c(a), c(b)),
+        where=lambda k, a, b: xp.where(k, c(a), c(b)), full=lambda t, v: full(t, c(v)),
+        count_le=lambda s, t: count(s, t, "right"), count_lt=lambda s, t: count(s, t, "left"), take=take,
+        hold=hold, split=split, segments=segments, branch=branch, per_index=per_index, by_index=by_index,
+        guard=guard, apply=apply, host=host,
+    )
+    return ns
