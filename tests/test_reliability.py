@@ -296,6 +296,23 @@ def test_deep_specs_are_refused_whatever_the_recursion_limit(limit, monkeypatch)
         sys.setrecursionlimit(old)
 
 
+def test_the_last_cycle_below_the_float_range_is_found(recwarn):
+    # period_mult ** i overflows before the cycle's start does: the start comes from logs,
+    # up to float64's largest number, so the position is never placed past its cycle's end
+    import warnings
+
+    FMAX = np.finfo(np.float64).max
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for k in (1.0, 1000.0):
+            s = lk.CosineRestarts(0.1, 1, 21719, k=k)
+            ts = [1e300, 8.3e307, FMAX]
+            assert s(np.array(ts)).tolist() == [s(t) for t in ts]
+            assert all(0 <= s(t) <= 0.1 for t in ts)
+        s = lk.CosineRestarts(0.1, 1, 21719)
+        assert s._cycle_start(72) < FMAX and s._cycle_start(72) <= FMAX < s._cycle_start(73)
+
+
 def test_big_inputs_cost_what_they_should():
     assert math.isfinite(fast(lk.CAWB(1e9), 1e300))
     assert math.isfinite(fast(lk.CAWB(7e8, steps=[1e8, 3e8]), 6e300))

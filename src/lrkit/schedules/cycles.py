@@ -104,7 +104,10 @@ class CosineRestarts(Schedule):
         """The start of a cycle ``i`` whose ``period_mult ** i`` is past float64's range, by logs
         (``- 1`` is below the last bit there); ``inf`` if the start itself is."""
         e = m.log(self.period) + i * self._logm - m.log(self.period_mult - 1)
-        return m.exp(e) if e < 709.0 else _INF
+        if not e < 710.0:  # log(float64 max) is 709.78...
+            return _INF
+        with np.errstate(over="ignore"):
+            return m.exp(e)
 
     def _index(self, t: float) -> float:
         """The cycle of ``t``: the largest ``i`` with ``_cycle_start(i) <= t``."""
