@@ -160,3 +160,78 @@ def test_cawb_same_applied_lrs(dtype):
     _compare(dtype, t_lrs, p_lrs, exact=False)
     assert np.allclose(t_ret, p_ret, rtol=5e-16, atol=0)
     assert np.array_equal(np.array(t_lrs)[2 * BATCHES:], np.array(p_lrs)[2 * BATCHES:])  # after warmup: exact
+
+
+def _jax_lrs(steps: int) -> list[list[float]]:
+    """The same model, data and probes in JAX (x64), one optax SGD per group via multi_transform."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from lrkit.jax import to_optax
+
+    with jax.enable_x64(True):
+        params = {"w": jnp.asarray(W0), "b": jnp.asarray(B0), "p0": jnp.zeros(1), "p1": jnp.zeros(1)}
+        labels = {"w": "g0", "p0": "g0", "b": "g1", "p1": "g1"}
+        tx = optax.multi_transform({f"g{g}": optax.sgd(to_optax(lk.Scale(SCHEDULE, b))) for g, b in enumerate(LRS)},
+                                   labels)
+        state = tx.init(params)
+
+        def loss(p, x, y):
+            return ((x @ p["w"] + p["b"] - y) ** 2).mean() + p["p0"].sum() + p["p1"].sum()
+
+        @jax.jit
+        def update(p, st, x, y):
+            p = dict(p, p0=jnp.zeros(1), p1=jnp.zeros(1))
+            g = jax.grad(loss)(p, x, y)
+            upd, st = tx.update(g, st, p)
+            return optax.apply_updates(p, upd), st
+
+        out = []
+        for step in range(steps):
+            i = step % BATCHES
+            params, state = update(params, state, jnp.asarray(X[i * BATCH:(i + 1) * BATCH]),
+                                   jnp.asarray(Y[i * BATCH:(i + 1) * BATCH]))
+            out.append([-float(params["p0"][0]), -float(params["p1"][0])])
+        return out, np.asarray(params["w"])
+
+
+def _keras_lrs(steps: int) -> list[float]:
+    """Keras' SGD with ScheduleLR, applying a gradient of 1 to a probe (float32)."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    from lrkit.keras import ScheduleLR
+
+    probe = keras.Variable(0.0, dtype="float32")
+    opt = keras.optimizers.SGD(learning_rate=ScheduleLR(lk.Scale(SCHEDULE, LRS[0])))
+    out = []
+    for _ in range(steps):
+        probe.assign(0.0)
+        opt.apply_gradients([(keras.ops.ones(()), probe)])
+        out.append(-float(keras.ops.convert_to_numpy(probe)))
+    return out
+
+
+def test_four_frameworks_apply_the_same_lrs():
+    """PyTorch, Paddle and JAX (x64): bit-identical float64 lrs at every step, every group;
+    Keras (float32): their float32 rounding."""
+    steps = 60
+    tr = TorchRun("float64")
+    t_sched = TorchScheduleLR(tr.opt, SCHEDULE)
+    pr = PaddleRun("float64", None)
+    p_sched = PaddleScheduleLR([SCHEDULE, SCHEDULE], learning_rate=LRS[0], parameters=pr.groups)
+    p_opt = pr.make_opt(p_sched)
+    t_lrs, p_lrs = [], []
+    for step in range(steps):
+        t_lrs.append(tr.update(step % BATCHES))
+        t_sched.step()
+        p_lrs.append(pr.update(p_opt, step % BATCHES))
+        p_sched.step()
+    j_lrs, j_w = _jax_lrs(steps)
+    assert np.array_equal(t_lrs, p_lrs) and np.array_equal(t_lrs, j_lrs)
+    assert np.allclose(j_w, tr.w.detach().numpy(), rtol=1e-10)  # the same training
+    k_lrs = _keras_lrs(steps)
+    assert np.array_equal(np.array(k_lrs), np.array(t_lrs)[:, 0].astype(np.float32).astype(np.float64))
