@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-torch = pytest.importorskip("torch")
-keras = pytest.importorskip("keras", reason="keras is a test dependency")
+import torch
+import keras
 
 import lrkit as lk  # noqa: E402
 from lrkit.keras import from_keras  # noqa: E402

@@ -11,8 +11,7 @@ import lrkit as lk
 from lrkit.torch import from_torch
 from peer import assert_same_curve
 
-mmengine = pytest.importorskip("mmengine", reason="mmengine is a test dependency")
-from mmengine.optim import scheduler as ms  # noqa: E402
+from mmengine.optim import scheduler as ms
 
 BASES = (0.02, 0.0071)
 

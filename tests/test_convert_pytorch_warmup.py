@@ -10,7 +10,7 @@ import lrkit as lk
 from lrkit.torch import from_torch
 from peer import assert_same_curve
 
-warmup = pytest.importorskip("pytorch_warmup", reason="pytorch-warmup is a test dependency")
+import pytorch_warmup as warmup
 BASES = (0.003, 0.0011)
 
 

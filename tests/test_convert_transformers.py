@@ -9,9 +9,8 @@ import lrkit as lk
 from lrkit.torch import from_torch
 from peer import assert_same_curve
 
-transformers = pytest.importorskip("transformers", reason="transformers is a test dependency")
-from transformers import get_scheduler  # noqa: E402
-from transformers import optimization as hf  # noqa: E402
+from transformers import get_scheduler
+from transformers import optimization as hf
 
 STEPS = 1500
 BASES = (0.07, 0.0123)
