@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 
-import pytest
-from hypothesis import HealthCheck, settings
+# Keras picks its backend when first imported: the in-process tests use torch (the jax and
+# tensorflow backends run in their own processes, see test_keras.py)
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import lrkit as lk
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+import lrkit as lk  # noqa: E402
 
 # Property tests: enough examples to find the usual edge cases, few enough that the
 # whole suite runs in seconds. LRKIT_HYPOTHESIS=thorough raises the budget locally.

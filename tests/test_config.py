@@ -180,10 +180,15 @@ def test_missing_parameters_are_named():
 def test_spec_shape_errors():
     with pytest.raises(ValueError, match="no 'type'"):
         lk.from_dict({"peak_lr": 0.1})
-    with pytest.raises(TypeError, match="mapping"):
+    # every spec error is a ValueError (the README teaches `except ValueError`)
+    with pytest.raises(ValueError, match="mapping"):
         lk.from_dict([{"type": "constant", "lr": 1}])
-    with pytest.raises(TypeError, match="string"):
+    with pytest.raises(ValueError, match="string"):
         lk.from_dict({"type": 3})
+    with pytest.raises(ValueError, match="must be a real number"):
+        lk.from_dict({"type": "cosine", "peak_lr": [0.1], "total_steps": 10})
+    with pytest.raises(ValueError, match="must be True or False"):
+        lk.from_dict({"type": "exponential", "peak_lr": 0.1, "gamma": 0.9, "staircase": "yes"})
     with pytest.raises(ValueError, match="invalid JSON"):
         lk.from_json("{type: constant")
     with pytest.raises(ValueError, match="invalid YAML"):
@@ -195,8 +200,57 @@ def test_spec_shape_errors():
 def test_bad_values_in_a_spec_name_the_schedule_and_parameter():
     with pytest.raises(ValueError, match="cosine: .*min_lr.*peak_lr"):
         lk.from_dict({"type": "cosine", "peak_lr": 0.1, "total_steps": 10, "min_lr": 0.5})
-    with pytest.raises(TypeError, match="cosine: peak_lr must be a real number"):
-        lk.from_dict({"type": "cosine", "peak_lr": "0.1", "total_steps": 10})
+    with pytest.raises(ValueError, match="cosine: peak_lr must be a number, got 'fast'"):
+        lk.from_dict({"type": "cosine", "peak_lr": "fast", "total_steps": 10})
+    for bad in ("inf", "nan", "1e", "0x10", "1__0", "_1"):
+        with pytest.raises(ValueError, match="must be a number"):
+            lk.from_dict({"type": "cosine", "peak_lr": bad, "total_steps": 10})
+
+
+@pytest.mark.parametrize("text,value", [("1e-3", 1e-3), ("1E-3", 1e-3), ("3e-4", 3e-4), ("3.0E-4", 3e-4),
+                                        (".5", 0.5), ("2.", 2.0), ("1_000", 1000), ("+0.25", 0.25)])
+def test_numbers_are_read_as_people_write_them(text, value):
+    # PyYAML reads 1e-3 (no dot) and 1_000 as strings; a spec takes them as the numbers they are
+    s = lk.from_yaml(f"type: warmup_cosine\npeak_lr: {text}\ntotal_steps: 4000\nwarmup_steps: 100\n")
+    assert s.peak_lr == value
+    t = lk.from_yaml(f"type: step\npeak_lr: 0.1\nstep_size: {text}\ngamma: 0.5\n") if value >= 1e-9 else None
+    if t is not None:
+        assert t.step_size == value
+    assert lk.from_dict({"type": "multistep", "peak_lr": 0.1, "milestones": ["1_000", "2e3"]}).milestones == (1000, 2000)
+    assert lk.from_dict({"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep", "steps_per_epoch": "1_000"}
+                        ).total_steps == 2000
+    assert lk.from_dict({"type": "piecewise", "values": ["1e-3", "1e-4"], "boundaries": [10]}).values == (1e-3, 1e-4)
+
+
+def test_json_is_read_as_json_and_keys_are_never_given_twice(tmp_path):
+    trailing = tmp_path / "trailing.json"
+    trailing.write_text('{"type": "constant",\n "lr": 0.1,}')
+    with pytest.raises(ValueError) as e:
+        lk.load(trailing)  # YAML would take it; JSON does not
+    assert "invalid JSON" in str(e.value) and "line 2, column" in str(e.value) and "\n" not in str(e.value)
+    dup = tmp_path / "dup.json"
+    dup.write_text('{"type": "cosine", "peak_lr": 0.1, "peak_lr": 0.2, "total_steps": 10}')
+    with pytest.raises(ValueError, match="'peak_lr' appears twice"):
+        lk.load(dup)
+    with pytest.raises(ValueError, match="'peak_lr' appears twice"):
+        lk.from_json(dup.read_text())
+    with pytest.raises(ValueError, match="'peak_lr' appears twice in one mapping at line 3"):
+        lk.from_yaml("type: cosine\npeak_lr: 0.1\npeak_lr: 0.2\ntotal_steps: 10\n")
+    with pytest.raises(ValueError) as e:
+        lk.from_yaml("type: cosine\n  peak_lr: [0.1\n")
+    assert "invalid YAML" in str(e.value) and "at line 2" in str(e.value) and "\n" not in str(e.value)
+    # YAML merge keys are not duplicates; an explicit key may override a merged one
+    s = lk.from_yaml("base: &b {peak_lr: 0.1, total_steps: 10}\n" if False else
+                     "type: cosine\n<<: {peak_lr: 0.1, total_steps: 10}\ntotal_steps: 20\n")
+    assert s.total_steps == 20
+
+
+def test_a_file_that_is_not_text_is_named(tmp_path):
+    for name, data in (("bin.yaml", b"type: constant\x00\x01"), ("latin.json", "{\"lr\": \"é\"}".encode("latin-1"))):
+        f = tmp_path / name
+        f.write_bytes(data)
+        with pytest.raises(ValueError, match=name):
+            lk.load(f)
 
 
 def test_function_schedule_is_not_a_config():

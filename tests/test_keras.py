@@ -66,7 +66,7 @@ def test_bad_arguments():
         ScheduleLR({"type": "cosin", "peak_lr": 0.1, "total_steps": 10})
 
 
-@pytest.mark.parametrize("backend", ["jax", "torch"])
+@pytest.mark.parametrize("backend", ["jax", "torch", "tensorflow"])
 def test_model_fit_applies_the_schedule_every_batch_and_resumes_from_a_saved_model(backend, tmp_path):
     env = dict(os.environ, KERAS_BACKEND=backend)
     out = subprocess.run([sys.executable, str(HERE / "keras_worker.py"), str(tmp_path)], env=env,

@@ -193,7 +193,7 @@ EXTREME_RAISES = [
     ("per_step overflows, array", lambda: lk.PerStep(lk.Step(1, 10), 1e-310)(np.array([1.0])), ValueError),
     ("polynomial cycle count overflows", lambda: PolynomialCycle(1, 1e-310)(1.0), ValueError),
     ("three_phase from a string", lambda: lk.from_dict({"type": "one_cycle", "peak_lr": 0.1, "total_steps": 100,
-                                                        "three_phase": "false"}), TypeError),
+                                                        "three_phase": "false"}), ValueError),
     ("milestones from a generator", lambda: lk.MultiStep(0.1, (x for x in [3, 2])), ValueError),
 ]
 

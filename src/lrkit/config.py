@@ -24,7 +24,32 @@ __all__ = ["Units", "from_dict", "from_json", "from_yaml", "load", "MAX_SPEC_BYT
 
 UNIT_KEYS = ("steps_per_epoch", "run_steps")
 
-_LEN_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(steps?|ep|epochs?|%)?\s*$")
+# a number as people write it: 3e-4, 1E-3, .5, 2., 1_000, +0.1 (no inf, no nan)
+_DIGITS = r"[0-9](?:_?[0-9])*"
+_NUMBER = rf"[-+]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][-+]?{_DIGITS})?"
+_NUM_RE = re.compile(rf"^\s*({_NUMBER})\s*$")
+_LEN_RE = re.compile(rf"^\s*({_NUMBER})\s*(steps?|ep|epochs?|%)?\s*$")
+#: parameter units whose values are numbers: a string there is read as one
+_NUMBER_UNITS = ("rate", "factor", "positive", "real", "count")
+_NUMBER_LIST_UNITS = ("reals", "rates")
+
+
+def _number(text: str) -> float | int:
+    """``"3e-4"`` -> 0.0003, ``"1_000"`` -> 1000 (an int when written as one)."""
+    t = text.strip().replace("_", "")
+    if re.fullmatch(r"[-+]?[0-9]+", t):
+        return int(t)
+    return float(t)
+
+
+def spec_number(name: str, value: Any) -> Any:
+    """A spec value for a number parameter: a string written as a number becomes that number
+    (YAML reads ``1e-3`` as a string); anything else is returned for the kind to check."""
+    if isinstance(value, str):
+        if not _NUM_RE.match(value):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        return _number(value)
+    return value
 
 
 class Units:
@@ -63,7 +88,9 @@ class Units:
             mt = _LEN_RE.match(value)
             if not mt:
                 raise ValueError(f"{name} must be a number or a string like '500', '2ep' or '10%', got {value!r}")
-            x, unit = float(mt.group(1)), (mt.group(2) or "steps")
+            x, unit = float(_number(mt.group(1))), (mt.group(2) or "steps")
+            if not unit.startswith(("ep", "%")) and x.is_integer():
+                x = int(x)  # "1_000" is 1000 positions, as the number 1000 would be
             if unit.startswith("ep"):
                 if self.steps_per_epoch is None:
                     raise ValueError(f"{name}={value!r} is in epochs: give steps_per_epoch to convert it")
@@ -133,17 +160,20 @@ def from_dict(spec: Mapping[str, Any], *, steps_per_epoch: float | None = None,
     if isinstance(spec, (Mapping, list)):
         _extent(spec)  # depth and size first, whatever the parser's recursion limit let through
     if not isinstance(spec, Mapping):
-        raise TypeError(f"a schedule spec must be a mapping with a 'type', got {_check.show(spec)}")
+        raise ValueError(f"a schedule spec must be a mapping with a 'type', got {_check.show(spec)}")
     spec = dict(spec)
-    spe = _unit(spec, "steps_per_epoch", steps_per_epoch)
-    run = _unit(spec, "run_steps", run_steps)
-    units = Units(steps_per_epoch=spe, run_steps=run)
+    try:
+        spe = _unit(spec, "steps_per_epoch", steps_per_epoch)
+        run = _unit(spec, "run_steps", run_steps)
+        units = Units(steps_per_epoch=spe, run_steps=run)
+    except TypeError as e:  # a spec error is a ValueError
+        raise ValueError(str(e)) from None
     return _build(spec, units, "", top=True, memo={})
 
 
 def _unit(spec: Mapping[str, Any], name: str, given: Any) -> Any:
     """A unit from the spec's top level or the keyword argument; both given, they must agree."""
-    inspec = spec.get(name)
+    inspec = spec_number(f"the spec's {name}", spec.get(name))
     if inspec is None:
         return given
     if given is not None:
@@ -160,11 +190,14 @@ def _build(spec: Any, units: Units, where: str, top: bool = False, memo: dict | 
     if id(spec) in memo:  # the same node again (a YAML alias): the same, immutable, schedule
         return memo[id(spec)][1]
     if not isinstance(spec, Mapping):
-        raise TypeError(f"{where or 'spec'} must be a schedule spec (a mapping with a 'type'), got "
+        raise ValueError(f"{where or 'spec'} must be a schedule spec (a mapping with a 'type'), got "
                         f"{_check.show(spec)}")
     if "type" not in spec:
         raise ValueError(f"{where or 'spec'} has no 'type' key: {_check.show(dict(spec))}")
-    cls = schedule_class(spec["type"])
+    try:
+        cls = schedule_class(spec["type"])
+    except TypeError as e:  # a spec error is a ValueError
+        raise ValueError(f"{where or 'spec'}{e}") from None
     params = _params(cls)
     kwargs: dict[str, Any] = {}
     label = f"{where}{spec['type']}"
@@ -186,6 +219,10 @@ def _build(spec: Any, units: Units, where: str, top: bool = False, memo: dict | 
             value = units.steps(value, key)
         elif params[key].unit == "lengths" and isinstance(value, list):
             value = [units.steps(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        elif params[key].unit in _NUMBER_UNITS:
+            value = spec_number(f"{label}: {key}", value)
+        elif params[key].unit in _NUMBER_LIST_UNITS and isinstance(value, list):
+            value = [spec_number(f"{label}: {key}[{i}]", v) for i, v in enumerate(value)]
         kwargs[key] = value
     missing = [k for k, p in params.items() if p.required and k not in kwargs]
     if missing:
@@ -193,9 +230,10 @@ def _build(spec: Any, units: Units, where: str, top: bool = False, memo: dict | 
     try:
         built = cls(**kwargs)
     except (TypeError, ValueError) as e:
+        # a spec error is a ValueError, whatever the constructor raised
         if str(e).startswith(label):
-            raise
-        raise type(e)(f"{label}: {e}") from None
+            raise ValueError(str(e)) from None
+        raise ValueError(f"{label}: {e}") from None
     memo[id(spec)] = (spec, built)  # the spec is kept alive, so its id is not reused
     return built
 
@@ -238,10 +276,19 @@ def _json(text: str) -> Any:
     import json
 
     _bracket_depth(text)
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in out:
+                raise ValueError(f"invalid JSON: the key {k!r} appears twice in one object")
+            out[k] = v
+        return out
+
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as e:
-        raise ValueError(f"invalid JSON: {e}") from None
+        raise ValueError(f"invalid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
     except RecursionError:
         raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
                          f"limit is {_SPEC_DEPTH}") from None
@@ -257,17 +304,52 @@ def from_yaml(text: str, **units: Any) -> Schedule:
     try:
         import yaml
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("reading YAML needs PyYAML: pip install 'lrkit[yaml]'") from None
+        raise ImportError("reading YAML needs PyYAML (a dependency of lrkit): pip install pyyaml") from None
     text = _check_text(text, "the YAML spec")
     _bracket_depth(text)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_yaml_loader())  # safe_load, refusing duplicate keys
     except yaml.YAMLError as e:
-        raise ValueError(f"invalid YAML: {e}") from None
+        mark = getattr(e, "problem_mark", None)
+        what = " ".join(x for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x) or str(e)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ValueError(f"invalid YAML: {' '.join(what.split())}{where}") from None
     except RecursionError:
         raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
                          f"limit is {_SPEC_DEPTH}") from None
     return from_dict(data, **units)
+
+
+_LOADER: Any = None
+
+
+def _yaml_loader() -> Any:
+    """PyYAML's SafeLoader, refusing a key given twice in one mapping (YAML forbids it;
+    PyYAML would keep the last one silently)."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+                if isinstance(node, yaml.MappingNode):
+                    seen: set = set()
+                    for key_node, _ in node.value:
+                        if key_node.tag == "tag:yaml.org,2002:merge":
+                            continue
+                        key = self.construct_object(key_node, deep=deep)
+                        try:
+                            dup = key in seen
+                            seen.add(key)
+                        except TypeError:  # an unhashable key: SafeLoader says so itself
+                            continue
+                        if dup:
+                            raise yaml.constructor.ConstructorError(
+                                None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark)
+                return super().construct_mapping(node, deep=deep)
+
+        _LOADER = Loader
+    return _LOADER
 
 
 def load(source: Any, **units: Any) -> Schedule:
@@ -297,6 +379,8 @@ def load(source: Any, **units: Any) -> Schedule:
             raise ValueError(f"spec file {source!r} is a binary file, not JSON or YAML")
         if source.lower().endswith((".yaml", ".yml")):
             return from_yaml(text, **units)
+        if source.lower().endswith(".json"):
+            return from_json(text, **units)  # JSON's rules, not YAML's
     elif not inline and re.search(r"\.(json|ya?ml)\s*$", source, re.IGNORECASE):
         raise ValueError(f"no such spec file: {source!r}")
     if text.lstrip().startswith(("{", "[")):
