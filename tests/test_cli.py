@@ -51,7 +51,7 @@ def read_csv(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 # -- export ---------------------------------------------------------------------------------------------
 def test_export_default_matches_the_formula_and_the_array_path():
-    code, out, err = run("export", "--steps", "1200")
+    code, out, err = run("export", "--positions", "1200")
     assert code == 0 and err == ""
     header, x, y = read_csv(out)
     assert header == ["position", "lr"]
@@ -82,7 +82,7 @@ def test_export_unbounded_schedule_defaults_to_1000_or_run_steps():
 def test_export_every_subdivide_and_file(tmp_path):
     dest = tmp_path / "lr.csv"
     spec = json.dumps({"type": "linear", "peak_lr": 1.0, "total_steps": 10})
-    code, out, _ = run("export", spec, "--steps", "10", "--subdivide", "4", "--every", "3", "--csv", str(dest))
+    code, out, _ = run("export", spec, "-n", "10", "--subdivide", "4", "--every", "3", "--csv", str(dest))
     assert code == 0 and out == ""
     header, x, y = read_csv(dest.read_text())
     expected_x = (np.arange(40) / 4)[::3]
@@ -98,7 +98,7 @@ def test_export_no_header_and_stdout_dash():
 
 def test_export_epoch_units_from_the_command_line():
     spec = json.dumps({"type": "step", "peak_lr": 0.1, "step_size": "2ep", "gamma": 0.5})
-    _, out, _ = run("export", spec, "--steps", "50", "--steps-per-epoch", "10")
+    _, out, _ = run("export", spec, "-n", "50", "--steps-per-epoch", "10")
     _, x, y = read_csv(out)
     np.testing.assert_allclose(y, 0.1 * 0.5 ** np.floor(x / 20), rtol=1e-15)
 
@@ -208,8 +208,10 @@ BAD = [
     (["show", '{"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep"}'], "--steps-per-epoch"),
     (["show", '{"type": "cosine", "peak_lr": 0.1, "total_steps": "10%"}'], "--run-steps"),
     (["show", "[1, 2]"], "mapping"),
-    (["show", "-n", "0"], "--steps"),
-    (["show", "-n", "ten"], "--steps"),
+    (["show", "-n", "0"], "--positions"),
+    (["show", "-n", "ten"], "--positions"),
+    (["show", "--steps", "100"], "the number of positions is -n/--positions"),
+    (["export", "cosine", "--peak-lr", "0.1", "--total-steps", "10", "--steps", "5"], "-n/--positions"),
     (["show", "--subdivide", "0.5"], "--subdivide"),
     (["show", "--steps-per-epoch", "-3"], "--steps-per-epoch"),
     (["show", "--bogus"], "unrecognized arguments"),

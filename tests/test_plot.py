@@ -173,7 +173,7 @@ def test_cli_plot_formats(tmp_path, name, magic):
 
 
 def test_cli_plot_subprocess_png(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "lrkit", "plot", "-o", "out.png", "--steps", "1500", "--title", "mine"],
+    r = subprocess.run([sys.executable, "-m", "lrkit", "plot", "-o", "out.png", "-n", "1500", "--title", "mine"],
                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out.png").read_bytes()[:8] == PNG_MAGIC

@@ -4,7 +4,7 @@
 
     lrkit show    [SPEC]                 phase table and a terminal plot
     lrkit plot    [SPEC] -o lr.png       PNG/SVG/PDF plot, phases and key points marked
-    lrkit export  [SPEC] --steps N       position,lr rows (CSV)
+    lrkit export  [SPEC] -n N            position,lr rows (CSV)
     lrkit explain [SPEC] [--lang zh]     what the schedule does, in words (English or Chinese)
     lrkit compare SPEC SPEC ... [-o F]   where schedules differ; overlaid plot
     lrkit list    [KIND]                 the built-in schedule kinds
@@ -25,8 +25,9 @@ touching the rest:
   ``--x-unit epochs``) and how many positions to show by default;
 * so the command line is parsed twice: a lenient pass finds the command and SPEC,
   then a strict pass with the source's options added. Those override common options
-  of the same name (``conflict_handler="resolve"``): a source may claim ``--steps``
-  and the number of positions stays available as ``-n``. A SPEC given by name must
+  of the same name (``conflict_handler="resolve"``): CAWB claims ``--steps`` (its
+  restart epochs); the number of positions is ``-n``/``--positions`` everywhere, and
+  ``--steps`` on any other SPEC is an error naming ``-n``. A SPEC given by name must
   come right after the command;
 * every expected failure (bad spec, file, option) ends as one line,
   ``lrkit: error: ...``, and exit status 2; no traceback.
@@ -181,8 +182,11 @@ def add_spec_arguments(p: argparse.ArgumentParser, spec: bool = True) -> None:
                        help="a .json/.yaml/.yml file, or inline JSON/YAML (default: the warmup_cosine "
                             "in 'lrkit --help')")
     g = p.add_argument_group("positions")
-    g.add_argument("-n", "--steps", dest="n_steps", type=_whole("steps"), metavar="N",
+    g.add_argument("-n", "--positions", dest="n_steps", type=_whole("positions"), metavar="N",
                    help="evaluate positions 0 .. N-1 (default: a tenth past the schedule's end, or 1000)")
+    # --steps once meant the number of positions, and means CAWB's restart epochs: it is
+    # refused with the right name rather than read one way or the other
+    g.add_argument("--steps", dest="steps_was_positions", nargs="*", help=argparse.SUPPRESS)
     g.add_argument("--subdivide", type=_whole("subdivide"), default=1, metavar="K",
                    help="K evenly spaced points per position, e.g. the steps per epoch to see an "
                         "epoch schedule per iteration (default: 1)")
@@ -225,7 +229,7 @@ def _epilog() -> str:
         "  lrkit show",
         "  lrkit plot -o lr.png --log",
         "  lrkit show '{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": \"90ep\"}' --steps-per-epoch 100",
-        "  lrkit export schedule.yaml --steps 5000 --every 10 --csv lr.csv",
+        "  lrkit export schedule.yaml -n 5000 --every 10 --csv lr.csv",
         "  lrkit compare a.yaml b.yaml -o both.png",
         "",
         "recipes by name, with the originals' parameter names (lrkit plot NAME --help):",
@@ -316,7 +320,17 @@ def _yaml_mapping(text: str) -> Any:
 def _text_source(spec: str | None) -> SpecSource:
     if spec is None:
         return SpecSource("default", lambda args: from_dict(DEFAULT_SPEC, **_units(args)))
+    if spec == "-":
+        return SpecSource("standard input", lambda args: _load_text(_stdin_spec(), _units(args)))
     return SpecSource(spec, lambda args: _load_text(spec, _units(args)))
+
+
+def _stdin_spec() -> str:
+    """The spec piped in (``lrkit show - < spec.yaml``), read once, as inline text."""
+    text = sys.stdin.read()
+    if not text.strip():
+        raise CLIError("SPEC '-' reads the spec from standard input, which is empty")
+    return text if "\n" in text.strip() or text.lstrip().startswith(("{", "[")) else text.strip() + "\n"
 
 
 # -- recipes by name, with the originals' parameter names -------------------------------------------
@@ -549,6 +563,9 @@ def resolve_source(spec: str | None) -> SpecSource:
 
 
 def _schedule(args: argparse.Namespace) -> Schedule:
+    if getattr(args, "steps_was_positions", None) is not None:
+        raise CLIError("--steps is not an option here: the number of positions is -n/--positions "
+                       "(--steps is CAWB's restart epochs)")
     return args.source.build(args)
 
 
@@ -572,7 +589,7 @@ def _positions(args: argparse.Namespace, schedule: Schedule) -> np.ndarray:
     if n is None:
         n = _default_n(getattr(args, "source", None), args, schedule)
     if n * args.subdivide > MAX_POSITIONS:
-        raise CLIError(f"--steps {n} x --subdivide {args.subdivide} is {n * args.subdivide:,} positions; "
+        raise CLIError(f"-n {n} x --subdivide {args.subdivide} is {n * args.subdivide:,} positions; "
                        f"at most {MAX_POSITIONS:,}")
     return positions(n, args.subdivide)
 
@@ -771,7 +788,7 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     scheds = [src.build(args) for src in sources]
     n = args.n_steps or max(_default_n(src, args, s) for src, s in zip(sources, scheds))
     if n * args.subdivide > MAX_POSITIONS:
-        raise CLIError(f"--steps {n} x --subdivide {args.subdivide} is more than {MAX_POSITIONS:,} positions")
+        raise CLIError(f"-n {n} x --subdivide {args.subdivide} is more than {MAX_POSITIONS:,} positions")
     x = positions(n, args.subdivide)
     names = [spec_label(s) for s in scheds]
     lines = [f"{i + 1}  {name}" for i, name in enumerate(names)]
@@ -874,6 +891,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         with warnings.catch_warnings():
             # an error is one line: no numpy RuntimeWarning before it
             warnings.simplefilter("ignore", RuntimeWarning)
+            # a warning (a drop-in's probable mistake) is one line too, said as lrkit says things
+            warnings.showwarning = lambda message, category, *rest: err.write(  # type: ignore[assignment]
+                f"lrkit: warning: {_one_line(message)}\n")
             return COMMANDS[args.command].run(args, out)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0

@@ -194,6 +194,12 @@ class CAWB(Schedule):
         else:
             raise TypeError(f"lf must be None, 'cos', 'linear', a CawbLf or a function lf(x, gap), got {lf!r}")
 
+        ignored = [x for x in st if not we < x < E]
+        if ignored:
+            from ._dropin import _drop_in_warning
+
+            _drop_in_warning("CAWB", f"restart epochs {', '.join(f'{x:g}' for x in ignored)} are not between warmup_epoch "
+                                     f"({we:g}) and epochs ({E:g}): the recipe ignores them")
         B = (we,) + tuple(sorted(s for s in st if we < s < E)) + (E,)
         nseg = len(B) - 1
         scales = [1.0]
