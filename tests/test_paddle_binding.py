@@ -432,3 +432,14 @@ def test_set_state_dict_refuses_another_steps_per_epoch():
     c = ScheduleLR(s, steps_per_epoch=4)
     c.set_state_dict(old)
     assert c.last_epoch == 6 and c() == b()
+
+
+def test_a_schedule_of_learning_rates_times_a_learning_rate_is_said():
+    import warnings
+
+    with pytest.warns(lk.ScheduleWarning, match=r"lr would peak at 9e-08.*leave learning_rate at 1.0"):
+        ScheduleLR(lk.WarmupCosine(peak_lr=3e-4, total_steps=100, warmup_steps=10), learning_rate=3e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lk.ScheduleWarning)
+        ScheduleLR(lk.WarmupCosine(peak_lr=3e-4, total_steps=100, warmup_steps=10))  # values are the lr
+        ScheduleLR(lk.WarmupCosine(peak_lr=1.0, total_steps=100, warmup_steps=10), learning_rate=3e-4)

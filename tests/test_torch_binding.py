@@ -79,8 +79,33 @@ def test_groups_sharing_a_base_lr_match_lambdalr():
 def test_absolute_values():
     opt = two_groups()
     s = lk.Cosine(0.3, 20, 0.001)
-    ScheduleLR(opt, s, absolute=True)
+    with pytest.warns(lk.ScheduleWarning, match=r"all 2 param groups, whose learning rates differ \(0.1, 0.02\)"):
+        ScheduleLR(opt, s, absolute=True)  # what was asked for, with a warning: the groups' ratio is lost
     assert lrs(opt) == [0.3, 0.3]
+
+
+def test_a_schedule_of_learning_rates_used_as_a_multiplier_is_said():
+    import warnings
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=3e-4)
+    with pytest.warns(lk.ScheduleWarning, match=r"peaks at 0.0003 and multiplies the learning rate 0.0003, "
+                                                r"so the lr would peak at 9e-08.*absolute=True"):
+        sched = ScheduleLR(opt, lk.WarmupCosine(peak_lr=3e-4, total_steps=100, warmup_steps=10))
+    sched.step()
+    assert opt.param_groups[0]["lr"] == 3e-4 * lk.WarmupCosine(3e-4, 100, 10)(1)  # the values asked for
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-3)
+    with pytest.warns(lk.ScheduleWarning, match="lr would peak at 1e-07"):
+        ScheduleLR(opt, lk.Cosine(1e-4, 100))  # learning rates below the optimizer's: still lr * lr
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # the intended uses say nothing: a multiplier peaking at 1, values with absolute=True,
+        # one group or groups of one lr, a multiplier below 1 (CAWB-like), one schedule per group
+        ScheduleLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=3e-4), lk.WarmupCosine(1.0, 100, 10))
+        ScheduleLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=3e-4),
+                   lk.WarmupCosine(3e-4, 100, 10), absolute=True)
+        ScheduleLR(two_groups(), lk.Cosine(0.5, 10))
+        ScheduleLR(two_groups(), [lk.Cosine(0.1, 10), lk.Cosine(0.02, 10)], absolute=True)
+        ScheduleLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), lk.Cosine(3e-4, 10))
 
 
 def test_one_schedule_per_group():
@@ -322,6 +347,8 @@ def test_errors_name_the_problem():
 def test_load_state_dict_refuses_another_absolute_or_steps_per_epoch():
     # The saved position and base values are read with these settings: loading them into a
     # scheduler built with other ones would silently apply other lrs.
+    warnings.simplefilter("ignore", lk.ScheduleWarning)  # absolute=True on two groups of different lrs
+
     def saved(**kw):
         sched = ScheduleLR(two_groups(), SCHED, **kw)
         for _ in range(5):

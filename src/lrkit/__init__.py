@@ -15,7 +15,7 @@ from .schedules.algebra import Dampening, Piecewise, Ramp, Shift, Sum, dampened
 from .schedules.compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup,
                       untuned_exponential_warmup, untuned_linear_warmup)
 from .config import Units, from_dict, from_json, from_yaml, load
-from .core import Phase, Schedule, registered
+from .core import Phase, Schedule, ScheduleWarning, registered
 from .schedules.cycles import CosineRestarts, Cyclic
 from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, MultiStep, OneCycle, Polynomial, Step,
                     Tanh, WarmupStableDecay)
@@ -28,7 +28,7 @@ from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, Y
 __version__ = "0.1.0"
 
 __all__ = [
-    "Schedule", "Phase", "registered", "Units", "from_dict", "from_json", "from_yaml", "load",
+    "Schedule", "Phase", "ScheduleWarning", "registered", "Units", "from_dict", "from_json", "from_yaml", "load",
     "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "InverseTime", "Tanh",
     "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",

@@ -11,7 +11,7 @@ import math
 from typing import Any, Callable, Iterable, Mapping
 
 from . import _check
-from .core import Schedule, check_schedule
+from .core import Schedule, ScheduleWarning, check_schedule
 from .recipes import CAWB, cawb_lf
 from .recipes._dropin import _drop_in_warning
 
@@ -305,3 +305,39 @@ class CawbCounters:
         self.iters, self.iters_batch, self.gap = values["iters"], values["iters_batch"], values["gap"]
         le = values["last_epoch"]
         self.last_epoch = int(le) if le.is_integer() else le
+
+
+def check_intent(schedules: tuple[Schedule, ...], bases: list[float], *, multiplier: bool, who: str,
+                 absolute_hint: str) -> None:
+    """Warn where a binding's two modes are probably confused.
+
+    * multiplier mode (``value = base * schedule``): a schedule that peaks at a group's
+      own learning rate, or that peaks below 1 where ``base * peak`` is below 1e-6,
+      holds learning rates, not multipliers: the lr would be squared (3e-4 -> 9e-8);
+    * absolute mode with one schedule and groups whose learning rates differ: every
+      group gets the same values, their ratio is lost.
+    """
+    import warnings
+
+    from .recipes._dropin import _caller
+
+    if multiplier:
+        for i, b in enumerate(bases):
+            s = schedules[i] if len(schedules) > 1 else schedules[0]
+            peak = s.max_value
+            if not (math.isfinite(peak) and 0 < peak < 1 and b != 1.0):
+                continue
+            if math.isclose(peak, b, rel_tol=1e-9) or peak * b < 1e-6:
+                warnings.warn(
+                    f"{who}: the schedule peaks at {peak:g} and multiplies the learning rate {b:g}"
+                    f"{f' of param group {i}' if len(bases) > 1 else ''}, so the lr would peak at {peak * b:g}. "
+                    f"If the schedule's values are learning rates, {absolute_hint}; as a multiplier, give "
+                    "the schedule peak_lr=1.0", ScheduleWarning, stacklevel=_caller())
+                return
+    elif len(schedules) == 1 and len(set(bases)) > 1:
+        shown = ", ".join(f"{b:g}" for b in bases[:4]) + (", ..." if len(bases) > 4 else "")
+        warnings.warn(
+            f"{who}: absolute=True writes the schedule's values to all {len(bases)} param groups, whose "
+            f"learning rates differ ({shown}): their ratio is lost. For one schedule scaling each group's "
+            "own lr, leave absolute=False (with peak_lr=1.0); or pass one schedule per group",
+            ScheduleWarning, stacklevel=_caller())

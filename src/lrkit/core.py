@@ -47,6 +47,13 @@ _FMAX = sys.float_info.max
 _REGISTRY: dict[str, type["Schedule"]] = {}
 
 
+class ScheduleWarning(UserWarning):
+    """lrkit's own classes used in a way that is probably a mistake (the values are still
+    what was asked for): e.g. a schedule of learning rates used as a multiplier of the
+    optimizer's learning rate. Silence it with
+    ``warnings.filterwarnings("ignore", category=lrkit.ScheduleWarning)``."""
+
+
 class Phase(NamedTuple):
     """One phase of a schedule: ``[start, end)`` in positions, with the values there.
 

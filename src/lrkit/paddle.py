@@ -35,7 +35,7 @@ from paddle.optimizer import lr as _pl
 
 from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
-from ._bindutil import (CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
+from ._bindutil import (check_intent, CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, real, same_steps_per_epoch, schedule_tuple)
 from .core import Schedule, fingerprint
 from .convert import NOT_CLOSED_FORM, RunningProduct, unconvertible
@@ -155,6 +155,10 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self._multipliers = [base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
                              for i, g in enumerate(groups)] if groups is not None else None
         self._t = -1.0
+        if last_epoch == -1:
+            bases = [base * m for m in self._multipliers] if self._multipliers else [base]
+            check_intent(schedules, bases, multiplier=True, who="ScheduleLR",
+                         absolute_hint="leave learning_rate at 1.0 (the schedule's values are then the lr)")
         self._set_fast_path(base)
         super().__init__(1.0 if per_group else base, last_epoch, verbose)
         self.base_lr = base

@@ -33,7 +33,7 @@ from torch.optim import lr_scheduler as _tl
 
 from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
-from ._bindutil import (CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
+from ._bindutil import (check_intent, CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, same_steps_per_epoch, schedule_tuple)
 from ._check import real as _check_real
 from .core import Schedule, fingerprint, registered
@@ -201,6 +201,9 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         self.base_values = base_values(f"the param groups' {self._initial_key!r}",
                                        [_plain(g[self._initial_key]) for g in groups])
         self._per_group = per_group
+        if key == "lr" and last_epoch == -1:
+            check_intent(schedules, self.base_values, multiplier=not absolute, who="ScheduleLR",
+                         absolute_hint="pass absolute=True")
         self._set_fast_path()
         self._t = float(last_epoch)
         _run_eagerly_under_compile()
