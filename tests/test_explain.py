@@ -180,3 +180,21 @@ def test_every_warmup_shape_is_explained_in_every_language(shape, lang):
     assert "0.1" in text and "10" in text
     if lang == "en":
         assert text.startswith(("A ", "An ")) and "A exponential" not in text
+
+
+def test_nested_schedules_are_explained_on_the_whole_schedules_clock():
+    import pathlib
+
+    spec = pathlib.Path(__file__).parent.parent / "examples" / "specs" / "sgdr.yaml"
+    s = lrkit.load(spec)
+    starts = [p.start for p in s.phases()]
+    assert starts[:5] == [0, 500, 1000, 2000, 4000]
+    en, zh = explain(s, "en"), explain(s, "zh")
+    assert "Restarts at 1000 and 2000" in en and "at 4000, it holds" in en
+    assert "1000、2000" in zh and "（4000）" in zh
+    assert "500 and 1500" not in en and "3500" not in en and "3500" not in zh
+    # a segment of a sequence, and an epoch schedule stepped per iteration
+    seq = lrkit.Sequence([lrkit.Constant(0.1), lrkit.Cosine(0.1, 90, after="continue")], [10])
+    assert "past 100 it goes on" in explain(seq) and "back up to 0.1 at 190" in explain(seq)
+    per = lrkit.PerStep(lrkit.Step(0.1, 3, 0.5), 100)
+    assert "every 300 positions (first at 300)" in explain(per)

@@ -43,9 +43,21 @@ _INF = math.inf
 class _W:
     """The words of one explanation: picks the language and formats numbers the same way in both."""
 
-    def __init__(self, lang: str, steps_per_epoch: float | None = None) -> None:
+    def __init__(self, lang: str, steps_per_epoch: float | None = None, offset: float = 0.0,
+                 scale: float = 1.0) -> None:
         self.lang = lang
         self.steps_per_epoch = steps_per_epoch
+        # a schedule nested in another runs on its own clock: its position p is the
+        # whole schedule's offset + p * scale, which is what the text says
+        self.offset, self.scale = offset, scale
+
+    def shifted(self, start: float) -> "_W":
+        """The words for a schedule whose own position 0 is at ``start`` of this one's clock."""
+        return _W(self.lang, self.steps_per_epoch, self.offset + start * self.scale, self.scale)
+
+    def scaled(self, k: float) -> "_W":
+        """The words for a schedule whose one position is ``k`` of this one's (epochs of steps)."""
+        return _W(self.lang, self.steps_per_epoch, self.offset, self.scale * k)
 
     def say(self, key: str, **values: Any) -> str:
         """The template ``key`` of this language's table, filled with ``values``."""
@@ -57,13 +69,16 @@ class _W:
         return "?" if v is None else number(v)
 
     def at(self, p: float) -> str:
-        """A position, with its epoch when the positions are iterations of known epochs."""
+        """A position (of the schedule being explained, said on the whole schedule's clock),
+        with its epoch when the positions are iterations of known epochs."""
+        if p != _INF:
+            p = self.offset + p * self.scale
         if self.steps_per_epoch and p != _INF:
             return self.say('at.1', x0=self.n(p), x1=self.n(p / self.steps_per_epoch))
         return self.n(p)
 
     def span(self, length: float) -> str:
-        return self.say('span.1', x0=self.n(length))
+        return self.say('span.1', x0=self.n(length * self.scale))
 
     def join(self, items: list[str]) -> str:
         if self.lang == "zh":
@@ -357,7 +372,7 @@ def _warmup(s: Any, w: _W) -> tuple[list[str], list[str]]:
     if s.warmup_steps == 0:
         return [text, _summary(s.schedule, w)], notes
     return [text, w.say('warmup.1', x0=w.at(s.warmup_steps)),
-            _summary(s.schedule, w)], notes
+            _summary(s.schedule, w.shifted(s.warmup_steps))], notes
 
 
 @explainer("warmup_cosine")
@@ -374,7 +389,7 @@ def _warmup_cosine(s: Any, w: _W) -> tuple[list[str], list[str]]:
 def _sequence(s: Any, w: _W) -> tuple[list[str], list[str]]:
     text = [w.say('sequence.1', x0=len(s.segments))]
     for i, (seg, start) in enumerate(zip(s.segments, s.starts)):
-        text.append(w.say('sequence.2', x0=w.at(start)) + w.say('sequence.3') + _summary(seg, w))
+        text.append(w.say('sequence.2', x0=w.at(start)) + w.say('sequence.3') + _summary(seg, w.shifted(start)))
     notes = []
     for i, b in enumerate(s.boundaries):
         before, after = s.segments[i]._scalar(b - s.starts[i]), s.segments[i + 1]._scalar(0.0)
@@ -404,8 +419,7 @@ def _clip(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("per_step")
 def _per_step(s: Any, w: _W) -> tuple[list[str], list[str]]:
     k = s.steps_per_epoch
-    inner = _W(w.lang)
-    return [w.say('per_step.1', x0=w.n(k)) + w.say('per_step.2') + _summary(s.schedule, inner)], []
+    return [w.say('per_step.1', x0=w.n(k)) + w.say('per_step.2') + _summary(s.schedule, w.scaled(k))], []
 
 
 @explainer("product")
