@@ -531,3 +531,69 @@ def test_spec_units_that_disagree_with_the_options_are_an_error(tmp_path, monkey
     assert "steps_per_epoch is given twice" in err and "with --steps-per-epoch" in err, err
     code, out, err = run("show", spec, "--steps-per-epoch", "50")
     assert code == 0, err
+
+
+# -- the first hour: long runs, the terminal, stdin ------------------------------------------------
+def test_long_runs_are_drawn_from_a_sample_with_every_boundary_exact(tmp_path):
+    import time
+
+    t0 = time.perf_counter()
+    code, out, err = run("show", "cosine", "--peak-lr", "0.1", "--total-steps", "40000000", "--width", "50")
+    assert code == 0 and err == "" and time.perf_counter() - t0 < 3.0  # was 5.6 s and 1.7 GB
+    assert "4.4e+07" in out.splitlines()[-1]
+    # 1e9 positions: a picture, not a refusal; export stays exact and keeps its limit
+    code, out, err = run("show", "step", "--peak-lr", "0.1", "--step-size", "1e8", "--gamma", "0.5",
+                         "-n", "1000000000", "--ascii")
+    assert code == 0, err
+    code, _, err = run("export", "step", "--peak-lr", "0.1", "--step-size", "1e8", "-n", "1000000000")
+    assert code == 2 and "at most" in err
+    s = lrkit.WarmupStableDecay(0.1, 10_000_000, 1_000_000, warmup_steps=333_333)
+    x = cli.sampled_positions(s, 11_000_000)
+    assert x.size < 25_000 and x[0] == 0 and x[-1] == 11_000_000 - 1
+    for b in (333_333, 333_333 + 8_666_667):  # end of warmup, start of the decay: exact, and the position before
+        assert b in x and b - 1 in x
+    assert np.all(np.diff(x) > 0)
+    # the picture: a plot file from the sample, and the sample's values are the schedule's
+    code, out, err = run("plot", "wsd", "--peak-lr", "0.1", "--total-steps", "10000000", "--decay-steps", "1000000",
+                         "-o", str(tmp_path / "long.png"))
+    assert code == 0 and (tmp_path / "long.png").stat().st_size > 5000
+
+
+def test_terminal_plots_follow_the_terminal_width(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setenv("COLUMNS", "120")
+    out = Tty()
+    assert cli.main(["show", "--ascii"], out=out, err=io.StringIO()) == 0
+    axis = [line for line in out.getvalue().splitlines() if line.strip().startswith("+")][0]
+    assert len(axis.strip()) == 120 - 14 + 1
+    plain = io.StringIO()
+    cli.main(["show", "--ascii"], out=plain, err=io.StringIO())
+    axis = [line for line in plain.getvalue().splitlines() if line.strip().startswith("+")][0]
+    assert len(axis.strip()) == 61  # not a terminal: 60 columns
+    # the last tick's label never runs into another
+    for n in ("1100", "1099", "1001"):
+        code, out, _ = run("show", "-n", n, "--ascii", "--width", "30")
+        last = out.splitlines()[-1].split()
+        assert last[-1] == str(int(n) - 1) and all(w.isdigit() for w in last)
+
+
+def test_show_reads_the_spec_from_stdin(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("type: cosine\npeak_lr: 1e-3\ntotal_steps: 100\n"))
+    code, out, err = run("explain", "-")
+    assert code == 0 and "Half a cosine from 0.001" in out
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    code, out, err = run("show", "-")
+    assert code == 2 and "standard input, which is empty" in err
+
+
+def test_a_recipe_warning_is_one_line_and_export_says_what_it_wrote(tmp_path):
+    dest = tmp_path / "cawb.csv"
+    code, out, err = run("export", "cawb", "--epochs", "45", "--batchs", "50", "--steps", "10", "2250",
+                         "-n", "30", "--csv", str(dest))
+    assert code == 0
+    lines = err.splitlines()
+    assert lines[0].startswith("lrkit: warning: CAWB: restart epochs 2250 are not between") and len(lines) == 2
+    assert lines[1] == f"wrote {dest} (30 rows)"

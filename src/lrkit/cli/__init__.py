@@ -64,6 +64,11 @@ DEFAULT_SPEC: dict[str, Any] = {"type": "warmup_cosine", "peak_lr": 0.1, "total_
 
 #: More positions than this is almost certainly a typo, and would need gigabytes.
 MAX_POSITIONS = 50_000_000
+#: show and plot draw a longer run from a sample of SAMPLES positions (every phase
+#: boundary kept, at most MAX_MARKS of them); export writes every position.
+SAMPLE_ABOVE = 200_000
+SAMPLES = 20_000
+MAX_MARKS = 20_000
 #: Bounds of the drawing options (a larger terminal plot or image is a typo, and takes minutes).
 MAX_WIDTH = 1000
 MAX_HEIGHT = 500
@@ -582,16 +587,56 @@ def _default_n(source: SpecSource | None, args: argparse.Namespace, schedule: Sc
     return n
 
 
-def _positions(args: argparse.Namespace, schedule: Schedule) -> np.ndarray:
+def _positions(args: argparse.Namespace, schedule: Schedule, *, sample: bool = False) -> np.ndarray:
+    """The positions to evaluate: all of them (export), or, for a picture of a long run
+    (``sample=True``), an even sample with every phase boundary kept exactly."""
     from ..plot import positions
 
     n = args.n_steps
     if n is None:
         n = _default_n(getattr(args, "source", None), args, schedule)
+    if sample and n * args.subdivide > SAMPLE_ABOVE:
+        return sampled_positions(schedule, n, args.subdivide)
     if n * args.subdivide > MAX_POSITIONS:
         raise CLIError(f"-n {n} x --subdivide {args.subdivide} is {n * args.subdivide:,} positions; "
                        f"at most {MAX_POSITIONS:,}")
     return positions(n, args.subdivide)
+
+
+def sampled_positions(schedule: Schedule, n: int, k: int = 1, samples: int = SAMPLES) -> np.ndarray:
+    """About ``samples`` of the positions ``0, 1/k, ..., n - 1/k``, evenly spread, plus each
+    phase boundary below ``n`` and the grid position just before it (so every jump and
+    turn is drawn where it is), and the last position. Enough for any picture; the
+    values at these positions are exact.
+
+    >>> import lrkit
+    >>> x = sampled_positions(lrkit.Step(0.1, 1_000_000, 0.5), 40_000_000, samples=100)
+    >>> x.size < 200, 999_999.0 in x, 1_000_000.0 in x, x[-1]
+    (True, True, True, 39999999.0)
+    """
+    grid = n * k  # grid index i is position i / k
+    idx = np.linspace(0, grid - 1, samples).round().astype(np.int64)
+    marks = []
+    for p in schedule.phases():
+        if len(marks) >= 2 * MAX_MARKS:
+            break
+        if 0 < p.start < n:
+            j = math.ceil(p.start * k)
+            marks += [j - 1, j]
+    # a stepwise phase (step, multistep) has no phase per drop: its drops are every step_size
+    for name in ("step_size",):
+        size = getattr(schedule, name, None)
+        if isinstance(size, float) and size > 0 and n / size <= MAX_MARKS:
+            drops = np.arange(1, math.ceil(n / size)) * size
+            j = np.ceil(drops * k).astype(np.int64)
+            marks += (j - 1).tolist() + j.tolist()
+    for m in getattr(schedule, "milestones", ())[:MAX_MARKS]:
+        if 0 < m < n:
+            j = math.ceil(m * k)
+            marks += [j - 1, j]
+    idx = np.unique(np.concatenate([idx, np.asarray(marks, dtype=np.int64)]))
+    idx = idx[(idx >= 0) & (idx < grid)]
+    return idx / k
 
 
 def _per_epoch(args: argparse.Namespace, source: SpecSource | None = None) -> float | None:
@@ -630,6 +675,17 @@ def _evaluate(args: argparse.Namespace, schedule: Schedule, x: np.ndarray, desc:
     return out
 
 
+def _plot_width(args: argparse.Namespace, out: TextIO) -> int:
+    """--width, else the terminal's columns less the y labels' room (60 off a terminal)."""
+    if args.width is not None:
+        return args.width
+    if not _tty(out):
+        return 60
+    import shutil
+
+    return max(20, min(MAX_WIDTH, shutil.get_terminal_size((80, 24)).columns - 14))
+
+
 def _tty(stream: Any) -> bool:
     """Progress lines only on a terminal, where a failure can erase them: in a log or a pipe
     the one error line must stand alone."""
@@ -655,8 +711,9 @@ def _base_lrs_arg(g: Any) -> None:
          "text characters (braille dots, or ASCII with --ascii); works over SSH.")
 def _show_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("plot")
-    g.add_argument("--width", type=_whole("width", 10, MAX_WIDTH), default=60,
-                   help=f"plot width in characters, at most {MAX_WIDTH} (default: 60)")
+    g.add_argument("--width", type=_whole("width", 10, MAX_WIDTH), default=None,
+                   help=f"plot width in characters, at most {MAX_WIDTH} (default: the terminal's width, "
+                        "or 60 when the output is not a terminal)")
     g.add_argument("--height", type=_whole("height", 3, MAX_HEIGHT), default=15,
                    help=f"plot height in lines, at most {MAX_HEIGHT} (default: 15)")
     g.add_argument("--ascii", action="store_true", help="plain ASCII instead of braille dots")
@@ -672,10 +729,10 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
     s = _schedule(args)
     parts = [spec_label(s), "", s.describe()]
     if not args.no_plot:
-        x = _positions(args, s)
+        x = _positions(args, s, sample=True)
         ascii_only = args.ascii or not can_encode_unicode(out)
         marks = sorted({p.start for p in s.phases()})
-        parts += ["", text_plot(x, s(x), width=args.width, height=args.height, marks=marks, log=args.log,
+        parts += ["", text_plot(x, s(x), width=_plot_width(args, out), height=args.height, marks=marks, log=args.log,
                                 ascii=ascii_only)]
     out.write("\n".join(parts) + "\n")
     return 0
@@ -738,7 +795,7 @@ def _plot(args: argparse.Namespace, out: TextIO) -> int:
 
     s = _schedule(args)
     per = _x_unit(args)
-    x = _positions(args, s)
+    x = _positions(args, s, sample=True)
     y = _evaluate(args, s, x, "evaluate")
     save_plot(s, args.output, x, log=args.log, title=args.title if args.title is not None else True,
               dpi=args.dpi, steps_per_epoch=per, groups=args.base_lrs, annotate=not args.no_annotate, values=y)
