@@ -198,3 +198,17 @@ def test_nested_schedules_are_explained_on_the_whole_schedules_clock():
     assert "past 100 it goes on" in explain(seq) and "back up to 0.1 at 190" in explain(seq)
     per = lrkit.PerStep(lrkit.Step(0.1, 3, 0.5), 100)
     assert "every 300 positions (first at 300)" in explain(per)
+
+
+def test_step_recipes_list_their_plateaus_and_segments():
+    ys = lrkit.YoloxStep(0.01, 1e-4, 300, 4)
+    ph = ys.phases()
+    assert [p.name for p in ph] == ["plateau 1", "plateau 2", "plateau 3", "plateau 4", "past total_iters"]
+    assert [p.start for p in ph] == [0, 75, 150, 225, 300] and ph[3].start_value == ph[3].end_value == 1e-4
+    assert all(p.start_value == ys(p.start) for p in ph)
+    en, zh = explain(ys, "en"), explain(ys, "zh")
+    assert "plateau 3: 150 to 225" in en and "平台 3：150 到 225" in zh and "then varies\n" not in en.split("past")[0]
+    cawb = lrkit.CAWB(epochs=45, steps=[15, 30], step_scale=0.7, batchs=50, warmup_epoch=5)
+    en, zh = explain(cawb, "en"), explain(cawb, "zh")
+    assert "cycle 2: 850 (epoch 17) to 1600 (epoch 32)" in en and "第 2 个周期：850（epoch 17） 到 1600" in zh
+    assert "past epochs: from 2250" in en and "超过 epochs 之后" in zh

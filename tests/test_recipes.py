@@ -209,7 +209,12 @@ def test_cawb_warmup_epoch_without_batchs_shifts_the_cosine_with_no_ramp():
     # first boundary climb back up the cosine towards its peak instead of starting there
     assert s.locate(0) == (1.0, -3.0, 6.0)
     assert s(1) < s(2) < s(3) < s(4) == 1.0
-    assert [p.name for p in s.phases()] == ["cosine warm restarts"]
+    # the phases: one per cosine segment, cut where the applied multiplier jumps back up
+    # (restart epochs 8 and 14 take effect in epochs 10 and 16), then the curve past epochs
+    assert s.restart_epochs() == [10, 16]
+    assert [(p.name, p.start, p.end) for p in s.phases()] == [
+        ("cycle 1", 0.0, 10.0), ("cycle 2", 10.0, 16.0), ("cycle 3", 16.0, 20.0), ("past epochs", 20.0, math.inf)]
+    assert all(p.start_value == s(p.start) for p in s.phases())
 
 
 # -- the warmup multiplier -----------------------------------------------------------------------

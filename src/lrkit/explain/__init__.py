@@ -150,7 +150,8 @@ def _summary(s: Schedule, w: _W) -> str:
 _ZH_WORDS = {
     "warmup": "预热", "warm up": "预热", "linear": "线性", "power": "幂函数", "exponential": "指数",
     "constant": "常数", "quadratic": "二次", "cosine": "余弦", "hold min_lr": "保持 min_lr", "hold": "保持",
-    "cosine, continued": "余弦（继续）",
+    "cosine, continued": "余弦（继续）", "past total_iters": "超过 total_iters 之后",
+    "past epochs": "超过 epochs 之后",
     "cosine warm restarts": "余弦热重启", "anneal down": "退火下降", "anneal to min": "退火到最小值",
     "stable": "稳定", "decay": "衰减", "step decay": "阶梯衰减", "inverse sqrt": "平方根倒数",
     "polynomial": "多项式", "linear from 0": "从 0 线性上升", "ramp down": "下降", "1-sqrt": "1-sqrt",
@@ -475,9 +476,8 @@ def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
     segs = [f"{w.n(B[i])}–{w.n(B[i + 1])}" for i in range(len(B) - 1)]
     text.append(w.say('cawb.4', x0=w.join(segs), x1=w.n(s.step_scale), x2=w.join([w.n(v) for v in s.scales[:len(segs)]])))
     # restarts where the applied multiplier really jumps up (read off the schedule, epoch by epoch)
-    vals = [s(e * per) for e in range(int(math.ceil(s.epochs)))]
-    # (each segment only decreases, so any rise after the first post-warmup epoch is a restart)
-    ups = [e for e in range(2, len(vals)) if vals[e] > vals[e - 1] and e > s.warmup_epoch + 1]
+    vals = [s(e * per) for e in range(min(int(math.ceil(s.epochs)), 100_000))]
+    ups = s.restart_epochs()
     notes = []
     lf = s.decay_function
     if lf is None:

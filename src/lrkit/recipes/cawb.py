@@ -376,6 +376,20 @@ class CAWB(Schedule):
         """The multiplier during epoch ``e``: the base lr in epoch 0, then what ``step()`` set after epoch ``e - 1``."""
         return 1.0 if e < 1 else self.step_factor(e - 1.0)
 
+    def restart_epochs(self) -> list[int]:
+        """The epochs whose applied multiplier jumps up from the epoch before: the restarts as
+        the canonical loop applies them (``step()`` after each epoch sets the next epoch's
+        value), read off the schedule. Empty past 100,000 epochs (not listed)."""
+        E = math.ceil(self.epochs)
+        if E > 100_000:
+            return []
+        import numpy
+
+        per = self._per_epoch
+        vals = self(numpy.arange(E, dtype=numpy.float64) * per)
+        first = math.floor(self.warmup_epoch) + 2  # each segment only decreases: a rise after warmup is a restart
+        return [e for e in range(max(2, first), E) if vals[e] > vals[e - 1]]
+
     def phases(self) -> list[Phase]:
         out = []
         start = 0.0
@@ -383,7 +397,19 @@ class CAWB(Schedule):
             start = self._warm_end
             out.append(Phase("warmup (linear from 0)", 0.0, start, 0.0, self._scalar(math.nextafter(start, 0.0)),
                              True))
-        out.append(Phase("cosine warm restarts", start, _INF, self._scalar(start), None, not out))
+        per, end = self._per_epoch, self.epochs * self._per_epoch
+        ups = [e * per for e in self.restart_epochs() if start < e * per < end]
+        if math.ceil(self.epochs) > 100_000:
+            out.append(Phase("cosine warm restarts", start, _INF, self._scalar(start), None, not out))
+            return out
+        bounds = [start] + ups + [end]
+        for i in range(len(bounds) - 1):
+            a, b = bounds[i], bounds[i + 1]
+            if b <= a:
+                continue
+            out.append(Phase(f"cycle {i + 1}", a, b, self._scalar(a), self._scalar(math.nextafter(b, 0.0)),
+                             not out))
+        out.append(Phase("past epochs", end, _INF, self._scalar(end), None, True))
         return out
 
     def to_dict(self) -> dict[str, Any]:

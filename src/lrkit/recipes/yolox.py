@@ -192,7 +192,17 @@ class YoloxStep(Schedule):
         return self.lr if self.decay_rate <= 1 else _INF  # min_lr above lr (drop-in only): it grows
 
     def phases(self) -> list[Phase]:
-        return [Phase("step decay", 0.0, _INF, self.lr, None, True)]
+        """One phase per plateau (up to 64 whole plateaus), then the decay going on past ``total_iters``."""
+        n, D, T = self.step_num, self.step_size, self.total_iters
+        if not (float(n).is_integer() and n <= 64):
+            return [Phase("step decay", 0.0, _INF, self.lr, None, True)]
+        out = []
+        for i in range(int(n)):
+            a, b = i * D, min((i + 1) * D, T)
+            v = self._scalar(a)
+            out.append(Phase(f"plateau {i + 1}", a, b, v, v, i == 0))
+        out.append(Phase("past total_iters", T, _INF, self._scalar(T), None, self._scalar(T) == out[-1].end_value))
+        return out
 
 
 def get_lr_scheduler(lr_decay_type: str, lr: float, min_lr: float, total_iters: float,
