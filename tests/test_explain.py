@@ -204,7 +204,7 @@ def test_step_recipes_list_their_plateaus_and_segments():
     ys = lrkit.YoloxStep(0.01, 1e-4, 300, 4)
     ph = ys.phases()
     assert [p.name for p in ph] == ["plateau 1", "plateau 2", "plateau 3", "plateau 4", "past total_iters"]
-    assert [p.start for p in ph] == [0, 75, 150, 225, 300] and ph[3].start_value == ph[3].end_value == 1e-4
+    assert [p.start for p in ph] == [0, 75, 150, 225, 300] and ph[3].start_value == ph[3].end_value == ys(299)
     assert all(p.start_value == ys(p.start) for p in ph)
     en, zh = explain(ys, "en"), explain(ys, "zh")
     assert "plateau 3: 150 to 225" in en and "平台 3：150 到 225" in zh and "then varies\n" not in en.split("past")[0]
