@@ -423,3 +423,15 @@ def test_cosine_generalised_matches_its_peers_formulas():
     for t in range(0, 120, 9):
         u = min(t, 100) / 100
         assert s(t) == pytest.approx(0.5 * ((1 - 0.1) * (0.5 * (1 + math.cos(math.pi * u))) ** 3 + 0.1), rel=1e-12)
+
+
+def test_untuned_warmup_lengths_are_the_numbers_meant():
+    # 2 / (1 - 0.999) is 1999.9999999999982 in float64 (1 - 0.999 is not 0.001): the paper's rule means 2000
+    s = lk.untuned_linear_warmup(lk.Constant(1.0), 0.999)
+    assert s.warmup_steps == 2000 and "1999.99" not in repr(s) and s.to_dict()["warmup_steps"] == 2000
+    e = lk.untuned_exponential_warmup(lk.Constant(1.0), 0.999)
+    assert (e.tau, e.warmup_steps) == (1000, 3000)
+    # an odd beta2 keeps its exact quotient
+    assert lk.untuned_linear_warmup(lk.Constant(1.0), 0.9987).warmup_steps == 2.0 / (1.0 - 0.9987)
+    # pytorch-warmup's overlay keeps its int() of the float quotient (1999), as it does
+    assert lk.untuned_linear_warmup(lk.Constant(1.0), 0.999, overlay=True).schedules[1].period == 1999

@@ -207,6 +207,13 @@ class Warmup(Schedule):
         return _nonempty([warm] + inner)
 
 
+def _decimal(x: float) -> float:
+    """``x``, or the whole number it is within a few ulps of: ``2 / (1 - 0.999)`` is
+    1999.9999999999982 in float64 (``1 - 0.999`` is not 0.001), meant as 2000."""
+    r = round(x)
+    return float(r) if abs(x - r) <= 1e-12 * abs(x) else x
+
+
 def untuned_linear_warmup(schedule: Schedule, beta2: float = 0.999, *, overlay: bool = False) -> Schedule:
     """Linear warmup from 0 over ``2 / (1 - beta2)`` steps (Ma & Yarats, 2019).
 
@@ -221,7 +228,7 @@ def untuned_linear_warmup(schedule: Schedule, beta2: float = 0.999, *, overlay: 
         from .algebra import dampened
 
         return dampened(schedule, float(int(2.0 / (1.0 - b2))), "linear")
-    return Warmup(schedule, 2.0 / (1.0 - b2), "linear")
+    return Warmup(schedule, _decimal(2.0 / (1.0 - b2)), "linear")
 
 
 def untuned_exponential_warmup(schedule: Schedule, beta2: float = 0.999, *, overlay: bool = False) -> Schedule:
@@ -234,10 +241,11 @@ def untuned_exponential_warmup(schedule: Schedule, beta2: float = 0.999, *, over
     """
     b2 = _check.fraction("beta2", beta2, low_open=False, high_open=True)
     tau = 1.0 / (1.0 - b2)
-    if overlay:
+    if overlay:  # pytorch-warmup's int() of the float quotient: 999 for beta2 = 0.999, as it does
         from .algebra import dampened
 
         return dampened(schedule, float(int(tau)), "exponential")
+    tau = _decimal(tau)
     return Warmup(schedule, 3.0 * tau, "exponential", tau=tau)
 
 
