@@ -107,7 +107,7 @@ def _command(args: Sequence[str]) -> str:
     return "lrkit plot " + " ".join(shlex.quote(a) for a in args)
 
 
-def build(out_dir: str, markdown: str | None, *, dpi: int = 100, stream=None, entries=None) -> list[str]:
+def build(out_dir: str, markdown: str | None, *, dpi: int = 150, stream=None, entries=None) -> list[str]:
     """Render every entry to ``out_dir/NAME.png``; write the page to ``markdown`` (if given). Returns the paths."""
     from lrkit import cli
     from lrkit.explain import explain
@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", default=os.path.join(HERE, "gallery"), help="folder for the PNGs (default: docs/gallery)")
     p.add_argument("--markdown", default=os.path.join(HERE, "gallery.md"),
                    help="the page to write (default: docs/gallery.md; '' for none)")
-    p.add_argument("--dpi", type=int, default=100, help="resolution (default: 100)")
+    p.add_argument("--dpi", type=int, default=150, help="resolution (default: 150: 1200 x 675 pixels)")
     a = p.parse_args(argv)
     paths = build(a.out, a.markdown or None, dpi=a.dpi)
     print(f"wrote {len(paths)} images to {a.out}" + (f" and {a.markdown}" if a.markdown else ""))

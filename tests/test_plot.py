@@ -67,7 +67,7 @@ def test_plot_schedule_draws_the_values_and_the_phases():
     assert names == {p.name for p in WC.phases()}
     lo, hi = ax.get_ylim()
     assert lo == 0 and hi > 0.1  # from zero, room above the peak for the names
-    assert ax.get_xlim() == (0, 1099)
+    assert ax.get_xlim() == (0, 1099 * 1.02)  # 2 % of room on the right: the last marker is drawn whole
 
 
 def test_jumps_are_upright_and_few_positions_are_stairs():
@@ -363,3 +363,44 @@ def test_long_curves_keep_their_extremes_and_jumps():
     # each restart is still a jump from near the floor to the peak
     at = y[x == 1000.0]  # drawn upright: the value before and the value after, at the same x
     assert at.min() < 0.2 and at.max() == 1.0
+
+
+def test_figure_options_and_what_the_y_axis_says(tmp_path):
+    import lrkit as lk
+    from lrkit.plot import plot_schedule, save_plot
+
+    fig = figure()
+    ax = fig.add_subplot()
+    plot_schedule(lk.CAWB(45, steps=[15, 30], batchs=10), ax=ax)
+    assert ax.get_ylabel() == "multiplier of the base lr"
+    ax = figure().add_subplot()
+    plot_schedule(lk.CAWB(45, steps=[15, 30], batchs=10), ax=ax, groups=[0.1, 0.01])
+    assert ax.get_ylabel() == "learning rate"  # base lrs given: the values drawn are lrs
+    ax = figure().add_subplot()
+    plot_schedule(lk.Cosine(0.1, 10), ax=ax)
+    assert ax.get_ylabel() == "learning rate"
+    small, big = tmp_path / "s.png", tmp_path / "b.png"
+    save_plot(lk.Cosine(0.1, 100), small, dpi=100)
+    save_plot(lk.Cosine(0.1, 100), big, dpi=100, size=(12, 6), font_size=14)
+    from PIL import Image
+
+    assert Image.open(small).size == (800, 450) and Image.open(big).size == (1200, 600)
+    with pytest.raises(ValueError, match="size must be"):
+        save_plot(lk.Cosine(0.1, 100), small, size=(0, 3))
+    with pytest.raises(ValueError, match="font_size must be"):
+        save_plot(lk.Cosine(0.1, 100), small, font_size=400)
+
+
+def test_compare_names_the_files_titles_the_plot_and_marks_the_largest_difference(tmp_path):
+    from lrkit import cli
+
+    a = tmp_path / "cos.yaml"
+    a.write_text("type: cosine\npeak_lr: 0.1\ntotal_steps: 1000\n")
+    out = tmp_path / "cmp.svg"
+    inline = '{"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000, "warmup_steps": 100}'
+    code = cli.main(["compare", str(a), inline, "-o", str(out), "--size", "9", "5", "--font-size", "11"],
+                    out=io.StringIO(), err=io.StringIO())
+    svg = out.read_text()
+    assert code == 0 and "1: cos.yaml" in svg and "2: warmup_cosine(peak_lr=0.1" in svg
+    assert "2 schedules over positions 0 .. 1099" in svg
+    assert "largest difference" in svg

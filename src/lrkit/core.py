@@ -193,6 +193,9 @@ class Schedule:
     __slots__ = ("_extent", "_fast")
     kind: ClassVar[str] = ""
     _fields: ClassVar[tuple[str, ...]] = ()
+    #: What the values are, as a plot's y axis says it: learning rates, or (for the recipes
+    #: whose values multiply each group's base lr) "multiplier of the base lr".
+    value_name: ClassVar[str] = "learning rate"
     #: The constructor parameters (:class:`lrkit.params.Param`), declared once per kind.
     params: ClassVar[tuple[Any, ...]] = ()
 

@@ -113,7 +113,7 @@ def _same(a: Any, b: Any) -> bool:
 def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray | None = None,
                   ax: "Axes | None" = None, *, subdivide: int = 1, label: str | None = None,
                   log: bool = False, phases: bool = True, title: str | bool | None = None,
-                  xlabel: str | None = None, ylabel: str = "learning rate", steps_per_epoch: float | None = None,
+                  xlabel: str | None = None, ylabel: str | None = None, steps_per_epoch: float | None = None,
                   groups: Sequence[float] | None = None, annotate: bool = False,
                   values: np.ndarray | None = None, **line_kw: Any) -> "Axes":
     """Draw ``schedule`` on ``ax`` (default: pyplot's current Axes) and return the Axes.
@@ -181,11 +181,14 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
         ax.plot(px / k, py * base if groups is not None else py, label=lab, **kw)
     if xlabel is None:
         xlabel = "epoch" if steps_per_epoch is not None else "step"
+    if ylabel is None:  # a multiplier of the base lr (CAWB, torchvision warmup) is said as one
+        ylabel = "learning rate" if groups is not None else schedule.value_name
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3, linewidth=0.6)
     if x[-1] > x[0]:
-        ax.set_xlim(float(x[0]) / k, float(x[-1]) / k)
+        # a little room on the right: the last value's marker is drawn whole
+        ax.set_xlim(float(x[0]) / k, (float(x[-1]) + 0.02 * float(x[-1] - x[0])) / k)
     if log:
         ax.set_yscale("log")
     else:
@@ -470,16 +473,42 @@ def figure(size: tuple[float, float] = (8.0, 4.5), dpi: float = 100) -> "Figure"
     return fig
 
 
+def _style(size: Any, font_size: float | None) -> Any:
+    """Checks the figure size (inches) and opens matplotlib's settings for ``font_size`` (points)."""
+    import contextlib
+
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or not all(isinstance(v, (int, float)) and 1 <= v <= 50 for v in size)):
+        raise ValueError(f"size must be (width, height) in inches, each between 1 and 50, got {size!r}")
+    if font_size is None:
+        return contextlib.nullcontext()
+    if not (isinstance(font_size, (int, float)) and 4 <= font_size <= 40):
+        raise ValueError(f"font_size must be a number of points between 4 and 40, got {font_size!r}")
+    _matplotlib()
+    import matplotlib
+
+    return matplotlib.rc_context({"font.size": font_size})
+
+
 def save_plot(schedule: Schedule, path: str | os.PathLike[str],
               steps: int | Sequence[float] | np.ndarray | None = None, *, subdivide: int = 1, log: bool = False,
               title: str | bool | None = True, size: tuple[float, float] = (8.0, 4.5), dpi: float = 150,
-              annotate: bool = True, **kw: Any) -> str:
+              annotate: bool = True, font_size: float | None = None, **kw: Any) -> str:
     """Draw ``schedule`` into a PNG, SVG or PDF file (chosen by the extension); returns the path.
 
-    Key points are labelled (``annotate``); other keywords go to :func:`plot_schedule`.
+    Key points are labelled (``annotate``); ``size`` is the figure's (width, height) in
+    inches and ``font_size`` the base font size in points (matplotlib's default 10);
+    other keywords go to :func:`plot_schedule`.
     """
+    with _style(size, font_size):
+        return _save_plot(schedule, path, steps, subdivide=subdivide, log=log, title=title, size=size, dpi=dpi,
+                          annotate=annotate, **kw)
+
+
+def _save_plot(schedule: Schedule, path: str | os.PathLike[str], steps: Any, *, subdivide: int, log: bool,
+               title: str | bool | None, size: tuple[float, float], dpi: float, annotate: bool, **kw: Any) -> str:
     path = os.fspath(path)
-    fig = figure(size)
+    fig = figure(tuple(size))
     _check_format(fig, path)
     ax = fig.add_subplot()
     if title:  # the title first, so the layout leaves it its room before labels are placed
@@ -492,16 +521,41 @@ def save_plot(schedule: Schedule, path: str | os.PathLike[str],
 
 def save_overlay(schedules: "dict[str, Schedule]", path: str | os.PathLike[str],
                  steps: int | Sequence[float] | np.ndarray | None = None, *, subdivide: int = 1, log: bool = False,
-                 title: str | None = None, size: tuple[float, float] = (8.0, 4.5), dpi: float = 150) -> str:
-    """:func:`plot_schedules` into a PNG, SVG or PDF file; returns the path."""
-    path = os.fspath(path)
-    fig = figure((size[0], size[1] + 0.25 * len(schedules)))
-    _check_format(fig, path)
-    ax = fig.add_subplot()
-    labels = {"\n".join(textwrap.wrap(k, 70, break_long_words=False)): v for k, v in schedules.items()}
-    plot_schedules(labels, steps, ax, subdivide=subdivide, log=log, title=title, legend_below=True)
-    _save(fig, path, dpi)
+                 title: str | None = None, size: tuple[float, float] = (8.0, 4.5), dpi: float = 150,
+                 font_size: float | None = None, mark_largest: bool = True) -> str:
+    """:func:`plot_schedules` into a PNG, SVG or PDF file; returns the path.
+
+    With ``mark_largest`` each schedule after the first is marked (a ring on both curves
+    and a dotted line between them) where it differs most from the first.
+    """
+    with _style(size, font_size):
+        path = os.fspath(path)
+        fig = figure((size[0], size[1] + 0.25 * len(schedules)))
+        _check_format(fig, path)
+        ax = fig.add_subplot()
+        labels = {"\n".join(textwrap.wrap(k, 70, break_long_words=False)): v for k, v in schedules.items()}
+        plot_schedules(labels, steps, ax, subdivide=subdivide, log=log, title=title, legend_below=True)
+        if mark_largest and len(schedules) > 1:
+            _mark_largest(ax, list(schedules.values()), steps, subdivide)
+        _save(fig, path, dpi)
     return path
+
+
+def _mark_largest(ax: "Axes", scheds: list[Schedule], steps: Any, subdivide: int) -> None:
+    """Where each schedule after the first differs most from it: rings on both curves, a dotted line."""
+    from .tables import compare
+
+    x = positions(default_steps(scheds[0]) if steps is None else steps, subdivide) \
+        if isinstance(steps, (int, np.integer)) or steps is None else np.asarray(steps, dtype=np.float64)
+    for i, d in enumerate(compare(scheds, x), start=1):
+        if d.at is None:
+            continue
+        color = f"C{i % 10}"
+        ax.plot([d.at, d.at], [d.reference, d.value], linestyle=":", color=color, linewidth=1.2, gid=_KEY)
+        ax.plot([d.at, d.at], [d.reference, d.value], linestyle="none", marker="o", markersize=7,
+                markerfacecolor="none", markeredgecolor=color, markeredgewidth=1.5, gid=_KEY)
+        ax.annotate(f"largest difference: {number(d.largest)} at {number(d.at)}", (d.at, max(d.reference, d.value)),
+                    xytext=(6, 6), textcoords="offset points", fontsize="small", color=color, gid=_KEY)
 
 
 #: The largest dpi :func:`save_plot` takes (an 8 x 4.5 inch figure is then 36 megapixels).

@@ -786,6 +786,7 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
                    help="x axis in positions (steps) or epochs: position / positions per epoch (a recipe's "
                         "own, e.g. cawb --batchs, else --steps-per-epoch)")
     g.add_argument("--no-annotate", action="store_true", help="leave out the key-point labels")
+    _figure_args(g)
     _base_lrs_arg(g)
 
 
@@ -798,7 +799,8 @@ def _plot(args: argparse.Namespace, out: TextIO) -> int:
     x = _positions(args, s, sample=True)
     y = _evaluate(args, s, x, "evaluate")
     save_plot(s, args.output, x, log=args.log, title=args.title if args.title is not None else True,
-              dpi=args.dpi, steps_per_epoch=per, groups=args.base_lrs, annotate=not args.no_annotate, values=y)
+              dpi=args.dpi, steps_per_epoch=per, groups=args.base_lrs, annotate=not args.no_annotate, values=y,
+              size=tuple(args.size), font_size=args.font_size)
     out.write(f"wrote {args.output}\n")
     return 0
 
@@ -830,9 +832,28 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument("-o", "--output", metavar="FILE", help="also draw the curves to FILE (.png/.svg/.pdf)")
     g.add_argument("--log", action="store_true", help="log-scale y axis")
-    g.add_argument("--title", help="plot title (default: none; the legend names the specs)")
+    g.add_argument("--title", help="plot title (default: what is compared over which positions)")
     g.add_argument("--dpi", type=_whole("dpi", 10, MAX_DPI), default=150,
                    help=f"resolution of PNG output, at most {MAX_DPI} (default: 150)")
+    _figure_args(g)
+
+
+def _figure_args(g: Any) -> None:
+    g.add_argument("--size", type=float, nargs=2, metavar=("W", "H"), default=(8.0, 4.5),
+                   help="figure width and height in inches, 1 to 50 (default: 8 4.5)")
+    g.add_argument("--font-size", type=float, metavar="PT", default=None,
+                   help="base font size in points, 4 to 40 (default: matplotlib's, 10)")
+
+
+def _source_name(text: str, schedule: Schedule) -> str:
+    """How a compared SPEC is named in the legend: its file name, its recipe name, else its spec."""
+    from ..plot import spec_label
+
+    if os.path.isfile(text):
+        return os.path.basename(text)
+    if text.replace("_", "-") in {r.replace("_", "-") for r in RECIPES}:
+        return text
+    return spec_label(schedule)
 
 
 @_compare_args.runner
@@ -855,8 +876,12 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     if args.output:
         from ..plot import save_overlay
 
-        save_overlay(dict(zip([f"{i + 1}: {nm}" for i, nm in enumerate(names)], scheds)), args.output, x,
-                     log=args.log, title=args.title, dpi=args.dpi)
+        legend = [f"{i + 1}: {_source_name(t, sc)}" for i, (t, sc) in enumerate(zip(args.specs, scheds))]
+        title = args.title if args.title is not None else (
+            f"{len(scheds)} schedules over positions {_num(x[0])} .. {_num(x[-1])}: rings mark the largest "
+            "difference from 1")
+        save_overlay(dict(zip(legend, scheds)), args.output, x, log=args.log, title=title, dpi=args.dpi,
+                     size=tuple(args.size), font_size=args.font_size)
         out.write(f"wrote {args.output}\n")
     return 0
 

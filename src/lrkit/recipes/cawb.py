@@ -145,6 +145,8 @@ class CAWB(Schedule):
     (1.0, 1.0)
     """
 
+    value_name = "multiplier of the base lr"
+
     formula = "CAWB's multiplier per iteration: linear warmup, then cosine segments between restarts (see the recipes)"
     example = {"epochs": 45, "steps": [15, 30], "step_scale": 0.7, "batchs": 20, "warmup_epoch": 5}
     params = (Param("epochs", "positive", doc="number of epochs"),

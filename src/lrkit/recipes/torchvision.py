@@ -34,6 +34,8 @@ class TorchvisionWarmup(Schedule):
     0.1
     """
 
+    value_name = "multiplier of the base lr"
+
     # warmup_factor above 1 is valid, as in the original: the multiplier then falls to 1
     formula = '`warmup_factor (1 - x/W) + x/W` for `x < W`, then 1 (a multiplier)'
     example = {"warmup_iters": 500, "warmup_factor": 0.001}

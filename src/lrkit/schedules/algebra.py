@@ -262,6 +262,8 @@ class Dampening(Schedule):
     0.5
     """
 
+    value_name = "multiplier of the base lr"
+
     formula = "`min(1, (t + 1) / period)` or `1 - exp(-(t + 1) / period)`"
     example = {"period": 200, "shape": "exponential"}
     params = (Param("period", "length", doc="the warmup period (pytorch-warmup's warmup_period)"),
