@@ -404,3 +404,20 @@ def test_compare_names_the_files_titles_the_plot_and_marks_the_largest_differenc
     assert code == 0 and "1: cos.yaml" in svg and "2: warmup_cosine(peak_lr=0.1" in svg
     assert "2 schedules over positions 0 .. 1099" in svg
     assert "largest difference" in svg
+
+
+def test_drops_inside_a_phase_are_drawn_upright():
+    import lrkit as lk
+
+    ax = figure().add_subplot()
+    plot_schedule(lk.Step(0.1, 30, 0.5), 150, ax)
+    line = ax.lines[0]
+    xs, ys = line.get_xdata(), line.get_ydata()
+    for drop in (30, 60, 90, 120):
+        i = [j for j in range(1, len(xs)) if xs[j] == drop and xs[j - 1] == drop]
+        assert i, f"no upright segment at {drop}"  # (drop, old value) then (drop, new value)
+        assert ys[i[0] - 1] > ys[i[0]]
+    # a smooth curve gains no extra points
+    ax = figure().add_subplot()
+    plot_schedule(lk.Cosine(0.1, 150), 150, ax)
+    assert len(ax.lines[0].get_xdata()) == 150

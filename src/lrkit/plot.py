@@ -334,8 +334,19 @@ def _annotate(ax: "Axes", points: list[tuple[str, float, float]], k: float, base
 
 
 def _with_jumps(x: np.ndarray, y: np.ndarray, phases: Sequence[Phase]) -> tuple[np.ndarray, np.ndarray]:
-    """Add a point (start, value before it) at each discontinuous phase start inside the range."""
-    at = [p.start for p in phases if not p.continuous and x[0] < p.start <= x[-1]]
+    """Add a point (start, value before it) at each jump, so a jump is drawn upright:
+    each discontinuous phase start inside the range, and each sample where the curve
+    steps while it is flat on both sides (a step decay's drops inside one phase)."""
+    at = {p.start for p in phases if not p.continuous and x[0] < p.start <= x[-1]}
+    if x.size >= 3:
+        d = np.diff(y)
+        flat = np.abs(d) <= 1e-12 * max(float(np.max(np.abs(y))), 1e-300)
+        # a change between two flat stretches (or a flat stretch and an end): a drop
+        before = np.concatenate(([True], flat[:-1]))
+        after = np.concatenate((flat[1:], [True]))
+        steps = np.flatnonzero(~flat & before & after) + 1  # the sample that takes the new value
+        at.update(float(v) for v in x[steps])
+    at = sorted(a for a in at if x[0] < a <= x[-1])
     if not at:
         return x, y
     idx = np.searchsorted(x, at)  # first sample at or after each jump
