@@ -33,6 +33,8 @@ from torch.optim import lr_scheduler as _tl
 
 from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
+from . import _check
+from .replan import apply_ops, check_ops
 from ._bindutil import (check_intent, CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, same_steps_per_epoch, schedule_tuple)
 from ._check import real as _check_real
@@ -193,6 +195,8 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                                    "last_epoch >= 0 needs the optimizer's state loaded first")
 
         self._schedules = schedules
+        self._planned = schedules  # before any re-plan (see replan)
+        self._replans: list[dict[str, Any]] = []
         self._key = key
         self._gkey = gkey
         self._index = index
@@ -379,13 +383,45 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         return {"class": "lrkit.torch.ScheduleLR", "groups": self._n, "per_group": self._per_group,
                 "schedules": [fingerprint(s) for s in self._plan], "base_values": list(self.base_values)}
 
+    def replan(self, *, at: float | None = None, total_steps: float | None = None, cooldown: float | None = None,
+               min_lr: float | None = None, shape: str | None = None, tail: Schedule | None = None,
+               jump: bool | None = None) -> None:
+        """Change the rest of the run from position ``at`` (default: now): a new length
+        (``total_steps``), a cooldown from the current value (``cooldown`` positions to
+        ``min_lr``), or a new ``tail`` — see :func:`lrkit.replan.replan`, applied to every
+        group's schedule. Values before ``at`` stay; the lr is continuous at ``at`` unless
+        ``jump=True``.
+
+        The re-plan is recorded in :meth:`state_dict`: a scheduler built with the original
+        plan and loaded with that state follows the re-planned curve exactly. To re-plan a
+        run from an older checkpoint, load the checkpoint first, then call ``replan``.
+        """
+        from .replan import apply_ops
+
+        t = self._t if at is None else _check.length("at", at, allow_zero=True)
+        op = {"at": t}
+        for k, v in (("total_steps", total_steps), ("cooldown", cooldown), ("min_lr", min_lr), ("shape", shape),
+                     ("tail", tail), ("jump", jump)):
+            if v is not None:
+                op[k] = v
+        new = tuple(apply_ops(sch, [op]) for sch in self._schedules)  # raises before anything changes
+        from .replan import _op_dict
+
+        self._replans.append(_op_dict(op))
+        self._schedules = new
+        self._set_fast_path()
+        if self._t >= 0:
+            self._write(self._t, self.optimizer.param_groups)
+
     def state_dict(self) -> dict[str, Any]:
         """The resumable state, plain Python values only: position, base values, key, the
-        settings the position is read with (``absolute``, ``steps_per_epoch``) and what the
-        state belongs to (class, group count, the schedules' configs)."""
+        settings the position is read with (``absolute``, ``steps_per_epoch``), what the
+        state belongs to (class, group count, the schedules' configs) and the re-plans
+        made since (:meth:`replan`)."""
         out = self._identity()
         out.update({"last_epoch": self.last_epoch, "key": self._key, "absolute": self._absolute,
-                    "steps_per_epoch": None if self._steps_per_epoch is None else float(self._steps_per_epoch)})
+                    "steps_per_epoch": None if self._steps_per_epoch is None else float(self._steps_per_epoch),
+                    "replans": [dict(op) for op in self._replans]})
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
@@ -407,20 +443,29 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         check_saved(state_dict, "absolute", self._absolute)
         check_saved(state_dict, "steps_per_epoch", self._steps_per_epoch, same_steps_per_epoch)
         check_identity(state_dict, "ScheduleLR", self._identity(), strict)
+        ops = check_ops(state_dict.get("replans", []))
+        if strict and self._replans and ops != self._replans:
+            raise ValueError(f"this scheduler was re-planned ({len(self._replans)} re-plan(s)) but the state was "
+                             f"saved with {len(ops)} other(s): load the state first, then re-plan; or load it "
+                             "with strict=False to keep this scheduler's plan")
         bases = base_values("the state's base_values", state_dict.get("base_values", self.base_values))
         if len(bases) != len(self.base_values):
             raise ValueError(f"the state holds {len(bases)} base values but the optimizer has "
                              f"{len(self.base_values)} param groups")
-        old_t, old_bases = self._t, self.base_values
+        old_t, old_bases, old_sched, old_ops = self._t, self.base_values, self._schedules, self._replans
         if strict:
             self.base_values = bases
+            if ops != self._replans:  # the state's re-plans, on the plan this scheduler was built with
+                self._schedules = tuple(apply_ops(sch, ops) for sch in self._planned)
+                self._replans = [dict(op) for op in ops]
         self._set_fast_path()
         try:
             self.last_epoch = state_dict["last_epoch"]
             if self._t >= 0:
                 self.step(self._t)
         except ValueError:
-            self._t, self.base_values = old_t, old_bases  # a failed load changes nothing
+            # a failed load changes nothing
+            self._t, self.base_values, self._schedules, self._replans = old_t, old_bases, old_sched, old_ops
             self._set_fast_path()
             raise
 

@@ -1,0 +1,146 @@
+"""Re-planning a run: lrkit.replan (the schedules) and the bindings' replan (a running scheduler)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import lrkit as lk
+from lrkit.replan import batch_scaled, rebind, replan, rescale
+from lrkit.torch import ScheduleLR
+
+S = lk.WarmupCosine(peak_lr=1.0, total_steps=100, warmup_steps=10, min_lr=0.01)
+
+
+# -- the schedules -------------------------------------------------------------------------------
+@pytest.mark.parametrize("new_total", [60, 100, 150, 1000])
+def test_a_new_length_re_times_the_rest_continuously(new_total):
+    k = 40
+    n = replan(S, k, total_steps=new_total)
+    t = np.arange(0, k + 1, dtype=float)
+    assert n(t).tolist() == S(t).tolist()  # before k (and at k): unchanged
+    # the rest follows the old curve on a clock stretched to end at new_total
+    u = np.linspace(k, new_total, 57)
+    np.testing.assert_allclose(n(u), S(k + (u - k) * (100 - k) / (new_total - k)), rtol=1e-12)
+    assert n(new_total) == pytest.approx(S(100), rel=1e-12) and n(10 * new_total) == S(100)
+    assert lk.from_dict(n.to_dict()) == n
+
+
+def test_a_cooldown_starts_from_the_current_value_and_a_tail_jumps_only_when_asked():
+    wsd = lk.WarmupStableDecay(0.1, 10_000, 2_000, warmup_steps=100)  # stable until 8,000
+    n = replan(wsd, 5_000, cooldown=500, min_lr=1e-4, shape="cosine")
+    assert n(4_999) == wsd(4_999) and n(5_000) == wsd(5_000) == 0.1
+    assert n(5_250) == pytest.approx(1e-4 + (0.1 - 1e-4) / 2, rel=1e-12) and n(5_500) == n(9_999) == 1e-4
+    with pytest.raises(ValueError, match=r"the tail starts at 0.05 but the schedule is at 0.1 at 5000: pass jump=True"):
+        replan(wsd, 5_000, tail=lk.Constant(0.05))
+    j = replan(wsd, 5_000, tail=lk.Constant(0.05), jump=True)
+    assert j(4_999) == 0.1 and j(5_000) == 0.05
+    assert replan(wsd, 5_000, tail=lk.Linear(0.1, 100)).__call__(5_050) == pytest.approx(0.05)
+
+
+def test_replan_says_what_is_wrong():
+    with pytest.raises(ValueError, match="exactly one of total_steps, cooldown or tail, got none"):
+        replan(S, 10)
+    with pytest.raises(ValueError, match="exactly one of .* got total_steps, cooldown"):
+        replan(S, 10, total_steps=200, cooldown=5)
+    with pytest.raises(ValueError, match="must be after at"):
+        replan(S, 50, total_steps=40)
+    with pytest.raises(ValueError, match="before the end of the schedule"):
+        replan(S, 150, total_steps=300)
+    with pytest.raises(ValueError, match="never does"):
+        replan(lk.Exponential(0.1, 0.99), 10, total_steps=300)
+    with pytest.raises(ValueError, match="at must be"):
+        replan(S, -1, cooldown=5)
+
+
+def test_rescale_batch_rules_and_rebind():
+    s = lk.WarmupCosine(0.1, 1000, 100)
+    r = rescale(s, time=1.5)
+    assert r(1500) == s(1000) and r(150) == s(100)
+    assert rescale(s, value=0.5)(500) == 0.5 * s(500)
+    assert batch_scaled(s, 256, 1024)(500) == 4 * s(500)
+    assert batch_scaled(s, 256, 1024, rule="sqrt")(500) == 2 * s(500)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        batch_scaled(s, 256, 1024, rule="cube")
+    e = lk.MultiStep(0.1, [30, 60], 0.1).per_step(500)
+    b = rebind(e, 250)
+    assert b(250 * 30) == e(500 * 30) and b(250 * 30 - 1) == e(500 * 30 - 1)
+    with pytest.raises(ValueError, match="per_step"):
+        rebind(s, 250)
+
+
+# -- a running PyTorch scheduler ----------------------------------------------------------------------
+def build(schedule=S):
+    ps = [torch.zeros(1, requires_grad=True) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [ps[0]], "lr": 0.1}, {"params": [ps[1]], "lr": 0.02}])
+    return opt, ScheduleLR(opt, schedule)
+
+
+def run(opt, sched, n):
+    out = []
+    for _ in range(n):
+        opt.step()
+        sched.step()
+        out.append([g["lr"] for g in opt.param_groups])
+    return out
+
+
+def test_torch_resume_with_a_new_length_then_a_cooldown_every_lr_as_planned():
+    opt, sched = build()
+    got = run(opt, sched, 40)
+    ckpt1 = {"opt": opt.state_dict(), "sched": sched.state_dict()}
+    # resume at 40 with a longer run: built with the original plan, loaded, then re-planned
+    opt, sched = build()
+    opt.load_state_dict(ckpt1["opt"])
+    sched.load_state_dict(ckpt1["sched"])
+    sched.replan(total_steps=160)
+    got += run(opt, sched, 30)
+    ckpt2 = {"opt": opt.state_dict(), "sched": sched.state_dict()}
+    assert ckpt2["sched"]["replans"] == [{"at": 40.0, "total_steps": 160}]
+    # resume again: the original plan's code, the state brings the re-plan back
+    opt, sched = build()
+    opt.load_state_dict(ckpt2["opt"])
+    sched.load_state_dict(ckpt2["sched"])
+    sched.replan(cooldown=20, min_lr=0.0)  # at 70: start the cooldown now
+    got += run(opt, sched, 40)
+    ckpt3 = sched.state_dict()
+    plan = replan(replan(S, 40, total_steps=160), 70, cooldown=20)
+    want = [[0.1 * plan(t), 0.02 * plan(t)] for t in range(1, 111)]
+    assert got == want
+    # a third resume from the last state: the same curve on
+    opt, sched = build()
+    sched.load_state_dict(ckpt3)
+    assert [g["lr"] for g in opt.param_groups] == want[-1]
+
+
+def test_torch_an_old_checkpoint_into_a_re_planned_scheduler_is_explicit():
+    opt, sched = build()
+    run(opt, sched, 30)
+    old = sched.state_dict()
+    opt, sched = build()
+    sched.replan(at=20, total_steps=300)
+    with pytest.raises(ValueError, match="load the state first, then re-plan"):
+        sched.load_state_dict(old)
+    sched.load_state_dict(old, strict=False)  # this scheduler's own plan from the saved position
+    assert opt.param_groups[0]["lr"] == 0.1 * replan(S, 20, total_steps=300)(30)
+    # a re-plan that cannot be made changes nothing
+    before = [g["lr"] for g in opt.param_groups]
+    with pytest.raises(ValueError, match="exactly one of"):
+        sched.replan()
+    assert [g["lr"] for g in opt.param_groups] == before and len(sched.state_dict()["replans"]) == 1
+    with pytest.raises(ValueError, match="'replans' must be a list"):
+        build()[1].load_state_dict(dict(old, replans="cooldown"))
+
+
+def test_a_re_planned_schedule_plots_old_and_new_and_explains(tmp_path):
+    from lrkit.explain import explain
+    from lrkit.plot import save_overlay
+
+    n = replan(S, 40, total_steps=160)
+    path = save_overlay({"plan": S, "re-planned at 40": n}, tmp_path / "replan.png", 180)
+    assert (tmp_path / "replan.png").stat().st_size > 5000 and path.endswith("replan.png")
+    assert "From 40" in explain(n)
