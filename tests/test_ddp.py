@@ -90,7 +90,7 @@ def test_checkpoint_holds_plain_state(runs):
     assert ck["step"] == SAVE_AT
     assert {k: v for k, v in ck["scheduler"].items() if k != "schedules"} == {"last_epoch": SAVE_AT, "base_values": list(W.BASE_LRS), "key": "lr",
                                "absolute": False, "steps_per_epoch": None,
-        "class": "lrkit.torch.ScheduleLR", "groups": 2, "per_group": False}
+        "class": "lrkit.torch.ScheduleLR", "groups": 2, "per_group": False, "replans": []}
 
 
 def test_resumed_run_continues_exactly(runs):

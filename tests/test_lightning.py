@@ -119,7 +119,7 @@ def test_resume_from_a_lightning_checkpoint(full, tmp_path):
     ck = torch.load(path, map_location="cpu", weights_only=True)
     assert [{k: v for k, v in st.items() if k != "schedules"} for st in ck["lr_schedulers"]] == [{"last_epoch": k, "base_values": list(BASE_LRS), "key": "lr",
                                     "absolute": False, "steps_per_epoch": None,
-        "class": "lrkit.torch.ScheduleLR", "groups": 2, "per_group": False}]
+        "class": "lrkit.torch.ScheduleLR", "groups": 2, "per_group": False, "replans": []}]
     trainer, module, rec, _ = fit(STEPS, ckpt_path=path)
     assert rec.steps == list(range(k, STEPS))
     assert rec.lrs == rec_full.lrs[k:]

@@ -144,3 +144,41 @@ def test_a_re_planned_schedule_plots_old_and_new_and_explains(tmp_path):
     path = save_overlay({"plan": S, "re-planned at 40": n}, tmp_path / "replan.png", 180)
     assert (tmp_path / "replan.png").stat().st_size > 5000 and path.endswith("replan.png")
     assert "From 40" in explain(n)
+
+
+# -- a running Paddle scheduler ----------------------------------------------------------------------
+def test_paddle_resume_with_a_new_length_and_a_cooldown_every_lr_as_planned():
+    import paddle
+
+    from lrkit.paddle import ScheduleLR as PaddleScheduleLR
+
+    def build_p():
+        return PaddleScheduleLR(S, learning_rate=0.1)
+
+    sched = build_p()
+    got = []
+    for _ in range(40):
+        sched.step()
+        got.append(sched())
+    state = sched.state_dict()
+    sched = build_p()
+    sched.set_state_dict(state)
+    sched.replan(total_steps=160)
+    for _ in range(30):
+        sched.step()
+        got.append(sched())
+    state2 = sched.state_dict()
+    assert state2["replans"] == [{"at": 40.0, "total_steps": 160}]
+    sched = build_p()
+    sched.set_state_dict(state2)  # the original plan's code: the state brings the re-plan back
+    sched.replan(cooldown=20, min_lr=0.0)
+    for _ in range(40):
+        sched.step()
+        got.append(sched())
+    plan = replan(replan(S, 40, total_steps=160), 70, cooldown=20)
+    assert got == [0.1 * plan(t) for t in range(1, 111)]
+    fresh = build_p()
+    fresh.replan(at=5, total_steps=50)
+    with pytest.raises(ValueError, match="load the state first, then re-plan"):
+        fresh.set_state_dict(state2)
+    assert isinstance(fresh, paddle.optimizer.lr.LRScheduler)

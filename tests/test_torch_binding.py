@@ -201,7 +201,7 @@ def test_state_dict_is_plain_and_loads_with_weights_only():
     state = torch.load(buf, weights_only=True)
     assert state == {"last_epoch": 7, "base_values": [0.1, 0.02], "key": "lr", "absolute": False,
                      "steps_per_epoch": None, "class": "lrkit.torch.ScheduleLR", "groups": 2, "per_group": False,
-                     "schedules": [SCHED.to_dict()]}
+                     "schedules": [SCHED.to_dict()], "replans": []}
 
     def plain(v):
         if isinstance(v, dict):

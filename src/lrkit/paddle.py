@@ -35,6 +35,7 @@ from paddle.optimizer import lr as _pl
 
 from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
+from .replan import apply_ops, loaded_ops, make_op, op_dict
 from ._bindutil import (check_intent, CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, real, same_steps_per_epoch, schedule_tuple)
 from .core import Schedule, fingerprint
@@ -147,6 +148,8 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         check_last_epoch(last_epoch)
 
         self._schedules = schedules
+        self._planned = schedules  # before any re-plan (see replan)
+        self._replans: list[dict[str, Any]] = []
         self._per_group = per_group
         self._steps_per_epoch = steps_per_epoch
         self._group_params = [_params(g) for g in groups] if groups is not None else None
@@ -235,6 +238,21 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         """The schedules driving the lr (one, or one per group), as evaluated per step."""
         return self._schedules
 
+    def replan(self, *, at: float | None = None, total_steps: float | None = None, cooldown: float | None = None,
+               min_lr: float | None = None, shape: str | None = None, tail: Schedule | None = None,
+               jump: bool | None = None) -> None:
+        """Change the rest of the run from position ``at`` (default: now), as
+        :meth:`lrkit.torch.ScheduleLR.replan` does: a new length, a cooldown from the current
+        value, or a new tail (:func:`lrkit.replan.replan` on every schedule). Recorded in
+        :meth:`state_dict`; to re-plan from an older checkpoint, load it first."""
+        op = make_op(max(self._t, 0.0), at, total_steps=total_steps, cooldown=cooldown, min_lr=min_lr, shape=shape,
+                     tail=tail, jump=jump)
+        self._schedules = tuple(apply_ops(sch, [op]) for sch in self._schedules)  # raises before any change
+        self._replans.append(op_dict(op))
+        self._set_fast_path(self._base)
+        if self._t >= 0:
+            self.step(self._t)
+
     # -- checkpoints ---------------------------------------------------------------------
     def state_keys(self) -> None:
         self.keys = ["last_epoch", "last_lr", "base_lr"]
@@ -251,7 +269,8 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         spe = self._steps_per_epoch
         out = self._identity()
         out.update({"last_epoch": self.last_epoch, "last_lr": self.last_lr,
-                    "steps_per_epoch": None if spe is None else float(spe)})
+                    "steps_per_epoch": None if spe is None else float(spe),
+                    "replans": [dict(op) for op in self._replans]})
         return out
 
     def set_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
@@ -270,13 +289,19 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         if state_dict.get("multipliers") is not None:
             base_values("the state's multipliers", state_dict["multipliers"])
         check_identity(state_dict, "ScheduleLR", self._identity(), strict)
-        old = self._t
+        ops = loaded_ops(state_dict, self._replans, strict)
+        old, old_sched, old_ops = self._t, self._schedules, self._replans
+        if strict and ops != self._replans:  # the state's re-plans, on the plan this scheduler was built with
+            self._schedules = tuple(apply_ops(sch, ops) for sch in self._planned)
+            self._replans = [dict(op) for op in ops]
+            self._set_fast_path(self._base)
         try:
             self.last_epoch = state_dict["last_epoch"]
             if self._t >= 0:
                 self.step(self._t)
         except ValueError:
-            self._t = old  # a failed load changes nothing
+            self._t, self._schedules, self._replans = old, old_sched, old_ops  # a failed load changes nothing
+            self._set_fast_path(self._base)
             raise
 
     set_dict = set_state_dict

@@ -130,12 +130,29 @@ def rebind(schedule: Schedule, steps_per_epoch: float) -> Schedule:
     return PerStep(s.schedule, _check.length("steps_per_epoch", steps_per_epoch))
 
 
-def _op_dict(op: dict[str, Any]) -> dict[str, Any]:
+def make_op(now: float, at: float | None, **kw: Any) -> dict[str, Any]:
+    """A binding's re-plan as an operation: ``at`` (default ``now``) and the arguments given."""
+    op: dict[str, Any] = {"at": now if at is None else _check.length("at", at, allow_zero=True)}
+    op.update({k: v for k, v in kw.items() if v is not None})
+    return op
+
+
+def op_dict(op: dict[str, Any]) -> dict[str, Any]:
     """A re-plan as plain data (what a binding's state records): its tail as a config."""
     out = dict(op)
     if out.get("tail") is not None:
         out["tail"] = out["tail"].to_dict()
     return out
+
+
+def loaded_ops(state: Any, mine: list[dict[str, Any]], strict: bool) -> list[dict[str, Any]]:
+    """The re-plans a binding's saved state holds, checked against the binding's own."""
+    ops = check_ops(state.get("replans", []))
+    if strict and mine and ops != mine:
+        raise ValueError(f"this scheduler was re-planned ({len(mine)} re-plan(s)) but the state was saved with "
+                         f"{len(ops)} other(s): load the state first, then re-plan; or load it with strict=False "
+                         "to keep this scheduler's plan")
+    return ops
 
 
 def apply_ops(schedule: Schedule, ops: list[dict[str, Any]]) -> Schedule:

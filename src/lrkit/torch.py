@@ -34,7 +34,7 @@ from torch.optim import lr_scheduler as _tl
 from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
 from . import _check
-from .replan import apply_ops, check_ops
+from .replan import apply_ops, loaded_ops, make_op, op_dict
 from ._bindutil import (check_intent, CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, same_steps_per_epoch, schedule_tuple)
 from ._check import real as _check_real
@@ -396,18 +396,10 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         plan and loaded with that state follows the re-planned curve exactly. To re-plan a
         run from an older checkpoint, load the checkpoint first, then call ``replan``.
         """
-        from .replan import apply_ops
-
-        t = self._t if at is None else _check.length("at", at, allow_zero=True)
-        op = {"at": t}
-        for k, v in (("total_steps", total_steps), ("cooldown", cooldown), ("min_lr", min_lr), ("shape", shape),
-                     ("tail", tail), ("jump", jump)):
-            if v is not None:
-                op[k] = v
+        op = make_op(self._t, at, total_steps=total_steps, cooldown=cooldown, min_lr=min_lr, shape=shape,
+                     tail=tail, jump=jump)
         new = tuple(apply_ops(sch, [op]) for sch in self._schedules)  # raises before anything changes
-        from .replan import _op_dict
-
-        self._replans.append(_op_dict(op))
+        self._replans.append(op_dict(op))
         self._schedules = new
         self._set_fast_path()
         if self._t >= 0:
@@ -443,11 +435,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         check_saved(state_dict, "absolute", self._absolute)
         check_saved(state_dict, "steps_per_epoch", self._steps_per_epoch, same_steps_per_epoch)
         check_identity(state_dict, "ScheduleLR", self._identity(), strict)
-        ops = check_ops(state_dict.get("replans", []))
-        if strict and self._replans and ops != self._replans:
-            raise ValueError(f"this scheduler was re-planned ({len(self._replans)} re-plan(s)) but the state was "
-                             f"saved with {len(ops)} other(s): load the state first, then re-plan; or load it "
-                             "with strict=False to keep this scheduler's plan")
+        ops = loaded_ops(state_dict, self._replans, strict)
         bases = base_values("the state's base_values", state_dict.get("base_values", self.base_values))
         if len(bases) != len(self.base_values):
             raise ValueError(f"the state holds {len(bases)} base values but the optimizer has "
