@@ -182,3 +182,17 @@ def test_paddle_resume_with_a_new_length_and_a_cooldown_every_lr_as_planned():
     with pytest.raises(ValueError, match="load the state first, then re-plan"):
         fresh.set_state_dict(state2)
     assert isinstance(fresh, paddle.optimizer.lr.LRScheduler)
+
+
+def test_the_readme_figure_script_draws_the_plan_and_its_re_plans(tmp_path):
+    import importlib.util
+    import pathlib
+
+    script = pathlib.Path(__file__).parent.parent / "docs" / "make_replan_figure.py"
+    spec = importlib.util.spec_from_file_location("make_replan_figure", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = mod.main(str(tmp_path / "r.png"))
+    assert pathlib.Path(out).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert mod.LONGER(6_000) == mod.PLAN(6_000) == mod.COOLDOWN(6_000)
+    assert mod.LONGER(15_000) == pytest.approx(mod.PLAN(10_000)) and mod.COOLDOWN(7_000) == 3e-6
