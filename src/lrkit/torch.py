@@ -44,7 +44,7 @@ from .schedules.decays import Constant, Cosine, Exponential, Linear, MultiStep, 
 from .schedules.algebra import Product
 from .recipes import TorchvisionWarmup, torchvision_drop_in
 
-__all__ = ["ScheduleLR", "from_torch", "warmup_lr_scheduler", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
+__all__ = ["ScheduleLR", "from_torch", "from_deepspeed", "warmup_lr_scheduler", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
 
 _BETAS = {"beta1": 0, "beta2": 1}
 _INF = float("inf")
@@ -625,6 +625,9 @@ def _build(s: Any, g: int, base: float | None) -> Schedule:
     return conv(s, g, base)
 
 
+from .convert.deepspeed import from_deepspeed  # noqa: E402  (re-exported: DeepSpeed's JSON scheduler section)
+
+
 def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
                epoch_length: float | None = None) -> Schedule | list[Schedule]:
     """The lrkit schedule equal to a PyTorch scheduler: ``schedule(t)`` = its lr after ``t`` steps.
@@ -635,8 +638,10 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
     ``get_*_schedule_with_warmup`` functions), timm (``t`` = timm's position: epochs
     with ``t_in_epochs=True``, updates otherwise), mmengine (one, or a list stepped
     as its ``ParamSchedulerHook`` steps them; ``epoch_length=`` iterations per epoch
-    when epoch- and iteration-based ones are mixed) and, with ``warmup=w``,
-    pytorch-warmup's warmups around ``scheduler`` (see ``docs/coming-from.md``).
+    when epoch- and iteration-based ones are mixed), DeepSpeed (``WarmupLR``,
+    ``WarmupDecayLR``, ``WarmupCosineLR``, ``OneCycle``; its JSON section converts with
+    :func:`from_deepspeed`) and, with ``warmup=w``, pytorch-warmup's warmups around
+    ``scheduler`` (see ``docs/coming-from.md``).
     Every result is a native schedule (a config, bindable anywhere), except that a
     user's own ``LambdaLR`` function stays a callable. torch's own: ``StepLR``,
     ``MultiStepLR``, ``ExponentialLR``, ``CosineAnnealingLR``,
@@ -667,11 +672,17 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
     >>> from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5))
     Step(peak_lr=0.1, step_size=30, gamma=0.5)
     """
+    from .convert import deepspeed as _ds
     from .convert import mmengine as _mm
     from .convert import pytorch_warmup as _pw
     from .convert import timm as _timm
 
-    if warmup is not None:
+    if _ds.is_deepspeed(scheduler) and warmup is None:
+        got = _ds.from_scheduler(scheduler)
+        many = isinstance(got, list)
+        n = len(got) if many else len(scheduler.optimizer.param_groups)
+        build = (lambda g: got[g]) if many else (lambda g: got)  # noqa: E731
+    elif warmup is not None:
         n = _optimizer_groups(scheduler)
         build = _pw.builder(scheduler, warmup, lambda g: _build(scheduler, g, None))
     elif _mm.is_mmengine(scheduler):
@@ -683,8 +694,8 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
         n = len(scheduler.optimizer.param_groups)
         build = lambda g: _build(scheduler, g, None)  # noqa: E731
     else:
-        raise TypeError(f"from_torch expects a scheduler of torch, transformers, timm, mmengine or "
-                        f"pytorch-warmup, got {type(scheduler).__module__}.{type(scheduler).__qualname__}")
+        raise TypeError(f"from_torch expects a scheduler of torch, transformers, timm, mmengine, "
+                        f"pytorch-warmup or DeepSpeed, got {type(scheduler).__module__}.{type(scheduler).__qualname__}")
     if epoch_length is not None and not _mm.is_mmengine(scheduler):
         raise ValueError("epoch_length is for mmengine's epoch-based schedulers (iterations per epoch)")
     if group is not None:

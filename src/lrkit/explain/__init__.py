@@ -151,7 +151,7 @@ _ZH_WORDS = {
     "warmup": "预热", "warm up": "预热", "linear": "线性", "power": "幂函数", "exponential": "指数",
     "constant": "常数", "quadratic": "二次", "cosine": "余弦", "hold min_lr": "保持 min_lr", "hold": "保持",
     "cosine, continued": "余弦（继续）", "past total_iters": "超过 total_iters 之后",
-    "past epochs": "超过 epochs 之后",
+    "past epochs": "超过 epochs 之后", "log": "对数",
     "cosine warm restarts": "余弦热重启", "anneal down": "退火下降", "anneal to min": "退火到最小值",
     "stable": "稳定", "decay": "衰减", "step decay": "阶梯衰减", "inverse sqrt": "平方根倒数",
     "polynomial": "多项式", "linear from 0": "从 0 线性上升", "ramp down": "下降", "1-sqrt": "1-sqrt",

@@ -104,6 +104,7 @@ TEXT: dict[str, str] = {
     'shape.constant': 'A constant',
     'shape.cosine': 'A cosine',
     'shape.1-sqrt': 'A 1-sqrt',
+    'shape.log': 'A logarithmic (DeepSpeed)',
     'wsd.1': '{x0} until {x1}, then a {x2} decay to {x3} over the last {x4} (ending at {x5}), then {x3} for ever.',
     'wsd.no_warmup': 'Warmup-stable-decay without a warmup:',
     'wsd.warmup': 'Warmup-stable-decay: a linear warmup from 0 over {x0} up to {x1}, then',

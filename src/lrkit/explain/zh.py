@@ -104,6 +104,7 @@ TEXT: dict[str, str] = {
     'shape.constant': '常数',
     'shape.cosine': '余弦',
     'shape.1-sqrt': '1-sqrt',
+    'shape.log': '对数（DeepSpeed）',
     'wsd.1': '在 {x1} 之前保持 {x0}，然后在最后 {x4} 内按 {x2} 衰减到 {x3}（在 {x5} 结束），之后一直保持 {x3}。',
     'wsd.no_warmup': '不含预热的 warmup-stable-decay：',
     'wsd.warmup': 'warmup-stable-decay：先在 {x0} 内从 0 线性预热到 {x1}，然后',

@@ -16,7 +16,7 @@ __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSc
 
 _INF = math.inf
 _PI = math.pi
-WARMUP_SHAPES = ("linear", "power", "exponential", "constant", "cosine", "1-sqrt")
+WARMUP_SHAPES = ("linear", "power", "exponential", "constant", "cosine", "1-sqrt", "log")
 
 
 def _nonempty(phases: list[Phase]) -> list[Phase]:
@@ -111,6 +111,7 @@ class Warmup(Schedule):
         linear:       s + (e - s) * u
         power:        s + (e - s) * u ** power                     (quadratic by default)
         exponential:  s + (e - s) * (1 - exp(-t/tau)) / (1 - exp(-W/tau))
+        log:          s + (e - s) * log(max(t, 1)) / log(W)         (DeepSpeed's, W >= 2)
         constant:     s                                             (then a jump to e)
         f(t) = schedule(t - W)   for t >= W
 
@@ -123,7 +124,7 @@ class Warmup(Schedule):
     0.05
     """
 
-    formula = '`s + (e - s) g(t/W)` with `g` linear, power, exponential, cosine, 1-sqrt or 0 (constant), `e = schedule(0)`; then `schedule(t - W)`'
+    formula = '`s + (e - s) g(t/W)` with `g` linear, power, exponential, cosine, 1-sqrt, log or 0 (constant), `e = schedule(0)`; then `schedule(t - W)`'
     example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 900, "min_lr": 0.001}, "warmup_steps": 100, "shape": "exponential"}
     params = (Param("schedule", "schedule", doc="what follows the warmup"),
               Param("warmup_steps", "length0", doc="length of the warmup (0: none)"),
@@ -145,13 +146,16 @@ class Warmup(Schedule):
         tau_v = tau if tau is not None else (w / 5 if w > 0 else 1.0)
         end = schedule._scalar(0.0)
         den = -m.expm1(-w / tau_v) if (w > 0 and shape == "exponential") else 1.0
+        if shape == "log" and w < 2:
+            raise ValueError(f"the log warmup needs warmup_steps >= 2 (it divides by log(warmup_steps)), "
+                             f"got {warmup_steps!r}")
         if den == 0:  # warmup_steps / tau underflows: the normalisation would divide by zero
             raise ValueError(f"tau ({tau!r}) is too long for warmup_steps ({warmup_steps!r}): "
                              "warmup_steps / tau must be above 1e-300")
         start = sf * end if start_lr is None else start_lr
         self._set(schedule=schedule, warmup_steps=w, shape=shape, start_factor=sf, power=p, tau=tau,
                   start_lr=start_lr, _end=end, _start=start, _span=end - start, _den=den, _tau=tau_v,
-                  _inner=schedule._kernel)
+                  _inner=schedule._kernel, _inv_log=1.0 / m.log(w) if shape == "log" else 0.0)
         self._set(_rise_fn=self._rise)
 
     def _rise(self, t: Any, xp: Any) -> Any:
@@ -167,6 +171,8 @@ class Warmup(Schedule):
             g = 0.5 * (1.0 - xp.cos(_PI * u))
         elif shape == "1-sqrt":
             g = 1.0 - xp.sqrt(1.0 - u)
+        elif shape == "log":
+            g = self._inv_log * xp.log(xp.maximum(t, 1.0))
         else:  # constant
             g = u * 0.0
         return self._start + self._span * g
