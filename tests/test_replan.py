@@ -196,3 +196,28 @@ def test_the_readme_figure_script_draws_the_plan_and_its_re_plans(tmp_path):
     assert pathlib.Path(out).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert mod.LONGER(6_000) == mod.PLAN(6_000) == mod.COOLDOWN(6_000)
     assert mod.LONGER(15_000) == pytest.approx(mod.PLAN(10_000)) and mod.COOLDOWN(7_000) == 3e-6
+
+
+def test_jax_a_re_planned_schedule_continues_from_optax_s_count():
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from lrkit.jax import to_optax
+
+    with jax.enable_x64(True):
+        params = {"w": jnp.zeros(2)}
+        grads = {"w": jnp.ones(2)}
+        tx = optax.sgd(to_optax(S))
+        state = tx.init(params)
+        seen = []
+        for _ in range(40):
+            upd, state = tx.update(grads, state, params)
+            seen.append(float(-upd["w"][0]))
+        # re-plan at 40: a new optimizer on the new schedule, the same state (its count goes on)
+        new = replan(S, 40, total_steps=160)
+        tx = optax.sgd(to_optax(new))
+        for _ in range(60):
+            upd, state = tx.update(grads, state, params)
+            seen.append(float(-upd["w"][0]))
+    assert seen == [S(k) for k in range(40)] + [new(k) for k in range(40, 100)]
