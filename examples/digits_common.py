@@ -129,3 +129,13 @@ def save_plots(out: str, rows: list[tuple[int, int, float, float]], schedule: lr
     lr_png = os.path.join(out, "lr.png")
     fig.savefig(lr_png, dpi=100)
     return [loss_png, lr_png]
+
+
+def finish(args: argparse.Namespace, rows: list[tuple[int, int, float, float]], schedule: lrkit.Schedule, spe: int,
+           framework: str, accuracy: float) -> None:
+    """The end of every example: metrics.csv, the plots (unless --no-plots) and one line of results."""
+    write_metrics(args.out, rows)
+    if not args.no_plots:
+        save_plots(args.out, rows, schedule, spe, framework)
+    print(f"{len(rows)} steps, final loss {np.mean([r[3] for r in rows[-spe:]]):.4f}, test accuracy {accuracy:.3f}; "
+          f"wrote {args.out}")

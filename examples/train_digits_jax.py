@@ -79,11 +79,7 @@ def main() -> int:
         finally:
             bar.close()
     acc = float((np.asarray(logits(params, xte)).argmax(1) == yte).mean())
-    common.write_metrics(args.out, rows)
-    if not args.no_plots:
-        common.save_plots(args.out, rows, schedule, spe, "JAX/optax")
-    print(f"{step} steps, final loss {np.mean([r[3] for r in rows[-spe:]]):.4f}, test accuracy {acc:.3f}; "
-          f"wrote {args.out}")
+    common.finish(args, rows, schedule, spe, "JAX/optax", acc)
     return 0
 
 

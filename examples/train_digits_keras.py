@@ -83,11 +83,7 @@ def main() -> int:
             bar.close()
     rows = cb.rows
     acc = float((np.asarray(model.predict(xte, verbose=0)).argmax(1) == yte).mean())
-    common.write_metrics(args.out, rows)
-    if not args.no_plots:
-        common.save_plots(args.out, rows, schedule, spe, "Keras")
-    print(f"{len(rows)} steps, final loss {np.mean([r[3] for r in rows[-spe:]]):.4f}, test accuracy {acc:.3f}; "
-          f"wrote {args.out}")
+    common.finish(args, rows, schedule, spe, "Keras", acc)
     return 0
 
 

@@ -14,7 +14,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
 import digits_common as common  # noqa: E402
@@ -68,11 +67,7 @@ def main() -> int:
     model.eval()
     with paddle.no_grad():
         acc = float((model(xte_t).argmax(1) == yte_t).astype("float32").mean())
-    common.write_metrics(args.out, rows)
-    if not args.no_plots:
-        common.save_plots(args.out, rows, schedule, spe, "Paddle")
-    print(f"{step} steps, final loss {np.mean([r[3] for r in rows[-spe:]]):.4f}, test accuracy {acc:.3f}; "
-          f"wrote {args.out}")
+    common.finish(args, rows, schedule, spe, "Paddle", acc)
     return 0
 
 
