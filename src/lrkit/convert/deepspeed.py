@@ -76,9 +76,10 @@ def from_deepspeed(config: Mapping[str, Any], lrs: Any = None) -> Schedule | lis
     ``WarmupCosineLR`` (a multiplier of each group's lr) and for ``WarmupLR`` without
     ``warmup_max_lr``.
 
-    >>> from_deepspeed({"type": "WarmupDecayLR", "params": {"warmup_min_lr": 0, "warmup_max_lr": 0.001,
-    ...     "warmup_num_steps": 100, "total_num_steps": 1000}})(550)
-    0.0005005561735261401
+    >>> s = from_deepspeed({"type": "WarmupDecayLR", "params": {"warmup_min_lr": 0, "warmup_max_lr": 0.001,
+    ...     "warmup_num_steps": 100, "total_num_steps": 1000}})
+    >>> round(s(550), 12)  # 0.001 * (1000 - 550 + 1) / (1000 - 100)
+    0.000501111111
     """
     if not isinstance(config, Mapping):
         raise ValueError(f"a DeepSpeed scheduler config must be a mapping, got {config!r}")
