@@ -420,7 +420,8 @@ def _clip(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("per_step")
 def _per_step(s: Any, w: _W) -> tuple[list[str], list[str]]:
     k = s.steps_per_epoch
-    return [w.say('per_step.1', x0=w.n(k)) + w.say('per_step.2') + _summary(s.schedule, w.scaled(k))], []
+    head = w.say('per_step.1', x0=w.n(k)) if float(k).is_integer() else w.say('per_step.3', x0=w.n(k))
+    return [head + w.say('per_step.2') + _summary(s.schedule, w.scaled(k))], []
 
 
 @explainer("product")

@@ -68,6 +68,7 @@ TEXT: dict[str, str] = {
     'clip.2': 'Every value is clamped to at least {x0}{x1}.',
     'per_step.1': 'An epoch schedule evaluated at every iteration ({x0} iterations per epoch), said here in iterations:',
     'per_step.2': ' ',
+    'per_step.3': 'The schedule below on a clock {x0} times slower (its position t / {x0} at position t), said here in positions:',
     'product.1': 'The product of {x0} schedules, multiplied position by position:',
     'yolox_cos.1': 'YOLOX "warm cos": a quadratic warmup from {x0} to {x1} over {x2} positions, then half a cosine from {x1} down to {x3} ending at {x4}, then a flat min_lr tail of {x5} positions ({x3} up to total_iters = {x6} and beyond). It is not \'cosine warmup then constant\', as it is often described.',
     'yolox_cos.2': 'YOLOX "warm cos" on a run too short for its cosine: a quadratic warmup from {x0} to {x1} over {x2} positions, then {x3} at once.',

@@ -335,7 +335,8 @@ def _clause(text: str) -> str:
 
 @explainer("shift")
 def _explain_shift(s: Shift, w: Any) -> tuple[list[str], list[str]]:
-    return [w.say("shift", offset=w.n(s.offset), inner=_summary(s.schedule, w))], []
+    # the inner schedule's position p is this one's p - offset: said on this clock
+    return [w.say("shift", offset=w.n(s.offset), inner=_summary(s.schedule, w.shifted(-s.offset)))], []
 
 
 @explainer("sum")
