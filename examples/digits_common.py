@@ -12,7 +12,7 @@ import csv
 import math
 import os
 import sys
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -129,6 +129,43 @@ def save_plots(out: str, rows: list[tuple[int, int, float, float]], schedule: lr
     lr_png = os.path.join(out, "lr.png")
     fig.savefig(lr_png, dpi=100)
     return [loss_png, lr_png]
+
+
+def train(args: argparse.Namespace, n_train: int, total: int, desc: str,
+          one_step: "Callable[[int, np.ndarray, Callable[[Any], float]], float]") -> list[tuple[int, int, float, float]]:
+    """The loop every example shares: epochs of shuffled batches, up to ``--max-steps``.
+
+    ``one_step(epoch, idx, log_lr)`` makes one optimizer update on the batch ``idx`` and
+    returns its loss; it calls ``log_lr(source)`` with what holds the lr that update
+    applies (an optimizer, or a number), which writes ``lr.csv``. Returns the rows
+    ``(step, epoch, lr, loss)``.
+    """
+    from lrkit.lrlog import LRLogger
+
+    rows: list[tuple[int, int, float, float]] = []
+    limit = total if args.max_steps is None else min(total, args.max_steps)
+    with LRLogger(os.path.join(args.out, "lr.csv")) as lrlog:
+        b = bar(limit, desc)
+        try:
+            for epoch in range(args.epochs):
+                for idx in batches(n_train, epoch):
+                    if len(rows) >= limit:
+                        break
+                    step, seen = len(rows), []
+
+                    def log_lr(source: Any) -> float:
+                        seen.append(lrlog.log(step, source)[0])
+                        return seen[-1]
+
+                    loss = one_step(epoch, idx, log_lr)
+                    rows.append((step, epoch, seen[0], float(loss)))
+                    set_postfix(b, f"loss {rows[-1][3]:.3f} lr {seen[0]:.4g}")
+                    b.update(1)
+                if len(rows) >= limit:
+                    break
+        finally:
+            b.close()
+    return rows
 
 
 def finish(args: argparse.Namespace, rows: list[tuple[int, int, float, float]], schedule: lrkit.Schedule, spe: int,

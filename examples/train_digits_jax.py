@@ -23,7 +23,6 @@ import optax  # noqa: E402
 
 import digits_common as common  # noqa: E402
 from lrkit.jax import to_optax  # noqa: E402
-from lrkit.lrlog import LRLogger  # noqa: E402
 
 
 def init(key: jax.Array) -> dict[str, jax.Array]:
@@ -58,26 +57,13 @@ def main() -> int:
         upd, st = tx.update(grads, st, p)
         return optax.apply_updates(p, upd), st, loss
 
-    rows: list[tuple[int, int, float, float]] = []
-    limit = total if args.max_steps is None else min(total, args.max_steps)
-    step = 0
-    with LRLogger(os.path.join(args.out, "lr.csv")) as lrlog:
-        bar = common.bar(limit, "jax digits")
-        try:
-            for epoch in range(args.epochs):
-                for idx in common.batches(len(xtr), epoch):
-                    if step >= limit:
-                        break
-                    params, state, loss = update(params, state, xtr[idx], ytr[idx])
-                    lr = lrlog.log(step, float(state.hyperparams["learning_rate"]))[0]  # this update's lr
-                    rows.append((step, epoch, lr, float(loss)))
-                    step += 1
-                    common.set_postfix(bar, f"loss {rows[-1][3]:.3f} lr {lr:.4g}")
-                    bar.update(1)
-                if step >= limit:
-                    break
-        finally:
-            bar.close()
+    def one_step(epoch, idx, log_lr):
+        nonlocal params, state
+        params, state, loss = update(params, state, xtr[idx], ytr[idx])
+        log_lr(float(state.hyperparams["learning_rate"]))  # the lr this update applied
+        return loss
+
+    rows = common.train(args, len(xtr), total, "jax digits", one_step)
     acc = float((np.asarray(logits(params, xte)).argmax(1) == yte).mean())
     common.finish(args, rows, schedule, spe, "JAX/optax", acc)
     return 0

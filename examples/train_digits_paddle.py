@@ -17,7 +17,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import paddle  # noqa: E402
 
 import digits_common as common  # noqa: E402
-from lrkit.lrlog import LRLogger  # noqa: E402
 from lrkit.paddle import ScheduleLR  # noqa: E402
 
 
@@ -38,32 +37,18 @@ def main() -> int:
     xtr_t, ytr_t = paddle.to_tensor(xtr), paddle.to_tensor(ytr)
     xte_t, yte_t = paddle.to_tensor(xte), paddle.to_tensor(yte)
 
-    rows: list[tuple[int, int, float, float]] = []
-    limit = total if args.max_steps is None else min(total, args.max_steps)
-    step = 0
-    with LRLogger(os.path.join(args.out, "lr.csv")) as lrlog:
-        bar = common.bar(limit, "paddle digits")
-        try:
-            for epoch in range(args.epochs):
-                model.train()
-                for idx in common.batches(len(xtr), epoch):
-                    if step >= limit:
-                        break
-                    lr = lrlog.log(step, opt)[0]  # opt.get_lr(): the lr this optimizer step applies
-                    i = paddle.to_tensor(idx)
-                    loss = loss_fn(model(paddle.gather(xtr_t, i)), paddle.gather(ytr_t, i))
-                    loss.backward()
-                    opt.step()
-                    opt.clear_grad()
-                    sched.step()
-                    rows.append((step, epoch, lr, float(loss.item())))
-                    step += 1
-                    common.set_postfix(bar, f"loss {rows[-1][3]:.3f} lr {lr:.4g}")
-                    bar.update(1)
-                if step >= limit:
-                    break
-        finally:
-            bar.close()
+    def one_step(epoch, idx, log_lr):
+        model.train()
+        log_lr(opt)  # opt.get_lr(): the lr this optimizer step applies
+        i = paddle.to_tensor(idx)
+        loss = loss_fn(model(paddle.gather(xtr_t, i)), paddle.gather(ytr_t, i))
+        loss.backward()
+        opt.step()
+        opt.clear_grad()
+        sched.step()
+        return loss.item()
+
+    rows = common.train(args, len(xtr), total, "paddle digits", one_step)
     model.eval()
     with paddle.no_grad():
         acc = float((model(xte_t).argmax(1) == yte_t).astype("float32").mean())

@@ -18,7 +18,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 import digits_common as common  # noqa: E402
-from lrkit.lrlog import LRLogger  # noqa: E402
 from lrkit.torch import ScheduleLR  # noqa: E402
 
 
@@ -40,31 +39,17 @@ def main() -> int:
     xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
     xte_t, yte_t = torch.from_numpy(xte), torch.from_numpy(yte)
 
-    rows: list[tuple[int, int, float, float]] = []
-    limit = total if args.max_steps is None else min(total, args.max_steps)
-    step = 0
-    with LRLogger(os.path.join(args.out, "lr.csv")) as lrlog:
-        bar = common.bar(limit, "torch digits")
-        try:
-            for epoch in range(args.epochs):
-                model.train()
-                for idx in common.batches(len(xtr), epoch):
-                    if step >= limit:
-                        break
-                    lr = lrlog.log(step, opt)[0]  # the lr this optimizer step applies
-                    loss = loss_fn(model(xtr_t[idx]), ytr_t[idx])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-                    rows.append((step, epoch, lr, float(loss.item())))
-                    step += 1
-                    common.set_postfix(bar, f"loss {rows[-1][3]:.3f} lr {lr:.4g}")
-                    bar.update(1)
-                if step >= limit:
-                    break
-        finally:
-            bar.close()
+    def one_step(epoch, idx, log_lr):
+        model.train()
+        log_lr(opt)  # the lr this optimizer step applies
+        loss = loss_fn(model(xtr_t[idx]), ytr_t[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        return loss.item()
+
+    rows = common.train(args, len(xtr), total, "torch digits", one_step)
     model.eval()
     with torch.no_grad():
         acc = float((model(xte_t).argmax(1) == yte_t).float().mean())
