@@ -33,3 +33,36 @@ def assert_same_curve(peer, mine, what, rtol=1e-9):
         i = int(np.flatnonzero(bad)[0])
         raise AssertionError(f"{what}: at position {i} the peer gives {a[i]!r}, lrkit {b[i]!r} "
                              f"({int(bad.sum())} positions differ)")
+
+
+def import_ppdet_optimizer():
+    """PaddleDetection's ``ppdet/optimizer/optimizer.py`` (its LearningRate and schedulers),
+    run as it is, without the rest of ppdet (whose import needs OpenCV and more): the
+    package, its config registry decorators, its logger and its AdamW module are stand-ins."""
+    name = "ppdet.optimizer.optimizer"
+    if name in sys.modules:
+        return sys.modules[name]
+    import logging
+
+    spec = importlib.util.find_spec("ppdet")
+    assert spec is not None, "paddledet is a test dependency (installed with --no-deps)"
+    root = spec.submodule_search_locations[0]
+
+    def module(mod_name, **attrs):
+        m = types.ModuleType(mod_name)
+        m.__dict__.update(attrs)
+        sys.modules[mod_name] = m
+        return m
+
+    module("ppdet", __path__=[root])
+    module("ppdet.core")
+    module("ppdet.core.workspace", register=lambda cls: cls, serializable=lambda cls: cls)
+    module("ppdet.utils")
+    module("ppdet.utils.logger", setup_logger=lambda n: logging.getLogger(n))
+    module("ppdet.optimizer", __path__=[root + "/optimizer"])
+    module("ppdet.optimizer.adamw", AdamWDL=None, build_adamwdl=None)
+    file_spec = importlib.util.spec_from_file_location(name, root + "/optimizer/optimizer.py")
+    mod = importlib.util.module_from_spec(file_spec)
+    sys.modules[name] = mod
+    file_spec.loader.exec_module(mod)
+    return mod

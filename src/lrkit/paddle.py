@@ -49,7 +49,7 @@ from .recipes import TorchvisionWarmup, torchvision_drop_in
 
 _INF = float("inf")
 
-__all__ = ["ScheduleLR", "from_paddle", "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
+__all__ = ["ScheduleLR", "from_paddle", "from_ppdet", "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
            "CosineAnnealingWarmbootingLR"]
 
 
@@ -512,6 +512,25 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
         raise TypeError(f"from_paddle expects a paddle.optimizer.lr.LRScheduler, got "
                         f"{type(scheduler).__qualname__}")
     return _build(scheduler)
+
+
+def from_ppdet(config: Any, step_per_epoch: int, **kwargs: Any) -> "ScheduleLR":
+    """A Paddle scheduler stepped per iteration from PaddleDetection's ``LearningRate`` config
+    (a dict, or the text of its YAML with ``!PiecewiseDecay``-style tags): the same lr at
+    every iteration as PaddleDetection's own scheduler (:func:`lrkit.convert.ppdet.from_ppdet`
+    gives the schedule). ``kwargs`` go to :class:`ScheduleLR` (``parameters=``...).
+
+    >>> import lrkit.paddle
+    >>> sched = lrkit.paddle.from_ppdet({"base_lr": 0.02, "schedulers": [
+    ...     {"name": "CosineDecay", "max_epochs": 12}, {"name": "LinearWarmup", "steps": 300}]}, 500)
+    >>> round(sched(), 12), type(sched).__name__  # start_factor 1/3 of 0.02
+    (0.006666666667, 'ScheduleLR')
+    """
+    from .convert.ppdet import from_ppdet as _schedule, load_ppdet_yaml
+
+    if isinstance(config, str):
+        config = load_ppdet_yaml(config)
+    return ScheduleLR(_schedule(config, step_per_epoch), **kwargs)
 
 
 def scheduler_from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | None = None,
