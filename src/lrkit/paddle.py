@@ -49,7 +49,7 @@ from .recipes import TorchvisionWarmup, torchvision_drop_in
 
 _INF = float("inf")
 
-__all__ = ["ScheduleLR", "from_paddle", "from_ppdet", "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
+__all__ = ["ScheduleLR", "from_paddle", "from_ppdet", "from_ppcls", "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
            "CosineAnnealingWarmbootingLR"]
 
 
@@ -531,6 +531,22 @@ def from_ppdet(config: Any, step_per_epoch: int, **kwargs: Any) -> "ScheduleLR":
     if isinstance(config, str):
         config = load_ppdet_yaml(config)
     return ScheduleLR(_schedule(config, step_per_epoch), **kwargs)
+
+
+def from_ppcls(config: Any, epochs: int, step_each_epoch: int, **kwargs: Any) -> "ScheduleLR":
+    """A Paddle scheduler from PaddleClas's ``Optimizer.lr`` config: the same lr at every step
+    as PaddleClas's own scheduler (:func:`lrkit.convert.ppcls.from_ppcls` gives the schedule;
+    step it per iteration, or per epoch with ``by_epoch: true``). ``kwargs`` go to
+    :class:`ScheduleLR`.
+
+    >>> import lrkit.paddle
+    >>> sched = lrkit.paddle.from_ppcls({"name": "Cosine", "learning_rate": 0.1, "warmup_epoch": 5}, 120, 500)
+    >>> sched(), type(sched).__name__
+    (0.0, 'ScheduleLR')
+    """
+    from .convert.ppcls import from_ppcls as _schedule
+
+    return ScheduleLR(_schedule(config, epochs, step_each_epoch), **kwargs)
 
 
 def scheduler_from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | None = None,
