@@ -32,7 +32,7 @@ def test_every_step_has_paddleclas_lr(name):
 
 
 def test_a_paddle_scheduler_from_the_config_resumes_mid_warmup():
-    from lrkit.paddle import from_ppcls as paddle_from_ppcls
+    from lrkit.paddle import scheduler_from_ppcls as paddle_from_ppcls
 
     case = DATA["cases"]["cosine-warmup"]
     args = (case["config"], case["epochs"], case["step_each_epoch"])

@@ -79,7 +79,7 @@ LearningRate:
 
 
 def test_a_paddle_scheduler_from_the_config_resumes_mid_warmup():
-    from lrkit.paddle import from_ppdet as paddle_from_ppdet
+    from lrkit.paddle import scheduler_from_ppdet as paddle_from_ppdet
 
     text = "base_lr: 0.01\nschedulers:\n- !CosineDecay\n  max_epochs: 12\n- !LinearWarmup\n  steps: 300\n"
     base, scheds, spe = 0.01, [("CosineDecay", dict(max_epochs=12)), ("LinearWarmup", dict(steps=300))], 50

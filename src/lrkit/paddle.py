@@ -49,7 +49,8 @@ from .recipes import TorchvisionWarmup, torchvision_drop_in
 
 _INF = float("inf")
 
-__all__ = ["ScheduleLR", "from_paddle", "from_ppdet", "from_ppcls", "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
+__all__ = ["ScheduleLR", "from_paddle", "from_ppdet", "scheduler_from_ppdet", "scheduler_from_ppcls",
+           "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
            "CosineAnnealingWarmbootingLR"]
 
 
@@ -514,39 +515,45 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
     return _build(scheduler)
 
 
-def from_ppdet(config: Any, step_per_epoch: int, **kwargs: Any) -> "ScheduleLR":
+def scheduler_from_ppdet(config: Any, step_per_epoch: int, **kwargs: Any) -> "ScheduleLR":
     """A Paddle scheduler stepped per iteration from PaddleDetection's ``LearningRate`` config
     (a dict, or the text of its YAML with ``!PiecewiseDecay``-style tags): the same lr at
     every iteration as PaddleDetection's own scheduler (:func:`lrkit.convert.ppdet.from_ppdet`
     gives the schedule). ``kwargs`` go to :class:`ScheduleLR` (``parameters=``...).
 
     >>> import lrkit.paddle
-    >>> sched = lrkit.paddle.from_ppdet({"base_lr": 0.02, "schedulers": [
+    >>> sched = lrkit.paddle.scheduler_from_ppdet({"base_lr": 0.02, "schedulers": [
     ...     {"name": "CosineDecay", "max_epochs": 12}, {"name": "LinearWarmup", "steps": 300}]}, 500)
     >>> round(sched(), 12), type(sched).__name__  # start_factor 1/3 of 0.02
     (0.006666666667, 'ScheduleLR')
     """
+    return ScheduleLR(from_ppdet(config, step_per_epoch), **kwargs)
+
+
+def from_ppdet(config: Any, step_per_epoch: int) -> Schedule:
+    """The schedule of PaddleDetection's ``LearningRate`` config (a dict, or the text of its YAML
+    with ``!PiecewiseDecay``-style tags), per iteration: :func:`lrkit.convert.ppdet.from_ppdet`."""
     from .convert.ppdet import from_ppdet as _schedule, load_ppdet_yaml
 
     if isinstance(config, str):
         config = load_ppdet_yaml(config)
-    return ScheduleLR(_schedule(config, step_per_epoch), **kwargs)
+    return _schedule(config, step_per_epoch)
 
 
-def from_ppcls(config: Any, epochs: int, step_each_epoch: int, **kwargs: Any) -> "ScheduleLR":
+def scheduler_from_ppcls(config: Any, epochs: int, step_each_epoch: int, **kwargs: Any) -> "ScheduleLR":
     """A Paddle scheduler from PaddleClas's ``Optimizer.lr`` config: the same lr at every step
     as PaddleClas's own scheduler (:func:`lrkit.convert.ppcls.from_ppcls` gives the schedule;
     step it per iteration, or per epoch with ``by_epoch: true``). ``kwargs`` go to
     :class:`ScheduleLR`.
 
     >>> import lrkit.paddle
-    >>> sched = lrkit.paddle.from_ppcls({"name": "Cosine", "learning_rate": 0.1, "warmup_epoch": 5}, 120, 500)
+    >>> sched = lrkit.paddle.scheduler_from_ppcls({"name": "Cosine", "learning_rate": 0.1, "warmup_epoch": 5}, 120, 500)
     >>> sched(), type(sched).__name__
     (0.0, 'ScheduleLR')
     """
-    from .convert.ppcls import from_ppcls as _schedule
+    from .convert.ppcls import from_ppcls
 
-    return ScheduleLR(_schedule(config, epochs, step_each_epoch), **kwargs)
+    return ScheduleLR(from_ppcls(config, epochs, step_each_epoch), **kwargs)
 
 
 def scheduler_from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | None = None,
