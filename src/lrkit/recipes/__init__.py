@@ -21,7 +21,8 @@ an ulp).
 from ._dropin import DropInWarning
 from .cawb import CAWB, LF_SHAPES, CawbLf, cawb_lf
 from .torchvision import TorchvisionWarmup, torchvision_drop_in
+from .ultralytics import ultralytics_schedules
 from .yolox import LR_DECAY_TYPES, YoloxCos, YoloxStep, get_lr_scheduler
 
 __all__ = ["DropInWarning", "cawb_lf", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB",
-           "CawbLf", "LR_DECAY_TYPES", "LF_SHAPES", "torchvision_drop_in"]
+           "CawbLf", "LR_DECAY_TYPES", "LF_SHAPES", "torchvision_drop_in", "ultralytics_schedules"]
