@@ -6,7 +6,6 @@ import io
 import json
 import os
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -97,5 +96,6 @@ def test_show_draws_the_schedules_values():
     buf = io.StringIO()
     s = lk.Step(0.1, 10, 0.5)
     lk.show(s, steps=40, file=buf, width=40, height=5)
-    assert "0.1" in buf.getvalue() and "step" in buf.getvalue()
-    assert np.isclose(s(39), 0.0125)
+    labels = [line.split()[0] for line in buf.getvalue().splitlines() if "┤" in line]
+    assert labels[0] == "0.1" and labels[-1] == "0.0125"  # the plot spans the values s takes over 40 steps
+    assert "step" in buf.getvalue()

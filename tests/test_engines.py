@@ -8,13 +8,11 @@ across ranks and across a resume.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import socket
 import subprocess
 import sys
 
-import pytest
 import torch
 
 import lrkit

@@ -66,7 +66,7 @@ def _paddle_scheduler(cfg: dict[str, Any], epochs: int, n: int) -> Any:
         sched = lr.PiecewiseDecay([e * per for e in cfg["decay_epochs"]], list(cfg["values"]))
     if warm_steps > 0:
         return lr.LinearWarmup(sched, warm_steps, start, base)
-    return lr.LambdaDecay(float(sched), lambda t: 1.0) if isinstance(sched, float) else sched
+    return sched  # a float for a constant lr
 
 
 def from_ppcls(config: Mapping[str, Any], epochs: int, step_each_epoch: int) -> Schedule:
@@ -94,8 +94,4 @@ def from_ppcls(config: Mapping[str, Any], epochs: int, step_each_epoch: int) -> 
     from ..schedules.decays import Constant
 
     sched = _paddle_scheduler(cfg, epochs, step_each_epoch)
-    from paddle.optimizer import lr
-
-    if isinstance(sched, lr.LambdaDecay):  # a constant
-        return Constant(float(sched.base_lr))
-    return from_paddle(sched)
+    return Constant(sched) if isinstance(sched, float) else from_paddle(sched)

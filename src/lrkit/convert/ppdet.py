@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..core import Schedule
-from ..schedules.algebra import Piecewise, Ramp
+from ..schedules.algebra import Piecewise, Ramp, Shift
 from ..schedules.compose import Hold, Warmup
 from ..schedules.decays import Constant, Cosine
 from . import chain
@@ -147,8 +147,6 @@ def _piecewise(p: Mapping[str, Any], base: float, spe: int, warm: Schedule | Non
 
 
 def _shifted(s: Schedule, by: int) -> Schedule:
-    from ..schedules.algebra import Shift
-
     return Shift(s, float(by)) if by else s
 
 
