@@ -5,6 +5,7 @@ which runs that code), as schedules and bound to a real optimizer with its three
 from __future__ import annotations
 
 import json
+import warnings
 import pathlib
 
 import numpy as np
@@ -22,13 +23,16 @@ def schedules(run):
     a = run["args"]
     return ultralytics_schedules(run["lr0"], a["lrf"], run["epochs"], run["batches"],
                                  warmup_epochs=a["warmup_epochs"], warmup_bias_lr=a["warmup_bias_lr"],
-                                 warmup_momentum=a["warmup_momentum"], momentum=a["momentum"], cos_lr=a["cos_lr"])
+                                 warmup_momentum=a["warmup_momentum"], momentum=a["momentum"], cos_lr=a["cos_lr"],
+                                 version=run["version"])
 
 
 @pytest.mark.parametrize("name", list(DATA["runs"]))
 def test_every_iteration_has_ultralytics_lr_per_group_and_momentum(name):
     run = DATA["runs"][name]
-    s = schedules(run)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lk.recipes.DropInWarning)  # 8.4.0-8.4.2 start the weights high
+        s = schedules(run)
     assert s["warmup_iters"] == run["warmup_iters"]
     x = np.arange(float(len(run["lr"])))
     ref = np.array(run["lr"])

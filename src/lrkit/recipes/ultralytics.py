@@ -1,39 +1,132 @@
-"""ultralytics YOLO's schedule (8.x trainer): a per-epoch factor ``lf`` and a per-iteration warmup
-that interpolates each param group, and the momentum, as lrkit schedules of the iteration.
+"""ultralytics YOLO's schedule (YOLOv5 and the ultralytics 8.x trainers): a per-epoch factor
+``lf`` and a per-iteration warmup that interpolates each param group, and the momentum, as
+lrkit schedules of the iteration.
 
 With ``E`` epochs, ``nb`` batches per epoch, ``ni`` the iteration and ``e = floor(ni / nb)``:
 
 * ``lf(e) = ((1 - cos(pi e / E)) / 2)(lrf - 1) + 1`` (``cos_lr``), else
-  ``max(1 - e / E, 0)(1 - lrf) + lrf``; each group's lr is ``lr0 * lf(e)``;
-* warmup over ``nw = round(min(warmup_epochs, E - 1) nb)`` iterations (none for
-  ``warmup_epochs = 0``): for ``ni <= nw`` each group moves in a straight line from its
-  start (``warmup_bias_lr`` for the biases, 0 for the weights and BN weights) towards
+  ``max(1 - e / E, 0)(1 - lrf) + lrf``; a group's lr is ``lr0 * lf(e)``;
+* a warmup over ``nw`` iterations: for ``ni <= nw`` each group moves in a straight line
+  from its start (``warmup_bias_lr`` for the biases, 0 for the other groups) towards
   ``lr0 * lf(e)``, ``start + (ni / nw)(lr0 lf(e) - start)``, and the momentum from
   ``warmup_momentum`` to ``momentum``.
 
-The groups are ultralytics' three: weights (with decay), BN weights, biases.
+The trainers differ in three places, all followed here (``version=``; each rule was read
+in the released code of the versions named, and the reference values come from running it):
+
+================  ==============================  =============================  ==============
+versions          warmup iterations ``nw``        lr after the warmup            biases' group
+================  ==============================  =============================  ==============
+YOLOv5, 8.0.0-    ``max(round(w nb), 100)``,      ``lr0 lf(e - 1)``: the         the first
+8.0.118           also when ``w = 0``             scheduler steps at each        (bias, weight,
+                                                  epoch's end (from the epoch    BN weight)
+                                                  after the warmup's end)
+8.0.119-8.1.41    same, none when ``w = 0``       ``lr0 lf(e - 1)``              the first
+8.1.42-8.3.253    same                            ``lr0 lf(e)``                  the first
+8.4.0-8.4.2       same                            ``lr0 lf(e)``                  none: the first
+                                                                                 group (weights)
+                                                                                 starts high
+8.4.3-8.4.102     same                            ``lr0 lf(e)``                  ``"bias"`` (last)
+8.4.103-          ``round(min(w, E - 1) nb)``     ``lr0 lf(e)``                  ``"bias"`` (last)
+================  ==============================  =============================  ==============
+
+(``w`` = ``warmup_epochs``; "the first" group means the trainer tests ``j == 0``.) Newer
+versions than :data:`CHECKED` follow the last row.
 
 >>> s = ultralytics_schedules(lr0=0.01, lrf=0.01, epochs=100, batches=500, warmup_epochs=3)
+>>> s.groups
+('weight', 'bn', 'bias')
 >>> # halfway through the warmup, in epoch 1 (lf(1) = 0.9901): half of 0.01 * 0.9901, and the bias halfway down
->>> [round(g(750), 6) for g in s["lr"]], round(s["momentum"](750), 4)
+>>> [round(g(750), 6) for g in s.lr], round(s.momentum(750), 4)
 ([0.004951, 0.004951, 0.05495], 0.8685)
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence as SequenceT
 
 from .. import _check
 from ..core import Schedule
-from ..schedules.algebra import Piecewise, Product, Ramp, Sum
-from ..schedules.compose import Scale
+from ..schedules.algebra import Piecewise, Product, Ramp, Shift, Sum
+from ..schedules.compose import Scale, Sequence
 from ..schedules.decays import Constant
+from ._dropin import _drop_in_warning
 
-__all__ = ["ultralytics_schedules", "GROUPS"]
+__all__ = ["ultralytics_schedules", "UltralyticsSchedules", "TrainerRules", "trainer_rules", "CHECKED", "GROUPS"]
 
-#: ultralytics' param groups, in the order its build_optimizer makes them
+#: the newest ultralytics release whose trainer these rules were checked against
+CHECKED = "8.4.190"
+
+#: ultralytics' param groups in the order its 8.4 trainer makes them
 GROUPS = ("weight", "bn", "bias")
+_OLD_GROUPS = ("bias", "weight", "bn")  # YOLOv5 .. 8.3: SGD(biases), then add_param_group(weights), (BN)
+
+
+@dataclass(frozen=True)
+class TrainerRules:
+    """How one generation of ultralytics' trainer schedules (see the module's table)."""
+
+    version: str
+    #: "always100": ``max(round(w nb), 100)`` even for ``w = 0``; "min100": that, none for ``w = 0``;
+    #: "capped": ``round(min(w, E - 1) nb)``
+    warmup: str
+    #: the scheduler steps at each epoch's end: epoch ``e >= 1`` gets ``lf(e - 1)`` after the warmup
+    lag: bool
+    #: the param groups in the order its build_optimizer makes them
+    layout: tuple[str, ...]
+    #: which group starts its warmup at warmup_bias_lr: "first" (``j == 0``) or "named" (``"bias"``)
+    bias_start: str
+
+    def warmup_iters(self, warmup_epochs: float, epochs: int, batches: int) -> int:
+        """The warmup's length ``nw`` in iterations (0: no warmup)."""
+        w = warmup_epochs
+        if self.warmup == "capped":
+            w = min(w, max(epochs - 1, 0))
+            return round(w * batches) if w > 0 else 0
+        if self.warmup == "min100" and w <= 0:
+            return 0
+        return max(round(w * batches), 100)
+
+    def bias_group(self, names: SequenceT[str | None]) -> int | None:
+        """The index of the group that starts at ``warmup_bias_lr``, given each group's name."""
+        if self.bias_start == "first":
+            return 0 if names else None
+        return next((i for i, n in enumerate(names) if n == "bias"), None)
+
+
+def _parse_version(version: Any) -> tuple[int, int, int]:
+    if not isinstance(version, str):
+        raise ValueError(f"version must be a string such as '8.4.190' or 'yolov5', got {version!r}")
+    text = version.strip().lower()
+    if text in ("yolov5", "v5", "5"):
+        return (5, 0, 0)
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if m is None or int(m.group(1)) != 8:
+        raise ValueError(f"version must be an ultralytics 8.x release ('8.0.0' .. '{CHECKED}', or newer) or "
+                         f"'yolov5', got {version!r}")
+    return (8, int(m.group(2)), int(m.group(3) or 0))
+
+
+def trainer_rules(version: str = CHECKED) -> TrainerRules:
+    """The schedule rules of ultralytics ``version`` ("8.2.0", "8.4.190", "yolov5", ...).
+
+    >>> trainer_rules("8.1.0").lag, trainer_rules("8.3.0").lag
+    (True, False)
+    """
+    v = _parse_version(version)
+    if v[0] == 5 or v <= (8, 0, 118):
+        warmup = "always100"
+    elif v <= (8, 4, 102):
+        warmup = "min100"
+    else:
+        warmup = "capped"
+    lag = v[0] == 5 or v <= (8, 1, 41)
+    layout = _OLD_GROUPS if v[0] == 5 or v < (8, 4, 0) else GROUPS
+    bias_start = "first" if v[0] == 5 or v <= (8, 4, 2) else "named"
+    return TrainerRules(version.strip(), warmup, lag, layout, bias_start)
 
 
 def _lf(e: int, epochs: int, lrf: float, cos_lr: bool) -> float:
@@ -42,31 +135,110 @@ def _lf(e: int, epochs: int, lrf: float, cos_lr: bool) -> float:
     return max(1 - e / epochs, 0) * (1.0 - lrf) + lrf
 
 
+def _whole(name: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
+    return v
+
+
+def _factor(lf: list[float], batches: int, lag: bool) -> Schedule:
+    """``lf`` of each epoch on the iteration clock; ``lag``: epoch ``e >= 1`` reads ``lf(e - 1)``."""
+    values = [lf[0]] + lf[:-1] if lag else lf
+    return Piecewise(values, [float(batches * e) for e in range(1, len(lf))])
+
+
+def group_lr(lr0: float, start: float, lf: list[float], batches: int, nw: int, lag: bool) -> Schedule:
+    """One group's lr per iteration: its warmup from ``start`` over ``nw`` iterations, then ``lr0 lf``."""
+    now = Scale(_factor(lf, batches, False), lr0)
+    if nw == 0:
+        return Scale(_factor(lf, batches, True), lr0) if lag else now
+    warm: Schedule = Product([Ramp(0.0, 1.0, float(nw)), now])  # (ni / nw) lr0 lf(e), then lr0 lf(e)
+    if start > 0:
+        warm = Sum([Ramp(start, 0.0, float(nw)), warm])
+    if not lag:
+        return warm
+    # the warmup writes the lr before each of its batches up to ni = nw, and its last value
+    # stays for the rest of that epoch; from the next epoch on, the scheduler's value: lf
+    # of the epoch before
+    after = float((nw // batches + 1) * batches)
+    return Sequence([warm, Shift(Scale(_factor(lf, batches, True), lr0), after)], [after])
+
+
+@dataclass
+class UltralyticsSchedules:
+    """ultralytics' lr per param group and momentum, per iteration (:func:`ultralytics_schedules`).
+
+    ``lr[i]`` is the lr of group ``groups[i]`` (the trainer's own order), ``momentum`` the
+    momentum of every group, ``warmup_iters`` the warmup's length. ``s["lr"]``-style
+    access works too.
+    """
+
+    lr: list[Schedule]
+    groups: tuple[str, ...]
+    momentum: Schedule
+    warmup_iters: int
+    rules: TrainerRules
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in ("lr", "groups", "momentum", "warmup_iters", "rules", "settings"):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("lr", "groups", "momentum", "warmup_iters"))
+
+    def series(self) -> dict[str, Schedule]:
+        """Every curve by name: ``"lr weight"``, ``"lr bn"``, ``"lr bias"``, ``"momentum"``."""
+        out = {f"lr {g}": s for g, s in zip(self.groups, self.lr)}
+        out["momentum"] = self.momentum
+        return out
+
+    def explain(self, lang: str = "en") -> str:
+        """What the trainer does with these settings, in words (``"en"`` or ``"zh"``)."""
+        from ..explain import explain_ultralytics
+
+        return explain_ultralytics(self, lang)
+
+
 def ultralytics_schedules(lr0: float, lrf: float, epochs: int, batches: int, *, warmup_epochs: float = 3.0,
                           warmup_bias_lr: float = 0.1, warmup_momentum: float = 0.8, momentum: float = 0.937,
-                          cos_lr: bool = False) -> dict[str, Any]:
-    """``{"lr": [weight, bn, bias], "momentum": schedule, "warmup_iters": nw}``: ultralytics'
-    lr of each param group and momentum at iteration ``ni`` (see the module docstring).
+                          cos_lr: bool = False, version: str = CHECKED,
+                          lr0s: SequenceT[float] | None = None) -> UltralyticsSchedules:
+    """ultralytics' lr of each param group and momentum at iteration ``ni`` (see the module docstring),
+    with the trainer of ``version`` (default :data:`CHECKED`).
 
-    Bind them per iteration: ``ScheduleLR(opt, s["lr"], absolute=True)`` and
-    ``ScheduleLR(opt, s["momentum"], key="momentum", absolute=True)``.
+    ``lr0s`` gives each group its own initial lr (in the trainer's group order), as an
+    optimizer whose groups start from different lrs does. Bind them per iteration:
+    ``ScheduleLR(opt, s.lr, absolute=True)`` and ``ScheduleLR(opt, s.momentum,
+    key="momentum", absolute=True)``, or use the drop-ins ``lrkit.torch.UltralyticsLR`` and
+    ``lrkit.paddle.UltralyticsLR``, which do both.
     """
+    rules = trainer_rules(version)
     lr0 = _check.positive("lr0", lr0)
     lrf = _check.rate("lrf", lrf)
-    for name, v in (("epochs", epochs), ("batches", batches)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
+    epochs, batches = _whole("epochs", epochs), _whole("batches", batches)
     w = _check.real("warmup_epochs", warmup_epochs)
     if w < 0:
         raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs!r}")
     bias0 = _check.rate("warmup_bias_lr", warmup_bias_lr)
     m0, m1 = _check.rate("warmup_momentum", warmup_momentum), _check.rate("momentum", momentum)
-    nw = round(min(w, max(epochs - 1, 0)) * batches) if w > 0 else 0
+    names = rules.layout
+    if lr0s is None:
+        bases = [lr0] * len(names)
+    else:
+        bases = [_check.positive(f"lr0s[{i}]", v) for i, v in enumerate(lr0s)]
+        if len(bases) != len(names):
+            raise ValueError(f"lr0s must hold one lr per group ({', '.join(names)}), got {len(bases)}")
+    nw = rules.warmup_iters(w, epochs, batches)
     lf = [_lf(e, epochs, lrf, bool(cos_lr)) for e in range(epochs + 1)]
-    per_epoch: Schedule = Piecewise(lf, [float(batches * e) for e in range(1, epochs + 1)])
-    target = Scale(per_epoch, lr0)
-    if nw == 0:
-        return {"lr": [target] * 3, "momentum": Constant(m1), "warmup_iters": 0}
-    rising = Product([Ramp(0.0, 1.0, float(nw)), target])  # (ni / nw) lr0 lf(e), then lr0 lf(e)
-    bias = Sum([Ramp(bias0, 0.0, float(nw)), rising]) if bias0 > 0 else rising
-    return {"lr": [rising, rising, bias], "momentum": Ramp(m0, m1, float(nw)), "warmup_iters": nw}
+    starting = rules.bias_group(names)
+    if nw and bias0 > 0 and starting is not None and names[starting] != "bias":
+        _drop_in_warning(f"ultralytics {rules.version}", f"its trainer starts the {names[starting]!r} group's "
+                         f"warmup at warmup_bias_lr={bias0!r} (it tests the group's index, which is no longer "
+                         "the biases' group)")
+    lrs = [group_lr(b, bias0 if i == starting else 0.0, lf, batches, nw, rules.lag) for i, b in enumerate(bases)]
+    mom: Schedule = Ramp(m0, m1, float(nw)) if nw else Constant(m1)
+    settings = dict(lr0=lr0, lrf=lrf, epochs=epochs, batches=batches, warmup_epochs=w, warmup_bias_lr=bias0,
+                    warmup_momentum=m0, momentum=m1, cos_lr=bool(cos_lr))
+    return UltralyticsSchedules(lrs, names, mom, nw, rules, settings)
