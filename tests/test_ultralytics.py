@@ -77,23 +77,145 @@ def test_torch_drop_in_sets_lr_and_momentum_per_iteration_and_resumes_mid_warmup
     np.testing.assert_allclose(got_m, run["momentum"], rtol=1e-12)
 
 
-def test_paddle_sets_each_groups_lr_per_iteration():
-    import paddle
+def _layout(version):
+    """The param groups (name, weight decay) of the version's optimizer, in its order, and whether
+    they carry their names (param_group), as make_ultralytics_reference.py builds them."""
+    if version == "yolov5" or tuple(int(x) for x in version.split(".")) < (8, 4, 0):
+        return ["bias", "weight", "bn"], False
+    return ["weight", "bn", "bias"], tuple(int(x) for x in version.split(".")) >= (8, 4, 3)
 
-    from lrkit.paddle import ScheduleLR as PaddleScheduleLR
 
-    run = DATA["runs"]["linear-lf"]
+def _drop_in_args(run):
+    a = run["args"]
+    return dict(lrf=a["lrf"], epochs=run["epochs"], batches=run["batches"], warmup_epochs=a["warmup_epochs"],
+                warmup_bias_lr=a["warmup_bias_lr"], warmup_momentum=a["warmup_momentum"], cos_lr=a["cos_lr"],
+                version=run["version"])
+
+
+def _torch_optimizer(run):
+    names, named = _layout(run["version"])
+    groups = []
+    for n in names:
+        g = {"params": [torch.zeros(1, requires_grad=True)], "weight_decay": 5e-4 if n == "weight" else 0.0}
+        if named:
+            g["param_group"] = n
+        groups.append(g)
+    return torch.optim.SGD(groups, lr=run["lr0"], momentum=run["args"]["momentum"], nesterov=True)
+
+
+@pytest.mark.parametrize("name", list(DATA["runs"]))
+def test_torch_drop_in_sets_lr_and_momentum_per_iteration_and_resumes_mid_warmup(name):
+    from lrkit.torch import UltralyticsLR
+
+    run = DATA["runs"][name]
+
+    def build():
+        opt = _torch_optimizer(run)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", lk.recipes.DropInWarning)
+            return opt, UltralyticsLR(opt, **_drop_in_args(run))
+
+    opt, sched = build()
+    got_lr, got_m = [], []
+    half = max(run["warmup_iters"] // 2, 1)
+    for ni in range(len(run["lr"])):
+        got_lr.append([g["lr"] for g in opt.param_groups])
+        got_m.append([g["momentum"] for g in opt.param_groups])
+        opt.step()
+        sched.step()
+        if ni == half:  # resume mid-warmup from the saved states, the scheduler built after the load
+            states = (opt.state_dict(), sched.state_dict())
+            opt = _torch_optimizer(run)
+            opt.load_state_dict(states[0])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", lk.recipes.DropInWarning)
+                sched = UltralyticsLR(opt, **_drop_in_args(run))
+            sched.load_state_dict(states[1])
+    np.testing.assert_allclose(got_lr, run["lr"], rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(got_m, run["momentum"], rtol=1e-12)
+
+
+def test_the_composed_schedules_bind_too():
+    run = DATA["runs"]["cos-lr"]
     s = schedules(run)
-    ps = [paddle.create_parameter([1], "float64") for _ in range(3)]
-    groups = [{"params": [p]} for p in ps]
-    sched = PaddleScheduleLR(s["lr"], parameters=groups)
-    opt = paddle.optimizer.Momentum(learning_rate=sched, momentum=run["args"]["momentum"], parameters=groups)
+    opt = _torch_optimizer(run)
+    lr_sched = ScheduleLR(opt, s.lr, absolute=True)
+    mom_sched = ScheduleLR(opt, s.momentum, key="momentum", absolute=True)
     got = []
     for _ in range(len(run["lr"])):
-        got.append(sched.values())
+        got.append([g["lr"] for g in opt.param_groups] + [opt.param_groups[0]["momentum"]])
+        opt.step()
+        lr_sched.step()
+        mom_sched.step()
+    ref = np.column_stack([np.array(run["lr"]), np.array(run["momentum"])[:, 0]])
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-18)
+
+
+def _paddle_run(run, resume_at=None):
+    """Paddle's Momentum (float64 parameters, gradient 1 each step) driven by UltralyticsLR: the lr
+    and momentum of each group per iteration, and the parameters after each update."""
+    import paddle
+
+    from lrkit.paddle import UltralyticsLR
+
+    names, named = _layout(run["version"])
+
+    ps = [paddle.create_parameter([1], "float64", default_initializer=paddle.nn.initializer.Constant(1.0))
+          for _ in names]
+
+    groups = [dict({"params": [p]}, **({"param_group": n} if named else {})) for p, n in zip(ps, names)]
+    opt = paddle.optimizer.Momentum(learning_rate=run["lr0"], momentum=run["args"]["momentum"], parameters=groups)
+
+    def build(state=None):
+        # resumed: a new scheduler on the optimizer (its velocities kept), loaded with the saved state
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", lk.recipes.DropInWarning)
+            sched = UltralyticsLR(opt, **_drop_in_args(run))
+        if state is not None:
+            sched.set_state_dict(state)
+        return sched
+
+    sched = build()
+    lrs, moms, params = [], [], []
+    for ni in range(len(run["lr"])):
+        lrs.append(sched.get_last_lr())
+        moms.append([g["momentum"] for g in opt._param_groups])
+        sum(p.sum() for p in ps).backward()
+        opt.step()
+        opt.clear_grad()
+        params.append([float(p.numpy()[0]) for p in ps])
         sched.step()
-    np.testing.assert_allclose(got, run["lr"], rtol=1e-12, atol=1e-18)
-    assert opt is not None
+        if ni == resume_at:
+            sched = build(sched.state_dict())
+    return np.array(lrs), np.array(moms), np.array(params)
+
+
+@pytest.mark.parametrize("name", ["linear-lf", "v8.3.0", "yolov5"])
+def test_paddle_drop_in_applies_ultralytics_lr_and_momentum_per_group(name):
+    run = DATA["runs"][name]
+    lrs, moms, params = _paddle_run(run, resume_at=run["warmup_iters"] // 2)
+    ref_lr, ref_m = np.array(run["lr"]), np.array(run["momentum"])
+    np.testing.assert_allclose(lrs, ref_lr, rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(moms, ref_m, rtol=1e-12)
+    # the updates Paddle applied are those of these lrs and momenta: v = m v + g, p -= lr v, with
+    # the momentum rounded to float32 (the kernel's mu is a float32 attribute)
+    v, p, want = np.zeros(3), np.ones(3), []
+    for lr, m in zip(ref_lr, ref_m):
+        v = m.astype(np.float32).astype(np.float64) * v + 1.0
+        p = p - lr * v
+        want.append(p.copy())
+    np.testing.assert_allclose(params, want, rtol=1e-12)
+
+
+def test_drop_in_warns_where_the_trainer_probably_errs():
+    from lrkit.torch import UltralyticsLR
+
+    run = DATA["runs"]["v8.4.1"]
+    with pytest.warns(lk.recipes.DropInWarning, match="first group's warmup"):
+        UltralyticsLR(_torch_optimizer(run), **_drop_in_args(run))
+    plain = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01, momentum=0.9)
+    with pytest.warns(lk.recipes.DropInWarning, match="no param group is named 'bias'"):
+        UltralyticsLR(plain, epochs=10, batches=20)
 
 
 def test_bad_arguments():

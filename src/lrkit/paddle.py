@@ -45,12 +45,13 @@ from .schedules.cycles import CosineRestarts, Cyclic
 from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, MultiStep, OneCycle,
                                Polynomial, Step)
 from .schedules.paddle_compat import PolynomialCycle
-from .recipes import TorchvisionWarmup, torchvision_drop_in
+from .recipes import TorchvisionWarmup, torchvision_drop_in, ultralytics_schedules
+from .recipes.ultralytics import CHECKED as ULTRALYTICS_CHECKED
 
 _INF = float("inf")
 
 __all__ = ["ScheduleLR", "from_paddle", "from_ppdet", "scheduler_from_ppdet", "scheduler_from_ppcls",
-           "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr",
+           "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr", "UltralyticsLR",
            "CosineAnnealingWarmbootingLR"]
 
 
@@ -623,6 +624,112 @@ def warmup_lr_scheduler(optimizer: Optimizer, warmup_iters: float, warmup_factor
     """
     opt = _optimizer("warmup_lr_scheduler", optimizer)
     return ScheduleLR(torchvision_drop_in(warmup_iters, warmup_factor), learning_rate=opt.get_lr(), parameters=opt)
+
+
+class UltralyticsLR(ScheduleLR):
+    """ultralytics YOLO's schedule on a Paddle optimizer, stepped once per iteration (batch):
+    each param group's lr and the momentum, as :class:`lrkit.torch.UltralyticsLR` sets them
+    (same rules, same values; see :mod:`lrkit.recipes.ultralytics`).
+
+    ``optimizer`` is the Paddle optimizer (built with a float ``learning_rate``, the
+    trainer's ``lr0``); the scheduler attaches itself to it. Group ``g`` starts from
+    ``lr0 * m_g`` (its ``'learning_rate'`` multiplier, 1 by default); the group whose
+    ``param_group`` entry is ``"bias"`` (from ultralytics 8.4.3; the first group before)
+    starts its warmup at ``warmup_bias_lr``. The momentum (``Momentum``'s, per group when
+    the optimizer has param groups) goes from ``warmup_momentum`` to ``momentum``
+    (default: the optimizer's) over the warmup. Paddle's momentum kernel reads the momentum
+    as a float32 attribute: an update applies the float32 rounding of the value written.
+
+    >>> import paddle
+    >>> w, bn, b = (paddle.create_parameter([1], "float32") for _ in range(3))
+    >>> opt = paddle.optimizer.Momentum(learning_rate=0.01, momentum=0.937, use_nesterov=True, parameters=[
+    ...     {"params": [w], "param_group": "weight"}, {"params": [bn], "param_group": "bn"},
+    ...     {"params": [b], "param_group": "bias"}])
+    >>> sched = UltralyticsLR(opt, lrf=0.01, epochs=100, batches=500)
+    >>> for _ in range(750):
+    ...     sched.step()
+    >>> [round(v, 6) for v in sched.get_last_lr()], round(opt._param_groups[0]["momentum"], 4)
+    ([0.004951, 0.004951, 0.05495], 0.8685)
+    """
+
+    def __init__(self, optimizer: Optimizer, *, lrf: float = 0.01, epochs: int, batches: int,
+                 warmup_epochs: float = 3.0, warmup_bias_lr: float = 0.1, warmup_momentum: float = 0.8,
+                 momentum: float | None = None, cos_lr: bool = False, version: str = ULTRALYTICS_CHECKED,
+                 last_epoch: int = -1, verbose: bool = False) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a Paddle optimizer (its momentum is driven too), got {optimizer!r}")
+        lr0 = getattr(optimizer, "_learning_rate", None)
+        if isinstance(lr0, UltralyticsLR):  # built again on the same optimizer: the same lr0
+            lr0 = lr0.recipe.settings["lr0"]
+        elif isinstance(lr0, _pl.LRScheduler):
+            lr0 = getattr(lr0, "base_lr", None)
+        if not isinstance(lr0, (int, float)) or isinstance(lr0, bool):
+            raise ValueError(f"the optimizer's learning_rate must be a number (ultralytics' lr0), got {lr0!r}")
+        raw = getattr(optimizer, "_param_groups", None)
+        dict_groups = list(raw) if raw and isinstance(raw[0], dict) else None
+        groups = _groups_of(optimizer)
+        mults = [base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
+                 for i, g in enumerate(groups)]
+        # where the momentum lives: each group's dict, else the optimizer's own value
+        self._momentum_at = None
+        if hasattr(optimizer, "_momentum"):
+            self._momentum_at = dict_groups if dict_groups is not None else optimizer
+        if momentum is None:
+            # the optimizer's own, kept in "initial_momentum" (a scheduler built again on the same
+            # optimizer mid-warmup targets the same value)
+            holder = dict_groups[0] if dict_groups else optimizer.__dict__
+            if self._momentum_at is not None:
+                now = dict_groups[0].get("momentum") if dict_groups else None
+                holder.setdefault("initial_momentum", float(optimizer._momentum if now is None else now))
+            momentum = holder.get("initial_momentum", 0.937)
+        self.recipe = ultralytics_schedules(float(lr0), lrf, epochs, batches, warmup_epochs=warmup_epochs,
+                                            warmup_bias_lr=warmup_bias_lr, warmup_momentum=warmup_momentum,
+                                            momentum=float(momentum), cos_lr=cos_lr, version=version,
+                                            lr0s=[float(lr0) * m for m in mults],
+                                            groups=[g.get("param_group") for g in groups])
+        if not self.recipe.warmup_iters:
+            self._momentum_at = None  # the trainer leaves the momentum alone without a warmup
+        self._momentum = self.recipe.momentum.checked
+        self._optimizer = optimizer
+        super().__init__(self.recipe.lr, learning_rate=1.0, parameters=optimizer, last_epoch=last_epoch, verbose=verbose)
+
+    def _set_fast_path(self, base: float) -> None:
+        super()._set_fast_path(base)
+        self._group_bases = [1.0] * len(self._group_bases)  # the schedules hold each group's lr
+
+    def _write_momentum(self) -> None:
+        at = getattr(self, "_momentum_at", None)
+        if at is None or self._t < 0:
+            return
+        m = self._momentum(self._t)
+        if isinstance(at, list):
+            for g in at:
+                g["momentum"] = m
+        else:
+            at._momentum = m
+
+    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+        """Advance one iteration (``step(ni)`` jumps to iteration ``ni``): each group's lr and the momentum."""
+        super().step(epoch)
+        self._write_momentum()
+
+    def __call__(self) -> float:
+        self._write_momentum()
+        return super().__call__()
+
+    def _identity(self) -> dict[str, Any]:
+        out = super()._identity()
+        out["class"] = "lrkit.paddle.UltralyticsLR"
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        d = super().__getstate__()
+        d.pop("_momentum", None)
+        return d
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._momentum = self.recipe.momentum.checked
 
 
 def set_optimizer_lr(optimizer: Optimizer, lr_scheduler_func: Callable[[float], float], epoch: float) -> None:

@@ -41,9 +41,10 @@ from .core import Schedule, fingerprint, registered
 from .schedules.cycles import CosineRestarts, Cyclic
 from .schedules.decays import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
 from .schedules.algebra import Product
-from .recipes import TorchvisionWarmup, torchvision_drop_in
+from .recipes import TorchvisionWarmup, torchvision_drop_in, ultralytics_schedules
+from .recipes.ultralytics import CHECKED as ULTRALYTICS_CHECKED
 
-__all__ = ["ScheduleLR", "from_torch", "from_deepspeed", "warmup_lr_scheduler", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
+__all__ = ["ScheduleLR", "from_torch", "from_deepspeed", "warmup_lr_scheduler", "set_optimizer_lr", "UltralyticsLR", "CosineAnnealingWarmbootingLR"]
 
 _BETAS = {"beta1": 0, "beta2": 1}
 _INF = float("inf")
@@ -733,6 +734,75 @@ def warmup_lr_scheduler(optimizer: Optimizer, warmup_iters: float, warmup_factor
     2e-05
     """
     return ScheduleLR(optimizer, torchvision_drop_in(warmup_iters, warmup_factor))
+
+
+class UltralyticsLR(ScheduleLR):
+    """ultralytics YOLO's schedule on a torch optimizer, stepped once per iteration (batch):
+    each param group's lr and the momentum its trainer sets, by the rules of its ``version``
+    (see :mod:`lrkit.recipes.ultralytics`; default: the newest checked).
+
+    Group ``g`` starts from its own lr (``initial_lr``, else ``lr``), as the trainer's
+    ``x["initial_lr"] * lf(epoch)``; the biases' group (``param_group="bias"`` from
+    ultralytics 8.4.3, the first group before) starts its warmup at ``warmup_bias_lr``.
+    The momentum of every group that has one goes from ``warmup_momentum`` to
+    ``momentum`` (default: the optimizer's, kept in ``initial_momentum``) over the warmup.
+    Call :meth:`step` after each
+    ``optimizer.step()``; :meth:`state_dict` resumes mid-warmup exactly (the trainer's
+    ``ni`` is the position).
+
+    >>> import torch
+    >>> w, bn, b = (torch.zeros(1, requires_grad=True) for _ in range(3))
+    >>> opt = torch.optim.SGD([{"params": [w], "param_group": "weight"}, {"params": [bn], "param_group": "bn"},
+    ...                        {"params": [b], "param_group": "bias"}], lr=0.01, momentum=0.937, nesterov=True)
+    >>> sched = UltralyticsLR(opt, lrf=0.01, epochs=100, batches=500)
+    >>> for _ in range(750):
+    ...     opt.step(); sched.step()
+    >>> [round(g["lr"], 6) for g in opt.param_groups], round(opt.param_groups[0]["momentum"], 4)
+    ([0.004951, 0.004951, 0.05495], 0.8685)
+    """
+
+    def __init__(self, optimizer: Optimizer, *, lrf: float = 0.01, epochs: int, batches: int,
+                 warmup_epochs: float = 3.0, warmup_bias_lr: float = 0.1, warmup_momentum: float = 0.8,
+                 momentum: float | None = None, cos_lr: bool = False, version: str = ULTRALYTICS_CHECKED,
+                 last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a torch optimizer, got {optimizer!r}")
+        groups = optimizer.param_groups
+        lr0s = [_plain(g.get("initial_lr", g["lr"])) for g in groups]
+        with_m = [i for i, g in enumerate(groups) if "momentum" in g]
+        if momentum is None:
+            # the optimizer's own, kept in "initial_momentum" (as torch keeps "initial_lr"), so a
+            # scheduler built after optimizer.load_state_dict mid-warmup targets the same value
+            for i in with_m:
+                groups[i].setdefault("initial_momentum", _plain(groups[i]["momentum"]))
+            momentum = groups[with_m[0]]["initial_momentum"] if with_m else 0.937
+        self.recipe = ultralytics_schedules(lr0s[0], lrf, epochs, batches, warmup_epochs=warmup_epochs,
+                                            warmup_bias_lr=warmup_bias_lr, warmup_momentum=warmup_momentum,
+                                            momentum=momentum, cos_lr=cos_lr, version=version, lr0s=lr0s,
+                                            groups=[g.get("param_group") for g in groups])
+        # the trainer writes the momentum of the groups that have one, during its warmup
+        self._momentum_groups = with_m if self.recipe.warmup_iters else []
+        self._momentum = self.recipe.momentum.checked
+        super().__init__(optimizer, self.recipe.lr, absolute=True, last_epoch=last_epoch)
+
+    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+        """Advance one iteration (``step(ni)`` jumps to iteration ``ni``) and write each group's
+        lr and the momentum."""
+        super().step(epoch)
+        if self._momentum_groups:
+            m = self._momentum(self._t)
+            groups = self.optimizer.param_groups
+            for i in self._momentum_groups:
+                cur = groups[i]["momentum"]
+                if isinstance(cur, Tensor):
+                    cur.fill_(m)
+                else:
+                    groups[i]["momentum"] = m
+
+    def _identity(self) -> dict[str, Any]:
+        out = super()._identity()
+        out["class"] = "lrkit.torch.UltralyticsLR"
+        return out
 
 
 def set_optimizer_lr(optimizer: Optimizer, lr_scheduler_func: Callable[[float], float], epoch: float) -> None:

@@ -203,13 +203,16 @@ class UltralyticsSchedules:
 
 def ultralytics_schedules(lr0: float, lrf: float, epochs: int, batches: int, *, warmup_epochs: float = 3.0,
                           warmup_bias_lr: float = 0.1, warmup_momentum: float = 0.8, momentum: float = 0.937,
-                          cos_lr: bool = False, version: str = CHECKED,
-                          lr0s: SequenceT[float] | None = None) -> UltralyticsSchedules:
+                          cos_lr: bool = False, version: str = CHECKED, lr0s: SequenceT[float] | None = None,
+                          groups: SequenceT[str | None] | None = None) -> UltralyticsSchedules:
     """ultralytics' lr of each param group and momentum at iteration ``ni`` (see the module docstring),
     with the trainer of ``version`` (default :data:`CHECKED`).
 
-    ``lr0s`` gives each group its own initial lr (in the trainer's group order), as an
-    optimizer whose groups start from different lrs does. Bind them per iteration:
+    The groups are the trainer's own three, in its order, unless ``groups`` names those
+    of another optimizer (each group's ``param_group`` entry, ``None`` where it has
+    none; which one starts at ``warmup_bias_lr`` follows the version's rule). ``lr0s``
+    gives each group its own initial lr, as an optimizer whose groups start from
+    different lrs has. Bind them per iteration:
     ``ScheduleLR(opt, s.lr, absolute=True)`` and ``ScheduleLR(opt, s.momentum,
     key="momentum", absolute=True)``, or use the drop-ins ``lrkit.torch.UltralyticsLR`` and
     ``lrkit.paddle.UltralyticsLR``, which do both.
@@ -223,22 +226,29 @@ def ultralytics_schedules(lr0: float, lrf: float, epochs: int, batches: int, *, 
         raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs!r}")
     bias0 = _check.rate("warmup_bias_lr", warmup_bias_lr)
     m0, m1 = _check.rate("warmup_momentum", warmup_momentum), _check.rate("momentum", momentum)
-    names = rules.layout
+    names: tuple = rules.layout if groups is None else tuple(groups)
+    if not names:
+        raise ValueError("groups must name at least one param group")
     if lr0s is None:
         bases = [lr0] * len(names)
     else:
         bases = [_check.positive(f"lr0s[{i}]", v) for i, v in enumerate(lr0s)]
         if len(bases) != len(names):
-            raise ValueError(f"lr0s must hold one lr per group ({', '.join(names)}), got {len(bases)}")
+            raise ValueError(f"lr0s must hold one lr per group ({len(names)}), got {len(bases)}")
     nw = rules.warmup_iters(w, epochs, batches)
     lf = [_lf(e, epochs, lrf, bool(cos_lr)) for e in range(epochs + 1)]
     starting = rules.bias_group(names)
-    if nw and bias0 > 0 and starting is not None and names[starting] != "bias":
-        _drop_in_warning(f"ultralytics {rules.version}", f"its trainer starts the {names[starting]!r} group's "
-                         f"warmup at warmup_bias_lr={bias0!r} (it tests the group's index, which is no longer "
-                         "the biases' group)")
+    if nw and bias0 > 0:
+        if rules.bias_start == "first" and rules.layout[0] != "bias":
+            _drop_in_warning(f"ultralytics {rules.version}", f"its trainer starts the first group's warmup (the "
+                             f"{rules.layout[0]!r} group in its optimizer) at warmup_bias_lr={bias0!r}: it tests "
+                             "the group's index, which is no longer the biases' group")
+        elif groups is not None and starting is None:
+            _drop_in_warning(f"ultralytics {rules.version}", "no param group is named 'bias' (param_group='bias'): "
+                             "every group warms up from 0, as its trainer does with such an optimizer")
     lrs = [group_lr(b, bias0 if i == starting else 0.0, lf, batches, nw, rules.lag) for i, b in enumerate(bases)]
     mom: Schedule = Ramp(m0, m1, float(nw)) if nw else Constant(m1)
     settings = dict(lr0=lr0, lrf=lrf, epochs=epochs, batches=batches, warmup_epochs=w, warmup_bias_lr=bias0,
                     warmup_momentum=m0, momentum=m1, cos_lr=bool(cos_lr))
-    return UltralyticsSchedules(lrs, names, mom, nw, rules, settings)
+    return UltralyticsSchedules(lrs, tuple(n if n is not None else f"group {i}" for i, n in enumerate(names)), mom, nw,
+                                rules, settings)
