@@ -7,6 +7,9 @@ builds a Paddle scheduler, stepped once per iteration here as its trainer does.
 
 from __future__ import annotations
 
+import json
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -108,3 +111,24 @@ def test_what_paddledetection_would_not_build_is_said():
     with pytest.raises(ValueError, match="come after the warmup"):
         from_ppdet({"schedulers": [{"name": "PiecewiseDecay", "milestones": [1, 2]}, {"name": "LinearWarmup",
                                                                                       "steps": 500}]}, 10)
+
+
+BURNIN = json.loads((pathlib.Path(__file__).parent / "data" / "ppdet_burnin_reference.json").read_text())
+
+
+@pytest.mark.parametrize("name", list(BURNIN["configs"]))
+def test_burnin_warmup_has_the_lr_of_paddledetection_2_4(name):
+    # BurninWarmup left PaddleDetection after release 2.4: its values are stored, from running
+    # that release's optimizer.py (tests/data/make_ppdet_burnin_reference.py)
+    ref = BURNIN["configs"][name]
+    s = from_ppdet(ref["config"], ref["step_per_epoch"])
+    x = np.arange(float(len(ref["lr"])))
+    np.testing.assert_allclose(s(x), ref["lr"], rtol=1e-12, atol=1e-18)
+    assert lk.from_dict(s.to_dict()) == s
+
+
+def test_burnin_warmup_needs_steps():
+    cfg = {"base_lr": 0.01, "schedulers": [{"name": "PiecewiseDecay", "milestones": [3]},
+                                           {"name": "BurninWarmup", "steps": 0}]}
+    with pytest.raises(ValueError, match="BurninWarmup steps must be a whole number"):
+        from_ppdet(cfg, 100)

@@ -8,6 +8,8 @@ step_per_epoch`` if ``epochs`` is given, else ``steps``, at least 1; ``b`` = ``b
 * ``LinearWarmup(steps, start_factor, epochs)``: ``b (f (1 - i/W) + i/W)`` at iteration
   ``i <= W`` (a :class:`~lrkit.Ramp` from ``f b`` to ``b``); ``ExpWarmup(steps, epochs,
   power)``: ``b (i/W) ** power`` (a power :class:`~lrkit.Warmup` from 0);
+  ``BurninWarmup(steps)`` (releases 2.1 .. 2.4): ``b (i/W) ** 4`` with ``W = min(steps,
+  step_per_epoch)``;
 * ``PiecewiseDecay(gamma, milestones, values)``: ``b`` until the first milestone (in
   epochs), then ``b * gamma[k]`` (a single ``gamma`` means ``[gamma, gamma / 10,
   gamma / 100, ...]``, as PaddleDetection reads it), or the given ``values``;
@@ -35,7 +37,7 @@ from . import chain
 __all__ = ["from_ppdet", "load_ppdet_yaml"]
 
 _DECAYS = ("PiecewiseDecay", "CosineDecay")
-_WARMUPS = ("LinearWarmup", "ExpWarmup")
+_WARMUPS = ("LinearWarmup", "ExpWarmup", "BurninWarmup")
 
 
 def load_ppdet_yaml(text: str) -> Any:
@@ -114,6 +116,12 @@ def from_ppdet(config: Mapping[str, Any], step_per_epoch: int) -> Schedule:
     elif warm_name == "ExpWarmup":
         W = _warm_iters(warm_p, 1000, spe)
         warm = Warmup(Constant(base), float(W), "power", power=float(warm_p.get("power", 2)))
+    elif warm_name == "BurninWarmup":
+        steps = warm_p.get("steps", 1000)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"BurninWarmup steps must be a whole number of iterations >= 1, got {steps!r}")
+        W = min(steps, spe)  # at most one epoch
+        warm = Warmup(Constant(base), float(W), "power", power=4.0)
     if name == "PiecewiseDecay":
         return _piecewise(p, base, spe, warm, W)
     return _cosine(p, base, spe, warm, W)
