@@ -223,3 +223,90 @@ def test_bad_arguments():
         ultralytics_schedules(0.01, 0.01, 10, 0)
     with pytest.raises(ValueError, match="warmup_epochs must be >= 0"):
         ultralytics_schedules(0.01, 0.01, 10, 5, warmup_epochs=-1)
+
+
+# -- the command line: every group's lr and the momentum ------------------------------------------
+
+def _cli(*argv):
+    import io
+
+    from lrkit import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _cli_args(run):
+    a = run["args"]
+    args = ["--lr0", repr(run["lr0"]), "--lrf", repr(a["lrf"]), "--epochs", str(run["epochs"]), "--batches",
+            str(run["batches"]), "--warmup-epochs", repr(a["warmup_epochs"]), "--warmup-bias-lr",
+            repr(a["warmup_bias_lr"]), "--warmup-momentum", repr(a["warmup_momentum"]), "--momentum",
+            repr(a["momentum"]), "--version", run["version"]]
+    return args + (["--cos-lr"] if a["cos_lr"] else [])
+
+
+@pytest.mark.parametrize("name", ["cos-lr", "v8.1.0", "yolov5"])
+def test_cli_export_has_every_groups_lr_and_the_momentum_of_the_trainer(name):
+    import csv
+    import io
+
+    run = DATA["runs"][name]
+    code, out, err = _cli("export", "ultralytics", *_cli_args(run))
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    names, _ = _layout(run["version"])
+    assert rows[0] == ["position"] + [f"lr_{n}" for n in names] + ["momentum"]
+    got = np.array(rows[1:], dtype=float)
+    assert len(got) == run["epochs"] * run["batches"]  # the whole run, by default
+    np.testing.assert_allclose(got[:, 1:4], run["lr"], rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(got[:, 4], np.array(run["momentum"])[:, 0], rtol=1e-12)
+
+
+def test_cli_plot_draws_each_groups_lr_and_the_momentum_on_its_own_axis(tmp_path):
+    from lrkit.plot import series_figure
+
+    run = DATA["runs"]["v8.3.0"]
+    code, out, err = _cli("plot", "ultralytics", *_cli_args(run), "-o", str(tmp_path / "u.png"))
+    assert code == 0 and (tmp_path / "u.png").stat().st_size > 10_000, err
+    u = schedules(run)
+    x = np.arange(float(run["epochs"] * run["batches"]))
+    fig = series_figure({k: v for k, v in u.series().items() if k != "momentum"}, x,
+                        secondary={"momentum": u.momentum}, marks=[("warmup end", u.warmup_iters)])
+    lr_ax, m_ax = fig.axes
+    lines = {ln.get_label(): ln.get_ydata() for ln in lr_ax.get_lines() if not ln.get_label().startswith("_")}
+    assert set(lines) == {"lr bias", "lr weight = lr bn"}  # equal curves drawn once, named together
+    np.testing.assert_allclose(lines["lr bias"], np.array(run["lr"])[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(lines["lr weight = lr bn"], np.array(run["lr"])[:, 1], rtol=1e-12, atol=1e-18)
+    (mom,) = m_ax.get_lines()
+    assert m_ax.get_ylabel() == "momentum" and mom.get_label() == "momentum"
+    np.testing.assert_allclose(mom.get_ydata(), np.array(run["momentum"])[:, 0], rtol=1e-12)
+
+
+def test_cli_show_and_explain_speak_of_the_trainers_rules():
+    code, out, _ = _cli("show", "ultralytics", "--epochs", "10", "--batches", "50", "--version", "8.1.0", "--ascii",
+                        "--width", "50")
+    assert code == 0
+    assert "lr weight = lr bn" in out and "\nlr bias\n" in out and "\nmomentum\n" in out
+    assert "max(round(3 x 50), 100) = 150 iterations" in out
+    assert "epoch e trains with lf(e - 1) (from epoch 4 on)" in out
+    code, zh, _ = _cli("explain", "ultralytics", "--epochs", "100", "--batches", "500", "--lang", "zh")
+    assert code == 0 and "前 1500 次迭代（3 轮）" in zh and "round(min(3, 99) x 500) = 1500" in zh
+    code, en, err = _cli("explain", "ultralytics", "--epochs", "10", "--batches", "50", "--version", "8.4.1")
+    assert "starts the first param group (the weight group in its optimizer) at warmup_bias_lr" in en
+    assert err.startswith("lrkit: warning:") and "first group's warmup" in err
+    code, _, err = _cli("plot", "ultralytics", "--epochs", "10", "--batches", "0")
+    assert code == 2 and "batches" in err
+    code, _, err = _cli("show", "ultralytics", "--epochs", "10", "--batches", "5", "--version", "7.0")
+    assert code == 2 and "version must be an ultralytics 8.x release" in err
+    code, _, err = _cli("export", "ultralytics", "--epochs", "10", "--batches", "5", "--base-lrs", "1", "2")
+    assert code == 2 and "--base-lrs does not apply" in err
+
+
+def test_explain_in_python_matches_the_schedules():
+    s = ultralytics_schedules(0.01, 0.01, 100, 500, cos_lr=True)
+    text = s.explain()
+    assert f"The last epoch trains with {lk._format.number(s.lr[0](49_999.0))}" in text
+    assert s.explain("zh") != text
+    with pytest.raises(ValueError, match="lang must be one of"):
+        s.explain("fr")

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_schedule", "plot_schedules", "save_plot", "save_overlay", "figure", "positions", "default_steps",
+__all__ = ["plot_schedule", "plot_schedules", "save_plot", "save_overlay", "save_series", "series_figure", "figure", "positions", "default_steps",
            "spec_label", "key_points"]
 
 _LABEL_FONTSIZE = 8
@@ -550,6 +550,71 @@ def save_overlay(schedules: "dict[str, Schedule]", path: str | os.PathLike[str],
             _mark_largest(ax, list(schedules.values()), steps, subdivide)
         _save(fig, path, dpi)
     return path
+
+
+def save_series(curves: "dict[str, Schedule]", path: str | os.PathLike[str], steps: Any, *,
+                secondary: "dict[str, Schedule] | None" = None, secondary_label: str = "momentum",
+                marks: Sequence[tuple[str, float]] = (), log: bool = False, title: str | None = None,
+                steps_per_epoch: float | None = None, size: tuple[float, float] = (8.0, 4.5), dpi: float = 150,
+                font_size: float | None = None) -> str:
+    """Several named curves of one run into a PNG, SVG or PDF file; returns the path.
+
+    ``curves`` (the lr of each param group) share the left axis; ``secondary`` curves
+    (the momentum) are drawn dotted against a right axis labelled ``secondary_label``.
+    Curves equal to an earlier one at every position are drawn once, their names joined
+    in the legend. ``marks`` are ``(name, position)`` lines (the warmup's end);
+    ``steps_per_epoch`` puts the x axis in epochs.
+    """
+    with _style(size, font_size):
+        path = os.fspath(path)
+        fig = series_figure(curves, steps, secondary=secondary, secondary_label=secondary_label, marks=marks,
+                            log=log, title=title, steps_per_epoch=steps_per_epoch, size=size, path=path)
+        _save(fig, path, dpi)
+    return path
+
+
+def series_figure(curves: "dict[str, Schedule]", steps: Any, *, secondary: "dict[str, Schedule] | None" = None,
+                  secondary_label: str = "momentum", marks: Sequence[tuple[str, float]] = (), log: bool = False,
+                  title: str | None = None, steps_per_epoch: float | None = None,
+                  size: tuple[float, float] = (8.0, 4.5), path: str | None = None) -> "Figure":
+    """The Figure :func:`save_series` draws (the lr axis first, the secondary axis second)."""
+    if not curves:
+        raise ValueError("curves must name at least one schedule")
+    fig = figure((size[0], size[1] + 0.2 * (len(curves) + len(secondary or {}))))
+    if path is not None:
+        _check_format(fig, path)
+    ax = fig.add_subplot()
+    x = np.asarray(steps, dtype=np.float64)
+    k = float(steps_per_epoch) if steps_per_epoch else 1.0
+    xs = x / k
+    handles = []
+    for side, group in ((ax, curves), (None, secondary or {})):
+        if not group:
+            continue
+        if side is None:
+            side = ax.twinx()
+            side.set_ylabel(secondary_label)
+        from .tables import distinct_curves
+
+        for i, (names, y) in enumerate(distinct_curves(group, x)):
+            color = f"C{(i + (len(curves) if group is not curves else 0)) % 10}"
+            (line,) = side.plot(xs, y, color=color, linewidth=1.6, label=" = ".join(names),
+                                linestyle=":" if group is not curves else "-")
+            handles.append(line)
+        if log and group is curves:
+            side.set_yscale("log")
+    for name, at in marks:
+        ax.axvline(at / k, color="0.45", linestyle="--", linewidth=0.8, zorder=1, gid=_BOUNDARY)
+        ax.annotate(name, (at / k, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                    textcoords="offset points", fontsize="small", color="0.3", gid=_BOUNDARY)
+    ax.set_xlabel("epoch" if steps_per_epoch else "step")
+    ax.set_ylabel("learning rate")
+    _plain_ticks(ax)
+    ax.grid(True, alpha=0.3)
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), frameon=False)
+    if title:
+        ax.set_title(_wrap(str(title), ax), fontsize=10)
+    return fig
 
 
 def _mark_largest(ax: "Axes", scheds: list[Schedule], steps: Any, subdivide: int) -> None:

@@ -20,7 +20,7 @@ from ._format import number
 from ._num import np
 from .core import Schedule, check_schedule
 
-__all__ = ["Difference", "compare", "comparison_table", "write_csv"]
+__all__ = ["Difference", "compare", "comparison_table", "write_csv", "write_columns_csv", "distinct_curves"]
 
 
 class Difference(NamedTuple):
@@ -95,3 +95,59 @@ def write_csv(out: TextIO, schedule: Schedule, positions: Any, *, base_lrs: Sequ
         if progress is not None:
             progress(len(rows))
     return int(x.size)
+
+
+def write_columns_csv(out: TextIO, columns: "dict[str, Schedule]", positions: Any, *, header: bool = True,
+                      progress: Callable[[int], Any] | None = None, chunk: int = 1 << 18) -> int:
+    """Write ``position,<name>,...`` rows, one column per schedule of ``columns`` (the lr of each
+    param group and the momentum of one run), as :func:`write_csv` writes its values; the row count.
+
+    >>> import io, lrkit
+    >>> buf = io.StringIO()
+    >>> write_columns_csv(buf, {"lr": lrkit.Linear(1.0, 2), "momentum": lrkit.Constant(0.9)}, [0, 1])
+    2
+    >>> print(buf.getvalue(), end="")
+    position,lr,momentum
+    0,1.0,0.9
+    1,0.5,0.9
+    """
+    if not columns:
+        raise ValueError("columns must name at least one schedule")
+    scheds = {str(k): check_schedule(f"columns[{k!r}]", v) for k, v in columns.items()}
+    bad = [k for k in scheds if not k or any(c in k for c in ',"\n')]
+    if bad:
+        raise ValueError(f"column names must be non-empty without commas, quotes or line breaks, got {bad!r}")
+    x = np.asarray(positions, dtype=np.float64).ravel()
+    whole = bool(x.size) and bool(np.all(x == np.floor(x))) and float(np.max(np.abs(x))) < 2.0 ** 53
+    if header:
+        out.write("position," + ",".join(scheds) + "\n")
+    for i in range(0, x.size, chunk):
+        xs = x[i:i + chunk]
+        cols = [s(xs).tolist() for s in scheds.values()]
+        xt = [str(int(v)) for v in xs.tolist()] if whole else [repr(v) for v in xs.tolist()]
+        out.write("\n".join(a + "," + ",".join(repr(c[j]) for c in cols) for j, a in enumerate(xt)) + "\n")
+        if progress is not None:
+            progress(len(xt))
+    return int(x.size)
+
+
+def distinct_curves(curves: "dict[str, Schedule]", positions: Any) -> list[tuple[list[str], Any]]:
+    """The curves' values over ``positions``, equal curves once with all their names
+    (the weights' and BN weights' lr of an ultralytics run).
+
+    >>> import lrkit
+    >>> [names for names, _ in distinct_curves({"a": lrkit.Constant(1.0), "b": lrkit.Constant(1.0),
+    ...                                         "c": lrkit.Constant(2.0)}, [0, 1])]
+    [['a', 'b'], ['c']]
+    """
+    x = np.asarray(positions, dtype=np.float64)
+    out: list[tuple[list[str], Any]] = []
+    for name, sch in curves.items():
+        y = np.asarray(sch(x), dtype=np.float64)
+        for names, prev in out:
+            if np.array_equal(prev, y):
+                names.append(name)
+                break
+        else:
+            out.append(([name], y))
+    return out

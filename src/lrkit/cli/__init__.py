@@ -53,7 +53,7 @@ from .. import __version__
 from .._format import number
 from ..config import from_dict, load
 from ..core import Schedule, registered
-from ..tables import compare, comparison_table, write_csv
+from ..tables import compare, comparison_table, distinct_curves, write_columns_csv, write_csv
 
 __all__ = ["main", "Command", "COMMANDS", "SpecSource", "SPEC_SOURCES", "add_spec_arguments", "CLIError",
            "DEFAULT_SPEC", "Recipe", "RECIPES"]
@@ -166,6 +166,9 @@ class SpecSource:
     positions_per_epoch: Callable[[argparse.Namespace], float | None] | None = None
     #: how many positions to show when ``-n`` is not given (default: a tenth past the schedule's end)
     default_steps: Callable[[argparse.Namespace], int | None] | None = None
+    #: several curves of one run: ``series(args)`` has ``series()`` (name -> schedule; the
+    #: momentum on its own axis) and ``explain(lang)``; ``build`` gives the first curve
+    series: Callable[[argparse.Namespace], Any] | None = None
 
 
 @dataclass
@@ -354,6 +357,8 @@ class Recipe:
     build: Callable[[argparse.Namespace], Schedule]
     positions_per_epoch: Callable[[argparse.Namespace], float | None] | None = None
     default_steps: Callable[[argparse.Namespace], int | None] | None = None
+    #: several curves of one run (ultralytics' lr per group and momentum), as in :class:`SpecSource`
+    series: Callable[[argparse.Namespace], Any] | None = None
 
 
 def _opt(p: argparse.ArgumentParser, name: str, **kw: Any) -> None:
@@ -435,6 +440,31 @@ def _tv_build(a: argparse.Namespace) -> Schedule:
     return TorchvisionWarmup(a.warmup_iters, a.warmup_factor)
 
 
+def _ultralytics_args(p: argparse.ArgumentParser) -> None:
+    from ..recipes.ultralytics import CHECKED
+
+    _opt(p, "lr0", type=float, default=0.01, metavar="LR", help="initial lr of every group (default: 0.01)")
+    _opt(p, "lrf", type=float, default=0.01, metavar="F", help="final lr = lr0 * lrf (default: 0.01)")
+    _opt(p, "epochs", type=_whole("epochs"), required=True, metavar="E", help="number of epochs")
+    _opt(p, "batches", type=_whole("batches"), required=True, metavar="NB", help="batches (iterations) per epoch")
+    _opt(p, "warmup_epochs", type=float, default=3.0, metavar="W", help="warmup epochs (default: 3.0)")
+    _opt(p, "warmup_bias_lr", type=float, default=0.1, metavar="LR", help="the biases' lr at iteration 0 "
+         "(default: 0.1)")
+    _opt(p, "warmup_momentum", type=float, default=0.8, metavar="M", help="momentum at iteration 0 (default: 0.8)")
+    _opt(p, "momentum", type=float, default=0.937, metavar="M", help="momentum after the warmup (default: 0.937)")
+    _opt(p, "cos_lr", action="store_true", help="lf a cosine (one_cycle) instead of a straight line")
+    _opt(p, "version", default=CHECKED, metavar="V",
+         help=f"the trainer's rules: an ultralytics 8.x version or yolov5 (default: {CHECKED})")
+
+
+def _ultralytics_recipe(a: argparse.Namespace) -> Any:
+    from ..recipes import ultralytics_schedules
+
+    return ultralytics_schedules(a.lr0, a.lrf, a.epochs, a.batches, warmup_epochs=a.warmup_epochs,
+                                 warmup_bias_lr=a.warmup_bias_lr, warmup_momentum=a.warmup_momentum,
+                                 momentum=a.momentum, cos_lr=a.cos_lr, version=a.version)
+
+
 def _run_length(value: float) -> int:
     return max(2, math.ceil(value))
 
@@ -451,6 +481,11 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            default_steps=lambda a: _run_length(a.epochs * (a.batchs if a.batchs > 0 else 1.0))),
     Recipe("torchvision-warmup", "torchvision detection warmup_lr_scheduler(optimizer, warmup_iters, "
            "warmup_factor): the multiplier per iteration", _tv_args, _tv_build),
+    Recipe("ultralytics", "ultralytics YOLO trainer (lr0, lrf, epochs, batches, warmup_epochs, warmup_bias_lr, "
+           "warmup_momentum, momentum, cos_lr): the lr of each param group and the momentum per iteration",
+           _ultralytics_args, lambda a: _ultralytics_recipe(a).lr[0],
+           positions_per_epoch=lambda a: float(a.batches), default_steps=lambda a: a.epochs * a.batches,
+           series=_ultralytics_recipe),
 ]}
 
 
@@ -463,7 +498,8 @@ def _recipe_source(spec: str | None) -> SpecSource | None:
     if recipe is None:
         return None
     if not rest.strip():
-        return SpecSource(recipe.name, recipe.build, recipe.add_arguments, recipe.positions_per_epoch, recipe.default_steps)
+        return SpecSource(recipe.name, recipe.build, recipe.add_arguments, recipe.positions_per_epoch, recipe.default_steps,
+                          recipe.series)
     import shlex
 
     p = _Parser(prog=f"lrkit: {recipe.name}", add_help=False, allow_abbrev=False)
@@ -726,6 +762,8 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
     from ..plot import spec_label
     from ..textplot import can_encode_unicode, text_plot
 
+    if _series_of(args) is not None:
+        return _show_series(args, out)
     s = _schedule(args)
     parts = [spec_label(s), "", s.describe()]
     if not args.no_plot:
@@ -734,6 +772,35 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
         marks = sorted({p.start for p in s.phases()})
         parts += ["", text_plot(x, s(x), width=_plot_width(args, out), height=args.height, marks=marks, log=args.log,
                                 ascii=ascii_only)]
+    out.write("\n".join(parts) + "\n")
+    return 0
+
+
+def _series_of(args: argparse.Namespace) -> Any:
+    """The source's several curves (ultralytics' groups and momentum), or None."""
+    src = getattr(args, "source", None)
+    fn = getattr(src, "series", None)
+    if fn is None:
+        return None
+    if getattr(args, "base_lrs", None):
+        raise CLIError(f"--base-lrs does not apply to {src.name}: it gives each param group's lr itself")
+    return fn(args)
+
+
+def _show_series(args: argparse.Namespace, out: TextIO) -> int:
+    from ..textplot import can_encode_unicode, text_plot
+
+    u = _series_of(args)
+    curves = u.series()
+    first = next(iter(curves.values()))
+    x = _positions(args, first, sample=True)
+    parts = [f"{args.source.name}: " + ", ".join(curves), "", u.explain("en")]
+    if not args.no_plot:
+        ascii_only = args.ascii or not can_encode_unicode(out)
+        marks = [float(u.warmup_iters)] if u.warmup_iters else []
+        for names, y in distinct_curves(curves, x):
+            parts += ["", " = ".join(names), text_plot(x, y, width=_plot_width(args, out), height=args.height, marks=marks,
+                                          log=args.log, ascii=ascii_only)]
     out.write("\n".join(parts) + "\n")
     return 0
 
@@ -756,14 +823,19 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 def _export(args: argparse.Namespace, out: TextIO) -> int:
     from ..lrlog import Progress
 
-    s = _schedule(args)
+    u = _series_of(args)
+    s = _schedule(args) if u is None else next(iter(u.series().values()))
     x = _positions(args, s)[::args.every]
     to_file = bool(args.csv and args.csv != "-")
     with contextlib.ExitStack() as stack:
         fh = stack.enter_context(atomic_open(args.csv)) if to_file else out
         bar = stack.enter_context(Progress(x.size, "export", stream=_err(args), unit="rows",
                                            enabled=_tty(_err(args))))
-        write_csv(fh, s, x, base_lrs=args.base_lrs, header=not args.no_header, progress=bar.update)
+        if u is None:
+            write_csv(fh, s, x, base_lrs=args.base_lrs, header=not args.no_header, progress=bar.update)
+        else:
+            write_columns_csv(fh, {k.replace(" ", "_"): v for k, v in u.series().items()}, x,
+                              header=not args.no_header, progress=bar.update)
     if to_file:
         _err(args).write(f"wrote {args.csv} ({x.size:,} rows)\n")
     return 0
@@ -794,6 +866,22 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
 def _plot(args: argparse.Namespace, out: TextIO) -> int:
     from ..plot import save_plot
 
+    u = _series_of(args)
+    if u is not None:
+        from ..plot import save_series
+
+        curves = u.series()
+        x = _positions(args, next(iter(curves.values())), sample=True)
+        lrs = {k: v for k, v in curves.items() if k != "momentum"}
+        title = args.title if args.title is not None else (
+            f"{args.source.name} {u.rules.version}: lr per param group and momentum, "
+            f"{u.settings['epochs']} epochs x {u.settings['batches']} batches")
+        save_series(lrs, args.output, x, secondary={"momentum": curves["momentum"]},
+                    marks=[("warmup end", float(u.warmup_iters))] if u.warmup_iters else [], log=args.log,
+                    title=title, steps_per_epoch=_x_unit(args), dpi=args.dpi, size=tuple(args.size),
+                    font_size=args.font_size)
+        out.write(f"wrote {args.output}\n")
+        return 0
     s = _schedule(args)
     per = _x_unit(args)
     x = _positions(args, s, sample=True)
@@ -817,6 +905,10 @@ def _explain_args(p: argparse.ArgumentParser) -> None:
 def _explain(args: argparse.Namespace, out: TextIO) -> int:
     from ..explain import explain
 
+    u = _series_of(args)
+    if u is not None:
+        out.write(u.explain(args.lang) + "\n")
+        return 0
     s = _schedule(args)
     out.write(explain(s, args.lang, steps_per_epoch=_per_epoch(args)) + "\n")
     return 0

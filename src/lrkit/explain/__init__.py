@@ -21,7 +21,7 @@ from .._format import number
 from ..core import Phase, Schedule
 from . import en as _en, zh as _zh
 
-__all__ = ["explain", "explainer", "EXPLAINERS", "LANGS"]
+__all__ = ["explain", "explain_ultralytics", "explainer", "EXPLAINERS", "LANGS"]
 
 #: Languages :func:`explain` writes: English and Simplified Chinese.
 LANGS = ("en", "zh")
@@ -502,3 +502,39 @@ def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
             notes.append(w.say('cawb.11', x0=e0, x1=w.n(first), x2=w.n(vals[e0 + 1]), x3=e0 + 1))
     notes.append(w.say('cawb.12', x0=w.n(s.epochs)))
     return text, notes
+
+
+def explain_ultralytics(u: Any, lang: str = "en") -> str:
+    """What ultralytics' trainer does with the settings of ``u`` (an
+    :class:`lrkit.recipes.ultralytics.UltralyticsSchedules`), in words."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {', '.join(map(repr, LANGS))}, got {lang!r}")
+    a, r, nw = u.settings, u.rules, u.warmup_iters
+    w = _W(lang, steps_per_epoch=float(a["batches"]))
+    E, nb = a["epochs"], a["batches"]
+    shape = w.say('ultralytics.1a') if a["cos_lr"] else w.say('ultralytics.1b')
+    text = [w.say('ultralytics.1', x0=r.version, x1=nb, x2=E, x3=w.n(a["lr0"]), x4=shape, x5=w.n(a["lrf"]))]
+    starting = next((g for g, s in zip(u.groups, u.lr) if s(0.0) > 0), None) if nw else None
+    if nw:
+        who = (w.say('ultralytics.2a', x0=starting, x1=w.n(a["warmup_bias_lr"])) if starting is not None
+               else w.say('ultralytics.2b'))
+        text.append(w.say('ultralytics.2', x0=nw, x1=w.n(nw / nb), x2=who, x3=w.n(a["warmup_momentum"]),
+                          x4=w.n(a["momentum"])))
+    else:
+        text.append(w.say('ultralytics.3', x0=w.n(a["momentum"])))
+    last = float(E * nb - 1)
+    e_last = E - 2 if r.lag and E > 1 and last > nw else E - 1
+    text.append(w.say('ultralytics.4', x0=w.n(u.lr[0](last)), x1=e_last))
+    notes = [w.say('ultralytics.n5', x0=w.say('ultralytics.lf.cos' if a["cos_lr"] else 'ultralytics.lf.linear'))]
+    if r.warmup == "capped":
+        notes.append(w.say('ultralytics.n2', x0=w.n(a["warmup_epochs"]), x1=max(E - 1, 0), x2=nb, x3=nw))
+    elif nw:
+        extra = w.say('ultralytics.n1a') if r.warmup == "always100" else ""
+        notes.append(w.say('ultralytics.n1', x0=w.n(a["warmup_epochs"]), x1=nb, x2=nw, x3=extra))
+    if r.lag:
+        notes.append(w.say('ultralytics.n3', x0=nw // nb + 1) if nw else w.say('ultralytics.n3b'))
+    if nw and r.bias_start == "first" and r.layout[0] != "bias":
+        notes.append(w.say('ultralytics.n4', x0=r.layout[0]))
+    out = [("" if lang == "zh" else " ").join(text), "", w.say('explain.2')]
+    out += [f"  - {n}" for n in notes]
+    return "\n".join(out)
