@@ -132,3 +132,30 @@ def test_burnin_warmup_needs_steps():
                                            {"name": "BurninWarmup", "steps": 0}]}
     with pytest.raises(ValueError, match="BurninWarmup steps must be a whole number"):
         from_ppdet(cfg, 100)
+
+
+def test_the_command_line_reads_the_config_file(tmp_path):
+    import csv
+    import io
+
+    from lrkit import cli
+
+    text = ("epoch: 12\nLearningRate:\n  base_lr: 0.01\n  schedulers:\n  - !PiecewiseDecay\n    gamma: 0.1\n"
+            "    milestones: [2, 3]\n  - !LinearWarmup\n    start_factor: 0.001\n    steps: 30\n")
+    (tmp_path / "det.yml").write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["export", "ppdet", "--config", str(tmp_path / "det.yml"), "--step-per-epoch", "20", "-n", "80"],
+                    out=out, err=err) == 0, err.getvalue()
+    rows = list(csv.reader(io.StringIO(out.getvalue())))[1:]
+    want = reference(0.01, [("PiecewiseDecay", dict(gamma=0.1, milestones=[2, 3])),
+                            ("LinearWarmup", dict(start_factor=0.001, steps=30))], 20, 80)
+    np.testing.assert_allclose([float(r[1]) for r in rows], want, rtol=1e-12)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["explain", "ppdet", "--config", str(tmp_path / "det.yml"), "--step-per-epoch", "20", "--lang",
+                     "zh"], out=out, err=err) == 0
+    assert "0.0001" in out.getvalue() and "epoch 3" in out.getvalue()
+    (tmp_path / "other.yml").write_text("epoch: 12\n")
+    err = io.StringIO()
+    assert cli.main(["show", "ppdet", "--config", str(tmp_path / "other.yml"), "--step-per-epoch", "20"],
+                    out=io.StringIO(), err=err) == 2
+    assert "no LearningRate section" in err.getvalue()

@@ -465,6 +465,56 @@ def _ultralytics_recipe(a: argparse.Namespace) -> Any:
                                  momentum=a.momentum, cos_lr=a.cos_lr, version=a.version)
 
 
+def _read_config(path: str) -> Any:
+    """A PaddleDetection / PaddleClas YAML file (PaddleDetection's ``!Name`` tags read as data)."""
+    from ..convert.ppdet import load_ppdet_yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise CLIError(f"cannot read --config {path!r}: {e.strerror or e}") from None
+    data = load_ppdet_yaml(text)
+    if not isinstance(data, dict):
+        raise CLIError(f"--config {path!r} is not a YAML mapping")
+    return data
+
+
+def _ppdet_args(p: argparse.ArgumentParser) -> None:
+    _opt(p, "config", required=True, metavar="FILE",
+         help="PaddleDetection YAML holding LearningRate (its base_lr and schedulers; _BASE_ files are not followed)")
+    _opt(p, "step_per_epoch", type=_whole("step_per_epoch"), required=True, metavar="N", help="iterations per epoch")
+
+
+def _ppdet_build(a: argparse.Namespace) -> Schedule:
+    from ..convert.ppdet import from_ppdet
+
+    data = _read_config(a.config)
+    if "LearningRate" not in data and "schedulers" not in data:
+        raise CLIError(f"--config {a.config!r} has no LearningRate section (PaddleDetection's _BASE_ files are not "
+                       "followed: give the file that holds it, often configs/*/_base_/optimizer_*.yml)")
+    return from_ppdet(data, a.step_per_epoch)
+
+
+def _ppcls_args(p: argparse.ArgumentParser) -> None:
+    _opt(p, "config", required=True, metavar="FILE", help="PaddleClas YAML holding Optimizer.lr (or the lr section)")
+    _opt(p, "epochs", type=_whole("epochs"), default=None, metavar="E", help="epochs (default: the config's "
+         "Global.epochs)")
+    _opt(p, "step_each_epoch", type=_whole("step_each_epoch"), required=True, metavar="N",
+         help="iterations per epoch")
+
+
+def _ppcls_build(a: argparse.Namespace) -> Schedule:
+    from ..convert.ppcls import from_ppcls
+
+    data = _read_config(a.config)
+    epochs = a.epochs if a.epochs is not None else (data.get("Global") or {}).get("epochs")
+    if epochs is None:
+        raise CLIError(f"--config {a.config!r} has no Global.epochs: give --epochs")
+    lr = data["Optimizer"]["lr"] if isinstance(data.get("Optimizer"), dict) and "lr" in data["Optimizer"] else data
+    return from_ppcls(lr, epochs, a.step_each_epoch)
+
+
 def _run_length(value: float) -> int:
     return max(2, math.ceil(value))
 
@@ -486,6 +536,10 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            _ultralytics_args, lambda a: _ultralytics_recipe(a).lr[0],
            positions_per_epoch=lambda a: float(a.batches), default_steps=lambda a: a.epochs * a.batches,
            series=_ultralytics_recipe),
+    Recipe("ppdet", "PaddleDetection LearningRate config (--config FILE --step-per-epoch N): the lr per iteration",
+           _ppdet_args, _ppdet_build, positions_per_epoch=lambda a: float(a.step_per_epoch)),
+    Recipe("ppcls", "PaddleClas Optimizer.lr config (--config FILE --step-each-epoch N [--epochs E]): the lr per "
+           "iteration (needs paddle)", _ppcls_args, _ppcls_build, positions_per_epoch=lambda a: float(a.step_each_epoch)),
 ]}
 
 
