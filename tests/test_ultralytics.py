@@ -310,3 +310,11 @@ def test_explain_in_python_matches_the_schedules():
     assert s.explain("zh") != text
     with pytest.raises(ValueError, match="lang must be one of"):
         s.explain("fr")
+
+
+def test_cli_list_documents_the_recipe():
+    code, out, _ = _cli("list", "ultralytics")
+    assert code == 0 and out.startswith("ultralytics (a recipe)")
+    for flag in ("--lr0", "--lrf", "--epochs", "--batches", "--warmup-epochs", "--warmup-bias-lr", "--momentum",
+                 "--cos-lr", "--version"):
+        assert flag in out

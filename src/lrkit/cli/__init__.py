@@ -1040,12 +1040,20 @@ def _num(v: float) -> str:
          "List every built-in schedule kind with its parameters and a one-line summary; "
          "'lrkit list KIND' prints that kind's full documentation.", takes_spec=False)
 def _list_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", nargs="?", metavar="KIND", help="one schedule kind to document in full")
+    p.add_argument("kind", nargs="?", metavar="KIND", help="one schedule kind (or recipe) to document in full")
 
 
 @_list_args.runner
 def _list(args: argparse.Namespace, out: TextIO) -> int:
     kinds = registered()
+    recipe = RECIPES.get((args.kind or "").replace("_", "-"))
+    if recipe is not None and args.kind.replace("-", "_") not in kinds:
+        # a recipe that is not a kind (ultralytics, ppdet, ppcls): what it is and its options
+        p = _Parser(prog=f"lrkit plot {recipe.name}", add_help=False, allow_abbrev=False,
+                    formatter_class=_HelpFormatter)
+        recipe.add_arguments(p)
+        out.write(f"{recipe.name} (a recipe): {recipe.help}\n\n{p.format_help()}")
+        return 0
     if args.kind is not None:
         args.kind = args.kind.replace("-", "_")
         if args.kind not in kinds:
