@@ -89,7 +89,17 @@ ENTRIES: list[tuple[str, str, list[str]]] = [
     ("cawb", "CAWB per iteration, warmup included (the original cannot draw it), x in epochs.",
      ["cawb", "--epochs", "45", "--steps", "15", "30", "--step-scale", "0.7", "--batchs", "50", "--warmup-epoch",
       "5", "--x-unit", "epochs"]),
+    ("ultralytics", "ultralytics YOLO's trainer: each param group's lr and the momentum per iteration, x in epochs.",
+     ["ultralytics", "--lr0", "0.01", "--lrf", "0.01", "--epochs", "30", "--batches", "200", "--warmup-epochs", "3",
+      "--cos-lr", "--x-unit", "epochs"]),
+    ("ppdet", "A PaddleDetection LearningRate config (examples/configs), per iteration, x in epochs.",
+     ["ppdet", "--config", "examples/configs/ppdet_optimizer_300e.yml", "--step-per-epoch", "100", "-n", "30000",
+      "--x-unit", "epochs"]),
+    ("ppcls", "A PaddleClas Optimizer.lr config (examples/configs), per iteration, x in epochs.",
+     ["ppcls", "--config", "examples/configs/ppcls_cosine.yml", "--step-each-epoch", "100", "-n", "12000",
+      "--x-unit", "epochs"]),
 ]
+ROOT = os.path.dirname(HERE)  # entries name files relative to the repository
 
 
 def _derived() -> list[tuple[str, str, list[str]]]:
@@ -113,11 +123,15 @@ def build(out_dir: str, markdown: str | None, *, dpi: int = 150, stream=None, en
     from lrkit.explain import explain
     from lrkit.lrlog import Progress
 
+    import contextlib
+
     entries = ENTRIES + _derived() if entries is None else entries
+    out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     err = sys.stderr if stream is None else stream
     paths, sections = [], []
-    with Progress(len(entries), "gallery", stream=err, delay=0.0, every=0.0, unit="images") as bar:
+    with contextlib.chdir(ROOT), Progress(len(entries), "gallery", stream=err, delay=0.0, every=0.0,
+                                          unit="images") as bar:
         for name, what, args in entries:
             path = os.path.join(out_dir, f"{name}.png")
             out = _Sink()
@@ -125,8 +139,7 @@ def build(out_dir: str, markdown: str | None, *, dpi: int = 150, stream=None, en
             if code != 0:
                 raise RuntimeError(f"gallery entry {name!r} failed: {_command(args)}")
             paths.append(path)
-            sched = _schedule_of(args)
-            summary = explain(sched, title=False).split("\n\n")[0]
+            summary = _summary(args, explain)
             sections.append((name, what, args, path, summary))
             bar.update(1, postfix=name)
     if markdown is not None:
@@ -142,11 +155,14 @@ class _Sink:
         pass
 
 
-def _schedule_of(args: Sequence[str]):
+def _summary(args: Sequence[str], explain) -> str:
+    """The first paragraph of what ``lrkit explain`` says about the entry."""
     from lrkit import cli
 
     ns = cli._parse(["plot", *args])
-    return ns.source.build(ns)
+    if ns.source.series is not None:  # several curves (ultralytics): the recipe's own words
+        return ns.source.series(ns).explain().split("\n\n")[0]
+    return explain(ns.source.build(ns), title=False).split("\n\n")[0]
 
 
 def _write_page(markdown: str, sections: list) -> None:

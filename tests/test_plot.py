@@ -421,3 +421,26 @@ def test_drops_inside_a_phase_are_drawn_upright():
     ax = figure().add_subplot()
     plot_schedule(lk.Cosine(0.1, 150), 150, ax)
     assert len(ax.lines[0].get_xdata()) == 150
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """A plot or CSV written through a temporary file is readable as any new file (umask), not
+    owner-only, and a replaced file keeps its own mode."""
+    import io
+    import os
+    import stat
+
+    from lrkit import cli
+
+    old = os.umask(0o022)
+    try:
+        png, csv_path = tmp_path / "a.png", tmp_path / "a.csv"
+        assert cli.main(["plot", "-o", str(png)], out=io.StringIO(), err=io.StringIO()) == 0
+        assert cli.main(["export", "--csv", str(csv_path)], out=io.StringIO(), err=io.StringIO()) == 0
+        assert stat.S_IMODE(png.stat().st_mode) == 0o644
+        assert stat.S_IMODE(csv_path.stat().st_mode) == 0o644
+        os.chmod(png, 0o640)
+        assert cli.main(["plot", "-o", str(png)], out=io.StringIO(), err=io.StringIO()) == 0
+        assert stat.S_IMODE(png.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)

@@ -644,13 +644,13 @@ def _save(fig: "Figure", path: str, dpi: float) -> None:
     """``fig.savefig`` into a file beside ``path``, renamed to it on success: a failure leaves
     an existing file as it was and no partial one."""
     import contextlib
-    import tempfile
+
+    from ._files import temp_beside
 
     if not 1 <= dpi <= MAX_DPI:
         raise ValueError(f"dpi must be between 1 and {MAX_DPI}, got {dpi!r}")
     ext = os.path.splitext(path)[1].lower().lstrip(".")
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix="." + ext, dir=folder)
+    fd, tmp = temp_beside(path, "." + ext)
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, format=ext)

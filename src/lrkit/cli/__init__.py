@@ -137,10 +137,9 @@ def _positive(name: str) -> Callable[[str], float]:
 def atomic_open(path: str) -> Any:
     """A text file written beside ``path`` and renamed to it only when the block succeeds:
     a failure half-way leaves an existing file as it was, and no partial one."""
-    import tempfile
+    from .._files import temp_beside
 
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    fd, tmp = temp_beside(path, ".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
