@@ -435,3 +435,11 @@ def test_untuned_warmup_lengths_are_the_numbers_meant():
     assert lk.untuned_linear_warmup(lk.Constant(1.0), 0.9987).warmup_steps == 2.0 / (1.0 - 0.9987)
     # pytorch-warmup's overlay keeps its int() of the float quotient (1999), as it does
     assert lk.untuned_linear_warmup(lk.Constant(1.0), 0.999, overlay=True).schedules[1].period == 1999
+
+
+def test_one_cycle_with_a_subnormal_peak_never_goes_below_zero():
+    # found by the fuzz test: (0 - 1e-310) / 2 rounds away from zero, and the cosine
+    # interpolation landed at -5e-324 at position 0
+    s = lk.OneCycle(peak_lr=1e-310, total_steps=4.0, start_lr=0)
+    x = np.linspace(0, 5, 101)
+    assert (s(x) >= 0).all() and all(s(float(t)) >= 0 for t in x)

@@ -488,7 +488,9 @@ class OneCycle(Schedule):
         a, b = xp.take(self._levels[:-1] + (self.min_lr,), i), xp.take(self._levels[1:] + (self.min_lr,), i)
         p = (t - start) / (end - start)
         if self.shape == "cosine":
-            return b + (a - b) / 2.0 * (xp.cos(_PI * p) + 1)
+            # PyTorch's expression; rounding (a - b) / 2 can take it one ulp below a level,
+            # which is below 0 for a level of 0 next to a subnormal peak: never below 0
+            return xp.maximum(b + (a - b) / 2.0 * (xp.cos(_PI * p) + 1), 0.0)
         return (b - a) * p + a
 
     @property
