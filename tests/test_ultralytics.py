@@ -290,6 +290,11 @@ def test_cli_show_and_explain_speak_of_the_trainers_rules():
     assert "lr weight = lr bn" in out and "\nlr bias\n" in out and "\nmomentum\n" in out
     assert "max(round(3 x 50), 100) = 150 iterations" in out
     assert "epoch e trains with lf(e - 1) (from epoch 4 on)" in out
+    u = ultralytics_schedules(0.01, 0.01, 10, 50, version="8.1.0")
+    assert f"The last epoch trains with {lk._format.number(u.lr[0](499.0))} (lr0 x lf(8))" in out
+    late = ultralytics_schedules(0.01, 0.01, 3, 20, warmup_epochs=5.0, version="8.1.0")  # warmup into the last epoch
+    assert "The run ends inside the warmup: its last iteration (59)" in late.explain() and late.warmup_iters == 100
+    assert "预热要到第 100 次迭代" in late.explain("zh")
     code, zh, _ = _cli("explain", "ultralytics", "--epochs", "100", "--batches", "500", "--lang", "zh")
     assert code == 0 and "前 1500 次迭代（3 轮）" in zh and "round(min(3, 99) x 500) = 1500" in zh
     code, en, err = _cli("explain", "ultralytics", "--epochs", "10", "--batches", "50", "--version", "8.4.1")

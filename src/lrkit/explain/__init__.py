@@ -523,8 +523,12 @@ def explain_ultralytics(u: Any, lang: str = "en") -> str:
     else:
         text.append(w.say('ultralytics.3', x0=w.n(a["momentum"])))
     last = float(E * nb - 1)
-    e_last = E - 2 if r.lag and E > 1 and last > nw else E - 1
-    text.append(w.say('ultralytics.4', x0=w.n(u.lr[0](last)), x1=e_last))
+    # with the end-of-epoch step, the last epoch reads lf(E - 2) unless the warmup ends in it
+    e_last = E - 2 if r.lag and nw // nb + 1 <= E - 1 else E - 1
+    if last < nw:
+        text.append(w.say('ultralytics.4b', x0=int(last), x1=w.n(u.lr[0](last)), x2=nw))
+    else:
+        text.append(w.say('ultralytics.4', x0=w.n(u.lr[0](last)), x1=e_last))
     notes = [w.say('ultralytics.n5', x0=w.say('ultralytics.lf.cos' if a["cos_lr"] else 'ultralytics.lf.linear'))]
     if r.warmup == "capped":
         notes.append(w.say('ultralytics.n2', x0=w.n(a["warmup_epochs"]), x1=max(E - 1, 0), x2=nb, x3=nw))

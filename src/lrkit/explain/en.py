@@ -129,4 +129,5 @@ TEXT: dict[str, str] = {
     'ultralytics.lf.cos': '((1 - cos(pi e / E)) / 2)(lrf - 1) + 1',
     'ultralytics.lf.linear': 'max(1 - e / E, 0)(1 - lrf) + lrf',
     'ultralytics.n3b': 'This version steps its scheduler at the end of each epoch: epoch e trains with lf(e - 1), so epochs 0 and 1 both train with lf(0).',
+    'ultralytics.4b': 'The run ends inside the warmup: its last iteration ({x0}) trains with {x1}, before the warmup reaches its target at iteration {x2}.',
 }

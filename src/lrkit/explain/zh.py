@@ -129,4 +129,5 @@ TEXT: dict[str, str] = {
     'ultralytics.lf.cos': '((1 - cos(pi e / E)) / 2)(lrf - 1) + 1',
     'ultralytics.lf.linear': 'max(1 - e / E, 0)(1 - lrf) + lrf',
     'ultralytics.n3b': '此版本在每轮结束时调用调度器的 step()：第 e 轮使用 lf(e - 1)，所以第 0 轮和第 1 轮都使用 lf(0)。',
+    'ultralytics.4b': '训练在预热中就结束了：最后一次迭代（{x0}）的学习率为 {x1}，预热要到第 {x2} 次迭代才到达目标。',
 }
