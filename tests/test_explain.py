@@ -212,3 +212,10 @@ def test_step_recipes_list_their_plateaus_and_segments():
     en, zh = explain(cawb, "en"), explain(cawb, "zh")
     assert "cycle 2: 850 (epoch 17) to 1600 (epoch 32)" in en and "第 2 个周期：850（epoch 17） 到 1600" in zh
     assert "past epochs: from 2250" in en and "超过 epochs 之后" in zh
+
+
+def test_a_shifted_piecewise_names_only_the_pieces_it_shows():
+    s = lrkit.Shift(lrkit.Piecewise([0.1, 0.01, 0.001], [10, 20]), offset=15)
+    assert explain(s, title=False).split("\n\n")[0] == "Piecewise constant: 0.01 from 0 and 0.001 from 5."
+    seq = lrkit.Sequence([lrkit.Ramp(0.001, 0.01, 100), lrkit.Shift(lrkit.Piecewise([0.01, 0.001], [400]), 100)], [100])
+    assert "From 100: piecewise constant: 0.01 from 100 and 0.001 from 400." in explain(seq, title=False)

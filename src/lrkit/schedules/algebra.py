@@ -335,8 +335,14 @@ def _clause(text: str) -> str:
 
 @explainer("shift")
 def _explain_shift(s: Shift, w: Any) -> tuple[list[str], list[str]]:
+    inner = s.schedule
+    if isinstance(inner, Piecewise):
+        # the pieces it shows, on this clock (those ending before the offset are never seen)
+        k = sum(1 for b in inner.boundaries if b <= s.offset)
+        seen = Piecewise(inner.values[k:], [b - s.offset for b in inner.boundaries[k:]])
+        return _explain_piecewise(seen, w)
     # the inner schedule's position p is this one's p - offset: said on this clock
-    return [w.say("shift", offset=w.n(s.offset), inner=_summary(s.schedule, w.shifted(-s.offset)))], []
+    return [w.say("shift", offset=w.n(s.offset), inner=_summary(inner, w.shifted(-s.offset)))], []
 
 
 @explainer("sum")
