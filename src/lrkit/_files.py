@@ -75,9 +75,9 @@ def read_text(source: Any, what: str = "file", limit: int = MAX_TEXT_BYTES) -> s
         try:
             text = bytes(data).decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            raise ValueError(f"{name} is not UTF-8 text (byte {e.start:,} is {data[e.start]:#04x})") from None
+            raise ValueError(f"{name} is not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start:,})") from None
     else:
-        text = data
+        text = data[1:] if data.startswith("\ufeff") else data  # a byte-order mark is not text
     if "\x00" in text:
         raise ValueError(f"{name} is a binary file (it holds NUL characters), not text")
     return text
@@ -95,6 +95,8 @@ def _read_path(path: str, name: str, limit: int) -> tuple[bytes, bool]:
     except IsADirectoryError:
         raise ValueError(f"{name} is a folder, not a file") from None
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ValueError(f"{name} is a symlink loop: it never reaches a file") from None
         raise ValueError(f"cannot read {name}: {_reason(e)}") from None
     try:
         st = os.fstat(fd)
@@ -164,8 +166,8 @@ def _target(path: str, what: str) -> str | None:
         if e.errno == errno.ELOOP:
             raise ValueError(f"{what} {_short(path)} is a symlink loop: it never reaches a file") from None
         if e.errno == errno.ENOENT:
-            raise ValueError(f"cannot write {what} {_short(path)}: the folder {_short(folder)} does not "
-                             "exist") from None
+            raise ValueError(f"cannot write {what} {_short(path)}: No such file or directory (the folder "
+                             f"{_short(folder)} does not exist)") from None
         raise ValueError(f"cannot write {what} {_short(path)}: {_reason(e)}") from None
     if not stat.S_ISDIR(fst.st_mode):
         raise ValueError(f"cannot write {what} {_short(path)}: {_short(folder)} is not a folder")

@@ -474,7 +474,9 @@ def _free(row: Sequence[tuple[float, float]], span: tuple[float, float]) -> bool
 
 # -- whole figures -------------------------------------------------------------------------------
 def figure(size: tuple[float, float] = (8.0, 4.5), dpi: float = 100) -> "Figure":
-    """A new Figure on the Agg canvas (no pyplot, no display needed)."""
+    """A new Figure on the Agg canvas (no pyplot, no display needed); ``size`` x ``dpi`` at
+    most :data:`MAX_PIXELS` pixels."""
+    _check_pixels(size, dpi)
     _matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -512,6 +514,7 @@ def save_plot(schedule: Schedule, path: str | os.PathLike[str],
     other keywords go to :func:`plot_schedule`.
     """
     with _style(size, font_size):
+        _check_pixels(size, dpi)
         return _save_plot(schedule, path, steps, subdivide=subdivide, log=log, title=title, size=size, dpi=dpi,
                           annotate=annotate, **kw)
 
@@ -540,6 +543,7 @@ def save_overlay(schedules: "dict[str, Schedule]", path: str | os.PathLike[str],
     and a dotted line between them) where it differs most from the first.
     """
     with _style(size, font_size):
+        _check_pixels(size, dpi, (size[0], size[1] + 0.25 * len(schedules)))
         path = os.fspath(path)
         fig = figure((size[0], size[1] + 0.25 * len(schedules)))
         _check_format(fig, path)
@@ -566,6 +570,7 @@ def save_series(curves: "dict[str, Schedule]", path: str | os.PathLike[str], ste
     ``steps_per_epoch`` puts the x axis in epochs.
     """
     with _style(size, font_size):
+        _check_pixels(size, dpi, (size[0], size[1] + 0.2 * (len(curves) + len(secondary or {}))))
         path = os.fspath(path)
         fig = series_figure(curves, steps, secondary=secondary, secondary_label=secondary_label, marks=marks,
                             log=log, title=title, steps_per_epoch=steps_per_epoch, size=size, path=path)
@@ -636,29 +641,57 @@ def _mark_largest(ax: "Axes", scheds: list[Schedule], steps: Any, subdivide: int
 
 #: The largest dpi :func:`save_plot` takes (an 8 x 4.5 inch figure is then 36 megapixels).
 MAX_DPI = 1000
+#: The most pixels a figure is drawn with: (width x dpi) x (height x dpi), 50 megapixels
+#: (about 200 MB to draw); past it the size or the dpi must come down.
+MAX_PIXELS = 50_000_000
 #: Formats matplotlib lists that need more than matplotlib (LaTeX): refused up front.
 _NEEDS_LATEX = ("pgf",)
 
 
-def _save(fig: "Figure", path: str, dpi: float) -> None:
-    """``fig.savefig`` into a file beside ``path``, renamed to it on success: a failure leaves
-    an existing file as it was and no partial one."""
-    import contextlib
-
-    from ._files import temp_beside
-
-    if not 1 <= dpi <= MAX_DPI:
-        raise ValueError(f"dpi must be between 1 and {MAX_DPI}, got {dpi!r}")
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
-    fd, tmp = temp_beside(path, "." + ext)
-    os.close(fd)
+def _check_pixels(size: Any, dpi: Any, drawn: Any = None, names: tuple[str, str] = ("size", "dpi")) -> None:
+    """Refuse a ``dpi`` out of range, or ``size`` (inches) at ``dpi`` over :data:`MAX_PIXELS`
+    pixels, before anything is drawn. ``drawn`` is the figure's size when it is larger than
+    ``size`` (room for a legend); ``names`` name the two in the message (CLI flags)."""
+    sname, dname = names
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating)) \
+            or not 1 <= dpi <= MAX_DPI:
+        raise ValueError(f"{dname} must be a number between 1 and {MAX_DPI}, got {_show(dpi)}")
     try:
+        w, h = (float(v) for v in (size if drawn is None else drawn))
+    except (TypeError, ValueError):
+        raise ValueError(f"{sname} must be (width, height) in inches, got {_show(size)}") from None
+    if not (math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0):
+        raise ValueError(f"{sname} must be (width, height) in inches, each > 0, got {_show(size)}")
+    pw, ph = math.ceil(w * dpi), math.ceil(h * dpi)
+    if pw * ph > MAX_PIXELS:
+        fit = math.floor(math.sqrt(MAX_PIXELS / (w * h)))
+        while fit >= 1 and math.ceil(w * fit) * math.ceil(h * fit) > MAX_PIXELS:  # whole pixels round up
+            fit -= 1
+        shown = f"{sname} {number(w)} x {number(h)} inches"
+        if drawn is not None:
+            shown = f"{sname} {number(size[0])} x {number(size[1])} inches ({number(w)} x {number(h)} with the " \
+                    "legend's room)"
+        raise ValueError(f"{shown} at {dname} {number(dpi)} is {pw:,} x {ph:,} = {pw * ph:,} pixels; lrkit draws at "
+                         f"most {MAX_PIXELS:,} (50 megapixels): lower {dname}"
+                         + (f" (at most {fit} at this size)" if fit >= 1 else "") + f" or {sname}")
+
+
+def _show(value: Any) -> str:
+    from ._check import show
+
+    return show(value)
+
+
+def _save(fig: "Figure", path: str, dpi: float) -> None:
+    """``fig.savefig`` into a file beside ``path`` (a symlink's target), renamed to it on
+    success: a failure, or a termination signal, leaves an existing file as it was and no
+    partial one."""
+    from ._files import atomic_path
+
+    _check_pixels(tuple(fig.get_size_inches()), dpi)
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    with atomic_path(path, "." + ext) as tmp:
         fig.savefig(tmp, dpi=dpi, format=ext)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _check_format(fig: "Figure", path: str) -> None:

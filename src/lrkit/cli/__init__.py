@@ -73,6 +73,8 @@ MAX_MARKS = 20_000
 MAX_WIDTH = 1000
 MAX_HEIGHT = 500
 MAX_DPI = 1000
+#: The most pixels of a drawn picture, (W x dpi) x (H x dpi) (lrkit.plot, which imports matplotlib lazily).
+from ..plot import MAX_PIXELS  # noqa: E402
 
 
 def _short(text: Any) -> str:
@@ -133,21 +135,13 @@ def _positive(name: str) -> Callable[[str], float]:
     return parse
 
 
-@contextlib.contextmanager
 def atomic_open(path: str) -> Any:
-    """A text file written beside ``path`` and renamed to it only when the block succeeds:
-    a failure half-way leaves an existing file as it was, and no partial one."""
-    from .._files import temp_beside
+    """A text file written beside ``path`` (a symlink's target) and renamed to it only when the
+    block succeeds: a failure or a termination signal half-way leaves an existing file as it
+    was, and no partial one (:func:`lrkit._files.atomic_open`)."""
+    from .._files import atomic_open as _open
 
-    fd, tmp = temp_beside(path, ".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    return _open(path, "w", what="--csv", encoding="utf-8", newline="")
 
 
 @dataclass
@@ -333,8 +327,14 @@ def _text_source(spec: str | None) -> SpecSource:
 
 
 def _stdin_spec() -> str:
-    """The spec piped in (``lrkit show - < spec.yaml``), read once, as inline text."""
-    text = sys.stdin.read()
+    """The spec piped in (``lrkit show - < spec.yaml``), read once (bounded), as inline text."""
+    from .._files import read_text
+    from ..config import MAX_SPEC_BYTES
+
+    stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes where there are: UTF-8 whatever the locale
+    if stream is None:
+        raise CLIError("SPEC '-' reads the spec from standard input, which is closed")
+    text = read_text(stream, "standard input (SPEC '-')", MAX_SPEC_BYTES)
     if not text.strip():
         raise CLIError("SPEC '-' reads the spec from standard input, which is empty")
     return text if "\n" in text.strip() or text.lstrip().startswith(("{", "[")) else text.strip() + "\n"
@@ -466,14 +466,11 @@ def _ultralytics_recipe(a: argparse.Namespace) -> Any:
 
 def _read_config(path: str) -> Any:
     """A PaddleDetection / PaddleClas YAML file (PaddleDetection's ``!Name`` tags read as data)."""
+    from .._files import read_text
+    from ..config import MAX_SPEC_BYTES
     from ..convert.ppdet import load_ppdet_yaml
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as e:
-        raise CLIError(f"cannot read --config {path!r}: {e.strerror or e}") from None
-    data = load_ppdet_yaml(text)
+    data = load_ppdet_yaml(read_text(path, "--config", MAX_SPEC_BYTES))
     if not isinstance(data, dict):
         raise CLIError(f"--config {path!r} is not a YAML mapping")
     return data
@@ -906,7 +903,8 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--log", action="store_true", help="log-scale y axis")
     g.add_argument("--title", help="title (default: the spec)")
     g.add_argument("--dpi", type=_whole("dpi", 10, MAX_DPI), default=150,
-                   help=f"resolution of PNG output, at most {MAX_DPI} (default: 150)")
+                   help=f"resolution of PNG output, at most {MAX_DPI}, and at most {MAX_PIXELS // 1_000_000} "
+                        "megapixels with --size: (W x dpi) x (H x dpi) (default: 150)")
     g.add_argument("--x-unit", choices=["steps", "epochs"], default="steps",
                    help="x axis in positions (steps) or epochs: position / positions per epoch (a recipe's "
                         "own, e.g. cawb --batchs, else --steps-per-epoch)")
@@ -915,10 +913,19 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
     _base_lrs_arg(g)
 
 
+def _check_picture(args: argparse.Namespace, legend_height: float = 0.0) -> None:
+    """--size at --dpi within MAX_PIXELS, said before any schedule is built or evaluated."""
+    from ..plot import _check_pixels
+
+    w, h = args.size
+    _check_pixels((w, h), args.dpi, (w, h + legend_height) if legend_height else None, names=("--size", "--dpi"))
+
+
 @_plot_args.runner
 def _plot(args: argparse.Namespace, out: TextIO) -> int:
     from ..plot import save_plot
 
+    _check_picture(args)
     u = _series_of(args)
     if u is not None:
         from ..plot import save_series
@@ -979,7 +986,8 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--log", action="store_true", help="log-scale y axis")
     g.add_argument("--title", help="plot title (default: what is compared over which positions)")
     g.add_argument("--dpi", type=_whole("dpi", 10, MAX_DPI), default=150,
-                   help=f"resolution of PNG output, at most {MAX_DPI} (default: 150)")
+                   help=f"resolution of PNG output, at most {MAX_DPI}, and at most {MAX_PIXELS // 1_000_000} "
+                        "megapixels with --size: (W x dpi) x (H x dpi) (default: 150)")
     _figure_args(g)
 
 
@@ -1007,6 +1015,8 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
 
     if len(args.specs) < 2:
         raise CLIError("compare needs at least two SPECs")
+    if args.output:
+        _check_picture(args, 0.25 * len(args.specs))  # save_overlay's room for the legend
     sources = [resolve_source(text) for text in args.specs]
     scheds = [src.build(args) for src in sources]
     n = args.n_steps or max(_default_n(src, args, s) for src, s in zip(sources, scheds))
