@@ -3,9 +3,10 @@
 :class:`LRLogger` writes one CSV row ``step,group,lr`` per param group per call,
 and TensorBoard scalars when asked (``torch.utils.tensorboard`` with the
 ``tensorboard`` package installed). It reads the values from what the loop has:
-a PyTorch optimizer (its param groups), a scheduler with ``get_last_lr()`` (PyTorch
-or :class:`lrkit.paddle.ScheduleLR`), a Paddle optimizer (``get_lr()``), a list of
-numbers or one number.
+a PyTorch optimizer (its param groups), a Paddle optimizer (its global lr times each
+group's multiplier: what each group really gets), a scheduler with ``get_last_lr()``
+(PyTorch or :class:`lrkit.paddle.ScheduleLR`), a list of numbers or one number. The
+call is ``log(step, lrs)``: the step first.
 
 >>> import io
 >>> buf = io.StringIO()
@@ -30,40 +31,182 @@ import sys
 import time
 from typing import IO, Any, Iterable, Iterator, Sequence, TextIO, TypeVar
 
+from ._check import show
+
 __all__ = ["LRLogger", "current_lrs", "Progress", "progress"]
 
 T = TypeVar("T")
 
+#: steps are below this in size (TensorBoard stores them as 64-bit integers)
+_STEP_BOUND = 2 ** 63
+
 
 def current_lrs(source: Any) -> list[float]:
-    """The learning rate of each param group, read from an optimizer, a scheduler, a list or a number.
+    """The learning rate each param group gets, read from an optimizer, a scheduler, a list or a number.
 
-    Order of checks: a number; a list/tuple of numbers; an object with
-    ``get_last_lr()`` (a scheduler); with ``param_groups`` (a PyTorch optimizer: each
-    group's ``"lr"``, tensors included); with ``get_lr()`` (a Paddle optimizer).
+    Order of checks: a number; a list/tuple of numbers (or a 0-d/1-d array or tensor);
+    an object with ``get_last_lr()`` (a scheduler: its own values); with
+    ``param_groups`` (a PyTorch optimizer: each group's ``"lr"``, tensors included); a
+    Paddle optimizer; with ``get_lr()`` (one value).
+
+    A Paddle optimizer has one global lr (``optimizer.get_lr()``: a float, a Paddle
+    ``LRScheduler``'s value, 1.0 under an lrkit per-group :class:`lrkit.paddle.ScheduleLR`)
+    and each parameter multiplies it by its own ``optimize_attr['learning_rate']`` (a
+    param group's ``'learning_rate'``, or what lrkit's per-group scheduler writes
+    there; AdamW's ``lr_ratio`` too): a group's value is ``global lr * multiplier``, in
+    float64 (Paddle applies it rounded to its lr tensor's dtype). A group whose
+    trainable parameters have different multipliers has no one lr: ``ValueError``.
+    A scheduler alone knows only its own values: pass the optimizer to read what each
+    group gets.
     """
-    if isinstance(source, numbers.Real) and not isinstance(source, bool):
+    return _read(source, "source")
+
+
+def _read(source: Any, name: str) -> list[float]:
+    if _is_number(source):
         return [float(source)]
     if isinstance(source, (list, tuple)):
-        return [_number(f"lrs[{i}]", v) for i, v in enumerate(source)]
+        if not source:
+            raise ValueError(f"{name} is an empty {type(source).__name__}: give one learning rate per param group")
+        return [_number(f"{name}[{i}]", v) for i, v in enumerate(source)]
+    ndim = getattr(source, "ndim", None)
+    if isinstance(ndim, int) and hasattr(source, "tolist") and not hasattr(source, "get_last_lr"):
+        if ndim == 0:
+            return [_number(name, source)]
+        if ndim != 1:
+            raise TypeError(f"{name} must be one number or a 1-d list of numbers, got an array of {ndim} dimensions "
+                            f"({type(source).__name__})")
+        return _read(list(source.tolist()), name)
     if hasattr(source, "get_last_lr"):
         vals = source.get_last_lr()
-        return [_number("get_last_lr()", v) for v in (vals if isinstance(vals, (list, tuple)) else [vals])]
+        return [_number(f"{name}.get_last_lr()", v) for v in (vals if isinstance(vals, (list, tuple)) else [vals])]
     groups = getattr(source, "param_groups", None)
-    if isinstance(groups, list) and groups and isinstance(groups[0], dict):
-        return [_number(f"param group {i} 'lr'", g["lr"]) for i, g in enumerate(groups)]
+    if isinstance(groups, list) and groups and all(isinstance(g, dict) for g in groups):
+        out = []
+        for i, g in enumerate(groups):
+            if "lr" not in g:
+                raise ValueError(f"{name}: param group {i} has no 'lr' entry (it has: {', '.join(map(str, g))[:200]})")
+            out.append(_number(f"{name}: param group {i} 'lr'", g["lr"]))
+        return out
+    opt = _paddle_optimizer(source)
+    if opt is not None:
+        return _paddle_lrs(opt, name)
     if hasattr(source, "get_lr"):
-        return [_number("get_lr()", source.get_lr())]
-    raise TypeError(f"cannot read learning rates from {source!r} ({type(source).__name__}): give an optimizer, "
-                    "a scheduler with get_last_lr(), a list of numbers or a number")
+        return [_number(f"{name}.get_lr()", source.get_lr())]
+    raise TypeError(f"{name} must be an optimizer (PyTorch or Paddle), a scheduler with get_last_lr(), a list of "
+                    f"numbers or a number, got {_brief(source)}")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _brief(v: Any) -> str:
+    """A value for a message: one line, cut short, with its type."""
+    if isinstance(v, (list, tuple, dict, set)) and len(v) > 8:
+        return f"a {type(v).__name__} of {len(v)} items"
+    try:
+        text = " ".join(show(v).split())
+    except Exception:  # a repr that fails: the type says enough
+        return f"a {type(v).__module__}.{type(v).__qualname__} object"
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(v).__name__})"
 
 
 def _number(what: str, v: Any) -> float:
-    if hasattr(v, "item"):  # a tensor or numpy scalar
-        v = v.item()
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{what} must be a number, got {v!r}")
+    if hasattr(v, "item") and not _is_number(v):  # a tensor or numpy scalar
+        try:
+            v = v.item()
+        except (ValueError, RuntimeError, TypeError) as e:
+            raise TypeError(f"{what} must be a number, got {_brief(v)}: {str(e)[:120]}") from None
+    if not _is_number(v):
+        raise TypeError(f"{what} must be a number, got {_brief(v)}")
     return float(v)
+
+
+def _paddle_optimizer(source: Any) -> Any:
+    """The Paddle optimizer that applies the lrs of ``source`` (unwrapping LookAhead and fleet's
+    wrappers), or None when ``source`` is none. Paddle is never imported here: an object can be
+    a Paddle optimizer only once paddle is."""
+    paddle = sys.modules.get("paddle")
+    optimizer = getattr(getattr(paddle, "optimizer", None), "Optimizer", None)
+    if not isinstance(optimizer, type):
+        return None
+    for _ in range(8):
+        if isinstance(source, optimizer):
+            inner = getattr(source, "inner_optimizer", None)  # LookAhead: the inner optimizer updates
+            if not isinstance(inner, optimizer):
+                return source
+            source = inner
+        else:
+            source = getattr(source, "_inner_opt", None)  # fleet's HybridParallelOptimizer and kin
+            if source is None:
+                return None
+    return None
+
+
+def _paddle_lrs(opt: Any, name: str) -> list[float]:
+    """Each param group's lr on a Paddle optimizer: the global lr times the group's multiplier.
+
+    ``opt.get_lr()`` calls the scheduler as the optimizer does before an update (lrkit's
+    per-group :class:`~lrkit.paddle.ScheduleLR` writes each group's value into its
+    parameters then), so the multipliers read next are those of the coming update.
+    """
+    glob = _number(f"{name}: the Paddle optimizer's get_lr()", opt.get_lr())
+    raw = getattr(opt, "_param_groups", None)
+    if raw and isinstance(raw[0], dict):
+        groups = [(list(g.get("params", [])), g.get("learning_rate", 1.0)) for g in raw]
+    else:
+        groups = [(list(raw or getattr(opt, "_parameter_list", None) or []), 1.0)]
+    ratio = getattr(opt, "_lr_ratio", None)  # AdamW's per-parameter factor
+    out = []
+    for i, (params, default) in enumerate(groups):
+        found = _distinct(params, ratio, name, i)
+        if len(found) > 1:  # only the parameters Paddle updates count
+            found = _distinct([p for p in params if not getattr(p, "stop_gradient", False)], ratio, name, i) or found
+        if not found:  # a group without parameters: what Paddle would give them
+            found = [_number(f"{name}: param group {i} 'learning_rate'", default)]
+        if len(found) > 1:
+            raise ValueError(
+                f"{name}: param group {i} of the Paddle optimizer has parameters with different lr multipliers "
+                f"({found[0]!r} and {found[1]!r}: Paddle's param.optimize_attr['learning_rate'], set by "
+                "ParamAttr(learning_rate=...) or a param group's 'learning_rate'), so they get different lrs "
+                f"(the global lr {glob!r} times each) and the group has no one lr to log. Give each multiplier "
+                "its own param group, or log the values you mean: log(step, optimizer.get_lr()) for the global lr, "
+                "or a list of numbers")
+        m = found[0]
+        out.append(glob if m == 1.0 else glob * m)
+    return out
+
+
+def _distinct(params: list, ratio: Any, name: str, i: int) -> list[float]:
+    """The distinct lr multipliers of ``params`` (at most two: enough to refuse), as Paddle reads them:
+    ``optimize_attr['learning_rate']`` (1 when missing), times AdamW's ``lr_ratio(param)`` when set."""
+    values: Any = None
+    if ratio is None:
+        try:  # the usual case, in one pass: every parameter has its optimize_attr dict
+            values = {p.optimize_attr.get("learning_rate", 1.0) for p in params}
+        except (AttributeError, TypeError):  # no dict, or an unhashable value: one at a time
+            values = None
+    if values is None:
+        values = []
+        for p in params:
+            attr = getattr(p, "optimize_attr", None)
+            m = attr.get("learning_rate", 1.0) if isinstance(attr, dict) else 1.0
+            if ratio is not None:
+                m = _number(f"{name}: param group {i}, optimize_attr['learning_rate'] of parameter "
+                            f"{str(getattr(p, 'name', '?'))[:60]}", m)
+                m *= _number(f"{name}: AdamW lr_ratio of parameter {str(getattr(p, 'name', '?'))[:60]}", ratio(p))
+            values.append(m)
+    found: list[float] = []
+    for v in values:
+        m = _number(f"{name}: param group {i}, a parameter's optimize_attr['learning_rate']", v)
+        if not any(m == f or (m != m and f != f) for f in found):
+            found.append(m)
+            if len(found) > 1:
+                break
+    return found
 
 
 class LRLogger:
@@ -110,12 +253,29 @@ class LRLogger:
         self.closed = False
 
     def log(self, step: int | float, lrs: Any) -> list[float]:
-        """Write the lr of each param group at ``step``; returns the values written."""
+        """Write the lr of each param group at ``step``; returns the values written.
+
+        ``step`` first (a finite number: the training step, the row's ``step`` column),
+        then ``lrs``: what holds the lrs (see :func:`current_lrs`): a PyTorch or Paddle
+        optimizer (each group's lr as the optimizer applies it), a scheduler
+        (``get_last_lr()``: its own values), a list of numbers or one number. Wrong
+        arguments (the two swapped, a type that holds no lr) raise ``TypeError``
+        naming the argument; a Paddle group whose parameters get different lrs raises
+        ``ValueError``. Nothing is written for a call that raises.
+        """
         if self.closed:
             raise ValueError("this LRLogger is closed")
-        if isinstance(step, bool) or not isinstance(step, numbers.Real) or not math.isfinite(float(step)):
-            raise TypeError(f"step must be a finite number, got {step!r}")
-        values = current_lrs(lrs)
+        if not _is_number(step):
+            swapped = _is_number(lrs) or isinstance(lrs, (list, tuple))
+            hint = (". The arguments look swapped: the call is log(step, lrs), e.g. log(step, optimizer)" if swapped
+                    else ": the call is log(step, lrs), the step first")
+            raise TypeError(f"LRLogger.log: step must be a finite number (the training step), got {_brief(step)}{hint}")
+        if not -_STEP_BOUND < step < _STEP_BOUND:  # exact comparison, no float() of a huge int; False for NaN
+            if step != step or step in (math.inf, -math.inf):
+                raise TypeError(f"LRLogger.log: step must be a finite number (the training step), got {show(step)}")
+            raise ValueError(f"LRLogger.log: step must be above -2**63 and below 2**63 (the training step), "
+                             f"got {show(step)}")
+        values = _read(lrs, "lrs")
         s = int(step) if float(step).is_integer() else float(step)
         self._fh.write("".join(f"{s},{g},{v!r}\n" for g, v in enumerate(values)))
         if self._writer is not None:
@@ -145,13 +305,7 @@ class LRLogger:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if exc[0] is not None and self.enabled and self._shown and self._tty:
-            # failed: erase the line, so the error that follows is the only one
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._shown = False
-            return
-        self.close()
+        self.close()  # also when the loop failed: the rows logged so far are kept
 
 
 class Progress:
