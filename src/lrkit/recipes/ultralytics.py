@@ -49,9 +49,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence as SequenceT
 
 from .. import _check
+from ..convert._fields import Section, show
 from ..core import Schedule
 from ..schedules.algebra import Piecewise, Product, Ramp, Shift, Sum
-from ..schedules.compose import Scale, Sequence
+from ..schedules.compose import Hold, Scale, Sequence
 from ..schedules.decays import Constant
 from ._dropin import _drop_in_warning
 
@@ -99,14 +100,14 @@ class TrainerRules:
 
 def _parse_version(version: Any) -> tuple[int, int, int]:
     if not isinstance(version, str):
-        raise ValueError(f"version must be a string such as '8.4.190' or 'yolov5', got {version!r}")
+        raise ValueError(f"version must be a string such as '8.4.190' or 'yolov5', got {show(version)}")
     text = version.strip().lower()
     if text in ("yolov5", "v5", "5"):
         return (5, 0, 0)
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?", text)
     if m is None or int(m.group(1)) != 8:
         raise ValueError(f"version must be an ultralytics 8.x release ('8.0.0' .. '{CHECKED}', or newer) or "
-                         f"'yolov5', got {version!r}")
+                         f"'yolov5', got {show(version)}")
     return (8, int(m.group(2)), int(m.group(3) or 0))
 
 
@@ -135,24 +136,30 @@ def _lf(e: int, epochs: int, lrf: float, cos_lr: bool) -> float:
     return max(1 - e / epochs, 0) * (1.0 - lrf) + lrf
 
 
-def _whole(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
-    return v
+#: the most epochs lrkit takes: one ``lf`` value per epoch (and the one after), at most
+#: ``MAX_ITEMS`` values
+MAX_EPOCHS = _check.MAX_ITEMS - 1
 
 
-def _factor(lf: list[float], batches: int, lag: bool) -> Schedule:
-    """``lf`` of each epoch on the iteration clock; ``lag``: epoch ``e >= 1`` reads ``lf(e - 1)``."""
-    values = [lf[0]] + lf[:-1] if lag else lf
-    return Piecewise(values, [float(batches * e) for e in range(1, len(lf))])
+def _factors(lrf: float, epochs: int, batches: int, cos_lr: bool, lag: bool) -> tuple[Schedule, Schedule]:
+    """``lf`` of each epoch on the iteration clock, and the same read one epoch late (epoch
+    ``e >= 1`` reads ``lf(e - 1)``: the scheduler stepped at each epoch's end), both held past
+    the run. One table of ``epochs + 1`` values serves both."""
+    lf = [_lf(e, epochs, lrf, cos_lr) for e in range(epochs + 1)]
+    now: Schedule = Piecewise(lf, [float(batches * e) for e in range(1, epochs + 1)])
+    if not lag:
+        return now, now
+    late = Sequence([Constant(lf[0]), Hold(now, float((epochs - 1) * batches))], [float(batches)])
+    return now, late
 
 
-def group_lr(lr0: float, start: float, lf: list[float], batches: int, nw: int, lag: bool) -> Schedule:
-    """One group's lr per iteration: its warmup from ``start`` over ``nw`` iterations, then ``lr0 lf``."""
-    now = Scale(_factor(lf, batches, False), lr0)
+def group_lr(lr0: float, start: float, now: Schedule, late: Schedule, batches: int, nw: int,
+             lag: bool) -> Schedule:
+    """One group's lr per iteration: its warmup from ``start`` over ``nw`` iterations, then ``lr0 lf``
+    (``now``: this epoch's ``lf``; ``late``: the one before, from :func:`_factors`)."""
     if nw == 0:
-        return Scale(_factor(lf, batches, True), lr0) if lag else now
-    warm: Schedule = Product([Ramp(0.0, 1.0, float(nw)), now])  # (ni / nw) lr0 lf(e), then lr0 lf(e)
+        return Scale(late if lag else now, lr0)
+    warm: Schedule = Product([Ramp(0.0, 1.0, float(nw)), Scale(now, lr0)])  # (ni / nw) lr0 lf(e), then lr0 lf(e)
     if start > 0:
         warm = Sum([Ramp(start, 0.0, float(nw)), warm])
     if not lag:
@@ -161,7 +168,7 @@ def group_lr(lr0: float, start: float, lf: list[float], batches: int, nw: int, l
     # stays for the rest of that epoch; from the next epoch on, the scheduler's value: lf
     # of the epoch before
     after = float((nw // batches + 1) * batches)
-    return Sequence([warm, Shift(Scale(_factor(lf, batches, True), lr0), after)], [after])
+    return Sequence([warm, Shift(Scale(late, lr0), after)], [after])
 
 
 @dataclass
@@ -216,27 +223,45 @@ def ultralytics_schedules(lr0: float, lrf: float, epochs: int, batches: int, *, 
     ``ScheduleLR(opt, s.lr, absolute=True)`` and ``ScheduleLR(opt, s.momentum,
     key="momentum", absolute=True)``, or use the drop-ins ``lrkit.torch.UltralyticsLR`` and
     ``lrkit.paddle.UltralyticsLR``, which do both.
+
+    Every setting is checked first: a bad one is a ``ValueError`` naming it. The factor
+    ``lf`` is a table of one value per epoch, so ``epochs`` is at most :data:`MAX_EPOCHS`
+    (lrkit's limit of 100,000 values), refused before anything is built.
     """
     rules = trainer_rules(version)
-    lr0 = _check.positive("lr0", lr0)
-    lrf = _check.rate("lrf", lrf)
-    epochs, batches = _whole("epochs", epochs), _whole("batches", batches)
-    w = _check.real("warmup_epochs", warmup_epochs)
-    if w < 0:
-        raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs!r}")
-    bias0 = _check.rate("warmup_bias_lr", warmup_bias_lr)
-    m0, m1 = _check.rate("warmup_momentum", warmup_momentum), _check.rate("momentum", momentum)
-    names: tuple = rules.layout if groups is None else tuple(groups)
-    if not names:
-        raise ValueError("groups must name at least one param group")
+    u = Section("ultralytics", {})
+    lr0 = float(u.check_number("lr0", lr0, lo=0.0, lo_open=True))
+    lrf = float(u.check_number("lrf", lrf, lo=0.0))
+    epochs = u.check_whole("epochs", epochs, hi=MAX_EPOCHS,
+                           hi_why=f"one lr factor per epoch: lrkit's limit is {_check.MAX_ITEMS:,} values")
+    batches = u.check_whole("batches", batches)
+    u.bounded(f"epochs x batches = {epochs} x {batches} iterations", epochs * batches)
+    w = float(u.check_number("warmup_epochs", warmup_epochs, lo=0.0))
+    u.bounded(f"warmup_epochs x batches = {w!r} x {batches} iterations", w * batches)
+    bias0 = float(u.check_number("warmup_bias_lr", warmup_bias_lr, lo=0.0))
+    m0 = float(u.check_number("warmup_momentum", warmup_momentum, lo=0.0))
+    m1 = float(u.check_number("momentum", momentum, lo=0.0))
+    if not isinstance(cos_lr, bool):
+        raise u.fail("cos_lr", cos_lr, "true or false")
+    if groups is None:
+        names: tuple = rules.layout
+    else:
+        names = tuple(Section("ultralytics", {"groups": groups}).items("groups", min_items=1))
+        for i, g in enumerate(names):
+            if g is not None and not isinstance(g, str):
+                raise u.fail(f"groups[{i}]", g, "a param group's name (its param_group entry) or None")
     if lr0s is None:
         bases = [lr0] * len(names)
     else:
-        bases = [_check.positive(f"lr0s[{i}]", v) for i, v in enumerate(lr0s)]
+        given = Section("ultralytics", {"lr0s": lr0s}).numbers("lr0s", lo=0.0, lo_open=True)
+        bases = [float(v) for v in given]
         if len(bases) != len(names):
-            raise ValueError(f"lr0s must hold one lr per group ({len(names)}), got {len(bases)}")
+            raise ValueError(f"ultralytics: lr0s must hold one lr per group ({len(names)}), got {len(bases)}")
+    top = max(bases) * max(lrf, 1.0)
+    if not math.isfinite(top) or not math.isfinite(max(bases) * (1.0 - lrf)):
+        raise u.fail("lrf", lrf, f"a factor whose lrs lr0 x lrf are finite (lr0={max(bases)!r})")
     nw = rules.warmup_iters(w, epochs, batches)
-    lf = [_lf(e, epochs, lrf, bool(cos_lr)) for e in range(epochs + 1)]
+    now, late = _factors(lrf, epochs, batches, cos_lr, rules.lag)
     starting = rules.bias_group(names)
     if nw and bias0 > 0:
         if rules.bias_start == "first" and rules.layout[0] != "bias":
@@ -246,9 +271,10 @@ def ultralytics_schedules(lr0: float, lrf: float, epochs: int, batches: int, *, 
         elif groups is not None and starting is None:
             _drop_in_warning(f"ultralytics {rules.version}", "no param group is named 'bias' (param_group='bias'): "
                              "every group warms up from 0, as its trainer does with such an optimizer")
-    lrs = [group_lr(b, bias0 if i == starting else 0.0, lf, batches, nw, rules.lag) for i, b in enumerate(bases)]
+    lrs = [group_lr(b, bias0 if i == starting else 0.0, now, late, batches, nw, rules.lag)
+           for i, b in enumerate(bases)]
     mom: Schedule = Ramp(m0, m1, float(nw)) if nw else Constant(m1)
     settings = dict(lr0=lr0, lrf=lrf, epochs=epochs, batches=batches, warmup_epochs=w, warmup_bias_lr=bias0,
-                    warmup_momentum=m0, momentum=m1, cos_lr=bool(cos_lr))
+                    warmup_momentum=m0, momentum=m1, cos_lr=cos_lr)
     return UltralyticsSchedules(lrs, tuple(n if n is not None else f"group {i}" for i, n in enumerate(names)), mom, nw,
                                 rules, settings)
