@@ -122,3 +122,61 @@ def test_from_dict_only_raises_clear_errors_and_builds_sound_schedules(sp, spe, 
     except (ValueError, TypeError):
         return
     check_built(s)
+
+
+# -- re-plans: any sequence of them, hostile numbers included ------------------------------------
+
+REPLAN_NUMBERS = [0, 1e-9, 0.5, 1, 3, 100, 1e4, 1e7, 1e300, FMAX, -1, math.nan, math.inf, 10 ** 400]
+replan_op = st.tuples(st.sampled_from(["total_steps", "cooldown", "tail", "tail_jump"]),
+                      st.one_of(st.sampled_from([0, 1, 7, 1000, -1, -50]), st.integers(-100, 10 ** 5)),
+                      st.one_of(st.sampled_from(REPLAN_NUMBERS), st.floats(0, 1e6)),
+                      st.integers(0, 5))
+
+
+@settings(deadline=None, max_examples=150)
+@given(ops=st.lists(replan_op, max_size=40))
+def test_any_sequence_of_re_plans_is_checked_whole_stays_flat_and_resumes(ops):
+    """A re-plan either applies whole or raises ValueError/TypeError and changes nothing; at in
+    the past is refused; the plan's depth stays fixed; a state resumes the same lrs."""
+    import torch
+
+    from lrkit.torch import ScheduleLR
+
+    def make():
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        return ScheduleLR(opt, lk.WarmupCosine(peak_lr=1.0, total_steps=10 ** 5, warmup_steps=100, min_lr=1e-4))
+
+    s = make()
+    for kind, offset, amount, steps in ops:
+        for _ in range(steps):
+            s.step()
+        here = s.last_epoch
+        before = (s.get_last_lr(), s.state_dict(), s.schedules)
+        at = here + offset
+        kw: dict = {}
+        if kind == "total_steps":
+            kw["total_steps"] = at + amount if isinstance(amount, (int, float)) and amount == amount else amount
+        elif kind == "cooldown":
+            kw.update(cooldown=amount, min_lr=1e-5)
+        else:
+            kw.update(tail=lk.Cosine(0.3, 1000), jump=kind == "tail_jump")
+        try:
+            t0 = time.perf_counter()
+            s.replan(at=at, **kw)
+        except (ValueError, TypeError) as e:
+            assert time.perf_counter() - t0 < 1.0
+            assert (s.get_last_lr(), s.state_dict(), s.schedules) == before, e
+            continue
+        assert at >= here, "a re-plan in the past was accepted"
+        assert s.schedules[0].extent[0] <= 4, s.schedules[0].extent
+        # the values before at are those of the plan before
+        if at > 0:
+            past = np.linspace(0, at, 50, endpoint=False)
+            assert np.array_equal(s.schedules[0](past), before[2][0](past))
+    other = make()
+    other.load_state_dict(s.state_dict())
+    assert other.get_last_lr() == s.get_last_lr()
+    for _ in range(3):
+        s.step()
+        other.step()
+        assert other.get_last_lr() == s.get_last_lr()

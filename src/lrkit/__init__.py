@@ -11,7 +11,7 @@ The core needs numpy only; the PyTorch and PaddlePaddle bindings
 
 from __future__ import annotations
 
-from .schedules.algebra import Dampening, Piecewise, Ramp, Shift, Sum, dampened
+from .schedules.algebra import Dampening, Piecewise, Ramp, Retime, Shift, Sum, dampened
 from .schedules.compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup,
                       untuned_exponential_warmup, untuned_linear_warmup)
 from .config import Units, from_dict, from_json, from_yaml, load
@@ -32,7 +32,7 @@ __all__ = [
     "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "InverseTime", "Tanh",
     "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
-    "untuned_linear_warmup", "untuned_exponential_warmup", "Product", "Shift", "Sum", "Ramp", "Piecewise",
+    "untuned_linear_warmup", "untuned_exponential_warmup", "Product", "Shift", "Retime", "Sum", "Ramp", "Piecewise",
     "Dampening", "dampened", "schedule_of", "show",
     "DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
 ]

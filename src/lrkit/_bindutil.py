@@ -98,6 +98,35 @@ def cawb_state_keys(state: Any) -> None:
         raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict: missing {sorted(missing)}")
 
 
+_SHOWN = 5  # differences named in a refusal
+
+
+def differences(saved: Any, here: Any, path: str) -> list[str]:
+    """Where two plain values (configs) differ, as ``path: saved X, here Y``, one entry per
+    differing leaf (``schedules[0].min_lr: saved 1e-05, here 1e-06``), so a refusal names what
+    differs rather than two long configs cut off before it. No recursion: any depth is fine."""
+    out: list[str] = []
+    stack = [(saved, here, path)]
+    while stack and len(out) <= _SHOWN:
+        a, b, p = stack.pop()
+        if a == b:
+            continue
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            keys = list(b) + [k for k in a if k not in b]
+            for k in reversed(keys):
+                if k not in a:
+                    out.append(f"{p}.{k}: not in the saved state, here {_check.show(b[k])}")
+                elif k not in b:
+                    out.append(f"{p}.{k}: saved {_check.show(a[k])}, not here")
+                else:
+                    stack.append((a[k], b[k], f"{p}.{k}"))
+        elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+            stack.extend((x, y, f"{p}[{i}]") for i, (x, y) in reversed(list(enumerate(zip(a, b)))))
+        else:
+            out.append(f"{p}: saved {_check.show(a)}, here {_check.show(b)}")
+    return out
+
+
 def check_identity(state: Mapping[str, Any], saved_as: str, mine: Mapping[str, Any], strict: bool) -> None:
     """Refuse a state saved by another scheduler, or by this class for another plan.
 
@@ -118,9 +147,13 @@ def check_identity(state: Mapping[str, Any], saved_as: str, mine: Mapping[str, A
             raise ValueError(f"this state {what}, not by {mine['class']!r}: it belongs to another scheduler")
     if not strict:
         return
-    diffs = [f"{k}: saved {_check.show(state[k])}, here {_check.show(v)}"
-             for k, v in mine.items() if k != "class" and k in state and state[k] != v]
+    diffs: list[str] = []
+    for k, v in mine.items():
+        if k != "class" and k in state and state[k] != v:
+            diffs.extend(differences(state[k], v, k))
     missing = [k for k in mine if k not in state]
+    if len(diffs) > _SHOWN:
+        diffs = diffs[:_SHOWN] + [f"and {len(diffs) - _SHOWN} more difference(s)"]
     if diffs or missing:
         parts = diffs + ([f"missing entries {', '.join(missing)}"] if missing else [])
         raise ValueError(f"the state was saved for another plan ({'; '.join(parts)}). To continue this run with "

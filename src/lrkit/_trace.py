@@ -163,7 +163,10 @@ def _ops(code: _Code) -> SimpleNamespace:
 
     def segments(t: Any, starts: tuple[float, ...], fs: tuple[Callable[..., Any], ...]) -> Any:
         if len(fs) > _MAX_SEGMENTS:
-            return code.call(SCALAR.segments, t, starts, fs)
+            # many segments (a run re-planned many times): a search, except in the last segment,
+            # where a running scheduler is, traced inline
+            return cases(f"{code.lit(t)} < {code.lit(starts[-1])}", lambda: code.call(SCALAR.segments, t, starts, fs),
+                         lambda: fs[-1](t - starts[-1], ns))
 
         def from_(i: int) -> Any:
             if i == len(fs) - 1:

@@ -109,6 +109,11 @@ def _params(cls: type) -> dict[str, Any]:
     return {p.name: p for p in cls.params}
 
 
+#: The most values (numbers, strings, lists and mappings) a spec may expand to: the config of a
+#: plan re-planned 10,000 times holds about 110,000 (a schedule itself is at most
+#: ``MAX_ITEMS`` schedules).
+MAX_SPEC_VALUES = 1_000_000
+
 #: The largest spec text lrkit reads (JSON or YAML), in bytes.
 MAX_SPEC_BYTES = 1_000_000
 # a schedule level is a mapping, and a list of schedules one more level
@@ -116,7 +121,7 @@ _SPEC_DEPTH = 2 * _check.MAX_DEPTH
 
 
 def _extent(spec: Any) -> None:
-    """Refuse a spec nested deeper than ``MAX_DEPTH`` or expanding to more than ``MAX_ITEMS`` values.
+    """Refuse a spec nested deeper than ``MAX_DEPTH`` or expanding to more than ``MAX_SPEC_VALUES`` values.
 
     A YAML alias (or a dict used twice) counts at each place it is used, as building
     would expand it; the count is memoised per node, so it is fast on any input and
@@ -135,9 +140,9 @@ def _extent(spec: Any) -> None:
             continue
         if done:
             n = 1 + sum(size.get(id(k), 1) for k in kids)
-            if n > _check.MAX_ITEMS:
-                raise ValueError(f"the spec expands to more than {_check.MAX_ITEMS:,} values (YAML aliases count "
-                                 f"each time they are used); lrkit's limit is {_check.MAX_ITEMS:,}")
+            if n > MAX_SPEC_VALUES:
+                raise ValueError(f"the spec expands to more than {MAX_SPEC_VALUES:,} values (YAML aliases count "
+                                 f"each time they are used); lrkit's limit is {MAX_SPEC_VALUES:,}")
             size[id(node)] = n
             continue
         if id(node) in size:
@@ -252,7 +257,7 @@ def _check_text(text: Any, what: str) -> str:
     return text
 
 
-def _bracket_depth(text: str) -> None:
+def _bracket_depth(text: str, what: str = "the spec") -> None:
     """Refuse text whose ``[``/``{`` nesting (outside quoted strings) is deeper than a spec may
     be, before a parser recurses into it: how deep a parser can go depends on the
     interpreter's recursion limit (which other libraries change) and the C stack."""
@@ -266,7 +271,7 @@ def _bracket_depth(text: str) -> None:
         if c in "[{":
             level += 1
             if level > _SPEC_DEPTH:
-                raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; "
+                raise ValueError(f"{what} nests mappings and lists more than {_SPEC_DEPTH} levels deep; "
                                  f"lrkit's limit is {_SPEC_DEPTH}")
         elif c in "]}":
             level -= 1
@@ -301,23 +306,44 @@ def from_json(text: str, **units: Any) -> Schedule:
 
 def from_yaml(text: str, **units: Any) -> Schedule:
     """Build a schedule from YAML text (``yaml.safe_load``: plain data only; needs PyYAML)."""
+    return from_dict(parse_yaml(text), **units)
+
+
+def parse_yaml(text: Any, what: str = "the YAML spec", loader: Any = None) -> Any:
+    """YAML text as plain data, read as lrkit reads its own specs: at most ``MAX_SPEC_BYTES``
+    characters, nested at most ``2 * MAX_DEPTH`` deep, expanding (aliases counted each
+    time they are used) to at most ``MAX_SPEC_VALUES`` values, a key at most once per mapping,
+    no tag that builds an object. ``loader``: a subclass of :func:`_yaml_loader`'s loader
+    (PaddleDetection's ``!Name`` tags). Every failure is a ``ValueError`` starting with
+    ``what`` (a text that is not text: ``TypeError``)."""
     try:
         import yaml
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("reading YAML needs PyYAML (a dependency of lrkit): pip install pyyaml") from None
-    text = _check_text(text, "the YAML spec")
-    _bracket_depth(text)
+    text = _check_text(text, what)
+    _bracket_depth(text, what)
     try:
-        data = yaml.load(text, Loader=_yaml_loader())  # safe_load, refusing duplicate keys
+        data = yaml.load(text, Loader=loader or _yaml_loader())  # safe_load, refusing duplicate keys
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        what = " ".join(x for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x) or str(e)
+        problem = " ".join(x for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x) or str(e)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ValueError(f"invalid YAML: {' '.join(what.split())}{where}") from None
+        problem = " ".join(problem.split())
+        if len(problem) > 200:
+            problem = problem[:197] + "..."
+        prefix = "invalid YAML" if what == "the YAML spec" else f"{what} is not valid YAML"
+        raise ValueError(f"{prefix}: {problem}{where}") from None
     except RecursionError:
-        raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
+        raise ValueError(f"{what} nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
                          f"limit is {_SPEC_DEPTH}") from None
-    return from_dict(data, **units)
+    if isinstance(data, (Mapping, list)):
+        try:
+            _extent(data)
+        except ValueError as e:
+            if what == "the YAML spec":
+                raise
+            raise ValueError(str(e).replace("the spec", what, 1)) from None
+    return data
 
 
 _LOADER: Any = None
@@ -354,33 +380,32 @@ def _yaml_loader() -> Any:
 
 def load(source: Any, **units: Any) -> Schedule:
     """Build a schedule from a path to a ``.json``/``.yaml``/``.yml`` file (a string or a
-    ``pathlib.Path``), or inline JSON/YAML text."""
+    ``pathlib.Path``), an open file (``sys.stdin``, ``open("spec.yaml")``), or inline JSON/YAML text.
+
+    A file is read bounded, whatever it is (a regular file, a pipe, a device): past
+    ``MAX_SPEC_BYTES`` bytes it is refused without reading further; a folder, a file that
+    is not UTF-8 text or holds NUL characters is a ``ValueError`` naming it.
+    """
     import os
+
+    from ._files import read_text
 
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
-        if not os.path.exists(source):
+        if not os.path.lexists(source):
             raise ValueError(f"no such spec file: {source!r}")
+        return _load_file(os.fsdecode(source), units)
+    if not isinstance(source, str) and callable(getattr(source, "read", None)):
+        source = read_text(source, "the spec", MAX_SPEC_BYTES)  # an open file: its text, read as inline text
+        if "\n" not in source:
+            source += "\n"
     if not isinstance(source, str):
-        raise TypeError(f"source must be a path or spec text, got {_check.show(source)} ({type(source).__name__})")
+        raise TypeError(f"source must be a path, an open file or spec text, got {_check.show(source)} "
+                        f"({type(source).__name__})")
     text = source
     inline = source.lstrip().startswith(("{", "[")) or "\n" in source
-    if not inline and os.path.exists(source):
-        if os.path.getsize(source) > MAX_SPEC_BYTES:
-            raise ValueError(f"spec file {source!r} is {os.path.getsize(source):,} bytes; lrkit reads specs of "
-                             f"at most {MAX_SPEC_BYTES:,}")
-        with open(source, "rb") as fh:
-            raw = fh.read()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValueError(f"spec file {source!r} is not UTF-8 text") from None
-        if "\x00" in text:
-            raise ValueError(f"spec file {source!r} is a binary file, not JSON or YAML")
-        if source.lower().endswith((".yaml", ".yml")):
-            return from_yaml(text, **units)
-        if source.lower().endswith(".json"):
-            return from_json(text, **units)  # JSON's rules, not YAML's
+    if not inline and os.path.lexists(source):
+        return _load_file(source, units)
     elif not inline and re.search(r"\.(json|ya?ml)\s*$", source, re.IGNORECASE):
         raise ValueError(f"no such spec file: {source!r}")
     if text.lstrip().startswith(("{", "[")):
@@ -395,3 +420,15 @@ def load(source: Any, **units: Any) -> Schedule:
             return from_yaml(text, **units)
         return from_dict(data, **units)
     return from_yaml(text, **units)
+
+
+def _load_file(path: str, units: dict[str, Any]) -> Schedule:
+    """The schedule in the spec file at ``path``, read bounded (``MAX_SPEC_BYTES``)."""
+    from ._files import read_text
+
+    text = read_text(path, "spec file", MAX_SPEC_BYTES)
+    if path.lower().endswith((".yaml", ".yml")):
+        return from_yaml(text, **units)
+    if path.lower().endswith(".json"):
+        return from_json(text, **units)  # JSON's rules, not YAML's
+    return load(text if "\n" in text or text.lstrip().startswith(("{", "[")) else text + "\n", **units)

@@ -190,7 +190,7 @@ def _positions(t: Any) -> np.ndarray:
 class Schedule:
     """Base class of every schedule. Call it with a position to get the value."""
 
-    __slots__ = ("_extent", "_fast")
+    __slots__ = ("_extent", "_fast", "_py")
     kind: ClassVar[str] = ""
     _fields: ClassVar[tuple[str, ...]] = ()
     #: What the values are, as a plot's y axis says it: learning rates, or (for the recipes
@@ -287,6 +287,27 @@ class Schedule:
             return self._kernel(t, NUMPY)
 
     # -- introspection ---------------------------------------------------------------
+    @property
+    def runs_python(self) -> bool:
+        """Whether evaluating it calls Python code of a user's (a function, an unregistered kind),
+        which a binding must not call ahead of the position it is at. Computed once."""
+        try:
+            return self._py
+        except AttributeError:
+            pass
+        out = type(self).kind not in _REGISTRY
+        for f in self._fields:
+            if out:
+                break
+            v = getattr(self, f)
+            for x in (v if isinstance(v, (tuple, list)) else (v,)):
+                if isinstance(x, Schedule) and x.runs_python or (
+                        callable(x) and not isinstance(x, (Schedule, type))):
+                    out = True
+                    break
+        object.__setattr__(self, "_py", out)
+        return out
+
     @property
     def extent(self) -> tuple[int, int]:
         """``(depth, size)``: how deep schedules nest in this one (1 for a leaf) and how many

@@ -199,8 +199,28 @@ def _v_split(t: Any, b: float, lo: Callable[[Any, Any], Any], hi: Callable[[Any,
     return out
 
 
+class Positions(tuple):
+    """Increasing positions (a Sequence's segment starts) with their float64 array made once,
+    so the array path's search does not convert a long tuple at every call."""
+
+    @property
+    def array(self) -> Any:
+        try:
+            return self.__dict__["array"]
+        except KeyError:
+            a = self.__dict__["array"] = np.asarray(self, dtype=np.float64)
+            return a
+
+
 def _v_segments(t: Any, starts: tuple[float, ...], fs: tuple[Callable[[Any, Any], Any], ...]) -> Any:
-    idx = np.searchsorted(np.asarray(starts, dtype=np.float64), t, side="right") - 1
+    at = starts.array if isinstance(starts, Positions) else np.asarray(starts, dtype=np.float64)
+    idx = np.searchsorted(at, t, side="right") - 1
+    if idx.size and idx.min() == idx.max():  # every position in one segment (a block of a run, mostly)
+        i = int(idx[0])
+        r = fs[i](t - starts[i], NUMPY)
+        if isinstance(r, np.ndarray) and r.shape == t.shape:
+            return r
+        return np.broadcast_to(np.asarray(r, dtype=np.float64), t.shape).copy()
     out = np.empty_like(t)
     if len(fs) <= 8:
         for i in np.unique(idx):

@@ -27,6 +27,7 @@ This module imports paddle; ``import lrkit`` does not import it.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Callable, Sequence as SequenceT
 
 import paddle
@@ -35,7 +36,7 @@ from paddle.optimizer import lr as _pl
 
 from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
-from .replan import apply_ops, loaded_ops, make_op, op_dict
+from .replan import apply_ops, loaded_ops, prepared
 from ._bindutil import (check_intent, CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, real, same_steps_per_epoch, schedule_tuple)
 from .core import Schedule, fingerprint
@@ -160,6 +161,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self._multipliers = [base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
                              for i, g in enumerate(groups)] if groups is not None else None
         self._t = -1.0
+        self._lock = threading.RLock()
         if last_epoch == -1:
             bases = [base * m for m in self._multipliers] if self._multipliers else [base]
             check_intent(schedules, bases, multiplier=True, who="ScheduleLR",
@@ -179,20 +181,24 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
 
     # -- Paddle's LRScheduler protocol --------------------------------------------------
     def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
-        """Advance one position; ``step(t)`` jumps to position ``t``. Call it after ``optimizer.step()``."""
-        if epoch is None:
-            t = self._t + 1.0
-        else:
-            t = self._position(epoch)
-        fn = self._fn
-        if fn is not None:
-            v = self._base * fn(t)  # raises before anything changes: a failed step changes nothing
-            if not v < _INF:
-                raise ValueError(f"the value at position {t!r} times learning_rate {self._base!r} overflows float64")
-            self.last_lr = v
-        else:
-            self.values(t)  # per group: checked now, written by __call__ before the update
-        self._t = t
+        """Advance one position; ``step(t)`` jumps to position ``t``. Call it after ``optimizer.step()``.
+
+        Steps from several threads are taken one at a time: none is lost."""
+        with self._lock:
+            if epoch is None:
+                t = self._t + 1.0
+            else:
+                t = self._position(epoch)
+            fn = self._fn
+            if fn is not None:
+                v = self._base * fn(t)  # raises before anything changes: a failed step changes nothing
+                if not v < _INF:
+                    raise ValueError(f"the value at position {t!r} times learning_rate {self._base!r} overflows "
+                                     "float64")
+                self.last_lr = v
+            else:
+                self.values(t)  # per group: checked now, written by __call__ before the update
+            self._t = t
         if self.verbose:
             print(f"Epoch {self.last_epoch}: {type(self).__name__} set learning rate to {self.get_last_lr()}.")
 
@@ -247,13 +253,21 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         :meth:`lrkit.torch.ScheduleLR.replan` does: a new length, a cooldown from the current
         value, or a new tail (:func:`lrkit.replan.replan` on every schedule). Recorded in
         :meth:`state_dict`; to re-plan from an older checkpoint, load it first."""
-        op = make_op(max(self._t, 0.0), at, total_steps=total_steps, cooldown=cooldown, min_lr=min_lr, shape=shape,
-                     tail=tail, jump=jump)
-        self._schedules = tuple(apply_ops(sch, [op]) for sch in self._schedules)  # raises before any change
-        self._replans.append(op_dict(op))
-        self._set_fast_path(self._base)
-        if self._t >= 0:
-            self.step(self._t)
+        new, record = prepared(max(self._t, 0.0), self._schedules, at, total_steps=total_steps, cooldown=cooldown,
+                               min_lr=min_lr, shape=shape, tail=tail, jump=jump)
+        with self._lock:
+            # checked whole (the values at the current position too), then applied whole
+            old = self._schedules
+            self._schedules = new
+            self._set_fast_path(self._base)
+            try:
+                if self._t >= 0:
+                    self.step(self._t)
+            except BaseException:
+                self._schedules = old
+                self._set_fast_path(self._base)
+                raise
+            self._replans.append(record)
 
     # -- checkpoints ---------------------------------------------------------------------
     def state_keys(self) -> None:
@@ -284,6 +298,10 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         applies from there (a re-planned run). A state saved with another
         ``steps_per_epoch`` is refused either way (its position counts other steps).
         """
+        with self._lock:
+            self._load(state_dict, strict)
+
+    def _load(self, state_dict: dict[str, Any], strict: bool) -> None:
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError(f"not a ScheduleLR state dict (no 'last_epoch'), got {state_dict!r}")
         check_saved(state_dict, "steps_per_epoch", self._steps_per_epoch, same_steps_per_epoch)
@@ -312,12 +330,13 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
     # -- copies --------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         d = dict(self.__dict__)
-        for k in ("_fn", "_fns"):
+        for k in ("_fn", "_fns", "_lock"):
             d.pop(k, None)
         return d
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._lock = threading.RLock()
         self._set_fast_path(self._base)
 
 
@@ -544,17 +563,22 @@ def from_ppdet(config: Any, step_per_epoch: int) -> Schedule:
 def scheduler_from_ppcls(config: Any, epochs: int, step_each_epoch: int, **kwargs: Any) -> "ScheduleLR":
     """A Paddle scheduler from PaddleClas's ``Optimizer.lr`` config: the same lr at every step
     as PaddleClas's own scheduler (:func:`lrkit.convert.ppcls.from_ppcls` gives the schedule;
-    step it per iteration, or per epoch with ``by_epoch: true``). ``kwargs`` go to
+    step it per iteration, or per epoch with ``by_epoch: true``). Its ``by_epoch`` attribute
+    is the config's, as on PaddleClas's schedulers: PaddleClas's engine reads it to step
+    the scheduler once per epoch instead of once per iteration. ``kwargs`` go to
     :class:`ScheduleLR`.
 
     >>> import lrkit.paddle
     >>> sched = lrkit.paddle.scheduler_from_ppcls({"name": "Cosine", "learning_rate": 0.1, "warmup_epoch": 5}, 120, 500)
-    >>> sched(), type(sched).__name__
-    (0.0, 'ScheduleLR')
+    >>> sched(), type(sched).__name__, sched.by_epoch
+    (0.0, 'ScheduleLR', False)
     """
-    from .convert.ppcls import from_ppcls
+    from .convert.ppcls import read_ppcls
 
-    return ScheduleLR(from_ppcls(config, epochs, step_each_epoch), **kwargs)
+    schedule, by_epoch = read_ppcls(config, epochs, step_each_epoch)
+    sched = ScheduleLR(schedule, **kwargs)
+    sched.by_epoch = by_epoch
+    return sched
 
 
 def scheduler_from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | None = None,
@@ -690,7 +714,6 @@ class UltralyticsLR(ScheduleLR):
         if not self.recipe.warmup_iters:
             self._momentum_at = None  # the trainer leaves the momentum alone without a warmup
         self._momentum = self.recipe.momentum.checked
-        self._optimizer = optimizer
         super().__init__(self.recipe.lr, learning_rate=1.0, parameters=optimizer, last_epoch=last_epoch, verbose=verbose)
 
     def _set_fast_path(self, base: float) -> None:
@@ -710,21 +733,29 @@ class UltralyticsLR(ScheduleLR):
 
     def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
         """Advance one iteration (``step(ni)`` jumps to iteration ``ni``): each group's lr and the momentum."""
-        super().step(epoch)
-        self._write_momentum()
+        with self._lock:
+            super().step(epoch)
+            self._write_momentum()
 
     def __call__(self) -> float:
-        self._write_momentum()
-        return super().__call__()
+        with self._lock:
+            self._write_momentum()
+            return super().__call__()
 
     def _identity(self) -> dict[str, Any]:
         out = super()._identity()
         out["class"] = "lrkit.paddle.UltralyticsLR"
+        out["momentum"] = fingerprint(self.recipe.momentum)  # the other plan that decides the values written
         return out
 
     def __getstate__(self) -> dict[str, Any]:
+        # A copy (pickle, deepcopy) keeps the plan, the position and the param groups' lrs. The
+        # optimizer itself does not pickle (Paddle keeps a lambda in it): where the momentum is the
+        # optimizer's own (no param groups), the copy leaves it alone.
         d = super().__getstate__()
         d.pop("_momentum", None)
+        if isinstance(d.get("_momentum_at"), Optimizer):
+            d["_momentum_at"] = None
         return d
 
     def __setstate__(self, state: dict[str, Any]) -> None:

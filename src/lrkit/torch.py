@@ -23,6 +23,7 @@ This module imports torch; ``import lrkit`` does not import it.
 from __future__ import annotations
 
 import numbers
+import threading
 from collections import Counter
 from typing import Any, Callable, Sequence as SequenceT
 
@@ -33,7 +34,7 @@ from torch.optim import lr_scheduler as _tl
 
 from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ._binding import PositionCounter
-from .replan import apply_ops, loaded_ops, make_op, op_dict
+from .replan import apply_ops, loaded_ops, prepared
 from ._bindutil import (check_intent, CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
                         check_saved, pct_start, per_step, same_steps_per_epoch, schedule_tuple)
 from ._check import real as _check_real
@@ -51,6 +52,7 @@ _INF = float("inf")
 
 
 _AHEAD = 4096  # positions evaluated at once on the hot path
+_FIRST_BLOCK = 16  # the first block after a change of plan or position
 _AHEAD_LIMIT = 2.0 ** 52  # whole positions stay exact when added to arange(_AHEAD)
 
 
@@ -87,20 +89,6 @@ def _run_eagerly_under_compile() -> None:
         trace_rules.add(__name__)
     except Exception:  # noqa: BLE001 - a PyTorch without this hook: the documented fallback applies
         pass
-
-
-def _calls_python(s: Schedule) -> bool:
-    """Whether evaluating ``s`` calls user Python code (which must not run ahead of time)."""
-    if isinstance(s, FunctionSchedule) or s.kind not in registered():
-        return True
-    for f in s._fields:
-        v = getattr(s, f)
-        for x in (v if isinstance(v, (list, tuple)) else (v,)):
-            if isinstance(x, Schedule) and _calls_python(x):
-                return True
-            if callable(x) and not isinstance(x, (Schedule, type)):
-                return True
-    return False
 
 
 def _plain(v: Any) -> float:
@@ -208,6 +196,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         if key == "lr" and last_epoch == -1:
             check_intent(schedules, self.base_values, multiplier=not absolute, who="ScheduleLR",
                          absolute_hint="pass absolute=True")
+        self._lock = threading.RLock()
         self._set_fast_path()
         self._t = float(last_epoch)
         _run_eagerly_under_compile()
@@ -230,13 +219,15 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         # path (bit-identical to the scalar one), so a step is a next() on a list
         # iterator. Only for schedules with a real array path: a user function is never
         # called ahead of time.
-        self._ahead = len(scheds) == 1 and not _calls_python(scheds[0])
+        self._ahead = len(scheds) == 1 and not scheds[0].runs_python
         self._ahead_from = 0.0
         self._it: Any = iter(())
+        self._block = _FIRST_BLOCK
 
     # -- torch's LRScheduler protocol -------------------------------------------------
     def _moved(self) -> None:
         self._it = iter(())  # the look-ahead block no longer follows the position
+        self._block = _FIRST_BLOCK
 
     def _initial_step(self) -> None:
         self._step_count = 0
@@ -246,50 +237,53 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         """Advance one position and write the new values; ``step(t)`` jumps to position ``t``.
 
         A step that raises (a user function returning NaN, say) changes nothing: the
-        position and the param groups stay as they were.
+        position and the param groups stay as they were. Steps from several threads are
+        taken one at a time: none is lost, and the values written are those of the
+        position reached.
         """
-        if epoch is None:
-            t = self._t + 1.0
-        else:
-            t = self._position(epoch)
-            self._it = iter(())
-        groups = self.optimizer.param_groups
-        if groups is self._float_groups and len(groups) == self._n:
-            # The hot path: one schedule, a float in every group. One group is written
-            # without a loop (a zip costs as much as the schedule call).
-            try:
-                v = next(self._it)
-            except StopIteration:
-                v = self._refill(t)
-            # Each group's value is checked to still be a float as it is written; one that
-            # is not (a tensor put there since) sends the step to _write, which fills it in
-            # place and rewrites the others with the same values.
-            key = self._key
-            if self._same:  # v is already base * schedule(t), the value of every group
-                if self._n == 1:
-                    g = groups[0]
-                    if g[key].__class__ is float:
-                        g[key] = v
-                        self._t = t
-                        return
+        with self._lock:  # one step at a time: concurrent calls never lose a position
+            if epoch is None:
+                t = self._t + 1.0
+            else:
+                t = self._position(epoch)
+                self._it = iter(())
+            groups = self.optimizer.param_groups
+            if groups is self._float_groups and len(groups) == self._n:
+                # The hot path: one schedule, a float in every group. One group is written
+                # without a loop (a zip costs as much as the schedule call).
+                try:
+                    v = next(self._it)
+                except StopIteration:
+                    v = self._refill(t)
+                # Each group's value is checked to still be a float as it is written; one that
+                # is not (a tensor put there since) sends the step to _write, which fills it in
+                # place and rewrites the others with the same values.
+                key = self._key
+                if self._same:  # v is already base * schedule(t), the value of every group
+                    if self._n == 1:
+                        g = groups[0]
+                        if g[key].__class__ is float:
+                            g[key] = v
+                            self._t = t
+                            return
+                    else:
+                        for g in groups:
+                            if g[key].__class__ is not float:
+                                break
+                            g[key] = v
+                        else:
+                            self._t = t
+                            return
                 else:
-                    for g in groups:
+                    for g, b in zip(groups, self._bases):
                         if g[key].__class__ is not float:
                             break
-                        g[key] = v
+                        g[key] = b * v
                     else:
                         self._t = t
                         return
-            else:
-                for g, b in zip(groups, self._bases):
-                    if g[key].__class__ is not float:
-                        break
-                    g[key] = b * v
-                else:
-                    self._t = t
-                    return
-        self._write(t, groups)
-        self._t = t
+            self._write(t, groups)
+            self._t = t
 
     def _refill(self, t: float) -> float:
         """The hot path's value at ``t`` (``base * schedule(t)`` when the groups share one
@@ -303,7 +297,11 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         b = self._b0 if self._same else 1.0
         if self._ahead and t.is_integer() and t < _AHEAD_LIMIT and t >= self._ahead_from:
             try:
-                block = self._schedules[0]._array(_offsets() + t)
+                n = self._block
+                # blocks grow from a short one after a change (a re-plan, a jump) to _AHEAD: a run
+                # re-planned every few steps does not evaluate thousands of positions it never reaches
+                self._block = min(4 * n, _AHEAD)
+                block = self._schedules[0]._array(_offsets()[:n] + t)
             except (ValueError, ArithmeticError):
                 block = None
                 self._ahead_from = t + _AHEAD  # a position ahead fails: one step at a time for a while
@@ -396,14 +394,21 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         plan and loaded with that state follows the re-planned curve exactly. To re-plan a
         run from an older checkpoint, load the checkpoint first, then call ``replan``.
         """
-        op = make_op(self._t, at, total_steps=total_steps, cooldown=cooldown, min_lr=min_lr, shape=shape,
-                     tail=tail, jump=jump)
-        new = tuple(apply_ops(sch, [op]) for sch in self._schedules)  # raises before anything changes
-        self._replans.append(op_dict(op))
-        self._schedules = new
-        self._set_fast_path()
-        if self._t >= 0:
-            self._write(self._t, self.optimizer.param_groups)
+        new, record = prepared(self._t, self._schedules, at, total_steps=total_steps, cooldown=cooldown,
+                               min_lr=min_lr, shape=shape, tail=tail, jump=jump)
+        with self._lock:
+            # checked whole (the values at the current position too), then applied whole
+            old = self._schedules, self._fn, self._fns, self._bases
+            self._schedules = new
+            self._set_fast_path()
+            try:
+                if self._t >= 0:
+                    self._write(self._t, self.optimizer.param_groups)
+            except BaseException:
+                self._schedules = old[0]
+                self._set_fast_path()
+                raise
+            self._replans.append(record)
 
     def state_dict(self) -> dict[str, Any]:
         """The resumable state, plain Python values only: position, base values, key, the
@@ -427,6 +432,10 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         or ``steps_per_epoch`` is refused either way (its position or values mean
         something else here), as is another scheduler's state.
         """
+        with self._lock:
+            self._load(state_dict, strict)
+
+    def _load(self, state_dict: dict[str, Any], strict: bool) -> None:
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError(f"not a ScheduleLR state dict (no 'last_epoch'), got {state_dict!r}")
         key = state_dict.get("key", "lr")
@@ -461,12 +470,13 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
     def __getstate__(self) -> dict[str, Any]:
         # Bound methods are rebuilt, not pickled: keeps pickles small and portable.
         d = dict(self.__dict__)
-        for k in ("_fn", "_fns", "_float_groups", "_it"):
+        for k in ("_fn", "_fns", "_float_groups", "_it", "_lock"):
             d.pop(k, None)
         return d
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._lock = threading.RLock()
         self._set_fast_path()
 
 
@@ -788,20 +798,24 @@ class UltralyticsLR(ScheduleLR):
     def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
         """Advance one iteration (``step(ni)`` jumps to iteration ``ni``) and write each group's
         lr and the momentum."""
-        super().step(epoch)
-        if self._momentum_groups:
-            m = self._momentum(self._t)
-            groups = self.optimizer.param_groups
-            for i in self._momentum_groups:
-                cur = groups[i]["momentum"]
-                if isinstance(cur, Tensor):
-                    cur.fill_(m)
-                else:
-                    groups[i]["momentum"] = m
+        with self._lock:
+            super().step(epoch)
+            if self._momentum_groups:
+                m = self._momentum(self._t)
+                groups = self.optimizer.param_groups
+                for i in self._momentum_groups:
+                    cur = groups[i]["momentum"]
+                    if isinstance(cur, Tensor):
+                        cur.fill_(m)
+                    else:
+                        groups[i]["momentum"] = m
 
     def _identity(self) -> dict[str, Any]:
         out = super()._identity()
         out["class"] = "lrkit.torch.UltralyticsLR"
+        # everything else that decides the values written: the momentum plan and the groups it drives
+        out["momentum"] = fingerprint(self.recipe.momentum)
+        out["momentum_groups"] = list(self._momentum_groups)
         return out
 
 

@@ -504,7 +504,8 @@ def _ppcls_build(a: argparse.Namespace) -> Schedule:
     from ..convert.ppcls import from_ppcls
 
     data = _read_config(a.config)
-    epochs = a.epochs if a.epochs is not None else (data.get("Global") or {}).get("epochs")
+    top = data.get("Global")
+    epochs = a.epochs if a.epochs is not None else top.get("epochs") if isinstance(top, dict) else None
     if epochs is None:
         raise CLIError(f"--config {a.config!r} has no Global.epochs: give --epochs")
     lr = data["Optimizer"]["lr"] if isinstance(data.get("Optimizer"), dict) and "lr" in data["Optimizer"] else data

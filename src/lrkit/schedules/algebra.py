@@ -8,17 +8,21 @@ decaying amplitude (Keras' ``CosineDecayRestarts`` with ``alpha``) is a ``Sum``.
 
 from __future__ import annotations
 
+import bisect
 import math
-from typing import Any
+from typing import Any, ClassVar
 
+from .. import _check
 from ..core import Phase, Schedule, register
+from ..ops import Positions
 from ..explain import _summary, explainer, words
 from ..params import Param
 
-__all__ = ["Shift", "Sum", "Product", "Ramp", "Piecewise", "Dampening", "dampened"]
+__all__ = ["Shift", "Retime", "Sum", "Product", "Ramp", "Piecewise", "Dampening", "dampened"]
 
 _INF = math.inf
 _PI = math.pi
+_PAST = 2 * _check.MAX_LENGTH  # a position past every schedule's length
 
 
 @register("shift")
@@ -59,6 +63,128 @@ class Shift(Schedule):
             if q.start < 0:
                 q = q._replace(start=0.0, start_value=self.schedule._scalar(self.offset), continuous=True)
             out.append(q)
+        return out
+
+
+class _Clocks:
+    """Piece ``i``'s clock of a :class:`Retime` as a kernel function, made when used
+    (a run re-timed many times is built without a loop over its pieces)."""
+
+    __slots__ = ("_o", "_a", "_b")
+
+    def __init__(self, origins: tuple, inner: tuple, outer: tuple) -> None:
+        self._o, self._a, self._b = origins, inner, outer
+
+    def __len__(self) -> int:
+        return len(self._o)
+
+    def _one(self, i: int) -> Any:
+        o, a, b = self._o[i], self._a[i], self._b[i]
+        if o == 0.0 and a == b:
+            return lambda u, xp: u  # the schedule's own clock
+        return lambda u, xp: o + u * a / b
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self._one(j) for j in range(len(self._o))[i])
+        return self._one(i if i >= 0 else len(self._o) + i)
+
+
+@register("retime")
+class Retime(Schedule):
+    """``schedule`` read on a clock whose speed changes at given positions: a run
+    re-timed where its plan changed (:func:`lrkit.replan.replan` with ``total_steps``).
+
+    With ``b_0 = 0`` and the ``boundaries`` ``b_1 < ... < b_n``, piece ``i`` starts
+    where the schedule's own clock reads ``origins[i]`` and runs ``inner_spans[i]``
+    of the schedule's positions in ``outer_spans[i]`` of its own::
+
+        f(t) = schedule(origins[i] + (t - b_i) * inner_spans[i] / outer_spans[i])
+                                                   for b_i <= t < b_(i+1)
+
+    >>> from lrkit import Linear
+    >>> s = Retime(Linear(1.0, 100), boundaries=[50], origins=[0, 50], inner_spans=[1, 50], outer_spans=[1, 100])
+    >>> s(25), s(50), s(100), s(150)
+    (0.75, 0.5, 0.25, 0.0)
+    """
+
+    formula = "`schedule(origins[i] + (t - b_i) * inner_spans[i] / outer_spans[i])` for `b_i <= t < b_(i+1)`"
+    PAST: ClassVar[float] = _PAST
+    example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001},
+               "boundaries": [400], "origins": [0, 400], "inner_spans": [1, 600], "outer_spans": [1, 1200]}
+    params = (Param("schedule", "schedule", doc="the schedule read on the new clock"),
+              Param("boundaries", "lengths", doc="where each piece after the first starts"),
+              Param("origins", "reals", doc="the schedule's position at the start of each piece (>= 0)"),
+              Param("inner_spans", "reals", doc="per piece: positions of the schedule (> 0) ..."),
+              Param("outer_spans", "reals", doc="... run in this many positions (> 0)"))
+
+    def _setup(self, schedule: Schedule, boundaries: tuple, origins: tuple, inner_spans: tuple,
+               outer_spans: tuple) -> None:
+        n = len(boundaries) + 1
+        for name, v in (("origins", origins), ("inner_spans", inner_spans), ("outer_spans", outer_spans)):
+            if len(v) != n:
+                raise ValueError(f"retime: {name} must hold one entry per piece (len(boundaries) + 1 = {n}), "
+                                 f"got {len(v)}")
+        for i, o in enumerate(origins):
+            if not o >= 0:
+                raise ValueError(f"retime: origins[{i}] must be a position >= 0, got {o!r}")
+        for name, v in (("inner_spans", inner_spans), ("outer_spans", outer_spans)):
+            for i, x in enumerate(v):
+                if not x > 0:
+                    raise ValueError(f"retime: {name}[{i}] must be > 0 (a clock runs forward), got {x!r}")
+        self._fill(schedule, boundaries, origins, inner_spans, outer_spans)
+
+    def _fill(self, schedule: Schedule, boundaries: tuple, origins: tuple, inner: tuple, outer: tuple) -> None:
+        self._set(schedule=schedule, boundaries=boundaries, origins=origins, inner_spans=inner, outer_spans=outer,
+                  _starts=Positions((0.0,) + boundaries), _clocks=_Clocks(origins, inner, outer))
+
+    def clock(self, t: float) -> float:
+        """The schedule's own position at position ``t`` (the kernel's clock, same rounding)."""
+        i = bisect.bisect_right(self._starts, t) - 1
+        return self._clocks[i](t - self._starts[i], None)
+
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        w = xp.segments(t, self._starts, self._clocks)
+        if self.schedule.length < _INF:
+            # constant past its length (at most MAX_LENGTH): a clock read past float64's range reads its last value
+            return self.schedule._kernel(xp.minimum(w, _PAST), xp)
+        return self.schedule._kernel(xp.guard(w, self._too_far), xp)
+
+    def _too_far(self) -> str:
+        return "retime: a position on the re-timed clock overflows float64"
+
+    @property
+    def length(self) -> float:
+        L = self.schedule.length
+        if not L < _INF:
+            return _INF
+        b, o, a, d = self._starts[-1], self.origins[-1], self.inner_spans[-1], self.outer_spans[-1]
+        if L <= o:
+            return b
+        return b + (d if L - o == a else (L - o) * d / a)
+
+    @property
+    def max_value(self) -> float:
+        return self.schedule.max_value
+
+    def phases(self) -> list[Phase]:
+        out: list[Phase] = []
+        inner = self.schedule.phases()
+        ends = self.boundaries + (_INF,)
+        for i, (b, e) in enumerate(zip(self._starts, ends)):
+            o, a, d = self.origins[i], self.inner_spans[i], self.outer_spans[i]
+            top = o + (e - b) * a / d if e < _INF else _INF
+            for p in inner:
+                if p.end <= o or p.start >= top:
+                    continue
+                lo = b + (max(p.start, o) - o) * d / a
+                hi = min(b + (p.end - o) * d / a, e) if p.end < _INF else e
+                if not lo < hi:
+                    continue
+                end_value = None if p.end_value is None else (
+                    p.end_value if p.end <= top else self._scalar(math.nextafter(hi, -_INF)))
+                out.append(Phase(p.name, lo, hi, self._scalar(lo), end_value,
+                                 True if (out and lo == b) else p.continuous))
         return out
 
 
@@ -305,6 +431,9 @@ def dampened(schedule: Schedule, warmup_period: float, shape: str = "linear") ->
 words("en", {
     "shift": "Read {offset} positions ahead: {inner}",
     "sum": "The sum of {n} schedules: {parts}.",
+    "retime": "{inner} {pieces}",
+    "retime.piece": "From {a}, it goes on from its own position {o} at {r} times its speed{end}.",
+    "retime.end": ", reaching its end at {at}",
     "ramp": "A {shape} ramp from {a} to {b} over {span}, then {b} for ever.",
     "ramp.linear": "linear",
     "ramp.cosine": "cosine",
@@ -316,6 +445,9 @@ words("en", {
 words("zh", {
     "shift": "提前 {offset} 个位置读取：{inner}",
     "sum": "{n} 个调度之和：{parts}。",
+    "retime": "{inner}{pieces}",
+    "retime.piece": "从 {a} 起，它从自身位置 {o} 继续，速度为原来的 {r} 倍{end}。",
+    "retime.end": "，在 {at} 到达终点",
     "ramp": "在 {span} 内从 {a} {shape}过渡到 {b}，之后一直保持 {b}。",
     "ramp.linear": "线性",
     "ramp.cosine": "余弦",
@@ -343,6 +475,18 @@ def _explain_shift(s: Shift, w: Any) -> tuple[list[str], list[str]]:
         return _explain_piecewise(seen, w)
     # the inner schedule's position p is this one's p - offset: said on this clock
     return [w.say("shift", offset=w.n(s.offset), inner=_summary(inner, w.shifted(-s.offset)))], []
+
+
+@explainer("retime")
+def _explain_retime(s: Retime, w: Any) -> tuple[list[str], list[str]]:
+    n = len(s.origins)
+    L = s.length
+    pieces = " ".join(
+        w.say("retime.piece", a=w.at(b), o=w.n(o), r=w.n(a / d),
+              end=w.say("retime.end", at=w.at(L)) if i == n - 1 and L < _INF else "")
+        for i, (b, o, a, d) in enumerate(zip(s._starts, s.origins, s.inner_spans, s.outer_spans))
+        if not (o == b and a == d))
+    return [w.say("retime", inner=_summary(s.schedule, w), pieces=pieces)], []
 
 
 @explainer("sum")

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from .. import _check
 from .. import _num as m
 from ..core import Phase, Schedule, register
+from ..ops import Positions
 from ..params import Param
 
 __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
@@ -40,6 +41,24 @@ def _meets(left: float | None, right: float) -> bool:
     return left is not None and math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-300)
 
 
+class Kernels:
+    """The ``_kernel`` of each schedule of a tuple, looked up when used: a long
+    :class:`Sequence` (a run re-planned many times) is built without a loop over its segments."""
+
+    __slots__ = ("_of",)
+
+    def __init__(self, schedules: tuple[Schedule, ...]) -> None:
+        self._of = schedules
+
+    def __len__(self) -> int:
+        return len(self._of)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(s._kernel for s in self._of[i])
+        return self._of[i]._kernel
+
+
 @register("sequence")
 class Sequence(Schedule):
     """Segments run back to back; segment ``i`` sees its own local position.
@@ -65,14 +84,20 @@ class Sequence(Schedule):
         if len(bounds) != len(segs) - 1:
             raise ValueError(f"boundaries must hold len(segments) - 1 = {len(segs) - 1} positions, "
                              f"got {len(bounds)}: {list(boundaries)!r}")
-        self._set(segments=segs, boundaries=bounds, _starts=(0.0,) + bounds, _kernels=tuple(x._kernel for x in segs))
+        self._set(segments=segs, boundaries=bounds, _starts=Positions((0.0,) + bounds), _kernels=Kernels(segs))
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         return xp.segments(t, self._starts, self._kernels)
 
     @property
     def max_value(self) -> float:
-        return max(s.max_value for s in self.segments)
+        try:
+            return self._max
+        except AttributeError:
+            pass
+        m_ = max(s.max_value for s in self.segments)
+        object.__setattr__(self, "_max", m_)
+        return m_
 
     @property
     def length(self) -> float:
