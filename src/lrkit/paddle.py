@@ -35,6 +35,7 @@ from paddle.optimizer import Optimizer
 from paddle.optimizer import lr as _pl
 
 from .schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
+from . import _check
 from ._binding import PositionCounter
 from .replan import apply_ops, loaded_ops, prepared
 from ._bindutil import (check_intent, CawbCounters, base_value, base_values, cawb_state_keys, check_group_count, check_identity, check_last_epoch,
@@ -706,10 +707,11 @@ class UltralyticsLR(ScheduleLR):
                 now = dict_groups[0].get("momentum") if dict_groups else None
                 holder.setdefault("initial_momentum", float(optimizer._momentum if now is None else now))
             momentum = holder.get("initial_momentum", 0.937)
-        self.recipe = ultralytics_schedules(float(lr0), lrf, epochs, batches, warmup_epochs=warmup_epochs,
+        lr0 = _check.positive("the optimizer's learning_rate (ultralytics' lr0)", lr0)
+        self.recipe = ultralytics_schedules(lr0, lrf, epochs, batches, warmup_epochs=warmup_epochs,
                                             warmup_bias_lr=warmup_bias_lr, warmup_momentum=warmup_momentum,
-                                            momentum=float(momentum), cos_lr=cos_lr, version=version,
-                                            lr0s=[float(lr0) * m for m in mults],
+                                            momentum=momentum, cos_lr=cos_lr, version=version,
+                                            lr0s=[lr0 * m for m in mults],
                                             groups=[g.get("param_group") for g in groups])
         if not self.recipe.warmup_iters:
             self._momentum_at = None  # the trainer leaves the momentum alone without a warmup
