@@ -515,6 +515,9 @@ def test_yolox_drop_in_gives_the_original_values_with_a_warning():
         lk.YoloxStep(0.01, 0.001, 90, 2.5)
 
 
+# the reference LambdaLR is stepped without training: torch's reminder to call optimizer.step()
+# first does not apply to it
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")
 def test_torchvision_drop_in_takes_what_the_original_takes():
     from lrkit.torch import warmup_lr_scheduler
 
