@@ -308,6 +308,10 @@ def test_bad_values_inside_lrs():
         LRLogger(io.StringIO()).log(0, [])
     with pytest.raises(TypeError, match=r"lrs\[0\] must be a number, got a list of 1000 items"):
         LRLogger(io.StringIO()).log(0, [[0.1] * 1000])
+    with pytest.raises(ValueError, match=r"lrs\[1\] must be a number float64 holds, got 1.00e\+400"):
+        LRLogger(io.StringIO()).log(0, [0.1, 10 ** 400])
+    with pytest.raises(ValueError, match=r"^lrs must be a number float64 holds"):
+        LRLogger(io.StringIO()).log(0, -10 ** 400)
 
 
 def test_arrays_and_tensors_as_lrs():

@@ -64,7 +64,7 @@ def current_lrs(source: Any) -> list[float]:
 
 def _read(source: Any, name: str) -> list[float]:
     if _is_number(source):
-        return [float(source)]
+        return [_number(name, source)]
     if isinstance(source, (list, tuple)):
         if not source:
             raise ValueError(f"{name} is an empty {type(source).__name__}: give one learning rate per param group")
@@ -122,7 +122,10 @@ def _number(what: str, v: Any) -> float:
             raise TypeError(f"{what} must be a number, got {_brief(v)}: {str(e)[:120]}") from None
     if not _is_number(v):
         raise TypeError(f"{what} must be a number, got {_brief(v)}")
-    return float(v)
+    try:
+        return float(v)
+    except OverflowError:  # an integer past float64
+        raise ValueError(f"{what} must be a number float64 holds, got {show(v)}") from None
 
 
 def _paddle_optimizer(source: Any) -> Any:
