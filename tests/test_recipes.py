@@ -31,9 +31,10 @@ def bits(x) -> np.ndarray:
 
 def ignored_restarts(epochs, steps=(), warmup_epoch=0, **_) -> contextlib.AbstractContextManager:
     """What building a CAWB with these arguments must say: restart epochs outside
-    ``(warmup_epoch, epochs)`` are ignored, as in the original (its own configs list the last
-    epoch among the steps), with a DropInWarning naming them; nothing otherwise."""
-    outside = [x for x in steps if not warmup_epoch < x < epochs]
+    ``(warmup_epoch, epochs)`` are ignored, as in the original, with a DropInWarning naming
+    them, except the last epoch itself (the original's own configs list it; it changes
+    nothing); nothing otherwise."""
+    outside = [x for x in steps if not warmup_epoch < x < epochs and x != epochs]
     if not outside:
         return contextlib.nullcontext()
     listed = re.escape(", ".join(f"{x:g}" for x in outside))
@@ -480,3 +481,16 @@ def test_config_kinds_and_named_lf():
     assert f == get_lr_scheduler("cos", 0.01, 0.0001, 300)
     assert lk.from_dict({"type": "yolox_step", "lr": 0.01, "min_lr": 0.0001, "total_iters": 300}).step_num == 10
     assert lk.from_dict({"type": "torchvision_warmup", "warmup_iters": 5, "warmup_factor": 0.1})(0) == 0.1
+
+
+@pytest.mark.parametrize("lr, min_lr, total, n", [(2, 1, 10, 6), (0.01, 0.0001, 300, 7), (1, 0.1, 1e4 / 3, 9),
+                                                    (0.1, 0.05, 999.9, 13)])
+def test_yolox_step_phases_start_where_its_floor_division_steps(lr, min_lr, total, n):
+    import math
+
+    s = YoloxStep(lr=lr, min_lr=min_lr, total_iters=total, step_num=n)
+    for p in s.phases()[:-1]:
+        assert s(p.start) == p.start_value
+        if p.start > 0:  # the position just before belongs to the phase before
+            assert s(math.nextafter(p.start, 0)) != p.start_value or p.continuous
+        assert s(math.nextafter(p.end, 0)) == p.end_value

@@ -1153,7 +1153,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write("lrkit: interrupted\n")
         return 130
     except (CLIError, ValueError, TypeError, OSError, ImportError, MemoryError, OverflowError,
-            RecursionError) as e:
+            RecursionError, Warning) as e:  # Warning: one the user made an error (python -W error)
         err.write(f"lrkit: error: {_one_line(e)}\n")
         return 2
 

@@ -196,7 +196,9 @@ class CAWB(Schedule):
         else:
             raise TypeError(f"lf must be None, 'cos', 'linear', a CawbLf or a function lf(x, gap), got {lf!r}")
 
-        ignored = [x for x in st if not we < x < E]
+        # a restart at the last epoch changes nothing and the original's own configs list it:
+        # ignored without a word; others outside the run are probably a mistake
+        ignored = [x for x in st if not we < x < E and x != E]
         if ignored:
             from ._dropin import _drop_in_warning
 

@@ -196,9 +196,19 @@ class YoloxStep(Schedule):
         n, D, T = self.step_num, self.step_size, self.total_iters
         if not (float(n).is_integer() and n <= 64):
             return [Phase("step decay", 0.0, _INF, self.lr, None, True)]
+        def start(i: int) -> float:
+            # where x // D (the kernel's floor division) first reaches i: i * D, moved by the
+            # ulps its rounding is off (5.0 // (5 / 3) is 2.0, so plateau 4 starts just after 5.0)
+            a = i * D
+            while a // D < i:
+                a = math.nextafter(a, _INF)
+            while a > 0 and math.nextafter(a, -_INF) // D >= i:
+                a = math.nextafter(a, -_INF)
+            return a
+
         out = []
         for i in range(int(n)):
-            a, b = i * D, min((i + 1) * D, T)
+            a, b = start(i), min(start(i + 1), T)
             v = self._scalar(a)
             out.append(Phase(f"plateau {i + 1}", a, b, v, v, i == 0))
         out.append(Phase("past total_iters", T, _INF, self._scalar(T), None, self._scalar(T) == out[-1].end_value))
