@@ -25,7 +25,7 @@ import time
 import lrkit
 
 N = 20_000          # steps per timing run
-REPEATS = 9
+REPEATS = 15
 REPLANS = 10_000
 PLAN = dict(peak_lr=1.0, total_steps=10**8, warmup_steps=1000, min_lr=1e-4)
 
