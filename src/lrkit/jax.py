@@ -14,12 +14,20 @@ evaluated (a table of lrkit's float64 values, or the kind's formula traced with
 table gives lrkit's values bit for bit; in JAX's default 32-bit mode, their
 float32 rounding.
 
+A value the dtype cannot hold is refused when the function is made (and when it is
+first called in the other mode): ``to_optax(Constant(1e39))`` is a ``ValueError`` in
+32-bit mode (float32 holds up to 3.4e38), where the compiled step would apply ``inf``.
+Enable x64 (``jax.config.update("jax_enable_x64", True)``) for such values. A positive
+value below float32's smallest number becomes 0 (see :mod:`lrkit._device`).
+
 This module imports jax; ``import lrkit`` does not.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 import jax
 import jax.numpy as jnp
@@ -30,20 +38,53 @@ from .core import Schedule
 __all__ = ["to_optax", "OptaxSchedule"]
 
 
+def _fix(dtype: str) -> str:
+    if dtype == "float64":
+        return ""  # JAX's widest float
+    return "enable float64 before making it (jax.config.update('jax_enable_x64', True))"
+
+
 class OptaxSchedule:
     """``count -> lr`` for optax (see :func:`to_optax`); ``schedule``, ``method`` and
     ``total_steps`` say what it evaluates and how."""
 
     def __init__(self, schedule: Schedule, total_steps: int | None = None, method: str = "auto") -> None:
         self._plan = Plan(schedule, total_steps, method, "to_optax")
-        self.schedule, self.method, self.total_steps = schedule, self._plan.method, total_steps
+        self.schedule, self.method, self.total_steps = schedule, self._plan.method, self._plan.total_steps
+        self._check(self._dtype())
 
-    def __call__(self, count: Any) -> Any:
-        dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
-        count = jnp.asarray(count)
+    @staticmethod
+    def _dtype() -> Any:
+        return jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
+
+    def _check(self, dtype: Any) -> None:
+        """Refuse values ``dtype`` cannot hold (see :meth:`lrkit._device.Plan.check`)."""
+        if self._plan.is_checked(dtype):
+            return
+        wide = dtype == jnp.float64
+        ints = np.int64 if wide else np.int32
+        plan = self._plan
+
+        def run(counts: np.ndarray) -> np.ndarray:
+            # compiled as a train step compiles it (XLA rewrites arithmetic: eager results differ),
+            # the table an argument rather than a constant; at once, also when first called in a trace
+            with jax.ensure_compile_time_eval():
+                host = plan.host_table(dtype, dtype)
+                table = None if host is None else jnp.asarray(host)
+                f = jax.jit(lambda c, tab: plan.evaluate(c, jnp, dtype, dtype, lambda _: tab))
+                return np.asarray(f(jnp.asarray(counts.astype(ints)), table))
+
+        plan.check(dtype, run, int(np.iinfo(ints).max), _fix)
+
+    def _evaluate(self, count: Any, dtype: Any) -> Any:
         if not jnp.issubdtype(count.dtype, jnp.integer):
             count = jnp.floor(count).astype(jnp.int64 if dtype == jnp.float64 else jnp.int32)
         return self._plan.evaluate(count, jnp, dtype, dtype, jnp.asarray)
+
+    def __call__(self, count: Any) -> Any:
+        dtype = self._dtype()
+        self._check(dtype)  # at once when checked already (in this mode, when it was made)
+        return self._evaluate(jnp.asarray(count), dtype)
 
     def __repr__(self) -> str:
         return f"to_optax({self.schedule!r}, method={self.method!r})"

@@ -48,6 +48,11 @@ class PolynomialCycle(Schedule):
     def _too_far(self) -> str:
         return f"a position is too many decay_steps of {self.decay_steps!r} in to count (overflows float64)"
 
+    @property
+    def max_value(self) -> float:
+        # every value lies between peak_lr and end_lr, and end_lr may be the larger (Paddle allows it)
+        return max(self.peak_lr, self.end_lr)
+
     def phases(self) -> list[Phase]:
         T = self.decay_steps
         out = [Phase("cycle 1", 0.0, T, self.peak_lr, self.end_lr, True)]
