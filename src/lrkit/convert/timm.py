@@ -12,9 +12,19 @@ lr ``v`` (times its ``lr_scale``, if it has one):
   ``period_mult=cycle_mul``, ``peak_decay=cycle_decay``, ``max_cycles=cycle_limit``, ``k=k_decay``);
 * ``TanhLRScheduler``, ``PolyLRScheduler``: one :class:`~lrkit.Tanh` / :class:`~lrkit.Polynomial`
   per cycle (at most 64 cycles), then ``lr_min``;
-* ``StepLRScheduler``: :class:`~lrkit.Step`; ``MultiStepLRScheduler``: :class:`~lrkit.MultiStep`
-  at ``m - 1`` for each of timm's milestones ``m`` (timm's convention);
-* noise (``noise_range_t``) is random, not a closed form: ``TypeError``.
+  a cosine cycle whose peak (``cycle_decay``) fell below ``lr_min`` rises from its peak to
+  ``lr_min`` (``Ramp(..., shape="cosine")``), as timm's formula does;
+* ``StepLRScheduler``: :class:`~lrkit.Step`; ``MultiStepLRScheduler``: timm's
+  ``bisect_right(decay_t, t + 1)`` decays, on the list as given (sorted or not: the count
+  only grows with ``t``, so it is a staircase whatever the order);
+* ``WSDLRScheduler`` (``sched="wsd"`` / ``"rsqrt"``): the warmup, then ``lr_min + (max(v s(t_s),
+  lr_min) - lr_min) d(frac)`` with ``s`` its stable function (``constant``; ``rsqrt`` and ``power``
+  with ``stable_power`` 0.5 or 1: :class:`~lrkit.InverseSqrt`, :class:`~lrkit.InverseTime`) and
+  ``d`` its decay (``linear``, ``cosine``, ``1-sqrt``, ``power``, ``exp``);
+* a param group added after the scheduler was built (``add_param_group``) is never
+  written by timm: its lr, held;
+* noise (``noise_range_t``), a metric (``PlateauLRScheduler``), a user's ``decay_fn`` or a
+  subclass overriding the computation: ``TypeError`` with the reason.
 """
 
 from __future__ import annotations
@@ -23,11 +33,22 @@ import math
 from typing import Any
 
 from ..core import Schedule
+from ..schedules.algebra import Product, Ramp, Shift, Sum
+from ..schedules.compose import Clip, Scale
 from ..schedules.cycles import CosineRestarts
-from ..schedules.decays import Constant, Polynomial, Step, Tanh
+from ..schedules.decays import (
+    Constant,
+    Cosine,
+    InverseSqrt,
+    InverseTime,
+    Polynomial,
+    Step,
+    Tanh,
+    WarmupStableDecay,
+)
 from . import chain, multistep, ramp_then, scaled, shifted, unconvertible
 
-__all__ = ["is_timm", "convert"]
+__all__ = ["convert", "is_timm"]
 
 _MAX_CYCLES = 64
 
@@ -36,9 +57,35 @@ def is_timm(obj: Any) -> bool:
     return any(c.__module__.startswith("timm.scheduler") for c in type(obj).__mro__)
 
 
+_SUPPORTED = ("CosineLRScheduler", "TanhLRScheduler", "PolyLRScheduler", "StepLRScheduler",
+              "MultiStepLRScheduler", "WSDLRScheduler")
+#: Methods a subclass may override without changing the values (everything else computes them).
+_HARMLESS = frozenset({"__init__", "__repr__", "__str__", "state_dict", "load_state_dict", "get_cycle_length"})
+
+
+def _timm_class(obj: Any) -> type:
+    """The first timm class in ``obj``'s MRO; refused when a class of the user's, before it,
+    overrides a method that computes the lr."""
+    mro = type(obj).__mro__
+    base = next(c for c in mro if c.__module__.startswith("timm.scheduler"))
+    for c in mro[: mro.index(base)]:
+        for attr, val in vars(c).items():
+            if attr not in _HARMLESS and callable(val) and hasattr(base, attr):
+                raise unconvertible(obj, f"it overrides {c.__qualname__}.{attr} of timm's {base.__name__}: the lr "
+                                         "comes from its own code, not from the settings a conversion reads")
+    return base
+
+
 def convert(obj: Any, g: int) -> Schedule:
     """Group ``g``'s lr as a schedule of timm's ``t``."""
-    name = type(obj).__name__
+    name = _timm_class(obj).__name__
+    if name == "PlateauLRScheduler":
+        raise unconvertible(obj, "it follows a metric (scheduler.step(epoch, metric)), so its lr is not a "
+                                 "function of t; keep it, or choose a fixed schedule")
+    if name not in _SUPPORTED:
+        raise unconvertible(obj, f"lrkit has no conversion of timm's {name} (supported: {', '.join(_SUPPORTED)})")
+    if g >= len(obj.base_values):  # added by add_param_group: timm's update_groups never reaches it
+        return Constant(float(obj.optimizer.param_groups[g][getattr(obj, "param_group_field", "lr")]))
     if getattr(obj, "noise_range_t", None) is not None:
         raise unconvertible(obj, "noise (noise_range_t) makes the lr random, not a closed form; set "
                                  "noise_range_t=None to convert the schedule without it")
@@ -52,21 +99,84 @@ def convert(obj: Any, g: int) -> Schedule:
     elif name == "StepLRScheduler":
         main = Step(v, float(obj.decay_t), float(obj.decay_rate))
     elif name == "MultiStepLRScheduler":
-        main = multistep(v, [m - 1 for m in obj.decay_t], float(obj.decay_rate))
-    else:
-        raise unconvertible(obj, "supported timm schedulers: CosineLRScheduler, TanhLRScheduler, "
-                                 "PolyLRScheduler, StepLRScheduler, MultiStepLRScheduler")
+        main = multistep(v, _bisect_milestones(list(obj.decay_t)), float(obj.decay_rate))
+    else:  # WSDLRScheduler: its warmup is always a prefix
+        main = _wsd(obj, v)
     W = float(obj.warmup_t or 0)
     if W > 0:
         start = float(obj.warmup_lr_init)
         end = start + W * float(obj.warmup_steps[g])  # where timm's warmup line would arrive
-        main = ramp_then(start, end, W, main if obj.warmup_prefix else shifted(main, W))
+        prefix = getattr(obj, "warmup_prefix", True)
+        main = ramp_then(start, end, W, main if prefix else shifted(main, W))
     group = obj.optimizer.param_groups[g]
     return scaled(main, float(group["lr_scale"])) if "lr_scale" in group else main
 
 
 def _cycle_peaks(obj: Any, v: float, n: int) -> list[float]:
     return [v * float(obj.cycle_decay) ** i for i in range(n)]
+
+
+def _bisect_milestones(decay_t: list[Any]) -> list[float]:
+    """Milestones ``m - 1`` (repeated) whose count ``<= t`` is timm's ``bisect_right(decay_t, t + 1)``,
+    whatever the order of ``decay_t``: that count grows with ``t`` and changes only where ``t + 1``
+    reaches one of its values."""
+    import bisect
+
+    for m in decay_t:
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not math.isfinite(m):
+            raise ValueError(f"decay_t holds {m!r}: timm compares t + 1 with numbers")
+    out: list[float] = []
+    prev = 0
+    for m in sorted(set(decay_t)):
+        n = bisect.bisect_right(decay_t, m)
+        out += [float(m) - 1.0] * (n - prev)
+        prev = n
+    return out
+
+
+def _wsd(obj: Any, v: float) -> Schedule:
+    """timm's WSD after its warmup: ``lr_min + (max(v s(t), lr_min) - lr_min) d(frac)``."""
+    lo, T, D = float(obj.lr_min), float(obj.t_initial), float(obj.decay_t)
+    if v <= lo:  # max(v s, lr_min) is lr_min throughout
+        return Constant(lo)
+    fn, stable = obj.decay_fn, obj.stable_fn
+    if callable(fn):
+        raise unconvertible(obj, f"its decay_fn is user code ({getattr(fn, '__qualname__', fn)!r}), not a "
+                                 "closed form lrkit can read")
+    # the decay factor d(frac), 1 to 0 over D positions, and 1 - d(frac) (None: not expressible)
+    if fn == "linear":
+        d, rest = Ramp(1.0, 0.0, D), Ramp(0.0, 1.0, D)
+    elif fn == "cosine":
+        d, rest = Ramp(1.0, 0.0, D, shape="cosine"), Ramp(0.0, 1.0, D, shape="cosine")
+    elif fn == "1-sqrt":
+        d, rest = WarmupStableDecay(1.0, D, D, 0.0, "1-sqrt"), None
+    elif fn == "power":
+        d, rest = Polynomial(1.0, D, 0.0, 1.0, float(obj.decay_power)), None
+    else:  # exp: (r ** frac - r) / (1 - r)
+        raise unconvertible(obj, f"decay_fn='exp' (decay_ratio={float(obj.decay_ratio):g}): (r ** frac - r) / "
+                                 "(1 - r) is an exponential less a constant, which lrkit cannot say yet")
+    if stable == "constant":
+        if fn in ("linear", "cosine", "1-sqrt"):
+            return WarmupStableDecay(v, T, D, lo, fn)
+        top = Sum([Constant(lo), Scale(d, v - lo)]) if lo > 0 else scaled(d, v)
+        return chain([(T - D, Constant(v)), (D, top), (0.0, Constant(lo))])
+    p = 0.5 if stable == "rsqrt" else float(obj.stable_power)
+    ts = float(obj.stable_timescale)
+    if p == 0.5:
+        s: Schedule = InverseSqrt(v, ts)
+    elif p == 1.0:
+        s = InverseTime(v, ts, 1.0)
+    else:
+        raise unconvertible(obj, f"stable_fn='power' with stable_power={p:g}: lrkit has (1 + t / timescale) ** -p "
+                                 "for p = 0.5 (InverseSqrt) and 1 (InverseTime) only")
+    s = Clip(s, min_lr=lo) if lo > 0 else s
+    held = Product([shifted(s, T - D), d])  # the decay phase, on its own clock
+    if lo > 0:
+        if rest is None:
+            raise unconvertible(obj, f"stable_fn={stable!r} with decay_fn={fn!r} and lr_min > 0: lr_min + (s - lr_min) "
+                                     "d has no lrkit form for this d (lr_min=0, or a linear / cosine decay, convert)")
+        held = Sum([held, Scale(rest, lo)])
+    return chain([(T - D, s), (D, held), (0.0, Constant(lo))])
 
 
 def _cosine(obj: Any, v: float) -> Schedule:
@@ -77,28 +187,79 @@ def _cosine(obj: Any, v: float) -> Schedule:
     if d < 1 and lo > 0:
         last = v * d ** (limit - 1) if limit < 10_000 else 0.0
         if last < lo:
-            raise unconvertible(obj, f"with cycle_decay={d:g} the peak of a later cycle drops below lr_min "
-                                     f"({lo:g}), where timm's cosine turns upside down")
+            return _cosine_cycles(obj, v)
     return CosineRestarts(v, float(obj.t_initial), float(obj.cycle_mul), lo, peak_decay=d,
                           max_cycles=limit, k=float(getattr(obj, "k_decay", 1.0)))
 
 
 def _cycles(obj: Any, v: float, name: str) -> Schedule:
-    lo, limit, T0, mul = float(obj.lr_min), int(obj.cycle_limit), float(obj.t_initial), float(obj.cycle_mul)
+    lo, limit = float(obj.lr_min), int(obj.cycle_limit)
     if limit > _MAX_CYCLES:
         raise unconvertible(obj, f"cycle_limit={limit}: at most {_MAX_CYCLES} cycles convert (one segment each)")
-    parts: list[tuple[float, Schedule]] = []
+    segs: list[Schedule] = []
     for i, peak in enumerate(_cycle_peaks(obj, v, limit)):
-        T = T0 * mul ** i
+        T = float(obj.t_initial) * float(obj.cycle_mul) ** i
         if peak < lo:
             raise unconvertible(obj, f"cycle {i}'s peak {peak:g} is below lr_min ({lo:g})")
         if name == "TanhLRScheduler":
-            seg: Schedule = Tanh(peak, T, lo, float(obj.lb), float(obj.ub))
+            segs.append(Tanh(peak, T, lo, float(obj.lb), float(obj.ub)))
         else:
-            seg = Polynomial(peak, T, lo, float(obj.power), float(getattr(obj, "k_decay", 1.0)))
-        parts.append((T, seg))
-    if not parts:
+            segs.append(Polynomial(peak, T, lo, float(obj.power), float(getattr(obj, "k_decay", 1.0))))
+    return _timm_chain(obj, segs, lo)
+
+
+def _cosine_cycles(obj: Any, v: float) -> Schedule:
+    """timm's cosine cycle by cycle: a peak below ``lr_min`` makes a cycle rise to ``lr_min``."""
+    lo, limit = float(obj.lr_min), int(obj.cycle_limit)
+    k = float(getattr(obj, "k_decay", 1.0))
+    if limit > _MAX_CYCLES:
+        raise unconvertible(obj, f"cycle_limit={limit} with cycles whose peak drops below lr_min ({lo:g}): at most "
+                                 f"{_MAX_CYCLES} such cycles convert (one segment each)")
+    if k != 1.0:
+        raise unconvertible(obj, f"k_decay={k:g} with a cycle whose peak drops below lr_min ({lo:g}): that cycle "
+                                 "rises along a k-decay cosine, which lrkit has only falling")
+    segs: list[Schedule] = []
+    for i, peak in enumerate(_cycle_peaks(obj, v, limit)):
+        T = float(obj.t_initial) * float(obj.cycle_mul) ** i
+        segs.append(Cosine(peak, T, lo) if peak >= lo else Ramp(peak, lo, T, shape="cosine"))
+    return _timm_chain(obj, segs, lo)
+
+
+def _timm_index(obj: Any, t: float) -> int:
+    """The cycle timm's ``_get_lr`` computes for ``t`` (its float formula, rounding included)."""
+    T0, mul = obj.t_initial, obj.cycle_mul
+    if mul != 1:
+        return math.floor(math.log(1 - t / T0 * (1 - mul), mul))
+    return int(t // T0)
+
+
+def _timm_chain(obj: Any, segs: list[Schedule], lo: float) -> Schedule:
+    """Cycle ``i`` (``segs[i]``, on its own clock from its start ``T0 (1 - mul^i) / (1 - mul)``) from the
+    first whole ``t`` timm places in it, then ``lr_min``."""
+    if not segs:
         return Constant(lo)
-    if not all(math.isfinite(n) for n, _ in parts):
-        raise unconvertible(obj, "a cycle's length overflows")
-    return chain(parts + [(0.0, Constant(lo))])
+    T0, mul = float(obj.t_initial), float(obj.cycle_mul)
+    parts: list[tuple[float, Schedule]] = []
+    at = 0.0  # where the previous part starts
+    for i, seg in enumerate(segs + [Constant(lo)]):
+        nominal = T0 * i if mul == 1 else (1 - mul ** i) / (1 - mul) * T0
+        if not math.isfinite(nominal):
+            raise unconvertible(obj, "a cycle's length overflows")
+        if i == 0:
+            parts.append((0.0, seg))
+            continue
+        first = math.ceil(nominal)  # the first whole t timm places in cycle i (or later)
+        while first - 1 >= 0 and _timm_index(obj, first - 1) >= i:
+            first -= 1
+        while _timm_index(obj, first) < i:
+            first += 1
+        start = nominal if first - 1 < nominal <= first else float(first)
+        if nominal - start > 1e-12 * nominal:  # a clock that far behind: not a rounding
+            raise unconvertible(obj, f"timm's float arithmetic places t={first} in cycle {i}, which starts at "
+                                     f"{nominal!r}: no schedule on that cycle's clock gives it")
+        if start > nominal and i < len(segs):
+            seg = Shift(seg, start - nominal)
+        parts[-1] = (start - at, parts[-1][1])
+        parts.append((0.0, seg))
+        at = start
+    return chain(parts)

@@ -1,0 +1,180 @@
+"""Conversions at the edges of what timm, mmengine and Keras do, compared with the installed peers:
+timm's create_scheduler_v2 with every option (WSD, unsorted milestones, cosine cycles whose peak
+falls below lr_min, tanh warmups, groups added after the scheduler), mmengine's epoch_length for
+epoch-based lists, and subclasses that override the computation (refused, naming the override)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from peer import assert_same_curve, import_timm_scheduler
+
+import lrkit as lk
+from lrkit.torch import from_torch
+
+ts = import_timm_scheduler()
+from timm.scheduler.scheduler_factory import create_scheduler_v2
+
+N = 1200  # positions compared (past every schedule's end below)
+BASES = (0.05, 0.0137)
+
+
+def opt3(scale=False):
+    """Three param groups: two at build time (one with lr_scale), one added later by the test."""
+    a, b = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+    second = {"params": [b], "lr": BASES[1]}
+    if scale:
+        second["lr_scale"] = 0.3
+    return torch.optim.SGD([{"params": [a]}, second], lr=BASES[0], momentum=0.9)
+
+
+def add_group(opt, lr=0.021):
+    opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "lr": lr})
+
+
+def timm_values(sched, opt, n, updates):
+    out = [[] for _ in opt.param_groups]
+    for t in range(n):
+        (sched.step_update if updates else sched.step)(t)
+        for g, group in enumerate(opt.param_groups):
+            out[g].append(group["lr"])
+    return out
+
+
+def check_all_groups(peer, conv, what, n):
+    mine = conv if isinstance(conv, list) else [conv] * len(peer)
+    assert len(mine) == len(peer), what
+    for g, s in enumerate(mine):
+        assert_same_curve(peer[g], [s(t) for t in range(n)], f"{what} group {g}")
+        assert lk.from_dict(s.to_dict()) == s, what
+
+
+def run_timm(make, what, updates=False, n=N, scale=True, added=True):
+    opt = opt3(scale=scale)
+    sched = make(opt)
+    if added:
+        add_group(opt)
+    conv = from_torch(sched)
+    check_all_groups(timm_values(sched, opt, n, updates), conv, what, n)
+
+
+# ---------------------------------------------------------------- timm: create_scheduler_v2
+V2 = {
+    "cosine": dict(sched="cosine", num_epochs=300, min_lr=1e-5),
+    "cosine-cycles": dict(sched="cosine", num_epochs=120, min_lr=2e-4, cycle_decay=0.7, cycle_limit=6),
+    "cosine-mul": dict(sched="cosine", num_epochs=90, min_lr=1e-5, cycle_mul=1.5, cycle_decay=0.8,
+                       cycle_limit=5),
+    "cosine-below-min": dict(sched="cosine", num_epochs=100, min_lr=4e-3, cycle_decay=0.3, cycle_limit=7),
+    "cosine-below-min-mul": dict(sched="cosine", num_epochs=60, min_lr=4e-3, cycle_mul=1.4, cycle_decay=0.35,
+                                 cycle_limit=6),
+    "cosine-k": dict(sched="cosine", num_epochs=400, min_lr=1e-4, k_decay=1.5),
+    "tanh": dict(sched="tanh", num_epochs=500, min_lr=1e-5),
+    "tanh-cycles": dict(sched="tanh", num_epochs=150, min_lr=1e-5, cycle_mul=1.3, cycle_decay=0.6, cycle_limit=4),
+    "step": dict(sched="step", decay_epochs=70, decay_rate=0.3),
+    "constant": dict(sched="constant"),
+    "multistep": dict(sched="multistep", decay_milestones=[200, 50, 600, 50], decay_rate=0.5),
+    "poly": dict(sched="poly", num_epochs=700, decay_rate=1.7, min_lr=1e-5, k_decay=0.8),
+    "poly-cycles": dict(sched="poly", num_epochs=200, decay_rate=0.9, cycle_limit=3, cycle_decay=0.5),
+    "wsd": dict(sched="wsd", num_epochs=900, min_lr=1e-5),
+    "wsd-linear": dict(sched="wsd", num_epochs=900, decay_epochs=300, decay_fn="linear"),
+    "wsd-power": dict(sched="wsd", num_epochs=900, decay_epochs=250, decay_fn="power", min_lr=1e-4),
+    "wsd-min-above-base": dict(sched="wsd", num_epochs=900, min_lr=0.03),
+    "wsd-cosine": dict(sched="wsd", num_epochs=900, decay_epochs=0.3, decay_fn="cosine", min_lr=2e-4),
+    "rsqrt": dict(sched="rsqrt", num_epochs=900, stable_timescale=40),
+    "rsqrt-min": dict(sched="rsqrt", num_epochs=900, stable_timescale=40, min_lr=3e-3),
+    "rsqrt-cosine": dict(sched="rsqrt", num_epochs=900, stable_timescale=25, decay_fn="cosine", min_lr=1e-4),
+    "rsqrt-1-sqrt": dict(sched="rsqrt", num_epochs=900, stable_timescale=25, decay_fn="1-sqrt"),
+}
+WARM = {
+    "none": dict(warmup_epochs=0),
+    "overlay": dict(warmup_epochs=30, warmup_lr=1e-4),
+    "prefix": dict(warmup_epochs=30, warmup_lr=1e-4, warmup_prefix=True),
+}
+
+
+@pytest.mark.parametrize("updates", [False, True], ids=["epochs", "updates"])
+@pytest.mark.parametrize("warm", list(WARM))
+@pytest.mark.parametrize("name", list(V2))
+def test_create_scheduler_v2_every_option(name, warm, updates):
+    kw = dict(V2[name], **WARM[warm], noise=None)
+    if name.startswith("rsqrt") and warm == "none":
+        kw["stable_timescale"] = kw.get("stable_timescale", 40)
+    per = 3 if updates else 1
+    n = N * per if updates else N
+    if updates:
+        kw.update(step_on_epochs=False, updates_per_epoch=per)
+    run_timm(lambda o: create_scheduler_v2(o, **kw)[0], f"{name} {warm}", updates=updates, n=n)
+
+
+MULTI = [[300, 10, 100, 5], [5, 5, 400, 2, 2, 90], [1, 0, -3, 700], [900, 800, 700, 600], [250.0, 30]]
+
+
+@pytest.mark.parametrize("warm", list(WARM))
+@pytest.mark.parametrize("decay_t", MULTI, ids=str)
+def test_multistep_unsorted_milestones_bisect_as_timm(decay_t, warm):
+    w = WARM[warm]
+    kw = dict(warmup_t=w["warmup_epochs"], warmup_lr_init=w.get("warmup_lr", 0.0),
+              warmup_prefix=w.get("warmup_prefix", False))
+    run_timm(lambda o: ts.MultiStepLRScheduler(o, decay_t=list(decay_t), decay_rate=0.45, **kw), f"{decay_t}")
+
+
+WSD_DIRECT = {
+    "rsqrt-power1": dict(stable_fn="power", stable_power=1.0, stable_timescale=30, decay_fn="linear"),
+    "power-0.5-power": dict(stable_fn="power", stable_power=0.5, stable_timescale=50, decay_fn="power",
+                            decay_power=2.0),
+    "rsqrt-min-linear": dict(stable_fn="rsqrt", stable_timescale=20, decay_fn="linear", lr_min=4e-3),
+    "rsqrt-min-cosine": dict(stable_fn="rsqrt", stable_timescale=20, decay_fn="cosine", lr_min=1e-3),
+    "constant-exp-like-power": dict(decay_fn="power", decay_power=0.3, lr_min=1e-3),
+}
+
+
+@pytest.mark.parametrize("warmup_t", [0, 45])
+@pytest.mark.parametrize("name", list(WSD_DIRECT))
+def test_wsd_stable_and_decay_functions(name, warmup_t):
+    kw = dict(WSD_DIRECT[name])
+    run_timm(lambda o: ts.WSDLRScheduler(o, t_initial=800, decay_t=300, warmup_t=warmup_t, warmup_lr_init=1e-4,
+                                         **kw), name)
+
+
+@pytest.mark.parametrize("kw, why", [
+    (dict(decay_fn=lambda f: 1 - f), "user code"),
+    (dict(decay_fn="exp"), "exponential less a constant"),
+    (dict(stable_fn="power", stable_power=0.7, stable_timescale=10), "stable_power=0.7"),
+    (dict(stable_fn="rsqrt", stable_timescale=10, decay_fn="1-sqrt", lr_min=1e-3), "no lrkit form"),
+])
+def test_wsd_refusals_say_why(kw, why):
+    opt = opt3()
+    with pytest.raises(TypeError, match=f"WSDLRScheduler.*{why}"):
+        from_torch(ts.WSDLRScheduler(opt, t_initial=100, decay_t=20, **kw))
+
+
+def test_timm_plateau_refused_with_the_reason():
+    with pytest.raises(TypeError, match="PlateauLRScheduler.*follows a metric"):
+        from_torch(ts.PlateauLRScheduler(opt3()))
+
+
+@pytest.mark.parametrize("lb, ub, W, prefix", [(-7.0, 3.0, 60, False), (-4.0, 6.0, 300, False),
+                                               (-6.0, 2.0, 100, True), (-2.0, 1.0, 900, False)])
+def test_tanh_warmup_aims_where_timm_aims(lb, ub, W, prefix):
+    run_timm(lambda o: ts.TanhLRScheduler(o, t_initial=700, lb=lb, ub=ub, lr_min=1e-5, warmup_t=W,
+                                          warmup_lr_init=2e-5, warmup_prefix=prefix, cycle_limit=2,
+                                          cycle_decay=0.5), f"tanh {lb} {ub} {W} {prefix}")
+
+
+class MyCosine(ts.CosineLRScheduler):
+    def _get_lr(self, t):
+        return [0.5 * v for v in super()._get_lr(t)]
+
+
+class NamedOnly(ts.CosineLRScheduler):
+    def __repr__(self):
+        return "NamedOnly()"
+
+
+def test_timm_subclass_overriding_the_computation_is_refused():
+    with pytest.raises(TypeError, match="MyCosine.*overrides MyCosine._get_lr"):
+        from_torch(MyCosine(opt3(), t_initial=100))
+
+
+def test_timm_subclass_without_override_converts():
+    run_timm(lambda o: NamedOnly(o, t_initial=400, lr_min=1e-4, warmup_t=20), "subclass")
