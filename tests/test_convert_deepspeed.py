@@ -74,7 +74,7 @@ def test_the_json_section_and_the_object_give_deepspeeds_values(name):
 
 def test_what_cannot_be_converted_says_why():
     with pytest.raises(ValueError, match="type must be one of"):
-        from_deepspeed({"type": "LRRangeTest", "params": {}})
+        from_deepspeed({"type": "CyclicLR", "params": {}})
     with pytest.raises(ValueError, match="give lrs="):
         from_deepspeed({"type": "WarmupCosineLR", "params": {"total_num_steps": 100}})
     with pytest.raises(ValueError, match="3 values for 2 param groups"):

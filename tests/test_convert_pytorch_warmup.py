@@ -26,6 +26,7 @@ WARMUPS = {
     "exponential": lambda o: warmup.ExponentialWarmup(o, warmup_period=90),
     "untuned-linear": lambda o: warmup.UntunedLinearWarmup(o),
     "untuned-exponential": lambda o: warmup.UntunedExponentialWarmup(o),
+    "radam": lambda o: warmup.RAdamWarmup(o),  # per group: beta2 0.999 and 0.99
 }
 MAINS = {
     "cosine": lambda o: tl.CosineAnnealingLR(o, T_max=1500, eta_min=1e-6),
@@ -53,7 +54,11 @@ def test_matches_pytorch_warmup(name, main):
         assert lk.from_dict(mine[g].to_dict()) == mine[g]
 
 
-def test_radam_warmup_is_refused_with_the_reason():
+def test_a_warmup_of_its_own_is_refused_with_the_reason():
+    class Mine(warmup.base.BaseWarmup):
+        def warmup_factor(self, step, **params):
+            return 1.0
+
     opt = opt2()
-    with pytest.raises(TypeError, match="RAdamWarmup"):
-        from_torch(tl.StepLR(opt, 10), warmup=warmup.RAdamWarmup(opt))
+    with pytest.raises(TypeError, match="Mine.*no known factor"):
+        from_torch(tl.StepLR(opt, 10), warmup=Mine(opt, [{}, {}]))

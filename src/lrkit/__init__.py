@@ -17,8 +17,8 @@ from .schedules.compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Se
 from .config import Units, from_dict, from_json, from_yaml, load
 from .core import Phase, Schedule, ScheduleWarning, registered
 from .schedules.cycles import CosineRestarts, Cyclic
-from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, MultiStep, OneCycle, Polynomial, Step,
-                    Tanh, WarmupStableDecay)
+from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, LinearGrowth, MultiStep, OneCycle,
+                    Polynomial, RAdamDampening, Step, Tanh, WarmupStableDecay)
 from .schedules.paddle_compat import PolynomialCycle
 from .schedules.presets import WarmupCosine
 from .schedules.algebra import Product
@@ -30,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Schedule", "Phase", "ScheduleWarning", "registered", "Units", "from_dict", "from_json", "from_yaml", "load",
     "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "InverseTime", "Tanh",
+    "LinearGrowth", "RAdamDampening",
     "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
     "untuned_linear_warmup", "untuned_exponential_warmup", "Product", "Shift", "Retime", "Sum", "Ramp", "Piecewise",

@@ -436,8 +436,11 @@ def _polynomial(s: Any) -> Schedule:
     if s.cycle:
         return PolynomialCycle(s.base_lr, s.decay_steps, s.end_lr, s.power)
     if s.end_lr > s.base_lr:
-        raise ValueError(f"from_paddle: PolynomialDecay with end_lr ({s.end_lr!r}) above learning_rate "
-                         f"({s.base_lr!r}) is not a decay; lrkit's Polynomial needs end_lr <= learning_rate")
+        # a rise to end_lr: up to decay_steps Paddle's cycle and non-cycle formulas agree
+        # (horizon decay_steps), then end_lr is held
+        from .schedules.compose import Hold
+
+        return Hold(PolynomialCycle(s.base_lr, s.decay_steps, s.end_lr, s.power), s.decay_steps)
     return Polynomial(s.base_lr, s.decay_steps, s.end_lr, s.power)
 
 
@@ -511,7 +514,8 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
     can be called at any point of the scheduler's life. Supported: ``LinearWarmup``
     (around a float or any supported scheduler), ``CosineAnnealingDecay``,
     ``StepDecay``, ``MultiStepDecay``, ``PiecewiseDecay``, ``PolynomialDecay``
-    (``cycle=True`` gives :class:`~lrkit.PolynomialCycle`), ``ExponentialDecay``,
+    (``cycle=True`` gives :class:`~lrkit.PolynomialCycle`; an ``end_lr`` above
+    ``learning_rate``, a rise, gives it held at ``decay_steps``), ``ExponentialDecay``,
     ``NaturalExpDecay``, ``InverseTimeDecay``, ``NoamDecay`` (a linear warmup into
     an inverse square root), ``LinearLR``, ``CyclicLR`` (its built-in modes),
     ``CosineAnnealingWarmRestarts``, ``OneCycleLR``, ``LambdaDecay`` and

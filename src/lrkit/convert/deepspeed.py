@@ -18,7 +18,12 @@ WarmupCosineLR      each group's lr times: the warmup from ``warmup_min_ratio`` 
 OneCycle            ``min`` up to ``max`` over ``cycle_first_step_size``, down to ``min`` over
                     ``cycle_second_step_size``, then ``min / (1 + decay_lr_rate (t - total) /
                     decay_step_size)`` (or ``min``); stair counts as a piecewise staircase
+LRRangeTest         ``LinearGrowth(min, step_size, step_rate, staircase)``: ``min (1 + step_rate
+                    t / step_size)``, ``t / step_size`` floored with ``lr_range_test_staircase``
 ==================  ===========================================================================
+
+A whole DeepSpeed config (``{"optimizer": ..., "scheduler": ...}``) gives the optimizer's
+lr (``optimizer.params.lr``) where a scheduler needs it, unless ``lrs=`` is given.
 
 Every parameter is checked first (:mod:`lrkit.convert._fields`), with DeepSpeed's own
 rules: ``warmup_num_steps`` an ``int >= 1``, an unknown parameter refused (DeepSpeed
@@ -37,13 +42,13 @@ from .. import _check
 from ..core import Schedule
 from ..schedules.algebra import Piecewise, Ramp, Shift
 from ..schedules.compose import Scale, Warmup
-from ..schedules.decays import Constant, Cosine, InverseTime, Linear
+from ..schedules.decays import Constant, Cosine, InverseTime, Linear, LinearGrowth
 from . import chain, qualname
 from ._fields import Section, reading, show
 
 __all__ = ["from_deepspeed", "is_deepspeed"]
 
-_TYPES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR", "OneCycle")
+_TYPES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR", "OneCycle", "LRRangeTest")
 _WARMUP = ("warmup_min_lr", "warmup_max_lr", "warmup_num_steps", "warmup_type", "last_batch_iteration")
 #: the keyword arguments of each DeepSpeed scheduler (the optimizer aside)
 _PARAMS = {
@@ -54,6 +59,8 @@ _PARAMS = {
     "OneCycle": ("cycle_min_lr", "cycle_max_lr", "decay_lr_rate", "cycle_first_step_size", "cycle_second_step_size",
                  "cycle_first_stair_count", "cycle_second_stair_count", "decay_step_size", "cycle_momentum",
                  "cycle_min_mom", "cycle_max_mom", "decay_mom_rate", "last_batch_iteration"),
+    "LRRangeTest": ("lr_range_test_min_lr", "lr_range_test_step_size", "lr_range_test_step_rate",
+                    "lr_range_test_staircase", "last_batch_iteration"),
 }
 _WHERE = "DeepSpeed scheduler"
 
@@ -111,7 +118,8 @@ def from_deepspeed(config: Mapping[str, Any], lrs: Any = None) -> Schedule | lis
 
     ``lrs`` is the optimizer's lr (one number, or one per group): DeepSpeed takes it for
     ``WarmupCosineLR`` (a multiplier of each group's lr) and for ``WarmupLR`` without
-    ``warmup_max_lr``.
+    ``warmup_max_lr``. Given a whole DeepSpeed config, its ``optimizer`` section's
+    ``params.lr`` is that lr when ``lrs`` is not given.
 
     >>> s = from_deepspeed({"type": "WarmupDecayLR", "params": {"warmup_min_lr": 0, "warmup_max_lr": 0.001,
     ...     "warmup_num_steps": 100, "total_num_steps": 1000}})
@@ -121,6 +129,8 @@ def from_deepspeed(config: Mapping[str, Any], lrs: Any = None) -> Schedule | lis
     if not isinstance(config, Mapping):
         raise ValueError(f"a DeepSpeed scheduler config must be a mapping, got {show(config)}")
     if "scheduler" in config:
+        if lrs is None:
+            lrs = _optimizer_lr(config)
         config = config["scheduler"]
         if not isinstance(config, Mapping):
             raise ValueError(f"DeepSpeed scheduler must be a mapping with a type and params, got {show(config)}")
@@ -135,7 +145,7 @@ def from_deepspeed(config: Mapping[str, Any], lrs: Any = None) -> Schedule | lis
     # a list of another length is an error (_per_group)
     n = len(group_lrs) if group_lrs is not None and len(group_lrs) > 1 else max(
         [len(v) for v in (p.value(k, None) for k in ("warmup_min_lr", "warmup_max_lr", "cycle_min_lr",
-                                                      "cycle_max_lr")) if isinstance(v, (list, tuple))] + [1])
+                                                      "cycle_max_lr", "lr_range_test_min_lr")) if isinstance(v, (list, tuple))] + [1])
 
     def need_lrs(what: str) -> list[float]:
         if group_lrs is None:
@@ -147,9 +157,37 @@ def from_deepspeed(config: Mapping[str, Any], lrs: Any = None) -> Schedule | lis
     with reading(f"{p.where}: {kind}"):
         if kind == "OneCycle":
             out = _one_cycle_config(p, n)
+        elif kind == "LRRangeTest":
+            out = _range_test(p, n)
         else:
             out = _warmups(p, kind, n, need_lrs)
     return out[0] if all(s == out[0] for s in out[1:]) else out
+
+
+def _optimizer_lr(config: Mapping[str, Any]) -> Any:
+    """The lr of a whole DeepSpeed config's ``optimizer`` section (``params.lr``), or ``None``."""
+    opt = config.get("optimizer")
+    if opt is None:
+        return None
+    if not isinstance(opt, Mapping):
+        raise ValueError(f"DeepSpeed optimizer must be a mapping with a type and params, got {show(opt)}")
+    params = opt.get("params")
+    if params is None or not isinstance(params, Mapping) or "lr" not in params:
+        return None
+    return Section("DeepSpeed optimizer.params", params).rate("lr")
+
+
+def _range_test(p: Section, n: int) -> list[Schedule]:
+    """DeepSpeed's ``LRRangeTest``: ``min_lr (1 + step_rate interval)`` with ``interval = t /
+    step_size`` (floored with ``staircase``), from the constructor's ``min_lr`` at 0, without end."""
+    lo = _per_group(p, "lr_range_test_min_lr", p.value("lr_range_test_min_lr", 1e-3), n)
+    # DeepSpeed: "lr_range_test_step_size must be a positive integer"
+    size = p.whole("lr_range_test_step_size", 2000, why="DeepSpeed takes a positive int")
+    rate = p.number("lr_range_test_step_rate", 1.0, lo=0.0)  # below 0 the lr would turn negative
+    stair = p.value("lr_range_test_staircase", False)
+    if not isinstance(stair, (bool, int)) or isinstance(stair, float):
+        raise p.fail("lr_range_test_staircase", stair, "true or false")
+    return [LinearGrowth(a, float(size), float(rate), staircase=bool(stair)) for a in lo]
 
 
 def _warmups(p: Section, kind: str, n: int, need_lrs: Callable[[str], list[float]]) -> list[Schedule]:
@@ -318,6 +356,10 @@ def from_scheduler(obj: Any) -> Schedule | list[Schedule]:
     name = type(obj).__name__
     if name not in _TYPES:
         raise TypeError(f"cannot convert {qualname(obj)}: supported DeepSpeed schedulers are {', '.join(_TYPES)}")
+    if name == "LRRangeTest":
+        cfg = {"lr_range_test_min_lr": list(obj.min_lr), "lr_range_test_step_size": obj.step_size,
+               "lr_range_test_step_rate": obj.step_rate, "lr_range_test_staircase": bool(obj.staircase)}
+        return from_deepspeed({"type": name, "params": cfg})
     wt = "linear" if getattr(obj, "warmup_type", "log") == "linear" else "log"
     if name == "WarmupCosineLR":
         cfg = {"warmup_num_steps": obj.warmup_num_steps, "total_num_steps": obj.total_num_steps,

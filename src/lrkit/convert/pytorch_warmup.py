@@ -5,7 +5,9 @@ pytorch-warmup multiplies the main scheduler's lr of update ``t`` by a warmup fa
 ``from_torch(main, warmup=w)`` gives ``main(t) * Dampening(P, shape)(t)`` per group:
 
 * ``LinearWarmup(opt, P)``: ``min(1, (t + 1) / P)``; ``UntunedLinearWarmup``: ``P = int(2 / (1 - beta2))``;
-* ``ExponentialWarmup(opt, P)``: ``1 - exp(-(t + 1) / P)``; ``UntunedExponentialWarmup``: ``P = int(1 / (1 - beta2))``.
+* ``ExponentialWarmup(opt, P)``: ``1 - exp(-(t + 1) / P)``; ``UntunedExponentialWarmup``: ``P = int(1 / (1 - beta2))``;
+* ``RAdamWarmup(opt)``: RAdam's factor, a function of ``t`` and each group's ``beta2`` only
+  (:class:`lrkit.RAdamDampening`).
 
 The periods are read from the warmup object (one per group), not recomputed.
 """
@@ -16,6 +18,7 @@ from typing import Any, Callable
 
 from ..core import Schedule
 from ..schedules.algebra import Dampening, Product
+from ..schedules.decays import RAdamDampening
 from . import unconvertible
 
 __all__ = ["builder"]
@@ -28,8 +31,10 @@ def _shape(w: Any) -> str:
                 return "linear"
             if c.__name__ in ("ExponentialWarmup", "UntunedExponentialWarmup"):
                 return "exponential"
+            if c.__name__ == "RAdamWarmup":
+                return "radam"
     raise unconvertible(w, "supported warmups: LinearWarmup, ExponentialWarmup, UntunedLinearWarmup, "
-                           "UntunedExponentialWarmup (RAdamWarmup's factor depends on the optimizer's state)")
+                           "UntunedExponentialWarmup, RAdamWarmup (a warmup of its own has no known factor)")
 
 
 def builder(main: Any, warmup: Any, build: Callable[[int], Schedule]) -> Callable[[int], Schedule]:
@@ -41,7 +46,13 @@ def builder(main: Any, warmup: Any, build: Callable[[int], Schedule]) -> Callabl
         raise unconvertible(warmup, "its warmup periods do not match the optimizer's param groups")
 
     def one(g: int) -> Schedule:
-        period = float(params[g]["warmup_period"])
-        return Product([build(g), Dampening(period, shape)])
+        if shape == "radam":
+            factor: Schedule = RAdamDampening(float(params[g]["beta2"]))
+            if factor.offset != params[g]["offset"]:
+                raise unconvertible(warmup, f"its offset for group {g} ({params[g]['offset']}) is not RAdam's "
+                                            f"for beta2={params[g]['beta2']} ({factor.offset})")
+        else:
+            factor = Dampening(float(params[g]["warmup_period"]), shape)
+        return Product([build(g), factor])
 
     return one

@@ -19,7 +19,7 @@ from ..explain import explainer, words
 from ..params import Param
 
 __all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential",
-           "InverseSqrt", "InverseTime", "Tanh", "OneCycle", "WarmupStableDecay"]
+           "InverseSqrt", "InverseTime", "LinearGrowth", "RAdamDampening", "Tanh", "OneCycle", "WarmupStableDecay"]
 
 _INF = math.inf
 _FMAX = sys.float_info.max
@@ -279,35 +279,75 @@ class MultiStep(Schedule):
 
 @register("exponential")
 class Exponential(Schedule):
-    """Exponential decay: ``f(t) = peak_lr * gamma ** (t / step_size)``.
+    """Exponential decay: ``f(t) = min(peak_lr * gamma ** (t / step_size), max_lr)``.
 
     With ``staircase=True`` the exponent is ``floor(t / step_size)`` (same values as
-    :class:`Step`). ``step_size=1`` is PyTorch's ``ExponentialLR``.
+    :class:`Step`). ``step_size=1`` is PyTorch's ``ExponentialLR``. ``gamma > 1`` (a
+    growth) needs a finite ``max_lr``, where it stops (optax's ``exponential_decay``
+    with ``decay_rate > 1`` and ``end_value``).
 
     >>> Exponential(peak_lr=1.0, gamma=0.5, step_size=10)(20)
     0.25
+    >>> Exponential(peak_lr=1.0, gamma=2.0, step_size=10, max_lr=3.0)([20, 30])
+    array([3., 3.])
     """
 
-    formula = '`peak * gamma^(t / step_size)` (floored with `staircase`)'
+    formula = '`min(peak * gamma^(t / step_size), max_lr)` (floored with `staircase`)'
     example = {"peak_lr": 0.1, "gamma": 0.97}
-    params = (PEAK, Param("gamma", "factor", doc="the factor per step_size, in [0, 1]"),
+    params = (PEAK, Param("gamma", "factor", doc="the factor per step_size, in [0, 1] (> 1 with a max_lr)"),
               Param("step_size", "length", 1.0, "positions per factor gamma"),
-              Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"))
+              Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"),
+              Param("max_lr", "rate", None, "values above are lowered to it (default: none; needed for gamma > 1)",
+                    optional=True, unbounded=True))
 
-    def _setup(self, peak_lr: float, gamma: float, step_size: float, staircase: bool) -> None:
-        # a growth factor (gamma > 1) would overflow to inf after enough steps
-        g = _check.fraction("gamma", gamma, low_open=False)
+    def _setup(self, peak_lr: float, gamma: float, step_size: float, staircase: bool,
+               max_lr: float | None) -> None:
+        if max_lr is None or max_lr == _INF:
+            # a growth factor (gamma > 1) would overflow to inf after enough steps
+            if gamma > 1:
+                raise ValueError(f"gamma must be in [0, 1], got {gamma!r}: a growth (gamma > 1) needs a finite "
+                                 "max_lr where it stops")
+            g = _check.fraction("gamma", gamma, low_open=False)
+            hi, cut = _INF, _INF
+        else:
+            g = gamma
+            hi = max_lr
+            # past the exponent where the growth reaches max_lr the value is max_lr: the
+            # exponent is bounded there (one more for rounding), so no inf * 0 and no overflow
+            cut = (math.log(hi / peak_lr) / math.log(g) + 1.0 if g > 1 and 0 < peak_lr < hi else
+                   0.0 if g > 1 else _INF)
         if g == 0 and not staircase:
             raise ValueError("gamma must be > 0 for a continuous exponential decay, got 0")
-        self._set(peak_lr=peak_lr, gamma=g, step_size=step_size, staircase=staircase)
+        self._set(peak_lr=peak_lr, gamma=g, step_size=step_size, staircase=staircase, max_lr=hi)
+        object.__setattr__(self, "_cut", max(0.0, cut))
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         if self.staircase:
-            return self.peak_lr * xp.ipow(self.gamma, xp.floordiv(t, self.step_size))
-        return self.peak_lr * xp.xpow(self.gamma, t / self.step_size)
+            x = xp.floordiv(t, self.step_size)
+            if self._cut < _INF:
+                x = xp.minimum(x, float(math.ceil(self._cut)))
+            v = self.peak_lr * xp.ipow(self.gamma, x)
+        else:
+            x = t / self.step_size
+            if self._cut < _INF:
+                x = xp.minimum(x, self._cut)
+            v = self.peak_lr * xp.xpow(self.gamma, x)
+        return v if self.max_lr == _INF else xp.minimum(v, self.max_lr)
+
+    @property
+    def max_value(self) -> float:
+        if self.gamma > 1:
+            return self.max_lr
+        return min(self.peak_lr, self.max_lr)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if self.max_lr == _INF:
+            del d["max_lr"]  # JSON has no infinity
+        return d
 
     def phases(self) -> list[Phase]:
-        return [self._phase("exponential", 0.0, _INF, end_value=None)]
+        return [self._phase("exponential" if self.gamma <= 1 else "exponential growth", 0.0, _INF, end_value=None)]
 
 
 @register("inverse_sqrt")
@@ -382,6 +422,124 @@ def _explain_inverse_time(s: InverseTime, w: Any) -> tuple[list[str], list[str]]
     half = s.step_size / s.decay_rate if s.decay_rate > 0 else _INF
     return [w.say("inverse_time", peak=w.n(s.peak_lr), rate=w.n(s.decay_rate), size=w.n(s.step_size),
                   stair=w.say("inverse_time.staircase") if s.staircase else "", half=w.at(half), third=w.at(2 * half))], []
+
+
+@register("linear_growth")
+class LinearGrowth(Schedule):
+    """Unbounded linear growth: ``f(t) = start_lr * (1 + rate * t / step_size)``.
+
+    With ``staircase=True`` the quotient is floored, ``floor(t / step_size)``: a staircase
+    of equal steps without end. DeepSpeed's ``LRRangeTest`` (``lr_range_test_min_lr``,
+    ``lr_range_test_step_rate``, ``lr_range_test_step_size``, ``lr_range_test_staircase``).
+
+    >>> LinearGrowth(start_lr=0.1, step_size=10, rate=0.5)(20)
+    0.2
+    >>> LinearGrowth(start_lr=0.1, step_size=10, rate=0.5, staircase=True)(29)
+    0.2
+    """
+
+    formula = "`start * (1 + rate * t / step_size)` (`t / step_size` floored with `staircase`)"
+    example = {"start_lr": 0.001, "step_size": 100, "rate": 0.5}
+    params = (Param("start_lr", "rate", doc="the value at position 0"),
+              Param("step_size", "length", 1.0, "positions per increase of rate x start_lr"),
+              Param("rate", "factor", 1.0, "the increase per step_size, as a fraction of start_lr"),
+              Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"))
+
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        x = t / self.step_size
+        if self.staircase:
+            x = xp.floor(x)
+        return self.start_lr * (1.0 + self.rate * x)
+
+    @property
+    def max_value(self) -> float:
+        return self.start_lr if self.rate == 0 or self.start_lr == 0 else _INF
+
+    def phases(self) -> list[Phase]:
+        return [self._phase("linear growth", 0.0, _INF, end_value=None)]
+
+
+words("en", {
+    "linear_growth": "Starts at {start} and grows by {step} every {size}{stair}, without end: twice the start at "
+                     "position {double}.",
+    "linear_growth.staircase": " (in whole steps)",
+})
+words("zh", {
+    "linear_growth": "从 {start} 开始，每 {size} 增加 {step}{stair}，没有终点：在位置 {double} 达到起始值的两倍。",
+    "linear_growth.staircase": "（按整步取整）",
+})
+
+
+@explainer("linear_growth")
+def _explain_linear_growth(s: LinearGrowth, w: Any) -> tuple[list[str], list[str]]:
+    double = s.step_size / s.rate if s.rate > 0 else _INF
+    return [w.say("linear_growth", start=w.n(s.start_lr), step=w.n(s.start_lr * s.rate), size=w.span(s.step_size),
+                  stair=w.say("linear_growth.staircase") if s.staircase else "", double=w.at(double))], []
+
+
+def _radam_rho(t: float, beta2: float, rho_inf: float) -> float:
+    b2t = beta2 ** t
+    return rho_inf - 2 * t * b2t / (1 - b2t)
+
+
+@register("radam_dampening")
+class RAdamDampening(Schedule):
+    """RAdam's warmup factor (pytorch-warmup's ``RAdamWarmup``), from Adam's ``beta2`` alone.
+
+    With ``rho_inf = 2 / (1 - beta2) - 1``, ``rho(s) = rho_inf - 2 s beta2^s / (1 - beta2^s)``
+    and ``d`` the first whole ``s >= 1`` with ``rho(s) > 4``, the factor at ``t`` is
+    ``sqrt((rho - 4)(rho - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho))`` at ``rho = rho(t + d)``:
+    it rises from near 0 towards 1. Multiply a schedule by it (``Product``), as
+    ``with warmup.dampening(): scheduler.step()`` does.
+
+    >>> round(RAdamDampening(beta2=0.999)(1000), 4)
+    0.6466
+    """
+
+    value_name = "multiplier of the base lr"
+    formula = "`sqrt((rho - 4)(rho - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho))`, `rho = rho(t + offset)`"
+    example = {"beta2": 0.999}
+    params = (Param("beta2", "positive", 0.999, "Adam's second discount factor, in (0.6, 1)"),)
+
+    def _setup(self, beta2: float) -> None:
+        if not 0.6 < beta2 < 1:
+            raise ValueError(f"beta2 must be in (0.6, 1) (RAdam's warmup is defined there), got {beta2!r}")
+        rho_inf = 2.0 / (1 - beta2) - 1
+        offset = 1
+        while not _radam_rho(offset, beta2, rho_inf) > 4:
+            offset += 1
+        self._set(beta2=beta2)
+        object.__setattr__(self, "rho_inf", rho_inf)
+        object.__setattr__(self, "offset", offset)
+
+    def _kernel(self, t: Any, xp: Any) -> Any:
+        s = t + float(self.offset)
+        b2t = xp.xpow(self.beta2, s)
+        ri = self.rho_inf
+        rho = ri - 2.0 * s * b2t / (1.0 - b2t)
+        return xp.sqrt((rho - 4.0) * (rho - 2.0) * ri / ((ri - 4.0) * (ri - 2.0) * rho))
+
+    @property
+    def max_value(self) -> float:
+        return 1.0 + 1e-12  # tends to 1 from below (a rounding may touch it)
+
+    def phases(self) -> list[Phase]:
+        return [self._phase("warmup (RAdam)", 0.0, _INF, end_value=None)]
+
+
+words("en", {
+    "radam_dampening": "RAdam's warmup factor for beta2 = {beta2}: {v0} at the start, {v1} at position {t1}, tending "
+                       "to 1.",
+})
+words("zh", {
+    "radam_dampening": "RAdam 的预热系数（beta2 = {beta2}）：开始时为 {v0}，在位置 {t1} 为 {v1}，趋于 1。",
+})
+
+
+@explainer("radam_dampening")
+def _explain_radam_dampening(s: RAdamDampening, w: Any) -> tuple[list[str], list[str]]:
+    t1 = round(2.0 / (1 - s.beta2))
+    return [w.say("radam_dampening", beta2=w.n(s.beta2), v0=w.n(s(0.0)), v1=w.n(s(float(t1))), t1=w.at(t1))], []
 
 
 @register("tanh")
