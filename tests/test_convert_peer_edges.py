@@ -5,8 +5,15 @@ epoch-based lists, and subclasses that override the computation (refused, naming
 
 from __future__ import annotations
 
+import os
+import warnings
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+import keras
+import numpy as np
 import pytest
 import torch
+from mmengine.optim import scheduler as ms
 from peer import assert_same_curve, import_timm_scheduler
 
 import lrkit as lk
@@ -178,3 +185,185 @@ def test_timm_subclass_overriding_the_computation_is_refused():
 
 def test_timm_subclass_without_override_converts():
     run_timm(lambda o: NamedOnly(o, t_initial=400, lr_min=1e-4, warmup_t=20), "subclass")
+
+
+
+# ---------------------------------------------------------------- mmengine
+L = 23  # iterations per epoch
+
+
+def mm_hook(scheds, opt, iters, epoch_length, added_lr=None):
+    """Each group's lr at every iteration, stepped as mmengine's ParamSchedulerHook steps them;
+    with ``added_lr``, a group is added after the schedulers were built."""
+    if added_lr is not None:
+        add_group(opt, added_lr)
+    out = [[] for _ in opt.param_groups]
+    for i in range(iters):
+        for g, group in enumerate(opt.param_groups):
+            out[g].append(group["lr"])
+        opt.step()
+        for s in scheds:
+            if not s.by_epoch:
+                s.step()
+        if (i + 1) % epoch_length == 0:
+            for s in scheds:
+                if s.by_epoch:
+                    s.step()
+    return out
+
+
+MM = {
+    "multistep-epochs": lambda o: [ms.MultiStepLR(o, milestones=[8, 20, 20, 33], gamma=0.3, by_epoch=True)],
+    "step-epochs": lambda o: [ms.StepLR(o, step_size=7, gamma=0.8, by_epoch=True)],
+    "cosine-epochs": lambda o: [ms.CosineAnnealingLR(o, T_max=40, eta_min=1e-4, by_epoch=True, end=40)],
+    "linear-then-cosine-epochs": lambda o: [
+        ms.LinearLR(o, start_factor=0.1, begin=0, end=5, by_epoch=True),
+        ms.CosineAnnealingLR(o, T_max=45, eta_min_ratio=0.02, begin=5, end=50, by_epoch=True)],
+    "constant-exp-poly-epochs": lambda o: [
+        ms.ConstantLR(o, factor=0.5, begin=0, end=3, by_epoch=True),
+        ms.ExponentialLR(o, gamma=0.9, begin=3, end=30, by_epoch=True),
+        ms.PolyLR(o, eta_min=1e-5, power=1.5, begin=30, end=60, by_epoch=True)],
+    "mixed": lambda o: [ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=150),
+                        ms.MultiStepLR(o, milestones=[10, 30], gamma=0.2, by_epoch=True)],
+    "iters-only": lambda o: [ms.LinearLR(o, start_factor=0.05, by_epoch=False, begin=0, end=100),
+                             ms.CosineAnnealingLR(o, T_max=900, eta_min=1e-5, begin=100, end=1000,
+                                                  by_epoch=False)],
+    "iters-poly": lambda o: [ms.PolyLR(o, eta_min=2e-4, power=0.9, begin=0, end=1100, by_epoch=False)],
+}
+
+
+def _mm_build(name, added_lr=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt = opt3()
+        scheds = MM[name](opt)
+        return opt, scheds
+
+
+@pytest.mark.parametrize("added", [False, True], ids=["groups", "added-group"])
+@pytest.mark.parametrize("name", list(MM))
+def test_mmengine_epoch_length_means_iterations_whatever_the_list(name, added):
+    iters = 1400
+    opt, scheds = _mm_build(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peer = mm_hook(scheds, opt, iters, L, added_lr=0.0093 if added else None)
+    opt2_, scheds2 = _mm_build(name)
+    if added:
+        add_group(opt2_, 0.0093)
+    conv = from_torch(scheds2 if len(scheds2) > 1 else scheds2[0], epoch_length=L)
+    check_all_groups(peer, conv, name, iters)
+
+
+def test_mmengine_one_cycle_with_an_added_group_is_refused_with_the_reason():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt = opt3()
+        s = ms.OneCycleLR(opt, eta_max=0.2, total_steps=500, by_epoch=False)
+    add_group(opt)
+    with pytest.raises(TypeError, match="OneCycleLR.*added after"):
+        from_torch(s)
+
+
+class HalfCosine(ms.CosineAnnealingLR):
+    def _get_value(self):
+        return [0.5 * v for v in super()._get_value()]
+
+
+class QuietStep(ms.StepLR):
+    def print_value(self, is_verbose, group, value):
+        pass
+
+
+def test_mmengine_subclass_overriding_the_computation_is_refused():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = HalfCosine(opt3(), T_max=100, by_epoch=False)
+    with pytest.raises(TypeError, match="HalfCosine.*overrides HalfCosine._get_value"):
+        from_torch(s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = opt3()
+        lst = [ms.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=10), HalfCosine(o, T_max=100, begin=10,
+                                                                                            by_epoch=False)]
+    with pytest.raises(TypeError, match="overrides HalfCosine._get_value"):
+        from_torch(lst)
+
+
+def test_mmengine_subclass_without_override_converts():
+    iters = 1200
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = opt3()
+        peer = mm_hook([QuietStep(o, step_size=100, gamma=0.7, by_epoch=False)], o, iters, L)
+        o2 = opt3()
+        conv = from_torch(QuietStep(o2, step_size=100, gamma=0.7, by_epoch=False))
+    check_all_groups(peer, conv, "QuietStep", iters)
+
+
+def test_mmengine_plateau_refused_with_the_reason():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = ms.ReduceOnPlateauLR(opt3(), monitor="loss")
+    with pytest.raises(TypeError, match="ReduceOnPlateauLR.*metric"):
+        from_torch(s)
+
+
+# ---------------------------------------------------------------- Keras
+KS = keras.optimizers.schedules
+
+
+@pytest.fixture
+def float64():
+    assert keras.backend.backend() == "torch", "these tests run Keras on its torch backend"
+    before = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx(before)
+
+
+class KerasCosineNamed(KS.CosineDecay):
+    def get_config(self):
+        return dict(super().get_config(), note="mine")
+
+
+class KerasRestartsQuiet(KS.CosineDecayRestarts):
+    def __repr__(self):
+        return "quiet"
+
+
+class KerasHalfCosine(KS.CosineDecay):
+    def __call__(self, step):
+        return 0.5 * super().__call__(step)
+
+
+class KerasMid(KS.ExponentialDecay):
+    pass
+
+
+class KerasDeep(KerasMid):
+    def __call__(self, step):
+        return super().__call__(step) * 1.0001
+
+
+def test_keras_subclass_without_override_converts(float64):
+    from lrkit.keras import from_keras
+
+    for sched in (KerasCosineNamed(0.05, decay_steps=900, alpha=0.03, warmup_target=0.1, warmup_steps=80),
+                  KerasRestartsQuiet(0.05, first_decay_steps=90, t_mul=1.5, m_mul=0.7, alpha=0.05),
+                  KerasMid(0.1, decay_steps=37, decay_rate=0.93, staircase=True)):
+        peer = [float(sched(torch.tensor(float(t), dtype=torch.float64))) for t in range(N)]
+        mine = from_keras(sched)
+        assert_same_curve(peer, mine(np.arange(N, dtype=np.float64)), type(sched).__name__)
+        assert lk.from_dict(mine.to_dict()) == mine
+
+
+@pytest.mark.parametrize("sched, where", [
+    (lambda: KerasHalfCosine(0.05, decay_steps=900), "KerasHalfCosine.__call__"),
+    (lambda: KerasDeep(0.1, decay_steps=37, decay_rate=0.93), "KerasDeep.__call__"),
+])
+def test_keras_subclass_overriding_the_computation_is_refused(sched, where):
+    from lrkit.keras import from_keras
+
+    with pytest.raises(TypeError, match=f"overrides {where}"):
+        from_keras(sched())

@@ -38,6 +38,10 @@ _KINDS = ("ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay", "Inve
           "CosineDecayRestarts")
 
 
+#: Methods a subclass may override without changing the values (``__call__`` computes them).
+_HARMLESS = frozenset({"__init__", "__repr__", "__str__", "get_config", "from_config"})
+
+
 def _num(x: Any) -> float:
     return float(x.item() if hasattr(x, "item") else x)
 
@@ -47,7 +51,9 @@ def from_keras(schedule: Any) -> Schedule:
 
     Supported: ``ExponentialDecay``, ``PiecewiseConstantDecay``, ``PolynomialDecay`` (``cycle``
     both ways), ``InverseTimeDecay``, ``CosineDecay`` (with ``alpha`` and a warmup),
-    ``CosineDecayRestarts``. Anything else raises ``TypeError`` naming the class.
+    ``CosineDecayRestarts``, and a subclass of one that does not override how it computes
+    (``__call__``). Anything else raises ``TypeError`` naming the class and the reason (a
+    subclass overriding ``__call__``: the override).
 
     >>> class CosineDecay:  # the settings a keras.optimizers.schedules.CosineDecay holds
     ...     __module__ = "keras.src.optimizers.schedules.learning_rate_schedule"
@@ -57,11 +63,18 @@ def from_keras(schedule: Any) -> Schedule:
     >>> from_keras(CosineDecay())
     Cosine(peak_lr=0.1, total_steps=1000, min_lr=0.001, k=1, exponent=1, cycles=0.5, after='hold')
     """
-    name = next((c.__name__ for c in type(schedule).__mro__
-                 if c.__module__.startswith("keras") and c.__name__ in _KINDS), None)
-    if name is None:
-        raise TypeError(f"from_keras does not support {qualname(schedule)} (supported: {', '.join(_KINDS)}; "
-                        "a schedule of your own has no settings to read)")
+    mro = type(schedule).__mro__
+    base = next((c for c in mro if c.__module__.startswith("keras") and c.__name__ in _KINDS), None)
+    if base is None:
+        raise TypeError(f"cannot convert {qualname(schedule)}: from_keras reads the settings of Keras' "
+                        f"{', '.join(_KINDS)}; a schedule of your own computes its values in its own code, "
+                        "which has no settings to read")
+    name = base.__name__
+    for c in mro[: mro.index(base)]:
+        for attr, val in vars(c).items():
+            if attr not in _HARMLESS and callable(val) and hasattr(base, attr):
+                raise unconvertible(schedule, f"it overrides {c.__qualname__}.{attr} of Keras' {name}: its values "
+                                              "come from its own code, not from the settings a conversion reads")
     cfg = schedule.get_config()
     try:
         return _convert(schedule, name, cfg)

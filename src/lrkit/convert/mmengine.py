@@ -5,9 +5,18 @@ mmengine's schedulers are chainable: each step, every scheduler whose window
 and outside its window leaves it as it is. ``from_torch`` takes one scheduler or the
 list a runner builds from ``param_scheduler=[...]`` and steps it as mmengine's
 ``ParamSchedulerHook`` does: iteration-based schedulers after every iteration,
-epoch-based ones after every epoch. With both kinds in the list, ``epoch_length``
-(iterations per epoch) makes the position the iteration; with one kind only, the
-position is that kind's step (the iteration, or the epoch).
+epoch-based ones after every epoch. ``epoch_length`` (iterations per epoch) makes the
+position the iteration, whatever the list holds (it is required when the list mixes
+both kinds); without it, the position is the step of the one kind the list holds (the
+iteration, or the epoch).
+
+A param group added after the schedulers were built (``add_param_group``) gets what
+mmengine does to it: the multiplying schedulers and ``PolyLR`` act on every group's
+current value, ``CosineAnnealingLR`` and ``CosineRestartLR`` only on the groups they
+were built with (the added one keeps its value through their windows); ``OneCycleLR``
+reads settings such a group lacks (mmengine fails on it): ``TypeError``. A subclass
+that overrides the computation (``_get_value``, ``step``, ...) is refused, naming the
+override.
 
 What each scheduler does to the value, on its own clock ``k = step - begin``:
 
@@ -31,7 +40,8 @@ factor at ``k = end - begin - 1``; ``PolyLR``: ``eta_min + (v0 - eta_min)(1 - k 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core import Schedule
 from ..schedules.algebra import Piecewise, Product, Ramp
@@ -39,7 +49,7 @@ from ..schedules.compose import Hold, Scale
 from ..schedules.decays import Constant, Cosine, Exponential, Polynomial, Step
 from . import chain, multistep, qualname, shifted, unconvertible
 
-__all__ = ["is_mmengine", "builder"]
+__all__ = ["builder", "is_mmengine"]
 
 _INF = math.inf
 _MM_INF = 10 ** 9
@@ -51,7 +61,26 @@ def is_mmengine(obj: Any) -> bool:
     return bool(items) and all(any(c.__module__.startswith("mmengine.") for c in type(x).__mro__) for x in items)
 
 
+#: Methods a subclass may override without changing the values (everything else computes them).
+_HARMLESS = frozenset({"__init__", "__repr__", "__str__", "state_dict", "load_state_dict", "print_value",
+                       "get_last_value", "build_iter_from_epoch"})
+
+
+def _check_overrides(s: Any) -> None:
+    """Refuse a subclass of the user's that overrides a method of mmengine's class computing the value."""
+    mro = type(s).__mro__
+    base = next((c for c in mro if c.__module__.startswith("mmengine.")), None)
+    if base is None:
+        return
+    for c in mro[: mro.index(base)]:
+        for attr, val in vars(c).items():
+            if attr not in _HARMLESS and callable(val) and hasattr(base, attr):
+                raise unconvertible(s, f"it overrides {c.__qualname__}.{attr} of mmengine's {base.__name__}: the "
+                                       "value comes from its own code, not from the settings a conversion reads")
+
+
 def _family(s: Any) -> str:
+    _check_overrides(s)
     for c in type(s).__mro__:
         if c.__name__.endswith("ParamScheduler") and c.__name__ != "_ParamScheduler":
             return c.__name__[: -len("ParamScheduler")]
@@ -72,7 +101,9 @@ class _Item:
         open_ended = s.end >= _MM_INF  # mmengine's "no end" is the number 1e9
         self.e = _INF if open_ended else float(s.end) * L
         self.n = _INF if open_ended else float(s.end - s.begin)  # its steps in the window
-        self.base = float(s.base_values[g])
+        # a group added after the scheduler was built has no base value: its lr when converted
+        self.added = g >= len(s.base_values)
+        self.base = float(s.optimizer.param_groups[g]["lr"]) if self.added else float(s.base_values[g])
         eta = getattr(s, "eta_min", None)
         ratio = getattr(s, "eta_min_ratio", None)
         self.eta = self.base * float(ratio) if ratio is not None else float(eta or 0.0)
@@ -170,6 +201,8 @@ class _Item:
 
             if isinstance(f, MultiStep):
                 return MultiStep(f.peak_lr, [m * L for m in f.milestones], f.gamma)
+            if isinstance(f, Product):  # repeated milestones: one MultiStep layer per repetition
+                return Product([self._stairs(x) for x in f.schedules])
             raise unconvertible(self.s, "an epoch-based scheduler without an end, other than Step/MultiStep/"
                                         "Exponential, cannot be written per iteration")
         if n > _MAX_STAIRS:
@@ -199,10 +232,28 @@ def builder(obj: Any, epoch_length: float | None) -> tuple[int, Callable[[int], 
         raise ValueError(f"epoch_length must be a whole number of iterations >= 1, got {epoch_length!r}")
 
     def unit(s: Any) -> float:
-        return float(epoch_length) if (s.by_epoch and epoch_length is not None and len(kinds) == 2) else 1.0
+        return float(epoch_length) if (s.by_epoch and epoch_length is not None) else 1.0
 
     def build(g: int) -> Schedule:
-        return _combine([_Item(s, g, unit(s)) for s in items], float(items[0].base_values[g]))
+        its = [_Item(s, g, unit(s)) for s in items]
+        if g >= len(items[0].base_values):  # added after the schedulers were built
+            for it in its:
+                if it.fam == "OneCycle":
+                    raise unconvertible(it.s, f"param group {g} was added after it was built: OneCycleLR reads "
+                                              "the group's max_lr/initial_lr it never wrote there (mmengine fails)")
+            # mmengine's cosines update only the groups they were built with (zip with base_values)
+            its = [it for it in its if it.fam not in ("CosineAnnealing", "CosineRestart")]
+            # the schedulers' first step, at construction, did not reach it: its lr is the base
+            # the factors at 0 would have been applied to, divided by them
+            lr, at0 = float(groups[g]["lr"]), 1.0
+            for it in its:
+                if not it.setter:
+                    at0 *= it.global_factor()(0.0)
+            if at0 == 0:
+                raise unconvertible(items[0], f"param group {g} was added after a factor of 0 was applied at "
+                                              "construction: its value is not a multiple of any base")
+            return _combine(its, lr / at0)
+        return _combine(its, float(items[0].base_values[g]))
 
     return len(groups), build
 
