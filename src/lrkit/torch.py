@@ -41,7 +41,7 @@ from ._check import real as _check_real
 from .core import Schedule, fingerprint, registered
 from .schedules.cycles import CosineRestarts, Cyclic
 from .schedules.decays import Constant, Cosine, Exponential, Linear, MultiStep, OneCycle, Polynomial, Step
-from .schedules.algebra import Product
+from .schedules.algebra import Product, Shift
 from .recipes import TorchvisionWarmup, torchvision_drop_in, ultralytics_schedules
 from .recipes.ultralytics import CHECKED as ULTRALYTICS_CHECKED
 
@@ -548,8 +548,11 @@ def _onecycle(s: Any, g: int, base: float) -> Schedule:
 
 def _cyclic(s: Any, g: int, base: float) -> Schedule:
     if getattr(s, "_scale_fn_custom", None) is not None:
-        raise TypeError("from_torch: CyclicLR with a custom scale_fn is not supported (only the modes "
-                        "'triangular', 'triangular2' and 'exp_range')")
+        from .convert import unconvertible
+
+        raise unconvertible(s, "its scale_fn is your own function, so its lr is whatever that code computes "
+                               "(lrkit converts the modes 'triangular', 'triangular2' and 'exp_range'); "
+                               "write the schedule with lrkit's kinds, or keep CyclicLR")
     L, r = s.total_size, s.step_ratio
     up = r * L
     if round(up) / L == r and L - round(up) > 0:
@@ -573,12 +576,48 @@ def _multiplicative(s: Any, g: int, base: float) -> Schedule:
     return FunctionSchedule(RunningProduct(s.lr_lambdas[g], base))
 
 
-def _sequential(s: Any, g: int, base: float) -> Schedule:
-    parts = [_build(c, g, base) for c in s._schedulers]
+def _refuse(s: Any, why: str) -> TypeError:
+    from .convert import unconvertible
+
+    return unconvertible(s, why)
+
+
+def _sequential(s: Any, g: int, base: float, lead: int = 0) -> Schedule:
+    # ``lead``: how far this SequentialLR's own counter runs ahead of the position. Each
+    # enclosing SequentialLR's constructor steps its first scheduler once more (and
+    # undoes the steps of the leaves only), so a SequentialLR nested first in another
+    # one switches ``lead`` steps early; its first leaf then got a step that is not an
+    # initial one (see _ahead).
+    kids, ms = list(s._schedulers), list(s._milestones)
+    for i, c in enumerate(kids[1:], 1):
+        if isinstance(c, (_tl.SequentialLR, _tl.ChainedScheduler)):
+            raise _refuse(s, f"its scheduler {i} is a {type(c).__name__}: torch fails at milestone {ms[i - 1]} "
+                             f"(it sets that scheduler's lr from its closed form at 0, which {type(c).__name__} "
+                             "does not implement: NotImplementedError)")
+    bounds = [m - lead for m in ms]
+    ahead = lead > 0
+    k = sum(1 for b in bounds if b <= 0) if lead else 0
+    if k:
+        # milestones the outer constructors' steps have already passed: the scheduler they
+        # switched to runs from position 0; switched to by the last of those steps (its
+        # closed form at 0), it starts as usual, else a later constructor stepped it again
+        ahead = not (bounds[k - 1] == 0 and ms[k - 1] >= 1)
+        kids, bounds = kids[k:], bounds[k:]
+    first = kids[0]
+    if isinstance(first, _tl.SequentialLR):
+        p0 = _sequential(first, g, base, lead + 1)
+    elif isinstance(first, _tl.ChainedScheduler):
+        p0 = _chained(first, g, base, lead=lead + 1)
+    else:
+        p0 = _build(first, g, base, ahead=ahead)
+    if not bounds:
+        return p0
+    parts = [p0] + [_build(c, g, base) for c in kids[1:]]
     try:
-        return Sequence(parts, list(s._milestones))
+        return Sequence(parts, bounds)
     except ValueError as e:
-        raise ValueError(f"from_torch: SequentialLR milestones {list(s._milestones)!r}: {e}") from None
+        raise ValueError(f"from_torch: SequentialLR milestones {ms!r}"
+                         f"{f' (ahead by {lead})' if lead else ''}: {e}") from None
 
 
 # Schedulers whose step multiplies the current lr by a factor that does not depend on
@@ -587,19 +626,163 @@ _MULTIPLICATIVE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "Consta
                    "CosineAnnealingLR")
 
 
-def _chained(s: Any, g: int, base: float) -> Schedule:
-    parts = []
-    for i, c in enumerate(s._schedulers):
+def _ahead(s: Any, g: int, base: float) -> Schedule:
+    """The schedule of ``s`` whose first step was a regular step at epoch 0 (not torch's
+    initial one), applied to the lr ``base``: what a scheduler gets first inside a nested
+    SequentialLR or a ChainedScheduler inside a SequentialLR."""
+    import math
+
+    name = type(s).__name__
+    conv = _CONVERTERS[type(s)]
+    if name in ("StepLR", "MultiStepLR", "LinearLR", "ConstantLR", "LambdaLR", "CosineAnnealingWarmRestarts",
+                "CyclicLR", "OneCycleLR"):
+        return conv(s, g, base)  # their step at epoch 0 is their initial value
+    if name == "ExponentialLR":
+        return conv(s, g, base * s.gamma)
+    if name == "PolynomialLR":
+        T = s.total_iters
+        return conv(s, g, base * ((1.0 - 0 / T) / (1.0 - (0 - 1) / T)) ** s.power)
+    if name == "MultiplicativeLR":
+        from .convert import RunningProduct
+
+        return FunctionSchedule(RunningProduct(s.lr_lambdas[g], base * float(s.lr_lambdas[g](0))))
+    if name == "CosineAnnealingLR":
+        T, eta = s.T_max, s.eta_min
+        if (0 - 1 - T) % (2 * T) == 0:
+            raise _refuse(s, f"with T_max={T}, its first step inside a nested scheduler adds a term with the "
+                             "base lr (torch's recurrence), which lrkit does not reproduce")
+        r0 = (1 + math.cos(math.pi * 0 / T)) / (1 + math.cos(math.pi * (0 - 1) / T))
+        v0 = r0 * (base - eta) + eta
+        # scaled up to T_max (the recurrence multiplies lr - eta_min), then past it torch
+        # adds (base - eta_min) (1 - cos(pi / T_max)) / 2 to eta_min: the plain cosine again
+        return Sequence([Cosine(v0, T, eta, after="continue"), Shift(Cosine(base, T, eta, after="continue"), T + 1)],
+                        [T + 1])
+    raise _refuse(s, "its first step inside a nested SequentialLR (or a ChainedScheduler in a SequentialLR) is "
+                     "a regular step at epoch 0, whose effect lrkit does not know for this class")
+
+
+def _settles(s: Any) -> float:
+    """The step after which a multiplicative scheduler's step leaves the lr unchanged (inf: never)."""
+    name = type(s).__name__
+    if name in ("StepLR", "ExponentialLR"):
+        return 0.0 if s.gamma == 1 else _INF
+    if name == "MultiStepLR":
+        return 0.0 if s.gamma == 1 else float(max((m for m, c in s.milestones.items() if c > 0), default=0))
+    return float(s.total_iters)  # LinearLR, ConstantLR, PolynomialLR
+
+
+def _leaves(s: Any) -> list:
+    out = []
+    for c in s._schedulers:
+        out.extend(_leaves(c) if isinstance(c, _tl.ChainedScheduler) else [c])
+    return out
+
+
+def _chained(s: Any, g: int, base: float, lead: int | None = None) -> Schedule:
+    # ``lead``: set when the chain is the first scheduler of a SequentialLR, whose
+    # constructor steps it (a regular step of each of its schedulers at epoch 0)
+    ahead = lead is not None
+    leaves = _leaves(s)
+    if len(leaves) == 1 and isinstance(leaves[0], _tl.SequentialLR):
+        return _sequential(leaves[0], g, base, lead or 0)
+    for i, c in enumerate(leaves):
         name = type(c).__name__
+        if isinstance(c, _tl.SequentialLR):
+            raise _refuse(s, f"element {i} is a SequentialLR among other schedulers: at its construction and at "
+                             "each milestone it sets the lr from its own base lr, discarding the other "
+                             "schedulers' factors, so the chain is not a product")
         # Only schedulers that multiply the current lr by a factor of their own compose
         # into a product; one that sets the lr (LambdaLR, OneCycleLR...) would discard
         # the others' past factors.
-        if name not in _MULTIPLICATIVE or (name == "CosineAnnealingLR" and c.eta_min != 0):
-            raise TypeError(f"from_torch: ChainedScheduler element {i} is {name}; only multiplicative "
-                            f"schedulers can be chained into a product ({', '.join(_MULTIPLICATIVE)}; "
-                            "CosineAnnealingLR with eta_min=0)")
-        parts.append(_build(c, g, 1.0))
-    return Scale(parts[0] if len(parts) == 1 else Product(parts), base)
+        if name not in _MULTIPLICATIVE:
+            raise _refuse(s, f"element {i} is {name}, which sets the lr instead of multiplying it, so the "
+                             f"chain is not a product (chainable: {', '.join(_MULTIPLICATIVE)})")
+        if name == "CosineAnnealingLR" and c.eta_min != 0:
+            raise _refuse(s, f"element {i} is CosineAnnealingLR with eta_min={c.eta_min}: its step scales "
+                             "lr - eta_min, not the lr, so the chain is not a product")
+    cos = [i for i, c in enumerate(leaves) if type(c).__name__ == "CosineAnnealingLR"]
+    if ahead and cos:
+        raise _refuse(s, "it holds a CosineAnnealingLR and is nested in a SequentialLR: the cosine's first "
+                         "step is a regular one at epoch 0, whose effect on a chain lrkit does not reproduce")
+    facs = [_ahead(c, g, 1.0) if ahead else _build(c, g, 1.0) for c in leaves]
+    whole = facs[0] if len(facs) == 1 else Product(facs)
+    if not cos or len(leaves) == 1:
+        return Scale(whole, base)
+    if len(cos) > 1:
+        raise _refuse(s, "it chains several CosineAnnealingLR: past T_max each one's step adds a term with the "
+                         "base lr to an lr the others have scaled, which is not a product of closed forms")
+    # Past T_max, once the cosine's factor is 0, torch's cosine step (at T_max + 1, then
+    # every 2 T_max) adds base (1 - cos(pi / T_max)) / 2 to the lr: the chain starts again
+    # from the cosine alone, the other factors counted from there on.
+    i = cos[0]
+    T = leaves[i].T_max
+    settle = [0.0 if j == i else _settles(c) for j, c in enumerate(leaves)]
+    F = max((f for j, f in enumerate(settle) if j != i), default=0.0)
+    if F == _INF:
+        j = next(k for k, f in enumerate(settle) if k != i and f == _INF)
+        raise _refuse(s, f"past T_max={T}, torch's CosineAnnealingLR step adds a term with the base lr once its "
+                         f"factor reaches 0, and element {j} ({type(leaves[j]).__name__}) keeps scaling the lr "
+                         "after that: the chain's value is then no product of closed forms lrkit can express")
+    c0 = facs[i]
+    parts: list[Schedule] = [whole]
+    bounds: list[float] = []
+    a = T + 1
+    while True:
+        if len(parts) > 1000:
+            raise _refuse(s, f"past T_max={T} its value restarts every {2 * T} steps until step {F:g}: more "
+                             "than 1000 pieces")
+        if a - 1 >= F:
+            parts.append(Shift(c0, a))
+            bounds.append(a)
+            break
+        layers: list[Schedule] = [c0]
+        for j, f in enumerate(facs):
+            if j == i:
+                continue
+            ref = a - 1 if j > i else a  # the chain steps schedulers in order
+            v = f(ref)
+            if v == 0:
+                if ref >= settle[j]:
+                    continue
+                raise _refuse(s, f"element {j} ({type(leaves[j]).__name__}) is 0 at step {ref} when the "
+                                 "cosine starts again and still changes after it")
+            layers.append(Scale(f, 1.0 / v))
+        parts.append(Shift(Product(layers), a))
+        bounds.append(a)
+        a += 2 * T
+    return Scale(Sequence(parts, bounds), base)
+
+
+def _added_group(s: Any, g: int) -> Schedule:
+    """Param group ``g`` added to the optimizer after ``s`` was built (``add_param_group``):
+    torch's multiplicative steps drive it from its own lr; the others fail at their next step."""
+    leaves = _leaves(s) if isinstance(s, _tl.ChainedScheduler) else [s]
+    why = (f"param group {g} was added to the optimizer after it was built (add_param_group), and torch "
+           f"fails at its next step (it keeps one setting per group it was built with); convert the groups "
+           f"it was built with (group=i), or build the scheduler after adding the group")
+    if any(type(c).__name__ not in _MULTIPLICATIVE for c in leaves):
+        raise _refuse(s, why)
+    lr = _plain(s.optimizer.param_groups[g]["lr"])
+    facs, at = [], 1.0
+    for c in leaves:
+        if type(c).__name__ == "CosineAnnealingLR" and c.eta_min != 0:
+            raise _refuse(s, f"param group {g} was added after it was built, and its CosineAnnealingLR "
+                             "(eta_min != 0) scales lr - eta_min: not a factor lrkit can apply to that group")
+        f = _build(c, 0, 1.0)
+        v = f(float(c.last_epoch))
+        if v == 0:
+            raise _refuse(s, f"param group {g} was added after it was built, when its factor was 0")
+        facs.append(f)
+        at *= v
+    # torch multiplies the group's lr (it has no initial_lr) by each step's factor:
+    # lr * factor(t) / factor(now), whenever it was added (past T_max torch fails for a cosine)
+    return Scale(facs[0] if len(facs) == 1 else Product(facs), lr / at)
+
+
+def _is_added(s: Any, g: int) -> bool:
+    if hasattr(s, "base_lrs"):
+        return g >= len(s.base_lrs)
+    return "initial_lr" not in s.optimizer.param_groups[g]
 
 
 _CONVERTERS: dict[type, Callable[[Any, int, float], Schedule]] = {
@@ -620,7 +803,7 @@ _CONVERTERS: dict[type, Callable[[Any, int, float], Schedule]] = {
 }
 
 
-def _build(s: Any, g: int, base: float | None) -> Schedule:
+def _build(s: Any, g: int, base: float | None, ahead: bool = False) -> Schedule:
     conv = _CONVERTERS.get(type(s))
     if conv is None:
         from .convert import NOT_CLOSED_FORM, unconvertible
@@ -631,7 +814,11 @@ def _build(s: Any, g: int, base: float | None) -> Schedule:
         raise TypeError(f"from_torch does not support {type(s).__module__}.{type(s).__qualname__} "
                         f"(supported: {supported})")
     if base is None:
+        if _is_added(s, g):
+            return _added_group(s, g)
         base = _plain(s.base_lrs[g]) if hasattr(s, "base_lrs") else _plain(s.optimizer.param_groups[g]["initial_lr"])
+    if ahead:
+        return _ahead(s, g, base)
     return conv(s, g, base)
 
 
@@ -662,8 +849,17 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
     ``ChainedScheduler`` of multiplicative schedulers (``StepLR``, ``MultiStepLR``,
     ``ExponentialLR``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``,
     ``CosineAnnealingLR`` with ``eta_min=0``: the base lr times the
-    :class:`~lrkit.product.Product` of their multipliers).
-    Anything else raises ``TypeError`` naming the class.
+    :class:`~lrkit.product.Product` of their multipliers; past ``T_max`` torch's
+    cosine step starts the chain again from the cosine alone every ``2 T_max`` steps,
+    which the conversion follows while the other schedulers settle, and refuses when
+    one of them never does, e.g. ``ExponentialLR``). A ``SequentialLR`` nested first
+    in another one (or in a ``ChainedScheduler`` first in one) is converted as torch
+    runs it: the outer constructors step it, so it switches that many steps early and
+    its first scheduler starts one regular step ahead. A param group added to the
+    optimizer after the scheduler was built is driven from its own lr by the
+    multiplicative schedulers, as torch does; the others fail at torch's next step and
+    are refused for that group.
+    Anything else raises ``TypeError`` naming the class and the reason.
 
     The values are absolute learning rates: bind them with
     ``ScheduleLR(optimizer, schedule, absolute=True)``.
@@ -704,6 +900,10 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
         n = len(scheduler.optimizer.param_groups)
         build = lambda g: _build(scheduler, g, None)  # noqa: E731
     else:
+        from .convert import NOT_CLOSED_FORM, unconvertible
+
+        if type(scheduler).__name__ in NOT_CLOSED_FORM:
+            raise unconvertible(scheduler, NOT_CLOSED_FORM[type(scheduler).__name__])
         raise TypeError(f"from_torch expects a scheduler of torch, transformers, timm, mmengine, "
                         f"pytorch-warmup or DeepSpeed, got {type(scheduler).__module__}.{type(scheduler).__qualname__}")
     if epoch_length is not None and not _mm.is_mmengine(scheduler):

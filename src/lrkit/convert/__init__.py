@@ -132,6 +132,8 @@ class RunningProduct:
 NOT_CLOSED_FORM = {
     "ReduceLROnPlateau": "it follows a metric (e.g. the validation loss), so its lr is not a function "
                          "of the step; keep it, or choose a fixed schedule",
+    "GreedyLR": "it follows the training metrics it is given (raising or lowering the lr as they improve "
+                "or plateau), so its lr is not a function of the step; keep it, or choose a fixed schedule",
     "ReduceOnPlateau": "it follows a metric (e.g. the validation loss), so its lr is not a function "
                        "of the step; keep it, or choose a fixed schedule",
 }

@@ -15,6 +15,8 @@ cosine                        ``Warmup(Cosine(b, D, cycles=c, after="continue"),
                               ``N`` it goes back up, as transformers' function does
 cosine_with_restarts          ``Warmup(Hold(CosineRestarts(b, D / c), D, 0), W)``
 polynomial                    ``Warmup(Polynomial(b, N - W, b * lr_end / lr_init, power), W)``
+                              (``lr_init`` = ``optimizer.defaults["lr"]``); with ``W > N``
+                              the warmup, then ``b * lr_end / lr_init``
 inverse_sqrt                  ``Warmup(InverseSqrt(b, timescale), W)``
 cosine_with_min_lr            as cosine, with ``min_lr = b * min_lr_rate``
 cosine_warmup_with_min_lr     a warmup ``(t + 1) / W`` (or from ``warmup_lr_rate``) and the
@@ -83,10 +85,12 @@ def convert(fn: Any, base: float) -> Schedule:
         return _warm(W, tail)
     if name == "_get_polynomial_decay_schedule_with_warmup_lr_lambda":
         end, init, power = float(kw["lr_end"]), float(kw["lr_init"]), float(kw["power"])
-        if N <= W:
-            raise unconvertible(fn, f"num_training_steps ({N:g}) <= num_warmup_steps ({W:g}): transformers "
-                                    "divides by zero at that step")
-        lo = b * end / init
+        lo = b * end / init  # lr_end is absolute for optimizer.defaults["lr"]; other groups keep the ratio
+        if N == W:
+            raise unconvertible(fn, f"num_training_steps = num_warmup_steps ({N:g}): transformers divides by "
+                                    "zero at that step")
+        if N < W:  # the warmup t / W, then past N already: lr_end / lr_init
+            return ramp_then(0.0, b, W, Constant(lo))
         if power == 0:  # pct ** 0 = 1 up to N (0 ** 0 included), lr_end after
             return _warm(W, chain([(N - W + 1, Constant(b)), (0.0, Constant(lo))]))
         return _warm(W, Polynomial(b, N - W, lo, power))
