@@ -228,6 +228,14 @@ HF = [
     ("cosine_warmup_with_min_lr", 25, 1000, {"num_cycles": 0.5, "min_lr": 1e-4, "warmup_lr_rate": 0.1}),
     ("warmup_stable_decay", 30, None, {"num_stable_steps": 400, "num_decay_steps": 300, "min_lr_ratio": 0.02,
                                        "decay_type": "cosine", "warmup_type": "1-sqrt"}),
+    ("cosine_with_min_lr", 0, 1100, {"num_cycles": 0.5, "min_lr": 1e-3}),
+    ("cosine_warmup_with_min_lr", 40, 1000, {"num_cycles": 1.5, "min_lr_rate": 0.1}),
+    ("cosine_with_restarts", 0, 1000, {"num_cycles": 2.5}),
+    ("linear", 0, 1000, {}),
+    ("inverse_sqrt", 0, None, {}),
+    ("polynomial", 0, 1000, {"lr_end": 0.05, "power": 0.0}),
+    ("warmup_stable_decay", 50, 1000, {"num_decay_steps": 200, "min_lr_ratio": 0.0, "decay_type": "linear",
+                                       "warmup_type": "linear"}),
     ("warmup_stable_decay", 10, None, {"num_stable_steps": 100, "num_decay_steps": 600, "min_lr_ratio": 0.1,
                                        "decay_type": "1-sqrt", "warmup_type": "cosine"}),
 ]
@@ -294,3 +302,12 @@ def test_sequential_in_a_chain_in_a_sequential(m):
 def test_chained_cosine_with_a_factor_that_reached_zero():
     _compare(lambda o: L.ChainedScheduler([L.LinearLR(o, 0.5, 0.0, 5), L.CosineAnnealingLR(o, 13)]))
     _compare(lambda o: L.ChainedScheduler([L.CosineAnnealingLR(o, 7), L.PolynomialLR(o, 30, 1.0)]))
+
+
+def test_fractional_t_max_never_starts_again():
+    _compare(lambda o: L.ChainedScheduler([L.CosineAnnealingLR(o, 12.5), L.ExponentialLR(o, 0.999)]))
+
+    def make(o):
+        inner = L.SequentialLR(o, [L.CosineAnnealingLR(o, 7.5), L.ConstantLR(o, 0.5, 2)], [60])
+        return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.99)], [80])
+    _compare(make)

@@ -653,6 +653,8 @@ def _ahead(s: Any, g: int, base: float) -> Schedule:
                              "base lr (torch's recurrence), which lrkit does not reproduce")
         r0 = (1 + math.cos(math.pi * 0 / T)) / (1 + math.cos(math.pi * (0 - 1) / T))
         v0 = r0 * (base - eta) + eta
+        if T != int(T):  # torch's step adds its base-lr term at no whole step: scaled for ever
+            return Cosine(v0, T, eta, after="continue")
         # scaled up to T_max (the recurrence multiplies lr - eta_min), then past it torch
         # adds (base - eta_min) (1 - cos(pi / T_max)) / 2 to eta_min: the plain cosine again
         return Sequence([Cosine(v0, T, eta, after="continue"), Shift(Cosine(base, T, eta, after="continue"), T + 1)],
@@ -706,8 +708,8 @@ def _chained(s: Any, g: int, base: float, lead: int | None = None) -> Schedule:
                          "step is a regular one at epoch 0, whose effect on a chain lrkit does not reproduce")
     facs = [_ahead(c, g, 1.0) if ahead else _build(c, g, 1.0) for c in leaves]
     whole = facs[0] if len(facs) == 1 else Product(facs)
-    if not cos or len(leaves) == 1:
-        return Scale(whole, base)
+    if not cos or len(leaves) == 1 or leaves[cos[0]].T_max != int(leaves[cos[0]].T_max):
+        return Scale(whole, base)  # (a fractional T_max: torch's step never adds its base-lr term)
     if len(cos) > 1:
         raise _refuse(s, "it chains several CosineAnnealingLR: past T_max each one's step adds a term with the "
                          "base lr to an lr the others have scaled, which is not a product of closed forms")
@@ -757,8 +759,11 @@ def _added_group(s: Any, g: int) -> Schedule:
     """Param group ``g`` added to the optimizer after ``s`` was built (``add_param_group``):
     torch's multiplicative steps drive it from its own lr; the others fail at their next step."""
     leaves = _leaves(s) if isinstance(s, _tl.ChainedScheduler) else [s]
+    when = ("at its next milestone" if isinstance(s, _tl.SequentialLR) else
+            "once its chain has a scheduler that sets the lr" if isinstance(s, _tl.ChainedScheduler) else
+            "at its next step")
     why = (f"param group {g} was added to the optimizer after it was built (add_param_group), and torch "
-           f"fails at its next step (it keeps one setting per group it was built with); convert the groups "
+           f"fails {when} (it keeps one setting per group it was built with); convert the groups "
            f"it was built with (group=i), or build the scheduler after adding the group")
     if any(type(c).__name__ not in _MULTIPLICATIVE for c in leaves):
         raise _refuse(s, why)
