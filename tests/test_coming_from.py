@@ -529,3 +529,82 @@ def test_converter_row(section, name, case_id, case):
         pytest.skip(NOT_YET[f"{section}-{case_id}"])
     ref, conv = case()
     _compare(ref, conv, f"{section} {name} ({case_id})")
+
+
+# -- the rows' lrkit expressions, written out, against the peer ------------------------------------
+
+def _hf_linear_row(W, Nt):
+    def case():
+        from transformers import get_scheduler
+
+        opt = _torch_opt()
+        s = get_scheduler("linear", opt, num_warmup_steps=W, num_training_steps=Nt)
+        mine = []
+        for g in opt.param_groups:
+            b = g["initial_lr"]
+            mine.append(lrkit.Warmup(lrkit.Linear(b, max(1, Nt - W)), W) if W < Nt else
+                        lrkit.Sequence([lrkit.Ramp(0.0, b, W), lrkit.Constant(0.0)], [W]))
+        return _run_torch(opt, s), mine
+    return case
+
+
+def _paddle_rise_row(b, T, end, power):
+    def case():
+        import paddle
+
+        s = paddle.optimizer.lr.PolynomialDecay(b, T, end, power)
+        ref = []
+        for _ in range(N):
+            ref.append([s()])
+            s.step()
+        return np.array(ref), lrkit.Hold(lrkit.PolynomialCycle(b, T, end, power), T)
+    return case
+
+
+def _range_test_row(lo, size, rate, stair):
+    def case():
+        import os
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+        import deepspeed.runtime.lr_schedules as L
+
+        opt = _torch_opt((0.1,))
+        s = L.LRRangeTest(opt, lo, size, rate, stair)
+        out = [[opt.param_groups[0]["lr"]]]
+        for _ in range(N - 1):
+            s.step()
+            out.append([opt.param_groups[0]["lr"]])
+        return np.array(out), lrkit.LinearGrowth(lo, size, rate, stair)
+    return case
+
+
+def _radam_row():
+    def case():
+        import pytorch_warmup
+        from torch.optim import lr_scheduler as tl
+
+        opt = _torch_opt(cls=torch.optim.AdamW, betas=(0.9, 0.999))
+        opt.param_groups[1]["betas"] = (0.9, 0.98)
+        main = tl.StepLR(opt, 200, 0.5)
+        w = pytorch_warmup.RAdamWarmup(opt)
+        mine = [lrkit.Product([lrkit.Step(g["initial_lr"], 200, 0.5), lrkit.RAdamDampening(g["betas"][1])])
+                for g in opt.param_groups]
+        return _run_torch(opt, main, warmup=w), mine
+    return case
+
+
+ROWS = {
+    "transformers-linear": _hf_linear_row(50, 1000),
+    "transformers-linear-warmup-past-N": _hf_linear_row(300, 200),
+    "transformers-linear-warmup-at-N": _hf_linear_row(200, 200),
+    "paddle-rise": _paddle_rise_row(0.001, 300, 0.1, 0.7),
+    "paddle-rise-power-3": _paddle_rise_row(0.0, 64, 0.02, 3.0),
+    "deepspeed-range-test": _range_test_row(0.003, 11, 0.7, False),
+    "deepspeed-range-test-staircase": _range_test_row(0.003, 11, 0.7, True),
+    "pytorch-warmup-radam": _radam_row(),
+}
+
+
+@pytest.mark.parametrize("name", list(ROWS))
+def test_row_expression(name):
+    ref, mine = ROWS[name]()
+    _compare(ref, mine, name)
