@@ -311,3 +311,19 @@ def test_fractional_t_max_never_starts_again():
         inner = L.SequentialLR(o, [L.CosineAnnealingLR(o, 7.5), L.ConstantLR(o, 0.5, 2)], [60])
         return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.99)], [80])
     _compare(make)
+
+
+def test_multiplicative_lr_after_a_milestone_and_in_a_chain():
+    # torch starts it from the lr the previous scheduler left (it has no closed form)
+    _compare(lambda o: L.SequentialLR(o, [L.StepLR(o, 7, 0.7), L.MultiplicativeLR(o, lambda t: 0.99),
+                                          L.MultiplicativeLR(o, lambda t: 1.0 - 1e-4 * t)], [22, 56]), native=False)
+
+    def make(o):
+        inner = L.SequentialLR(o, [L.ConstantLR(o, 0.4, 5), L.MultiplicativeLR(o, lambda t: 0.995)], [44])
+        return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.99)], [100])
+    _compare(make, native=False)
+    _compare(lambda o: L.ChainedScheduler([L.MultiplicativeLR(o, lambda t: 0.999), L.StepLR(o, 9, 0.8)]),
+             native=False)
+    _compare(lambda o: L.SequentialLR(o, [L.ChainedScheduler([L.MultiplicativeLR(o, lambda t: 0.999),
+                                                              L.LinearLR(o, 0.1, 1.0, 30)]),
+                                          L.MultiplicativeLR(o, lambda t: 0.9)], [50]), native=False)

@@ -604,6 +604,8 @@ def _sequential(s: Any, g: int, base: float, lead: int = 0) -> Schedule:
         ahead = not (bounds[k - 1] == 0 and ms[k - 1] >= 1)
         kids, bounds = kids[k:], bounds[k:]
     first = kids[0]
+    if k and type(first) is _tl.MultiplicativeLR:
+        ahead = True  # switched to or stepped at 0, from the base lr the constructor restored: lr * fn(0)
     if isinstance(first, _tl.SequentialLR):
         p0 = _sequential(first, g, base, lead + 1)
     elif isinstance(first, _tl.ChainedScheduler):
@@ -613,6 +615,16 @@ def _sequential(s: Any, g: int, base: float, lead: int = 0) -> Schedule:
     if not bounds:
         return p0
     parts = [p0] + [_build(c, g, base) for c in kids[1:]]
+    for i in range(1, len(parts)):
+        if type(kids[i]) is _tl.MultiplicativeLR:
+            # at its milestone torch calls its get_lr at epoch 0, which multiplies the lr
+            # the previous scheduler left by fn(0) (it has no closed form to start from)
+            from .convert import RunningProduct
+
+            prev = parts[0] if i == 1 else Sequence(parts[:i], bounds[:i - 1])
+            fn = kids[i].lr_lambdas[g]
+            left = prev(float(bounds[i - 1] - 1))
+            parts[i] = FunctionSchedule(RunningProduct(fn, left * float(fn(0))))
     try:
         return Sequence(parts, bounds)
     except ValueError as e:
@@ -666,6 +678,8 @@ def _ahead(s: Any, g: int, base: float) -> Schedule:
 def _settles(s: Any) -> float:
     """The step after which a multiplicative scheduler's step leaves the lr unchanged (inf: never)."""
     name = type(s).__name__
+    if name == "MultiplicativeLR":
+        return _INF  # its factor is the user's function
     if name in ("StepLR", "ExponentialLR"):
         return 0.0 if s.gamma == 1 else _INF
     if name == "MultiStepLR":
@@ -696,9 +710,10 @@ def _chained(s: Any, g: int, base: float, lead: int | None = None) -> Schedule:
         # Only schedulers that multiply the current lr by a factor of their own compose
         # into a product; one that sets the lr (LambdaLR, OneCycleLR...) would discard
         # the others' past factors.
-        if name not in _MULTIPLICATIVE:
+        if name not in _MULTIPLICATIVE and name != "MultiplicativeLR":
             raise _refuse(s, f"element {i} is {name}, which sets the lr instead of multiplying it, so the "
-                             f"chain is not a product (chainable: {', '.join(_MULTIPLICATIVE)})")
+                             f"chain is not a product (chainable: {', '.join(_MULTIPLICATIVE)}, "
+                             "MultiplicativeLR)")
         if name == "CosineAnnealingLR" and c.eta_min != 0:
             raise _refuse(s, f"element {i} is CosineAnnealingLR with eta_min={c.eta_min}: its step scales "
                              "lr - eta_min, not the lr, so the chain is not a product")
