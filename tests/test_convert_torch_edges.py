@@ -327,3 +327,43 @@ def test_multiplicative_lr_after_a_milestone_and_in_a_chain():
     _compare(lambda o: L.SequentialLR(o, [L.ChainedScheduler([L.MultiplicativeLR(o, lambda t: 0.999),
                                                               L.LinearLR(o, 0.1, 1.0, 30)]),
                                           L.MultiplicativeLR(o, lambda t: 0.9)], [50]), native=False)
+
+
+def _random_tree(r, o, depth):
+    """A random nesting of SequentialLR and ChainedScheduler over torch's schedulers."""
+    def leaf():
+        k = r.choice(LEAVES + ["mult"])
+        return L.MultiplicativeLR(o, lambda t: 0.99) if k == "mult" else _leaf(k, o)
+    x = r.random()
+    if depth == 0 or x < 0.4:
+        return leaf()
+    if x < 0.75:
+        n = r.randint(2, 3)
+        kids = [_random_tree(r, o, depth - 1)] + [leaf() for _ in range(n - 1)]
+        return L.SequentialLR(o, kids, sorted(r.sample(range(60), n - 1)))
+    return L.ChainedScheduler([_random_tree(r, o, depth - 1) if r.random() < 0.3 else leaf()
+                               for _ in range(r.randint(1, 3))])
+
+
+def test_random_nestings_are_converted_exactly_or_refused_with_a_reason():
+    import random
+
+    converted = 0
+    for seed in range(150):
+        r = random.Random(seed)
+        o = _opt((0.1, 0.03))
+        try:
+            sched = _random_tree(r, o, 3)
+        except ValueError:  # a nesting torch itself refuses to build
+            continue
+        try:
+            conv = from_torch(sched)
+        except TypeError as e:
+            assert "cannot convert torch.optim.lr_scheduler." in str(e) and ": " in str(e)
+            continue
+        groups = conv if isinstance(conv, list) else [conv, conv]
+        got = _run(sched, o)
+        for g in range(2):
+            assert_same_curve([row[g] for row in got], [groups[g](float(t)) for t in range(N)], f"seed {seed}, group {g}")
+        converted += 1
+    assert converted >= 100
