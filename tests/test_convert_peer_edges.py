@@ -74,6 +74,8 @@ V2 = {
     "cosine-below-min": dict(sched="cosine", num_epochs=100, min_lr=4e-3, cycle_decay=0.3, cycle_limit=7),
     "cosine-below-min-mul": dict(sched="cosine", num_epochs=60, min_lr=4e-3, cycle_mul=1.4, cycle_decay=0.35,
                                  cycle_limit=6),
+    "cosine-mul-float-boundary": dict(sched="cosine", num_epochs=150, min_lr=2e-4, cycle_mul=1.3, cycle_decay=0.8,
+                                      cycle_limit=4),
     "cosine-k": dict(sched="cosine", num_epochs=400, min_lr=1e-4, k_decay=1.5),
     "tanh": dict(sched="tanh", num_epochs=500, min_lr=1e-5),
     "tanh-cycles": dict(sched="tanh", num_epochs=150, min_lr=1e-5, cycle_mul=1.3, cycle_decay=0.6, cycle_limit=4),
@@ -153,6 +155,26 @@ def test_wsd_refusals_say_why(kw, why):
     opt = opt3()
     with pytest.raises(TypeError, match=f"WSDLRScheduler.*{why}"):
         from_torch(ts.WSDLRScheduler(opt, t_initial=100, decay_t=20, **kw))
+
+
+def test_timm_k_decay_cycle_start_placed_as_timm_places_it():
+    # timm places t=345 in cycle 2 (starting at 345.00000000000006): with k_decay its own formula
+    # then takes a negative number to the power k and fails there; every t before it matches
+    make = lambda o: ts.CosineLRScheduler(o, t_initial=150, lr_min=2e-4, cycle_mul=1.3, cycle_decay=0.8,
+                                          cycle_limit=4, k_decay=1.4)
+    run_timm(make, "k-decay boundary", n=345)
+    opt = opt3()
+    sched = make(opt)
+    with pytest.raises(TypeError):
+        sched.step(345)
+    mine = from_torch(make(opt3()))
+    assert mine[0](345.0) == pytest.approx(BASES[0] * 0.8 ** 2, rel=1e-12)
+
+
+def test_timm_rising_k_decay_cycle_refused_with_the_reason():
+    with pytest.raises(TypeError, match="CosineLRScheduler.*k_decay=1.4.*below lr_min"):
+        from_torch(ts.CosineLRScheduler(opt3(), t_initial=100, lr_min=1e-3, cycle_decay=0.1, cycle_limit=3,
+                                        k_decay=1.4))
 
 
 def test_timm_plateau_refused_with_the_reason():

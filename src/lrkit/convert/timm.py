@@ -188,8 +188,47 @@ def _cosine(obj: Any, v: float) -> Schedule:
         last = v * d ** (limit - 1) if limit < 10_000 else 0.0
         if last < lo:
             return _cosine_cycles(obj, v)
-    return CosineRestarts(v, float(obj.t_initial), float(obj.cycle_mul), lo, peak_decay=d,
-                          max_cycles=limit, k=float(getattr(obj, "k_decay", 1.0)))
+    rs = CosineRestarts(v, float(obj.t_initial), float(obj.cycle_mul), lo, peak_decay=d,
+                        max_cycles=limit, k=float(getattr(obj, "k_decay", 1.0)))
+    if float(obj.cycle_mul) == 1.0 or _same_cycle_starts(obj, v, rs, limit):
+        return rs
+    # timm's float cycle index puts a whole t in another cycle than the exact starts do
+    if limit > _MAX_CYCLES:
+        raise unconvertible(obj, f"timm's float arithmetic places a cycle start one step off the exact one, "
+                                 f"and cycle_limit={limit}: at most {_MAX_CYCLES} cycles convert one by one")
+    return _cosine_cycles(obj, v)
+
+
+def _timm_cosine(obj: Any, v: float, t: int) -> float:
+    """timm's cosine after its warmup, at a whole ``t`` of its main clock (its own formula)."""
+    T0, mul, lo, k = obj.t_initial, obj.cycle_mul, obj.lr_min, getattr(obj, "k_decay", 1.0)
+    i = _timm_index(obj, t)
+    if i >= obj.cycle_limit:
+        return float(lo)
+    t_i = mul ** i * T0
+    t_curr = t - (1 - mul ** i) / (1 - mul) * T0
+    peak = v * obj.cycle_decay ** i
+    return float(lo + 0.5 * (peak - lo) * (1 + math.cos(math.pi * t_curr ** k / t_i ** k)))
+
+
+def _same_cycle_starts(obj: Any, v: float, rs: Schedule, limit: int) -> bool:
+    """Whether ``rs`` gives timm's values on both sides of every cycle start it reaches."""
+    T0, mul = float(obj.t_initial), float(obj.cycle_mul)
+    for i in range(1, min(limit, _MAX_CYCLES) + 1):
+        nominal = (1 - mul ** i) / (1 - mul) * T0
+        if not math.isfinite(nominal) or nominal > 2.0 ** 52:
+            break
+        for t in range(max(math.floor(nominal) - 1, 0), math.ceil(nominal) + 2):
+            try:
+                want = _timm_cosine(obj, v, t)
+            except (ValueError, ZeroDivisionError, OverflowError):  # past where timm's log is defined
+                return True
+            except TypeError:  # timm fails there itself: a cycle position of -1e-14 ** k_decay is complex
+                return False
+            got = float(rs(float(t)))
+            if not math.isclose(got, want, rel_tol=1e-11, abs_tol=1e-15 * v):
+                return False
+    return True
 
 
 def _cycles(obj: Any, v: float, name: str) -> Schedule:
@@ -209,19 +248,23 @@ def _cycles(obj: Any, v: float, name: str) -> Schedule:
 
 
 def _cosine_cycles(obj: Any, v: float) -> Schedule:
-    """timm's cosine cycle by cycle: a peak below ``lr_min`` makes a cycle rise to ``lr_min``."""
+    """timm's cosine cycle by cycle, each from the first whole ``t`` timm places in it; a peak below
+    ``lr_min`` makes a cycle rise to ``lr_min``."""
     lo, limit = float(obj.lr_min), int(obj.cycle_limit)
     k = float(getattr(obj, "k_decay", 1.0))
     if limit > _MAX_CYCLES:
         raise unconvertible(obj, f"cycle_limit={limit} with cycles whose peak drops below lr_min ({lo:g}): at most "
                                  f"{_MAX_CYCLES} such cycles convert (one segment each)")
-    if k != 1.0:
-        raise unconvertible(obj, f"k_decay={k:g} with a cycle whose peak drops below lr_min ({lo:g}): that cycle "
-                                 "rises along a k-decay cosine, which lrkit has only falling")
     segs: list[Schedule] = []
     for i, peak in enumerate(_cycle_peaks(obj, v, limit)):
         T = float(obj.t_initial) * float(obj.cycle_mul) ** i
-        segs.append(Cosine(peak, T, lo) if peak >= lo else Ramp(peak, lo, T, shape="cosine"))
+        if peak >= lo:
+            segs.append(Cosine(peak, T, lo, k=k))
+            continue
+        if k != 1.0:
+            raise unconvertible(obj, f"k_decay={k:g} with a cycle whose peak drops below lr_min ({lo:g}): that "
+                                     "cycle rises along a k-decay cosine, which lrkit has only falling")
+        segs.append(Ramp(peak, lo, T, shape="cosine"))
     return _timm_chain(obj, segs, lo)
 
 
