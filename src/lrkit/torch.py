@@ -854,8 +854,9 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
     the schedulers of transformers (``get_scheduler`` and the
     ``get_*_schedule_with_warmup`` functions), timm (``t`` = timm's position: epochs
     with ``t_in_epochs=True``, updates otherwise), mmengine (one, or a list stepped
-    as its ``ParamSchedulerHook`` steps them; ``epoch_length=`` iterations per epoch
-    when epoch- and iteration-based ones are mixed), DeepSpeed (``WarmupLR``,
+    as its ``ParamSchedulerHook`` steps them; ``epoch_length=`` iterations per epoch:
+    the position is then the iteration, required when epoch- and iteration-based ones
+    are mixed), DeepSpeed (``WarmupLR``,
     ``WarmupDecayLR``, ``WarmupCosineLR``, ``OneCycle``; its JSON section converts with
     :func:`from_deepspeed`) and, with ``warmup=w``, pytorch-warmup's warmups around
     ``scheduler`` (see ``docs/coming-from.md``).
