@@ -350,6 +350,31 @@ class Exponential(Schedule):
         return [self._phase("exponential" if self.gamma <= 1 else "exponential growth", 0.0, _INF, end_value=None)]
 
 
+words("en", {
+    "exponential.grow": "Starts at {peak} and grows by a factor {gamma} every {size}{stair}, up to {cap} (reached at "
+                        "position {at}), then stays there.",
+    "exponential.cap": "Starts at {peak} and is multiplied by {gamma} every {size}{stair}, never above {cap}.",
+    "exponential.staircase": " in whole steps",
+})
+words("zh", {
+    "exponential.grow": "从 {peak} 开始，每 {size} 乘以 {gamma}{stair}，增长到 {cap}（在位置 {at} 达到），之后保持不变。",
+    "exponential.cap": "从 {peak} 开始，每 {size} 乘以 {gamma}{stair}，始终不超过 {cap}。",
+    "exponential.staircase": "（按整步取整）",
+})
+
+
+def explain_capped_exponential(s: Exponential, w: Any) -> list[str]:
+    """The words of an :class:`Exponential` with a ``max_lr`` (a growth, or a capped decay)."""
+    stair = w.say("exponential.staircase") if s.staircase else ""
+    if s.gamma > 1:
+        x = math.log(s.max_lr / s.peak_lr) / math.log(s.gamma) if 0 < s.peak_lr < s.max_lr else 0.0
+        at = s.step_size * (math.ceil(x) if s.staircase else x)
+        return [w.say("exponential.grow", peak=w.n(s.peak_lr), gamma=w.n(s.gamma), size=w.span(s.step_size),
+                      stair=stair, cap=w.n(s.max_lr), at=w.at(at) if s.peak_lr > 0 else w.at(_INF))]
+    return [w.say("exponential.cap", peak=w.n(s.peak_lr), gamma=w.n(s.gamma), size=w.span(s.step_size),
+                  stair=stair, cap=w.n(s.max_lr))]
+
+
 @register("inverse_sqrt")
 class InverseSqrt(Schedule):
     """Inverse square root: ``f(t) = peak_lr * sqrt(timescale / (t + timescale))``.
@@ -472,7 +497,7 @@ words("zh", {
 
 @explainer("linear_growth")
 def _explain_linear_growth(s: LinearGrowth, w: Any) -> tuple[list[str], list[str]]:
-    double = s.step_size / s.rate if s.rate > 0 else _INF
+    double = (s.step_size * math.ceil(1.0 / s.rate) if s.staircase else s.step_size / s.rate) if s.rate > 0 else _INF
     return [w.say("linear_growth", start=w.n(s.start_lr), step=w.n(s.start_lr * s.rate), size=w.span(s.step_size),
                   stair=w.say("linear_growth.staircase") if s.staircase else "", double=w.at(double))], []
 
