@@ -538,10 +538,18 @@ class RAdamDampening(Schedule):
         object.__setattr__(self, "offset", offset)
 
     def _kernel(self, t: Any, xp: Any) -> Any:
+        # rho = rho_inf - 2 s b^s / (1 - b^s), written without its cancellations (so that a
+        # float32 device holds it too): with L = -ln(beta2) and x = s L,
+        # rho = (rho_inf - 2 / L) + (2 / L)(1 - x / expm1(x)), the bracket a series for small x
         s = t + float(self.offset)
-        b2t = xp.xpow(self.beta2, s)
+        L = -math.log(self.beta2)
+        x = s * L
+        x2 = x * x
+        series = x * (0.5 + x * (-1.0 / 12 + x2 * (1.0 / 720 + x2 * (-1.0 / 30240 + x2 * (1.0 / 1209600)))))
+        direct = 1.0 - x / xp.expm1(xp.maximum(x, 0.1))
+        one_minus_g = xp.where(x < 0.1, series, direct)
         ri = self.rho_inf
-        rho = ri - 2.0 * s * b2t / (1.0 - b2t)
+        rho = (ri - 2.0 / L) + (2.0 / L) * one_minus_g
         return xp.sqrt((rho - 4.0) * (rho - 2.0) * ri / ((ri - 4.0) * (ri - 2.0) * rho))
 
     @property
