@@ -82,10 +82,10 @@ def test_past_the_table_the_formula_goes_on_and_a_constant_tail_holds():
         vals = np.asarray(jax.vmap(jax.jit(g))(jnp.arange(1000)))
         assert vals[:500].tolist() == e(np.arange(500.0)).tolist()
         np.testing.assert_allclose(vals[500:], e(np.arange(500.0, 1000.0)), rtol=1e-12)
-        # a restart schedule without end is not traceable: it needs the run's length
+        # a restart schedule without end: a table, then its formula (a search over its cycle starts)
         r = lk.CosineRestarts(0.1, 37, 1.5)
-        with pytest.raises(ValueError, match="total_steps"):
-            to_optax(r)
+        np.testing.assert_allclose(np.asarray(jax.jit(to_optax(r))(jnp.arange(10**6, 10**6 + 500))),
+                                   r(np.arange(10**6, 10**6 + 500.0)), rtol=1e-12)
         h = to_optax(r, total_steps=3000)
         assert np.asarray(jax.jit(h)(jnp.arange(3000))).tolist() == r(np.arange(3000.0)).tolist()
 
@@ -100,7 +100,7 @@ def test_bad_arguments_are_value_errors():
     with pytest.raises(TypeError, match="schedule must be an lrkit Schedule"):
         to_optax(lambda c: 0.1)
     with pytest.raises(ValueError, match="cannot be traced"):
-        to_optax(lk.CosineRestarts(0.1, 10), method="formula")
+        to_optax(lk.FunctionSchedule(lambda t: 0.1), method="formula")
 
 
 def test_an_sgd_update_applies_exactly_the_schedule():

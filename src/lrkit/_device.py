@@ -10,11 +10,27 @@ Two ways, both from the kind's one formula:
   no length needed, any count; the library's ``cos``/``exp`` and its compiler's
   arithmetic may differ from numpy's by an ulp or two (about 1e-15 relative).
 
-``"auto"`` (the default) takes the table when the run's length is known and at most
-:data:`AUTO_TABLE` positions, else the formula; past the table's end, the formula
-continues (a schedule constant there holds its last value, exactly). A schedule
-whose formula cannot be traced (a user's Python function, a search in Python)
-needs the table, and so a length.
+``"auto"`` (the default) takes the most exact method available: a table (exact in any
+dtype) wherever it is known, the formula past it. The table covers the run's length
+(the schedule's own, where it turns constant, or ``total_steps``); without one, the
+schedule's plan (its last finite phase boundary: a cosine's ``total_steps``, the listed
+cycles of a restart schedule); at most :data:`AUTO_TABLE` (past that, the formula
+alone; a schedule with no finite boundary, such as ``Exponential``, runs the formula). Past the table's end the formula
+continues (a schedule constant there holds its last value, exactly), so every kind runs
+at any count without ``total_steps``: restart schedules search a table of their cycle
+starts, CAWB counts its boundaries. The bindings' ``repr`` (and ``runs``) say which
+method runs. Where the formula runs, a device in float64 gives lrkit's values within
+about 1e-12 relative; in float32 within 1e-6 of the schedule's largest value (near a
+cosine's floor, the formula's float32 ``cos`` is what a table avoids). At a jump (a
+restart, a step) the device may place a count one ulp away: XLA computes ``t / d`` as
+``t * (1 / d)``.
+
+The one exception is a schedule that runs a user's Python function (``FunctionSchedule``,
+a converted ``LambdaLR``, a CAWB with a Python ``lf``): a compiled step cannot call it,
+so it is known only in its table, and so needs ``total_steps``. Past the table the
+device gives ``nan`` (a compiled step cannot raise; a ``nan`` lr stops a run at once,
+where a held value would train on silently at a wrong lr), and an eager call at such a
+count (``f(step)`` outside ``jax.jit``) raises ``ValueError``.
 
 Every value the device can give is checked when a binding is made or loaded (and again
 the first time it is used in another dtype: JAX's x64 switched, Keras' ``floatx``
@@ -104,6 +120,13 @@ class Plan:
         else:
             self.constant_after = False
         self.traceable = self._traceable()
+        if method == "auto" and n is None and self.traceable:
+            # no length given, a schedule that never turns constant: a table up to its last phase
+            # boundary (exact in any dtype; the formula in float32 is not, near a cosine's floor),
+            # then the formula
+            h = _horizon(schedule)
+            if h is not None:
+                n = min(math.ceil(h) + 1, AUTO_TABLE)
         if method == "auto":
             method = "table" if not self.traceable or (n is not None and n <= AUTO_TABLE) else "formula"
         if method == "formula" and not self.traceable:
@@ -111,9 +134,10 @@ class Plan:
                              "(the default when the run's length is known)")
         if method == "table":
             if n is None:
-                raise ValueError(f"{who}: {_check.show(schedule)} never turns constant and cannot be traced "
-                                 f"({self.why}); "
-                                 "give total_steps= (the run's length) to evaluate it from a table"
+                raise ValueError(f"{who}: {_check.show(schedule)} never turns constant and runs Python code "
+                                 f"({self.why}), which a compiled step cannot call: give total_steps= (the "
+                                 "run's length) to evaluate it from a table of its values (past the table's end "
+                                 "the device gives nan, and an eager call raises ValueError)"
                                  if not self.traceable else
                                  f"{who}: method='table' needs the run's length: give total_steps=")
             if n > MAX_TABLE:
@@ -123,6 +147,34 @@ class Plan:
         self.method, self.n = method, n
         self._cache: dict[Any, Any] = {}
         self._checked: set[Any] = set()
+
+    @property
+    def past_end(self) -> str:
+        """What the device gives past the table's end: ``"constant"`` (the schedule's last value,
+        exactly), ``"formula"`` (the kind's formula), ``"nan"`` (a user's Python function: not
+        known there), or ``""`` (no table: the formula everywhere)."""
+        if self.method != "table":
+            return ""
+        return "constant" if self.constant_after else "formula" if self.traceable else "nan"
+
+    def runs(self, dtype: str) -> str:
+        """Which method runs, for a ``repr``: ``"formula (float32)"``, ``"table of 1,000 steps,
+        then the formula (float32)"``, ..."""
+        if self.method == "formula":
+            return f"formula ({dtype})"
+        head = f"table of {self.n:,} step{'' if self.n == 1 else 's'} ({dtype} rounding of lrkit's values)"
+        return {"constant": f"{head}, then its last value",
+                "formula": f"{head}, then the formula ({dtype})",
+                "nan": f"{head}, then nan (a Python function, known only in the table)"}[self.past_end]
+
+    def refuse_past_table(self, largest: int) -> None:
+        """``ValueError`` if ``largest`` (an eager call's largest step count, known on the host) is past
+        the table of a schedule that runs Python code: the device would give nan there."""
+        if self.past_end == "nan" and largest >= self.n:
+            raise ValueError(f"{self.who}: {_check.show(self.schedule)} runs a Python function, known on the "
+                             f"device only in its table of {self.n:,} steps (total_steps={self.n:,}); step "
+                             f"{largest:,} is past it (a compiled step gives nan there): give total_steps= the "
+                             "run's whole length")
 
     @property
     def formula_used(self) -> bool:
@@ -333,10 +385,23 @@ class Plan:
             return self.schedule._kernel(t, namespace(xp, dtype, is_traced=is_traced))
         i = xp.clip(count, 0, self.n - 1)
         looked = xp.take(convert(self.host_table(key, dtype)), i)
-        if self.constant_after or not self.traceable:
-            return looked  # past the end: constant (exactly), or held (documented)
+        if self.constant_after:
+            return looked  # past the end: constant (exactly)
+        if not self.traceable:  # a Python function, not known past its table: nan there (documented)
+            return xp.where(count < self.n, looked, float("nan"))
         beyond = self.schedule._kernel(t, namespace(xp, dtype, is_traced=is_traced))
         return xp.where(count < self.n, looked, beyond)
+
+
+def _horizon(schedule: Schedule) -> float | None:
+    """The last finite phase boundary of a schedule that never turns constant (where its plan
+    ends: a cosine's ``total_steps``, the listed cycles), or ``None`` (no finite boundary past 0)."""
+    try:
+        phases = schedule.phases()
+    except Exception:  # noqa: BLE001 - no phases: no table, the formula
+        return None
+    ends = [b for ph in phases for b in (ph.start, ph.end) if math.isfinite(b) and b > 0]
+    return max(ends) if ends else None
 
 
 def _todo(fix: str, other: str) -> str:

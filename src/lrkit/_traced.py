@@ -8,9 +8,14 @@ clamped into its own range), so nothing depends on the values of the positions a
 trace time: one compilation serves every position.
 
 What a trace cannot express raises :class:`NotTraceable`: a user's Python function
-(``apply``), a search written in Python (``host``) or a per-cycle Python function that
-cannot take a traced number (``per_index``). The bindings then evaluate the schedule
-in float64 with numpy over the run and look the values up on the device instead.
+(``apply``, or a per-cycle function of the user's that cannot take a traced number,
+``per_index``); a search written in Python (``host``) as well, but no kind of lrkit's
+uses one on a device any more (``CosineRestarts`` searches a table of its cycle starts
+there: ``int_index``, ``take``, ``count_le``). The bindings then evaluate such a
+schedule in float64 with numpy over the run and look the values up on the device,
+``nan`` past the table (see :mod:`lrkit._device`). ``name`` is ``"traced"``; ``dtype``
+and ``float_bits`` say what the device computes in (CAWB reduces its angle past the run
+in a float narrower than float64).
 """
 
 from __future__ import annotations
@@ -110,11 +115,16 @@ def namespace(xp: Any, dtype: Any, *, is_traced: Callable[[Any], bool]) -> Simpl
             raise NotTraceable(f"{getattr(fn, '__qualname__', fn)} is a search in Python")
         return fn(*args)
 
+    def int_index(x: Any) -> Any:
+        # a whole number (a float of the dtype) as an index for take
+        it = "int64" if numpy.dtype(dtype).itemsize >= 8 else "int32"
+        return xp.cast(x, it) if hasattr(xp, "cast") else x.astype(it)
+
     def fmod(a: Any, b: Any) -> Any:
         return xp.fmod(a, b) if hasattr(xp, "fmod") else xp.mod(a, b)
 
     ns = SimpleNamespace(
-        name="traced",
+        name="traced", dtype=dtype, float_bits=8 * numpy.dtype(dtype).itemsize,
         cos=xp.cos, sqrt=xp.sqrt, exp=xp.exp, expm1=xp.expm1, tanh=xp.tanh, log=xp.log, floor=xp.floor,
         ceil=xp.ceil, fmod=fmod, libm_pow=power, pow=power, xpow=power, ipow=ipow,
         floordiv=lambda t, d: xp.floor_divide(t, d),
@@ -122,6 +132,6 @@ def namespace(xp: Any, dtype: Any, *, is_traced: Callable[[Any], bool]) -> Simpl
         where=lambda k, a, b: xp.where(k, c(a), c(b)), full=lambda t, v: full(t, c(v)),
         count_le=lambda s, t: count(s, t, "right"), count_lt=lambda s, t: count(s, t, "left"), take=take,
         hold=hold, split=split, segments=segments, branch=branch, per_index=per_index, by_index=by_index,
-        guard=guard, apply=apply, host=host,
+        guard=guard, apply=apply, host=host, int_index=int_index,
     )
     return ns

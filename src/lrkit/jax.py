@@ -84,10 +84,20 @@ class OptaxSchedule:
     def __call__(self, count: Any) -> Any:
         dtype = self._dtype()
         self._check(dtype)  # at once when checked already (in this mode, when it was made)
-        return self._evaluate(jnp.asarray(count), dtype)
+        count = jnp.asarray(count)
+        if self._plan.past_end == "nan" and not isinstance(count, jax.core.Tracer) and count.size:
+            self._plan.refuse_past_table(int(jnp.max(count)))  # eager: a clear error, not nan
+        return self._evaluate(count, dtype)
+
+    @property
+    def runs(self) -> str:
+        """Which method runs, in JAX's current mode (also in ``repr``): ``"formula (float32)"``,
+        ``"table of 1,001 steps (float32 rounding of lrkit's values), then the formula (float32)"``, ..."""
+        return self._plan.runs("float64" if self._dtype() == jnp.float64 else "float32")
 
     def __repr__(self) -> str:
-        return f"to_optax({self.schedule!r}, method={self.method!r})"
+        ts = "" if self.total_steps is None else f", total_steps={self.total_steps!r}"
+        return f"to_optax({self.schedule!r}{ts}, method={self.method!r})  # {self.runs}"
 
 
 def to_optax(schedule: Schedule, *, total_steps: int | None = None, method: str = "auto") -> OptaxSchedule:
@@ -95,9 +105,14 @@ def to_optax(schedule: Schedule, *, total_steps: int | None = None, method: str 
     ``multi_transform`` for one schedule per parameter group).
 
     ``count`` is optax's step count (updates applied so far), the schedule's position.
-    ``total_steps`` is the run's length, needed only for a schedule that never turns
-    constant and cannot be traced (``CosineRestarts`` without ``max_cycles``, a
-    function); ``method`` is ``"auto"``, ``"table"`` or ``"formula"`` (see
-    :mod:`lrkit._device`).
+    Every kind runs without ``total_steps`` and at any count. ``total_steps`` (the run's
+    length) sets how far a table of lrkit's values reaches; past it the kind's formula
+    goes on (a schedule constant there: its last value, exactly). Only a schedule that
+    runs a Python function (``FunctionSchedule``, a converted ``LambdaLR``, a CAWB with a
+    Python ``lf``) needs it: such a function cannot run in a compiled step, so it is
+    known only in its table; past it the compiled function gives ``nan`` (an eager call
+    raises ``ValueError``), never a held value. ``method`` is ``"auto"`` (the most exact:
+    the table where it is known, the formula past it), ``"table"`` or ``"formula"`` (see
+    :mod:`lrkit._device`); ``repr`` and :attr:`OptaxSchedule.runs` say which runs.
     """
     return OptaxSchedule(schedule, total_steps, method)

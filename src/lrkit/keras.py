@@ -83,6 +83,14 @@ class _Ops:
         return _native("floor", a)
 
     @staticmethod
+    def cos(a: Any) -> Any:
+        return _native("cos", a)
+
+    @staticmethod
+    def tanh(a: Any) -> Any:
+        return _native("tanh", a)
+
+    @staticmethod
     def ceil(a: Any) -> Any:
         return _native("ceil", a)
 
@@ -94,9 +102,18 @@ class _Ops:
 def _native(name: str, *args: Any) -> Any:
     """``ops.<name>(*args)`` in the dtype of its tensor arguments. On the torch backend Keras
     (3.15) computes ``floor``, ``ceil``, ``floor_divide``, ``minimum`` and ``maximum`` of float64
-    tensors in float32 (a float64 floatx computed in float32, steps past 2**24 miscounted):
-    torch's own functions there."""
-    if keras.backend.backend() != "torch":
+    tensors in float32 (a float64 floatx computed in float32, steps past 2**24 miscounted),
+    and on the jax backend ``cos``, ``tanh``, ``floor`` and ``ceil``: the backend's own
+    functions there."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        # Keras (3.15) on jax computes cos, tanh, floor and ceil of float64 arrays in float32
+        import jax.numpy as jnp
+
+        if any(hasattr(a, "dtype") and a.dtype == jnp.float64 for a in args):
+            return getattr(jnp, name)(*args)
+        return getattr(ops, name)(*args)
+    if backend != "torch":
         return getattr(ops, name)(*args)
     import torch
 
@@ -213,9 +230,14 @@ def _saved_config(schedule: Schedule) -> dict[str, Any]:
 class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
     """An lrkit schedule as a Keras ``LearningRateSchedule``: ``lr = schedule(iterations)``.
 
-    ``schedule`` is an lrkit schedule (or its config dict). ``total_steps`` (the run's
-    length) is needed only by a schedule that never turns constant and cannot be traced;
-    ``method`` is ``"auto"``, ``"table"`` or ``"formula"`` (see :mod:`lrkit._device`).
+    ``schedule`` is an lrkit schedule (or its config dict). Every kind runs without
+    ``total_steps`` and at any iteration; ``total_steps`` (the run's length) sets how far a
+    table of lrkit's values reaches, and past it the kind's formula goes on (a schedule
+    constant there: its last value, exactly). ``method`` is ``"auto"`` (the most exact: the
+    table where it is known, the formula past it), ``"table"`` or ``"formula"`` (see
+    :mod:`lrkit._device`); ``repr`` and :attr:`runs` say which runs. (A schedule running a
+    Python function, the one kind that needs ``total_steps``, cannot be saved with a
+    model and so is refused here.)
 
     Refused with a ``ValueError`` when made (or loaded): a schedule Keras could not save
     with the model (no config: a Python function, a subclass, a drop-in's lenient
@@ -275,6 +297,12 @@ class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
         self._check(dtype)  # at once when checked already (under this floatx, when it was made)
         return self._evaluate(ops.convert_to_tensor(step), dtype)
 
+    @property
+    def runs(self) -> str:
+        """Which method runs under the current ``floatx`` (also in ``repr``): ``"formula (float32)"``,
+        ``"table of 1,001 steps (float32 rounding of lrkit's values), then the formula (float32)"``, ..."""
+        return self._plan.runs(keras.config.floatx())
+
     def get_config(self) -> dict[str, Any]:
         return json.loads(json.dumps(self._config))  # a copy: checked when made
 
@@ -305,4 +333,6 @@ class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
         return cls(schedule, config.get("total_steps"), method)
 
     def __repr__(self) -> str:
-        return f"ScheduleLR({self.schedule!r})"
+        ts = "" if self.total_steps is None else f", total_steps={self.total_steps!r}"
+        return f"ScheduleLR({self.schedule!r}{ts}, method={self.method!r})  # {self.runs}"
+

@@ -231,8 +231,10 @@ class CAWB(Schedule):
         self._set(epochs=E, eta_min=eta, steps=st, step_scale=ss, lf=lf, batchs=nb, warmup_epoch=we,
                   epoch_scale=es, lf_amplitude=amp, lf_floor=flo, warmup_iters=W, boundaries=B, _ends=B[1:],
                   _scales=tuple(scales), _gaps=gaps, _fn=fn, _k_last=float(k_last), _warm_end=float(warm_end),
-                  _per_epoch=nb if nb > 0 else 1.0,
+                  _per_epoch=nb if nb > 0 else 1.0, _starts0=B[:-1] + (0.0,),
                   _top=max(1.0, top) if fn is None or isinstance(fn, CawbLf) else _INF)
+        # past epochs, every step-by-step run (whole epochs) keeps the gap of the last whole epoch's segment
+        self._set(_gaps_past=gaps + (gaps[self._last_walk_segment(float(math.floor(E) + 1), 0.0)],))
 
     # -- the original's per-call factors (for stateful bindings) -----------------------------
     def locate(self, iters: float, last_epoch: float = 0) -> tuple[float, float, float]:
@@ -374,7 +376,52 @@ class CAWB(Schedule):
         return xp.minimum(xp.floor(p), self._k_last) / self.warmup_iters
 
     def _epochs(self, p: Any, xp: Any) -> Any:
-        return xp.per_index(self._epoch_factor, xp.floordiv(p, self._per_epoch))
+        e = xp.floordiv(p, self._per_epoch)
+        if not (self._fn is None or isinstance(self._fn, CawbLf)):
+            return xp.per_index(self._epoch_factor, e)  # a user's lf(x, gap): Python, cycle by cycle
+        return xp.branch(e < 1, self._first_epoch, self._stepped, e)
+
+    def _first_epoch(self, e: Any, xp: Any) -> Any:
+        return xp.full(e, 1.0)
+
+    def _stepped(self, e: Any, xp: Any) -> Any:
+        """:meth:`step_factor` ``(e - 1)`` of a named ``lf``, as operations: the segment by a count
+        of the boundaries, its scale, start and gap looked up (past ``epochs``: the last scale, no
+        shift, the gap of the last whole epoch's segment), then ``scale * lf(x, gap)``."""
+        t = e - 1.0
+        i = xp.count_lt(self._ends, t)
+        x = t - xp.take(self._starts0, i)
+        return xp.take(self._scales, i) * self._lf_ops(x, xp.take(self._gaps_past, i), i, xp)
+
+    def _within_period(self, x: Any, gap: Any, i: Any, xp: Any) -> Any:
+        """``x`` less a whole number ``k`` of cosine periods ``2 * gap``, on a device computing in a
+        float narrower than float64: past the run ``x`` grows without end and the angle
+        ``x * pi / gap`` would keep few exact bits. ``x - k * P`` with the period ``P`` as the dtype
+        holds it (an exact remainder), plus ``k`` times what rounding took from the period."""
+        import numpy
+
+        dt = numpy.dtype(xp.dtype)
+        lost = tuple(2.0 * g - 2.0 * float(numpy.asarray(g, dtype=numpy.float64).astype(dt)) for g in self._gaps_past)
+        P = 2.0 * gap
+        r = xp.fmod(x, P)
+        k = xp.floor((x - r) / P + 0.5)
+        return r + k * xp.take(lost, i)
+
+    def _lf_ops(self, x: Any, gap: Any, i: Any, xp: Any) -> Any:
+        """:func:`cawb_lf` of a named ``lf``, as :meth:`_lf` takes it (0 where it is below 0)."""
+        fn = self._fn
+        if fn is None or fn.shape == "cos":
+            amp, flo = (1.0 - self.eta_min, self.eta_min) if fn is None else (fn.amplitude, fn.floor)
+            if xp.name == "traced" and xp.float_bits < 64:
+                x = self._within_period(x, gap, i, xp)
+            angle = xp.guard(x * _PI / gap, self._too_far)
+            v = ((1 + xp.cos(angle)) / 2) * amp + flo
+        else:
+            v = (1 - x / gap) * fn.amplitude + fn.floor
+        return xp.where(v < 0, 0.0, v)
+
+    def _too_far(self) -> str:
+        return "CAWB: a position is too far past the run for lf to be computed in float64"
 
     def _epoch_factor(self, e: float) -> float:
         """The multiplier during epoch ``e``: the base lr in epoch 0, then what ``step()`` set after epoch ``e - 1``."""

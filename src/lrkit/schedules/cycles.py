@@ -18,6 +18,7 @@ _INF = math.inf
 _PI = math.pi
 _MAX_LISTED = 12
 _MAX_TABLE = 65536
+DEVICE_CYCLES = 65536  # cycles whose starts, heights and rates a device looks up
 
 
 def _resolvable(q: float, t: float, what: str, length: float) -> None:
@@ -168,8 +169,93 @@ class CosineRestarts(Schedule):
         return self._cycling(t, xp)
 
     def _cycling(self, t: Any, xp: Any) -> Any:
+        if xp.name == "traced":
+            return self._device_cycling(t, xp)
         i, x = self._locate(t, xp)
         return xp.by_index(i, self._in_cycle, x)
+
+    # -- on a device (jax.numpy, keras.ops): the search over a table of the cycle starts ----------
+    def _device_tables(self) -> tuple[tuple[float, ...], ...]:
+        """The float64 starts, heights and rates (``pi / P_i``) or periods of the cycles a device's
+        count can reach (a count is at most ``2 ** 63``), at most :data:`DEVICE_CYCLES` of them: the
+        same numbers as the scalar path's, computed once on the host."""
+        try:
+            return self.__dict__["_dev"]
+        except KeyError:
+            pass
+        n = DEVICE_CYCLES
+        if self.period_mult != 1.0:
+            n = min(n, int(self._index(float(2 ** 63))) + 2)
+        elif self.peak_decay == 1.0 and self.amplitude_decay == 1.0:
+            n = 1  # every cycle alike
+        else:  # the heights decay to a constant (the floor, or 0): the cycles up to there
+            last = self._height(0.0)
+            for c in range(1, DEVICE_CYCLES):
+                h = self._height(float(c))
+                if h == last and h == self._height(1e300):
+                    n = c
+                    break
+                last = h
+        if self.max_cycles is not None:
+            n = min(n, self.max_cycles + 1)
+        idx = [float(i) for i in range(max(n, 1))]
+        starts = tuple(self._cycle_start(i) for i in idx)
+        heights = tuple(self._height(i) for i in idx)
+        per = tuple(self._rate(i) if self.k == 1.0 else self._period_of(i) for i in idx)
+        out = (starts, heights, per)
+        self.__dict__["_dev"] = out
+        return out
+
+    def _device_cycling(self, t: Any, xp: Any) -> Any:
+        """:meth:`_cycling` as a device computes it: the cycle by a search over the table of starts
+        (``period_mult == 1``: ``floor(t / period)``, corrected by one), the cycle's height and
+        rate looked up (float64 values rounded to the device's dtype); past the table (more than
+        :data:`DEVICE_CYCLES` cycles before step ``2 ** 63``: ``period_mult`` within about 1e-3 of
+        1 with short periods) the closed form of the cycle number with the device's powers, exact
+        to about 1e-12 in float64 but not in float32 (``period_mult`` there has few exact bits of
+        ``period_mult - 1``)."""
+        starts, heights, per = self._device_tables()
+        n = len(starts)
+        P, pm = self.period, self.period_mult
+        if pm == 1.0:
+            q = xp.floor(t / P)
+            q = xp.where(t - q * P < 0.0, q - 1.0, q)
+            q = xp.where(t - q * P >= P, q + 1.0, q)
+            i = xp.maximum(q, 0.0)
+            x = xp.maximum(t - i * P, 0.0)
+        else:
+            j = xp.count_le(starts, t) - 1  # starts[0] == 0 <= t
+            x = xp.maximum(t - xp.take(starts, j), 0.0)
+            i = j
+            if n == DEVICE_CYCLES:  # very many short cycles: past the table, the closed form
+                q = xp.floor(xp.log(1.0 + t * ((pm - 1) / P)) / self._logm)
+                q = xp.maximum(q, float(n - 1))
+                s0 = P * (xp.xpow(pm, q) - 1.0) / (pm - 1)
+                q = xp.where(s0 > t, q - 1.0, q)
+                xs = xp.maximum(t - P * (xp.xpow(pm, q) - 1.0) / (pm - 1), 0.0)
+                beyond = t >= starts[-1]
+                x = xp.where(beyond, xs, x)
+        jj = xp.int_index(xp.minimum(i, float(n - 1))) if pm == 1.0 else j
+        h = xp.take(heights, jj)
+        v = xp.take(per, jj)
+        tail = n == DEVICE_CYCLES and not (self._height(float(n - 1)) == self._height(float(n)) == self._height(1e300))
+        if pm != 1.0 and n == DEVICE_CYCLES:
+            qf = xp.where(beyond, q, float(n - 1))
+            if self.k == 1.0:
+                v = xp.where(beyond, _PI / (P * xp.xpow(pm, qf)), v)
+            else:
+                v = xp.where(beyond, P * xp.xpow(pm, qf), v)
+            i_far = qf
+        else:
+            i_far = i
+        if tail:  # heights still changing past the table: the device's power of the cycle number
+            if self.amplitude_decay != 1.0:
+                hf = (self.peak_lr - self.min_lr) * xp.xpow(self.amplitude_decay, i_far)
+            else:
+                hf = xp.maximum(self.peak_lr * xp.xpow(self.peak_decay, i_far), self.min_lr) - self.min_lr
+            h = xp.where(i_far >= float(n - 1), hf, h)
+        angle = x * v if self.k == 1.0 else _PI * xp.pow(x / v, self.k)
+        return self.min_lr + h * 0.5 * (1.0 + xp.cos(angle))
 
     def _in_cycle(self, i: Any, x: Any, xp: Any) -> Any:
         """The value at ``x`` positions into cycle ``i``."""
