@@ -546,7 +546,10 @@ class RAdamDampening(Schedule):
         x = s * L
         x2 = x * x
         series = x * (0.5 + x * (-1.0 / 12 + x2 * (1.0 / 720 + x2 * (-1.0 / 30240 + x2 * (1.0 / 1209600)))))
-        direct = 1.0 - x / xp.expm1(xp.maximum(x, 0.1))
+        # past x = 700, x / expm1(x) is below 1e-300 and the bracket is 1 exactly: clamped there
+        # so expm1 never overflows
+        xc = xp.minimum(xp.maximum(x, 0.1), 700.0)
+        direct = 1.0 - xc / xp.expm1(xc)
         one_minus_g = xp.where(x < 0.1, series, direct)
         ri = self.rho_inf
         rho = (ri - 2.0 / L) + (2.0 / L) * one_minus_g
