@@ -496,8 +496,6 @@ def _cases():
 
 
 CASES = _cases()
-#: rows the converters do not reproduce yet, with the reason (empty once they do)
-NOT_YET: dict[str, str] = {}
 
 
 def test_every_row_of_the_converters_tables_has_cases():
@@ -533,8 +531,6 @@ def test_refused_rows_say_why():
 
 @pytest.mark.parametrize("section,name,case_id,case", CASES, ids=[f"{s}-{i}" for s, _, i, _ in CASES])
 def test_converter_row(section, name, case_id, case):
-    if f"{section}-{case_id}" in NOT_YET:
-        pytest.skip(NOT_YET[f"{section}-{case_id}"])
     ref, conv = case()
     _compare(ref, conv, f"{section} {name} ({case_id})")
 
