@@ -52,10 +52,16 @@ __all__ = ["ScheduleLR", "from_keras"]
 _FIELDS = ("schedule", "total_steps", "method")
 
 
+#: the operations taken from the backend itself (see _native): Keras' own give float32 for float64
+_NATIVE = frozenset({"minimum", "maximum", "floor", "cos", "tanh", "ceil", "floor_divide"})
+
+
 class _Ops:
     """``keras.ops`` under the numpy names the kernels' namespace uses."""
 
     def __getattr__(self, name: str) -> Any:
+        if name in _NATIVE:
+            return lambda *args: _native(name, *args)
         return getattr(ops, name)
 
     @staticmethod
@@ -69,34 +75,6 @@ class _Ops:
     @staticmethod
     def zeros_like(x: Any, dtype: Any = None) -> Any:
         return ops.zeros_like(x, dtype=dtype)
-
-    @staticmethod
-    def minimum(a: Any, b: Any) -> Any:
-        return _native("minimum", a, b)
-
-    @staticmethod
-    def maximum(a: Any, b: Any) -> Any:
-        return _native("maximum", a, b)
-
-    @staticmethod
-    def floor(a: Any) -> Any:
-        return _native("floor", a)
-
-    @staticmethod
-    def cos(a: Any) -> Any:
-        return _native("cos", a)
-
-    @staticmethod
-    def tanh(a: Any) -> Any:
-        return _native("tanh", a)
-
-    @staticmethod
-    def ceil(a: Any) -> Any:
-        return _native("ceil", a)
-
-    @staticmethod
-    def floor_divide(a: Any, b: Any) -> Any:
-        return _native("floor_divide", a, b)
 
 
 def _native(name: str, *args: Any) -> Any:
