@@ -12,15 +12,14 @@ The core needs numpy only; the PyTorch and PaddlePaddle bindings
 from __future__ import annotations
 
 from .schedules.algebra import Dampening, Piecewise, Ramp, Retime, Shift, Sum, dampened
-from .schedules.compose import (Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup,
-                      untuned_exponential_warmup, untuned_linear_warmup)
+from .schedules.compose import Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup
 from .config import Units, from_dict, from_json, from_yaml, load
 from .core import Phase, Schedule, ScheduleWarning, registered
 from .schedules.cycles import CosineRestarts, Cyclic
 from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, LinearGrowth, MultiStep, OneCycle,
                     Polynomial, RAdamDampening, Step, Tanh, WarmupStableDecay)
 from .schedules.paddle_compat import PolynomialCycle
-from .schedules.presets import WarmupCosine
+from .schedules.presets import WarmupCosine, untuned_exponential_warmup, untuned_linear_warmup
 from .schedules.algebra import Product
 from .convert.entry import schedule_of, show
 from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler

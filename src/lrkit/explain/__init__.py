@@ -277,9 +277,7 @@ def _multistep(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("exponential")
 def _exponential(s: Any, w: _W) -> tuple[list[str], list[str]]:
     if s.max_lr != math.inf:  # a growth up to max_lr, or a capped decay: the kind's own words
-        from ..schedules.decays import explain_capped_exponential
-
-        return explain_capped_exponential(s, w), []
+        return EXPLAINERS["exponential.capped"](s, w), []
     if s.staircase:
         text = w.say('exponential.1', x0=w.n(s.peak_lr), x1=w.n(s.gamma), x2=w.span(s.step_size))
     else:
@@ -488,9 +486,7 @@ def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
     if lf is None:
         notes.append(w.say('cawb.5', x0=w.n(s.eta_min)))
     else:
-        from ..recipes import CawbLf
-
-        if isinstance(lf, CawbLf):
+        if getattr(lf, "kind", None) == "cawb_lf":  # the recipe's own lf (a callable of another kind: words only)
             shape = (w.say('cawb.6a') if lf.shape == "cos" else w.say('cawb.6b'))
             notes.append(w.say('cawb.7', x0=shape, x1=w.n(lf.amplitude), x2=w.n(lf.floor), x3=w.n(lf.amplitude + lf.floor)))
         else:

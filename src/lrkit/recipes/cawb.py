@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, ClassVar, Iterable
 
 from .. import _check
 from .. import _num as m
@@ -38,6 +38,7 @@ class CawbLf:
     """
 
     __slots__ = ("shape", "amplitude", "floor")
+    kind: ClassVar[str] = "cawb_lf"  # the name lrkit explain knows it by
 
     def __init__(self, shape: str, amplitude: float, floor: float) -> None:
         _check.choice("lf", shape, LF_SHAPES)

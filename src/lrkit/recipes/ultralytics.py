@@ -51,6 +51,7 @@ from typing import Any, Iterator, Sequence as SequenceT
 from .. import _check
 from ..convert._fields import Section, show
 from ..core import Schedule
+from ..explain import explain_ultralytics
 from ..schedules.algebra import Piecewise, Product, Ramp, Shift, Sum
 from ..schedules.compose import Hold, Scale, Sequence
 from ..schedules.decays import Constant
@@ -203,8 +204,6 @@ class UltralyticsSchedules:
 
     def explain(self, lang: str = "en") -> str:
         """What the trainer does with these settings, in words (``"en"`` or ``"zh"``)."""
-        from ..explain import explain_ultralytics
-
         return explain_ultralytics(self, lang)
 
 

@@ -238,48 +238,6 @@ class Warmup(Schedule):
         return _nonempty([warm] + inner)
 
 
-def _decimal(x: float) -> float:
-    """``x``, or the whole number it is within a few ulps of: ``2 / (1 - 0.999)`` is
-    1999.9999999999982 in float64 (``1 - 0.999`` is not 0.001), meant as 2000."""
-    r = round(x)
-    return float(r) if abs(x - r) <= 1e-12 * abs(x) else x
-
-
-def untuned_linear_warmup(schedule: Schedule, beta2: float = 0.999, *, overlay: bool = False) -> Schedule:
-    """Linear warmup from 0 over ``2 / (1 - beta2)`` steps (Ma & Yarats, 2019).
-
-    The paper's "untuned" rule for Adam: the warmup length follows from the
-    second-moment decay rate, ``omega(t) = min(1, t * (1 - beta2) / 2)``, prepended to
-    ``schedule``. With ``overlay=True`` it is pytorch-warmup's ``UntunedLinearWarmup``
-    instead: the factor ``min(1, (t + 1) / P)`` with the integer period
-    ``P = int(2 / (1 - beta2))`` multiplied onto ``schedule`` on the same clock.
-    """
-    b2 = _check.fraction("beta2", beta2, low_open=False, high_open=True)
-    if overlay:
-        from .algebra import dampened
-
-        return dampened(schedule, float(int(2.0 / (1.0 - b2))), "linear")
-    return Warmup(schedule, _decimal(2.0 / (1.0 - b2)), "linear")
-
-
-def untuned_exponential_warmup(schedule: Schedule, beta2: float = 0.999, *, overlay: bool = False) -> Schedule:
-    """Exponential warmup with time constant ``tau = 1 / (1 - beta2)`` steps (Ma & Yarats, 2019).
-
-    The paper's factor is ``1 - exp(-t / tau)``; here it hands over to ``schedule``
-    at ``3 * tau`` (where the paper's factor is 0.95), normalised so the join is
-    continuous. With ``overlay=True`` it is pytorch-warmup's ``UntunedExponentialWarmup``:
-    ``1 - exp(-(t + 1) / P)``, ``P = int(1 / (1 - beta2))``, multiplied onto ``schedule``.
-    """
-    b2 = _check.fraction("beta2", beta2, low_open=False, high_open=True)
-    tau = 1.0 / (1.0 - b2)
-    if overlay:  # pytorch-warmup's int() of the float quotient: 999 for beta2 = 0.999, as it does
-        from .algebra import dampened
-
-        return dampened(schedule, float(int(tau)), "exponential")
-    tau = _decimal(tau)
-    return Warmup(schedule, 3.0 * tau, "exponential", tau=tau)
-
-
 @register("hold")
 class Hold(Schedule):
     """``schedule`` until ``end``, then a constant: ``value`` if given, else ``schedule(end)``.

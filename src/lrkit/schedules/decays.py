@@ -363,6 +363,7 @@ words("zh", {
 })
 
 
+@explainer("exponential.capped")
 def explain_capped_exponential(s: Exponential, w: Any) -> list[str]:
     """The words of an :class:`Exponential` with a ``max_lr`` (a growth, or a capped decay)."""
     stair = w.say("exponential.staircase") if s.staircase else ""
