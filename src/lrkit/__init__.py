@@ -11,6 +11,10 @@ The core needs numpy only; the PyTorch and PaddlePaddle bindings
 
 from __future__ import annotations
 
+import sys as _sys
+import types as _types
+from typing import TYPE_CHECKING, Any
+
 from .schedules.algebra import Dampening, Piecewise, Ramp, Retime, Shift, Sum, dampened
 from .schedules.compose import Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup
 from .config import Units, from_dict, from_json, from_yaml, load
@@ -21,10 +25,22 @@ from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, Inver
 from .schedules.paddle_compat import PolynomialCycle
 from .schedules.presets import WarmupCosine, untuned_exponential_warmup, untuned_linear_warmup
 from .schedules.algebra import Product
-from .convert.entry import schedule_of, show
+from .convert.entry import explain as _explain, schedule_of, show
 from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what static tools see: lrkit.explain is the function (also a package of words at run time)
+    from .convert.entry import explain as explain
+else:
+    class _ExplainModule(_types.ModuleType):
+        """``lrkit.explain``: the package of words (``lrkit.explain.words``, ...), callable as
+        ``lrkit.explain(obj, lang="en")`` (:func:`lrkit.convert.entry.explain`)."""
+
+        def __call__(self, obj: Any, lang: str = "en", **kwargs: Any) -> str:
+            return _explain(obj, lang, **kwargs)
+
+    _sys.modules[__name__ + ".explain"].__class__ = _ExplainModule
 
 __all__ = [
     "Schedule", "Phase", "ScheduleWarning", "registered", "Units", "from_dict", "from_json", "from_yaml", "load",
@@ -33,6 +49,6 @@ __all__ = [
     "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
     "Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
     "untuned_linear_warmup", "untuned_exponential_warmup", "Product", "Shift", "Retime", "Sum", "Ramp", "Piecewise",
-    "Dampening", "dampened", "schedule_of", "show",
+    "Dampening", "dampened", "schedule_of", "show", "explain",
     "DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
 ]

@@ -384,6 +384,22 @@ class Schedule:
 
         return importlib.import_module("lrkit.plot").plot_schedule(self, steps, ax=ax, **kwargs)
 
+    def explain(self, lang: str = "en", *, steps_per_epoch: float | None = None, title: bool = True) -> str:
+        """What the schedule does, in words: a summary, the phase list and notes, in ``lang``
+        (``"en"`` or ``"zh"``); the same text as ``lrkit explain`` and :func:`lrkit.explain`.
+
+        ``steps_per_epoch`` (positions per epoch) adds the epoch to the positions named;
+        ``title`` starts the text with the schedule's spec.
+
+        >>> import lrkit
+        >>> print(lrkit.Constant(0.1).explain(title=False).splitlines()[0])
+        A constant 0.1 at every position.
+        """
+        import importlib  # the words are a layer above the core (they read every kind), not a dependency of it
+
+        return importlib.import_module("lrkit.explain").explain(self, lang, steps_per_epoch=steps_per_epoch,
+                                                                 title=title)
+
     # -- config ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-serialisable dict; :func:`lrkit.from_dict` rebuilds it."""

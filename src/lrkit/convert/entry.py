@@ -117,3 +117,28 @@ def show(obj: Any, steps: int | None = None, *, lang: str = "en", width: int = 6
                                  text_plot(x, s(x), width=width, height=height, marks=marks, log=log,
                                            ascii=not can_encode_unicode(out))]))
     out.write("\n\n".join(blocks) + "\n")
+
+
+def explain(obj: Any, lang: str = "en", *, steps_per_epoch: float | None = None, title: bool = True,
+            group: int | None = None, **options: Any) -> str:
+    """What ``obj`` does, in words: an lrkit schedule or recipe, a config, or any peer
+    scheduler :func:`show` takes (converted first), in ``lang`` (``"en"`` or ``"zh"``).
+
+    ``steps_per_epoch`` adds the epoch to the positions named; ``title`` starts with the
+    schedule's spec. A peer scheduler whose param groups differ gets one block per group.
+    ``group`` and ``options`` go to the converter, as in :func:`schedule_of`.
+    ``lrkit.explain(obj)`` and ``schedule.explain()`` are this function.
+
+    >>> import lrkit
+    >>> print(lrkit.explain(lrkit.Cosine(0.1, 100), title=False).splitlines()[0])
+    Half a cosine from 0.1 down to 0 over 100 positions, then 0 for ever.
+    """
+    from ..explain import explain as words
+
+    if not isinstance(obj, Schedule) and callable(getattr(obj, "explain", None)) and not (group or options):
+        return obj.explain(lang)  # a recipe's own words (ultralytics_schedules: the trainer's settings)
+    got = schedule_of(obj, group, **options)
+    if isinstance(got, list):
+        return "\n\n".join(f"param group {i}:\n" + words(s, lang, steps_per_epoch=steps_per_epoch, title=title)
+                            for i, s in enumerate(got))
+    return words(got, lang, steps_per_epoch=steps_per_epoch, title=title)
