@@ -473,3 +473,38 @@ class CAWB(Schedule):
             for k in ("lf", "lf_amplitude", "lf_floor"):
                 del d[k]
         return d
+
+
+# -- the recipe, declared once (the command line, lrkit list and the README derive from it) ----------------
+from .registry import Option, Recipe, declare, run_length  # noqa: E402
+
+
+def _cawb_per_epoch(v: Any) -> float:
+    return v.batchs if v.batchs > 0 else 1.0
+
+
+declare(Recipe(
+    "cawb", "CosineAnnealingWarmbootingLR(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, "
+            "epoch_scale): the multiplier per batch (or per epoch with batchs 0)",
+    params=(
+        Option("epochs", "positive", doc="number of epochs", metavar="E"),
+        Option("eta_min", "real", 0.05, "floor of each cosine, a ratio of the base lr", metavar="R"),
+        Option("steps", "reals", (), "restart epochs (the number of positions is then -n)", metavar="EPOCH"),
+        Option("step_scale", "positive", 0.8, "peak factor at each restart", metavar="S"),
+        Option("lf", "choice", None, "named decay function instead of the built-in cosine, with --lf-amplitude "
+                                     "and --lf-floor", choices=("cos", "linear"), optional=True),
+        Option("lf_amplitude", "rate", None, "lf amplitude (default: 1 - eta_min)", optional=True, metavar="A"),
+        Option("lf_floor", "rate", None, "lf floor (default: eta_min)", optional=True, metavar="F"),
+        Option("batchs", "real", 0, "batches per epoch; > 0 gives one position per batch, warmup included "
+                                    "(default: 0, per epoch)", metavar="B"),
+        Option("warmup_epoch", "length0", 0, "linear warmup epochs (a ramp with --batchs; with batchs 0 it only "
+                                             "shifts the cosine)", metavar="E"),
+        Option("epoch_scale", "factor", 1.0, "added to every cosine period but the last", metavar="S")),
+    build=CAWB,
+    original="`CosineAnnealingWarmbootingLR(optimizer, epochs, eta_min, steps, step_scale, lf, batchs, "
+             "warmup_epoch, epoch_scale)` (CAWB)",
+    does="a linear warmup from 0 over `batchs * warmup_epoch` batches, then cosine segments between "
+         "`[warmup_epoch, *steps, epochs]`, each restart's peak times `step_scale`, `eta_min` a **ratio** of the "
+         "base lr, every segment but the last lengthened by `epoch_scale`",
+    positions_per_epoch=_cawb_per_epoch,
+    default_steps=lambda v: run_length(v.epochs * _cawb_per_epoch(v))))

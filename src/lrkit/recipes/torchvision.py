@@ -74,3 +74,18 @@ def torchvision_drop_in(warmup_iters: Any, warmup_factor: Any) -> "TorchvisionWa
         _drop_in_warning("warmup_lr_scheduler", f"warmup_iters={warmup_iters!r} is negative: no warmup")
         wi = 0.0
     return TorchvisionWarmup(wi, warmup_factor)
+
+
+# -- the recipe, declared once (the command line, lrkit list and the README derive from it) ----------------
+from .registry import Option, Recipe, declare  # noqa: E402
+
+declare(Recipe(
+    "torchvision-warmup", "torchvision detection warmup_lr_scheduler(optimizer, warmup_iters, warmup_factor): the "
+                          "multiplier per iteration",
+    params=(Option("warmup_iters", "length0", doc="warmup iterations", metavar="N"),
+            Option("warmup_factor", "factor", 0.001, "multiplier at iteration 0 (default: 0.001, torchvision's "
+                                                     "1/1000)", metavar="F")),
+    build=TorchvisionWarmup,
+    original="torchvision detection `warmup_lr_scheduler(optimizer, warmup_iters, warmup_factor)`",
+    does="multiplier `m(x) = warmup_factor * (1 - x/W) + x/W` for `x < W = warmup_iters`, then 1; applied at "
+         "construction; `W = 0` means no warmup"))

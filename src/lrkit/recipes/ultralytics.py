@@ -277,3 +277,37 @@ def ultralytics_schedules(lr0: float, lrf: float, epochs: int, batches: int, *, 
                     warmup_momentum=m0, momentum=m1, cos_lr=cos_lr)
     return UltralyticsSchedules(lrs, tuple(n if n is not None else f"group {i}" for i, n in enumerate(names)), mom, nw,
                                 rules, settings)
+
+
+# -- the recipe, declared once (the command line, lrkit list and the README derive from it) ----------------
+from .registry import Option, Recipe, declare  # noqa: E402
+
+declare(Recipe(
+    "ultralytics", "ultralytics YOLO trainer (lr0, lrf, epochs, batches, warmup_epochs, warmup_bias_lr, "
+                   "warmup_momentum, momentum, cos_lr): the lr of each param group and the momentum per iteration",
+    params=(
+        Option("lr0", "rate", 0.01, "initial lr of every group", metavar="LR"),
+        Option("lrf", "factor", 0.01, "final lr = lr0 * lrf", metavar="F"),
+        Option("epochs", "count", doc="number of epochs", metavar="E"),
+        Option("batches", "count", doc="batches (iterations) per epoch", metavar="NB"),
+        Option("warmup_epochs", "real", 3.0, "warmup epochs", metavar="W"),
+        Option("warmup_bias_lr", "rate", 0.1, "the biases' lr at iteration 0", metavar="LR"),
+        Option("warmup_momentum", "rate", 0.8, "momentum at iteration 0", metavar="M"),
+        Option("momentum", "rate", 0.937, "momentum after the warmup", metavar="M"),
+        Option("cos_lr", "bool", False, "lf a cosine (one_cycle) instead of a straight line"),
+        Option("version", "any", CHECKED, "the trainer's rules: an ultralytics 8.x version or yolov5",
+               metavar="V")),
+    build=ultralytics_schedules,
+    original="ultralytics YOLO trainers, YOLOv5 and 8.0–8.4 (`lr0`, `lrf`, `cos_lr`, `warmup_epochs`, "
+             "`warmup_bias_lr`, `warmup_momentum`, `momentum`)",
+    does="`lr0 * lf(epoch)` per epoch; over the warmup each param group moves in a straight line from its start "
+         "(`warmup_bias_lr` for biases, 0 otherwise) to that value and the momentum from `warmup_momentum` to "
+         "`momentum`. The versions differ: the warmup is `max(round(warmup_epochs * nb), 100)` iterations up to "
+         "8.4.102 (even with `warmup_epochs = 0` before 8.0.119), `round(min(warmup_epochs, epochs - 1) * nb)` "
+         "after; up to 8.1.41 the scheduler steps at each epoch's **end**, so after the warmup epoch `e` trains "
+         "with `lf(e - 1)`; 8.4.0–8.4.2 start the **weights** at `warmup_bias_lr`. `version=` picks the rules; "
+         "tested against each generation's own code at every iteration",
+    positions_per_epoch=lambda v: float(v.batches),
+    default_steps=lambda v: v.epochs * v.batches,
+    curves=True,
+    schedule=lambda u: u.lr[0]))

@@ -238,3 +238,37 @@ def get_lr_scheduler(lr_decay_type: str, lr: float, min_lr: float, total_iters: 
         return _drop_in_build(YoloxStep, lr, min_lr, total_iters, step_num)
     raise ValueError(f"lr_decay_type must be one of {', '.join(map(repr, LR_DECAY_TYPES))}, "
                      f"got {lr_decay_type!r}")
+
+
+# -- the recipes, declared once (the command line, lrkit list and the README derive from them) --------------
+from .registry import Option, Recipe, declare, run_length  # noqa: E402
+
+_YOLOX_COMMON = (
+    Option("lr", "real", doc="peak learning rate", metavar="LR"),
+    Option("min_lr", "real", doc="floor learning rate", metavar="LR"),
+    Option("total_iters", "real", doc="run length, in the positions f is called with (epochs in the YOLOX-style "
+                                      "scripts)", metavar="T"),
+)
+
+declare(Recipe(
+    "yolox-cos", "YOLOX get_lr_scheduler('cos', lr, min_lr, total_iters, ...)",
+    params=_YOLOX_COMMON + (
+        Option("warmup_iters_ratio", "real", 0.1, "warmup length = R * total_iters, clamped to [1, 3]", metavar="R"),
+        Option("warmup_lr_ratio", "real", 0.1, "warmup start = max(R * lr, 1e-6)", metavar="R"),
+        Option("no_aug_iter_ratio", "real", 0.3, "flat min_lr tail = R * total_iters, clamped to [1, 15]",
+               metavar="R")),
+    build=YoloxCos,
+    original='YOLOX `get_lr_scheduler("cos", lr, min_lr, total_iters, ...)`',
+    does="a **quadratic** warmup from `s = max(0.1 lr, 1e-6)` to `lr` over `W = clamp(0.1 T, 1, 3)`, a half "
+         "cosine down to `min_lr`, then a **flat `min_lr` tail** of `N = clamp(0.3 T, 1, 15)` — not \"cosine "
+         "warmup then constant\"",
+    default_steps=lambda v: run_length(v.total_iters)))
+
+declare(Recipe(
+    "yolox-step", "YOLOX get_lr_scheduler('step', lr, min_lr, total_iters, step_num=...)",
+    params=_YOLOX_COMMON + (Option("step_num", "real", 10, "number of plateaus, >= 2", metavar="K"),),
+    build=YoloxStep,
+    original='YOLOX `get_lr_scheduler("step", lr, min_lr, total_iters, step_num=10)`',
+    does="`lr * r^floor(x / (T / step_num))`, `r = (min_lr / lr)^(1 / (step_num - 1))`: `step_num` geometric "
+         "plateaus, still decaying past `T`",
+    default_steps=lambda v: run_length(v.total_iters)))
