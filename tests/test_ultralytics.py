@@ -49,7 +49,7 @@ def _optimizer(run):
     return torch.optim.SGD(groups, lr=run["lr0"], momentum=run["args"]["momentum"], nesterov=True)
 
 
-def test_torch_drop_in_sets_lr_and_momentum_per_iteration_and_resumes_mid_warmup():
+def test_two_schedule_lrs_set_lr_and_momentum_per_iteration_and_resume_mid_warmup():
     run = DATA["runs"]["cos-lr"]
     s = schedules(run)
 

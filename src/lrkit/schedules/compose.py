@@ -12,8 +12,7 @@ from ..core import Phase, Schedule, register
 from ..ops import Positions
 from ..params import Param
 
-__all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
-           "untuned_linear_warmup", "untuned_exponential_warmup"]
+__all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule"]
 
 _INF = math.inf
 _PI = math.pi

@@ -9,7 +9,7 @@ from ..core import Schedule, register
 from ..params import Param
 from .decays import Cosine
 
-__all__ = ["WarmupCosine"]
+__all__ = ["WarmupCosine", "untuned_linear_warmup", "untuned_exponential_warmup"]
 
 
 @register("warmup_cosine")
