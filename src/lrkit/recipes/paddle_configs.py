@@ -2,7 +2,7 @@
 schedulers give, read from the YAML file a training run uses.
 
 >>> s = ppdet_schedule({"LearningRate": {"base_lr": 0.01, "schedulers": [
-...     {"name": "PiecewiseDecay", "milestones": [2], "use_warmup": False}]}}, step_per_epoch=10)
+...     {"name": "PiecewiseDecay", "gamma": 0.1, "milestones": [2], "use_warmup": False}]}}, step_per_epoch=10)
 >>> float(s(19)), float(s(20))
 (0.01, 0.001)
 
