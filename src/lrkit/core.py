@@ -10,10 +10,12 @@ Each kind writes its formula once, ``_kernel(t, k)``, with the operations of
 training loop), ``k = ops.NUMPY`` a 1-D float64 array, with the same bits.
 
 ``__call__`` validates the position, evaluates and checks the value. Each kind
-declares its constructor parameters once (``params``, see :mod:`lrkit.params`),
-from which its constructor, ``_fields`` (``to_dict``, ``repr``, equality,
-pickling), config units and CLI flags derive, and registers itself under a
-``kind`` name for the config loader.
+declares its constructor parameters once, as annotated fields made by
+:func:`lrkit.params.param` (``Schedule`` is a PEP 681 ``dataclass_transform`` base,
+so type checkers see the constructor and the attributes' types), from which its
+``params``, constructor, ``_fields`` (``to_dict``, ``repr``, equality, pickling),
+config units and CLI flags derive, and registers itself under a ``kind`` name for
+the config loader.
 """
 
 from __future__ import annotations
@@ -21,12 +23,22 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as SequenceT, Union
+from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as SequenceT, TypeVar, Union
 
 
 from . import _check
 from ._num import np
 from .ops import NUMPY, SCALAR
+from .params import collect, make_init, param
+
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # pragma: no cover - Python 3.10: typing_extensions' if installed, else a no-op (no new dependency)
+    try:
+        from typing_extensions import dataclass_transform
+    except ImportError:
+        def dataclass_transform(**kwargs: Any) -> Callable[[Any], Any]:
+            return lambda cls: cls
 
 __all__ = [
     "Schedule",
@@ -79,27 +91,33 @@ class Phase(NamedTuple):
         return self._replace(start_value=fn(self.start_value), end_value=ev)
 
 
-def register(kind: str) -> Callable[[type], type]:
+_C = TypeVar("_C", bound=type)
+
+
+def register(kind: str) -> Callable[[_C], _C]:
     """Class decorator: make a schedule buildable from a config dict as ``kind``."""
 
-    def deco(cls: type) -> type:
+    def deco(cls: _C) -> _C:
         if kind in _REGISTRY and _REGISTRY[kind] is not cls:
             raise RuntimeError(f"schedule kind {kind!r} registered twice")
         declare(cls)
-        cls.kind = kind
-        _REGISTRY[kind] = cls
+        cls.kind = kind  # type: ignore[attr-defined]
+        _REGISTRY[kind] = cls  # type: ignore[assignment]
         return cls
 
     return deco
 
 
-def declare(cls: type) -> type:
-    """Derive a class's constructor and ``_fields`` from its ``params`` declaration (if it has one)."""
+def declare(cls: _C) -> _C:
+    """Derive a class's constructor and ``_fields`` from its ``params`` (its fields, collected
+    when the class was made, or a ``params = (...)`` tuple of its own); a constructor the class
+    defines itself is kept, as dataclasses keep one."""
     if "params" in cls.__dict__:
-        from .params import make_init
-
-        cls._fields = tuple(p.name for p in cls.params)
-        cls.__init__ = make_init(cls)
+        cls._fields = tuple(p.name for p in cls.params)  # type: ignore[attr-defined]
+        init = cls.__dict__.get("__init__")
+        if init is None or getattr(init, "_lrkit_params", None) is not None:
+            if getattr(init, "_lrkit_params", None) is not cls.params:  # type: ignore[attr-defined]
+                cls.__init__ = make_init(cls)  # type: ignore[misc]
     return cls
 
 
@@ -187,17 +205,33 @@ def _positions(t: Any) -> np.ndarray:
     raise _bad_position(t)
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(param,))
 class Schedule:
-    """Base class of every schedule. Call it with a position to get the value."""
+    """Base class of every schedule. Call it with a position to get the value.
+
+    A kind declares its constructor parameters as fields,
+    ``name: type = param(unit, default=..., doc=...)`` (:func:`lrkit.params.param`).
+    """
 
     __slots__ = ("_extent", "_fast", "_py")
     kind: ClassVar[str] = ""
+    #: The formula, one line of markdown (``lrkit list``, the README's table).
+    formula: ClassVar[str]
+    #: The parameters of an example instance (a config without its ``type``).
+    example: ClassVar[dict[str, Any]]
     _fields: ClassVar[tuple[str, ...]] = ()
     #: What the values are, as a plot's y axis says it: learning rates, or (for the recipes
     #: whose values multiply each group's base lr) "multiplier of the base lr".
     value_name: ClassVar[str] = "learning rate"
     #: The constructor parameters (:class:`lrkit.params.Param`), declared once per kind.
     params: ClassVar[tuple[Any, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        params = collect(cls)
+        if params is not None:
+            cls.params = params
+        declare(cls)
 
     def _setup(self, **values: Any) -> None:
         """Cross-parameter checks and derived values, after each parameter was checked."""

@@ -1,8 +1,20 @@
 """A schedule kind's parameters, declared once.
 
-Each kind lists its constructor parameters as :class:`Param` objects (name, unit,
-default, one line of doc). From that one declaration come the constructor and its
-signature, the per-parameter checks (with the unit's error messages), ``_fields``
+Each kind declares its constructor parameters as annotated class attributes made by
+:func:`param` (unit, default, one line of doc), in the order of the constructor::
+
+    @register("step")
+    class Step(Schedule):
+        peak_lr: float = param(PEAK)
+        step_size: float = param("length", doc="positions between two multiplications")
+        gamma: float = param("factor", default=0.1, doc="the factor, in [0, 1]")
+
+:class:`~lrkit.core.Schedule` is a PEP 681 ``dataclass_transform`` base with
+:func:`param` as its field specifier, so type checkers (pyright, mypy) see the
+constructor ``Step(peak_lr: float, step_size: float, gamma: float = ...)`` and the
+attributes' types. At run time the fields become the kind's ``params`` tuple of
+:class:`Param` (inherited fields first, as in dataclasses). From that one declaration
+come the constructor and its signature, the per-parameter checks (with the unit's error messages), ``_fields``
 (and so ``to_dict``, ``repr``, equality, hashing, pickling), the length units of
 configs (``"2ep"``, ``"10%"`` for every length, no global list of names), the
 command line's flags for the kind, and ``lrkit list``.
@@ -29,19 +41,23 @@ unit            a value that is ...
 ``any``         checked by the kind itself
 ==============  =====================================================================
 
+A ``choice`` parameter takes its choices from its ``Literal[...]`` annotation.
+
 A kind may add cross-parameter checks and derived values in ``_setup(**values)``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import numbers
+import sys
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar, Literal, Union, get_args, get_origin
 
 from . import _check
 
-__all__ = ["Param", "REQUIRED", "UNITS", "LENGTH_UNITS"]
+__all__ = ["Param", "param", "REQUIRED", "UNITS", "LENGTH_UNITS"]
 
 
 class _Required:
@@ -152,6 +168,106 @@ class Param:
         return UNITS[self.unit][0](self.name, value)
 
 
+def param(unit: str | Param, *, default: Any = REQUIRED, doc: str | None = None, choices: tuple[str, ...] = (),
+          optional: bool = False, unbounded: bool = False) -> Any:
+    """Declare a constructor parameter of a kind: ``name: type = param(unit, default=..., doc=...)``.
+
+    The field specifier of :class:`~lrkit.core.Schedule` (PEP 681): type checkers take a
+    parameter as optional exactly when ``default=`` is given, so a default is always
+    given here, as a keyword. ``unit`` is a unit name (see the module's table) or a
+    :class:`Param` shared by several kinds (its unit and doc; ``doc=`` replaces the doc);
+    a shared :class:`Param` carries no default: each use gives its own ``default=``.
+    A ``choice`` parameter's choices are those of its ``Literal[...]`` annotation.
+    The parameter's name is the attribute's; the kind's class holds none of these
+    objects once built (its instances hold the values).
+    """
+    if isinstance(unit, Param):
+        if not unit.required:
+            raise TypeError(f"param({unit.name}): a shared Param declares no default; give default= where it "
+                            f"is used, so type checkers see it")
+        base = unit
+    elif isinstance(unit, str):
+        base = Param("", unit)
+    else:
+        raise TypeError(f"param: unit must be a unit name ({', '.join(UNITS)}) or a Param, got {unit!r}")
+    return dataclasses.replace(base, default=default, doc=base.doc if doc is None else doc,
+                               choices=choices or base.choices, optional=optional or base.optional,
+                               unbounded=unbounded or base.unbounded)
+
+
+def _is_classvar(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.replace("typing.", "").startswith("ClassVar")
+    return annotation is ClassVar or get_origin(annotation) is ClassVar
+
+
+def _literal_choices(cls: type, name: str, annotation: Any) -> tuple[str, ...]:
+    """The values of a ``Literal[...]`` annotation (alone, or in a union with ``None``)."""
+    if isinstance(annotation, str):
+        module = sys.modules.get(cls.__module__)
+        scope = dict(vars(module)) if module is not None else {}
+        scope.setdefault("Literal", Literal)
+        try:
+            annotation = eval(annotation, scope, dict(vars(cls)))  # the kind's own module's names
+        except Exception as e:
+            raise TypeError(f"{cls.__qualname__}.{name}: cannot read the choices of its annotation "
+                            f"{annotation!r} ({e})") from None
+    members = get_args(annotation) if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType" \
+        else (annotation,)
+    out: list[str] = []
+    for m in members:
+        if get_origin(m) is Literal:
+            out.extend(get_args(m))
+        elif m is not type(None):
+            break
+    else:
+        if out and all(isinstance(c, str) for c in out):
+            return tuple(out)
+    raise TypeError(f"{cls.__qualname__}.{name}: a choice parameter is annotated Literal[...] with its choices, "
+                    f"got {annotation!r}")
+
+
+def collect(cls: type) -> tuple[Param, ...] | None:
+    """The parameters of a kind that declares fields with :func:`param` in its own body:
+    the inherited ones first (one redeclared keeps its place), then its own in the order
+    written. ``None`` when the class declares no field. The :class:`Param` objects are
+    taken out of the class, so the names are the instances' attributes."""
+    ns = cls.__dict__
+    own = {k: v for k, v in ns.items() if isinstance(v, Param)}
+    if not own:
+        return None
+    where = cls.__qualname__
+    if "params" in ns:
+        raise TypeError(f"{where}: declare the parameters either as params = (...) or as fields with "
+                        f"param(...), not both")
+    annotations = inspect.get_annotations(cls)
+    out = {p.name: p for p in getattr(cls, "params", ())}
+    for name, annotation in annotations.items():
+        if name in own:
+            p = own[name]
+            choices = p.choices
+            if p.unit == "choice":
+                declared = _literal_choices(cls, name, annotation)
+                if choices and tuple(choices) != declared:
+                    raise TypeError(f"{where}.{name}: choices {choices!r} differ from its annotation's {declared!r}")
+                choices = declared
+            out[name] = dataclasses.replace(p, name=name, choices=tuple(choices))
+        elif not _is_classvar(annotation):
+            raise TypeError(f"{where}.{name} is annotated but not declared with param(...): type checkers take "
+                            f"it for a constructor parameter; declare it with param(...) or as ClassVar[...]")
+    missing = [k for k in own if k not in annotations]
+    if missing:
+        raise TypeError(f"{where}.{missing[0]}: a parameter needs a type annotation, "
+                        f"e.g. {missing[0]}: float = param(...)")
+    for name in own:
+        delattr(cls, name)
+    params = tuple(out.values())
+    later = [p.name for i, p in enumerate(params) if p.required and any(not q.required for q in params[:i])]
+    if later:
+        raise TypeError(f"{where}: parameter {later[0]} has no default but follows one that has")
+    return params
+
+
 def signature(params: tuple[Param, ...]) -> inspect.Signature:
     """The constructor signature the parameters declare."""
     P = inspect.Parameter
@@ -175,6 +291,7 @@ def make_init(cls: type) -> Callable[..., None]:
         self._setup(**values)
 
     __init__.__signature__ = sig  # type: ignore[attr-defined]
+    __init__._lrkit_params = params  # type: ignore[attr-defined]
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     __init__.__doc__ = f"Build a {cls.__name__}; see the class docstring."
     return __init__

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
+from typing import Any, Literal, Sequence
 
 
 from .. import _check
@@ -16,7 +16,7 @@ from .. import _num as m
 from ..core import Phase, Schedule, register
 from ..ops import SCALAR
 from ..explain import explainer, words
-from ..params import Param
+from ..params import Param, param
 
 __all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential",
            "InverseSqrt", "InverseTime", "LinearGrowth", "RAdamDampening", "Tanh", "OneCycle", "WarmupStableDecay"]
@@ -26,8 +26,9 @@ _FMAX = sys.float_info.max
 _PI = math.pi
 
 
+# Shared declarations: ``peak_lr: float = param(PEAK)``, ``min_lr: float = param(MIN, default=0.0)``.
 PEAK = Param("peak_lr", "rate", doc="the value at the start (the peak)")
-MIN = Param("min_lr", "rate", 0.0, "the floor, held after the end")
+MIN = Param("min_lr", "rate", doc="the floor, held after the end")
 TOTAL = Param("total_steps", "length", doc="length of the decay")
 
 
@@ -63,7 +64,7 @@ class Constant(Schedule):
 
     formula = '`lr`'
     example = {"lr": 0.01}
-    params = (Param("lr", "rate", doc="the value"),)
+    lr: float = param("rate", doc="the value")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         return xp.full(t, self.lr)
@@ -80,7 +81,7 @@ class Constant(Schedule):
         return [Phase("constant", 0.0, _INF, self.lr, self.lr, True)]
 
 
-COSINE_AFTER = ("hold", "continue")
+CosineAfter = Literal["hold", "continue"]
 
 
 @register("cosine")
@@ -110,11 +111,13 @@ class Cosine(_Bounded):
     formula = ('`min + (peak - min) ((1 + cos(2 pi cycles (t/T)^k))/2)^exponent`, then its value at `T` '
                '(defaults: half a cosine down to `min`; `k` > 1: k-decay)')
     example = {"peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001}
-    params = (PEAK, TOTAL, MIN, Param("k", "positive", 1.0, "k-decay exponent of t / T (1: plain cosine)"),
-              Param("exponent", "positive", 1.0, "power of the cosine factor"),
-              Param("cycles", "positive", 0.5, "cosine periods over total_steps (0.5: down to min_lr once)"),
-              Param("after", "choice", "hold", "past total_steps: hold its value, or continue the cosine",
-                    choices=COSINE_AFTER))
+    peak_lr: float = param(PEAK)
+    total_steps: float = param(TOTAL)
+    min_lr: float = param(MIN, default=0.0)
+    k: float = param("positive", default=1.0, doc="k-decay exponent of t / T (1: plain cosine)")
+    exponent: float = param("positive", default=1.0, doc="power of the cosine factor")
+    cycles: float = param("positive", default=0.5, doc="cosine periods over total_steps (0.5: down to min_lr once)")
+    after: CosineAfter = param("choice", default="hold", doc="past total_steps: hold its value, or continue the cosine")
 
     def _setup(self, peak_lr: float, total_steps: float, min_lr: float, k: float, exponent: float,
                cycles: float, after: str) -> None:
@@ -170,7 +173,9 @@ class Linear(_Bounded):
 
     formula = '`min + (peak - min)(1 - t/T)`, then `min`'
     example = {"peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.01}
-    params = (PEAK, TOTAL, MIN)
+    peak_lr: float = param(PEAK)
+    total_steps: float = param(TOTAL)
+    min_lr: float = param(MIN, default=0.0)
 
     def _setup(self, peak_lr: float, total_steps: float, min_lr: float) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
@@ -195,8 +200,11 @@ class Polynomial(_Bounded):
 
     formula = '`min + (peak - min)(1 - (t/T)^k)^power`, then `min`'
     example = {"peak_lr": 0.1, "total_steps": 1000, "power": 2.0}
-    params = (PEAK, TOTAL, MIN, Param("power", "positive", 1.0, "exponent of (1 - (t / T) ** k)"),
-              Param("k", "positive", 1.0, "k-decay exponent of t / T (1: plain polynomial)"))
+    peak_lr: float = param(PEAK)
+    total_steps: float = param(TOTAL)
+    min_lr: float = param(MIN, default=0.0)
+    power: float = param("positive", default=1.0, doc="exponent of (1 - (t / T) ** k)")
+    k: float = param("positive", default=1.0, doc="k-decay exponent of t / T (1: plain polynomial)")
 
     def _setup(self, peak_lr: float, total_steps: float, min_lr: float, power: float, k: float) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
@@ -219,8 +227,9 @@ class Step(Schedule):
 
     formula = '`peak * gamma^floor(t / step_size)`'
     example = {"peak_lr": 0.1, "step_size": 30, "gamma": 0.5}
-    params = (PEAK, Param("step_size", "length", doc="positions between two multiplications"),
-              Param("gamma", "factor", 0.1, "the factor, in [0, 1]"))
+    peak_lr: float = param(PEAK)
+    step_size: float = param("length", doc="positions between two multiplications")
+    gamma: float = param("factor", default=0.1, doc="the factor, in [0, 1]")
 
     def _setup(self, peak_lr: float, step_size: float, gamma: float) -> None:
         # a growth factor (gamma > 1) would overflow to inf after enough steps
@@ -244,8 +253,9 @@ class MultiStep(Schedule):
 
     formula = '`peak * gamma^(number of milestones <= t)`'
     example = {"peak_lr": 0.1, "milestones": [30, 60, 80], "gamma": 0.1}
-    params = (PEAK, Param("milestones", "lengths", doc="positions where the value is multiplied by gamma"),
-              Param("gamma", "factor", 0.1, "the factor at each milestone"))
+    peak_lr: float = param(PEAK)
+    milestones: Sequence[float] = param("lengths", doc="positions where the value is multiplied by gamma")
+    gamma: float = param("factor", default=0.1, doc="the factor at each milestone")
 
     def _setup(self, peak_lr: float, milestones: tuple, gamma: float) -> None:
         p, ms, g = peak_lr, milestones, gamma
@@ -294,11 +304,12 @@ class Exponential(Schedule):
 
     formula = '`min(peak * gamma^(t / step_size), max_lr)` (floored with `staircase`)'
     example = {"peak_lr": 0.1, "gamma": 0.97}
-    params = (PEAK, Param("gamma", "factor", doc="the factor per step_size, in [0, 1] (> 1 with a max_lr)"),
-              Param("step_size", "length", 1.0, "positions per factor gamma"),
-              Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"),
-              Param("max_lr", "rate", None, "values above are lowered to it (default: none; needed for gamma > 1)",
-                    optional=True, unbounded=True))
+    peak_lr: float = param(PEAK)
+    gamma: float = param("factor", doc="the factor per step_size, in [0, 1] (> 1 with a max_lr)")
+    step_size: float = param("length", default=1.0, doc="positions per factor gamma")
+    staircase: bool = param("bool", default=False, doc="whole steps only: floor(t / step_size)")
+    max_lr: float | None = param("rate", default=None, doc="values above are lowered to it (default: none; needed for "
+                                 "gamma > 1)", optional=True, unbounded=True)
 
     def _setup(self, peak_lr: float, gamma: float, step_size: float, staircase: bool,
                max_lr: float | None) -> None:
@@ -389,7 +400,8 @@ class InverseSqrt(Schedule):
 
     formula = '`peak * sqrt(timescale / (t + timescale))`'
     example = {"peak_lr": 0.001, "timescale": 400}
-    params = (PEAK, Param("timescale", "length", doc="positions until the value is peak_lr / sqrt(2)"))
+    peak_lr: float = param(PEAK)
+    timescale: float = param("length", doc="positions until the value is peak_lr / sqrt(2)")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         # Where t + timescale overflows, both terms are scaled by 1/4 (exact): the same ratio.
@@ -416,9 +428,10 @@ class InverseTime(Schedule):
 
     formula = "`peak / (1 + decay_rate * t / step_size)` (`t / step_size` floored with `staircase`)"
     example = {"peak_lr": 0.1, "step_size": 100, "decay_rate": 1.0}
-    params = (PEAK, Param("step_size", "length", 1.0, "positions per unit of decay_rate"),
-              Param("decay_rate", "factor", 1.0, "how fast it decays: the value halves at t = step_size / rate"),
-              Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"))
+    peak_lr: float = param(PEAK)
+    step_size: float = param("length", default=1.0, doc="positions per unit of decay_rate")
+    decay_rate: float = param("factor", default=1.0, doc="how fast it decays: the value halves at t = step_size / rate")
+    staircase: bool = param("bool", default=False, doc="whole steps only: floor(t / step_size)")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         # t / step_size past the float range counts as the largest float (no inf * 0)
@@ -466,10 +479,10 @@ class LinearGrowth(Schedule):
 
     formula = "`start * (1 + rate * t / step_size)` (`t / step_size` floored with `staircase`)"
     example = {"start_lr": 0.001, "step_size": 100, "rate": 0.5}
-    params = (Param("start_lr", "rate", doc="the value at position 0"),
-              Param("step_size", "length", 1.0, "positions per increase of rate x start_lr"),
-              Param("rate", "factor", 1.0, "the increase per step_size, as a fraction of start_lr"),
-              Param("staircase", "bool", False, "whole steps only: floor(t / step_size)"))
+    start_lr: float = param("rate", doc="the value at position 0")
+    step_size: float = param("length", default=1.0, doc="positions per increase of rate x start_lr")
+    rate: float = param("factor", default=1.0, doc="the increase per step_size, as a fraction of start_lr")
+    staircase: bool = param("bool", default=False, doc="whole steps only: floor(t / step_size)")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         x = t / self.step_size
@@ -525,7 +538,7 @@ class RAdamDampening(Schedule):
     value_name = "multiplier of the base lr"
     formula = "`sqrt((rho - 4)(rho - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho))`, `rho = rho(t + offset)`"
     example = {"beta2": 0.999}
-    params = (Param("beta2", "positive", 0.999, "Adam's second discount factor, in (0.6, 1)"),)
+    beta2: float = param("positive", default=0.999, doc="Adam's second discount factor, in (0.6, 1)")
 
     def _setup(self, beta2: float) -> None:
         if not 0.6 < beta2 < 1:
@@ -593,8 +606,11 @@ class Tanh(_Bounded):
 
     formula = '`min + (peak - min)(1 - tanh(lower + (upper - lower) t/T))/2`'
     example = {"peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001}
-    params = (PEAK, TOTAL, MIN, Param("lower", "real", -7.0, "tanh argument at the start"),
-              Param("upper", "real", 3.0, "tanh argument at the end"))
+    peak_lr: float = param(PEAK)
+    total_steps: float = param(TOTAL)
+    min_lr: float = param(MIN, default=0.0)
+    lower: float = param("real", default=-7.0, doc="tanh argument at the start")
+    upper: float = param("real", default=3.0, doc="tanh argument at the end")
 
     def _setup(self, peak_lr: float, total_steps: float, min_lr: float, lower: float, upper: float) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
@@ -621,7 +637,7 @@ class Tanh(_Bounded):
         return self._left_end() == self.min_lr
 
 
-ONE_CYCLE_SHAPES = ("cosine", "linear")
+OneCycleShape = Literal["cosine", "linear"]
 
 
 @register("one_cycle")
@@ -643,12 +659,14 @@ class OneCycle(Schedule):
 
     formula = "up to `peak`, down to `min_lr` (three-phase: back to `start_lr` first); PyTorch `OneCycleLR`'s positions"
     example = {"peak_lr": 0.1, "total_steps": 1000}
-    params = (Param("peak_lr", "rate", doc="the top of the cycle"), Param("total_steps", "length", doc="run length"),
-              Param("pct_start", "real", 0.3, "fraction of the run spent rising, in (0, 1)"),
-              Param("shape", "choice", "cosine", "shape of each phase", choices=ONE_CYCLE_SHAPES),
-              Param("start_lr", "rate", None, "the value at 0 (default: peak_lr / 25)", optional=True),
-              Param("min_lr", "rate", None, "the value at the end (default: start_lr / 1e4)", optional=True),
-              Param("three_phase", "bool", False, "go back to start_lr before the final decay"))
+    peak_lr: float = param("rate", doc="the top of the cycle")
+    total_steps: float = param("length", doc="run length")
+    pct_start: float = param("real", default=0.3, doc="fraction of the run spent rising, in (0, 1)")
+    shape: OneCycleShape = param("choice", default="cosine", doc="shape of each phase")
+    start_lr: float | None = param("rate", default=None, doc="the value at 0 (default: peak_lr / 25)", optional=True)
+    min_lr: float | None = param("rate", default=None, doc="the value at the end (default: start_lr / 1e4)",
+                                 optional=True)
+    three_phase: bool = param("bool", default=False, doc="go back to start_lr before the final decay")
 
     def _setup(self, peak_lr: float, total_steps: float, pct_start: float, shape: str,
                start_lr: float | None, min_lr: float | None, three_phase: bool) -> None:
@@ -707,7 +725,7 @@ class OneCycle(Schedule):
         return out
 
 
-WSD_SHAPES = ("linear", "cosine", "1-sqrt")
+WsdShape = Literal["linear", "cosine", "1-sqrt"]
 
 
 @register("wsd")
@@ -733,10 +751,12 @@ class WarmupStableDecay(_Bounded):
 
     formula = '`peak t/W` up to `W`, `peak` until `T - D`, then a `linear` / `cosine` / `1-sqrt` decay to `min`'
     example = {"peak_lr": 0.1, "total_steps": 1000, "decay_steps": 200, "shape": "1-sqrt", "warmup_steps": 100}
-    params = (PEAK, Param("total_steps", "length", doc="length of the whole run, warmup included"),
-              Param("decay_steps", "length", doc="length of the decay at the end"), MIN,
-              Param("shape", "choice", "linear", "shape of the decay", choices=WSD_SHAPES),
-              Param("warmup_steps", "length0", 0.0, "length of the linear warmup from 0 (0: none)"))
+    peak_lr: float = param(PEAK)
+    total_steps: float = param("length", doc="length of the whole run, warmup included")
+    decay_steps: float = param("length", doc="length of the decay at the end")
+    min_lr: float = param(MIN, default=0.0)
+    shape: WsdShape = param("choice", default="linear", doc="shape of the decay")
+    warmup_steps: float = param("length0", default=0.0, doc="length of the linear warmup from 0 (0: none)")
 
     def _setup(self, peak_lr: float, total_steps: float, decay_steps: float, min_lr: float,
                shape: str, warmup_steps: float) -> None:
