@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["plot_schedule", "plot_schedules", "save_plot", "save_overlay", "save_series", "series_figure", "figure", "positions", "default_steps",
-           "spec_label", "key_points"]
+           "spec_label", "key_points", "sampled_positions", "check_picture", "MAX_POSITIONS", "SAMPLE_ABOVE", "SAMPLES",
+           "MAX_MARKS", "MAX_PIXELS", "MAX_DPI"]
 
 _LABEL_FONTSIZE = 8
 _FEW_POINTS = 120  # up to this many positions, draw held values (stairs) rather than a line
@@ -45,15 +46,69 @@ def _matplotlib() -> Any:
 
 
 # -- what to evaluate ---------------------------------------------------------------------
-def default_steps(schedule: Schedule) -> int:
+def default_steps(schedule: Schedule, run_steps: float | None = None) -> int:
     """How many positions to show: a tenth past the schedule's end (where it turns constant,
-    else where its last phase starts), or 1000 if it has no such point."""
+    else where its last phase starts), or 1000 if it has no such point. A schedule without
+    an end (``length`` infinite) is shown over ``ceil(run_steps)`` when the run's length is given.
+
+    >>> import lrkit
+    >>> default_steps(lrkit.Cosine(0.1, 300)), default_steps(lrkit.Step(0.1, 10), run_steps=250.5)
+    (330, 251)
+    """
     n = schedule.length
     if not (math.isfinite(n) and n > 0):
         n = max((p.start for p in schedule.phases() if math.isfinite(p.start)), default=0.0)
     if math.isfinite(n) and n > 0:
-        return max(2, math.ceil(n * 1.1))
-    return 1000
+        shown = max(2, math.ceil(n * 1.1))
+    else:
+        shown = 1000
+    if run_steps is not None and not math.isfinite(schedule.length):
+        shown = math.ceil(run_steps)
+    return shown
+
+
+#: More positions than this is almost certainly a typo, and would need gigabytes.
+MAX_POSITIONS = 50_000_000
+#: A picture of more positions than this is drawn from :func:`sampled_positions`
+#: (``SAMPLES`` of them, with every phase boundary kept, at most ``MAX_MARKS`` of those).
+SAMPLE_ABOVE = 200_000
+SAMPLES = 20_000
+MAX_MARKS = 20_000
+
+
+def sampled_positions(schedule: Schedule, n: int, k: int = 1, samples: int = SAMPLES) -> np.ndarray:
+    """About ``samples`` of the positions ``0, 1/k, ..., n - 1/k``, evenly spread, plus each
+    phase boundary below ``n`` and the grid position just before it (so every jump and
+    turn is drawn where it is), and the last position. Enough for any picture; the
+    values at these positions are exact.
+
+    >>> import lrkit
+    >>> x = sampled_positions(lrkit.Step(0.1, 1_000_000, 0.5), 40_000_000, samples=100)
+    >>> x.size < 200, 999_999.0 in x, 1_000_000.0 in x, float(x[-1])
+    (True, True, True, 39999999.0)
+    """
+    grid = n * k  # grid index i is position i / k
+    idx = np.linspace(0, grid - 1, samples).round().astype(np.int64)
+    marks: list[int] = []
+    for p in schedule.phases():
+        if len(marks) >= 2 * MAX_MARKS:
+            break
+        if 0 < p.start < n:
+            j = math.ceil(p.start * k)
+            marks += [j - 1, j]
+    # a stepwise phase (step, multistep) has no phase per drop: its drops are every step_size
+    size = getattr(schedule, "step_size", None)
+    if isinstance(size, float) and size > 0 and n / size <= MAX_MARKS:
+        drops = np.arange(1, math.ceil(n / size)) * size
+        j = np.ceil(drops * k).astype(np.int64)
+        marks += (j - 1).tolist() + j.tolist()
+    for m in getattr(schedule, "milestones", ())[:MAX_MARKS]:
+        if 0 < m < n:
+            j = math.ceil(m * k)
+            marks += [j - 1, j]
+    idx = np.unique(np.concatenate([idx, np.asarray(marks, dtype=np.int64)]))
+    idx = idx[(idx >= 0) & (idx < grid)]
+    return idx / k
 
 
 def positions(steps: int, subdivide: int = 1) -> np.ndarray:
@@ -646,6 +701,22 @@ MAX_DPI = 1000
 MAX_PIXELS = 50_000_000
 #: Formats matplotlib lists that need more than matplotlib (LaTeX): refused up front.
 _NEEDS_LATEX = ("pgf",)
+
+
+def check_picture(size: Any, dpi: Any, legend_height: float = 0.0, names: tuple[str, str] = ("size", "dpi")) -> None:
+    """Refuse, before anything is computed or drawn, a ``dpi`` outside 1 .. :data:`MAX_DPI` or a
+    picture of ``size`` inches (plus ``legend_height`` inches of legend below it) at ``dpi``
+    of more than :data:`MAX_PIXELS` pixels: a ``ValueError`` that says what would fit.
+    ``names`` name the two values in the message (the command line's ``--size``, ``--dpi``).
+
+    >>> check_picture((8, 4.5), 150)
+    >>> check_picture((50, 50), 1000)
+    Traceback (most recent call last):
+    ...
+    ValueError: size 50 x 50 inches at dpi 1000 is 50,000 x 50,000 = 2,500,000,000 pixels; lrkit draws at most 50,000,000 (50 megapixels): lower dpi (at most 141 at this size) or size
+    """
+    w, h = size
+    _check_pixels((w, h), dpi, (w, h + legend_height) if legend_height else None, names=names)
 
 
 def _check_pixels(size: Any, dpi: Any, drawn: Any = None, names: tuple[str, str] = ("size", "dpi")) -> None:

@@ -19,8 +19,10 @@ from typing import Any, Callable, NamedTuple, Sequence, TextIO
 from ._format import number
 from ._num import np
 from .core import Schedule, check_schedule
+from .plot import spec_label
 
-__all__ = ["Difference", "compare", "comparison_table", "write_csv", "write_columns_csv", "distinct_curves"]
+__all__ = ["Difference", "compare", "comparison_table", "comparison_report", "write_csv", "write_columns_csv",
+           "distinct_curves"]
 
 
 class Difference(NamedTuple):
@@ -68,6 +70,35 @@ def comparison_table(differences: Sequence[Difference]) -> list[str]:
                          number(d.value)))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     return ["  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def comparison_report(schedules: Sequence[Schedule], positions: Any, names: Sequence[str] | None = None) -> list[str]:
+    """The lines ``lrkit compare`` prints: the schedules numbered from 1 (``names``, default
+    each one's spec, :func:`lrkit.plot.spec_label`), the positions compared, then
+    :func:`comparison_table` of :func:`compare`.
+
+    >>> import lrkit
+    >>> print("\\n".join(comparison_report([lrkit.Constant(1.0), lrkit.Linear(1.0, 4)], [0, 1, 2])))
+    1  constant(lr=1)
+    2  linear(peak_lr=1, total_steps=4)
+    <BLANKLINE>
+    compared with 1 over positions 0 .. 2:
+    <BLANKLINE>
+       first differs at  largest |difference|  at position  value of 1  value there
+    2                 1                   0.5            2           1          0.5
+    """
+    items = list(schedules)
+    x = np.asarray(positions, dtype=np.float64).ravel()
+    if x.size == 0:
+        raise ValueError("positions must hold at least one position, got none")
+    differences = compare(items, x)
+    if names is None:
+        names = [spec_label(s) for s in items]
+    elif len(names) != len(items):
+        raise ValueError(f"names must name each of the {len(items)} schedules, got {len(names)}")
+    lines = [f"{i + 1}  {name}" for i, name in enumerate(names)]
+    lines += ["", f"compared with 1 over positions {number(x[0])} .. {number(x[-1])}:", ""]
+    return lines + comparison_table(differences)
 
 
 def write_csv(out: TextIO, schedule: Schedule, positions: Any, *, base_lrs: Sequence[float] | None = None,
