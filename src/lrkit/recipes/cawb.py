@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, Callable, ClassVar, Iterable, Literal, Sequence, Union, get_args
 
 from .. import _check
 from .. import _num as m
 from ..core import Phase, Schedule, register
-from ..params import Param
+from ..params import param
 
 __all__ = ["CAWB", "CawbLf", "cawb_lf", "LF_SHAPES"]
 
 _INF = math.inf
 _PI = math.pi
 
+LfShape = Literal["cos", "linear"]
 #: The named CAWB decay functions usable in configs (see :class:`CawbLf`).
-LF_SHAPES = ("cos", "linear")
+LF_SHAPES: tuple[str, ...] = get_args(LfShape)
 
 
 
@@ -99,6 +100,10 @@ def _steps_tuple(steps: Any) -> tuple[float, ...]:
     return tuple(_check.real(f"steps[{i}]", s) for i, s in enumerate(steps))
 
 
+#: What CAWB's ``lf`` takes: a named decay, a :class:`CawbLf`, a function ``lf(x, gap)``, or None.
+CawbLfArg = Union[LfShape, CawbLf, Callable[[float, float], float], None]
+
+
 @register("cawb")
 class CAWB(Schedule):
     """Cosine annealing with warm restarts ("warm booting") at given epochs, as CAWB computes it.
@@ -150,16 +155,17 @@ class CAWB(Schedule):
 
     formula = "CAWB's multiplier per iteration: linear warmup, then cosine segments between restarts (see the recipes)"
     example = {"epochs": 45, "steps": [15, 30], "step_scale": 0.7, "batchs": 20, "warmup_epoch": 5}
-    params = (Param("epochs", "positive", doc="number of epochs"),
-              Param("eta_min", "real", 0.05, "floor of each cosine, a ratio of the base lr in [0, 1]"),
-              Param("steps", "any", (), "restart epochs"),
-              Param("step_scale", "positive", 0.8, "peak factor at each restart"),
-              Param("lf", "any", None, "None, 'cos', 'linear', a CawbLf or a function lf(x, gap)"),
-              Param("batchs", "real", 0, "batches per epoch (0: per epoch)"),
-              Param("warmup_epoch", "length0", 0, "linear warmup epochs"),
-              Param("epoch_scale", "factor", 1.0, "added to every cosine period but the last"),
-              Param("lf_amplitude", "rate", None, "amplitude of a named lf (default: 1 - eta_min)", optional=True),
-              Param("lf_floor", "rate", None, "floor of a named lf (default: eta_min)", optional=True))
+    epochs: float = param("positive", doc="number of epochs")
+    eta_min: float = param("real", default=0.05, doc="floor of each cosine, a ratio of the base lr in [0, 1]")
+    steps: Sequence[float] = param("any", default=(), doc="restart epochs")
+    step_scale: float = param("positive", default=0.8, doc="peak factor at each restart")
+    lf: CawbLfArg = param("any", default=None, doc="None, 'cos', 'linear', a CawbLf or a function lf(x, gap)")
+    batchs: float = param("real", default=0, doc="batches per epoch (0: per epoch)")
+    warmup_epoch: float = param("length0", default=0, doc="linear warmup epochs")
+    epoch_scale: float = param("factor", default=1.0, doc="added to every cosine period but the last")
+    lf_amplitude: float | None = param("rate", default=None, doc="amplitude of a named lf (default: 1 - eta_min)",
+                                       optional=True)
+    lf_floor: float | None = param("rate", default=None, doc="floor of a named lf (default: eta_min)", optional=True)
 
     def _setup(self, epochs: float, eta_min: float, steps: Any, step_scale: float, lf: Any, batchs: float,
                warmup_epoch: float, epoch_scale: float, lf_amplitude: float | None, lf_floor: float | None) -> None:

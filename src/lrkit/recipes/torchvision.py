@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import _check
 from ..core import Phase, Schedule, register
-from ..params import Param
+from ..params import param
 from ._dropin import _drop_in_warning
 
 __all__ = ["TorchvisionWarmup", "torchvision_drop_in"]
@@ -39,8 +39,8 @@ class TorchvisionWarmup(Schedule):
     # warmup_factor above 1 is valid, as in the original: the multiplier then falls to 1
     formula = '`warmup_factor (1 - x/W) + x/W` for `x < W`, then 1 (a multiplier)'
     example = {"warmup_iters": 500, "warmup_factor": 0.001}
-    params = (Param("warmup_iters", "length0", doc="warmup length (0: no warmup)"),
-              Param("warmup_factor", "factor", doc="the multiplier at 0"))
+    warmup_iters: float = param("length0", doc="warmup length (0: no warmup)")
+    warmup_factor: float = param("factor", doc="the multiplier at 0")
 
     def _warm(self, x: Any, xp: Any) -> Any:
         a = x / self.warmup_iters

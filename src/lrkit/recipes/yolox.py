@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import _check
 from ..core import Phase, Schedule, register
-from ..params import Param
+from ..params import param
 from ._dropin import (_drop_in_build, _drop_in_warning, _lenient_pair, _lenient_ratio, _lr_pair, _ratio)
 
 __all__ = ["get_lr_scheduler", "YoloxCos", "YoloxStep", "LR_DECAY_TYPES"]
@@ -49,11 +49,12 @@ class YoloxCos(Schedule):
 
     formula = 'YOLOX warm cos: quadratic warmup, half cosine, flat `min_lr` tail (see the recipes)'
     example = {"lr": 0.01, "min_lr": 0.0001, "total_iters": 300}
-    params = (Param("lr", "real", doc="the peak, > 0"), Param("min_lr", "real", doc="the floor (tail) value"),
-              Param("total_iters", "real", doc="run length, in the positions f is called with"),
-              Param("warmup_iters_ratio", "real", 0.1, "warmup length = ratio * total_iters, clamped to [1, 3]"),
-              Param("warmup_lr_ratio", "real", 0.1, "warmup start = max(ratio * lr, 1e-6)"),
-              Param("no_aug_iter_ratio", "real", 0.3, "flat tail = ratio * total_iters, clamped to [1, 15]"))
+    lr: float = param("real", doc="the peak, > 0")
+    min_lr: float = param("real", doc="the floor (tail) value")
+    total_iters: float = param("real", doc="run length, in the positions f is called with")
+    warmup_iters_ratio: float = param("real", default=0.1, doc="warmup length = ratio * total_iters, clamped to [1, 3]")
+    warmup_lr_ratio: float = param("real", default=0.1, doc="warmup start = max(ratio * lr, 1e-6)")
+    no_aug_iter_ratio: float = param("real", default=0.3, doc="flat tail = ratio * total_iters, clamped to [1, 15]")
 
     def _setup(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float,
                warmup_lr_ratio: float, no_aug_iter_ratio: float) -> None:
@@ -156,9 +157,10 @@ class YoloxStep(Schedule):
 
     formula = '`lr * r^floor(x / (T / step_num))`, `r = (min_lr / lr)^(1 / (step_num - 1))`'
     example = {"lr": 0.01, "min_lr": 0.0001, "total_iters": 300, "step_num": 5}
-    params = (Param("lr", "real", doc="the first plateau, > 0"), Param("min_lr", "real", doc="the last plateau"),
-              Param("total_iters", "real", doc="run length"),
-              Param("step_num", "real", 10, "number of plateaus, a whole number >= 2"))
+    lr: float = param("real", doc="the first plateau, > 0")
+    min_lr: float = param("real", doc="the last plateau")
+    total_iters: float = param("real", doc="run length")
+    step_num: float = param("real", default=10, doc="number of plateaus, a whole number >= 2")
 
     def _setup(self, lr: float, min_lr: float, total_iters: float, step_num: float) -> None:
         self._init(lr, min_lr, total_iters, step_num, True)

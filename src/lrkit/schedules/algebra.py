@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Sequence
 
 from .. import _check
 from ..core import Phase, Schedule, register
 from ..ops import Positions
 from ..explain import _summary, explainer, words
-from ..params import Param
+from ..params import param
 
 __all__ = ["Shift", "Retime", "Sum", "Product", "Ramp", "Piecewise", "Dampening", "dampened"]
 
@@ -40,8 +40,8 @@ class Shift(Schedule):
 
     formula = "`schedule(t + offset)`"
     example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001}, "offset": 300}
-    params = (Param("schedule", "schedule", doc="the schedule read ahead"),
-              Param("offset", "length0", doc="how far ahead its clock runs"))
+    schedule: Schedule = param("schedule", doc="the schedule read ahead")
+    offset: float = param("length0", doc="how far ahead its clock runs")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         return self.schedule._kernel(t + self.offset, xp)
@@ -112,11 +112,11 @@ class Retime(Schedule):
     PAST: ClassVar[float] = _PAST
     example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001},
                "boundaries": [400], "origins": [0, 400], "inner_spans": [1, 600], "outer_spans": [1, 1200]}
-    params = (Param("schedule", "schedule", doc="the schedule read on the new clock"),
-              Param("boundaries", "lengths", doc="where each piece after the first starts"),
-              Param("origins", "reals", doc="the schedule's position at the start of each piece (>= 0)"),
-              Param("inner_spans", "reals", doc="per piece: positions of the schedule (> 0) ..."),
-              Param("outer_spans", "reals", doc="... run in this many positions (> 0)"))
+    schedule: Schedule = param("schedule", doc="the schedule read on the new clock")
+    boundaries: Sequence[float] = param("lengths", doc="where each piece after the first starts")
+    origins: Sequence[float] = param("reals", doc="the schedule's position at the start of each piece (>= 0)")
+    inner_spans: Sequence[float] = param("reals", doc="per piece: positions of the schedule (> 0) ...")
+    outer_spans: Sequence[float] = param("reals", doc="... run in this many positions (> 0)")
 
     def _setup(self, schedule: Schedule, boundaries: tuple, origins: tuple, inner_spans: tuple,
                outer_spans: tuple) -> None:
@@ -229,7 +229,7 @@ class Sum(_Fold):
     formula = "`s_1(t) + s_2(t) + ...`"
     example = {"schedules": [{"type": "constant", "lr": 0.01},
                              {"type": "cosine_restarts", "peak_lr": 0.09, "period": 200, "peak_decay": 0.6}]}
-    params = (Param("schedules", "schedules", doc="the terms, added left to right"),)
+    schedules: Sequence[Schedule] = param("schedules", doc="the terms, added left to right")
 
     def _setup(self, schedules: tuple) -> None:
         self._checked_tops(schedules, sum(s.max_value for s in schedules), "add up")
@@ -259,7 +259,7 @@ class Product(_Fold):
     formula = '`s_1(t) * s_2(t) * ...`'
     example = {"schedules": [{"type": "step", "peak_lr": 0.1, "step_size": 300, "gamma": 0.5},
                              {"type": "warmup", "schedule": {"type": "constant", "lr": 1.0}, "warmup_steps": 100}]}
-    params = (Param("schedules", "schedules", doc="the factors, multiplied left to right"),)
+    schedules: Sequence[Schedule] = param("schedules", doc="the factors, multiplied left to right")
 
     def _setup(self, schedules: tuple) -> None:
         top = 1.0
@@ -279,7 +279,7 @@ class Product(_Fold):
         return math.prod(tops)
 
 
-RAMP_SHAPES = ("linear", "cosine")
+RampShape = Literal["linear", "cosine"]
 
 
 @register("ramp")
@@ -300,10 +300,10 @@ class Ramp(Schedule):
     formula = "`start + (end - start) u` (linear) or `end + (start - end)(1 + cos(pi u))/2` (cosine), " \
               "`u = t/T`; then `end`"
     example = {"start_lr": 0.001, "end_lr": 0.1, "total_steps": 800, "shape": "cosine"}
-    params = (Param("start_lr", "rate", doc="the value at 0"),
-              Param("end_lr", "rate", doc="the value reached at total_steps, and held"),
-              Param("total_steps", "length", doc="length of the ramp"),
-              Param("shape", "choice", "linear", "how it goes", choices=RAMP_SHAPES))
+    start_lr: float = param("rate", doc="the value at 0")
+    end_lr: float = param("rate", doc="the value reached at total_steps, and held")
+    total_steps: float = param("length", doc="length of the ramp")
+    shape: RampShape = param("choice", default="linear", doc="how it goes")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         # from T on: end_lr, as the formula on min(t, T) gives there (u = 1, cos(pi) = -1)
@@ -341,8 +341,8 @@ class Piecewise(Schedule):
 
     formula = "`values[i]` for `boundaries[i-1] <= t < boundaries[i]`"
     example = {"values": [0.1, 0.05, 0.01, 0.001], "boundaries": [300, 600, 800]}
-    params = (Param("values", "rates", doc="the value of each piece"),
-              Param("boundaries", "lengths", doc="where each piece after the first starts"))
+    values: Sequence[float] = param("rates", doc="the value of each piece")
+    boundaries: Sequence[float] = param("lengths", doc="where each piece after the first starts")
 
     def _setup(self, values: tuple, boundaries: tuple) -> None:
         if len(values) != len(boundaries) + 1:
@@ -368,7 +368,7 @@ class Piecewise(Schedule):
                 for i, (a, b, v) in enumerate(zip(starts, ends, self.values))]
 
 
-DAMPENING_SHAPES = ("linear", "exponential")
+DampeningShape = Literal["linear", "exponential"]
 
 
 @register("dampening")
@@ -392,8 +392,8 @@ class Dampening(Schedule):
 
     formula = "`min(1, (t + 1) / period)` or `1 - exp(-(t + 1) / period)`"
     example = {"period": 200, "shape": "exponential"}
-    params = (Param("period", "length", doc="the warmup period (pytorch-warmup's warmup_period)"),
-              Param("shape", "choice", "linear", "linear or exponential", choices=DAMPENING_SHAPES))
+    period: float = param("length", doc="the warmup period (pytorch-warmup's warmup_period)")
+    shape: DampeningShape = param("choice", default="linear", doc="linear or exponential")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         u = (t + 1.0) / self.period

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Literal, Sequence as SequenceT
 
 
 from .. import _check
 from .. import _num as m
 from ..core import Phase, Schedule, register
 from ..ops import Positions
-from ..params import Param
+from ..params import param
 
 __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule"]
 
 _INF = math.inf
 _PI = math.pi
-WARMUP_SHAPES = ("linear", "power", "exponential", "constant", "cosine", "1-sqrt", "log")
+WarmupShape = Literal["linear", "power", "exponential", "constant", "cosine", "1-sqrt", "log"]
 
 
 def _nonempty(phases: list[Phase]) -> list[Phase]:
@@ -75,8 +75,8 @@ class Sequence(Schedule):
 
     formula = '`segments[i](t - b_i)` for `b_i <= t < b_(i+1)`'
     example = {"segments": [{"type": "constant", "lr": 0.01}, {"type": "cosine", "peak_lr": 0.1, "total_steps": 700}, {"type": "constant", "lr": 0.001}], "boundaries": [100, 800]}
-    params = (Param("segments", "schedules", doc="the schedules, in order"),
-              Param("boundaries", "lengths", doc="where each segment after the first starts"))
+    segments: SequenceT[Schedule] = param("schedules", doc="the schedules, in order")
+    boundaries: SequenceT[float] = param("lengths", doc="where each segment after the first starts")
 
     def _setup(self, segments: tuple, boundaries: tuple) -> None:
         segs, bounds = segments, boundaries
@@ -125,39 +125,21 @@ class Sequence(Schedule):
         return _nonempty(out)
 
 
-@register("warmup")
-class Warmup(Schedule):
-    """A warmup of ``warmup_steps`` prepended to ``schedule``, ending at its first value.
+class _WarmupAttributes:
+    """The attributes of every warmup, for type checkers (not a schedule: no constructor parameters)."""
 
-    With ``W = warmup_steps``, ``e = schedule(0)``, ``s = start_factor * e`` and
-    ``u = t / W``::
+    schedule: Schedule
+    warmup_steps: float
+    shape: WarmupShape
+    start_factor: float
+    power: float
+    tau: float | None
+    start_lr: float | None
 
-        linear:       s + (e - s) * u
-        power:        s + (e - s) * u ** power                     (quadratic by default)
-        exponential:  s + (e - s) * (1 - exp(-t/tau)) / (1 - exp(-W/tau))
-        log:          s + (e - s) * log(max(t, 1)) / log(W)         (DeepSpeed's, W >= 2)
-        constant:     s                                             (then a jump to e)
-        f(t) = schedule(t - W)   for t >= W
 
-    The exponential shape is the ``1 - exp(-t/tau)`` warmup, normalised so it
-    reaches ``e`` exactly at ``W`` (``tau`` defaults to ``W / 5``). ``warmup_steps=0``
-    means no warmup.
-
-    >>> from lrkit import Constant
-    >>> Warmup(Constant(0.1), 10)(5)
-    0.05
-    """
-
-    formula = '`s + (e - s) g(t/W)` with `g` linear, power, exponential, cosine, 1-sqrt, log or 0 (constant), `e = schedule(0)`; then `schedule(t - W)`'
-    example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 900, "min_lr": 0.001}, "warmup_steps": 100, "shape": "exponential"}
-    params = (Param("schedule", "schedule", doc="what follows the warmup"),
-              Param("warmup_steps", "length0", doc="length of the warmup (0: none)"),
-              Param("shape", "choice", "linear", "how the warmup rises", choices=WARMUP_SHAPES),
-              Param("start_factor", "factor", 0.0, "start at this fraction of schedule(0), in [0, 1]"),
-              Param("power", "positive", 2.0, "the exponent of the power shape"),
-              Param("tau", "positive", None, "time constant of the exponential shape (default: warmup_steps / 5)",
-                    optional=True),
-              Param("start_lr", "rate", None, "an absolute start value instead of start_factor", optional=True))
+class _Warmup(Schedule, _WarmupAttributes):
+    """A warmup in front of a schedule: what :class:`Warmup` and :class:`~lrkit.WarmupCosine` share
+    (``_setup`` with Warmup's parameters builds it; each declares its own constructor parameters)."""
 
     def _setup(self, schedule: Schedule, warmup_steps: float, shape: str, start_factor: float, power: float,
                tau: float | None, start_lr: float | None) -> None:
@@ -237,6 +219,42 @@ class Warmup(Schedule):
         return _nonempty([warm] + inner)
 
 
+@register("warmup")
+class Warmup(_Warmup):
+    """A warmup of ``warmup_steps`` prepended to ``schedule``, ending at its first value.
+
+    With ``W = warmup_steps``, ``e = schedule(0)``, ``s = start_factor * e`` and
+    ``u = t / W``::
+
+        linear:       s + (e - s) * u
+        power:        s + (e - s) * u ** power                     (quadratic by default)
+        exponential:  s + (e - s) * (1 - exp(-t/tau)) / (1 - exp(-W/tau))
+        log:          s + (e - s) * log(max(t, 1)) / log(W)         (DeepSpeed's, W >= 2)
+        constant:     s                                             (then a jump to e)
+        f(t) = schedule(t - W)   for t >= W
+
+    The exponential shape is the ``1 - exp(-t/tau)`` warmup, normalised so it
+    reaches ``e`` exactly at ``W`` (``tau`` defaults to ``W / 5``). ``warmup_steps=0``
+    means no warmup.
+
+    >>> from lrkit import Constant
+    >>> Warmup(Constant(0.1), 10)(5)
+    0.05
+    """
+
+    formula = '`s + (e - s) g(t/W)` with `g` linear, power, exponential, cosine, 1-sqrt, log or 0 (constant), `e = schedule(0)`; then `schedule(t - W)`'
+    example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 900, "min_lr": 0.001}, "warmup_steps": 100, "shape": "exponential"}
+    schedule: Schedule = param("schedule", doc="what follows the warmup")
+    warmup_steps: float = param("length0", doc="length of the warmup (0: none)")
+    shape: WarmupShape = param("choice", default="linear", doc="how the warmup rises")
+    start_factor: float = param("factor", default=0.0, doc="start at this fraction of schedule(0), in [0, 1]")
+    power: float = param("positive", default=2.0, doc="the exponent of the power shape")
+    tau: float | None = param("positive", default=None, doc="time constant of the exponential shape (default: "
+                              "warmup_steps / 5)", optional=True)
+    start_lr: float | None = param("rate", default=None, doc="an absolute start value instead of start_factor",
+                                   optional=True)
+
+
 @register("hold")
 class Hold(Schedule):
     """``schedule`` until ``end``, then a constant: ``value`` if given, else ``schedule(end)``.
@@ -248,9 +266,10 @@ class Hold(Schedule):
 
     formula = '`schedule(t)` until `end`, then `value` (default `schedule(end)`)'
     example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000}, "end": 600}
-    params = (Param("schedule", "schedule", doc="followed until end"),
-              Param("end", "length0", doc="where the value is frozen"),
-              Param("value", "rate", None, "the value held from end (default: schedule(end))", optional=True))
+    schedule: Schedule = param("schedule", doc="followed until end")
+    end: float = param("length0", doc="where the value is frozen")
+    value: float | None = param("rate", default=None, doc="the value held from end (default: schedule(end))",
+                                optional=True)
 
     def _setup(self, schedule: Schedule, end: float, value: float | None) -> None:
         e, v = end, value
@@ -318,8 +337,8 @@ class Scale(_Map):
 
     formula = '`factor * schedule(t)`'
     example = {"schedule": {"type": "cosine", "peak_lr": 1.0, "total_steps": 1000}, "factor": 0.05}
-    params = (Param("schedule", "schedule", doc="the schedule scaled"),
-              Param("factor", "factor", doc="the multiplier"))
+    schedule: Schedule = param("schedule", doc="the schedule scaled")
+    factor: float = param("factor", doc="the multiplier")
 
     def _setup(self, schedule: Schedule, factor: float) -> None:
         f = factor
@@ -348,10 +367,10 @@ class Clip(_Map):
 
     formula = '`min(max(schedule(t), min_lr), max_lr)`'
     example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000}, "min_lr": 0.01, "max_lr": 0.08}
-    params = (Param("schedule", "schedule", doc="the schedule clipped"),
-              Param("min_lr", "rate", 0.0, "values below are raised to it"),
-              Param("max_lr", "rate", None, "values above are lowered to it (default: none)", optional=True,
-                    unbounded=True))
+    schedule: Schedule = param("schedule", doc="the schedule clipped")
+    min_lr: float = param("rate", default=0.0, doc="values below are raised to it")
+    max_lr: float | None = param("rate", default=None, doc="values above are lowered to it (default: none)",
+                                 optional=True, unbounded=True)
 
     def _setup(self, schedule: Schedule, min_lr: float, max_lr: float | None) -> None:
         hi = _INF if max_lr is None else max_lr
@@ -382,8 +401,8 @@ class PerStep(Schedule):
 
     formula = '`schedule(t / steps_per_epoch)`'
     example = {"schedule": {"type": "multistep", "peak_lr": 0.1, "milestones": [3, 6], "gamma": 0.1}, "steps_per_epoch": 100}
-    params = (Param("schedule", "schedule", doc="a schedule in epochs"),
-              Param("steps_per_epoch", "length", doc="positions (steps) per epoch"))
+    schedule: Schedule = param("schedule", doc="a schedule in epochs")
+    steps_per_epoch: float = param("length", doc="positions (steps) per epoch")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         return self.schedule._kernel(xp.guard(t / self.steps_per_epoch, self._too_far), xp)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 
 from .. import _check
 from .._num import np
 from .. import _num as m
 from ..core import Phase, Schedule, register
-from ..params import Param
+from ..params import param
 
 __all__ = ["CosineRestarts", "Cyclic"]
 
@@ -54,15 +54,17 @@ class CosineRestarts(Schedule):
     formula = ('cycle `i` lasts `period * period_mult^i`, peaks at `max(peak * peak_decay^i, min)` (or `min + (peak - min) '
                'amplitude_decay^i`), cosine of `pi (x / P_i)^k`; `min` after `max_cycles`')
     example = {"peak_lr": 0.1, "period": 100, "period_mult": 2, "min_lr": 0.001, "peak_decay": 0.7, "max_cycles": 4}
-    params = (Param("peak_lr", "rate", doc="the first cycle's peak"),
-              Param("period", "length", doc="length of the first cycle"),
-              Param("period_mult", "real", 1.0, "each cycle is this many times longer than the previous, >= 1"),
-              Param("min_lr", "rate", 0.0, "the floor of every cycle"),
-              Param("peak_decay", "factor", 1.0, "each restart's peak is the previous one times this, in [0, 1]"),
-              Param("max_cycles", "count", None, "cycles before min_lr is held (default: no end)", optional=True),
-              Param("k", "positive", 1.0, "k-decay exponent of the position within a cycle (1: plain cosine)"),
-              Param("amplitude_decay", "factor", 1.0,
-                    "each restart's height above min_lr is the previous one times this, in [0, 1]"))
+    peak_lr: float = param("rate", doc="the first cycle's peak")
+    period: float = param("length", doc="length of the first cycle")
+    period_mult: float = param("real", default=1.0, doc="each cycle is this many times longer than the previous, >= 1")
+    min_lr: float = param("rate", default=0.0, doc="the floor of every cycle")
+    peak_decay: float = param("factor", default=1.0,
+                              doc="each restart's peak is the previous one times this, in [0, 1]")
+    max_cycles: int | None = param("count", default=None, doc="cycles before min_lr is held (default: no end)",
+                                   optional=True)
+    k: float = param("positive", default=1.0, doc="k-decay exponent of the position within a cycle (1: plain cosine)")
+    amplitude_decay: float = param("factor", default=1.0,
+                                   doc="each restart's height above min_lr is the previous one times this, in [0, 1]")
 
     def _setup(self, peak_lr: float, period: float, period_mult: float, min_lr: float, peak_decay: float,
                max_cycles: int | None, k: float, amplitude_decay: float) -> None:
@@ -367,7 +369,7 @@ class CosineRestarts(Schedule):
         return out
 
 
-CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+CyclicMode = Literal["triangular", "triangular2", "exp_range"]
 
 
 @register("cyclic")
@@ -390,14 +392,13 @@ class Cyclic(Schedule):
 
     formula = 'triangle waves; `triangular2` halves each cycle, `exp_range` multiplies by `gamma^t`'
     example = {"peak_lr": 0.1, "step_size_up": 100, "min_lr": 0.001, "mode": "triangular2"}
-    params = (Param("peak_lr", "rate", doc="the top of the first triangle"),
-              Param("step_size_up", "length", doc="positions from bottom to top"),
-              Param("step_size_down", "length", None, "positions from top to bottom (default: step_size_up)",
-                    optional=True),
-              Param("min_lr", "rate", 0.0, "the bottom of each triangle"),
-              Param("mode", "choice", "triangular", "how the height changes from cycle to cycle",
-                    choices=CYCLIC_MODES),
-              Param("gamma", "factor", 1.0, "exp_range's factor per position, in (0, 1]"))
+    peak_lr: float = param("rate", doc="the top of the first triangle")
+    step_size_up: float = param("length", doc="positions from bottom to top")
+    step_size_down: float | None = param("length", default=None, doc="positions from top to bottom (default: "
+                                         "step_size_up)", optional=True)
+    min_lr: float = param("rate", default=0.0, doc="the bottom of each triangle")
+    mode: CyclicMode = param("choice", default="triangular", doc="how the height changes from cycle to cycle")
+    gamma: float = param("factor", default=1.0, doc="exp_range's factor per position, in (0, 1]")
 
     def _setup(self, peak_lr: float, step_size_up: float, step_size_down: float | None, min_lr: float,
                mode: str, gamma: float) -> None:

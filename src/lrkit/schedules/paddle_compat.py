@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from ..core import Phase, Schedule, register
-from ..params import Param
+from ..params import param
 
 __all__ = ["PolynomialCycle"]
 
@@ -35,10 +35,10 @@ class PolynomialCycle(Schedule):
 
     formula = "`(peak - end)(1 - t/(T k))^power + end`, `k = ceil(t / T)` (Paddle's `PolynomialDecay(cycle=True)`)"
     example = {"peak_lr": 0.1, "decay_steps": 300, "end_lr": 0.001, "power": 2.0}
-    params = (Param("peak_lr", "rate", doc="the value at 0"),
-              Param("decay_steps", "length", doc="length of the first decay; later ones are multiples of it"),
-              Param("end_lr", "rate", 0.0, "the value each decay reaches"),
-              Param("power", "positive", 1.0, "exponent of the decay"))
+    peak_lr: float = param("rate", doc="the value at 0")
+    decay_steps: float = param("length", doc="length of the first decay; later ones are multiples of it")
+    end_lr: float = param("rate", default=0.0, doc="the value each decay reaches")
+    power: float = param("positive", default=1.0, doc="exponent of the decay")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         T = self.decay_steps

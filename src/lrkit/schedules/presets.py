@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from .. import _check
 from .algebra import dampened
-from .compose import WARMUP_SHAPES, Warmup
+from .compose import Warmup, WarmupShape, _Warmup
 from ..core import Schedule, register
-from ..params import Param
+from ..params import param
 from .decays import Cosine
 
 __all__ = ["WarmupCosine", "untuned_linear_warmup", "untuned_exponential_warmup"]
 
 
 @register("warmup_cosine")
-class WarmupCosine(Warmup):
+class WarmupCosine(_Warmup):
     """A warmup then a cosine decay, ``total_steps`` counting both.
 
     ``Warmup(Cosine(peak_lr, total_steps - warmup_steps, min_lr), warmup_steps, shape, start_factor)``:
@@ -26,12 +26,12 @@ class WarmupCosine(Warmup):
 
     formula = 'a warmup then a cosine, `total_steps` counting both'
     example = {"peak_lr": 0.1, "total_steps": 1000, "warmup_steps": 100, "min_lr": 0.001}
-    params = (Param("peak_lr", "rate", doc="the value the warmup reaches, where the cosine starts"),
-              Param("total_steps", "length", doc="length of the whole run, warmup included"),
-              Param("warmup_steps", "length0", doc="length of the warmup"),
-              Param("min_lr", "rate", 0.0, "the floor the cosine reaches at total_steps"),
-              Param("start_factor", "factor", 0.0, "the warmup starts at start_factor * peak_lr"),
-              Param("shape", "choice", "linear", "how the warmup rises", choices=WARMUP_SHAPES))
+    peak_lr: float = param("rate", doc="the value the warmup reaches, where the cosine starts")
+    total_steps: float = param("length", doc="length of the whole run, warmup included")
+    warmup_steps: float = param("length0", doc="length of the warmup")
+    min_lr: float = param("rate", default=0.0, doc="the floor the cosine reaches at total_steps")
+    start_factor: float = param("factor", default=0.0, doc="the warmup starts at start_factor * peak_lr")
+    shape: WarmupShape = param("choice", default="linear", doc="how the warmup rises")
 
     def _setup(self, peak_lr: float, total_steps: float, warmup_steps: float, min_lr: float,
                start_factor: float, shape: str) -> None:
