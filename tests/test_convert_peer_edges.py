@@ -145,16 +145,55 @@ def test_wsd_stable_and_decay_functions(name, warmup_t):
                                          **kw), name)
 
 
-@pytest.mark.parametrize("kw, why", [
-    (dict(decay_fn=lambda f: 1 - f), "user code"),
-    (dict(decay_fn="exp"), "exponential less a constant"),
-    (dict(stable_fn="power", stable_power=0.7, stable_timescale=10), "stable_power=0.7"),
-    (dict(stable_fn="rsqrt", stable_timescale=10, decay_fn="1-sqrt", lr_min=1e-3), "no lrkit form"),
-])
-def test_wsd_refusals_say_why(kw, why):
+STABLE = {
+    "constant": dict(stable_fn="constant"),
+    "rsqrt": dict(stable_fn="rsqrt", stable_timescale=20),
+    "power-0.5": dict(stable_fn="power", stable_power=0.5, stable_timescale=35),
+    "power-1": dict(stable_fn="power", stable_power=1.0, stable_timescale=30),
+    "power-0.7": dict(stable_fn="power", stable_power=0.7, stable_timescale=25.5),
+    "power-1.6": dict(stable_fn="power", stable_power=1.6, stable_timescale=60),
+}
+DECAY = {
+    "linear": dict(decay_fn="linear"),
+    "cosine": dict(decay_fn="cosine"),
+    "1-sqrt": dict(decay_fn="1-sqrt"),
+    "power-0.3": dict(decay_fn="power", decay_power=0.3),
+    "power-2": dict(decay_fn="power", decay_power=2.0),
+    "exp-0.1": dict(decay_fn="exp"),
+    "exp-0.02": dict(decay_fn="exp", decay_ratio=0.02),
+    "exp-0.9": dict(decay_fn="exp", decay_ratio=0.9),
+}
+
+
+@pytest.mark.parametrize("updates", [False, True], ids=["epochs", "updates"])
+@pytest.mark.parametrize("warmup_t", [0, 45])
+@pytest.mark.parametrize("lr_min", [0.0, 3e-3])
+@pytest.mark.parametrize("decay", list(DECAY))
+@pytest.mark.parametrize("stable", list(STABLE))
+def test_wsd_every_stable_and_decay_function(stable, decay, lr_min, warmup_t, updates):
+    # 1200 positions, past warmup_t + t_initial; lr_min 3e-3 is below every group's base lr
+    # (0.05, 0.0137 * 0.3) and above the decayed stable value of the rsqrt / power ones
+    kw = dict(STABLE[stable], **DECAY[decay])
+    if warmup_t == 0 and stable != "constant":
+        kw.setdefault("stable_timescale", 20)
+    run_timm(lambda o: ts.WSDLRScheduler(o, t_initial=800, decay_t=300, lr_min=lr_min, warmup_t=warmup_t,
+                                         warmup_lr_init=1e-4, t_in_epochs=not updates, **kw),
+             f"{stable} {decay} lr_min={lr_min} warmup_t={warmup_t}", updates=updates)
+
+
+@pytest.mark.parametrize("decay", list(DECAY))
+@pytest.mark.parametrize("stable", ["constant", "rsqrt", "power-0.7"])
+def test_wsd_decay_over_the_whole_run_and_lr_min_above_a_group(stable, decay):
+    # decay_t == t_initial (no stable phase), lr_min 5e-3: above the second group's 0.0137 * 0.3
+    kw = dict(STABLE[stable], **DECAY[decay])
+    run_timm(lambda o: ts.WSDLRScheduler(o, t_initial=700, decay_t=700, lr_min=5e-3, warmup_t=30, **kw),
+             f"{stable} {decay} whole-run decay")
+
+
+def test_wsd_user_decay_fn_is_refused_saying_why():
     opt = opt3()
-    with pytest.raises(TypeError, match=f"WSDLRScheduler.*{why}"):
-        from_torch(ts.WSDLRScheduler(opt, t_initial=100, decay_t=20, **kw))
+    with pytest.raises(TypeError, match="WSDLRScheduler.*user code"):
+        from_torch(ts.WSDLRScheduler(opt, t_initial=100, decay_t=20, decay_fn=lambda f: 1 - f))
 
 
 def test_timm_k_decay_cycle_start_placed_as_timm_places_it():

@@ -18,9 +18,11 @@ lr ``v`` (times its ``lr_scale``, if it has one):
   ``bisect_right(decay_t, t + 1)`` decays, on the list as given (sorted or not: the count
   only grows with ``t``, so it is a staircase whatever the order);
 * ``WSDLRScheduler`` (``sched="wsd"`` / ``"rsqrt"``): the warmup, then ``lr_min + (max(v s(t_s),
-  lr_min) - lr_min) d(frac)`` with ``s`` its stable function (``constant``; ``rsqrt`` and ``power``
-  with ``stable_power`` 0.5 or 1: :class:`~lrkit.InverseSqrt`, :class:`~lrkit.InverseTime`) and
-  ``d`` its decay (``linear``, ``cosine``, ``1-sqrt``, ``power``, ``exp``);
+  lr_min) - lr_min) d(frac)`` with ``s`` its stable function (``constant``; ``rsqrt``:
+  :class:`~lrkit.InverseSqrt`; ``power``: :class:`~lrkit.InverseTime` with ``power=stable_power``)
+  and ``d`` its decay (``linear``, ``cosine``, ``1-sqrt``, ``power``, ``exp``: falling
+  :class:`~lrkit.Ramp` shapes, ``exp`` the exponential one with ``tau = decay_t / ln(1 / decay_ratio)``),
+  with any ``lr_min``;
 * a param group added after the scheduler was built (``add_param_group``) is never
   written by timm: its lr, held;
 * noise (``noise_range_t``), a metric (``PlateauLRScheduler``), a user's ``decay_fn`` or a
@@ -135,7 +137,13 @@ def _bisect_milestones(decay_t: list[Any]) -> list[float]:
 
 
 def _wsd(obj: Any, v: float) -> Schedule:
-    """timm's WSD after its warmup: ``lr_min + (max(v s(t), lr_min) - lr_min) d(frac)``."""
+    """timm's WSD after its warmup: ``lr_min + (max(v s(t), lr_min) - lr_min) d(frac)``.
+
+    With ``S = max(v s, lr_min)`` that is ``S d + lr_min (1 - d)``: the decay factor ``d`` and
+    its complement ``1 - d`` are each a schedule (a falling and a rising :class:`~lrkit.Ramp`
+    of the same shape), and ``s`` is :class:`~lrkit.InverseSqrt` (``rsqrt``) or
+    :class:`~lrkit.InverseTime` with ``power=stable_power``.
+    """
     lo, T, D = float(obj.lr_min), float(obj.t_initial), float(obj.decay_t)
     if v <= lo:  # max(v s, lr_min) is lr_min throughout
         return Constant(lo)
@@ -143,18 +151,20 @@ def _wsd(obj: Any, v: float) -> Schedule:
     if callable(fn):
         raise unconvertible(obj, f"its decay_fn is user code ({getattr(fn, '__qualname__', fn)!r}), not a "
                                  "closed form lrkit can read")
-    # the decay factor d(frac), 1 to 0 over D positions, and 1 - d(frac) (None: not expressible)
+    # the decay factor d(frac), 1 to 0 over D positions, and its complement 1 - d(frac), 0 to 1
     if fn == "linear":
         d, rest = Ramp(1.0, 0.0, D), Ramp(0.0, 1.0, D)
     elif fn == "cosine":
         d, rest = Ramp(1.0, 0.0, D, shape="cosine"), Ramp(0.0, 1.0, D, shape="cosine")
-    elif fn == "1-sqrt":
-        d, rest = WarmupStableDecay(1.0, D, D, 0.0, "1-sqrt"), None
-    elif fn == "power":
-        d, rest = Polynomial(1.0, D, 0.0, 1.0, float(obj.decay_power)), None
-    else:  # exp: (r ** frac - r) / (1 - r)
-        raise unconvertible(obj, f"decay_fn='exp' (decay_ratio={float(obj.decay_ratio):g}): (r ** frac - r) / "
-                                 "(1 - r) is an exponential less a constant, which lrkit cannot say yet")
+    elif fn == "1-sqrt":  # 1 - sqrt(frac); sqrt(frac)
+        d, rest = WarmupStableDecay(1.0, D, D, 0.0, "1-sqrt"), Ramp(0.0, 1.0, D, shape="power", power=0.5)
+    elif fn == "power":  # 1 - frac ** q; frac ** q
+        q = float(obj.decay_power)
+        d, rest = Polynomial(1.0, D, 0.0, 1.0, q), Ramp(0.0, 1.0, D, shape="power", power=q)
+    else:  # exp: (r ** frac - r) / (1 - r) = 1 - (1 - e^(-t/tau)) / (1 - e^(-D/tau)), tau = D / ln(1/r)
+        tau = D / -math.log(float(obj.decay_ratio))
+        d = Ramp(1.0, 0.0, D, shape="exponential", tau=tau)
+        rest = Ramp(0.0, 1.0, D, shape="exponential", tau=tau)
     if stable == "constant":
         if fn in ("linear", "cosine", "1-sqrt"):
             return WarmupStableDecay(v, T, D, lo, fn)
@@ -162,19 +172,10 @@ def _wsd(obj: Any, v: float) -> Schedule:
         return chain([(T - D, Constant(v)), (D, top), (0.0, Constant(lo))])
     p = 0.5 if stable == "rsqrt" else float(obj.stable_power)
     ts = float(obj.stable_timescale)
-    if p == 0.5:
-        s: Schedule = InverseSqrt(v, ts)
-    elif p == 1.0:
-        s = InverseTime(v, ts, 1.0)
-    else:
-        raise unconvertible(obj, f"stable_fn='power' with stable_power={p:g}: lrkit has (1 + t / timescale) ** -p "
-                                 "for p = 0.5 (InverseSqrt) and 1 (InverseTime) only")
+    s: Schedule = InverseSqrt(v, ts) if p == 0.5 else InverseTime(v, ts, 1.0, power=p)
     s = Clip(s, min_lr=lo) if lo > 0 else s
     held = Product([shifted(s, T - D), d])  # the decay phase, on its own clock
     if lo > 0:
-        if rest is None:
-            raise unconvertible(obj, f"stable_fn={stable!r} with decay_fn={fn!r} and lr_min > 0: lr_min + (s - lr_min) "
-                                     "d has no lrkit form for this d (lr_min=0, or a linear / cosine decay, convert)")
         held = Sum([held, Scale(rest, lo)])
     return chain([(T - D, s), (D, held), (0.0, Constant(lo))])
 

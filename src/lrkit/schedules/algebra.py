@@ -13,6 +13,7 @@ import math
 from typing import Any, ClassVar, Literal, Sequence
 
 from .. import _check
+from .. import _num as m
 from ..core import Phase, Schedule, register
 from ..ops import Positions
 from ..explain import _summary, explainer, words
@@ -279,39 +280,75 @@ class Product(_Fold):
         return math.prod(tops)
 
 
-RampShape = Literal["linear", "cosine"]
+RampShape = Literal["linear", "cosine", "power", "exponential"]
 
 
 @register("ramp")
 class Ramp(Schedule):
     """From ``start_lr`` to ``end_lr`` over ``total_steps``, up or down, then ``end_lr``.
 
-    With ``u = t / T``::
+    With ``a = start_lr``, ``b = end_lr``, ``T = total_steps`` and ``u = t / T``::
 
-        linear:  start_lr + (end_lr - start_lr) * u
-        cosine:  end_lr + (start_lr - end_lr) * (1 + cos(pi u)) / 2
+        linear:       a + (b - a) * u
+        cosine:       b + (a - b) * (1 + cos(pi u)) / 2
+        power:        a + (b - a) * u ** power
+        exponential:  a + (b - a) * (1 - exp(-t / tau)) / (1 - exp(-T / tau))
 
-    Unlike the decays, ``end_lr`` may be above ``start_lr``: a rising segment.
+    Unlike the decays, ``end_lr`` may be above ``start_lr``: a rising segment. The
+    exponential shape moves fast first and slowly near ``T`` (``tau`` defaults to
+    ``T / 5``); with ``tau = T / ln(1 / r)`` its fraction done is
+    ``(1 - r ** u) / (1 - r)``, timm's ``decay_fn="exp"`` with ``decay_ratio=r``.
 
     >>> Ramp(start_lr=0.0, end_lr=1.0, total_steps=10)(5)
     0.5
+    >>> Ramp(start_lr=1.0, end_lr=0.0, total_steps=10, shape="power", power=0.5)(2.5)
+    0.5
+    >>> round(Ramp(0.0, 1.0, 10, shape="exponential", tau=10 / math.log(4))(5), 12)
+    0.666666666667
     """
 
-    formula = "`start + (end - start) u` (linear) or `end + (start - end)(1 + cos(pi u))/2` (cosine), " \
-              "`u = t/T`; then `end`"
+    formula = "`start + (end - start) g(u)`, `u = t/T`, `g` = `u`, `(1 - cos(pi u))/2`, `u^power` or " \
+              "`(1 - e^(-t/tau))/(1 - e^(-T/tau))` (linear, cosine, power, exponential); then `end`"
     example = {"start_lr": 0.001, "end_lr": 0.1, "total_steps": 800, "shape": "cosine"}
     start_lr: float = param("rate", doc="the value at 0")
     end_lr: float = param("rate", doc="the value reached at total_steps, and held")
     total_steps: float = param("length", doc="length of the ramp")
     shape: RampShape = param("choice", default="linear", doc="how it goes")
+    power: float = param("positive", default=2.0, doc="the exponent of the power shape")
+    tau: float | None = param("positive", default=None, doc="time constant of the exponential shape (default: "
+                              "total_steps / 5)", optional=True)
+
+    def _setup(self, start_lr: float, end_lr: float, total_steps: float, shape: str, power: float,
+               tau: float | None) -> None:
+        T = total_steps
+        tau_v = tau if tau is not None else T / 5
+        # the exponential shape's normalisation, 1 - exp(-T / tau), written as -expm1 (exact for small T / tau)
+        den = m.expm1(-T / tau_v) if shape == "exponential" else -1.0
+        if den == 0:
+            raise ValueError(f"tau ({tau!r}) is too long for total_steps ({total_steps!r}): total_steps / tau "
+                             "must be above 1e-300")
+        self._set(start_lr=start_lr, end_lr=end_lr, total_steps=T, shape=shape, power=power, tau=tau,
+                  _tau=tau_v, _den=den)
+
+    @property
+    def time_constant(self) -> float:
+        """The exponential shape's ``tau`` (``total_steps / 5`` unless given)."""
+        return self._tau
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         # from T on: end_lr, as the formula on min(t, T) gives there (u = 1, cos(pi) = -1)
-        u = xp.minimum(t, self.total_steps) / self.total_steps
+        c = xp.minimum(t, self.total_steps)
+        u = c / self.total_steps
         a, b = self.start_lr, self.end_lr
+        if self.shape == "cosine":
+            return b + (a - b) * 0.5 * (1.0 + xp.cos(_PI * u))
         if self.shape == "linear":
-            return xp.where(u < 1.0, a + (b - a) * u, b)
-        return b + (a - b) * 0.5 * (1.0 + xp.cos(_PI * u))
+            g = u
+        elif self.shape == "power":
+            g = xp.pow(u, self.power)
+        else:  # exponential: expm1(-t / tau) / expm1(-T / tau), both negative
+            g = xp.expm1(-c / self._tau) / self._den
+        return xp.where(u < 1.0, a + (b - a) * g, b)
 
     @property
     def length(self) -> float:
@@ -437,6 +474,8 @@ words("en", {
     "ramp": "A {shape} ramp from {a} to {b} over {span}, then {b} for ever.",
     "ramp.linear": "linear",
     "ramp.cosine": "cosine",
+    "ramp.power": "power (u^{p})",
+    "ramp.exponential": "exponential (time constant {tau})",
     "piecewise": "Piecewise constant: {pieces}.",
     "piecewise.piece": "{v} from {a}",
     "dampening": "A warmup factor on the schedule's own clock: {formula} (pytorch-warmup's {name}){reach}.",
@@ -451,6 +490,8 @@ words("zh", {
     "ramp": "在 {span} 内从 {a} {shape}过渡到 {b}，之后一直保持 {b}。",
     "ramp.linear": "线性",
     "ramp.cosine": "余弦",
+    "ramp.power": "按幂函数（u^{p}）",
+    "ramp.exponential": "按指数（时间常数 {tau}）",
     "piecewise": "分段常数：{pieces}。",
     "piecewise.piece": "从 {a} 起为 {v}",
     "dampening": "与调度同一时钟的预热系数：{formula}（即 pytorch-warmup 的 {name}）{reach}。",
@@ -497,7 +538,10 @@ def _explain_sum(s: Sum, w: Any) -> tuple[list[str], list[str]]:
 
 @explainer("ramp")
 def _explain_ramp(s: Ramp, w: Any) -> tuple[list[str], list[str]]:
-    return [w.say("ramp", shape=w.say(f"ramp.{s.shape}"), a=w.n(s.start_lr), b=w.n(s.end_lr),
+    shape = (w.say("ramp.power", p=w.n(s.power)) if s.shape == "power" else
+             w.say("ramp.exponential", tau=w.span(s.time_constant)) if s.shape == "exponential" else
+             w.say(f"ramp.{s.shape}"))
+    return [w.say("ramp", shape=shape, a=w.n(s.start_lr), b=w.n(s.end_lr),
                   span=w.span(s.total_steps))], []
 
 

@@ -416,41 +416,49 @@ class InverseSqrt(Schedule):
 
 @register("inverse_time")
 class InverseTime(Schedule):
-    """Inverse-time decay: ``f(t) = peak_lr / (1 + decay_rate * t / step_size)``.
+    """Inverse-time decay: ``f(t) = peak_lr / (1 + decay_rate * t / step_size) ** power``.
 
     With ``staircase=True`` the quotient is floored: ``floor(t / step_size)``. Keras'
     ``InverseTimeDecay`` (``decay_steps`` is ``step_size``) and Paddle's
-    ``InverseTimeDecay`` (``step_size=1``, ``gamma`` is ``decay_rate``).
+    ``InverseTimeDecay`` (``step_size=1``, ``gamma`` is ``decay_rate``). ``power`` other
+    than 1 is the inverse-power decay (timm's ``WSDLRScheduler`` with ``stable_fn="power"``:
+    ``decay_rate=1``, ``step_size`` its ``stable_timescale``).
 
     >>> InverseTime(peak_lr=1.0, step_size=10, decay_rate=0.5)(20)
     0.5
+    >>> InverseTime(peak_lr=1.0, step_size=10, power=2.0)(10)
+    0.25
     """
 
-    formula = "`peak / (1 + decay_rate * t / step_size)` (`t / step_size` floored with `staircase`)"
+    formula = "`peak / (1 + decay_rate * t / step_size)^power` (`t / step_size` floored with `staircase`)"
     example = {"peak_lr": 0.1, "step_size": 100, "decay_rate": 1.0}
     peak_lr: float = param(PEAK)
     step_size: float = param("length", default=1.0, doc="positions per unit of decay_rate")
-    decay_rate: float = param("factor", default=1.0, doc="how fast it decays: the value halves at t = step_size / rate")
+    decay_rate: float = param("factor", default=1.0, doc="how fast it decays: with power 1 the value halves at "
+                              "t = step_size / rate")
     staircase: bool = param("bool", default=False, doc="whole steps only: floor(t / step_size)")
+    power: float = param("positive", default=1.0, doc="exponent of the denominator (1: inverse time)")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
-        # t / step_size past the float range counts as the largest float (no inf * 0)
-        x = xp.minimum(t / self.step_size, _FMAX)
-        if self.staircase:
-            x = xp.floor(x)
-        return self.peak_lr / (1.0 + self.decay_rate * x)
+        # t / step_size past the float range counts as the largest float (no inf * 0); the
+        # staircase's whole steps exact on a device too (see lrkit._traced)
+        q = xp.divfloor(t, self.step_size) if self.staircase else t / self.step_size
+        x = xp.minimum(q, _FMAX)
+        if self.power == 1.0:
+            return self.peak_lr / (1.0 + self.decay_rate * x)
+        return self.peak_lr / xp.pow(1.0 + self.decay_rate * x, self.power)
 
     def phases(self) -> list[Phase]:
         return [self._phase("inverse time", 0.0, _INF, end_value=None)]
 
 
 words("en", {
-    "inverse_time": "Starts at {peak} and decays as 1 / (1 + {rate} t / {size}){stair}: half the start at position "
+    "inverse_time": "Starts at {peak} and decays as 1 / (1 + {rate} t / {size}){pw}{stair}: half the start at position "
                     "{half}, a third at {third}, for ever.",
     "inverse_time.staircase": " in whole steps",
 })
 words("zh", {
-    "inverse_time": "从 {peak} 开始，按 1 / (1 + {rate} t / {size}) 衰减{stair}：在位置 {half} 降到一半，在 {third} "
+    "inverse_time": "从 {peak} 开始，按 1 / (1 + {rate} t / {size}){pw} 衰减{stair}：在位置 {half} 降到一半，在 {third} "
                     "降到三分之一，永不停止。",
     "inverse_time.staircase": "（按整步取整）",
 })
@@ -458,9 +466,19 @@ words("zh", {
 
 @explainer("inverse_time")
 def _explain_inverse_time(s: InverseTime, w: Any) -> tuple[list[str], list[str]]:
-    half = s.step_size / s.decay_rate if s.decay_rate > 0 else _INF
+    # the value is 1 / k of the start where (1 + rate t / size) ** power = k
+    unit = s.step_size / s.decay_rate if s.decay_rate > 0 else _INF
+
+    def reach(k: float) -> float:
+        try:
+            return unit * math.expm1(math.log(k) / s.power)
+        except OverflowError:  # a tiny power: past every float
+            return _INF
+
+    half, third = reach(2.0), reach(3.0)
     return [w.say("inverse_time", peak=w.n(s.peak_lr), rate=w.n(s.decay_rate), size=w.n(s.step_size),
-                  stair=w.say("inverse_time.staircase") if s.staircase else "", half=w.at(half), third=w.at(2 * half))], []
+                  pw="" if s.power == 1.0 else f"^{w.n(s.power)}",
+                  stair=w.say("inverse_time.staircase") if s.staircase else "", half=w.at(half), third=w.at(third))], []
 
 
 @register("linear_growth")
@@ -485,9 +503,7 @@ class LinearGrowth(Schedule):
     staircase: bool = param("bool", default=False, doc="whole steps only: floor(t / step_size)")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
-        x = t / self.step_size
-        if self.staircase:
-            x = xp.floor(x)
+        x = xp.divfloor(t, self.step_size) if self.staircase else t / self.step_size
         return self.start_lr * (1.0 + self.rate * x)
 
     @property
