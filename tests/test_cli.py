@@ -498,7 +498,7 @@ def test_export_progress_line_for_long_runs(monkeypatch):
     from lrkit import lrlog
 
     monkeypatch.setattr(lrlog.Progress, "__init__", _eager(lrlog.Progress.__init__))
-    monkeypatch.setattr(cli, "_tty", lambda stream: True)  # progress lines are for terminals
+    monkeypatch.setattr(cli.export, "_tty", lambda stream: True)  # progress lines are for terminals
     code, out, err = run("export", "-n", "600000")
     assert code == 0
     assert "export: [" in err and "600000/600000 rows" in err

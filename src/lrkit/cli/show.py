@@ -1,0 +1,58 @@
+"""``lrkit show``: the phase table and a terminal plot (text characters; works over SSH)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from ..plot import spec_label
+from ..tables import distinct_curves
+from ..textplot import can_encode_unicode, text_plot
+from .common import MAX_HEIGHT, MAX_WIDTH, _plot_width, _positions, _schedule, _series_of, _whole, command
+
+
+@command("show", "print the phase table and a terminal plot",
+         "Print the schedule's phases (name, start, end, values) and a compact plot drawn with "
+         "text characters (braille dots, or ASCII with --ascii); works over SSH.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("plot")
+    g.add_argument("--width", type=_whole("width", 10, MAX_WIDTH), default=None,
+                   help=f"plot width in characters, at most {MAX_WIDTH} (default: the terminal's width, "
+                        "or 60 when the output is not a terminal)")
+    g.add_argument("--height", type=_whole("height", 3, MAX_HEIGHT), default=15,
+                   help=f"plot height in lines, at most {MAX_HEIGHT} (default: 15)")
+    g.add_argument("--ascii", action="store_true", help="plain ASCII instead of braille dots")
+    g.add_argument("--log", action="store_true", help="log-scale y axis")
+    g.add_argument("--no-plot", action="store_true", help="only the phase table")
+
+
+@add_arguments.runner
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    if _series_of(args) is not None:
+        return show_series(args, out)
+    s = _schedule(args)
+    parts = [spec_label(s), "", s.describe()]
+    if not args.no_plot:
+        x = _positions(args, s, sample=True)
+        ascii_only = args.ascii or not can_encode_unicode(out)
+        marks = sorted({p.start for p in s.phases()})
+        parts += ["", text_plot(x, s(x), width=_plot_width(args, out), height=args.height, marks=marks, log=args.log,
+                                ascii=ascii_only)]
+    out.write("\n".join(parts) + "\n")
+    return 0
+
+
+def show_series(args: argparse.Namespace, out: TextIO) -> int:
+    u = _series_of(args)
+    curves = u.series()
+    first = next(iter(curves.values()))
+    x = _positions(args, first, sample=True)
+    parts = [f"{args.source.name}: " + ", ".join(curves), "", u.explain("en")]
+    if not args.no_plot:
+        ascii_only = args.ascii or not can_encode_unicode(out)
+        marks = [float(u.warmup_iters)] if u.warmup_iters else []
+        for names, y in distinct_curves(curves, x):
+            parts += ["", " = ".join(names), text_plot(x, y, width=_plot_width(args, out), height=args.height, marks=marks,
+                                          log=args.log, ascii=ascii_only)]
+    out.write("\n".join(parts) + "\n")
+    return 0
