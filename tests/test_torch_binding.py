@@ -404,7 +404,7 @@ def test_step_cost_is_below_lambdalr():
 
 def test_values_evaluated_ahead_equal_the_scalar_path_for_every_kind(example):
     """Across several blocks of look-ahead, every written lr is base * schedule(t), bit for bit."""
-    import lrkit.torch as lt
+    import lrkit._torch_binding as lt
 
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
     sched = lt.ScheduleLR(opt, example)

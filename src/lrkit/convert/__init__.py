@@ -20,6 +20,7 @@ the reason.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..core import Schedule
@@ -126,6 +127,22 @@ class RunningProduct:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (RunningProduct, (self.fn, self.base))
+
+
+def pct_start(end0: float, total: int, three: bool, end1: float | None) -> float:
+    """The OneCycle ``pct_start`` reproducing a framework's stored phase ends exactly.
+
+    PyTorch and Paddle both store the first phase's end as ``pct * total - 1`` and, with
+    three phases, the second's as ``2 * pct * total - 2`` (float products). ``(end0 + 1) /
+    total`` can be an ulp off after that rounding; a few ulp steps find the ``pct`` that
+    gives the stored ends back.
+    """
+    pct = (end0 + 1) / total
+    for _ in range(4):
+        if pct * total - 1 == end0 and (not three or 2 * pct * total - 2 == end1):
+            return pct
+        pct = math.nextafter(pct, math.inf if pct * total - 1 < end0 else -math.inf)
+    return (end0 + 1) / total
 
 
 #: Schedulers no conversion can give, with the reason (torch's and Paddle's names).

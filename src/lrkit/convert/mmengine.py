@@ -47,7 +47,7 @@ from ..core import Schedule
 from ..schedules.algebra import Piecewise, Product, Ramp
 from ..schedules.compose import Hold, Scale
 from ..schedules.decays import Constant, Cosine, Exponential, Polynomial, Step
-from . import chain, multistep, qualname, shifted, unconvertible
+from . import chain, multistep, pct_start, qualname, shifted, unconvertible
 
 __all__ = ["builder", "is_mmengine"]
 
@@ -170,7 +170,6 @@ class _Item:
     def _one_cycle(self) -> Schedule:
         # its values come from the group's initial/max/min lr it wrote at construction, not
         # from the value where it starts; phases end at pct T - 1 (and 2 pct T - 2), as torch's
-        from .._bindutil import pct_start
         from ..schedules.decays import OneCycle
 
         s, group = self.s, self.s.optimizer.param_groups[self.g]

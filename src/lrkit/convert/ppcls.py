@@ -23,7 +23,7 @@ Paddle's own rules (which they enforce with ``assert``, gone under ``python -O``
 fractional number of epochs, ``gamma >= 1`` and a warmup that does not rise are refused,
 as are lrs below 0. Fields PaddleClas ignores are ignored. The 30-epoch rule is computed
 up to the epoch its lr reaches 0 (no list as long as the run). The same Paddle scheduler
-is then built from those rules and converted with :func:`lrkit.paddle.from_paddle`, so
+is then built from those rules and converted with :func:`lrkit.convert.paddle.from_paddle`, so
 the result is a native schedule.
 """
 
@@ -32,7 +32,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..core import Schedule
+from ..schedules.decays import Constant
 from ._fields import Section, bounded, reading, show, whole
+from .paddle import from_paddle
 
 __all__ = ["from_ppcls"]
 
@@ -174,9 +176,6 @@ def _piecewise(c: Section, E: int, per: int) -> tuple[list, list[float]]:
 def read_ppcls(config: Mapping[str, Any], epochs: int, step_each_epoch: int) -> tuple[Schedule, bool]:
     """The schedule of :func:`from_ppcls` and the config's ``by_epoch`` (whether PaddleClas steps
     the scheduler once per epoch)."""
-    from ..paddle import from_paddle
-    from ..schedules.decays import Constant
-
     sched, by_epoch = _read(config, epochs, step_each_epoch)
     with reading(_WHERE):
         out = Constant(sched) if isinstance(sched, float) else from_paddle(sched)
