@@ -1,6 +1,8 @@
 """What the registry says about the built-in kinds, for people: signatures, the README
 table, one-line summaries, example instances. Derived from each kind's declaration
-(``params``, ``formula``, ``example``, docstring); nothing here is listed by hand.
+(``params``, ``formula``, ``example``, docstring); nothing here is listed by hand. The
+README's recipe rows come the same way from the recipes' declarations
+(:func:`lrkit.recipes.registry.recipe_table`).
 
 >>> print(signature(registered()["step"]))
 Step(peak_lr, step_size, gamma=0.1)
@@ -12,9 +14,10 @@ import inspect
 from typing import Any
 
 from .core import Schedule, registered
+from .recipes.registry import RECIPES_BEGIN, RECIPES_END, recipe_table
 
-__all__ = ["signature", "summary", "kind_table", "example", "example_flags", "update_readme", "TABLE_BEGIN",
-           "TABLE_END"]
+__all__ = ["signature", "summary", "kind_table", "recipe_table", "example", "example_flags", "update_readme",
+           "generated_tables", "TABLE_BEGIN", "TABLE_END", "RECIPES_BEGIN", "RECIPES_END"]
 
 TABLE_BEGIN = "<!-- kinds: generated from the registry by lrkit.catalog.kind_table(); do not edit -->"
 TABLE_END = "<!-- end of kinds -->"
@@ -73,13 +76,27 @@ def example_flags(kind: str) -> list[str]:
     return out
 
 
+def generated_tables() -> dict[tuple[str, str], str]:
+    """Each generated README table by its ``(begin, end)`` markers: the kinds, the recipes."""
+    return {(TABLE_BEGIN, TABLE_END): kind_table(), (RECIPES_BEGIN, RECIPES_END): recipe_table()}
+
+
+def replace_between(text: str, begin: str, end: str, body: str) -> str:
+    """``text`` with the lines between the markers ``begin`` and ``end`` replaced by ``body``."""
+    start = text.index(begin) + len(begin) + 1
+    stop = text.index(end, start)
+    return text[:start] + body + "\n" + text[stop:]
+
+
 def update_readme(path: str) -> bool:
-    """Rewrite the schedule table between the markers in ``path``; True if it changed."""
+    """Rewrite the generated tables (:func:`generated_tables`) between their markers in
+    ``path`` (a table whose markers are not there is left out); True if it changed."""
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
-    start = text.index(TABLE_BEGIN) + len(TABLE_BEGIN) + 1
-    end = text.index(TABLE_END)
-    new = text[:start] + kind_table() + "\n" + text[end:]
+    new = text
+    for (begin, end), body in generated_tables().items():
+        if begin in new:
+            new = replace_between(new, begin, end, body)
     if new != text:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(new)

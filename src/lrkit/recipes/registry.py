@@ -192,8 +192,8 @@ def recipe_table() -> str:
     original's call, what it really does, and the command line's options."""
     rows = ["| recipe | what it really does | on the command line |", "|---|---|---|"]
     for r in _RECIPES.values():
-        need = " ".join(f"`{p.flag} {p.metavar or p.name.upper()}`" for p in r.params if p.required)
+        need = "".join(f" {p.flag} {p.metavar or p.name.upper()}" for p in r.params if p.required)
         opt = ", ".join(f"`{p.flag}`" for p in r.params if not p.required)
-        cli = f"`{r.name}` {need}" + (f"; optional {opt}" if opt else "")
+        cli = f"`{r.name}{need}`" + (f"; optional {opt}" if opt else "")
         rows.append(f"| {r.original} | {r.does} | {cli} |")
     return "\n".join(rows)
