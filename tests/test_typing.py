@@ -21,7 +21,7 @@ import pytest
 
 import lrkit
 from lrkit.core import Schedule, registered
-from lrkit.params import REQUIRED, Param, param
+from lrkit.params import Param, param
 
 SRC = Path(lrkit.__file__).resolve().parent.parent
 
