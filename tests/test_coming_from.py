@@ -393,6 +393,14 @@ def _cases():
         ("timm", "WSDLRScheduler", "wsd-rsqrt-linear",
          _timm(lambda ts, o, w: ts.WSDLRScheduler(o, t_initial=900, decay_t=300, stable_fn="rsqrt", decay_fn="linear",
                                                   **w), {"warmup_t": 20, "warmup_lr_init": 1e-5})),
+        ("timm", "WSDLRScheduler", "wsd-power-exp-min",
+         _timm(lambda ts, o, w: ts.WSDLRScheduler(o, t_initial=900, decay_t=300, lr_min=2e-3, stable_fn="power",
+                                                  stable_power=0.8, stable_timescale=40, decay_fn="exp",
+                                                  decay_ratio=0.05, **w), {"warmup_t": 25, "warmup_lr_init": 1e-5})),
+        ("timm", "WSDLRScheduler", "wsd-rsqrt-1-sqrt-min",
+         _timm(lambda ts, o, w: ts.WSDLRScheduler(o, t_initial=900, decay_t=400, lr_min=1e-3, stable_fn="rsqrt",
+                                                  decay_fn="1-sqrt", **w), {"warmup_t": 30, "warmup_lr_init": 0.0},
+               updates=True)),
         ("timm", "warmup_t", "warmup-past-the-curve",
          _timm(lambda ts, o, w: ts.CosineLRScheduler(o, t_initial=100, lr_min=1e-4, **w),
                {"warmup_t": 250, "warmup_lr_init": 1e-4})),
@@ -438,6 +446,13 @@ def _cases():
          _keras(lambda k: k.PolynomialDecay(0.1, 300, 0.001, power=1.7, cycle=True))),
         ("Keras 3", "PolynomialDecay", "polynomial-rise",
          _keras(lambda k: k.PolynomialDecay(0.001, 300, 0.1, power=1.0))),
+        ("Keras 3", "PolynomialDecay", "polynomial-rise-power",
+         _keras(lambda k: k.PolynomialDecay(0.001, 300, 0.1, power=2.5))),
+        ("Keras 3", "PolynomialDecay", "polynomial-power-0",
+         _keras(lambda k: k.PolynomialDecay(0.05, 300, 0.001, power=0.0))),
+        ("Keras 3", "ExponentialDecay", "exponential-rate-0",
+         _keras(lambda k: k.ExponentialDecay(0.1, 37, 0.0))),
+        ("Keras 3", "CosineDecay", "cosine-alpha-rise", _keras(lambda k: k.CosineDecay(0.01, 800, alpha=4.0))),
         ("Keras 3", "InverseTimeDecay", "inverse-time",
          _keras(lambda k: k.InverseTimeDecay(0.1, 50, 0.7, staircase=True))),
         ("Keras 3", "CosineDecay", "cosine-alpha", _keras(lambda k: k.CosineDecay(0.1, 800, alpha=0.05))),
@@ -527,6 +542,23 @@ def test_refused_rows_say_why():
         from_torch(tl.ReduceLROnPlateau(_torch_opt()))
     with pytest.raises(TypeError, match="ReduceOnPlateau.*metric"):
         lp.from_paddle(paddle.optimizer.lr.ReduceOnPlateau(0.1))
+    with pytest.raises(TypeError, match="WSDLRScheduler.*user code"):
+        from_torch(ts.WSDLRScheduler(_torch_opt(), t_initial=100, decay_t=20, decay_fn=lambda f: 1 - f))
+    import os
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    from lrkit.keras import from_keras
+
+    K = keras.optimizers.schedules
+    with pytest.raises(TypeError, match="ExponentialDecay.*grows.*inf.*from step"):
+        from_keras(K.ExponentialDecay(0.1, 10, 1.5))
+    for s, why in ((K.CosineDecayRestarts(0.1, 100, alpha=1.5), "above the peak"),
+                   (K.CosineDecayRestarts(0.1, 100, m_mul=1.2), "grows without bound"),
+                   (K.CosineDecayRestarts(0.1, 100, t_mul=0.5), "NaN"),
+                   (K.CosineDecay(0.1, 100, alpha=-0.1), "below 0"),
+                   (K.InverseTimeDecay(0.1, 100, -0.5), "decay_rate must be >= 0")):
+        with pytest.raises(TypeError, match=f"{type(s).__name__}.*{why}"):
+            from_keras(s)
 
 
 @pytest.mark.parametrize("section,name,case_id,case", CASES, ids=[f"{s}-{i}" for s, _, i, _ in CASES])
