@@ -3,6 +3,10 @@
 Each peer has its own module, which reads the peer object's settings (never its
 code) and builds the lrkit schedule with the same values:
 
+* :mod:`lrkit.convert.torch` — PyTorch's ``torch.optim.lr_scheduler`` classes, and
+  :func:`~lrkit.convert.torch.from_torch`, which dispatches the schedulers other
+  libraries build on torch's optimizers to their modules;
+* :mod:`lrkit.convert.paddle` — Paddle's ``paddle.optimizer.lr`` classes;
 * :mod:`lrkit.convert.transformers` — the ``LambdaLR`` objects of transformers'
   ``get_scheduler`` and ``get_*_schedule_with_warmup`` functions;
 * :mod:`lrkit.convert.timm` — timm's ``CosineLRScheduler``, ``TanhLRScheduler``,
@@ -11,11 +15,16 @@ code) and builds the lrkit schedule with the same values:
   stepped by its ``ParamSchedulerHook``;
 * :mod:`lrkit.convert.pytorch_warmup` — pytorch-warmup's warmups over a main scheduler;
 * :mod:`lrkit.convert.keras` — Keras 3's ``LearningRateSchedule`` classes.
+* :mod:`lrkit.convert.deepspeed` — DeepSpeed's schedulers and its JSON ``scheduler`` section;
+* :mod:`lrkit.convert.ppdet`, :mod:`lrkit.convert.ppcls` — PaddleDetection's and
+  PaddleClas's lr configs.
 
 The entry points are :func:`lrkit.torch.from_torch` (torch, transformers, timm,
-mmengine, pytorch-warmup) and :func:`lrkit.keras.from_keras`; none of these modules
-imports its peer. What cannot be converted raises ``TypeError`` naming the class and
-the reason.
+mmengine, pytorch-warmup, DeepSpeed), :func:`lrkit.paddle.from_paddle` and
+:func:`lrkit.keras.from_keras` (:func:`lrkit.schedule_of` picks one); none of these
+modules imports its peer, and none imports a binding (the bindings import them). What
+cannot be converted raises ``TypeError`` naming the class and the reason. Below: the
+helpers the converters share.
 """
 
 from __future__ import annotations
