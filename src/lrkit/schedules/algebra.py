@@ -475,7 +475,7 @@ words("en", {
     "ramp.linear": "linear",
     "ramp.cosine": "cosine",
     "ramp.power": "power (u^{p})",
-    "ramp.exponential": "exponential (time constant {tau})",
+    "ramp.exponential": "(1 - e^(-t/{tau}))-shaped",
     "piecewise": "Piecewise constant: {pieces}.",
     "piecewise.piece": "{v} from {a}",
     "dampening": "A warmup factor on the schedule's own clock: {formula} (pytorch-warmup's {name}){reach}.",
@@ -491,7 +491,7 @@ words("zh", {
     "ramp.linear": "线性",
     "ramp.cosine": "余弦",
     "ramp.power": "按幂函数（u^{p}）",
-    "ramp.exponential": "按指数（时间常数 {tau}）",
+    "ramp.exponential": "按 (1 - e^(-t/{tau})) 形状",
     "piecewise": "分段常数：{pieces}。",
     "piecewise.piece": "从 {a} 起为 {v}",
     "dampening": "与调度同一时钟的预热系数：{formula}（即 pytorch-warmup 的 {name}）{reach}。",
@@ -539,7 +539,7 @@ def _explain_sum(s: Sum, w: Any) -> tuple[list[str], list[str]]:
 @explainer("ramp")
 def _explain_ramp(s: Ramp, w: Any) -> tuple[list[str], list[str]]:
     shape = (w.say("ramp.power", p=w.n(s.power)) if s.shape == "power" else
-             w.say("ramp.exponential", tau=w.span(s.time_constant)) if s.shape == "exponential" else
+             w.say("ramp.exponential", tau=w.n(s.time_constant)) if s.shape == "exponential" else
              w.say(f"ramp.{s.shape}"))
     return [w.say("ramp", shape=shape, a=w.n(s.start_lr), b=w.n(s.end_lr),
                   span=w.span(s.total_steps))], []
