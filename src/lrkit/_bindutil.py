@@ -9,13 +9,26 @@ helpers are :mod:`lrkit.convert`.)
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from . import _check
 from .core import Schedule, ScheduleWarning, check_schedule
 
-__all__ = ["check_schedule", "schedule_tuple", "check_group_count", "per_step", "check_last_epoch",
-           "check_saved", "same_steps_per_epoch", "real", "base_value", "base_values", "check_identity", "check_intent"]
+__all__ = [
+    "check_schedule",
+    "schedule_tuple",
+    "check_group_count",
+    "per_step",
+    "check_last_epoch",
+    "check_saved",
+    "same_steps_per_epoch",
+    "real",
+    "base_value",
+    "base_values",
+    "check_identity",
+    "check_intent",
+]
 
 #: A finite float or ``ValueError`` (``TypeError`` for a non-number), naming the value.
 real = _check.real
@@ -27,15 +40,19 @@ def schedule_tuple(schedule: Any) -> tuple[tuple[Schedule, ...], bool]:
         return (schedule,), False
     if isinstance(schedule, (list, tuple)):
         return tuple(check_schedule(f"schedule[{i}]", s) for i, s in enumerate(schedule)), True
-    raise TypeError(f"schedule must be an lrkit Schedule or a list of them (one per param group), "
-                    f"got {schedule!r} ({type(schedule).__name__})")
+    raise TypeError(
+        f"schedule must be an lrkit Schedule or a list of them (one per param group), "
+        f"got {schedule!r} ({type(schedule).__name__})"
+    )
 
 
 def check_group_count(schedules: tuple[Schedule, ...], n_groups: int) -> None:
     """One schedule per param group: ``ValueError`` when the counts differ."""
     if len(schedules) != n_groups:
-        raise ValueError(f"schedule holds {len(schedules)} schedules but there are {n_groups} param groups; "
-                         "give one schedule, or one per group")
+        raise ValueError(
+            f"schedule holds {len(schedules)} schedules but there are {n_groups} param groups; "
+            "give one schedule, or one per group"
+        )
 
 
 def per_step(schedules: tuple[Schedule, ...], steps_per_epoch: float | None) -> tuple[Schedule, ...]:
@@ -52,8 +69,9 @@ def check_last_epoch(last_epoch: Any) -> int:
     return last_epoch
 
 
-def check_saved(state: Mapping[str, Any], name: str, current: Any,
-                same: Callable[[Any, Any], bool] | None = None) -> None:
+def check_saved(
+    state: Mapping[str, Any], name: str, current: Any, same: Callable[[Any, Any], bool] | None = None
+) -> None:
     """``ValueError`` if ``state`` was saved with another ``name`` than this scheduler's ``current``.
 
     A state without the key (saved by an older version) is accepted: nothing to compare.
@@ -63,8 +81,10 @@ def check_saved(state: Mapping[str, Any], name: str, current: Any,
     saved = state[name]
     ok = same(saved, current) if same is not None else saved == current
     if not ok:
-        raise ValueError(f"the state was saved with {name}={saved!r} but this scheduler has {name}={current!r}; "
-                         f"build the scheduler with {name}={saved!r} to load it")
+        raise ValueError(
+            f"the state was saved with {name}={saved!r} but this scheduler has {name}={current!r}; "
+            f"build the scheduler with {name}={saved!r} to load it"
+        )
 
 
 def base_values(name: str, values: Any) -> list[float]:
@@ -146,8 +166,10 @@ def check_identity(state: Mapping[str, Any], saved_as: str, mine: Mapping[str, A
         diffs = diffs[:_SHOWN] + [f"and {len(diffs) - _SHOWN} more difference(s)"]
     if diffs or missing:
         parts = diffs + ([f"missing entries {', '.join(missing)}"] if missing else [])
-        raise ValueError(f"the state was saved for another plan ({'; '.join(parts)}). To continue this run with "
-                         "the new plan from the saved position, load it with strict=False")
+        raise ValueError(
+            f"the state was saved for another plan ({'; '.join(parts)}). To continue this run with "
+            "the new plan from the saved position, load it with strict=False"
+        )
 
 
 def same_steps_per_epoch(a: Any, b: Any) -> bool:
@@ -160,8 +182,9 @@ def same_steps_per_epoch(a: Any, b: Any) -> bool:
         return False
 
 
-def check_intent(schedules: tuple[Schedule, ...], bases: list[float], *, multiplier: bool, who: str,
-                 absolute_hint: str) -> None:
+def check_intent(
+    schedules: tuple[Schedule, ...], bases: list[float], *, multiplier: bool, who: str, absolute_hint: str
+) -> None:
     """Warn where a binding's two modes are probably confused.
 
     * multiplier mode (``value = base * schedule``): a schedule that peaks at a group's
@@ -185,7 +208,10 @@ def check_intent(schedules: tuple[Schedule, ...], bases: list[float], *, multipl
                     f"{who}: the schedule peaks at {peak:g} and multiplies the learning rate {b:g}"
                     f"{f' of param group {i}' if len(bases) > 1 else ''}, so the lr would peak at {peak * b:g}. "
                     f"If the schedule's values are learning rates, {absolute_hint}; as a multiplier, give "
-                    "the schedule peak_lr=1.0", ScheduleWarning, stacklevel=_caller())
+                    "the schedule peak_lr=1.0",
+                    ScheduleWarning,
+                    stacklevel=_caller(),
+                )
                 return
     elif len(schedules) == 1 and len(set(bases)) > 1:
         shown = ", ".join(f"{b:g}" for b in bases[:4]) + (", ..." if len(bases) > 4 else "")
@@ -193,4 +219,6 @@ def check_intent(schedules: tuple[Schedule, ...], bases: list[float], *, multipl
             f"{who}: absolute=True writes the schedule's values to all {len(bases)} param groups, whose "
             f"learning rates differ ({shown}): their ratio is lost. For one schedule scaling each group's "
             "own lr, leave absolute=False (with peak_lr=1.0); or pass one schedule per group",
-            ScheduleWarning, stacklevel=_caller())
+            ScheduleWarning,
+            stacklevel=_caller(),
+        )

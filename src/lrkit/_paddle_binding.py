@@ -13,15 +13,26 @@ This module imports paddle; ``import lrkit`` does not import it.
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence as SequenceT
+from collections.abc import Sequence as SequenceT
+from typing import Any
 
 import paddle
 from paddle.optimizer import Optimizer
 from paddle.optimizer import lr as _pl
 
 from ._binding import PositionCounter
-from ._bindutil import (base_value, base_values, check_group_count, check_identity, check_intent, check_last_epoch,
-                        check_saved, per_step, same_steps_per_epoch, schedule_tuple)
+from ._bindutil import (
+    base_value,
+    base_values,
+    check_group_count,
+    check_identity,
+    check_intent,
+    check_last_epoch,
+    check_saved,
+    per_step,
+    same_steps_per_epoch,
+    schedule_tuple,
+)
 from .core import Schedule, fingerprint
 from .replan import apply_ops, loaded_ops, prepared
 
@@ -39,8 +50,10 @@ def _groups_of(parameters: Any) -> list[dict]:
             return [{"params": list(groups or parameters._parameter_list)}]
         return list(groups)
     if isinstance(parameters, (str, bytes, dict)) or not hasattr(parameters, "__iter__"):
-        raise TypeError(f"parameters must be a Paddle optimizer, a list of param groups (dicts with 'params') "
-                        f"or a list of parameters, got {parameters!r}")
+        raise TypeError(
+            f"parameters must be a Paddle optimizer, a list of param groups (dicts with 'params') "
+            f"or a list of parameters, got {parameters!r}"
+        )
     items = list(parameters)
     if items and all(isinstance(g, dict) for g in items):
         for i, g in enumerate(items):
@@ -105,16 +118,25 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
     0.45
     """
 
-    def __init__(self, schedule: Schedule | SequenceT[Schedule], *, learning_rate: float | None = None,
-                 parameters: Any = None, steps_per_epoch: float | None = None, last_epoch: int = -1,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self,
+        schedule: Schedule | SequenceT[Schedule],
+        *,
+        learning_rate: float | None = None,
+        parameters: Any = None,
+        steps_per_epoch: float | None = None,
+        last_epoch: int = -1,
+        verbose: bool = False,
+    ) -> None:
         optimizer = parameters if isinstance(parameters, Optimizer) else None
         groups = None if parameters is None else _groups_of(parameters)
         schedules, per_group = schedule_tuple(schedule)
         if per_group:
             if groups is None:
-                raise ValueError("one schedule per group needs parameters= (the param groups given to the "
-                                 "optimizer, or the optimizer)")
+                raise ValueError(
+                    "one schedule per group needs parameters= (the param groups given to the "
+                    "optimizer, or the optimizer)"
+                )
             check_group_count(schedules, len(groups))
         self._plan = schedules  # as given (before per_step): what a saved state is checked against
         schedules = per_step(schedules, steps_per_epoch)
@@ -132,14 +154,22 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self._group_params = [_params(g) for g in groups] if groups is not None else None
         # a group's own 'learning_rate' multiplier, read once (the optimizer copies it
         # into each parameter, where per-group mode later writes its values)
-        self._multipliers = [base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
-                             for i, g in enumerate(groups)] if groups is not None else None
+        self._multipliers = (
+            [base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0)) for i, g in enumerate(groups)]
+            if groups is not None
+            else None
+        )
         self._t = -1.0
         self._lock = threading.RLock()
         if last_epoch == -1:
             bases = [base * m for m in self._multipliers] if self._multipliers else [base]
-            check_intent(schedules, bases, multiplier=True, who="ScheduleLR",
-                         absolute_hint="leave learning_rate at 1.0 (the schedule's values are then the lr)")
+            check_intent(
+                schedules,
+                bases,
+                multiplier=True,
+                who="ScheduleLR",
+                absolute_hint="leave learning_rate at 1.0 (the schedule's values are then the lr)",
+            )
         self._set_fast_path(base)
         super().__init__(1.0 if per_group else base, last_epoch, verbose)
         self.base_lr = base
@@ -167,8 +197,9 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
             if fn is not None:
                 v = self._base * fn(t)  # raises before anything changes: a failed step changes nothing
                 if not v < _INF:
-                    raise ValueError(f"the value at position {t!r} times learning_rate {self._base!r} overflows "
-                                     "float64")
+                    raise ValueError(
+                        f"the value at position {t!r} times learning_rate {self._base!r} overflows float64"
+                    )
                 self.last_lr = v
             else:
                 self.values(t)  # per group: checked now, written by __call__ before the update
@@ -220,15 +251,32 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         """The schedules driving the lr (one, or one per group), as evaluated per step."""
         return self._schedules
 
-    def replan(self, *, at: float | None = None, total_steps: float | None = None, cooldown: float | None = None,
-               min_lr: float | None = None, shape: str | None = None, tail: Schedule | None = None,
-               jump: bool | None = None) -> None:
+    def replan(
+        self,
+        *,
+        at: float | None = None,
+        total_steps: float | None = None,
+        cooldown: float | None = None,
+        min_lr: float | None = None,
+        shape: str | None = None,
+        tail: Schedule | None = None,
+        jump: bool | None = None,
+    ) -> None:
         """Change the rest of the run from position ``at`` (default: now), as
         :meth:`lrkit.torch.ScheduleLR.replan` does: a new length, a cooldown from the current
         value, or a new tail (:func:`lrkit.replan.replan` on every schedule). Recorded in
         :meth:`state_dict`; to re-plan from an older checkpoint, load it first."""
-        new, record = prepared(max(self._t, 0.0), self._schedules, at, total_steps=total_steps, cooldown=cooldown,
-                               min_lr=min_lr, shape=shape, tail=tail, jump=jump)
+        new, record = prepared(
+            max(self._t, 0.0),
+            self._schedules,
+            at,
+            total_steps=total_steps,
+            cooldown=cooldown,
+            min_lr=min_lr,
+            shape=shape,
+            tail=tail,
+            jump=jump,
+        )
         with self._lock:
             # checked whole (the values at the current position too), then applied whole
             old = self._schedules
@@ -249,18 +297,27 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
 
     def _identity(self) -> dict[str, Any]:
         """What a saved state must match to be this scheduler's (see :meth:`set_state_dict`)."""
-        return {"class": "lrkit.paddle.ScheduleLR", "per_group": self._per_group,
-                "schedules": [fingerprint(s) for s in self._plan], "base_lr": self._base,
-                "multipliers": None if self._multipliers is None else list(self._multipliers)}
+        return {
+            "class": "lrkit.paddle.ScheduleLR",
+            "per_group": self._per_group,
+            "schedules": [fingerprint(s) for s in self._plan],
+            "base_lr": self._base,
+            "multipliers": None if self._multipliers is None else list(self._multipliers),
+        }
 
     def state_dict(self) -> dict[str, Any]:
         """The resumable state, plain Python values only: position, base values, ``steps_per_epoch``
         and what the state belongs to (class, per-group setting, the schedules' configs)."""
         spe = self._steps_per_epoch
         out = self._identity()
-        out.update({"last_epoch": self.last_epoch, "last_lr": self.last_lr,
-                    "steps_per_epoch": None if spe is None else float(spe),
-                    "replans": [dict(op) for op in self._replans]})
+        out.update(
+            {
+                "last_epoch": self.last_epoch,
+                "last_lr": self.last_lr,
+                "steps_per_epoch": None if spe is None else float(spe),
+                "replans": [dict(op) for op in self._replans],
+            }
+        )
         return out
 
     def set_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
@@ -315,4 +372,3 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
 
 
 ScheduleLR.__module__ = "lrkit.paddle"  # its public path (pickles and reprs name it there)
-

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numbers
 import threading
-from typing import Any, Sequence as SequenceT
+from collections.abc import Sequence as SequenceT
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -22,8 +23,17 @@ from torch.optim import Optimizer
 from torch.optim import lr_scheduler as _tl
 
 from ._binding import PositionCounter
-from ._bindutil import (base_values, check_group_count, check_identity, check_intent, check_last_epoch, check_saved,
-                        per_step, same_steps_per_epoch, schedule_tuple)
+from ._bindutil import (
+    base_values,
+    check_group_count,
+    check_identity,
+    check_intent,
+    check_last_epoch,
+    check_saved,
+    per_step,
+    same_steps_per_epoch,
+    schedule_tuple,
+)
 from .core import Schedule, fingerprint
 from .replan import apply_ops, loaded_ops, prepared
 
@@ -35,7 +45,7 @@ _INF = float("inf")
 
 _AHEAD = 4096  # positions evaluated at once on the hot path
 _FIRST_BLOCK = 16  # the first block after a change of plan or position
-_AHEAD_LIMIT = 2.0 ** 52  # whole positions stay exact when added to arange(_AHEAD)
+_AHEAD_LIMIT = 2.0**52  # whole positions stay exact when added to arange(_AHEAD)
 
 
 _OFFSETS: list = []
@@ -122,9 +132,16 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
     0.45
     """
 
-    def __init__(self, optimizer: Optimizer, schedule: Schedule | SequenceT[Schedule], *,
-                 absolute: bool = False, steps_per_epoch: float | None = None, key: str = "lr",
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedule: Schedule | SequenceT[Schedule],
+        *,
+        absolute: bool = False,
+        steps_per_epoch: float | None = None,
+        key: str = "lr",
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         groups = optimizer.param_groups
@@ -147,10 +164,15 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 have = ", ".join(sorted(k for k in g if k != "params"))
                 raise ValueError(f"key {key!r}: param group {i} has no {gkey!r} entry (it has: {have})")
             cur = g[gkey] if index is None else g[gkey][index]
-            if isinstance(cur, bool) or not isinstance(cur, (numbers.Real, Tensor)) or (
-                    isinstance(cur, Tensor) and (cur.numel() != 1 or cur.dtype == torch.bool)):
-                raise ValueError(f"key {key!r}: param group {i} holds {cur!r}, not a real number; only "
-                                 "real-number entries (lr, momentum, weight_decay, betas) can be driven")
+            if (
+                isinstance(cur, bool)
+                or not isinstance(cur, (numbers.Real, Tensor))
+                or (isinstance(cur, Tensor) and (cur.numel() != 1 or cur.dtype == torch.bool))
+            ):
+                raise ValueError(
+                    f"key {key!r}: param group {i} holds {cur!r}, not a real number; only "
+                    "real-number entries (lr, momentum, weight_decay, betas) can be driven"
+                )
         # The base values live in the param groups (as torch does with "initial_lr"), so a
         # scheduler built after optimizer.load_state_dict finds the original ones.
         self._initial_key = "initial_" + key
@@ -161,8 +183,10 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         else:
             for i, g in enumerate(groups):
                 if self._initial_key not in g:
-                    raise KeyError(f"param group {i} has no {self._initial_key!r} entry: resuming with "
-                                   "last_epoch >= 0 needs the optimizer's state loaded first")
+                    raise KeyError(
+                        f"param group {i} has no {self._initial_key!r} entry: resuming with "
+                        "last_epoch >= 0 needs the optimizer's state loaded first"
+                    )
 
         self._schedules = schedules
         self._planned = schedules  # before any re-plan (see replan)
@@ -172,12 +196,18 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         self._index = index
         self._absolute = absolute
         self._steps_per_epoch = steps_per_epoch
-        self.base_values = base_values(f"the param groups' {self._initial_key!r}",
-                                       [_plain(g[self._initial_key]) for g in groups])
+        self.base_values = base_values(
+            f"the param groups' {self._initial_key!r}", [_plain(g[self._initial_key]) for g in groups]
+        )
         self._per_group = per_group
         if key == "lr" and last_epoch == -1:
-            check_intent(schedules, self.base_values, multiplier=not absolute, who="ScheduleLR",
-                         absolute_hint="pass absolute=True")
+            check_intent(
+                schedules,
+                self.base_values,
+                multiplier=not absolute,
+                who="ScheduleLR",
+                absolute_hint="pass absolute=True",
+            )
         self._lock = threading.RLock()
         self._set_fast_path()
         self._t = float(last_epoch)
@@ -291,7 +321,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 block *= b
                 ok = (block >= 0) & (block < _INF)
                 if not ok.all():
-                    block = block[:int(ok.argmin())]
+                    block = block[: int(ok.argmin())]
                 if block.size:
                     self._it = iter(block.tolist())
                     return next(self._it)
@@ -306,8 +336,10 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         Every value is computed (and checked) before any group is written.
         """
         if len(groups) != self._n:
-            raise RuntimeError(f"the optimizer now has {len(groups)} param groups but this scheduler was "
-                               f"built for {self._n}; build a new scheduler after add_param_group")
+            raise RuntimeError(
+                f"the optimizer now has {len(groups)} param groups but this scheduler was "
+                f"built for {self._n}; build a new scheduler after add_param_group"
+            )
         self._it = iter(())
         key, gkey, i = self._key, self._gkey, self._index
         all_float = self._fn is not None and i is None
@@ -331,7 +363,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 if isinstance(old[i], Tensor):
                     old[i].fill_(v)
                 else:
-                    g[gkey] = old[:i] + (v,) + old[i + 1:]
+                    g[gkey] = old[:i] + (v,) + old[i + 1 :]
         self._float_groups = groups if all_float else None
 
     def values(self, t: float | None = None) -> list[float]:
@@ -360,12 +392,25 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
     # -- checkpoints -------------------------------------------------------------------
     def _identity(self) -> dict[str, Any]:
         """What a saved state must match to be this scheduler's (see :meth:`load_state_dict`)."""
-        return {"class": "lrkit.torch.ScheduleLR", "groups": self._n, "per_group": self._per_group,
-                "schedules": [fingerprint(s) for s in self._plan], "base_values": list(self.base_values)}
+        return {
+            "class": "lrkit.torch.ScheduleLR",
+            "groups": self._n,
+            "per_group": self._per_group,
+            "schedules": [fingerprint(s) for s in self._plan],
+            "base_values": list(self.base_values),
+        }
 
-    def replan(self, *, at: float | None = None, total_steps: float | None = None, cooldown: float | None = None,
-               min_lr: float | None = None, shape: str | None = None, tail: Schedule | None = None,
-               jump: bool | None = None) -> None:
+    def replan(
+        self,
+        *,
+        at: float | None = None,
+        total_steps: float | None = None,
+        cooldown: float | None = None,
+        min_lr: float | None = None,
+        shape: str | None = None,
+        tail: Schedule | None = None,
+        jump: bool | None = None,
+    ) -> None:
         """Change the rest of the run from position ``at`` (default: now): a new length
         (``total_steps``), a cooldown from the current value (``cooldown`` positions to
         ``min_lr``), or a new ``tail`` — see :func:`lrkit.replan.replan`, applied to every
@@ -376,8 +421,17 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         plan and loaded with that state follows the re-planned curve exactly. To re-plan a
         run from an older checkpoint, load the checkpoint first, then call ``replan``.
         """
-        new, record = prepared(self._t, self._schedules, at, total_steps=total_steps, cooldown=cooldown,
-                               min_lr=min_lr, shape=shape, tail=tail, jump=jump)
+        new, record = prepared(
+            self._t,
+            self._schedules,
+            at,
+            total_steps=total_steps,
+            cooldown=cooldown,
+            min_lr=min_lr,
+            shape=shape,
+            tail=tail,
+            jump=jump,
+        )
         with self._lock:
             # checked whole (the values at the current position too), then applied whole
             old = self._schedules, self._fn, self._fns, self._bases
@@ -398,9 +452,15 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         state belongs to (class, group count, the schedules' configs) and the re-plans
         made since (:meth:`replan`)."""
         out = self._identity()
-        out.update({"last_epoch": self.last_epoch, "key": self._key, "absolute": self._absolute,
-                    "steps_per_epoch": None if self._steps_per_epoch is None else float(self._steps_per_epoch),
-                    "replans": [dict(op) for op in self._replans]})
+        out.update(
+            {
+                "last_epoch": self.last_epoch,
+                "key": self._key,
+                "absolute": self._absolute,
+                "steps_per_epoch": None if self._steps_per_epoch is None else float(self._steps_per_epoch),
+                "replans": [dict(op) for op in self._replans],
+            }
+        )
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
@@ -429,8 +489,9 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         ops = loaded_ops(state_dict, self._replans, strict)
         bases = base_values("the state's base_values", state_dict.get("base_values", self.base_values))
         if len(bases) != len(self.base_values):
-            raise ValueError(f"the state holds {len(bases)} base values but the optimizer has "
-                             f"{len(self.base_values)} param groups")
+            raise ValueError(
+                f"the state holds {len(bases)} base values but the optimizer has {len(self.base_values)} param groups"
+            )
         old_t, old_bases, old_sched, old_ops = self._t, self.base_values, self._schedules, self._replans
         if strict:
             self.base_values = bases
@@ -463,4 +524,3 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
 
 
 ScheduleLR.__module__ = "lrkit.torch"  # its public path (pickles and reprs name it there)
-

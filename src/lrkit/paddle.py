@@ -42,12 +42,21 @@ from .convert.torch import from_torch
 from .core import Schedule
 from .recipes.paddle_dropins import CosineAnnealingWarmbootingLR, UltralyticsLR, set_optimizer_lr, warmup_lr_scheduler
 
-__all__ = ["ScheduleLR", "from_paddle", "from_ppdet", "scheduler_from_ppdet", "scheduler_from_ppcls",
-           "scheduler_from_torch", "warmup_lr_scheduler", "set_optimizer_lr", "UltralyticsLR",
-           "CosineAnnealingWarmbootingLR"]
+__all__ = [
+    "ScheduleLR",
+    "from_paddle",
+    "from_ppdet",
+    "scheduler_from_ppdet",
+    "scheduler_from_ppcls",
+    "scheduler_from_torch",
+    "warmup_lr_scheduler",
+    "set_optimizer_lr",
+    "UltralyticsLR",
+    "CosineAnnealingWarmbootingLR",
+]
 
 
-def scheduler_from_ppdet(config: Any, step_per_epoch: int, **kwargs: Any) -> "ScheduleLR":
+def scheduler_from_ppdet(config: Any, step_per_epoch: int, **kwargs: Any) -> ScheduleLR:
     """A Paddle scheduler stepped per iteration from PaddleDetection's ``LearningRate`` config
     (a dict, or the text of its YAML with ``!PiecewiseDecay``-style tags): the same lr at
     every iteration as PaddleDetection's own scheduler (:func:`lrkit.convert.ppdet.from_ppdet`
@@ -70,7 +79,7 @@ def from_ppdet(config: Any, step_per_epoch: int) -> Schedule:
     return _ppdet_schedule(config, step_per_epoch)
 
 
-def scheduler_from_ppcls(config: Any, epochs: int, step_each_epoch: int, **kwargs: Any) -> "ScheduleLR":
+def scheduler_from_ppcls(config: Any, epochs: int, step_each_epoch: int, **kwargs: Any) -> ScheduleLR:
     """A Paddle scheduler from PaddleClas's ``Optimizer.lr`` config: the same lr at every step
     as PaddleClas's own scheduler (:func:`lrkit.convert.ppcls.from_ppcls` gives the schedule;
     step it per iteration, or per epoch with ``by_epoch: true``). Its ``by_epoch`` attribute
@@ -89,8 +98,9 @@ def scheduler_from_ppcls(config: Any, epochs: int, step_each_epoch: int, **kwarg
     return sched
 
 
-def scheduler_from_torch(torch_scheduler: Any, *, parameters: Any = None, group: int | None = None,
-                         **kwargs: Any) -> ScheduleLR:
+def scheduler_from_torch(
+    torch_scheduler: Any, *, parameters: Any = None, group: int | None = None, **kwargs: Any
+) -> ScheduleLR:
     """A Paddle scheduler with the same lrs as a PyTorch scheduler (via :func:`lrkit.torch.from_torch`).
 
     Converts everything ``lrkit.torch.from_torch`` does, including ``SequentialLR``,
@@ -112,7 +122,9 @@ def scheduler_from_torch(torch_scheduler: Any, *, parameters: Any = None, group:
     kwargs.setdefault("learning_rate", 1.0)  # the torch values are absolute lrs
     if isinstance(sched, list):
         if parameters is None:
-            raise ValueError(f"the torch scheduler gives its {len(sched)} param groups different schedules; pass "
-                             "parameters= (the Paddle param groups, one per torch group) or group=<index>")
+            raise ValueError(
+                f"the torch scheduler gives its {len(sched)} param groups different schedules; pass "
+                "parameters= (the Paddle param groups, one per torch group) or group=<index>"
+            )
         return ScheduleLR(sched, parameters=parameters, **kwargs)
     return ScheduleLR(sched, parameters=parameters, **kwargs)

@@ -32,5 +32,12 @@ from ._torch_binding import ScheduleLR
 from .convert.torch import from_deepspeed, from_torch
 from .recipes.torch_dropins import CosineAnnealingWarmbootingLR, UltralyticsLR, set_optimizer_lr, warmup_lr_scheduler
 
-__all__ = ["ScheduleLR", "from_torch", "from_deepspeed", "warmup_lr_scheduler", "set_optimizer_lr", "UltralyticsLR",
-           "CosineAnnealingWarmbootingLR"]
+__all__ = [
+    "ScheduleLR",
+    "from_torch",
+    "from_deepspeed",
+    "warmup_lr_scheduler",
+    "set_optimizer_lr",
+    "UltralyticsLR",
+    "CosineAnnealingWarmbootingLR",
+]

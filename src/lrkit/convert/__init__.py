@@ -93,7 +93,7 @@ def multistep(peak: float, milestones: Any, gamma: float) -> Schedule:
     counts = Counter(float(m) for m in milestones)
     at_start = sum(c for m, c in counts.items() if m <= 0)
     counts = Counter({m: c for m, c in counts.items() if m > 0})
-    top = peak * gamma ** at_start if at_start else peak
+    top = peak * gamma**at_start if at_start else peak
     if not counts:
         return Constant(top)
     layers: list[Schedule] = [MultiStep(top, sorted(counts), gamma)]
@@ -157,9 +157,9 @@ def pct_start(end0: float, total: int, three: bool, end1: float | None) -> float
 #: Schedulers no conversion can give, with the reason (torch's and Paddle's names).
 NOT_CLOSED_FORM = {
     "ReduceLROnPlateau": "it follows a metric (e.g. the validation loss), so its lr is not a function "
-                         "of the step; keep it, or choose a fixed schedule",
+    "of the step; keep it, or choose a fixed schedule",
     "GreedyLR": "it follows the training metrics it is given (raising or lowering the lr as they improve "
-                "or plateau), so its lr is not a function of the step; keep it, or choose a fixed schedule",
+    "or plateau), so its lr is not a function of the step; keep it, or choose a fixed schedule",
     "ReduceOnPlateau": "it follows a metric (e.g. the validation loss), so its lr is not a function "
-                       "of the step; keep it, or choose a fixed schedule",
+    "of the step; keep it, or choose a fixed schedule",
 }

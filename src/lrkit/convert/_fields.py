@@ -18,7 +18,8 @@ import contextlib
 import math
 import numbers
 import reprlib
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from .. import _check
 
@@ -66,9 +67,12 @@ def _hint(value: Any) -> str:
         import re
 
         if re.fullmatch(r"\s*[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+\s*", value) and (
-                "." not in value or not re.search(r"[eE][-+]", value)):
-            return (" (text, not a number: YAML reads an exponent without a dot and a sign, such as 1e-3, as "
-                    "text; write 0.001 or 1.0e-3)")
+            "." not in value or not re.search(r"[eE][-+]", value)
+        ):
+            return (
+                " (text, not a number: YAML reads an exponent without a dot and a sign, such as 1e-3, as "
+                "text; write 0.001 or 1.0e-3)"
+            )
         try:
             float(value.replace("_", ""))
         except ValueError:
@@ -137,8 +141,10 @@ class Section:
                 if not isinstance(key, str) or key not in known:
                     from ..core import suggest
 
-                    raise ValueError(f"{self._prefix()}{label + ' ' if label else ''}has no field {show(key)}"
-                                     f"{suggest(str(key), known)}")
+                    raise ValueError(
+                        f"{self._prefix()}{label + ' ' if label else ''}has no field {show(key)}"
+                        f"{suggest(str(key), known)}"
+                    )
 
     # -- messages ------------------------------------------------------------------------
     def _prefix(self) -> str:
@@ -150,8 +156,10 @@ class Section:
 
     def fail(self, field: str, value: Any, valid: str, why: str = "") -> ValueError:
         """The error for ``field`` holding ``value``, which is not ``valid``."""
-        return ValueError(f"{self._prefix()}{self.name(field)} must be {valid}, got {show(value)}{_hint(value)}"
-                          f"{'; ' + why if why else ''}")
+        return ValueError(
+            f"{self._prefix()}{self.name(field)} must be {valid}, got {show(value)}{_hint(value)}"
+            f"{'; ' + why if why else ''}"
+        )
 
     def error(self, text: str) -> ValueError:
         """An error about the section as a whole (``text`` names the fields)."""
@@ -174,8 +182,17 @@ class Section:
             raise self.need(field, valid)
         return default
 
-    def number(self, field: str, default: Any = MISSING, *, lo: float | None = None, lo_open: bool = False,
-               hi: float | None = None, hi_open: bool = False, optional: bool = False) -> Any:
+    def number(
+        self,
+        field: str,
+        default: Any = MISSING,
+        *,
+        lo: float | None = None,
+        lo_open: bool = False,
+        hi: float | None = None,
+        hi_open: bool = False,
+        optional: bool = False,
+    ) -> Any:
         """A finite ``int`` or ``float`` in the given bounds, as given (an ``int`` stays one);
         ``None`` when ``optional`` and the value is ``None``."""
         valid = _number_text(lo, lo_open, hi, hi_open)
@@ -184,8 +201,16 @@ class Section:
             return None
         return self.check_number(field, v, lo=lo, lo_open=lo_open, hi=hi, hi_open=hi_open)
 
-    def check_number(self, field: str, v: Any, *, lo: float | None = None, lo_open: bool = False,
-                     hi: float | None = None, hi_open: bool = False) -> Any:
+    def check_number(
+        self,
+        field: str,
+        v: Any,
+        *,
+        lo: float | None = None,
+        lo_open: bool = False,
+        hi: float | None = None,
+        hi_open: bool = False,
+    ) -> Any:
         """``v`` (the value of ``field``) checked as :meth:`number` does."""
         valid = _number_text(lo, lo_open, hi, hi_open)
         if not _is_number(v):
@@ -205,15 +230,31 @@ class Section:
         """A value ``>= 0`` (an lr, a ratio, a factor), as a float."""
         return float(self.number(field, default, lo=0.0))
 
-    def whole(self, field: str, default: Any = MISSING, *, lo: int | None = 1, hi: float | None = _check.MAX_LENGTH,
-              why: str = "", hi_why: str = "") -> int:
+    def whole(
+        self,
+        field: str,
+        default: Any = MISSING,
+        *,
+        lo: int | None = 1,
+        hi: float | None = _check.MAX_LENGTH,
+        why: str = "",
+        hi_why: str = "",
+    ) -> int:
         """An ``int`` (not a ``bool``, not ``12.0``) from ``lo`` to ``hi``; ``why``: why an int,
         ``hi_why``: why at most ``hi`` (for the message)."""
         v = self.value(field, default, _whole_text(lo, hi))
         return self.check_whole(field, v, lo=lo, hi=hi, why=why, hi_why=hi_why)
 
-    def check_whole(self, field: str, v: Any, *, lo: int | None = 1, hi: float | None = _check.MAX_LENGTH,
-                    why: str = "", hi_why: str = "") -> int:
+    def check_whole(
+        self,
+        field: str,
+        v: Any,
+        *,
+        lo: int | None = 1,
+        hi: float | None = _check.MAX_LENGTH,
+        why: str = "",
+        hi_why: str = "",
+    ) -> int:
         valid = _whole_text(lo, hi)
         if not isinstance(v, numbers.Integral) or isinstance(v, bool):
             raise self.fail(field, v, valid, why)
@@ -227,8 +268,12 @@ class Section:
         """A peer's "last step" argument: only ``-1`` (not given: the schedule from its start) converts."""
         v = self.value(field, -1)
         if not (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v == -1):
-            raise self.fail(field, v, "-1 (a scheduler that starts at the beginning)",
-                            "a resumed scheduler is not converted: convert the config, then step on to where it was")
+            raise self.fail(
+                field,
+                v,
+                "-1 (a scheduler that starts at the beginning)",
+                "a resumed scheduler is not converted: convert the config, then step on to where it was",
+            )
 
     def flag(self, field: str, default: Any = MISSING) -> bool:
         """``true`` or ``false`` (a string or a number is refused: ``"false"`` is true in Python)."""
@@ -252,19 +297,31 @@ class Section:
         if not isinstance(v, (list, tuple)):
             raise self.fail(field, v, valid)
         if len(v) > _check.MAX_ITEMS:
-            raise self.fail(field, v, f"a list of at most {_check.MAX_ITEMS:,} items (lrkit's limit)",
-                            f"it holds {len(v):,}")
+            raise self.fail(
+                field, v, f"a list of at most {_check.MAX_ITEMS:,} items (lrkit's limit)", f"it holds {len(v):,}"
+            )
         if len(v) < min_items:
             raise self.fail(field, v, valid)
         return list(v)
 
-    def numbers(self, field: str, default: Any = MISSING, *, lo: float | None = None, lo_open: bool = False,
-                hi: float | None = None, hi_open: bool = False, min_items: int = 0) -> list:
+    def numbers(
+        self,
+        field: str,
+        default: Any = MISSING,
+        *,
+        lo: float | None = None,
+        lo_open: bool = False,
+        hi: float | None = None,
+        hi_open: bool = False,
+        min_items: int = 0,
+    ) -> list:
         """A list of numbers, each checked as :meth:`number` does (named ``field[i]``)."""
-        return [self.check_number(f"{field}[{i}]", x, lo=lo, lo_open=lo_open, hi=hi, hi_open=hi_open)
-                for i, x in enumerate(self.items(field, default, min_items=min_items))]
+        return [
+            self.check_number(f"{field}[{i}]", x, lo=lo, lo_open=lo_open, hi=hi, hi_open=hi_open)
+            for i, x in enumerate(self.items(field, default, min_items=min_items))
+        ]
 
-    def section(self, field: str, *, label: str = "", known: Iterable[str] | None = None) -> "Section":
+    def section(self, field: str, *, label: str = "", known: Iterable[str] | None = None) -> Section:
         """The mapping held by ``field``, as a section of its own."""
         where = f"{self.where}.{field}" if self.where else field
         if field not in self.data:
@@ -283,11 +340,17 @@ def whole(name: str, value: Any, *, lo: int = 1, hi: float = _check.MAX_LENGTH) 
     return int(value)
 
 
-def real(name: str, value: Any, *, lo: float | None = None, lo_open: bool = False, hi: float | None = None,
-         hi_open: bool = False) -> float:
+def real(
+    name: str,
+    value: Any,
+    *,
+    lo: float | None = None,
+    lo_open: bool = False,
+    hi: float | None = None,
+    hi_open: bool = False,
+) -> float:
     """A function argument that is a number: finite, in the given bounds, as a float."""
-    return float(Section("", {name: value}).check_number(name, value, lo=lo, lo_open=lo_open, hi=hi,
-                                                         hi_open=hi_open))
+    return float(Section("", {name: value}).check_number(name, value, lo=lo, lo_open=lo_open, hi=hi, hi_open=hi_open))
 
 
 def bounded(what: str, value: float, limit: float = _check.MAX_LENGTH) -> float:

@@ -36,7 +36,8 @@ not by walking the cycle), at most :data:`lrkit._check.MAX_ITEMS` of them.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .. import _check
 from ..core import Schedule
@@ -54,13 +55,36 @@ _WARMUP = ("warmup_min_lr", "warmup_max_lr", "warmup_num_steps", "warmup_type", 
 _PARAMS = {
     "WarmupLR": _WARMUP,
     "WarmupDecayLR": ("total_num_steps",) + _WARMUP,
-    "WarmupCosineLR": ("total_num_steps", "warmup_min_ratio", "warmup_num_steps", "cos_min_ratio", "warmup_type",
-                       "last_batch_iteration"),
-    "OneCycle": ("cycle_min_lr", "cycle_max_lr", "decay_lr_rate", "cycle_first_step_size", "cycle_second_step_size",
-                 "cycle_first_stair_count", "cycle_second_stair_count", "decay_step_size", "cycle_momentum",
-                 "cycle_min_mom", "cycle_max_mom", "decay_mom_rate", "last_batch_iteration"),
-    "LRRangeTest": ("lr_range_test_min_lr", "lr_range_test_step_size", "lr_range_test_step_rate",
-                    "lr_range_test_staircase", "last_batch_iteration"),
+    "WarmupCosineLR": (
+        "total_num_steps",
+        "warmup_min_ratio",
+        "warmup_num_steps",
+        "cos_min_ratio",
+        "warmup_type",
+        "last_batch_iteration",
+    ),
+    "OneCycle": (
+        "cycle_min_lr",
+        "cycle_max_lr",
+        "decay_lr_rate",
+        "cycle_first_step_size",
+        "cycle_second_step_size",
+        "cycle_first_stair_count",
+        "cycle_second_stair_count",
+        "decay_step_size",
+        "cycle_momentum",
+        "cycle_min_mom",
+        "cycle_max_mom",
+        "decay_mom_rate",
+        "last_batch_iteration",
+    ),
+    "LRRangeTest": (
+        "lr_range_test_min_lr",
+        "lr_range_test_step_size",
+        "lr_range_test_step_rate",
+        "lr_range_test_staircase",
+        "last_batch_iteration",
+    ),
 }
 _WHERE = "DeepSpeed scheduler"
 
@@ -143,9 +167,21 @@ def from_deepspeed(config: Mapping[str, Any], lrs: Any = None) -> Schedule | lis
     group_lrs = _lrs(lrs)
     # the number of param groups: the optimizer's (lrs=), else the longest per-group list;
     # a list of another length is an error (_per_group)
-    n = len(group_lrs) if group_lrs is not None and len(group_lrs) > 1 else max(
-        [len(v) for v in (p.value(k, None) for k in ("warmup_min_lr", "warmup_max_lr", "cycle_min_lr",
-                                                      "cycle_max_lr", "lr_range_test_min_lr")) if isinstance(v, (list, tuple))] + [1])
+    n = (
+        len(group_lrs)
+        if group_lrs is not None and len(group_lrs) > 1
+        else max(
+            [
+                len(v)
+                for v in (
+                    p.value(k, None)
+                    for k in ("warmup_min_lr", "warmup_max_lr", "cycle_min_lr", "cycle_max_lr", "lr_range_test_min_lr")
+                )
+                if isinstance(v, (list, tuple))
+            ]
+            + [1]
+        )
+    )
 
     def need_lrs(what: str) -> list[float]:
         if group_lrs is None:
@@ -236,24 +272,30 @@ def _one_cycle_config(p: Section, n: int) -> list[Schedule]:
     # DeepSpeed: float(size), the first > 0, the second >= 0 (default: the first)
     # (and lrkit's: a length from MIN_LENGTH to MAX_LENGTH positions)
     F = float(p.number("cycle_first_step_size", 2000, lo=_check.MIN_LENGTH, hi=_check.MAX_LENGTH))
-    S = F if p.value("cycle_second_step_size", None) is None else float(
-        p.number("cycle_second_step_size", lo=0.0, hi=_check.MAX_LENGTH))
+    S = (
+        F
+        if p.value("cycle_second_step_size", None) is None
+        else float(p.number("cycle_second_step_size", lo=0.0, hi=_check.MAX_LENGTH))
+    )
     if 0 < S < _check.MIN_LENGTH:
         raise p.fail("cycle_second_step_size", S, f"0 or at least {_check.MIN_LENGTH:g} (lrkit's shortest length)")
     p.bounded(f"OneCycle cycle_first_step_size + cycle_second_step_size = {F!r} + {S!r}", F + S)
     # a stair count of 0 (the default) is a continuous half; DeepSpeed takes any number (floor(pos) / count)
     c1 = float(p.number("cycle_first_stair_count", 0, lo=0.0))
-    c2 = c1 if p.value("cycle_second_stair_count", None) is None else float(
-        p.number("cycle_second_stair_count", lo=0.0))
+    c2 = (
+        c1 if p.value("cycle_second_stair_count", None) is None else float(p.number("cycle_second_stair_count", lo=0.0))
+    )
     D = float(p.number("decay_step_size", 0, lo=0.0, hi=_check.MAX_LENGTH))
     if 0 < D < _check.MIN_LENGTH:
         raise p.fail("decay_step_size", D, f"0 (no decay) or at least {_check.MIN_LENGTH:g} (lrkit's shortest length)")
     rate = p.rate("decay_lr_rate", 0.0)
     stairs = _stair_count(F, c1) + _stair_count(S, c2)
     if stairs > _check.MAX_ITEMS:
-        raise p.error(f"staircase of {stairs:,} stairs (cycle_first_stair_count={show(c1)} over "
-                      f"cycle_first_step_size={F!r}, cycle_second_stair_count={show(c2)} over "
-                      f"cycle_second_step_size={S!r}) is past lrkit's limit of {_check.MAX_ITEMS:,} values")
+        raise p.error(
+            f"staircase of {stairs:,} stairs (cycle_first_stair_count={show(c1)} over "
+            f"cycle_first_step_size={F!r}, cycle_second_stair_count={show(c2)} over "
+            f"cycle_second_step_size={S!r}) is past lrkit's limit of {_check.MAX_ITEMS:,} values"
+        )
     out = []
     for a, b in zip(lo, hi):
         # DeepSpeed skips the decay when math.isclose(decay_step_size, 0) or math.isclose(decay_lr_rate, 0)
@@ -357,22 +399,41 @@ def from_scheduler(obj: Any) -> Schedule | list[Schedule]:
     if name not in _TYPES:
         raise TypeError(f"cannot convert {qualname(obj)}: supported DeepSpeed schedulers are {', '.join(_TYPES)}")
     if name == "LRRangeTest":
-        cfg = {"lr_range_test_min_lr": list(obj.min_lr), "lr_range_test_step_size": obj.step_size,
-               "lr_range_test_step_rate": obj.step_rate, "lr_range_test_staircase": bool(obj.staircase)}
+        cfg = {
+            "lr_range_test_min_lr": list(obj.min_lr),
+            "lr_range_test_step_size": obj.step_size,
+            "lr_range_test_step_rate": obj.step_rate,
+            "lr_range_test_staircase": bool(obj.staircase),
+        }
         return from_deepspeed({"type": name, "params": cfg})
     wt = "linear" if getattr(obj, "warmup_type", "log") == "linear" else "log"
     if name == "WarmupCosineLR":
-        cfg = {"warmup_num_steps": obj.warmup_num_steps, "total_num_steps": obj.total_num_steps,
-               "warmup_min_ratio": obj.warmup_min_ratio, "cos_min_ratio": obj.cos_min_ratio, "warmup_type": wt}
+        cfg = {
+            "warmup_num_steps": obj.warmup_num_steps,
+            "total_num_steps": obj.total_num_steps,
+            "warmup_min_ratio": obj.warmup_min_ratio,
+            "cos_min_ratio": obj.cos_min_ratio,
+            "warmup_type": wt,
+        }
         return from_deepspeed({"type": name, "params": cfg}, lrs=[float(v) for v in obj.org_lrs])
     if name in ("WarmupLR", "WarmupDecayLR"):
-        cfg = {"warmup_num_steps": obj.warmup_num_steps, "warmup_min_lr": list(obj.min_lrs),
-               "warmup_max_lr": list(obj.max_lrs), "warmup_type": wt}
+        cfg = {
+            "warmup_num_steps": obj.warmup_num_steps,
+            "warmup_min_lr": list(obj.min_lrs),
+            "warmup_max_lr": list(obj.max_lrs),
+            "warmup_type": wt,
+        }
         if name == "WarmupDecayLR":
             cfg["total_num_steps"] = obj.total_num_steps
         return from_deepspeed({"type": name, "params": cfg})
-    cfg = {"cycle_min_lr": list(obj.min_lrs), "cycle_max_lr": list(obj.max_lrs),
-           "cycle_first_step_size": obj.first_step_size, "cycle_second_step_size": obj.second_step_size,
-           "cycle_first_stair_count": obj.first_stair_count, "cycle_second_stair_count": obj.second_stair_count,
-           "decay_step_size": obj.decay_step_size, "decay_lr_rate": obj.decay_lr_rate}
+    cfg = {
+        "cycle_min_lr": list(obj.min_lrs),
+        "cycle_max_lr": list(obj.max_lrs),
+        "cycle_first_step_size": obj.first_step_size,
+        "cycle_second_step_size": obj.second_step_size,
+        "cycle_first_stair_count": obj.first_stair_count,
+        "cycle_second_stair_count": obj.second_stair_count,
+        "decay_step_size": obj.decay_step_size,
+        "decay_lr_rate": obj.decay_lr_rate,
+    }
     return from_deepspeed({"type": name, "params": cfg})

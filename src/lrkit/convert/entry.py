@@ -44,8 +44,7 @@ def schedule_of(obj: Any, group: int | None = None, **options: Any) -> Schedule 
     """
     if isinstance(obj, Schedule):
         if group is not None or options:
-            raise ValueError("group= and converter options are for peer schedulers; this is already "
-                             "an lrkit schedule")
+            raise ValueError("group= and converter options are for peer schedulers; this is already an lrkit schedule")
         return obj
     if isinstance(obj, dict):
         from ..config import from_dict
@@ -72,9 +71,11 @@ def schedule_of(obj: Any, group: int | None = None, **options: Any) -> Schedule 
         _no_options("from_keras", group, options)
         return from_keras(obj)
     name = f"{type(obj).__module__}.{type(obj).__qualname__}"
-    raise TypeError(f"schedule_of: cannot read a schedule from {name}; it takes an lrkit schedule, a config "
-                    "(dict or file), or a scheduler of torch, transformers, timm, mmengine, pytorch-warmup, "
-                    "Paddle or Keras")
+    raise TypeError(
+        f"schedule_of: cannot read a schedule from {name}; it takes an lrkit schedule, a config "
+        "(dict or file), or a scheduler of torch, transformers, timm, mmengine, pytorch-warmup, "
+        "Paddle or Keras"
+    )
 
 
 def _no_options(conv: str, group: int | None, options: dict[str, Any]) -> None:
@@ -83,8 +84,18 @@ def _no_options(conv: str, group: int | None, options: dict[str, Any]) -> None:
         raise ValueError(f"{conv} takes no options; got {', '.join(given)}")
 
 
-def show(obj: Any, steps: int | None = None, *, lang: str = "en", width: int = 60, height: int = 15,
-         log: bool = False, file: TextIO | None = None, group: int | None = None, **options: Any) -> None:
+def show(
+    obj: Any,
+    steps: int | None = None,
+    *,
+    lang: str = "en",
+    width: int = 60,
+    height: int = 15,
+    log: bool = False,
+    file: TextIO | None = None,
+    group: int | None = None,
+    **options: Any,
+) -> None:
     """Print what ``obj`` does (any input of :func:`schedule_of`): the explanation in
     ``lang`` ("en" or "zh") and a terminal plot over ``steps`` positions (default: a
     tenth past the schedule's end). One block per param group when the groups differ.
@@ -113,14 +124,31 @@ def show(obj: Any, steps: int | None = None, *, lang: str = "en", width: int = 6
         x = positions(int(n))
         head = (f"param group {i}: " if many else "") + spec_label(s)
         marks = sorted({p.start for p in s.phases() if math.isfinite(p.start)})
-        blocks.append("\n".join([head, "", explain(s, lang, title=False), "",
-                                 text_plot(x, s(x), width=width, height=height, marks=marks, log=log,
-                                           ascii=not can_encode_unicode(out))]))
+        blocks.append(
+            "\n".join(
+                [
+                    head,
+                    "",
+                    explain(s, lang, title=False),
+                    "",
+                    text_plot(
+                        x, s(x), width=width, height=height, marks=marks, log=log, ascii=not can_encode_unicode(out)
+                    ),
+                ]
+            )
+        )
     out.write("\n\n".join(blocks) + "\n")
 
 
-def explain(obj: Any, lang: str = "en", *, steps_per_epoch: float | None = None, title: bool = True,
-            group: int | None = None, **options: Any) -> str:
+def explain(
+    obj: Any,
+    lang: str = "en",
+    *,
+    steps_per_epoch: float | None = None,
+    title: bool = True,
+    group: int | None = None,
+    **options: Any,
+) -> str:
     """What ``obj`` does, in words: an lrkit schedule or recipe, a config, or any peer
     scheduler :func:`show` takes (converted first), in ``lang`` (``"en"`` or ``"zh"``).
 
@@ -139,6 +167,8 @@ def explain(obj: Any, lang: str = "en", *, steps_per_epoch: float | None = None,
         return obj.explain(lang)  # a recipe's own words (ultralytics_schedules: the trainer's settings)
     got = schedule_of(obj, group, **options)
     if isinstance(got, list):
-        return "\n\n".join(f"param group {i}:\n" + words(s, lang, steps_per_epoch=steps_per_epoch, title=title)
-                            for i, s in enumerate(got))
+        return "\n\n".join(
+            f"param group {i}:\n" + words(s, lang, steps_per_epoch=steps_per_epoch, title=title)
+            for i, s in enumerate(got)
+        )
     return words(got, lang, steps_per_epoch=steps_per_epoch, title=title)

@@ -52,7 +52,7 @@ from . import chain, multistep, pct_start, qualname, shifted, unconvertible
 __all__ = ["builder", "is_mmengine"]
 
 _INF = math.inf
-_MM_INF = 10 ** 9
+_MM_INF = 10**9
 _MAX_STAIRS = 1_000_000  # epochs of a per-epoch curve written out as a staircase
 
 
@@ -62,8 +62,18 @@ def is_mmengine(obj: Any) -> bool:
 
 
 #: Methods a subclass may override without changing the values (everything else computes them).
-_HARMLESS = frozenset({"__init__", "__repr__", "__str__", "state_dict", "load_state_dict", "print_value",
-                       "get_last_value", "build_iter_from_epoch"})
+_HARMLESS = frozenset(
+    {
+        "__init__",
+        "__repr__",
+        "__str__",
+        "state_dict",
+        "load_state_dict",
+        "print_value",
+        "get_last_value",
+        "build_iter_from_epoch",
+    }
+)
 
 
 def _check_overrides(s: Any) -> None:
@@ -75,8 +85,11 @@ def _check_overrides(s: Any) -> None:
     for c in mro[: mro.index(base)]:
         for attr, val in vars(c).items():
             if attr not in _HARMLESS and callable(val) and hasattr(base, attr):
-                raise unconvertible(s, f"it overrides {c.__qualname__}.{attr} of mmengine's {base.__name__}: the "
-                                       "value comes from its own code, not from the settings a conversion reads")
+                raise unconvertible(
+                    s,
+                    f"it overrides {c.__qualname__}.{attr} of mmengine's {base.__name__}: the "
+                    "value comes from its own code, not from the settings a conversion reads",
+                )
 
 
 def _family(s: Any) -> str:
@@ -107,8 +120,9 @@ class _Item:
         eta = getattr(s, "eta_min", None)
         ratio = getattr(s, "eta_min_ratio", None)
         self.eta = self.base * float(ratio) if ratio is not None else float(eta or 0.0)
-        self.setter = self.fam in ("CosineAnnealing", "CosineRestart", "OneCycle") or \
-            (self.fam == "Poly" and self.eta != 0)
+        self.setter = self.fam in ("CosineAnnealing", "CosineRestart", "OneCycle") or (
+            self.fam == "Poly" and self.eta != 0
+        )
 
     # -- a factor, on the scheduler's own steps ----------------------------------
     def factor(self) -> Schedule:
@@ -144,8 +158,10 @@ class _Item:
                 raise unconvertible(s, f"it starts at {v0:g}, below eta_min ({self.eta:g})")
             tmax = float(s.T_max)
             if v0 != self.base and self.n > tmax + 1:
-                raise unconvertible(s, "past T_max mmengine's cosine restarts from the base lr while it "
-                                       "started elsewhere: no closed form")
+                raise unconvertible(
+                    s,
+                    "past T_max mmengine's cosine restarts from the base lr while it started elsewhere: no closed form",
+                )
             f: Schedule = Cosine(v0, tmax, self.eta, after="continue")
         elif self.fam == "OneCycle":
             f = self._one_cycle()
@@ -178,8 +194,15 @@ class _Item:
         pct = pct_start(phases[0]["end_step"], T, three, phases[1]["end_step"] if three else None)
         shape = "cosine" if getattr(s.anneal_func, "__func__", s.anneal_func) is type(s)._annealing_cos else "linear"
         try:
-            return OneCycle(float(group["max_lr"]), T, pct, shape, start_lr=float(group["initial_lr"]),
-                            min_lr=float(group["min_lr"]), three_phase=three)
+            return OneCycle(
+                float(group["max_lr"]),
+                T,
+                pct,
+                shape,
+                start_lr=float(group["initial_lr"]),
+                min_lr=float(group["min_lr"]),
+                three_phase=three,
+            )
         except ValueError as e:
             raise unconvertible(s, f"its settings have no OneCycle equivalent: {e}") from None
 
@@ -202,8 +225,11 @@ class _Item:
                 return MultiStep(f.peak_lr, [m * L for m in f.milestones], f.gamma)
             if isinstance(f, Product):  # repeated milestones: one MultiStep layer per repetition
                 return Product([self._stairs(x) for x in f.schedules])
-            raise unconvertible(self.s, "an epoch-based scheduler without an end, other than Step/MultiStep/"
-                                        "Exponential, cannot be written per iteration")
+            raise unconvertible(
+                self.s,
+                "an epoch-based scheduler without an end, other than Step/MultiStep/"
+                "Exponential, cannot be written per iteration",
+            )
         if n > _MAX_STAIRS:
             raise unconvertible(self.s, f"{n:g} epochs: too many to write per iteration")
         k = int(n)
@@ -224,10 +250,13 @@ def builder(obj: Any, epoch_length: float | None) -> tuple[int, Callable[[int], 
         raise unconvertible(items[0], "its optimizer has no param_groups")
     kinds = {bool(s.by_epoch) for s in items}
     if len(kinds) == 2 and epoch_length is None:
-        raise ValueError("the list mixes epoch-based and iteration-based schedulers: give epoch_length= "
-                         "(iterations per epoch), the position is then the iteration")
-    if epoch_length is not None and (isinstance(epoch_length, bool) or not epoch_length > 0
-                                     or not float(epoch_length).is_integer()):
+        raise ValueError(
+            "the list mixes epoch-based and iteration-based schedulers: give epoch_length= "
+            "(iterations per epoch), the position is then the iteration"
+        )
+    if epoch_length is not None and (
+        isinstance(epoch_length, bool) or not epoch_length > 0 or not float(epoch_length).is_integer()
+    ):
         raise ValueError(f"epoch_length must be a whole number of iterations >= 1, got {epoch_length!r}")
 
     def unit(s: Any) -> float:
@@ -238,8 +267,11 @@ def builder(obj: Any, epoch_length: float | None) -> tuple[int, Callable[[int], 
         if g >= len(items[0].base_values):  # added after the schedulers were built
             for it in its:
                 if it.fam == "OneCycle":
-                    raise unconvertible(it.s, f"param group {g} was added after it was built: OneCycleLR reads "
-                                              "the group's max_lr/initial_lr it never wrote there (mmengine fails)")
+                    raise unconvertible(
+                        it.s,
+                        f"param group {g} was added after it was built: OneCycleLR reads "
+                        "the group's max_lr/initial_lr it never wrote there (mmengine fails)",
+                    )
             # mmengine's cosines update only the groups they were built with (zip with base_values)
             its = [it for it in its if it.fam not in ("CosineAnnealing", "CosineRestart")]
             # the schedulers' first step, at construction, did not reach it: its lr is the base
@@ -249,8 +281,11 @@ def builder(obj: Any, epoch_length: float | None) -> tuple[int, Callable[[int], 
                 if not it.setter:
                     at0 *= it.global_factor()(0.0)
             if at0 == 0:
-                raise unconvertible(items[0], f"param group {g} was added after a factor of 0 was applied at "
-                                              "construction: its value is not a multiple of any base")
+                raise unconvertible(
+                    items[0],
+                    f"param group {g} was added after a factor of 0 was applied at "
+                    "construction: its value is not a multiple of any base",
+                )
             return _combine(its, lr / at0)
         return _combine(its, float(items[0].base_values[g]))
 
@@ -263,9 +298,12 @@ def _combine(items: list[_Item], base: float) -> Schedule:
     for it in setters:
         for other in items:
             if other is not it and other.b < it.e and it.b < other.e:
-                raise unconvertible(it.s, f"its window [{it.b:g}, {it.e:g}) overlaps {qualname(other.s)}'s "
-                                          f"[{other.b:g}, {other.e:g}): mmengine applies both every step, "
-                                          "a combination with no closed form here")
+                raise unconvertible(
+                    it.s,
+                    f"its window [{it.b:g}, {it.e:g}) overlaps {qualname(other.s)}'s "
+                    f"[{other.b:g}, {other.e:g}): mmengine applies both every step, "
+                    "a combination with no closed form here",
+                )
     G = [it.global_factor() for it in mults]
 
     def mult_part(start: float, anchor_v: float, anchor_t: float) -> Schedule:

@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core import Schedule
 from ..schedules.algebra import Ramp
 from ..schedules.compose import FunctionSchedule, Hold, IntPositions, Scale, Sequence, Warmup
 from ..schedules.cycles import CosineRestarts, Cyclic
-from ..schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, MultiStep, OneCycle,
-                                Polynomial, Step)
+from ..schedules.decays import (
+    Constant,
+    Cosine,
+    Exponential,
+    InverseSqrt,
+    InverseTime,
+    MultiStep,
+    OneCycle,
+    Polynomial,
+    Step,
+)
 from ..schedules.paddle_compat import PolynomialCycle
 from . import NOT_CLOSED_FORM, RunningProduct, pct_start, unconvertible
 
@@ -63,7 +73,7 @@ def _noam(s: Any) -> Schedule:
     W = float(s.warmup_steps)
     if not W > 0:
         raise ValueError(f"from_paddle: NoamDecay warmup_steps must be > 0, got {s.warmup_steps!r}")
-    peak = s.base_lr * float(s.d_model) ** -0.5 * W ** -0.5
+    peak = s.base_lr * float(s.d_model) ** -0.5 * W**-0.5
     return Warmup(InverseSqrt(peak, W), W)
 
 
@@ -86,12 +96,16 @@ def _linear_lr(s: Any) -> Schedule:
 
 
 def _cyclic_lr(s: Any) -> Schedule:
-    builtin = {"triangular": "_triangular_scale_fn", "triangular2": "_triangular2_scale_fn",
-               "exp_range": "_exp_range_scale_fn"}
+    builtin = {
+        "triangular": "_triangular_scale_fn",
+        "triangular2": "_triangular2_scale_fn",
+        "exp_range": "_exp_range_scale_fn",
+    }
     fn = getattr(s.scale_fn, "__func__", None)
     if fn is None or fn is not getattr(_pl.CyclicLR, builtin.get(s.mode, ""), None):
-        raise unconvertible(s, "a custom scale_fn is your own code; only the modes 'triangular', "
-                               "'triangular2' and 'exp_range' convert")
+        raise unconvertible(
+            s, "a custom scale_fn is your own code; only the modes 'triangular', 'triangular2' and 'exp_range' convert"
+        )
     up = s.step_up_pct * s.cycle_size
     if float(round(up)) / s.cycle_size == s.step_up_pct:
         up = float(round(up))  # the integer step sizes Paddle was given
@@ -109,7 +123,7 @@ def _step(s: Any) -> Schedule:
 def _multistep(s: Any) -> Schedule:
     ms = [float(x) for x in s.milestones]
     before = sum(1 for x in ms if x <= 0)  # a milestone at 0 applies from the first step
-    return MultiStep(s.base_lr * s.gamma ** before, [x for x in ms if x > 0], s.gamma)
+    return MultiStep(s.base_lr * s.gamma**before, [x for x in ms if x > 0], s.gamma)
 
 
 def _piecewise(s: Any) -> Schedule:
@@ -117,7 +131,7 @@ def _piecewise(s: Any) -> Schedule:
     values = [float(v) for v in s.values]
     # Paddle returns values[i] for the first boundary above t, and the LAST value once
     # t is past every boundary (whatever the number of values).
-    segs = [Constant(v) for v in values[:len(bounds)]] + [Constant(values[-1])]
+    segs = [Constant(v) for v in values[: len(bounds)]] + [Constant(values[-1])]
     while bounds and bounds[0] <= 0:
         bounds.pop(0)
         segs.pop(0)
@@ -210,8 +224,9 @@ def _build(s: Any) -> Any:
         if type(s).__name__ in NOT_CLOSED_FORM:
             raise unconvertible(s, NOT_CLOSED_FORM[type(s).__name__])
         supported = ", ".join(sorted({c.__name__ for c in _converters()} | {"ScheduleLR"}))
-        raise TypeError(f"from_paddle does not support {type(s).__module__}.{type(s).__qualname__} "
-                        f"(supported: {supported})")
+        raise TypeError(
+            f"from_paddle does not support {type(s).__module__}.{type(s).__qualname__} (supported: {supported})"
+        )
     return conv(s)
 
 
@@ -243,7 +258,5 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
     Step(peak_lr=0.1, step_size=30, gamma=0.5)
     """
     if "paddle" not in sys.modules or not isinstance(scheduler, _pl.LRScheduler):
-        raise TypeError(f"from_paddle expects a paddle.optimizer.lr.LRScheduler, got "
-                        f"{type(scheduler).__qualname__}")
+        raise TypeError(f"from_paddle expects a paddle.optimizer.lr.LRScheduler, got {type(scheduler).__qualname__}")
     return _build(scheduler)
-

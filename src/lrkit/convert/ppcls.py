@@ -29,7 +29,8 @@ the result is a native schedule.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..core import Schedule
 from ..schedules.decays import Constant
@@ -53,8 +54,10 @@ def _lr_section(config: Any) -> Section:
     if "Optimizer" in config:
         opt = config["Optimizer"]
         if isinstance(opt, list):
-            raise ValueError("PaddleClas Optimizer is a list of optimizers (one per scope): give the lr section "
-                             f"of the one to convert, got {show(opt)}")
+            raise ValueError(
+                "PaddleClas Optimizer is a list of optimizers (one per scope): give the lr section "
+                f"of the one to convert, got {show(opt)}"
+            )
         return Section("PaddleClas Optimizer", opt).section("lr")
     return Section(_WHERE, config)
 
@@ -66,8 +69,10 @@ def _read(config: Any, epochs: int, step_each_epoch: int) -> tuple[Any, bool]:
     raw = _lr_section(config)
     name = raw.value("name", None)
     if not isinstance(name, str) or name not in _KINDS:
-        raise ValueError(f"PaddleClas lr name must be one of {', '.join(_KINDS)} (ReduceOnPlateau follows a "
-                         f"metric; the others are not converted), got {show(name)}")
+        raise ValueError(
+            f"PaddleClas lr name must be one of {', '.join(_KINDS)} (ReduceOnPlateau follows a "
+            f"metric; the others are not converted), got {show(name)}"
+        )
     E, n = whole("epochs", epochs), whole("step_each_epoch", step_each_epoch)
     bounded(f"epochs x step_each_epoch = {E} x {n}", E * n)
     c = Section(raw.where, raw.data, label=name)
@@ -87,20 +92,32 @@ def _read(config: Any, epochs: int, step_each_epoch: int) -> tuple[Any, bool]:
         base = c.rate("learning_rate")
     if warm > 0:
         if not isinstance(warm, int):
-            raise c.fail("warmup_epoch", w, "a whole number of epochs (an int) with by_epoch: true",
-                         "Paddle's LinearWarmup counts whole steps")
+            raise c.fail(
+                "warmup_epoch",
+                w,
+                "a whole number of epochs (an int) with by_epoch: true",
+                "Paddle's LinearWarmup counts whole steps",
+            )
         if not start < base:
-            raise c.fail("warmup_start_lr", start, f"below the lr the warmup reaches ({base!r})",
-                         "Paddle's LinearWarmup rises from warmup_start_lr")
+            raise c.fail(
+                "warmup_start_lr",
+                start,
+                f"below the lr the warmup reaches ({base!r})",
+                "Paddle's LinearWarmup rises from warmup_start_lr",
+            )
     with reading(f"{c.where}: {name}"):
         if name == "ConstLR":
             sched: Any = float(base)
         elif name in ("Linear", "Cosine"):
             steps = (E - w) * per
             if steps > 0 and not isinstance(steps, int):
-                raise c.fail("warmup_epoch", w, f"a whole number of epochs (an int) for {name}",
-                             f"its decay runs (epochs - warmup_epoch) x {'1' if by_epoch else 'step_each_epoch'} "
-                             f"= {steps!r} steps, which Paddle takes in whole steps only")
+                raise c.fail(
+                    "warmup_epoch",
+                    w,
+                    f"a whole number of epochs (an int) for {name}",
+                    f"its decay runs (epochs - warmup_epoch) x {'1' if by_epoch else 'step_each_epoch'} "
+                    f"= {steps!r} steps, which Paddle takes in whole steps only",
+                )
             if steps <= 0:  # no decay left after the warmup: PaddleClas's constant lr (its fields unused)
                 sched = float(base)
             elif name == "Linear":
@@ -124,8 +141,12 @@ def _read(config: Any, epochs: int, step_each_epoch: int) -> tuple[Any, bool]:
                 s = c.check_number("step_size", size, lo=0.0, lo_open=True)
                 k = int(c.bounded(f"Step step_size x step_each_epoch = {show(s)} x {n}", s * n))
                 if k < 1:  # PaddleClas truncates: int(step_size x step_each_epoch)
-                    raise c.fail("step_size", s, f"at least 1 / step_each_epoch = {1 / n!r} epochs",
-                                 f"PaddleClas steps every int(step_size x step_each_epoch) = {k} iterations")
+                    raise c.fail(
+                        "step_size",
+                        s,
+                        f"at least 1 / step_each_epoch = {1 / n!r} epochs",
+                        f"PaddleClas steps every int(step_size x step_each_epoch) = {k} iterations",
+                    )
             sched = pl.StepDecay(base, k, gamma)
         elif name == "MultiStepDecay":
             ms = c.numbers("milestones")
@@ -154,7 +175,7 @@ def _piecewise(c: Section, E: int, per: int) -> tuple[list, list[float]]:
         k = len(range(0, E, 30))
         values = []
         for i in range(k):
-            values.append(rule * 0.1 ** i)
+            values.append(rule * 0.1**i)
             if values[-1] == 0.0:
                 break
         epochs = [E] if k == 1 else [30 * i for i in range(1, len(values))]
@@ -164,8 +185,12 @@ def _piecewise(c: Section, E: int, per: int) -> tuple[list, list[float]]:
     epochs = c.numbers("decay_epochs", min_items=1)  # Paddle's PiecewiseDecay refuses empty boundaries
     values = [float(v) for v in c.numbers("values", lo=0.0)]
     if len(values) <= len(epochs):
-        raise c.fail("values", values, f"a list of more lrs than decay_epochs ({len(epochs)})",
-                     "Paddle's PiecewiseDecay needs one more value than boundaries")
+        raise c.fail(
+            "values",
+            values,
+            f"a list of more lrs than decay_epochs ({len(epochs)})",
+            "Paddle's PiecewiseDecay needs one more value than boundaries",
+        )
     if any(b <= a for a, b in zip(epochs, epochs[1:])):
         raise c.fail("decay_epochs", epochs, "increasing epochs")
     for i, e in enumerate(epochs):

@@ -35,7 +35,8 @@ them), so does lrkit. A warmup below one iteration is one (PaddleDetection's
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .. import _check
 from ..core import Schedule
@@ -81,8 +82,12 @@ def _loader() -> Any:
             if isinstance(node, yaml.ScalarNode) and node.value == "":
                 return {"name": suffix}
             raise yaml.constructor.ConstructorError(
-                None, None, f"the tag !{suffix} is on a {node.id}: PaddleDetection's tags name a mapping "
-                f"(- !{suffix} with its fields below)", node.start_mark)
+                None,
+                None,
+                f"the tag !{suffix} is on a {node.id}: PaddleDetection's tags name a mapping "
+                f"(- !{suffix} with its fields below)",
+                node.start_mark,
+            )
 
         Loader.add_multi_constructor("!", tagged)
         _LOADER = Loader
@@ -107,20 +112,25 @@ def _learning_rate(config: Any) -> Section:
         return Section(_WHERE, config["LearningRate"], known=("base_lr", "schedulers"))
     others = [k for k in config if k not in ("base_lr", "schedulers")]
     if others:
-        raise ValueError(f"a PaddleDetection config must hold a LearningRate section (or be one: base_lr, "
-                         f"schedulers), got one with {show(others)}")
+        raise ValueError(
+            f"a PaddleDetection config must hold a LearningRate section (or be one: base_lr, "
+            f"schedulers), got one with {show(others)}"
+        )
     return Section(_WHERE, config)
 
 
 def _entry(item: Any, i: int) -> tuple[str, Section]:
     where = f"{_WHERE}.schedulers[{i}]"
     if not isinstance(item, Mapping) or "name" not in item:
-        raise ValueError(f"{where} must be a mapping with a name ({{'name': 'PiecewiseDecay', ...}}, in YAML "
-                         f"- !PiecewiseDecay), got {show(item)}")
+        raise ValueError(
+            f"{where} must be a mapping with a name ({{'name': 'PiecewiseDecay', ...}}, in YAML "
+            f"- !PiecewiseDecay), got {show(item)}"
+        )
     name = item["name"]
     if not isinstance(name, str) or name not in _FIELDS:
-        raise ValueError(f"{where}: name must be one of {', '.join(_FIELDS)} (PaddleDetection's schedulers), "
-                         f"got {show(name)}")
+        raise ValueError(
+            f"{where}: name must be one of {', '.join(_FIELDS)} (PaddleDetection's schedulers), got {show(name)}"
+        )
     return name, Section(where, {k: v for k, v in item.items() if k != "name"}, label=name, known=_FIELDS[name])
 
 
@@ -145,16 +155,19 @@ def from_ppdet(config: Mapping[str, Any], step_per_epoch: int) -> Schedule:
     entries = [_entry(s, i) for i, s in enumerate(scheds)]  # PaddleDetection builds each one
     name, p = entries[0]
     if name not in _DECAYS:
-        raise ValueError(f"{_WHERE}.schedulers[0] must be one of {', '.join(_DECAYS)} (PaddleDetection's decays), "
-                         f"got {name!r}")
+        raise ValueError(
+            f"{_WHERE}.schedulers[0] must be one of {', '.join(_DECAYS)} (PaddleDetection's decays), got {name!r}"
+        )
     if name == "PiecewiseDecay":
         _gammas(p)  # PaddleDetection computes them when it builds the scheduler
     warm: Schedule | None = None
     W = 0
     if p.flag("use_warmup", True):
         if len(entries) < 2:
-            raise ValueError(f"{_WHERE}: {name} uses a warmup (use_warmup: true, the default) but the config has "
-                             "no second scheduler: add a LinearWarmup or set use_warmup: false")
+            raise ValueError(
+                f"{_WHERE}: {name} uses a warmup (use_warmup: true, the default) but the config has "
+                "no second scheduler: add a LinearWarmup or set use_warmup: false"
+            )
         warm_name, w = entries[1]
         if warm_name not in _WARMUPS:
             raise ValueError(f"{_WHERE}.schedulers[1] must be one of {', '.join(_WARMUPS)}, got {warm_name!r}")
@@ -175,8 +188,12 @@ def _warmup(name: str, w: Section, base: float, spe: int) -> tuple[int, Schedule
         elif steps > spe:
             W = spe
         else:
-            raise w.fail("steps", steps, "a whole number of iterations >= 1 (or a number above step_per_epoch: "
-                         "the warmup lasts at most one epoch)")
+            raise w.fail(
+                "steps",
+                steps,
+                "a whole number of iterations >= 1 (or a number above step_per_epoch: "
+                "the warmup lasts at most one epoch)",
+            )
         return W, Warmup(Constant(base), float(W), "power", power=4.0)
     W = _warm_iters(w, spe, 500 if name == "LinearWarmup" else 1000)
     if name == "LinearWarmup":
@@ -202,9 +219,12 @@ def _warm_iters(w: Section, spe: int, default_steps: int) -> int:
     if n < 1:
         return 1  # PaddleDetection's max(warmup_steps, 1)
     if not isinstance(n, int):
-        raise w.fail(field, raw, "a whole number of " + ("epochs (an int)" if field == "epochs" else
-                                                          "iterations (an int)"),
-                     f"PaddleDetection loops range({what} + 1), which takes no {n!r}")
+        raise w.fail(
+            field,
+            raw,
+            "a whole number of " + ("epochs (an int)" if field == "epochs" else "iterations (an int)"),
+            f"PaddleDetection loops range({what} + 1), which takes no {n!r}",
+        )
     w.bounded(f"{w.name(field)}: {what}", n)
     return n
 
@@ -223,42 +243,56 @@ def _gammas(p: Section) -> list[float]:
             out.append(0.0)  # an int over 10 ** i, correctly rounded: 0 from here on
             continue
         try:
-            out.append(g / 10 ** i)
+            out.append(g / 10**i)
         except OverflowError:  # a float over an int past float64's range: PaddleDetection fails the same way
-            raise p.fail("gamma", gamma, "a list of factors (one per milestone) with this many milestones",
-                         f"a single gamma is gamma / 10 ** i for each of the {len(milestones)} milestones, and "
-                         f"10 ** {i} is past float64's range") from None
+            raise p.fail(
+                "gamma",
+                gamma,
+                "a list of factors (one per milestone) with this many milestones",
+                f"a single gamma is gamma / 10 ** i for each of the {len(milestones)} milestones, and "
+                f"10 ** {i} is past float64's range",
+            ) from None
     return out
 
 
 def _piecewise(p: Section, base: float, spe: int, warm: Schedule | None, W: int) -> Schedule:
     raw = p.numbers("milestones", [8, 11])
-    milestones = [p.bounded(f"PiecewiseDecay milestones[{i}] x step_per_epoch = {show(m)} x {spe}", spe * m)
-                  for i, m in enumerate(raw)]
+    milestones = [
+        p.bounded(f"PiecewiseDecay milestones[{i}] x step_per_epoch = {show(m)} x {spe}", spe * m)
+        for i, m in enumerate(raw)
+    ]
     gammas = _gammas(p)
     if p.value("values", None) is not None:
         values = [float(v) for v in p.numbers("values", lo=0.0)]
         if len(values) != len(milestones) + 1:
             raise p.error(f"values need one more entry than milestones ({len(milestones)}), got {len(values)}")
         if warm is not None:
-            raise p.error("with values and a warmup: PaddleDetection pairs the warmup's boundaries with these "
-                          "values, which do not cover them; set use_warmup: false")
+            raise p.error(
+                "with values and a warmup: PaddleDetection pairs the warmup's boundaries with these "
+                "values, which do not cover them; set use_warmup: false"
+            )
     else:
         values = [base] + [base * g for g in gammas]
         bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
         if bad is not None:
-            raise p.fail("gamma", p.value("gamma", [0.1, 0.01]), "factors whose lrs base_lr x gamma are finite",
-                         f"base_lr={base!r}")
+            raise p.fail(
+                "gamma",
+                p.value("gamma", [0.1, 0.01]),
+                "factors whose lrs base_lr x gamma are finite",
+                f"base_lr={base!r}",
+            )
     if len(values) < len(milestones) + 1:
         raise p.error(f"has {len(gammas)} gamma values for {len(milestones)} milestones")
-    if any(b <= a for a, b in zip(milestones, milestones[1:])) or (milestones and (
-            milestones[0] <= W or milestones[0] < _check.MIN_LENGTH)):
-        raise p.error(f"milestones {show(raw)} (x{spe} iterations) must increase and come after the warmup "
-                      f"({W} iterations)")
+    if any(b <= a for a, b in zip(milestones, milestones[1:])) or (
+        milestones and (milestones[0] <= W or milestones[0] < _check.MIN_LENGTH)
+    ):
+        raise p.error(
+            f"milestones {show(raw)} (x{spe} iterations) must increase and come after the warmup ({W} iterations)"
+        )
     if not milestones and warm is None:
         raise p.error("needs milestones without a warmup: Paddle's PiecewiseDecay refuses empty boundaries")
     # Paddle's PiecewiseDecay: values[i] below boundaries[i]; the last value past all of them
-    decay = Piecewise(values[:len(milestones)] + [values[-1]], milestones) if milestones else Constant(values[-1])
+    decay = Piecewise(values[: len(milestones)] + [values[-1]], milestones) if milestones else Constant(values[-1])
     if warm is None:
         return decay
     return chain([(float(W), warm), (0.0, _shifted(decay, W))])
@@ -277,8 +311,10 @@ def _cosine(p: Section, base: float, spe: int, warm: Schedule | None, W: int) ->
     if warm is None and not P > 0:
         return Cosine(base, float(M), lo, after="continue")  # Paddle's CosineAnnealingDecay
     if warm is None and M == 1:
-        raise p.error("with last_plateau_epochs, no warmup and max_epochs x step_per_epoch = 1 iteration: "
-                      "Paddle's PiecewiseDecay refuses the empty boundaries PaddleDetection builds")
+        raise p.error(
+            "with last_plateau_epochs, no warmup and max_epochs x step_per_epoch = 1 iteration: "
+            "Paddle's PiecewiseDecay refuses the empty boundaries PaddleDetection builds"
+        )
     if warm is not None and M <= W:
         # no iteration after the warmup: its last value, base_lr, stays
         return chain([(float(W), warm), (0.0, Constant(base))])

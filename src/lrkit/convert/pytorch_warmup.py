@@ -14,7 +14,8 @@ The periods are read from the warmup object (one per group), not recomputed.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core import Schedule
 from ..schedules.algebra import Dampening, Product
@@ -33,8 +34,11 @@ def _shape(w: Any) -> str:
                 return "exponential"
             if c.__name__ == "RAdamWarmup":
                 return "radam"
-    raise unconvertible(w, "supported warmups: LinearWarmup, ExponentialWarmup, UntunedLinearWarmup, "
-                           "UntunedExponentialWarmup, RAdamWarmup (a warmup of its own has no known factor)")
+    raise unconvertible(
+        w,
+        "supported warmups: LinearWarmup, ExponentialWarmup, UntunedLinearWarmup, "
+        "UntunedExponentialWarmup, RAdamWarmup (a warmup of its own has no known factor)",
+    )
 
 
 def builder(main: Any, warmup: Any, build: Callable[[int], Schedule]) -> Callable[[int], Schedule]:
@@ -49,8 +53,11 @@ def builder(main: Any, warmup: Any, build: Callable[[int], Schedule]) -> Callabl
         if shape == "radam":
             factor: Schedule = RAdamDampening(float(params[g]["beta2"]))
             if factor.offset != params[g]["offset"]:
-                raise unconvertible(warmup, f"its offset for group {g} ({params[g]['offset']}) is not RAdam's "
-                                            f"for beta2={params[g]['beta2']} ({factor.offset})")
+                raise unconvertible(
+                    warmup,
+                    f"its offset for group {g} ({params[g]['offset']}) is not RAdam's "
+                    f"for beta2={params[g]['beta2']} ({factor.offset})",
+                )
         else:
             factor = Dampening(float(params[g]["warmup_period"]), shape)
         return Product([build(g), factor])

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import sys
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core import Schedule
 from ..schedules.algebra import Product, Shift
@@ -113,15 +114,25 @@ def _onecycle(s: Any, g: int, base: float) -> Schedule:
     three = len(phases) == 3
     pct = pct_start(phases[0]["end_step"], s.total_steps, three, phases[1]["end_step"] if three else None)
     shape = "cosine" if getattr(s, "_anneal_func_type", "cos") == "cos" else "linear"
-    return OneCycle(_plain(group["max_lr"]), s.total_steps, pct, shape, start_lr=_plain(group["initial_lr"]),
-                    min_lr=_plain(group["min_lr"]), three_phase=three)
+    return OneCycle(
+        _plain(group["max_lr"]),
+        s.total_steps,
+        pct,
+        shape,
+        start_lr=_plain(group["initial_lr"]),
+        min_lr=_plain(group["min_lr"]),
+        three_phase=three,
+    )
 
 
 def _cyclic(s: Any, g: int, base: float) -> Schedule:
     if getattr(s, "_scale_fn_custom", None) is not None:
-        raise unconvertible(s, "its scale_fn is your own function, so its lr is whatever that code computes "
-                               "(lrkit converts the modes 'triangular', 'triangular2' and 'exp_range'); "
-                               "write the schedule with lrkit's kinds, or keep CyclicLR")
+        raise unconvertible(
+            s,
+            "its scale_fn is your own function, so its lr is whatever that code computes "
+            "(lrkit converts the modes 'triangular', 'triangular2' and 'exp_range'); "
+            "write the schedule with lrkit's kinds, or keep CyclicLR",
+        )
     L, r = s.total_size, s.step_ratio
     up = r * L
     if round(up) / L == r and L - round(up) > 0:
@@ -154,9 +165,12 @@ def _sequential(s: Any, g: int, base: float, lead: int = 0) -> Schedule:
     kids, ms = list(s._schedulers), list(s._milestones)
     for i, c in enumerate(kids[1:], 1):
         if isinstance(c, (_tl.SequentialLR, _tl.ChainedScheduler)):
-            raise _refuse(s, f"its scheduler {i} is a {type(c).__name__}: torch fails at milestone {ms[i - 1]} "
-                             f"(it sets that scheduler's lr from its closed form at 0, which {type(c).__name__} "
-                             "does not implement: NotImplementedError)")
+            raise _refuse(
+                s,
+                f"its scheduler {i} is a {type(c).__name__}: torch fails at milestone {ms[i - 1]} "
+                f"(it sets that scheduler's lr from its closed form at 0, which {type(c).__name__} "
+                "does not implement: NotImplementedError)",
+            )
     bounds = [m - lead for m in ms]
     ahead = lead > 0
     k = sum(1 for b in bounds if b <= 0) if lead else 0
@@ -182,21 +196,29 @@ def _sequential(s: Any, g: int, base: float, lead: int = 0) -> Schedule:
         if type(kids[i]) is _tl.MultiplicativeLR:
             # at its milestone torch calls its get_lr at epoch 0, which multiplies the lr
             # the previous scheduler left by fn(0) (it has no closed form to start from)
-            prev = parts[0] if i == 1 else Sequence(parts[:i], bounds[:i - 1])
+            prev = parts[0] if i == 1 else Sequence(parts[:i], bounds[: i - 1])
             fn = kids[i].lr_lambdas[g]
             left = prev(float(bounds[i - 1] - 1))
             parts[i] = FunctionSchedule(RunningProduct(fn, left * float(fn(0))))
     try:
         return Sequence(parts, bounds)
     except ValueError as e:
-        raise ValueError(f"from_torch: SequentialLR milestones {ms!r}"
-                         f"{f' (ahead by {lead})' if lead else ''}: {e}") from None
+        raise ValueError(
+            f"from_torch: SequentialLR milestones {ms!r}{f' (ahead by {lead})' if lead else ''}: {e}"
+        ) from None
 
 
 # Schedulers whose step multiplies the current lr by a factor that does not depend on
 # it: chained together, their effects multiply.
-_MULTIPLICATIVE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR", "PolynomialLR",
-                   "CosineAnnealingLR")
+_MULTIPLICATIVE = (
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "LinearLR",
+    "ConstantLR",
+    "PolynomialLR",
+    "CosineAnnealingLR",
+)
 
 
 def _ahead(s: Any, g: int, base: float) -> Schedule:
@@ -205,8 +227,16 @@ def _ahead(s: Any, g: int, base: float) -> Schedule:
     SequentialLR or a ChainedScheduler inside a SequentialLR."""
     name = type(s).__name__
     conv = _converters()[type(s)]
-    if name in ("StepLR", "MultiStepLR", "LinearLR", "ConstantLR", "LambdaLR", "CosineAnnealingWarmRestarts",
-                "CyclicLR", "OneCycleLR"):
+    if name in (
+        "StepLR",
+        "MultiStepLR",
+        "LinearLR",
+        "ConstantLR",
+        "LambdaLR",
+        "CosineAnnealingWarmRestarts",
+        "CyclicLR",
+        "OneCycleLR",
+    ):
         return conv(s, g, base)  # their step at epoch 0 is their initial value
     if name == "ExponentialLR":
         return conv(s, g, base * s.gamma)
@@ -218,18 +248,25 @@ def _ahead(s: Any, g: int, base: float) -> Schedule:
     if name == "CosineAnnealingLR":
         T, eta = s.T_max, s.eta_min
         if (0 - 1 - T) % (2 * T) == 0:
-            raise _refuse(s, f"with T_max={T}, its first step inside a nested scheduler adds a term with the "
-                             "base lr (torch's recurrence), which lrkit does not reproduce")
+            raise _refuse(
+                s,
+                f"with T_max={T}, its first step inside a nested scheduler adds a term with the "
+                "base lr (torch's recurrence), which lrkit does not reproduce",
+            )
         r0 = (1 + math.cos(math.pi * 0 / T)) / (1 + math.cos(math.pi * (0 - 1) / T))
         v0 = r0 * (base - eta) + eta
         if T != int(T):  # torch's step adds its base-lr term at no whole step: scaled for ever
             return Cosine(v0, T, eta, after="continue")
         # scaled up to T_max (the recurrence multiplies lr - eta_min), then past it torch
         # adds (base - eta_min) (1 - cos(pi / T_max)) / 2 to eta_min: the plain cosine again
-        return Sequence([Cosine(v0, T, eta, after="continue"), Shift(Cosine(base, T, eta, after="continue"), T + 1)],
-                        [T + 1])
-    raise _refuse(s, "its first step inside a nested SequentialLR (or a ChainedScheduler in a SequentialLR) is "
-                     "a regular step at epoch 0, whose effect lrkit does not know for this class")
+        return Sequence(
+            [Cosine(v0, T, eta, after="continue"), Shift(Cosine(base, T, eta, after="continue"), T + 1)], [T + 1]
+        )
+    raise _refuse(
+        s,
+        "its first step inside a nested SequentialLR (or a ChainedScheduler in a SequentialLR) is "
+        "a regular step at epoch 0, whose effect lrkit does not know for this class",
+    )
 
 
 def _settles(s: Any) -> float:
@@ -261,30 +298,45 @@ def _chained(s: Any, g: int, base: float, lead: int | None = None) -> Schedule:
     for i, c in enumerate(leaves):
         name = type(c).__name__
         if isinstance(c, _tl.SequentialLR):
-            raise _refuse(s, f"element {i} is a SequentialLR among other schedulers: at its construction and at "
-                             "each milestone it sets the lr from its own base lr, discarding the other "
-                             "schedulers' factors, so the chain is not a product")
+            raise _refuse(
+                s,
+                f"element {i} is a SequentialLR among other schedulers: at its construction and at "
+                "each milestone it sets the lr from its own base lr, discarding the other "
+                "schedulers' factors, so the chain is not a product",
+            )
         # Only schedulers that multiply the current lr by a factor of their own compose
         # into a product; one that sets the lr (LambdaLR, OneCycleLR...) would discard
         # the others' past factors.
         if name not in _MULTIPLICATIVE and name != "MultiplicativeLR":
-            raise _refuse(s, f"element {i} is {name}, which sets the lr instead of multiplying it, so the "
-                             f"chain is not a product (chainable: {', '.join(_MULTIPLICATIVE)}, "
-                             "MultiplicativeLR)")
+            raise _refuse(
+                s,
+                f"element {i} is {name}, which sets the lr instead of multiplying it, so the "
+                f"chain is not a product (chainable: {', '.join(_MULTIPLICATIVE)}, "
+                "MultiplicativeLR)",
+            )
         if name == "CosineAnnealingLR" and c.eta_min != 0:
-            raise _refuse(s, f"element {i} is CosineAnnealingLR with eta_min={c.eta_min}: its step scales "
-                             "lr - eta_min, not the lr, so the chain is not a product")
+            raise _refuse(
+                s,
+                f"element {i} is CosineAnnealingLR with eta_min={c.eta_min}: its step scales "
+                "lr - eta_min, not the lr, so the chain is not a product",
+            )
     cos = [i for i, c in enumerate(leaves) if type(c).__name__ == "CosineAnnealingLR"]
     if ahead and cos:
-        raise _refuse(s, "it holds a CosineAnnealingLR and is nested in a SequentialLR: the cosine's first "
-                         "step is a regular one at epoch 0, whose effect on a chain lrkit does not reproduce")
+        raise _refuse(
+            s,
+            "it holds a CosineAnnealingLR and is nested in a SequentialLR: the cosine's first "
+            "step is a regular one at epoch 0, whose effect on a chain lrkit does not reproduce",
+        )
     facs = [_ahead(c, g, 1.0) if ahead else _build(c, g, 1.0) for c in leaves]
     whole = facs[0] if len(facs) == 1 else Product(facs)
     if not cos or len(leaves) == 1 or leaves[cos[0]].T_max != int(leaves[cos[0]].T_max):
         return Scale(whole, base)  # (a fractional T_max: torch's step never adds its base-lr term)
     if len(cos) > 1:
-        raise _refuse(s, "it chains several CosineAnnealingLR: past T_max each one's step adds a term with the "
-                         "base lr to an lr the others have scaled, which is not a product of closed forms")
+        raise _refuse(
+            s,
+            "it chains several CosineAnnealingLR: past T_max each one's step adds a term with the "
+            "base lr to an lr the others have scaled, which is not a product of closed forms",
+        )
     # Past T_max, once the cosine's factor is 0, torch's cosine step (at T_max + 1, then
     # every 2 T_max) adds base (1 - cos(pi / T_max)) / 2 to the lr: the chain starts again
     # from the cosine alone, the other factors counted from there on.
@@ -294,17 +346,21 @@ def _chained(s: Any, g: int, base: float, lead: int | None = None) -> Schedule:
     F = max((f for j, f in enumerate(settle) if j != i), default=0.0)
     if F == _INF:
         j = next(k for k, f in enumerate(settle) if k != i and f == _INF)
-        raise _refuse(s, f"past T_max={T}, torch's CosineAnnealingLR step adds a term with the base lr once its "
-                         f"factor reaches 0, and element {j} ({type(leaves[j]).__name__}) keeps scaling the lr "
-                         "after that: the chain's value is then no product of closed forms lrkit can express")
+        raise _refuse(
+            s,
+            f"past T_max={T}, torch's CosineAnnealingLR step adds a term with the base lr once its "
+            f"factor reaches 0, and element {j} ({type(leaves[j]).__name__}) keeps scaling the lr "
+            "after that: the chain's value is then no product of closed forms lrkit can express",
+        )
     c0 = facs[i]
     parts: list[Schedule] = [whole]
     bounds: list[float] = []
     a = T + 1
     while True:
         if len(parts) > 1000:
-            raise _refuse(s, f"past T_max={T} its value restarts every {2 * T} steps until step {F:g}: more "
-                             "than 1000 pieces")
+            raise _refuse(
+                s, f"past T_max={T} its value restarts every {2 * T} steps until step {F:g}: more than 1000 pieces"
+            )
         if a - 1 >= F:
             parts.append(Shift(c0, a))
             bounds.append(a)
@@ -318,8 +374,11 @@ def _chained(s: Any, g: int, base: float, lead: int | None = None) -> Schedule:
             if v == 0:
                 if ref >= settle[j]:
                     continue
-                raise _refuse(s, f"element {j} ({type(leaves[j]).__name__}) is 0 at step {ref} when the "
-                                 "cosine starts again and still changes after it")
+                raise _refuse(
+                    s,
+                    f"element {j} ({type(leaves[j]).__name__}) is 0 at step {ref} when the "
+                    "cosine starts again and still changes after it",
+                )
             layers.append(Scale(f, 1.0 / v))
         parts.append(Shift(Product(layers), a))
         bounds.append(a)
@@ -331,20 +390,29 @@ def _added_group(s: Any, g: int) -> Schedule:
     """Param group ``g`` added to the optimizer after ``s`` was built (``add_param_group``):
     torch's multiplicative steps drive it from its own lr; the others fail at their next step."""
     leaves = _leaves(s) if isinstance(s, _tl.ChainedScheduler) else [s]
-    when = ("at its next milestone" if isinstance(s, _tl.SequentialLR) else
-            "once its chain has a scheduler that sets the lr" if isinstance(s, _tl.ChainedScheduler) else
-            "at its next step")
-    why = (f"param group {g} was added to the optimizer after it was built (add_param_group), and torch "
-           f"fails {when} (it keeps one setting per group it was built with); convert the groups "
-           f"it was built with (group=i), or build the scheduler after adding the group")
+    when = (
+        "at its next milestone"
+        if isinstance(s, _tl.SequentialLR)
+        else "once its chain has a scheduler that sets the lr"
+        if isinstance(s, _tl.ChainedScheduler)
+        else "at its next step"
+    )
+    why = (
+        f"param group {g} was added to the optimizer after it was built (add_param_group), and torch "
+        f"fails {when} (it keeps one setting per group it was built with); convert the groups "
+        f"it was built with (group=i), or build the scheduler after adding the group"
+    )
     if any(type(c).__name__ not in _MULTIPLICATIVE for c in leaves):
         raise _refuse(s, why)
     lr = _plain(s.optimizer.param_groups[g]["lr"])
     facs, at = [], 1.0
     for c in leaves:
         if type(c).__name__ == "CosineAnnealingLR" and c.eta_min != 0:
-            raise _refuse(s, f"param group {g} was added after it was built, and its CosineAnnealingLR "
-                             "(eta_min != 0) scales lr - eta_min: not a factor lrkit can apply to that group")
+            raise _refuse(
+                s,
+                f"param group {g} was added after it was built, and its CosineAnnealingLR "
+                "(eta_min != 0) scales lr - eta_min: not a factor lrkit can apply to that group",
+            )
         f = _build(c, 0, 1.0)
         v = f(float(c.last_epoch))
         if v == 0:
@@ -397,8 +465,9 @@ def _build(s: Any, g: int, base: float | None, ahead: bool = False) -> Schedule:
         if type(s).__name__ in NOT_CLOSED_FORM:
             raise unconvertible(s, NOT_CLOSED_FORM[type(s).__name__])
         supported = ", ".join(sorted(c.__name__ for c in _converters()))
-        raise TypeError(f"from_torch does not support {type(s).__module__}.{type(s).__qualname__} "
-                        f"(supported: {supported})")
+        raise TypeError(
+            f"from_torch does not support {type(s).__module__}.{type(s).__qualname__} (supported: {supported})"
+        )
     if base is None:
         if _is_added(s, g):
             return _added_group(s, g)
@@ -408,8 +477,9 @@ def _build(s: Any, g: int, base: float | None, ahead: bool = False) -> Schedule:
     return conv(s, g, base)
 
 
-def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
-               epoch_length: float | None = None) -> Schedule | list[Schedule]:
+def from_torch(
+    scheduler: Any, group: int | None = None, *, warmup: Any = None, epoch_length: float | None = None
+) -> Schedule | list[Schedule]:
     """The lrkit schedule equal to a PyTorch scheduler: ``schedule(t)`` = its lr after ``t`` steps.
 
     Built from the scheduler's constructor arguments (not its current state), so it
@@ -481,8 +551,10 @@ def from_torch(scheduler: Any, group: int | None = None, *, warmup: Any = None,
     else:
         if type(scheduler).__name__ in NOT_CLOSED_FORM:
             raise unconvertible(scheduler, NOT_CLOSED_FORM[type(scheduler).__name__])
-        raise TypeError(f"from_torch expects a scheduler of torch, transformers, timm, mmengine, "
-                        f"pytorch-warmup or DeepSpeed, got {type(scheduler).__module__}.{type(scheduler).__qualname__}")
+        raise TypeError(
+            f"from_torch expects a scheduler of torch, transformers, timm, mmengine, "
+            f"pytorch-warmup or DeepSpeed, got {type(scheduler).__module__}.{type(scheduler).__qualname__}"
+        )
     if epoch_length is not None and not _mm.is_mmengine(scheduler):
         raise ValueError("epoch_length is for mmengine's epoch-based schedulers (iterations per epoch)")
     if group is not None:
@@ -498,4 +570,3 @@ def _optimizer_groups(scheduler: Any) -> int:
     if opt is None or not hasattr(opt, "param_groups"):
         raise TypeError(f"from_torch: {type(scheduler).__qualname__} has no optimizer")
     return len(opt.param_groups)
-

@@ -87,8 +87,9 @@ def convert(fn: Any, base: float) -> Schedule:
         end, init, power = float(kw["lr_end"]), float(kw["lr_init"]), float(kw["power"])
         lo = b * end / init  # lr_end is absolute for optimizer.defaults["lr"]; other groups keep the ratio
         if N == W:
-            raise unconvertible(fn, f"num_training_steps = num_warmup_steps ({N:g}): transformers divides by "
-                                    "zero at that step")
+            raise unconvertible(
+                fn, f"num_training_steps = num_warmup_steps ({N:g}): transformers divides by zero at that step"
+            )
         if N < W:  # the warmup t / W, then past N already: lr_end / lr_init
             return ramp_then(0.0, b, W, Constant(lo))
         if power == 0:  # pct ** 0 = 1 up to N (0 ** 0 included), lr_end after

@@ -19,7 +19,8 @@ ValueError: not a CosineAnnealingWarmbootingLR state dict: missing ['base_lr', '
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .. import _check
 from ._dropin import _drop_in_warning
@@ -59,8 +60,17 @@ class CawbCounters:
 
     _CLASS = "CosineAnnealingWarmbootingLR"
 
-    def _init_counters(self, epochs: float, eta_min: float, steps: Iterable[float], step_scale: float,
-                       lf: Any, batchs: int, warmup_epoch: float, epoch_scale: float) -> None:
+    def _init_counters(
+        self,
+        epochs: float,
+        eta_min: float,
+        steps: Iterable[float],
+        step_scale: float,
+        lf: Any,
+        batchs: int,
+        warmup_epoch: float,
+        epoch_scale: float,
+    ) -> None:
         E = _check.real("epochs", epochs)
         eta = _check.real("eta_min", eta_min)
         if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
@@ -79,8 +89,10 @@ class CawbCounters:
         if not nb.is_integer():
             self._warn("batchs", f"batchs={batchs!r} is not a whole number of batches per epoch")
         if we >= E:
-            self._warn("warmup_epoch", f"warmup_epoch={warmup_epoch!r} is not below epochs={epochs!r}: the cosine "
-                                       "segment runs backwards")
+            self._warn(
+                "warmup_epoch",
+                f"warmup_epoch={warmup_epoch!r} is not below epochs={epochs!r}: the cosine segment runs backwards",
+            )
         if not 0 <= eta <= 1:
             self._warn("eta_min", f"eta_min={eta_min!r} is a ratio of the base lr, normally in [0, 1]")
         if we < 0:
@@ -130,18 +142,28 @@ class CawbCounters:
             gap, x, scale = self._gaps[i], t - self.steps[i], self._scales[i]
         else:
             gap, x, scale = self.gap, t, self._scales[-1]
-            self._warn("past_end", f"position {t!r} is past epochs={self.steps[-1]!r}: the original's curve "
-                                   "goes on there (the cosine of the unshifted position)")
+            self._warn(
+                "past_end",
+                f"position {t!r} is past epochs={self.steps[-1]!r}: the original's curve "
+                "goes on there (the cosine of the unshifted position)",
+            )
         if gap == 0:
-            raise ValueError(f"CAWB step at position {t!r}: the segment length (gap) is 0, so the original "
-                             "divides by zero here (no step inside the run has been taken yet?)")
+            raise ValueError(
+                f"CAWB step at position {t!r}: the segment length (gap) is 0, so the original "
+                "divides by zero here (no step inside the run has been taken yet?)"
+            )
         factor = cawb_lf(self.lf, self.eta_min, x, gap)
         if not math.isfinite(factor) or not math.isfinite(scale * factor):
-            raise ValueError(f"CAWB step at position {t!r}: lf({x!r}, {gap!r}) * step_scale ** {i} = "
-                             f"{scale * factor!r}, not a finite number")
+            raise ValueError(
+                f"CAWB step at position {t!r}: lf({x!r}, {gap!r}) * step_scale ** {i} = "
+                f"{scale * factor!r}, not a finite number"
+            )
         if factor < 0 or scale * factor < 0:
-            self._warn("negative", f"the lr at position {t!r} is negative (lf({x!r}, {gap!r}) = {factor!r}); "
-                                   "the original's value is applied")
+            self._warn(
+                "negative",
+                f"the lr at position {t!r} is negative (lf({x!r}, {gap!r}) = {factor!r}); "
+                "the original's value is applied",
+            )
         self.gap = gap
         return scale, factor
 
@@ -162,8 +184,14 @@ class CawbCounters:
         return None
 
     def _counter_state(self) -> dict[str, Any]:
-        return {"class": self._CLASS, "iters": self.iters, "iters_batch": self.iters_batch,
-                "last_epoch": self.last_epoch, "gap": self.gap, "steps": list(self.steps)}
+        return {
+            "class": self._CLASS,
+            "iters": self.iters,
+            "iters_batch": self.iters_batch,
+            "last_epoch": self.last_epoch,
+            "gap": self.gap,
+            "steps": list(self.steps),
+        }
 
     def _restore_counters(self, state_dict: Any, strict: bool = True) -> None:
         """Check a saved state and restore the counters from it (nothing changes if it is refused)."""
@@ -176,8 +204,10 @@ class CawbCounters:
         if missing:
             raise ValueError(f"not a CosineAnnealingWarmbootingLR state dict: missing {sorted(missing)}")
         if strict and "steps" in state_dict and list(state_dict["steps"]) != list(self.steps):
-            raise ValueError(f"the state was saved with boundaries {state_dict['steps']!r} but this scheduler has "
-                             f"{self.steps!r}; load it with strict=False to go on with the new ones")
+            raise ValueError(
+                f"the state was saved with boundaries {state_dict['steps']!r} but this scheduler has "
+                f"{self.steps!r}; load it with strict=False to go on with the new ones"
+            )
         values = {}
         for k in ("iters", "iters_batch"):
             v = state_dict[k]

@@ -19,7 +19,9 @@ This module imports paddle; ``import lrkit`` does not import it.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence as SequenceT
+from collections.abc import Callable
+from collections.abc import Sequence as SequenceT
+from typing import Any
 
 from paddle.optimizer import Optimizer
 from paddle.optimizer import lr as _pl
@@ -89,10 +91,22 @@ class UltralyticsLR(ScheduleLR):
     ([0.004951, 0.004951, 0.05495], 0.8685)
     """
 
-    def __init__(self, optimizer: Optimizer, *, lrf: float = 0.01, epochs: int, batches: int,
-                 warmup_epochs: float = 3.0, warmup_bias_lr: float = 0.1, warmup_momentum: float = 0.8,
-                 momentum: float | None = None, cos_lr: bool = False, version: str = ULTRALYTICS_CHECKED,
-                 last_epoch: int = -1, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        *,
+        lrf: float = 0.01,
+        epochs: int,
+        batches: int,
+        warmup_epochs: float = 3.0,
+        warmup_bias_lr: float = 0.1,
+        warmup_momentum: float = 0.8,
+        momentum: float | None = None,
+        cos_lr: bool = False,
+        version: str = ULTRALYTICS_CHECKED,
+        last_epoch: int = -1,
+        verbose: bool = False,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a Paddle optimizer (its momentum is driven too), got {optimizer!r}")
         lr0 = getattr(optimizer, "_learning_rate", None)
@@ -105,8 +119,9 @@ class UltralyticsLR(ScheduleLR):
         raw = getattr(optimizer, "_param_groups", None)
         dict_groups = list(raw) if raw and isinstance(raw[0], dict) else None
         groups = _groups_of(optimizer)
-        mults = [base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
-                 for i, g in enumerate(groups)]
+        mults = [
+            base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0)) for i, g in enumerate(groups)
+        ]
         # where the momentum lives: each group's dict, else the optimizer's own value
         self._momentum_at = None
         if hasattr(optimizer, "_momentum"):
@@ -120,15 +135,26 @@ class UltralyticsLR(ScheduleLR):
                 holder.setdefault("initial_momentum", float(optimizer._momentum if now is None else now))
             momentum = holder.get("initial_momentum", 0.937)
         lr0 = _check.positive("the optimizer's learning_rate (ultralytics' lr0)", lr0)
-        self.recipe = ultralytics_schedules(lr0, lrf, epochs, batches, warmup_epochs=warmup_epochs,
-                                            warmup_bias_lr=warmup_bias_lr, warmup_momentum=warmup_momentum,
-                                            momentum=momentum, cos_lr=cos_lr, version=version,
-                                            lr0s=[lr0 * m for m in mults],
-                                            groups=[g.get("param_group") for g in groups])
+        self.recipe = ultralytics_schedules(
+            lr0,
+            lrf,
+            epochs,
+            batches,
+            warmup_epochs=warmup_epochs,
+            warmup_bias_lr=warmup_bias_lr,
+            warmup_momentum=warmup_momentum,
+            momentum=momentum,
+            cos_lr=cos_lr,
+            version=version,
+            lr0s=[lr0 * m for m in mults],
+            groups=[g.get("param_group") for g in groups],
+        )
         if not self.recipe.warmup_iters:
             self._momentum_at = None  # the trainer leaves the momentum alone without a warmup
         self._momentum = self.recipe.momentum.checked
-        super().__init__(self.recipe.lr, learning_rate=1.0, parameters=optimizer, last_epoch=last_epoch, verbose=verbose)
+        super().__init__(
+            self.recipe.lr, learning_rate=1.0, parameters=optimizer, last_epoch=last_epoch, verbose=verbose
+        )
 
     def _set_fast_path(self, base: float) -> None:
         super()._set_fast_path(base)
@@ -196,9 +222,11 @@ def set_optimizer_lr(optimizer: Optimizer, lr_scheduler_func: Callable[[float], 
     """
     opt = _optimizer("set_optimizer_lr", optimizer)
     if isinstance(opt._learning_rate, _pl.LRScheduler):
-        raise TypeError(f"set_optimizer_lr sets a float lr, but this optimizer holds a scheduler "
-                        f"({type(opt._learning_rate).__name__}); build it with learning_rate=<float>, or drive it "
-                        "with ScheduleLR(get_lr_scheduler(...)) instead")
+        raise TypeError(
+            f"set_optimizer_lr sets a float lr, but this optimizer holds a scheduler "
+            f"({type(opt._learning_rate).__name__}); build it with learning_rate=<float>, or drive it "
+            "with ScheduleLR(get_lr_scheduler(...)) instead"
+        )
     lr = lr_scheduler_func(epoch)
     opt.set_lr(float(lr))
 
@@ -233,18 +261,28 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _pl.LRScheduler):
     0.1
     """
 
-    def __init__(self, optimizer: Optimizer, epochs: float = 0, eta_min: float = 0.05,
-                 steps: SequenceT[float] = (), step_scale: float = 0.8,
-                 lf: Callable[[float, float], float] | None = None, batchs: int = 0,
-                 warmup_epoch: float = 0, epoch_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        epochs: float = 0,
+        eta_min: float = 0.05,
+        steps: SequenceT[float] = (),
+        step_scale: float = 0.8,
+        lf: Callable[[float, float], float] | None = None,
+        batchs: int = 0,
+        warmup_epoch: float = 0,
+        epoch_scale: float = 1.0,
+    ) -> None:
         opt = _optimizer("CosineAnnealingWarmbootingLR", optimizer)
         self._init_counters(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
         # Paddle's base class is not initialised: its constructor would take a first
         # step, and the original leaves the lr alone until step_batch() or step().
         self.base_lr = base_value("the optimizer's lr", opt.get_lr())
         self.last_lr = self.base_lr
-        self.multipliers = [base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
-                            for i, g in enumerate(_groups_of(opt))]
+        self.multipliers = [
+            base_value(f"param group {i} 'learning_rate'", g.get("learning_rate", 1.0))
+            for i, g in enumerate(_groups_of(opt))
+        ]
         self.last_epoch = 0  # the original's resume offset, not a step counter
         self.verbose = False
         self._var_name = None

@@ -14,7 +14,9 @@ This module imports torch; ``import lrkit`` does not import it.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence as SequenceT
+from collections.abc import Callable
+from collections.abc import Sequence as SequenceT
+from typing import Any
 
 from torch import Tensor
 from torch.optim import Optimizer
@@ -76,10 +78,21 @@ class UltralyticsLR(ScheduleLR):
     ([0.004951, 0.004951, 0.05495], 0.8685)
     """
 
-    def __init__(self, optimizer: Optimizer, *, lrf: float = 0.01, epochs: int, batches: int,
-                 warmup_epochs: float = 3.0, warmup_bias_lr: float = 0.1, warmup_momentum: float = 0.8,
-                 momentum: float | None = None, cos_lr: bool = False, version: str = ULTRALYTICS_CHECKED,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        *,
+        lrf: float = 0.01,
+        epochs: int,
+        batches: int,
+        warmup_epochs: float = 3.0,
+        warmup_bias_lr: float = 0.1,
+        warmup_momentum: float = 0.8,
+        momentum: float | None = None,
+        cos_lr: bool = False,
+        version: str = ULTRALYTICS_CHECKED,
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch optimizer, got {optimizer!r}")
         groups = optimizer.param_groups
@@ -91,10 +104,20 @@ class UltralyticsLR(ScheduleLR):
             for i in with_m:
                 groups[i].setdefault("initial_momentum", _plain(groups[i]["momentum"]))
             momentum = groups[with_m[0]]["initial_momentum"] if with_m else 0.937
-        self.recipe = ultralytics_schedules(lr0s[0], lrf, epochs, batches, warmup_epochs=warmup_epochs,
-                                            warmup_bias_lr=warmup_bias_lr, warmup_momentum=warmup_momentum,
-                                            momentum=momentum, cos_lr=cos_lr, version=version, lr0s=lr0s,
-                                            groups=[g.get("param_group") for g in groups])
+        self.recipe = ultralytics_schedules(
+            lr0s[0],
+            lrf,
+            epochs,
+            batches,
+            warmup_epochs=warmup_epochs,
+            warmup_bias_lr=warmup_bias_lr,
+            warmup_momentum=warmup_momentum,
+            momentum=momentum,
+            cos_lr=cos_lr,
+            version=version,
+            lr0s=lr0s,
+            groups=[g.get("param_group") for g in groups],
+        )
         # the trainer writes the momentum of the groups that have one, during its warmup
         self._momentum_groups = with_m if self.recipe.warmup_iters else []
         self._momentum = self.recipe.momentum.checked
@@ -174,10 +197,18 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _tl.LRScheduler):
     0.1
     """
 
-    def __init__(self, optimizer: Optimizer, epochs: float = 0, eta_min: float = 0.05,
-                 steps: SequenceT[float] = (), step_scale: float = 0.8,
-                 lf: Callable[[float, float], float] | None = None, batchs: int = 0,
-                 warmup_epoch: float = 0, epoch_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        epochs: float = 0,
+        eta_min: float = 0.05,
+        steps: SequenceT[float] = (),
+        step_scale: float = 0.8,
+        lf: Callable[[float, float], float] | None = None,
+        batchs: int = 0,
+        warmup_epoch: float = 0,
+        epoch_scale: float = 1.0,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         self._init_counters(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, epoch_scale)
@@ -234,8 +265,10 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _tl.LRScheduler):
         cawb_state_keys(state_dict)
         bases = base_values("the state's base_lr", state_dict["base_lr"])
         if len(bases) != len(self.optimizer.param_groups):
-            raise ValueError(f"the state holds {len(bases)} base lrs but the optimizer has "
-                             f"{len(self.optimizer.param_groups)} param groups")
+            raise ValueError(
+                f"the state holds {len(bases)} base lrs but the optimizer has "
+                f"{len(self.optimizer.param_groups)} param groups"
+            )
         last = state_dict.get("last_lr")
         if last is not None:
             last = [_check_real("the state's last_lr", v) for v in last]
