@@ -56,11 +56,6 @@ VARIANTS = {  # the kinds that were not traceable before, with other parameters
                                                     warmup_epoch=2),
 }
 
-FLOAT32_LIMITED = {  # documented in CosineRestarts._device_cycling: not done yet
-    "restarts, very many short cycles": "past 65,536 cycles the cycle starts come from the device's powers: "
-                                        "float32 loses the start's bits (float64: within 1e-12)",
-}
-
 
 def top(s: lk.Schedule, ref: np.ndarray) -> float:
     v = s.max_value
@@ -127,8 +122,6 @@ def test_jax_every_kind_without_total_steps_and_past_a_table(kind, wide):
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 @pytest.mark.parametrize("wide", [True, False], ids=["x64", "float32"])
 def test_jax_restarts_and_cawb_past_a_table(name, wide):
-    if name in FLOAT32_LIMITED and not wide:
-        pytest.xfail(FLOAT32_LIMITED[name])
     jax_case(VARIANTS[name], wide)
 
 
@@ -227,8 +220,6 @@ def keras_jax(request, tmp_path_factory):
 def test_keras_jax_backend_without_total_steps_and_past_a_table(keras_jax, name):
     floatx, res = keras_jax
     wide = floatx == "float64"
-    if name in FLOAT32_LIMITED and not wide:
-        pytest.xfail(FLOAT32_LIMITED[name])
     s = CASES[name]()
     for row in res[name]:
         n = row["n"]

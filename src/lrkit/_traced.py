@@ -11,7 +11,22 @@ What a trace cannot express raises :class:`NotTraceable`: a user's Python functi
 (``apply``, or a per-cycle function of the user's that cannot take a traced number,
 ``per_index``); a search written in Python (``host``) as well, but no kind of lrkit's
 uses one on a device any more (``CosineRestarts`` searches a table of its cycle starts
-there: ``int_index``, ``take``, ``count_le``). The bindings then evaluate such a
+there: ``int_index``, ``take``, ``count_le``).
+
+A whole number of periods of a position, ``floordiv(t, d)``, ``divfloor(t, d)`` and
+``divceil(t, d)`` (``floor``/``ceil`` of ``t / d``), is exact here: a compiler computes
+``t / d`` for a constant ``d`` as ``t * (1 / d)`` (XLA under ``jax.jit``), whose floor is
+one low at some exact multiples (``T = 3``: ``2 ** 24`` positions give 1,398,101 such
+errors in float32). The quotient comes from the exact remainder ``r = fmod(t, d)``
+(IEEE's remainder has no rounding): ``q = round((t - r) / d)``, Python's rule for
+``t // d``, exact while ``3 q`` ulps stay below one half (``q < 2 ** 22`` in float32,
+``2 ** 51`` in float64); a whole ``d`` and a whole position (a step count) divide as
+integers (int32 or int64: exact over the integer type's range, ``2 ** 31`` in float32).
+``d`` is the parameter as the dtype holds it: a ``d`` float32 cannot hold (``10 / 3``)
+puts its multiples where float32's ``d`` does, up to ``q * |d - float32(d)|`` positions
+away (float64 is exact). ``floor(t / d)`` rounds the quotient first: it differs from the
+exact floor only where ``t / d`` is within half an ulp below a whole number, which for
+a whole position and a whole ``d`` needs ``t / d`` past ``2 ** 52``. The bindings then evaluate such a
 schedule in float64 with numpy over the run and look the values up on the device,
 ``nan`` past the table (see :mod:`lrkit._device`). ``name`` is ``"traced"``; ``dtype``
 and ``float_bits`` say what the device computes in (CAWB reduces its angle past the run
@@ -67,10 +82,10 @@ def namespace(xp: Any, dtype: Any, *, is_traced: Callable[[Any], bool]) -> Simpl
     def count(s: Any, t: Any, side: str) -> Any:
         if len(s) == 0:
             return xp.zeros_like(t, dtype="int32")
-        return xp.searchsorted(arr(list(s)), t, side=side)
+        return xp.searchsorted(arr(s if isinstance(s, numpy.ndarray) else list(s)), t, side=side)
 
     def take(table: Any, i: Any) -> Any:
-        return xp.take(arr(list(table)), i)
+        return xp.take(arr(table if isinstance(table, numpy.ndarray) else list(table)), i)
 
     def hold(t: Any, end: float, f: Callable[[Any, Any], Any], v: float) -> Any:
         return xp.where(t < end, f(xp.minimum(t, end), ns), v)
@@ -123,11 +138,64 @@ def namespace(xp: Any, dtype: Any, *, is_traced: Callable[[Any], bool]) -> Simpl
     def fmod(a: Any, b: Any) -> Any:
         return xp.fmod(a, b) if hasattr(xp, "fmod") else xp.mod(a, b)
 
+    fdt = numpy.dtype(dtype)
+    int_name = "int64" if fdt.itemsize >= 8 else "int32"
+    # the largest whole position converted to the integer type: float32's largest below 2 ** 31
+    int_top = 2.0 ** 62 if fdt.itemsize >= 8 else 2.0 ** 31 - 2.0 ** 7
+
+    def to_int(x: Any) -> Any:
+        return xp.cast(x, int_name) if hasattr(xp, "cast") else xp.asarray(x, dtype=int_name)
+
+    def in_dtype(d: float) -> float:
+        with numpy.errstate(over="ignore"):
+            return float(numpy.asarray(d, dtype=numpy.float64).astype(fdt))
+
+    def exact_div(t: Any, d: float) -> tuple[Any, Any, float]:
+        """``(q, r, dd)``: ``q = floor(t / dd)`` of the exact quotient, as a whole number of the dtype,
+        the remainder ``r = t - q dd`` in ``[0, dd)`` (exact) and ``dd``, ``d`` as the dtype holds it."""
+        dd = in_dtype(d)
+        # the remainder is exact (IEEE fmod); t - r is then within rounding a multiple of dd, and
+        # that multiple, rounded to the nearest whole number, is the quotient (Python's float //)
+        r = fmod(t, dd)
+        q = xp.floor((t - r) * (1.0 / dd) + 0.5)
+        neg = r < 0.0  # t < 0: the truncated quotient, one more down
+        q = xp.where(neg, q - 1.0, q)
+        r = xp.where(neg, r + dd, r)
+        q = xp.where(r == r, q, t * (1.0 / dd))  # t infinite: an infinite quotient
+        if dd == d and float(d).is_integer() and 1.0 <= d <= int_top:
+            # a whole divisor: a whole position (a step count) by integer division, exact up to
+            # the integer type's range (the float estimate drifts past 2 ** 22 quotients in float32)
+            whole = (xp.floor(t) == t) & (t <= int_top) & (t >= -int_top)
+            ti = to_int(xp.where(whole, t, 0.0))
+            di = int(d)
+            qi = xp.floor_divide(ti, di)
+            q = xp.where(whole, fl(qi), q)
+            r = xp.where(whole, fl(ti - qi * di), r)
+        return q, r, dd
+
+    def floordiv(t: Any, d: Any) -> Any:
+        if is_traced(d) or not is_traced(t):
+            return xp.floor_divide(t, d)
+        return exact_div(t, float(d))[0]
+
+    def rounded_div(t: Any, d: Any, up: bool) -> Any:
+        if is_traced(d) or not is_traced(t):
+            return (xp.ceil if up else xp.floor)(t / d)
+        q, r, dd = exact_div(t, float(d))
+        if fdt.itemsize >= 8:
+            # float64: the quotient as float64 division rounds it, q + r / d, then its floor or ceiling
+            x = q + r * (1.0 / dd)
+            return xp.ceil(x) if up else xp.floor(x)
+        # narrower: float64's rounding of t / d, the schedule's own, is the exact quotient's but
+        # within 2 ** -52 of a whole number; the dtype's own rounding is far coarser
+        return xp.where(r != 0.0, q + 1.0, q) if up else q
+
     ns = SimpleNamespace(
         name="traced", dtype=dtype, float_bits=8 * numpy.dtype(dtype).itemsize,
         cos=xp.cos, sqrt=xp.sqrt, exp=xp.exp, expm1=xp.expm1, tanh=xp.tanh, log=xp.log, floor=xp.floor,
         ceil=xp.ceil, fmod=fmod, libm_pow=power, pow=power, xpow=power, ipow=ipow,
-        floordiv=lambda t, d: xp.floor_divide(t, d),
+        floordiv=floordiv, divfloor=lambda t, d: rounded_div(t, d, False),
+        divceil=lambda t, d: rounded_div(t, d, True),
         minimum=lambda a, b: xp.minimum(c(a), c(b)), maximum=lambda a, b: xp.maximum(c(a), c(b)),
         where=lambda k, a, b: xp.where(k, c(a), c(b)), full=lambda t, v: full(t, c(v)),
         count_le=lambda s, t: count(s, t, "right"), count_lt=lambda s, t: count(s, t, "left"), take=take,

@@ -15,7 +15,9 @@ Elementwise functions (scalar kernels call numpy's ufuncs where the C library's
     xpow(b, x)       b ** x for a base fixed by the schedule, x varying
     ipow(b, n)       b ** n for whole numbers n (Python's float power, as PyTorch's closed forms)
     libm_pow(x, p)   x ** p with the C library's pow, element by element (as Python's float power)
-    floordiv(t, d)   t // d (inf past the float range)
+    floordiv(t, d)   t // d (inf past the float range): the floor of the exact quotient
+    divfloor(t, d)   floor(t / d): the floor of the quotient as float division rounds it
+    divceil(t, d)    ceil(t / d): likewise, its ceiling (both keep an infinite quotient)
     minimum maximum where(c, a, b)
     full(t, v)       the constant v at every position of t
     count_le(s, t)   how many of the sorted numbers s are <= t
@@ -78,6 +80,16 @@ def _s_floordiv(t: float, d: float) -> float:
     return t // d
 
 
+def _s_divfloor(t: float, d: float) -> Any:
+    q = t / d
+    return math.floor(q) if q < _INF else q
+
+
+def _s_divceil(t: float, d: float) -> Any:
+    q = t / d
+    return math.ceil(q) if q < _INF else q
+
+
 def _s_libm_pow(x: float, p: float) -> float:
     return x ** p
 
@@ -128,7 +140,7 @@ def _s_host(fn: Callable[..., Any], *args: Any) -> Any:
 SCALAR = SimpleNamespace(
     name="scalar",
     cos=m.cos, sqrt=m.sqrt, exp=m.exp, expm1=m.expm1, tanh=m.tanh, log=m.log, floor=math.floor, ceil=math.ceil, fmod=math.fmod, libm_pow=_s_libm_pow,
-    pow=m.fpow, xpow=m.xpow, ipow=m.ipow, floordiv=_s_floordiv,
+    pow=m.fpow, xpow=m.xpow, ipow=m.ipow, floordiv=_s_floordiv, divfloor=_s_divfloor, divceil=_s_divceil,
     minimum=_s_minimum, maximum=_s_maximum, where=_s_where, full=_s_full, count_le=bisect.bisect_right,
     count_lt=bisect.bisect_left, take=_s_take,
     hold=_s_hold, split=_s_split, segments=_s_segments, branch=_s_branch, per_index=_s_per_index, by_index=_s_by_index,
@@ -148,6 +160,14 @@ def _v_count_le(s: Any, t: Any) -> Any:
 
 def _v_count_lt(s: Any, t: Any) -> Any:
     return np.searchsorted(np.asarray(s, dtype=np.float64), t, side="left")
+
+
+def _v_divfloor(t: Any, d: float) -> Any:
+    return np.floor(t / d)
+
+
+def _v_divceil(t: Any, d: float) -> Any:
+    return np.ceil(t / d)
 
 
 def _v_libm_pow(x: Any, p: float) -> Any:
@@ -307,7 +327,8 @@ NUMPY = SimpleNamespace(
     cos=_ufunc("cos"), sqrt=_ufunc("sqrt"), exp=_ufunc("exp"), expm1=_ufunc("expm1"), tanh=_ufunc("tanh"),
     log=_ufunc("log"), floor=_ufunc("floor"), ceil=_ufunc("ceil"), fmod=_ufunc("fmod"),
     libm_pow=_v_libm_pow,
-    pow=_ufunc("power"), xpow=_ufunc("power"), ipow=m.vipow, floordiv=m.vfloordiv,
+    pow=_ufunc("power"), xpow=_ufunc("power"), ipow=m.vipow, floordiv=m.vfloordiv, divfloor=_v_divfloor,
+    divceil=_v_divceil,
     minimum=_ufunc("minimum"), maximum=_ufunc("maximum"), where=_v_where, full=_v_full, count_le=_v_count_le,
     count_lt=_v_count_lt, take=_v_take,
     hold=_v_hold, split=_v_split, segments=_v_segments, branch=_v_branch, per_index=_v_per_index, by_index=_v_by_index,

@@ -18,7 +18,11 @@ _INF = math.inf
 _PI = math.pi
 _MAX_LISTED = 12
 _MAX_TABLE = 65536
-DEVICE_CYCLES = 65536  # cycles whose starts, heights and rates a device looks up
+DEVICE_CYCLES = 65536  # cycles whose starts, heights and rates a device looks up (float64)
+#: a device narrower than float64 (float32: step counts are int32, positions below 2 ** 31) looks
+#: up every cycle that starts before 2 ** 31, at most this many (20 bytes each on the device)
+DEVICE_CYCLES_NARROW = 2 ** 20
+NARROW_POSITIONS = 2.0 ** 31
 
 
 def _resolvable(q: float, t: float, what: str, length: float) -> None:
@@ -208,23 +212,96 @@ class CosineRestarts(Schedule):
         self.__dict__["_dev"] = out
         return out
 
+    def _narrow_tables(self) -> tuple[Any, Any, Any, Any, Any]:
+        """For a device narrower than float64 (``period_mult != 1``): every cycle starting before
+        ``2 ** 31`` (the positions an int32 step count reaches), as float32 numpy arrays: the starts
+        as three numbers each, ``hi + mid + lo`` (exactly the float64 start: 3 x 24 bits hold its 53), then
+        the heights and the rates (or periods) rounded to float32. ``ValueError`` past
+        :data:`DEVICE_CYCLES_NARROW` cycles: float32 cannot compute such a start (give the device
+        float64)."""
+        try:
+            return self.__dict__["_dev_narrow"]
+        except KeyError:
+            pass
+        n = int(self._index(NARROW_POSITIONS)) + 2
+        if self.max_cycles is not None:
+            n = min(n, self.max_cycles + 1)
+        if n > DEVICE_CYCLES_NARROW:
+            raise ValueError(
+                f"{_check.show(self)} has {n - 1:,} cycles before step 2**31, more than the "
+                f"{DEVICE_CYCLES_NARROW:,} a float32 device looks up (period_mult={self.period_mult!r} is "
+                f"too close to 1 for period={self.period!r}): float32 cannot compute the start of a cycle past "
+                "them exactly; evaluate it in float64 (JAX: jax.config.update('jax_enable_x64', True); "
+                "Keras: keras.config.set_floatx('float64'), with JAX's x64 on the jax backend), or use a "
+                "period_mult further from 1 or a longer period")
+        def powers(b: float) -> Any:  # b ** i as m.ipow computes it (Python's float power), i < n
+            return np.array([b ** c for c in range(n)], dtype=np.float64)
+
+        P, pm = self.period, self.period_mult
+        grow = powers(pm)
+        with np.errstate(over="ignore"):
+            starts = P * (grow - 1) / (pm - 1)  # _cycle_start's operations: the same bits
+        if not np.isfinite(starts).all():  # not reached below 2 ** 31 starts; kept exact regardless
+            starts = self._acycle_start(np.arange(n, dtype=np.float64))
+        hi = starts.astype(np.float32)
+        rest = starts - hi.astype(np.float64)  # exact in float64, as is the next
+        mid = rest.astype(np.float32)
+        lo = (rest - mid.astype(np.float64)).astype(np.float32)  # the last bits: exact in float32
+        if self.amplitude_decay != 1.0:
+            peaks = self.min_lr + (self.peak_lr - self.min_lr) * powers(self.amplitude_decay)
+        elif self.peak_decay != 1.0:
+            peaks = np.maximum(self.peak_lr * powers(self.peak_decay), self.min_lr)
+        else:
+            peaks = np.full(n, max(self.peak_lr, self.min_lr))
+        per = _PI / (P * grow) if self.k == 1.0 else P * grow
+        with np.errstate(over="ignore"):  # a rate past float32's range: refused by the binding's check
+            out = (hi, mid, lo, (peaks - self.min_lr).astype(np.float32), per.astype(np.float32))
+        self.__dict__["_dev_narrow"] = out
+        return out
+
+    def _narrow_cycling(self, t: Any, xp: Any) -> Any:
+        """:meth:`_cycling` on a device narrower than float64 (``period_mult != 1``): the cycle by a
+        search over the float32 starts ``hi``, corrected by one with the rest of the exact start
+        ``hi + mid + lo``: the sign of ``t - start = ((t - hi) - mid) - lo`` is exact (``t - hi`` is,
+        ``t`` and ``hi`` being close; ``(t - hi) - mid`` is exact where it is not far larger than
+        ``lo``), and ``x`` is that difference (within an ulp or two of float32). The table ends at
+        the last cycle starting before ``2 ** 31`` (an int32 count's positions; a later position
+        stays in it)."""
+        hi, mid, lo, heights, per = self._narrow_tables()
+
+        def past(i: Any) -> Any:  # t - start_i, its sign exact
+            return ((t - xp.take(hi, i)) - xp.take(mid, i)) - xp.take(lo, i)
+
+        last = len(hi) - 1
+        j = xp.count_le(hi, t) - 1  # hi[0] == 0 <= t
+        j = xp.where(j > last, last, xp.where(j < 0, 0, j))
+        down = past(j) < 0.0  # the start is past t
+        j1 = xp.where(j + 1 > last, last, j + 1)
+        up = (j + 1 <= last) & (past(j1) >= 0.0)  # the next one is not
+        j = xp.where(up, j1, xp.where(down & (j > 0), j - 1, j))
+        x = xp.maximum(past(j), 0.0)
+        h = xp.take(heights, j)
+        v = xp.take(per, j)
+        angle = x * v if self.k == 1.0 else _PI * xp.pow(x / v, self.k)
+        return self.min_lr + h * 0.5 * (1.0 + xp.cos(angle))
+
     def _device_cycling(self, t: Any, xp: Any) -> Any:
         """:meth:`_cycling` as a device computes it: the cycle by a search over the table of starts
         (``period_mult == 1``: ``floor(t / period)``, corrected by one), the cycle's height and
         rate looked up (float64 values rounded to the device's dtype); past the table (more than
         :data:`DEVICE_CYCLES` cycles before step ``2 ** 63``: ``period_mult`` within about 1e-3 of
         1 with short periods) the closed form of the cycle number with the device's powers, exact
-        to about 1e-12 in float64 but not in float32 (``period_mult`` there has few exact bits of
-        ``period_mult - 1``)."""
+        to about 1e-12 in float64. A device narrower than float64 (float32) looks up every cycle
+        its positions reach instead (:meth:`_narrow_cycling`)."""
+        if self.period_mult != 1.0 and xp.float_bits < 64:
+            return self._narrow_cycling(t, xp)
         starts, heights, per = self._device_tables()
         n = len(starts)
         P, pm = self.period, self.period_mult
         if pm == 1.0:
-            q = xp.floor(t / P)
-            q = xp.where(t - q * P < 0.0, q - 1.0, q)
-            q = xp.where(t - q * P >= P, q + 1.0, q)
-            i = xp.maximum(q, 0.0)
-            x = xp.maximum(t - i * P, 0.0)
+            # the exact whole number of periods and the exact remainder (see lrkit._traced)
+            i = xp.maximum(xp.floordiv(t, P), 0.0)
+            x = xp.maximum(xp.fmod(t, P), 0.0)
         else:
             j = xp.count_le(starts, t) - 1  # starts[0] == 0 <= t
             x = xp.maximum(t - xp.take(starts, j), 0.0)
@@ -412,9 +489,15 @@ class Cyclic(Schedule):
                   mode=mode, gamma=g, _L=L, _r=up / L, _rm1=up / L - 1 if up / L < 1 else -1.0)
 
     def _kernel(self, t: Any, xp: Any) -> Any:
-        q = xp.guard(t / self._L, self._too_far)
-        c = xp.floor(1 + q)
-        x = 1.0 + q - c
+        if xp.name == "traced":
+            # on a device, the cycle and the position in it from the exact quotient and remainder:
+            # floor(t * (1 / L)), as a compiler computes t / L, falls one short at some multiples
+            c = xp.divfloor(t, self._L) + 1.0
+            x = xp.fmod(t, self._L) / self._L
+        else:
+            q = xp.guard(t / self._L, self._too_far)
+            c = xp.floor(1 + q)
+            x = 1.0 + q - c
         r = self._r
         h = xp.where(x <= r, x / r, (x - 1) / self._rm1)
         height = (self.peak_lr - self.min_lr) * h

@@ -440,10 +440,10 @@ class InverseTime(Schedule):
     power: float = param("positive", default=1.0, doc="exponent of the denominator (1: inverse time)")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
-        # t / step_size past the float range counts as the largest float (no inf * 0)
-        x = xp.minimum(t / self.step_size, _FMAX)
-        if self.staircase:
-            x = xp.floor(x)
+        # t / step_size past the float range counts as the largest float (no inf * 0); the
+        # staircase's whole steps exact on a device too (see lrkit._traced)
+        q = xp.divfloor(t, self.step_size) if self.staircase else t / self.step_size
+        x = xp.minimum(q, _FMAX)
         if self.power == 1.0:
             return self.peak_lr / (1.0 + self.decay_rate * x)
         return self.peak_lr / xp.pow(1.0 + self.decay_rate * x, self.power)
@@ -503,9 +503,7 @@ class LinearGrowth(Schedule):
     staircase: bool = param("bool", default=False, doc="whole steps only: floor(t / step_size)")
 
     def _kernel(self, t: Any, xp: Any) -> Any:
-        x = t / self.step_size
-        if self.staircase:
-            x = xp.floor(x)
+        x = xp.divfloor(t, self.step_size) if self.staircase else t / self.step_size
         return self.start_lr * (1.0 + self.rate * x)
 
     @property

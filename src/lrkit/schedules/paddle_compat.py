@@ -42,7 +42,8 @@ class PolynomialCycle(Schedule):
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         T = self.decay_steps
-        k = xp.maximum(xp.ceil(xp.guard(t / T, self._too_far)), 1.0)  # the horizon: k = 1 at t = 0
+        xp.guard(t / T, self._too_far)  # a quotient past float64's range is refused
+        k = xp.maximum(xp.divceil(t, T), 1.0)  # the horizon: k = 1 at t = 0 (exact on a device too)
         return (self.peak_lr - self.end_lr) * xp.pow(xp.maximum(1.0 - t / (T * k), 0.0), self.power) + self.end_lr
 
     def _too_far(self) -> str:
