@@ -123,10 +123,69 @@ def test_traced_quotients_under_jit(wide):
             assert (got[0] == np.floor_divide(t, dd)).all(), d
             assert (got[1] == np.floor(t / dd)).all(), d
             assert (got[2] == np.ceil(t / dd)).all(), d
-        if not wide:  # d = 0.1 as float32 holds it: its multiples, exactly
+        if not wide:  # d = 0.1 as float32 holds it: its multiples, exactly (quotients below 2 ** 21)
             d32 = float(np.float32(0.1))
+            t = t[t < 2.0 ** 21 * d32]
             got = np.asarray(jax.jit(lambda x: ns.floordiv(x, 0.1))(jnp.asarray(t, dtype=dt)), dtype=np.float64)
             assert (got == np.floor_divide(t, d32)).all()
+
+
+# -- CosineRestarts with period_mult near 1, in float32 -------------------------------------------
+
+def restart_counts(s: lk.CosineRestarts, top: float) -> np.ndarray:
+    """The whole counts either side of every cycle start below ``top`` (a sample of them when
+    there are many): where a cycle chosen one off shows (the start of a cycle is its peak)."""
+    n = int(s._index(top)) + 1
+    idx = np.unique(np.concatenate([np.arange(min(n, 2000)), np.linspace(0, n - 1, 4000).astype(np.int64)]))
+    st = np.array([s._cycle_start(float(i)) for i in idx])
+    c = (np.ceil(st)[:, None] + np.array([-1, 0, 1])[None, :]).ravel()
+    return np.unique(c[(c >= 0) & (c < top)]).astype(np.int64)
+
+
+@pytest.mark.parametrize("args", [(0.1, 3, 1.00001, 1e-3), (0.1, 12.5, 1.0001, 0.0, 0.9), (0.1, 37, 1.5),
+                                  (0.1, 5, 1.0003, 1e-3, 1.0, None, 2.0, 0.8)],
+                         ids=["887,622 cycles", "peak decay", "few cycles", "k-decay, amplitude decay"])
+def test_jax_float32_restarts_exact_at_every_cycle_start(args):
+    """float32 (JAX's default): the count just before a restart is in the old cycle (near the floor),
+    at and after it in the new one (near the peak), for every cycle an int32 count reaches; the
+    value within a few float32 ulps of lrkit's."""
+    import jax
+    import jax.numpy as jnp
+
+    from lrkit.jax import to_optax
+
+    s = lk.CosineRestarts(*args)
+    c = restart_counts(s, 2.0 ** 31 - 1)
+    with jax.enable_x64(False):
+        f = to_optax(s, method="formula")
+        got = np.asarray(jax.jit(f)(jnp.asarray(c, dtype=jnp.int32)), dtype=np.float64)
+    ref = reference(s, c, np.float32)
+    eps = float(np.finfo(np.float32).eps)
+    # x = t - start exact to an ulp: the cosine's float32 error, at most a few ulps of the peak
+    assert np.abs(got - ref).max() <= 16 * eps * s.max_value, np.abs(got - ref).max()
+
+
+def test_float32_refuses_too_many_cycles_and_x64_runs_them():
+    import jax
+    import jax.numpy as jnp
+
+    from lrkit.jax import to_optax
+    from lrkit.schedules.cycles import DEVICE_CYCLES_NARROW
+
+    s = lk.CosineRestarts(0.1, 3, 1 + 1e-7, 1e-3)  # about 2 ** 31 / 3 cycles before step 2 ** 31
+    with jax.enable_x64(False):
+        with pytest.raises(ValueError, match=rf"cycles before step 2\*\*31, more than the "
+                                             rf"{DEVICE_CYCLES_NARROW:,}.*jax_enable_x64"):
+            to_optax(s, method="formula")
+        with pytest.raises(ValueError, match="jax_enable_x64"):
+            to_optax(s)
+    with jax.enable_x64(True):
+        f = to_optax(s, method="formula")
+        c = np.arange(10 ** 9, 10 ** 9 + 200)
+        got = np.asarray(jax.jit(f)(jnp.asarray(c, dtype=jnp.int64)))
+    ref = s(c.astype(np.float64))
+    # float64 past its table of 65,536 cycles: the closed form with the device's powers (as before)
+    assert np.isfinite(got).all() and np.abs(got - ref).max() <= 1e-6 * 0.1
 
 
 # -- Keras (jax backend), in its own process -------------------------------------------------

@@ -7,10 +7,9 @@ past it (``nan`` in a compiled step, ``ValueError`` in an eager call).
 Compared with lrkit's float64 values at counts past the table: with x64, within ``1e-12``
 relative (and ``1e-15`` of the schedule's largest value, for values near 0); in float32, the
 table gives the float32 rounding of lrkit's values and the formula is within ``1e-6`` of the
-schedule's largest value (the bound ``lrkit._device`` documents). At a jump (a restart, a step)
-the device may place a count an ulp away (XLA computes ``t / d`` as ``t * (1 / d)``): lrkit's
-values a few of the dtype's ulps either side of the count are accepted there, as
-``Plan.check`` does.
+schedule's largest value (the bound ``lrkit._device`` documents). lrkit's values a few of the
+dtype's ulps either side of the count are accepted, as ``Plan.check`` does (the jumps themselves
+are exact: tests/test_device_exact_multiples.py).
 
 The Keras schedule runs on the jax backend in its own process (this file is also the worker:
 ``KERAS_BACKEND=jax python tests/test_device_past_table.py OUT.json``), compiled with ``jax.jit``

@@ -21,9 +21,13 @@ at any count without ``total_steps``: restart schedules search a table of their 
 starts, CAWB counts its boundaries. The bindings' ``repr`` (and ``runs``) say which
 method runs. Where the formula runs, a device in float64 gives lrkit's values within
 about 1e-12 relative; in float32 within 1e-6 of the schedule's largest value (near a
-cosine's floor, the formula's float32 ``cos`` is what a table avoids). At a jump (a
-restart, a step) the device may place a count one ulp away: XLA computes ``t / d`` as
-``t * (1 / d)``.
+cosine's floor, the formula's float32 ``cos`` is what a table avoids). A jump (a step,
+a restart, a new horizon) is where lrkit puts it: the whole number of periods in a position,
+``floor(t / d)`` or ``ceil(t / d)``, is computed exactly (XLA computes ``t / d`` as
+``t * (1 / d)``, whose floor is one low at some multiples of ``d``; see
+:mod:`lrkit._traced`), and ``CosineRestarts`` looks its cycle starts up exactly (in float32,
+every cycle before ``2 ** 31`` as three float32 numbers: a ``period_mult`` so close to 1 that
+more than 2 ** 20 cycles start there is refused in float32, with what to do).
 
 The one exception is a schedule that runs a user's Python function (``FunctionSchedule``,
 a converted ``LambdaLR``, a CAWB with a Python ``lf``): a compiled step cannot call it,
