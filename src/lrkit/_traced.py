@@ -11,26 +11,26 @@ What a trace cannot express raises :class:`NotTraceable`: a user's Python functi
 (``apply``, or a per-cycle function of the user's that cannot take a traced number,
 ``per_index``); a search written in Python (``host``) as well, but no kind of lrkit's
 uses one on a device any more (``CosineRestarts`` searches a table of its cycle starts
-there: ``int_index``, ``take``, ``count_le``).
-
-A whole number of periods of a position, ``floordiv(t, d)``, ``divfloor(t, d)`` and
-``divceil(t, d)`` (``floor``/``ceil`` of ``t / d``), is exact here: a compiler computes
-``t / d`` for a constant ``d`` as ``t * (1 / d)`` (XLA under ``jax.jit``), whose floor is
-one low at some exact multiples (``T = 3``: ``2 ** 24`` positions give 1,398,101 such
-errors in float32). The quotient comes from the exact remainder ``r = fmod(t, d)``
-(IEEE's remainder has no rounding): ``q = round((t - r) / d)``, Python's rule for
-``t // d``, exact while ``3 q`` ulps stay below one half (``q < 2 ** 22`` in float32,
-``2 ** 51`` in float64); a whole ``d`` and a whole position (a step count) divide as
-integers (int32 or int64: exact over the integer type's range, ``2 ** 31`` in float32).
-``d`` is the parameter as the dtype holds it: a ``d`` float32 cannot hold (``10 / 3``)
-puts its multiples where float32's ``d`` does, up to ``q * |d - float32(d)|`` positions
-away (float64 is exact). ``floor(t / d)`` rounds the quotient first: it differs from the
-exact floor only where ``t / d`` is within half an ulp below a whole number, which for
-a whole position and a whole ``d`` needs ``t / d`` past ``2 ** 52``. The bindings then evaluate such a
+there: ``int_index``, ``take``, ``count_le``). The bindings then evaluate such a
 schedule in float64 with numpy over the run and look the values up on the device,
 ``nan`` past the table (see :mod:`lrkit._device`). ``name`` is ``"traced"``; ``dtype``
 and ``float_bits`` say what the device computes in (CAWB reduces its angle past the run
 in a float narrower than float64).
+
+A whole number of periods of a position, ``floordiv(t, d)`` (Python's ``t // d``) and
+``divfloor(t, d)`` / ``divceil(t, d)`` (``floor`` / ``ceil`` of ``t / d``), is exact here
+for a constant ``d``: a compiler computes ``t / d`` as ``t * (1 / d)`` (XLA under
+``jax.jit``), whose floor is one low at some exact multiples (``d = 3``: 1,398,101 of the
+``2 ** 24`` whole positions in float32). The quotient comes from the exact remainder
+``r = fmod(t, d)`` (IEEE's remainder has no rounding) as ``q = round((t - r) / d)``,
+Python's rule for ``t // d``, exact for ``q`` below about ``2 ** 21`` in float32 and
+``2 ** 50`` in float64; a whole ``d`` and a whole position (a step count) divide as
+integers instead (int32 or int64: exact over the integer type's range). ``d`` is the
+parameter as the dtype holds it: a ``d`` that float32 cannot hold (``10 / 3``) has its
+multiples where float32's ``d`` has them (float64 is exact). ``floor``/``ceil`` of
+``t / d`` round the quotient first (lrkit's float64 path does): in float64 so does the
+device (``q + r / d``, then its floor or ceiling); in float32 the device gives the exact
+quotient's, which is float64's but within ``2 ** -52`` of a whole number.
 """
 
 from __future__ import annotations
