@@ -54,6 +54,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -113,6 +114,9 @@ DIFFERENCES: dict[str, tuple[str, ...]] = {
         "or not (min_scale > 1 raises it); no eps",
         "optax computes in the dtype of the parameters (float32 unless x64 is on); this policy computes "
         "in float64, as optax does with float64 parameters",
+        "XLA (on CPU and GPU) flushes subnormal numbers to zero: a subnormal metric, mean or threshold counts as 0",
+        "XLA fuses (1-rtol)*best - atol into one multiply-add (one rounding), and under jax.jit also the "
+        "running mean's count*avg + value (Plateau.optax(jit=False): an eager update, two roundings)",
     ),
     "paddle": (
         "during cooldown the observation is skipped entirely (best is not updated); cooldown c skips c observations",
@@ -232,6 +236,24 @@ def _f32(x: float) -> float:
     """``x`` rounded to float32 (past its range: +-inf), as keras.ops and numpy do."""
     with np.errstate(over="ignore"):
         return float(np.float32(x))
+
+
+_TINY = 2.2250738585072014e-308  # the smallest normal float64
+
+
+def _ftz(x: float) -> float:
+    """``x`` with a subnormal flushed to a signed zero, as XLA computes on CPU and GPU."""
+    return math.copysign(0.0, x) if abs(x) < _TINY else x
+
+
+def _fma(x: float, y: float, z: float) -> float:
+    """``x*y + z`` rounded once (a fused multiply-add, as XLA's CPU code computes ``a*b + c``)."""
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
+        return x * y + z
+    try:
+        return float(Fraction(x) * Fraction(y) + Fraction(z))
+    except OverflowError:
+        return math.copysign(math.inf, x * y if x * y != 0 else z)
 
 
 def _enc(x: float | None) -> float | str | None:
@@ -470,6 +492,8 @@ class Plateau:
         cooldown: int = 0,
         accumulation_size: int = 1,
         min_scale: float = 0.0,
+        *,
+        jit: bool = True,
     ) -> Plateau:
         """optax's ``contrib.reduce_on_plateau(factor, patience, rtol, atol, cooldown,
         accumulation_size, min_scale)``: the one group's lr is optax's ``scale`` (from 1.0).
@@ -485,13 +509,19 @@ class Plateau:
                 plateau_count = 0 if reduce else count
                 scale = max(scale * factor if reduce else scale, min_scale)
                 cooldown_count = cooldown if reduce else 0
+
+        The threshold ``(1 - rtol) * best - atol`` is rounded once (XLA fuses it into a
+        multiply-add), and so is the running mean's ``count*avg + value`` under ``jax.jit``
+        (``jit=True``, the usual); ``jit=False`` reproduces an update run eagerly (two roundings).
         """
         f = _factor("factor", factor, low_open=True)
         r = _float("rtol", rtol, high=1.0)
         a = _float("atol", atol)
         if r == 0.0 and a == 0.0:
             raise ValueError("at least one of rtol and atol must be positive, got rtol = 0 and atol = 0")
-        return cls._make(
+        if not isinstance(jit, bool):
+            raise TypeError(f"jit must be True or False, got {show(jit)}")
+        self = cls._make(
             "optax",
             dict(
                 factor=factor,
@@ -501,6 +531,7 @@ class Plateau:
                 cooldown=cooldown,
                 accumulation_size=accumulation_size,
                 min_scale=min_scale,
+                jit=jit,
             ),
             mode="min",
             factor=f,
@@ -514,6 +545,8 @@ class Plateau:
             eps=None,
             lrs=(1.0,),
         )
+        self.jit = jit
+        return self
 
     @classmethod
     def paddle(
@@ -728,6 +761,7 @@ class Plateau:
     ) -> None:
         self.flavor = flavor
         self._peer_kwargs = peer_kwargs
+        self.jit = True
         self.mode, self.factor, self.patience, self.cooldown = mode, factor, patience, cooldown
         self.threshold, self.threshold_mode, self.atol = threshold, threshold_mode, atol
         self.min_lrs, self.eps = min_lrs, eps
@@ -878,7 +912,7 @@ class Plateau:
                 return _f32(a - -self.threshold) < _f32(best)
             return _f32(a - self.threshold) > _f32(best)
         if self.flavor == "optax":
-            return a < (1 - self.threshold) * best - self.atol
+            return _ftz(a) < _ftz(_fma(1 - self.threshold, _ftz(best), -self.atol))
         t = self.threshold
         if self.flavor == "paddle":
             if self.mode == "min":
@@ -969,7 +1003,11 @@ class Plateau:
     def _observe_optax(self, a: float) -> bool:
         count = self._acc_count
         new_count = count + 1
-        self._acc_avg = (count * self._acc_avg + a) / new_count
+        if self.jit:
+            total = _ftz(_fma(count, self._acc_avg, _ftz(a)))
+        else:
+            total = _ftz(_ftz(count * self._acc_avg) + _ftz(a))
+        self._acc_avg = _ftz(total / new_count)
         self._acc_count = new_count
         if new_count != self.accumulation_size:
             return False
@@ -986,7 +1024,7 @@ class Plateau:
         else:
             decided = count_now == self.patience
             self._bad = 0 if decided else count_now
-            scale = self._lrs[0] * self.factor if decided else self._lrs[0]
+            scale = _ftz(self._lrs[0] * self.factor) if decided else self._lrs[0]
             self._lrs = (max(scale, self.min_lrs[0]),)
             self._cooldown_counter = self.cooldown if decided else 0
             if decided:
