@@ -52,7 +52,7 @@ def show_series(args: argparse.Namespace, out: TextIO) -> int:
         ascii_only = args.ascii or not can_encode_unicode(out)
         marks = [float(u.warmup_iters)] if u.warmup_iters else []
         for names, y in distinct_curves(curves, x):
-            parts += ["", " = ".join(names), text_plot(x, y, width=_plot_width(args, out), height=args.height, marks=marks,
-                                          log=args.log, ascii=ascii_only)]
+            parts += ["", " = ".join(names), text_plot(x, y, width=_plot_width(args, out), height=args.height,
+                                                       marks=marks, log=args.log, ascii=ascii_only)]
     out.write("\n".join(parts) + "\n")
     return 0
