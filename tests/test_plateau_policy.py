@@ -464,6 +464,39 @@ def test_optax_random_and_adversarial():
     assert total >= N
 
 
+def test_optax_eager_update():
+    # an update run without jax.jit rounds the running mean twice (count*avg, then + value);
+    # the threshold is inside optax's lax.cond, compiled (fused) either way
+    import jax
+    import jax.numpy as jnp
+    from optax.contrib import reduce_on_plateau
+
+    rng = np.random.default_rng(37)
+    with jax.enable_x64(True):
+        for _ in range(1 if CI else 3):  # an eager update costs a compilation of its lax.cond
+            kw = dict(
+                factor=0.5,
+                patience=int(rng.integers(0, 3)),
+                rtol=float(rng.choice([1e-4, 0.1])),
+                atol=float(rng.choice([0.0, 1e-3])),
+                cooldown=int(rng.integers(0, 3)),
+                accumulation_size=int(rng.choice([3, 5, 7])),
+                min_scale=0.01,
+            )
+            tx = reduce_on_plateau(**kw)
+            params = jnp.zeros((), jnp.float64)
+            state = tx.init(params)
+            eager = Plateau.optax(**kw, jit=False)
+            metrics = [float(v) for v in rng.normal(size=24) * 10.0 ** rng.integers(-2, 3)]
+            for i, m in enumerate(metrics):
+                _, state = tx.update(params, state, params, value=jnp.float64(m))
+                eager.observe(m)
+                ctx = f"optax eager {kw}\nmetrics={metrics}"
+                assert_same(i, "mean", float(state.avg_value), eager._acc_avg, ctx)
+                assert_same(i, "scale", float(state.scale), eager.scale, ctx)
+                assert_same(i, "best", float(state.best_value), eager.best, ctx)
+
+
 # ----------------------------------------------------------------------------- keras
 
 KERAS_SCRIPT = r"""
