@@ -19,7 +19,6 @@ from typing import Any, Callable, NamedTuple, Sequence, TextIO
 from ._format import number
 from ._num import np
 from .core import Schedule, check_schedule
-from .plot import spec_label
 
 __all__ = ["Difference", "compare", "comparison_table", "comparison_report", "write_csv", "write_columns_csv",
            "distinct_curves"]
@@ -72,15 +71,16 @@ def comparison_table(differences: Sequence[Difference]) -> list[str]:
     return ["  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
 
 
-def comparison_report(schedules: Sequence[Schedule], positions: Any, names: Sequence[str] | None = None) -> list[str]:
-    """The lines ``lrkit compare`` prints: the schedules numbered from 1 (``names``, default
-    each one's spec, :func:`lrkit.plot.spec_label`), the positions compared, then
-    :func:`comparison_table` of :func:`compare`.
+def comparison_report(schedules: Sequence[Schedule], positions: Any, names: Sequence[str]) -> list[str]:
+    """The lines ``lrkit compare`` prints: the schedules numbered from 1 with their ``names``
+    (the command line names each by its spec, :func:`lrkit.plot.spec_label`), the positions
+    compared, then :func:`comparison_table` of :func:`compare`.
 
     >>> import lrkit
-    >>> print("\\n".join(comparison_report([lrkit.Constant(1.0), lrkit.Linear(1.0, 4)], [0, 1, 2])))
-    1  constant(lr=1)
-    2  linear(peak_lr=1, total_steps=4)
+    >>> print("\\n".join(comparison_report([lrkit.Constant(1.0), lrkit.Linear(1.0, 4)], [0, 1, 2],
+    ...                                     ["flat", "linear"])))
+    1  flat
+    2  linear
     <BLANKLINE>
     compared with 1 over positions 0 .. 2:
     <BLANKLINE>
@@ -92,11 +92,10 @@ def comparison_report(schedules: Sequence[Schedule], positions: Any, names: Sequ
     if x.size == 0:
         raise ValueError("positions must hold at least one position, got none")
     differences = compare(items, x)
-    if names is None:
-        names = [spec_label(s) for s in items]
-    elif len(names) != len(items):
-        raise ValueError(f"names must name each of the {len(items)} schedules, got {len(names)}")
-    lines = [f"{i + 1}  {name}" for i, name in enumerate(names)]
+    labels = [str(n) for n in names]
+    if len(labels) != len(items):
+        raise ValueError(f"names must name each of the {len(items)} schedules, got {len(labels)}")
+    lines = [f"{i + 1}  {name}" for i, name in enumerate(labels)]
     lines += ["", f"compared with 1 over positions {number(x[0])} .. {number(x[-1])}:", ""]
     return lines + comparison_table(differences)
 

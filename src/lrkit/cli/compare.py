@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if n * args.subdivide > MAX_POSITIONS:
         raise CLIError(f"-n {n} x --subdivide {args.subdivide} is more than {MAX_POSITIONS:,} positions")
     x = positions(n, args.subdivide)
-    out.write("\n".join(comparison_report(scheds, x)) + "\n")
+    out.write("\n".join(comparison_report(scheds, x, [spec_label(s) for s in scheds])) + "\n")
     if args.output:
         legend = [f"{i + 1}: {_source_name(t, sc)}" for i, (t, sc) in enumerate(zip(args.specs, scheds))]
         title = args.title if args.title is not None else (
