@@ -15,9 +15,10 @@ from .common import CLIError, command
 from .sources import recipe_parser
 
 
-@command("list", "list the built-in schedule kinds",
-         "List every built-in schedule kind with its parameters and a one-line summary; "
-         "'lrkit list KIND' prints that kind's full documentation.", takes_spec=False)
+@command("list", "list the built-in schedule kinds and the recipes",
+         "List every built-in schedule kind with its parameters and a one-line summary, then the "
+         "recipes; 'lrkit list KIND' prints that kind's full documentation, 'lrkit list RECIPE' "
+         "the recipe's options.", takes_spec=False)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", nargs="?", metavar="KIND", help="one schedule kind (or recipe) to document in full")
 
