@@ -19,8 +19,17 @@ pytest.importorskip("sklearn")
 from lrkit.rangetest import RangeTest, sweep  # noqa: E402
 from lrkit.rangetest.torch import range_test  # noqa: E402
 
-torch.use_deterministic_algorithms(True)
-torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _deterministic_one_thread():
+    """Deterministic algorithms and one thread for these tests, put back after."""
+    n, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    yield
+    torch.set_num_threads(n)
+    torch.use_deterministic_algorithms(det)
 
 
 def _digits() -> torch.utils.data.TensorDataset:
