@@ -29,7 +29,7 @@ from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as Se
 from . import _check
 from ._num import np
 from .ops import NUMPY, SCALAR
-from .params import collect, make_init, param
+from .params import UNITS, collect, make_init, param
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform
@@ -174,6 +174,11 @@ def check_schedules(name: str, values: Any) -> tuple["Schedule", ...]:
     if total > _check.MAX_ITEMS:
         raise ValueError(f"{name} expands to {total:,} schedules; lrkit's limit is {_check.MAX_ITEMS:,}")
     return items
+
+
+# the units whose values are schedules: checked here, where a Schedule is known (params sits below the core)
+UNITS["schedule"] = (check_schedule, "a schedule")
+UNITS["schedules"] = (check_schedules, "a list of schedules")
 
 
 def _bad_value(s: "Schedule", t: float, v: Any) -> ValueError:

@@ -93,18 +93,6 @@ def _rates(name: str, v: Any) -> tuple[float, ...]:
     return tuple(_check.rate(f"{name}[{i}]", x) for i, x in enumerate(_check.items(name, v)))
 
 
-def _schedule(name: str, v: Any) -> Any:
-    from .core import check_schedule
-
-    return check_schedule(name, v)
-
-
-def _schedules(name: str, v: Any) -> Any:
-    from .core import check_schedules
-
-    return check_schedules(name, v)
-
-
 #: unit -> (check(name, value) -> value, what it is, for help texts)
 UNITS: dict[str, tuple[Callable[[str, Any], Any], str]] = {
     "rate": (_check.rate, "a value >= 0"),
@@ -117,8 +105,6 @@ UNITS: dict[str, tuple[Callable[[str, Any], Any], str]] = {
     "count": (_count, "a whole number >= 1"),
     "choice": (lambda n, v: v, "one of the choices"),
     "bool": (_bool, "true or false"),
-    "schedule": (_schedule, "a schedule"),
-    "schedules": (_schedules, "a list of schedules"),
     "reals": (_reals, "a list of numbers"),
     "rates": (_rates, "a list of values >= 0"),
     "any": (lambda n, v: v, "see the kind"),
