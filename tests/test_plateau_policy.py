@@ -487,7 +487,7 @@ def test_optax_eager_update():
             params = jnp.zeros((), jnp.float64)
             state = tx.init(params)
             eager = Plateau.optax(**kw, jit=False)
-            metrics = [float(v) for v in rng.normal(size=24) * 10.0 ** rng.integers(-2, 3)]
+            metrics = [float(v) for v in rng.normal(size=12 if CI else 36) * 10.0 ** rng.integers(-2, 3)]
             for i, m in enumerate(metrics):
                 _, state = tx.update(params, state, params, value=jnp.float64(m))
                 eager.observe(m)
@@ -559,7 +559,7 @@ def _keras_cases(rng: np.random.Generator, n: int) -> list[dict]:
 
 def test_keras_random_and_adversarial(tmp_path: pathlib.Path):
     rng = np.random.default_rng(23)
-    cases = _keras_cases(rng, N)
+    cases = _keras_cases(rng, 2 * N // 3)
     src, dst = tmp_path / "cases.json", tmp_path / "out.json"
     src.write_text(json.dumps(cases))
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
@@ -587,7 +587,7 @@ def test_keras_random_and_adversarial(tmp_path: pathlib.Path):
             assert_same(i, "wait", wait, ours.num_bad_epochs, ctx)
             assert_same(i, "cooldown", cooldown, ours.cooldown_counter, ctx)
             held = peer_lrs
-    assert resumed > N // 10
+    assert resumed > N // 20
 
 
 def test_keras_mode_auto():
