@@ -394,13 +394,14 @@ OPTAX_COMBOS = [  # (factor, rtol, atol): closed over by optax; the rest is trac
 ]
 
 
-def test_optax_random_and_adversarial():
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_optax_random_and_adversarial(dtype):
     import jax
     import jax.numpy as jnp
     from optax.contrib import reduce_on_plateau
 
     rng = np.random.default_rng(19)
-    per = max(N // len(OPTAX_COMBOS), 50)
+    per = max(N // len(OPTAX_COMBOS) // 2, 40)
     total = 0
     with jax.enable_x64(True):
         for factor, rtol, atol in OPTAX_COMBOS:
@@ -415,7 +416,7 @@ def test_optax_random_and_adversarial():
                     accumulation_size=acc,
                     min_scale=min_scale,
                 )
-                params = jnp.zeros((), jnp.float64)
+                params = jnp.zeros((), dtype)
                 state = tx.init(params)
 
                 def body(state, v):
@@ -434,7 +435,7 @@ def test_optax_random_and_adversarial():
                 jnp.asarray(pat, jnp.int32),
                 jnp.asarray(cool, jnp.int32),
                 jnp.asarray(acc, jnp.int32),
-                jnp.asarray(mins, jnp.float64),
+                jnp.asarray(mins, dtype),
                 jnp.asarray(np.array(metrics), jnp.float64),
             )
             scales, bests, plateaus, cools = (np.asarray(o) for o in out)
@@ -448,7 +449,7 @@ def test_optax_random_and_adversarial():
                     accumulation_size=int(acc[k]),
                     min_scale=float(mins[k]),
                 )
-                ours = Plateau.optax(**kw)
+                ours = Plateau.optax(**kw, dtype=dtype)
                 cut = int(rng.integers(1, LENGTH)) if k % 3 == 0 else None
                 ctx = f"optax {kw}\nmetrics={metrics[k]}"
                 for i, m in enumerate(metrics[k]):
@@ -461,7 +462,7 @@ def test_optax_random_and_adversarial():
                     assert_same(i, "plateau count", int(plateaus[k, i]), ours.num_bad_epochs, ctx)
                     assert_same(i, "cooldown", int(cools[k, i]), ours.cooldown_counter, ctx)
                 total += 1
-    assert total >= N
+    assert total >= N // 2 - len(OPTAX_COMBOS)
 
 
 def test_optax_eager_update():
@@ -486,7 +487,7 @@ def test_optax_eager_update():
             tx = reduce_on_plateau(**kw)
             params = jnp.zeros((), jnp.float64)
             state = tx.init(params)
-            eager = Plateau.optax(**kw, jit=False)
+            eager = Plateau.optax(**kw, dtype="float64", jit=False)
             metrics = [float(v) for v in rng.normal(size=12 if CI else 36) * 10.0 ** rng.integers(-2, 3)]
             for i, m in enumerate(metrics):
                 _, state = tx.update(params, state, params, value=jnp.float64(m))

@@ -112,8 +112,9 @@ DIFFERENCES: dict[str, tuple[str, ...]] = {
         "cooldown on a reduction and to 0 otherwise",
         "the scale (starting at 1) is floored at min_scale at every update outside cooldown, a reduction "
         "or not (min_scale > 1 raises it); no eps",
-        "optax computes in the dtype of the parameters (float32 unless x64 is on); this policy computes "
-        "in float64, as optax does with float64 parameters",
+        "optax computes in the dtype of the parameters: float32 unless JAX runs with x64 and float64 "
+        "parameters (Plateau.optax(dtype=...)); the metric is rounded to it, and the scale is a float32 "
+        "(factor 0.1 gives 0.10000000149...)",
         "XLA (on CPU and GPU) flushes subnormal numbers to zero: a subnormal metric, mean or threshold counts as 0",
         "XLA fuses (1-rtol)*best - atol into one multiply-add (one rounding), and under jax.jit also the "
         "running mean's count*avg + value (Plateau.optax(jit=False): an eager update, two roundings)",
@@ -239,21 +240,48 @@ def _f32(x: float) -> float:
 
 
 _TINY = 2.2250738585072014e-308  # the smallest normal float64
+_TINY32 = 1.1754943508222875e-38  # the smallest normal float32
 
 
-def _ftz(x: float) -> float:
+def _ftz(x: float, f32: bool = False) -> float:
     """``x`` with a subnormal flushed to a signed zero, as XLA computes on CPU and GPU."""
-    return math.copysign(0.0, x) if abs(x) < _TINY else x
+    return math.copysign(0.0, x) if abs(x) < (_TINY32 if f32 else _TINY) else x
 
 
-def _fma(x: float, y: float, z: float) -> float:
-    """``x*y + z`` rounded once (a fused multiply-add, as XLA's CPU code computes ``a*b + c``)."""
-    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
-        return x * y + z
+def _op(x: float, f32: bool) -> float:
+    """The result of one XLA operation computed exactly as ``x`` in float64: rounded to the
+    dtype (float32: once more, which is exact for + - * / of float32 values) and flushed."""
+    return _ftz(_f32(x), True) if f32 else _ftz(x)
+
+
+def _to_f32(q: Fraction) -> float:
+    """The exact rational ``q`` rounded once to float32 (nearest, ties to even)."""
     try:
-        return float(Fraction(x) * Fraction(y) + Fraction(z))
+        x = float(q)
     except OverflowError:
-        return math.copysign(math.inf, x * y if x * y != 0 else z)
+        return math.copysign(math.inf, q)
+    c = np.float32(_f32(x))
+    if not np.isfinite(c):
+        return float(c)
+    cands = [c, np.nextafter(c, np.float32(np.inf)), np.nextafter(c, np.float32(-np.inf))]
+    best = min(
+        (v for v in cands if np.isfinite(v)), key=lambda v: (abs(Fraction(float(v)) - q), int(v.view(np.uint32)) & 1)
+    )
+    return float(best)
+
+
+def _fma(x: float, y: float, z: float, f32: bool = False) -> float:
+    """``x*y + z`` rounded once to float64 (or float32) and flushed: a fused multiply-add, as
+    XLA's CPU code computes ``a*b + c``."""
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
+        return _op(x * y + z, f32)
+    q = Fraction(x) * Fraction(y) + Fraction(z)
+    if f32:
+        return _ftz(_to_f32(q), True)
+    try:
+        return _ftz(float(q))
+    except OverflowError:
+        return math.copysign(math.inf, q)
 
 
 def _enc(x: float | None) -> float | str | None:
@@ -493,6 +521,7 @@ class Plateau:
         accumulation_size: int = 1,
         min_scale: float = 0.0,
         *,
+        dtype: Literal["float32", "float64"] = "float32",
         jit: bool = True,
     ) -> Plateau:
         """optax's ``contrib.reduce_on_plateau(factor, patience, rtol, atol, cooldown,
@@ -513,6 +542,8 @@ class Plateau:
         The threshold ``(1 - rtol) * best - atol`` is rounded once (XLA fuses it into a
         multiply-add), and so is the running mean's ``count*avg + value`` under ``jax.jit``
         (``jit=True``, the usual); ``jit=False`` reproduces an update run eagerly (two roundings).
+        ``dtype``: the parameters' dtype, in which optax computes (float32, unless JAX runs with
+        x64 and float64 parameters); XLA flushes subnormal results to zero.
         """
         f = _factor("factor", factor, low_open=True)
         r = _float("rtol", rtol, high=1.0)
@@ -521,6 +552,7 @@ class Plateau:
             raise ValueError("at least one of rtol and atol must be positive, got rtol = 0 and atol = 0")
         if not isinstance(jit, bool):
             raise TypeError(f"jit must be True or False, got {show(jit)}")
+        dt = _choice("dtype", dtype, ("float32", "float64"))
         self = cls._make(
             "optax",
             dict(
@@ -531,6 +563,7 @@ class Plateau:
                 cooldown=cooldown,
                 accumulation_size=accumulation_size,
                 min_scale=min_scale,
+                dtype=dtype,
                 jit=jit,
             ),
             mode="min",
@@ -545,7 +578,7 @@ class Plateau:
             eps=None,
             lrs=(1.0,),
         )
-        self.jit = jit
+        self.jit, self.dtype = jit, dt
         return self
 
     @classmethod
@@ -761,7 +794,7 @@ class Plateau:
     ) -> None:
         self.flavor = flavor
         self._peer_kwargs = peer_kwargs
-        self.jit = True
+        self.jit, self.dtype = True, "float64"
         self.mode, self.factor, self.patience, self.cooldown = mode, factor, patience, cooldown
         self.threshold, self.threshold_mode, self.atol = threshold, threshold_mode, atol
         self.min_lrs, self.eps = min_lrs, eps
@@ -912,7 +945,9 @@ class Plateau:
                 return _f32(a - -self.threshold) < _f32(best)
             return _f32(a - self.threshold) > _f32(best)
         if self.flavor == "optax":
-            return _ftz(a) < _ftz(_fma(1 - self.threshold, _ftz(best), -self.atol))
+            f32 = self.dtype == "float32"
+            c, m = _op(1 - self.threshold, f32), _op(-self.atol, f32)
+            return _op(a, f32) < _fma(c, _op(best, f32), m, f32)
         t = self.threshold
         if self.flavor == "paddle":
             if self.mode == "min":
@@ -1003,11 +1038,13 @@ class Plateau:
     def _observe_optax(self, a: float) -> bool:
         count = self._acc_count
         new_count = count + 1
+        f32 = self.dtype == "float32"
+        a = _op(a, f32)  # the value cast to the parameters' dtype
         if self.jit:
-            total = _ftz(_fma(count, self._acc_avg, _ftz(a)))
+            total = _fma(count, self._acc_avg, a, f32)
         else:
-            total = _ftz(_ftz(count * self._acc_avg) + _ftz(a))
-        self._acc_avg = _ftz(total / new_count)
+            total = _op(_op(count * self._acc_avg, f32) + a, f32)
+        self._acc_avg = _op(total / new_count, f32)
         self._acc_count = new_count
         if new_count != self.accumulation_size:
             return False
@@ -1024,8 +1061,8 @@ class Plateau:
         else:
             decided = count_now == self.patience
             self._bad = 0 if decided else count_now
-            scale = _ftz(self._lrs[0] * self.factor) if decided else self._lrs[0]
-            self._lrs = (max(scale, self.min_lrs[0]),)
+            scale = _op(self._lrs[0] * _op(self.factor, f32), f32) if decided else self._lrs[0]
+            self._lrs = (max(scale, _op(self.min_lrs[0], f32)),)
             self._cooldown_counter = self.cooldown if decided else 0
             if decided:
                 self._decide()
