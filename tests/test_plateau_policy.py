@@ -270,6 +270,40 @@ def test_paddle_random_and_adversarial():
     assert resumed > N // 10
 
 
+@given(
+    st.sampled_from(["min", "max"]),
+    st.sampled_from(["rel", "abs"]),
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.sampled_from([0.0, 1e-4, 0.1]),
+    st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1.0, 0.9999, 1.0001])),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_paddle_hypothesis(mode, threshold_mode, patience, cooldown, threshold, metrics):
+    from paddle.optimizer.lr import ReduceOnPlateau
+
+    kw = dict(
+        learning_rate=0.1,
+        mode=mode,
+        factor=0.5,
+        patience=patience,
+        threshold=threshold,
+        threshold_mode=threshold_mode,
+        cooldown=cooldown,
+        min_lr=0.01,
+        epsilon=1e-8,
+    )
+    peer, ours = ReduceOnPlateau(**kw), Plateau.paddle(**kw)
+    for i, m in enumerate(metrics):
+        peer.step(m)
+        ours.observe(m)
+        assert_same(i, "lr", (peer.last_lr,), ours.lrs, f"{kw} {metrics}")
+        assert_same(i, "bad count", peer.num_bad_epochs, ours.num_bad_epochs, f"{kw} {metrics}")
+
+
 # ----------------------------------------------------------------------------- mmengine
 
 

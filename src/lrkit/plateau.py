@@ -126,6 +126,8 @@ DIFFERENCES: dict[str, tuple[str, ...]] = {
         "better (rel): a < best - best*threshold (min), a > best + best*threshold (max): another float "
         "order than torch, so ties at the boundary differ in the last bit",
         "one learning rate and one min_lr (parameter epsilon for eps)",
+        "the metric is kept as given: a float32 Tensor or array metric is compared in float32 (this policy "
+        "takes every metric as a Python float, as torch does with float(metrics)); mmengine likewise",
         "the cooldown is armed and the bad count zeroed when a reduction is decided, even if lr - new <= epsilon",
     ),
     "mmengine": (
@@ -800,7 +802,6 @@ class Plateau:
         self.min_lrs, self.eps = min_lrs, eps
         self.accumulation_size, self.begin, self.end = accumulation_size, begin, end
         self.warmup_t, self.warmup_lr_init, self.base_lrs, self.lr_scale = warmup_t, warmup_lr_init, base_lrs, lr_scale
-        self._start_lrs = lrs
         self._lrs = lrs
         self._scale = 1.0
         self._reductions = 0
@@ -859,6 +860,7 @@ class Plateau:
 
     @property
     def in_cooldown(self) -> bool:
+        """Whether the next observation falls in a cooldown."""
         return self._cooldown_counter > 0
 
     def state_dict(self) -> dict[str, Any]:
