@@ -10,7 +10,7 @@ constructor            reproduces
 ``Plateau(...)``,      ``torch.optim.lr_scheduler.ReduceLROnPlateau``
 ``Plateau.torch``
 ``Plateau.keras``      ``keras.callbacks.ReduceLROnPlateau`` (Keras 3)
-``Plateau.optax``      ``optax.contrib.reduce_on_plateau`` (its ``scale``)
+``Plateau.optax``      ``optax.contrib.reduce_on_plateau`` (its ``scale``, float32 or float64)
 ``Plateau.paddle``     ``paddle.optimizer.lr.ReduceOnPlateau``
 ``Plateau.mmengine``   ``mmengine.optim.ReduceOnPlateauLR``
 ``Plateau.timm``       ``timm.scheduler.PlateauLRScheduler`` (warmup included, no noise)
@@ -30,8 +30,8 @@ metric ``a``::
         cooldown_counter, bad = cooldown, 0
 
 with ``best`` starting at ``+inf`` (``-inf`` for ``"max"``). NaN is never better (it counts
-as a bad observation), ``+inf`` is never better in ``"min"`` mode, and a ``-inf`` becomes
-the best forever after. Each flavor's differences from this rule are listed on its
+as a bad observation), ``+inf`` is never better in ``"min"`` mode, and a ``-inf`` is the best
+forever after (every later observation is bad). Each flavor's differences from this rule are listed on its
 constructor and in :data:`DIFFERENCES`.
 
 >>> p = Plateau(factor=0.5, patience=1, lr=[0.1, 0.01], min_lr=[0.0, 0.008])
@@ -973,6 +973,10 @@ class Plateau:
     def observe(self, metric: Any, lrs: float | Sequence[float] | None = None) -> bool:
         """Take one metric; True when this observation decides a reduction (then :attr:`lrs` holds
         the reduced learning rates; a group at its floor, or within eps of it, keeps its lr).
+
+        "Decides" is where the peer arms its cooldown and zeroes its bad count: for torch, Paddle,
+        mmengine, timm and optax even when no learning rate changes (all at their floors); for
+        Keras only when some group's lr was above ``min_lr`` (in float32) and so was reduced.
 
         ``lrs``: the groups' learning rates now (e.g. read from the optimizer), used instead of the
         policy's own before deciding. The metric may be NaN or +-inf (see each flavor's rule).
