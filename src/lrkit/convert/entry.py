@@ -57,11 +57,11 @@ def schedule_of(obj: Any, group: int | None = None, **options: Any) -> Schedule 
     items = list(obj) if isinstance(obj, (list, tuple)) else [obj]
     fams = set().union(*(_families(x) for x in items)) if items else set()
     if fams & set(_TORCH_FAMILY) or options.get("warmup") is not None:
-        from .torch import from_torch
+        from ..torch import from_torch
 
         return from_torch(obj, group, **options)
     if "paddle" in fams:
-        from .paddle import from_paddle
+        from ..paddle import from_paddle
 
         _no_options("from_paddle", group, options)
         return from_paddle(obj)
