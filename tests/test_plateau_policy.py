@@ -556,6 +556,8 @@ for case in cases:
     cb.on_train_begin()
     rows = [read()]
     for epoch, m in enumerate(metrics):
+        if epoch == case["reset_at"]:
+            cb.on_train_begin()  # a second fit(): best, wait and cooldown start again
         cb.on_epoch_end(epoch, {"val_loss": m})
         rows.append(read() + [None if cb.best is None else float(cb.best), cb.wait, cb.cooldown_counter])
     results.append(rows)
@@ -587,6 +589,7 @@ def _keras_cases(rng: np.random.Generator, n: int) -> list[dict]:
                 real=real,
                 multi=len(lrs) > 1 or bool(rng.random() < 0.2),
                 metrics=metric_sequence(rng, (abs(kw["min_delta"]), 1e-4), LENGTH),
+                reset_at=int(rng.integers(1, LENGTH)) if rng.random() < 0.2 else -1,
             )
         )
     return cases
@@ -614,6 +617,8 @@ def test_keras_random_and_adversarial(tmp_path: pathlib.Path):
         for i, m in enumerate(case["metrics"]):
             if i == cut:
                 ours = _resumed(ours)
+            if i == case["reset_at"]:
+                ours.reset()
             ours.observe(m, lrs=held if case["real"] else None)
             peer_lrs, best, wait, cooldown = rows[i + 1][:g], rows[i + 1][g], rows[i + 1][g + 1], rows[i + 1][g + 2]
             mine = [float(np.float32(v)) for v in ours.lrs] if case["real"] else list(ours.lrs)
