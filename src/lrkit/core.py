@@ -23,13 +23,17 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as SequenceT, TypeVar, Union
+from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as SequenceT, TypeAlias,
+                    TypeVar, Union, cast)
 
 
 from . import _check
 from ._num import np
 from .ops import NUMPY, SCALAR
 from .params import UNITS, collect, make_init, param
+
+if TYPE_CHECKING:  # annotations only: `import lrkit` imports numpy lazily (``_num.np``)
+    import numpy
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform
@@ -52,7 +56,7 @@ __all__ = [
     "ArrayLike",
 ]
 
-ArrayLike = Union[float, int, SequenceT[float], "numpy.ndarray"]
+ArrayLike: TypeAlias = Union[float, int, SequenceT[float], "numpy.ndarray"]
 
 _INF = math.inf
 _FMAX = sys.float_info.max
@@ -193,7 +197,7 @@ def _bad_position(t: Any) -> ValueError | TypeError:
     return TypeError(f"position must be a number or an array of numbers, got {t!r} ({type(t).__name__})")
 
 
-def _positions(t: Any) -> np.ndarray:
+def _positions(t: Any) -> numpy.ndarray:
     """``t`` as a float64 array; strings, booleans, complex numbers and None are refused."""
     try:
         a = np.asarray(t)
@@ -249,22 +253,24 @@ class Schedule:
         # represent is a ValueError, never a NaN, an inf or a negative learning rate.
         tt = type(t)
         if tt is float or tt is int:
-            given = t
+            # `t` is exactly a float or an int here: tested once through `tt` for speed,
+            # which type checkers do not narrow through, hence the cast.
+            given = x = cast(float, t)
             if tt is int:
                 # Kernels see floats only, as the array path does; ints beyond the float
                 # range are out of range rather than an OverflowError further down.
                 try:
-                    t = float(t)
+                    x = float(given)
                 except OverflowError:
-                    raise _bad_position(t) from None
-            if 0.0 <= t < _INF:
+                    raise _bad_position(given) from None
+            if 0.0 <= x < _INF:
                 try:
-                    v = self._fast(t)
+                    v = self._fast(x)
                 except AttributeError:
-                    v = self._scalar(t)
+                    v = self._scalar(x)
                 if 0.0 <= v < _INF:
                     return v
-                raise _bad_value(self, t, v)
+                raise _bad_value(self, x, v)
             raise _bad_position(given)
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             try:
@@ -309,17 +315,22 @@ class Schedule:
             pass
         from ._trace import compile_scalar
 
-        fast = compile_scalar(self._kernel, self.kind or type(self).__name__)
-        if fast is None:
+        fast: Callable[[float], float]
+        compiled = compile_scalar(self._kernel, self.kind or type(self).__name__)
+        if compiled is not None:
+            fast = compiled
+        else:
             kernel = self._kernel
 
-            def fast(t: float) -> float:
+            def plain(t: float) -> float:
                 return kernel(t, SCALAR)
+
+            fast = plain
 
         object.__setattr__(self, "_fast", fast)
         return fast(t)
 
-    def _array(self, t: np.ndarray) -> np.ndarray:
+    def _array(self, t: numpy.ndarray) -> numpy.ndarray:
         """The unchecked values at a 1-D float64 array of positions (``>= 0``)."""
         # Overflow inside a formula gives inf, which the caller's value check reports.
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):

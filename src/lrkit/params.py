@@ -79,10 +79,12 @@ _MAX_COUNT = 2 ** 53  # float64 counts every whole number up to here
 
 
 def _count(name: str, v: Any) -> int:
-    ok = (isinstance(v, numbers.Integral) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
-    if not ok or not 1 <= v <= _MAX_COUNT:
+    n = 0  # not a whole number: refused below
+    if (isinstance(v, numbers.Integral) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()):
+        n = int(v)
+    if not 1 <= n <= _MAX_COUNT:
         raise ValueError(f"{name} must be a whole number from 1 to 2**53, got {_check.show(v)}")
-    return int(v)
+    return n
 
 
 def _reals(name: str, v: Any) -> tuple[float, ...]:

@@ -106,7 +106,7 @@ def _followed(s: Schedule, k: float, new: Schedule) -> Schedule:
 def _sequence(s: Sequence, keep: int, new: Schedule, k: float) -> Schedule:
     """The first ``keep`` pieces of ``s`` (``keep >= 1``), then ``new`` from ``k``: built from
     checked parts without a walk over them (its depth and size follow from those of ``s``)."""
-    segs, bounds = s.segments[:keep] + (new,), s.boundaries[:keep - 1] + (k,)
+    segs, bounds = (*s.segments[:keep], new), (*s.boundaries[:keep - 1], k)
     d0, n0 = s.extent
     depth = max(d0, new.extent[0] + 1)
     size = n0 - sum(x.extent[1] for x in s.segments[keep:]) + new.extent[1]
@@ -161,21 +161,21 @@ def _clocked(p: Schedule, c: float, num: float, den: float, whole: bool) -> Sche
         later = [c + (x - c) * den / num for x in starts[j + 1:]]
         if not all(math.isfinite(x) for x in later):
             raise ValueError("re-timing the rest of the plan moves its later pieces past float64's range")
-        segs = p.segments[:j] + (piece,) + tuple(_clocked(x, 0.0, num, den, False) for x in p.segments[j + 1:])
-        return Sequence(segs, p.boundaries[:j] + tuple(later))
+        segs = (*p.segments[:j], piece, *(_clocked(x, 0.0, num, den, False) for x in p.segments[j + 1:]))
+        return Sequence(segs, (*p.boundaries[:j], *later))
     if isinstance(p, Retime):
         starts = p._starts
         j = bisect.bisect_right(starts, c) - 1
         keep = j + (starts[j] < c)  # the pieces before c keep their clocks (and values)
         o = p.clock(c)
         L = p.schedule.length
-        bounds, origins = p.boundaries[:keep - 1] + (c,) if keep else (), p.origins[:keep] + (o,)
+        bounds, origins = (*p.boundaries[:keep - 1], c) if keep else (), (*p.origins[:keep], o)
         if whole and j == len(starts) - 1:
             if not o < L:
                 raise ValueError(f"at must be before the end of the schedule ({p.length:g}) to re-time the rest")
             # the rest of the inner schedule, from o to L, now takes den: ends exactly there
-            return _retime(p.schedule, bounds, origins, p.inner_spans[:keep] + (L - o,),
-                           p.outer_spans[:keep] + (den,))
+            return _retime(p.schedule, bounds, origins, (*p.inner_spans[:keep], L - o),
+                           (*p.outer_spans[:keep], den))
         inner, outer = list(p.inner_spans[:keep]), list(p.outer_spans[:keep])
         inner.append(p.inner_spans[j] * num)
         outer.append(p.outer_spans[j] * den)

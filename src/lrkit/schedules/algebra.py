@@ -171,7 +171,7 @@ class Retime(Schedule):
     def phases(self) -> list[Phase]:
         out: list[Phase] = []
         inner = self.schedule.phases()
-        ends = self.boundaries + (_INF,)
+        ends = (*self.boundaries, _INF)
         for i, (b, e) in enumerate(zip(self._starts, ends)):
             o, a, d = self.origins[i], self.inner_spans[i], self.outer_spans[i]
             top = o + (e - b) * a / d if e < _INF else _INF
@@ -399,8 +399,8 @@ class Piecewise(Schedule):
         return max(self.values)
 
     def phases(self) -> list[Phase]:
-        starts = (0.0,) + self.boundaries
-        ends = self.boundaries + (_INF,)
+        starts = (0.0, *self.boundaries)
+        ends = (*self.boundaries, _INF)
         return [Phase(f"piece {i + 1}", a, b, v, v, i == 0 or v == self.values[i - 1])
                 for i, (a, b, v) in enumerate(zip(starts, ends, self.values))]
 
@@ -547,7 +547,7 @@ def _explain_ramp(s: Ramp, w: Any) -> tuple[list[str], list[str]]:
 
 @explainer("piecewise")
 def _explain_piecewise(s: Piecewise, w: Any) -> tuple[list[str], list[str]]:
-    starts = (0.0,) + s.boundaries
+    starts = (0.0, *s.boundaries)
     pieces = w.join([w.say("piecewise.piece", v=w.n(v), a=w.at(a)) for v, a in zip(s.values, starts)])
     return [w.say("piecewise", pieces=pieces)], []
 

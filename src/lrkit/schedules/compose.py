@@ -139,10 +139,11 @@ class _WarmupAttributes:
 
 class _Warmup(Schedule, _WarmupAttributes):
     """A warmup in front of a schedule: what :class:`Warmup` and :class:`~lrkit.WarmupCosine` share
-    (``_setup`` with Warmup's parameters builds it; each declares its own constructor parameters)."""
+    (``_setup_warmup`` with Warmup's parameters builds it; each declares its own constructor
+    parameters and its own ``_setup``)."""
 
-    def _setup(self, schedule: Schedule, warmup_steps: float, shape: str, start_factor: float, power: float,
-               tau: float | None, start_lr: float | None) -> None:
+    def _setup_warmup(self, schedule: Schedule, warmup_steps: float, shape: str, start_factor: float,
+                      power: float, tau: float | None, start_lr: float | None) -> None:
         w, sf, p = warmup_steps, start_factor, power
         if sf > 1:
             raise ValueError(f"start_factor must be in [0, 1] (a fraction of the value the warmup "
@@ -253,6 +254,10 @@ class Warmup(_Warmup):
                               "warmup_steps / 5)", optional=True)
     start_lr: float | None = param("rate", default=None, doc="an absolute start value instead of start_factor",
                                    optional=True)
+
+    def _setup(self, schedule: Schedule, warmup_steps: float, shape: str, start_factor: float, power: float,
+               tau: float | None, start_lr: float | None) -> None:
+        self._setup_warmup(schedule, warmup_steps, shape, start_factor, power, tau, start_lr)
 
 
 @register("hold")
@@ -378,7 +383,8 @@ class Clip(_Map):
         self._set(schedule=schedule, min_lr=min_lr, max_lr=hi)
 
     def _map(self, v: float) -> float:
-        return min(max(v, self.min_lr), self.max_lr)
+        hi = self.max_lr  # _setup stores inf for "no upper bound"
+        return min(max(v, self.min_lr), _INF if hi is None else hi)
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         return xp.minimum(xp.maximum(self.schedule._kernel(t, xp), self.min_lr), self.max_lr)
@@ -461,7 +467,7 @@ class IntPositions:
 
     __slots__ = ("fn",)
 
-    def __init__(self, fn: Callable[[int], float]) -> None:
+    def __init__(self, fn: Callable[[float], float]) -> None:
         self.fn = fn
 
     def __call__(self, t: float) -> float:

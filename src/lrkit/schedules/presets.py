@@ -39,8 +39,8 @@ class WarmupCosine(_Warmup):
         if not W < T:
             raise ValueError(f"warmup_steps ({warmup_steps!r}) must be shorter than the run, "
                              f"total_steps ({total_steps!r})")
-        super()._setup(Cosine(peak_lr, T - W, min_lr), W, shape=shape, start_factor=start_factor, power=2.0,
-                       tau=None, start_lr=None)
+        self._setup_warmup(Cosine(peak_lr, T - W, min_lr), W, shape=shape, start_factor=start_factor, power=2.0,
+                           tau=None, start_lr=None)
         self._set(peak_lr=peak_lr, total_steps=T, min_lr=min_lr)
 
 
