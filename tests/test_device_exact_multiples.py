@@ -115,7 +115,7 @@ def test_traced_quotients_under_jit(wide):
         if wide:
             t = np.concatenate([t, t + 0.25, t + 2.0 ** 40, t[::64] + 2.0 ** 50])
         for d in (2, 3, 7, 10, 49, 12.5, 100, 1000 / 3, 0.1, 65537, 2.0 ** 35 / 3):
-            f = jax.jit(lambda x: (ns.floordiv(x, d), ns.divfloor(x, d), ns.divceil(x, d)))
+            f = jax.jit(lambda x, d=d: (ns.floordiv(x, d), ns.divfloor(x, d), ns.divceil(x, d)))
             got = [np.asarray(v, dtype=np.float64) for v in f(jnp.asarray(t, dtype=dt))]
             dd = float(np.float32(d)) if not wide else d
             if not wide and dd != d:
