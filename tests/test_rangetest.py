@@ -13,7 +13,6 @@ import pytest
 import lrkit
 from lrkit.rangetest import LossRecorder, RangeTest, RangeTestResult, defaults, suggest, sweep
 
-
 # ---------------------------------------------------------------------------------------------
 # the sweep
 
@@ -63,33 +62,33 @@ def test_sweep_refuses_types():
 
 def ema_torch_lr_finder(raw, f, th):
     out, best = [], None
-    for i, l in enumerate(raw):
-        s = l if i == 0 or f == 0 else f * l + (1 - f) * out[-1]  # smooth_f=0: the raw loss
+    for i, loss_i in enumerate(raw):
+        s = loss_i if i == 0 or f == 0 else f * loss_i + (1 - f) * out[-1]  # smooth_f=0: the raw loss
         best = s if best is None else min(best, s)
         out.append(s)
-        if s > th * best or not math.isfinite(l):
+        if s > th * best or not math.isfinite(loss_i):
             break
     return out
 
 
 def ema_lightning(raw, beta, th, offset=0):
     out, avg, best = [], 0.0, 0.0
-    for i, l in enumerate(raw):
+    for i, loss_i in enumerate(raw):
         step = offset + i + 1
-        avg = beta * avg + (1 - beta) * l
+        avg = beta * avg + (1 - beta) * loss_i
         s = avg / (1 - beta ** (step + 1))
         stop = step > 1 and s > th * best
         if s < best or step == 1:
             best = s
         out.append(s)
-        if stop or not math.isfinite(l):
+        if stop or not math.isfinite(loss_i):
             break
     return out
 
 
 def record_all(rec, raw):
-    for k, l in enumerate(raw):
-        if rec.record(10.0 ** (k - 5), l):
+    for k, loss_i in enumerate(raw):
+        if rec.record(10.0 ** (k - 5), loss_i):
             break
     return rec
 

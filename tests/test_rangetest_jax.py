@@ -59,12 +59,12 @@ def test_same_run_as_a_hand_written_loop(a, b, n, mode):
     raw, sm, best = [], [], None
     for i in range(n):
         p, s, loss = STEP(p, s, DATA[i % len(DATA)], lrs[i])
-        l = float(loss)
-        raw.append(l)
-        v = l if i == 0 else 0.05 * l + (1 - 0.05) * sm[-1]
+        loss_i = float(loss)
+        raw.append(loss_i)
+        v = loss_i if i == 0 else 0.05 * loss_i + (1 - 0.05) * sm[-1]
         best = v if best is None else min(best, v)
         sm.append(v)
-        if v > 5 * best or not math.isfinite(l):
+        if v > 5 * best or not math.isfinite(loss_i):
             break
     before = leaves(params) + leaves(state)
     res = range_test(STEP, params, state, DATA, start_lr=a, end_lr=b, num_iter=n, step_mode=mode)
@@ -90,7 +90,7 @@ normalisation of tiny gradients magnifies an ulp over a few steps)."""
         p1, s1, l1 = step(p1, s1, DATA[i], lr)
         l2, g = jax.value_and_grad(loss_fn)(p2, DATA[i])
         u, inner = adam.update(g, inner, p2)
-        p2 = jax.tree_util.tree_map(lambda w, d: w - jnp.float32(lr) * d, p2, u)
+        p2 = jax.tree_util.tree_map(lambda w, d, lr=lr: w - jnp.float32(lr) * d, p2, u)
         assert float(l1) == float(l2)
         for x, y in zip(jax.tree_util.tree_leaves(p1), jax.tree_util.tree_leaves(p2)):
             np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -78,12 +78,12 @@ def test_same_run_as_a_hand_written_loop(opt, a, b, n, mode):
     raw, sm, best = [], [], None
     for i in range(n):
         ref.optimizer.learning_rate.assign(lrs[i])
-        l = float(ref.train_on_batch(*DATA[i % len(DATA)], return_dict=True)["loss"])
-        raw.append(l)
-        s = l if i == 0 else 0.05 * l + (1 - 0.05) * sm[-1]
+        loss_i = float(ref.train_on_batch(*DATA[i % len(DATA)], return_dict=True)["loss"])
+        raw.append(loss_i)
+        s = loss_i if i == 0 else 0.05 * loss_i + (1 - 0.05) * sm[-1]
         best = s if best is None else min(best, s)
         sm.append(s)
-        if s > 5 * best or not math.isfinite(l):
+        if s > 5 * best or not math.isfinite(loss_i):
             break
     model = make(opt)
     model.optimizer.build(model.trainable_variables)

@@ -78,16 +78,16 @@ def reference(opt, lrs, num_iter, smooth, th, lightning=False):
         loss = LOSS(model(x), y)
         loss.backward()
         optimizer.step()
-        l = float(loss)
-        raw.append(l)
+        loss_i = float(loss)
+        raw.append(loss_i)
         if lightning:  # Lightning: beta = 1 - smooth, bias correction with its global_step + 1
             beta = 1.0 - smooth
-            avg = beta * avg + (1 - beta) * l
+            avg = beta * avg + (1 - beta) * loss_i
             s = avg / (1 - beta ** (i + 2))
             stop = i >= 1 and s > th * best
             best = s if i == 0 or s < best else best
         else:  # torch-lr-finder
-            s = l if i == 0 else smooth * l + (1 - smooth) * sm[-1]
+            s = loss_i if i == 0 else smooth * loss_i + (1 - smooth) * sm[-1]
             best = s if best is None else min(best, s)
             stop = s > th * best
         sm.append(s)

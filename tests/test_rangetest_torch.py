@@ -20,7 +20,6 @@ from lrkit.rangetest import RangeTest, sweep  # noqa: E402
 from lrkit.rangetest.torch import range_test  # noqa: E402
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def _deterministic_one_thread():
     """Deterministic algorithms and one thread for these tests, put back after."""

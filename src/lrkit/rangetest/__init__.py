@@ -20,8 +20,7 @@ True
 
 from __future__ import annotations
 
-from .core import (FLAVORS, MODES, RULES, LossRecorder, RangeTest, RangeTestResult, batches, defaults, suggest,
-                   sweep)
+from .core import FLAVORS, MODES, RULES, LossRecorder, RangeTest, RangeTestResult, batches, defaults, suggest, sweep
 
 __all__ = ["FLAVORS", "MODES", "RULES", "LossRecorder", "RangeTest", "RangeTestResult", "batches", "defaults",
            "suggest", "sweep"]

@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable, Iterable
+from collections.abc import Sequence as SequenceT
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence as SequenceT
+from typing import Any
 
 import numpy as np
 
@@ -473,7 +475,7 @@ class RangeTestResult:
                 w.writerow([i, repr(a), repr(b), repr(c)])
 
     @classmethod
-    def from_csv(cls, path: Any) -> "RangeTestResult":
+    def from_csv(cls, path: Any) -> RangeTestResult:
         """Read a file written by :meth:`to_csv`."""
         import ast
 

@@ -17,7 +17,8 @@ trained to is thrown away: the caller carries on with its own ``params`` / ``opt
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .core import RangeTest, RangeTestResult, batches
 

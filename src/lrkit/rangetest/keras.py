@@ -18,7 +18,8 @@ make), so its slots exist to be restored.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

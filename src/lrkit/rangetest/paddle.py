@@ -18,7 +18,8 @@ and (``restore_rng=True``) Paddle's random generator state. Also when the loss i
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .core import RangeTest, RangeTestResult, batches
 

@@ -18,7 +18,8 @@ accumulation_steps`` (or ``step(batch) / accumulation_steps``), ``backward``; th
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .core import RangeTest, RangeTestResult, batches
 
