@@ -31,7 +31,7 @@ from lrkit.plateau import DIFFERENCES, FLAVORS, Plateau, reduce_lr, reduce_lrs
 
 CI = bool(os.environ.get("CI"))
 # sequences per flavor (CI keeps the whole file well under a minute on two shared cores)
-N = 600 if CI else 1500
+N = 400 if CI else 1500
 LENGTH = 48
 
 
