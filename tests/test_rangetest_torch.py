@@ -384,3 +384,19 @@ def test_bad_arguments():
         range_test(model, optimizer, data=loader())
     with pytest.raises(ValueError, match="data yielded no batch"):
         range_test(model, optimizer, LOSS, [])
+
+
+def test_an_attached_scheduler_keeps_its_place():
+    """With a torch scheduler attached (torch-lr-finder refuses one), the groups' lr and
+    initial_lr come back and the scheduler continues where it was."""
+    model, optimizer = make("sgd", lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    warm(model, optimizer, 3)
+    for _ in range(3):
+        sched.step()
+    before = state_of(model, optimizer)
+    sched_state = dict(sched.state_dict())
+    range_test(model, optimizer, LOSS, loader(), start_lr=1e-4, end_lr=1.0, num_iter=6)
+    assert_same(state_of(model, optimizer), before)
+    assert sched.state_dict() == sched_state
+    assert optimizer.param_groups[0]["initial_lr"] == 0.1 and optimizer.param_groups[0]["lr"] == 0.1 * 0.5

@@ -43,7 +43,7 @@ def snapshot(model: Any, optimizer: Any, rng: bool = True) -> dict[str, Any]:
         "grads": [(p, None if p.grad is None else p.grad.detach().clone()) for p in params],
         "groups": [(g, {k: copy.deepcopy(v) for k, v in g.items() if k != "params"}) for g in optimizer.param_groups],
         "state": {p: copy.deepcopy(s) for p, s in optimizer.state.items()},
-        "opt_extra": {k: copy.deepcopy(v) for k, v in vars(optimizer).items() if k in ("_step_count",)},
+        "opt_extra": {k: copy.deepcopy(v) for k, v in vars(optimizer).items() if k in ("_step_count", "_opt_called")},
     }
     if rng:
         snap["rng"] = torch.get_rng_state()
