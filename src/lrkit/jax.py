@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import jax
+import jax.core  # jax.core.Tracer: the submodule, imported by name for type checkers
 import jax.numpy as jnp
 
 from ._device import Plan

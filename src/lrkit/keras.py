@@ -96,8 +96,9 @@ def _native(name: str, *args: Any) -> Any:
     import torch
 
     x = next((a for a in args if isinstance(a, torch.Tensor)), None)
-    if x is None or not x.is_floating_point():
+    if x is None:
         return getattr(ops, name)(*args)
+    # integer tensors too: Keras (3.15) floor_divide of int64 counts on torch gives int32 (wrapping past 2**31)
     # a Python number as a 0-d tensor of x's dtype (past its range: inf, as Keras converts it)
     ts = [a if isinstance(a, torch.Tensor) else torch.tensor(float(a), dtype=torch.float64).to(x.device, x.dtype)
           for a in args]
@@ -254,7 +255,11 @@ class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
             return
         plan = self._plan
         with _eager():
-            ints = np.dtype(keras.backend.standardize_dtype(ops.convert_to_tensor(np.zeros(1, np.int64)).dtype))
+            zeros = ops.convert_to_tensor(np.zeros(1, np.int64))
+            # keras ships no type annotations: convert_to_tensor's result is inferred as None or object,
+            # while every backend returns a tensor with a dtype (keras.ops.dtype is newer than keras 3.0)
+            ints = np.dtype(keras.backend.standardize_dtype(
+                zeros.dtype))  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
 
             def run(counts: np.ndarray) -> np.ndarray:
                 with _eager():

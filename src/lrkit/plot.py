@@ -17,6 +17,7 @@ import inspect
 import math
 import os
 import textwrap
+import weakref
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -31,6 +32,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["plot_schedule", "plot_schedules", "save_plot", "save_overlay", "save_series", "series_figure", "figure", "positions", "default_steps",
            "spec_label", "key_points", "sampled_positions", "check_picture", "MAX_POSITIONS", "SAMPLE_ABOVE", "SAMPLES",
            "MAX_MARKS", "MAX_PIXELS", "MAX_DPI"]
+
+#: The rows of phase names drawn on each Axes so far: an overlay drawn later keeps their room.
+_LABEL_ROWS: weakref.WeakKeyDictionary[Axes, int] = weakref.WeakKeyDictionary()
+
+
+def _root_figure(ax: Axes) -> Figure:
+    """The top-level figure ``ax`` is drawn in (``figure`` of a Figure is the Figure itself,
+    of a SubFigure the Figure that holds it)."""
+    return ax.figure.figure
 
 _LABEL_FONTSIZE = 8
 _FEW_POINTS = 120  # up to this many positions, draw held values (stairs) rather than a line
@@ -236,10 +246,11 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
         ax.plot(px / k, py * base if groups is not None else py, label=lab, **kw)
     if xlabel is None:
         xlabel = "epoch" if steps_per_epoch is not None else "step"
-    if ylabel is None:  # a multiplier of the base lr (CAWB, torchvision warmup) is said as one
-        ylabel = "learning rate" if groups is not None else schedule.value_name
+    # a multiplier of the base lr (CAWB, torchvision warmup) is said as one
+    y_label: str = ylabel if ylabel is not None else \
+        "learning rate" if groups is not None else schedule.value_name
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(y_label)
     ax.grid(True, alpha=0.3, linewidth=0.6)
     if x[-1] > x[0]:
         # a little room on the right: the last value's marker is drawn whole
@@ -255,8 +266,8 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     shown = [p._replace(start=p.start / k, end=p.end / k) for p in sched_phases]
     rows = _mark_phases(ax, shown, float(x[0]) / k, float(x[-1]) / k) if phases else 0
     # overlays drawn later must keep the room made for the names drawn earlier
-    rows = max(rows, getattr(ax, "_lrkit_label_rows", 0))
-    ax._lrkit_label_rows = rows
+    rows = max(rows, _LABEL_ROWS.get(ax, 0))
+    _LABEL_ROWS[ax] = rows
     _fit_ylim(ax, [ln for ln in ax.lines if ln.get_gid() not in (_BOUNDARY, _KEY)], log=log, label_rows=rows)
     if title is True:
         title = spec_label(schedule)
@@ -342,7 +353,8 @@ def _annotate(ax: "Axes", points: list[tuple[str, float, float]], k: float, base
     if not points:
         return
     fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    # get_renderer is the Agg canvas' (what lrkit draws with), not in FigureCanvasBase's stubs
+    renderer = fig.canvas.get_renderer()  # pyright: ignore[reportAttributeAccessIssue]
     box = ax.get_window_extent(renderer)
     taken = [t.get_window_extent(renderer) for t in ax.texts]
     leg = ax.get_legend()
@@ -437,7 +449,7 @@ def plot_schedules(schedules: "dict[str, Schedule]", steps: int | Sequence[float
 def _wrap(text: str, ax: "Axes") -> str:
     # a 10 pt character is about 6 pt wide on average (DejaVu Sans, mostly lower case, digits and
     # punctuation): wrap a long nested spec to the figure's width, with a margin
-    width_pt = ax.figure.get_figwidth() * 72 * 0.92
+    width_pt = _root_figure(ax).get_figwidth() * 72 * 0.92
     return "\n".join(textwrap.wrap(text, max(30, int(width_pt / 6.2)), break_long_words=False,
                                    break_on_hyphens=False))
 
@@ -475,9 +487,10 @@ def _mark_phases(ax: "Axes", phases: Sequence[Phase], x0: float, x1: float) -> i
             ax.axvline(p.start, color="0.45", linestyle="--", linewidth=0.8, zorder=1, gid=_BOUNDARY)
     if len(phases) < 2:  # a single-phase schedule: naming it is the title's job
         return 0
-    fig = ax.figure
+    fig = _root_figure(ax)
     try:
-        renderer = fig.canvas.get_renderer()
+        # get_renderer is the Agg canvas' (what lrkit draws with), not in FigureCanvasBase's stubs
+        renderer = fig.canvas.get_renderer()  # pyright: ignore[reportAttributeAccessIssue]
     except AttributeError:  # pragma: no cover - non-Agg canvases
         renderer = None
     trans = blended_transform_factory(ax.transData, ax.transAxes)
@@ -577,7 +590,8 @@ def save_plot(schedule: Schedule, path: str | os.PathLike[str],
 def _save_plot(schedule: Schedule, path: str | os.PathLike[str], steps: Any, *, subdivide: int, log: bool,
                title: str | bool | None, size: tuple[float, float], dpi: float, annotate: bool, **kw: Any) -> str:
     path = os.fspath(path)
-    fig = figure(tuple(size))
+    w, h = size
+    fig = figure((w, h))
     _check_format(fig, path)
     ax = fig.add_subplot()
     if title:  # the title first, so the layout leaves it its room before labels are placed
@@ -681,10 +695,10 @@ def _mark_largest(ax: "Axes", scheds: list[Schedule], steps: Any, subdivide: int
     """Where each schedule after the first differs most from it: rings on both curves, a dotted line."""
     from .tables import compare
 
-    x = positions(default_steps(scheds[0]) if steps is None else steps, subdivide) \
+    x = positions(default_steps(scheds[0]) if steps is None else int(steps), subdivide) \
         if isinstance(steps, (int, np.integer)) or steps is None else np.asarray(steps, dtype=np.float64)
     for i, d in enumerate(compare(scheds, x), start=1):
-        if d.at is None:
+        if d.at is None or d.reference is None or d.value is None:  # identical: nothing to mark
             continue
         color = f"C{i % 10}"
         ax.plot([d.at, d.at], [d.reference, d.value], linestyle=":", color=color, linewidth=1.2, gid=_KEY)
@@ -742,7 +756,7 @@ def _check_pixels(size: Any, dpi: Any, drawn: Any = None, names: tuple[str, str]
         if drawn is not None:
             shown = f"{sname} {number(size[0])} x {number(size[1])} inches ({number(w)} x {number(h)} with the " \
                     "legend's room)"
-        raise ValueError(f"{shown} at {dname} {number(dpi)} is {pw:,} x {ph:,} = {pw * ph:,} pixels; lrkit draws at "
+        raise ValueError(f"{shown} at {dname} {number(float(dpi))} is {pw:,} x {ph:,} = {pw * ph:,} pixels; lrkit draws at "
                          f"most {MAX_PIXELS:,} (50 megapixels): lower {dname}"
                          + (f" (at most {fit} at this size)" if fit >= 1 else "") + f" or {sname}")
 

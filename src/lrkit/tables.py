@@ -64,6 +64,9 @@ def comparison_table(differences: Sequence[Difference]) -> list[str]:
     for i, d in enumerate(differences, start=2):
         if d.first is None:
             rows.append((str(i), "identical", "0", "", "", ""))
+        elif d.at is None or d.reference is None or d.value is None:
+            raise ValueError(f"difference {i} starts at {d.first!r} but does not say where it is largest "
+                             f"and the two values there (at, reference, value): {d!r}")
         else:
             rows.append((str(i), number(d.first), number(d.largest), number(d.at), number(d.reference),
                          number(d.value)))

@@ -91,6 +91,8 @@ def text_plot(positions: np.ndarray, values: np.ndarray, *, width: int = 60, hei
             if prev_last is not None:  # join to where the previous column ended
                 a, b = min(a, prev_last), max(b, prev_last)
         else:  # no sample here (few positions): the previous value holds until the next one
+            if prev_last is None:  # cannot happen: the first column, col[0], holds the first sample
+                raise AssertionError("textplot: the first column has no sample")
             a = b = last = prev_last
         dots[H - 1 - int(b):H - int(a), c] = True
         prev_last = last

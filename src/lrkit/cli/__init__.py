@@ -143,7 +143,7 @@ def build_parser(*, strict: bool = True, source: SpecSource | None = None,
 
 
 # -- entry point --------------------------------------------------------------------------------------
-def _one_line(e: BaseException) -> str:
+def _one_line(e: BaseException | str) -> str:
     if isinstance(e, OSError) and e.strerror:
         msg = f"{e.strerror}: {e.filename!r}" if e.filename else e.strerror
     else:
@@ -173,19 +173,23 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 error, 130 interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    out = sys.stdout if out is None else out
-    err = sys.stderr if err is None else err
+    outs: TextIO = sys.stdout if out is None else out
+    errs: TextIO = sys.stderr if err is None else err
+
+    def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                     file: TextIO | None = None, line: str | None = None) -> None:
+        # a warning (a drop-in's probable mistake) is one line too, said as lrkit says things
+        errs.write(f"lrkit: warning: {_one_line(message)}\n")
+
     try:
-        with contextlib.redirect_stdout(out):  # --help and --version print through argparse
+        with contextlib.redirect_stdout(outs):  # --help and --version print through argparse
             args = _parse(argv)
-        args.err_stream = err  # progress lines for long runs
+        args.err_stream = errs  # progress lines for long runs
         with warnings.catch_warnings():
             # an error is one line: no numpy RuntimeWarning before it
             warnings.simplefilter("ignore", RuntimeWarning)
-            # a warning (a drop-in's probable mistake) is one line too, said as lrkit says things
-            warnings.showwarning = lambda message, category, *rest: err.write(  # type: ignore[assignment]
-                f"lrkit: warning: {_one_line(message)}\n")
-            return COMMANDS[args.command].run(args, out)
+            warnings.showwarning = show_warning
+            return COMMANDS[args.command].run(args, outs)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
     except BrokenPipeError:  # e.g. lrkit export | head: the reader has what it wanted
@@ -195,11 +199,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             pass
         return 0
     except KeyboardInterrupt:
-        err.write("lrkit: interrupted\n")
+        errs.write("lrkit: interrupted\n")
         return 130
     except (CLIError, ValueError, TypeError, OSError, ImportError, MemoryError, OverflowError,
             RecursionError, Warning) as e:  # Warning: one the user made an error (python -W error)
-        err.write(f"lrkit: error: {_one_line(e)}\n")
+        errs.write(f"lrkit: error: {_one_line(e)}\n")
         return 2
 
 

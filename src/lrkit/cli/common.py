@@ -153,17 +153,32 @@ def add_spec_arguments(p: argparse.ArgumentParser, spec: bool = True) -> None:
 COMMANDS: dict[str, Command] = {}
 
 
+class CommandArguments:
+    """A command's ``add_arguments`` as ``@command(...)`` returns it: still called with the
+    parser, and ``.runner`` decorates the command's ``run``, which registers the command."""
+
+    __slots__ = ("add", "name", "help", "description", "takes_spec")
+
+    def __init__(self, add: Callable[[argparse.ArgumentParser], None], name: str, help: str,
+                 description: str, takes_spec: bool) -> None:
+        self.add, self.name, self.help = add, name, help
+        self.description, self.takes_spec = description, takes_spec
+
+    def __call__(self, p: argparse.ArgumentParser) -> None:
+        self.add(p)
+
+    def runner(self, run: Callable[[argparse.Namespace, TextIO], int]) -> Callable[[argparse.Namespace, TextIO], int]:
+        """Registers the command in :data:`COMMANDS` with ``run``; returns ``run`` unchanged."""
+        COMMANDS[self.name] = Command(self.name, self.help, self.add, run, self.description, self.takes_spec)
+        return run
+
+
 def command(name: str, help: str, description: str = "", takes_spec: bool = True
-            ) -> Callable[[Callable[[argparse.ArgumentParser], None]], Callable[..., Any]]:
+            ) -> Callable[[Callable[[argparse.ArgumentParser], None]], CommandArguments]:
     """Decorator pair: ``@command(...)`` on ``add_arguments``, then ``.runner`` on ``run``."""
 
-    def deco(add: Callable[[argparse.ArgumentParser], None]) -> Any:
-        def runner(run: Callable[[argparse.Namespace, TextIO], int]) -> Callable[[argparse.Namespace, TextIO], int]:
-            COMMANDS[name] = Command(name, help, add, run, description, takes_spec)
-            return run
-
-        add.runner = runner  # type: ignore[attr-defined]
-        return add
+    def deco(add: Callable[[argparse.ArgumentParser], None]) -> CommandArguments:
+        return CommandArguments(add, name, help, description, takes_spec)
 
     return deco
 
@@ -280,6 +295,8 @@ def _figure_args(g: Any) -> None:
 def _series_of(args: argparse.Namespace) -> Any:
     """The source's several curves (ultralytics' groups and momentum), or None."""
     src = getattr(args, "source", None)
+    if src is None:
+        return None
     fn = getattr(src, "series", None)
     if fn is None:
         return None
