@@ -13,7 +13,7 @@ This module gathers the public names of three layers: the binding
 (:func:`from_torch`, :func:`from_deepspeed`: :mod:`lrkit.convert.torch`) and the
 recipes' drop-ins (:func:`warmup_lr_scheduler`, :class:`UltralyticsLR`,
 :func:`set_optimizer_lr`, :class:`CosineAnnealingWarmbootingLR`:
-:mod:`lrkit.recipes.torch_dropins`). Importing it imports torch; ``import lrkit``
+:mod:`lrkit.recipes.torch_dropins`; :class:`ReduceLROnPlateau`: :mod:`lrkit.recipes.torch_plateau`). Importing it imports torch; ``import lrkit``
 does not.
 
 >>> import torch, lrkit
@@ -31,6 +31,7 @@ from __future__ import annotations
 from ._torch_binding import ScheduleLR
 from .convert.torch import from_deepspeed, from_torch
 from .recipes.torch_dropins import CosineAnnealingWarmbootingLR, UltralyticsLR, set_optimizer_lr, warmup_lr_scheduler
+from .recipes.torch_plateau import ReduceLROnPlateau
 
 __all__ = [
     "ScheduleLR",
@@ -40,4 +41,5 @@ __all__ = [
     "set_optimizer_lr",
     "UltralyticsLR",
     "CosineAnnealingWarmbootingLR",
+    "ReduceLROnPlateau",
 ]
