@@ -41,6 +41,7 @@ from .convert.ppdet import load_ppdet_yaml
 from .convert.torch import from_torch
 from .core import Schedule
 from .recipes.paddle_dropins import CosineAnnealingWarmbootingLR, UltralyticsLR, set_optimizer_lr, warmup_lr_scheduler
+from .recipes.paddle_plateau import ReduceOnPlateau
 
 __all__ = [
     "ScheduleLR",
@@ -53,6 +54,7 @@ __all__ = [
     "set_optimizer_lr",
     "UltralyticsLR",
     "CosineAnnealingWarmbootingLR",
+    "ReduceOnPlateau",
 ]
 
 
