@@ -11,34 +11,59 @@ The core needs numpy only; the PyTorch and PaddlePaddle bindings
 
 from __future__ import annotations
 
+import importlib as _importlib
 import sys as _sys
 import types as _types
 from typing import TYPE_CHECKING, Any
 
-from .schedules.algebra import Dampening, Piecewise, Ramp, Retime, Shift, Sum, dampened
-from .schedules.compose import Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup
-from .config import Units, from_dict, from_json, from_yaml, load
 from .core import Phase, Schedule, ScheduleWarning, registered
+from .schedules.algebra import Dampening, Piecewise, Product, Ramp, Retime, Shift, Sum, dampened
+from .schedules.compose import Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup
 from .schedules.cycles import CosineRestarts, Cyclic
-from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, LinearGrowth, MultiStep, OneCycle,
-                    Polynomial, RAdamDampening, Step, Tanh, WarmupStableDecay)
+from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, LinearGrowth,
+                               MultiStep, OneCycle, Polynomial, RAdamDampening, Step, Tanh, WarmupStableDecay)
 from .schedules.paddle_compat import PolynomialCycle
 from .schedules.presets import WarmupCosine, untuned_exponential_warmup, untuned_linear_warmup
-from .schedules.algebra import Product
-from .convert.entry import explain as _explain, schedule_of, show
-from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:  # what static tools see: lrkit.explain is the function (also a package of words at run time)
+# Imported on first use (a scalar evaluation needs none of them): configs, the recipes, the
+# entry points that read any scheduler, and the subpackages.
+_LAZY = {
+    **dict.fromkeys(("Units", "from_dict", "from_json", "from_yaml", "load"), ".config"),
+    **dict.fromkeys(("CAWB", "CawbLf", "DropInWarning", "TorchvisionWarmup", "YoloxCos", "YoloxStep",
+                     "get_lr_scheduler"), ".recipes"),
+    **dict.fromkeys(("schedule_of", "show"), ".convert.entry"),
+}
+_SUBMODULES = frozenset({"recipes", "config", "convert", "catalog", "plot", "replan", "plateau", "rangetest",
+                         "tables", "textplot", "lrlog", "cli"})
+
+if TYPE_CHECKING:  # what static tools see; lrkit.explain is the function (also a package of words at run time)
+    from . import config, convert, plateau, plot, rangetest, recipes, replan
+    from .config import Units, from_dict, from_json, from_yaml, load
     from .convert.entry import explain as explain
+    from .convert.entry import schedule_of, show
+    from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 else:
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            value = getattr(_importlib.import_module(_LAZY[name], __name__), name)
+        elif name in _SUBMODULES:
+            value = _importlib.import_module("." + name, __name__)
+        else:
+            raise AttributeError(f"module 'lrkit' has no attribute {name!r}")
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
     class _ExplainModule(_types.ModuleType):
         """``lrkit.explain``: the package of words (``lrkit.explain.words``, ...), callable as
         ``lrkit.explain(obj, lang="en")`` (:func:`lrkit.convert.entry.explain`)."""
 
         def __call__(self, obj: Any, lang: str = "en", **kwargs: Any) -> str:
-            return _explain(obj, lang, **kwargs)
+            return _importlib.import_module(".convert.entry", __name__).explain(obj, lang, **kwargs)
 
     _sys.modules[__name__ + ".explain"].__class__ = _ExplainModule
 

@@ -125,8 +125,22 @@ def declare(cls: _C) -> _C:
     return cls
 
 
+#: Modules above the core whose kinds are registered when they are imported (the recipes): read
+#: the first time the registry is asked for a kind it does not hold, or for every kind. By name, as
+#: :meth:`Schedule.plot` finds the plotting layer: the core imports no layer above it.
+_LATER_KINDS = ["lrkit.recipes"]
+
+
+def _load_later_kinds() -> None:
+    import importlib
+
+    while _LATER_KINDS:
+        importlib.import_module(_LATER_KINDS.pop())
+
+
 def registered() -> dict[str, type["Schedule"]]:
     """The built-in schedule kinds, by name."""
+    _load_later_kinds()
     return dict(sorted(_REGISTRY.items()))
 
 
@@ -134,6 +148,8 @@ def schedule_class(kind: Any) -> type["Schedule"]:
     """The class registered as ``kind``; unknown names raise, suggesting the closest."""
     if not isinstance(kind, str):
         raise TypeError(f"schedule type must be a string, got {kind!r}")
+    if kind not in _REGISTRY:
+        _load_later_kinds()
     try:
         return _REGISTRY[kind]
     except KeyError:

@@ -277,9 +277,7 @@ def _multistep(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("exponential")
 def _exponential(s: Any, w: _W) -> tuple[list[str], list[str]]:
     if s.max_lr != math.inf:  # a growth up to max_lr, or a capped decay: the kind's own words
-        from ..schedules.decays import explain_capped_exponential  # its words (the lines only)
-
-        return explain_capped_exponential(s, w), []
+        return EXPLAINERS["exponential.capped"](s, w)  # registered by schedules.decays (explain reads no kind)
     if s.staircase:
         text = w.say('exponential.1', x0=w.n(s.peak_lr), x1=w.n(s.gamma), x2=w.span(s.step_size))
     else:

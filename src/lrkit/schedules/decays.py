@@ -32,6 +32,14 @@ MIN = Param("min_lr", "rate", doc="the floor, held after the end")
 TOTAL = Param("total_steps", "length", doc="length of the decay")
 
 
+def _stored(value: float | None, name: str) -> float:
+    """A field given as ``None`` for a default that ``_setup`` computes and stores (so an
+    instance always holds a float: ``max_lr=None`` is kept as ``inf``)."""
+    if value is None:
+        raise AssertionError(f"{name} is stored by _setup as a float")
+    return value
+
+
 class _Bounded(Schedule):
     """A decay from ``peak_lr`` over ``total_steps``, then ``min_lr`` for ever."""
 
@@ -39,19 +47,19 @@ class _Bounded(Schedule):
 
     @property
     def length(self) -> float:
-        return self.total_steps  # type: ignore[attr-defined]
+        return self.total_steps
 
     def _tail_continuous(self) -> bool:
         return True
 
     def phases(self) -> list[Phase]:
-        t_end = self.total_steps  # type: ignore[attr-defined]
-        lo = self.min_lr  # type: ignore[attr-defined]
+        t_end = self.total_steps
+        lo = self.min_lr
         return [self._phase(self.kind, 0.0, t_end, end_value=self._left_end()),
                 Phase("hold min_lr", t_end, _INF, lo, lo, self._tail_continuous())]
 
     def _left_end(self) -> float:
-        return self.min_lr  # type: ignore[attr-defined]
+        return self.min_lr
 
 
 @register("constant")
@@ -281,8 +289,8 @@ class MultiStep(Schedule):
         return max(self.peak_lr, self.peak_lr * m.ipow(self.gamma, len(self.milestones)))
 
     def phases(self) -> list[Phase]:
-        starts = (0.0,) + self.milestones
-        ends = self.milestones + (_INF,)
+        starts = (0.0, *self.milestones)
+        ends = (*self.milestones, _INF)
         return [Phase(f"plateau {i}", s, e, self._scalar(s), self._scalar(s), i == 0)
                 for i, (s, e) in enumerate(zip(starts, ends))]
 
@@ -347,9 +355,10 @@ class Exponential(Schedule):
 
     @property
     def max_value(self) -> float:
+        cap = _stored(self.max_lr, "max_lr")
         if self.gamma > 1:
-            return self.max_lr
-        return min(self.peak_lr, self.max_lr)
+            return cap
+        return min(self.peak_lr, cap)
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -375,11 +384,17 @@ words("zh", {
 
 
 @explainer("exponential.capped")
+def _capped_exponential(s: Exponential, w: Any) -> tuple[list[str], list[str]]:
+    """The explainer :func:`lrkit.explain` calls for an :class:`Exponential` with a ``max_lr``."""
+    return explain_capped_exponential(s, w), []
+
+
 def explain_capped_exponential(s: Exponential, w: Any) -> list[str]:
     """The words of an :class:`Exponential` with a ``max_lr`` (a growth, or a capped decay)."""
     stair = w.say("exponential.staircase") if s.staircase else ""
+    cap = _stored(s.max_lr, "max_lr")
     if s.gamma > 1:
-        x = math.log(s.max_lr / s.peak_lr) / math.log(s.gamma) if 0 < s.peak_lr < s.max_lr else 0.0
+        x = math.log(cap / s.peak_lr) / math.log(s.gamma) if 0 < s.peak_lr < cap else 0.0
         at = s.step_size * (math.ceil(x) if s.staircase else x)
         return [w.say("exponential.grow", peak=w.n(s.peak_lr), gamma=w.n(s.gamma), size=w.span(s.step_size),
                       stair=stair, cap=w.n(s.max_lr), at=w.at(at) if s.peak_lr > 0 else w.at(_INF))]
@@ -446,7 +461,8 @@ class InverseTime(Schedule):
         x = xp.minimum(q, _FMAX)
         if self.power == 1.0:
             return self.peak_lr / (1.0 + self.decay_rate * x)
-        return self.peak_lr / xp.pow(1.0 + self.decay_rate * x, self.power)
+        # a negative exponent (as timm writes it): far out the power goes to 0, never past the float range
+        return self.peak_lr * xp.pow(1.0 + self.decay_rate * x, -self.power)
 
     def phases(self) -> list[Phase]:
         return [self._phase("inverse time", 0.0, _INF, end_value=None)]
@@ -737,7 +753,8 @@ class OneCycle(Schedule):
         for i, e in enumerate(self._ends):
             out.append(Phase(names[i], start, e, self._levels[i], self._levels[i + 1], True))
             start = e
-        out.append(Phase("hold min_lr", start, _INF, self.min_lr, self.min_lr, True))
+        lo = _stored(self.min_lr, "min_lr")
+        out.append(Phase("hold min_lr", start, _INF, lo, lo, True))
         return out
 
 
