@@ -36,7 +36,7 @@ import jax.numpy as jnp
 from ._device import Plan
 from .core import Schedule
 
-__all__ = ["to_optax", "OptaxSchedule"]
+__all__ = ["to_optax", "OptaxSchedule", "plateau_scale", "PlateauScaleState", "realised_schedule"]
 
 
 def _fix(dtype: str) -> str:
@@ -117,3 +117,7 @@ def to_optax(schedule: Schedule, *, total_steps: int | None = None, method: str 
     :mod:`lrkit._device`); ``repr`` and :attr:`OptaxSchedule.runs` say which runs.
     """
     return OptaxSchedule(schedule, total_steps, method)
+
+
+# reduce-on-plateau as optax state (defined in _jax_plateau, which imports this module's peers only)
+from ._jax_plateau import PlateauScaleState, plateau_scale, realised_schedule  # noqa: E402
