@@ -15,7 +15,7 @@ from __future__ import annotations
 import numbers
 import threading
 from collections.abc import Sequence as SequenceT
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -36,6 +36,9 @@ from ._bindutil import (
 )
 from .core import Schedule, fingerprint
 from .replan import apply_ops, loaded_ops, prepared
+
+if TYPE_CHECKING:
+    from .plateau import Plateau
 
 __all__ = ["ScheduleLR"]
 
@@ -141,6 +144,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         steps_per_epoch: float | None = None,
         key: str = "lr",
         last_epoch: int = -1,
+        plateau: Plateau | None = None,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
@@ -212,7 +216,12 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         self._set_fast_path()
         self._t = float(last_epoch)
         _run_eagerly_under_compile()
+        self._plateau: Any = None
         super().__init__(optimizer, last_epoch)
+        if plateau is not None:  # see lrkit._plateau_plan for the formula
+            from ._plateau_plan import PlanPlateau
+
+            self._plateau = PlanPlateau(plateau, self.values(), self._bases)
 
     def _set_fast_path(self) -> None:
         # Precomputed so that step() is a counter increment, one schedule call and a loop.
@@ -389,6 +398,31 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         """The schedules driving the groups (one, or one per group), as evaluated per step."""
         return self._schedules
 
+    # -- a plateau policy on the plan (lrkit._plateau_plan) -----------------------------
+    def observe(self, metric: Any) -> bool:
+        """Give a metric (e.g. the validation loss) to the ``plateau`` policy; True when it
+        reduces the rest of the plan from the current position (see :mod:`lrkit._plateau_plan`:
+        ``value_g(t) = base_g * max(plan_g(t) * m_g, min_lr_g / base_g)``). Call it whenever a
+        metric is available; keep calling :meth:`step` once per update."""
+        if self._plateau is None:
+            raise RuntimeError("observe(metric) needs a plateau policy: ScheduleLR(..., plateau=lrkit.Plateau(...))")
+        with self._lock:
+            new = self._plateau.observe(metric, self._t, self.values(), self._schedules, len(self._replans))
+            if new is None:
+                return False
+            self._schedules = new
+            self._set_fast_path()
+            self._write(self._t, self.optimizer.param_groups)
+            return True
+
+    def realised(self) -> list[Schedule]:
+        """Per param group, the values this scheduler writes (the plan, its re-plans and the
+        plateau's reductions so far) as one ordinary lrkit schedule: ``to_dict``, ``show``,
+        ``plot`` and ``explain`` take it."""
+        from ._plateau_plan import realised
+
+        return realised(self._schedules, self._bases, self._n)
+
     # -- checkpoints -------------------------------------------------------------------
     def _identity(self) -> dict[str, Any]:
         """What a saved state must match to be this scheduler's (see :meth:`load_state_dict`)."""
@@ -461,6 +495,8 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 "replans": [dict(op) for op in self._replans],
             }
         )
+        if self._plateau is not None:
+            out["plateau"] = self._plateau.state_dict()
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
@@ -499,13 +535,20 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 self._schedules = tuple(apply_ops(sch, ops) for sch in self._planned)
                 self._replans = [dict(op) for op in ops]
         self._set_fast_path()
+        old_plateau = None if self._plateau is None else self._plateau.copy()
         try:
+            if self._plateau is not None or "plateau" in state_dict:  # see lrkit._plateau_plan
+                from ._plateau_plan import load_plateau
+
+                self._schedules = load_plateau(self, state_dict)
+                self._set_fast_path()
             self.last_epoch = state_dict["last_epoch"]
             if self._t >= 0:
                 self.step(self._t)
         except ValueError:
             # a failed load changes nothing
             self._t, self.base_values, self._schedules, self._replans = old_t, old_bases, old_sched, old_ops
+            self._plateau = old_plateau
             self._set_fast_path()
             raise
 
