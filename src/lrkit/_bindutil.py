@@ -199,7 +199,7 @@ def check_intent(
 
     if multiplier:
         for i, b in enumerate(bases):
-            s = schedules[i] if len(schedules) > 1 else schedules[0]
+            s = schedules[i if len(schedules) > 1 else 0]
             peak = s.max_value
             if not (math.isfinite(peak) and 0 < peak < 1 and b != 1.0):
                 continue

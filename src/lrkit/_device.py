@@ -174,7 +174,7 @@ class Plan:
     def refuse_past_table(self, largest: int) -> None:
         """``ValueError`` if ``largest`` (an eager call's largest step count, known on the host) is past
         the table of a schedule that runs Python code: the device would give nan there."""
-        if self.past_end == "nan" and largest >= self.n:
+        if self.past_end == "nan" and self.n is not None and largest >= self.n:
             raise ValueError(f"{self.who}: {_check.show(self.schedule)} runs a Python function, known on the "
                              f"device only in its table of {self.n:,} steps (total_steps={self.n:,}); step "
                              f"{largest:,} is past it (a compiled step gives nan there): give total_steps= the "
@@ -387,12 +387,15 @@ class Plan:
         t = xp.maximum(xp.cast(count, dtype) if hasattr(xp, "cast") else count.astype(dtype), 0.0)
         if self.method == "formula":
             return self.schedule._kernel(t, namespace(xp, dtype, is_traced=is_traced))
-        i = xp.clip(count, 0, self.n - 1)
+        n = self.n
+        if n is None:  # method "table" always has its length (__init__ refuses a table without one)
+            raise AssertionError(f"{self.who}: a table without a length")
+        i = xp.clip(count, 0, n - 1)
         looked = xp.take(convert(self.host_table(key, dtype)), i)
         if self.constant_after:
             return looked  # past the end: constant (exactly)
         if not self.traceable:  # a Python function, not known past its table: nan there (documented)
-            return xp.where(count < self.n, looked, float("nan"))
+            return xp.where(count < n, looked, float("nan"))
         beyond = self.schedule._kernel(t, namespace(xp, dtype, is_traced=is_traced))
         return xp.where(count < self.n, looked, beyond)
 
@@ -464,8 +467,13 @@ class _ProbeArray:
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _op
     __pow__ = __rpow__ = __neg__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __abs__ = _op
-    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __and__ = __or__ = __invert__ = _op
+    __lt__ = __le__ = __gt__ = __ge__ = __and__ = __or__ = __invert__ = _op
     __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> Any:  # another array, as numpy's (object's gives a bool)
+        return self
+
+    __ne__ = __eq__
 
     def __bool__(self) -> bool:
         raise NotTraceable("a comparison needs a concrete number")

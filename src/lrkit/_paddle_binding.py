@@ -13,8 +13,9 @@ This module imports paddle; ``import lrkit`` does not import it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from collections.abc import Sequence as SequenceT
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paddle
 from paddle.optimizer import Optimizer
@@ -36,6 +37,9 @@ from ._bindutil import (
 from .core import Schedule, fingerprint
 from .replan import apply_ops, loaded_ops, prepared
 
+if TYPE_CHECKING:
+    from .plateau import Plateau
+
 __all__ = ["ScheduleLR"]
 
 _INF = float("inf")
@@ -47,7 +51,10 @@ def _groups_of(parameters: Any) -> list[dict]:
         groups = getattr(parameters, "_param_groups", None)
         if not groups or not isinstance(groups[0], dict):
             # an optimizer built from a plain parameter list keeps no dicts: one group
-            return [{"params": list(groups or parameters._parameter_list)}]
+            params = groups or parameters._parameter_list
+            if params is None:  # a static-graph optimizer built without parameters
+                raise TypeError(f"parameters: the optimizer {parameters!r} holds no parameter list; give the parameters")
+            return [{"params": list(params)}]
         return list(groups)
     if isinstance(parameters, (str, bytes, dict)) or not hasattr(parameters, "__iter__"):
         raise TypeError(
@@ -118,6 +125,8 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
     0.45
     """
 
+    by_epoch: bool  # set by lrkit.paddle.scheduler_from_ppcls only: PaddleClas's engine reads it
+
     def __init__(
         self,
         schedule: Schedule | SequenceT[Schedule],
@@ -127,6 +136,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         steps_per_epoch: float | None = None,
         last_epoch: int = -1,
         verbose: bool = False,
+        plateau: Plateau | None = None,
     ) -> None:
         optimizer = parameters if isinstance(parameters, Optimizer) else None
         groups = None if parameters is None else _groups_of(parameters)
@@ -151,7 +161,8 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self._replans: list[dict[str, Any]] = []
         self._per_group = per_group
         self._steps_per_epoch = steps_per_epoch
-        self._group_params = [_params(g) for g in groups] if groups is not None else None
+        # (per-group mode only; empty otherwise)
+        self._group_params: list[list[Any]] = [_params(g) for g in groups] if groups is not None else []
         # a group's own 'learning_rate' multiplier, read once (the optimizer copies it
         # into each parameter, where per-group mode later writes its values)
         self._multipliers = (
@@ -171,8 +182,13 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
                 absolute_hint="leave learning_rate at 1.0 (the schedule's values are then the lr)",
             )
         self._set_fast_path(base)
+        self._plateau: Any = None
         super().__init__(1.0 if per_group else base, last_epoch, verbose)
         self.base_lr = base
+        if plateau is not None:  # see lrkit._plateau_plan for the formula
+            from ._plateau_plan import PlanPlateau
+
+            self._plateau = PlanPlateau(plateau, self._plateau_values(), self._plateau_bases())
         if optimizer is not None:
             optimizer.set_lr_scheduler(self)
 
@@ -181,10 +197,13 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self._base = base
         self._fn = None if self._per_group else self._schedules[0].checked
         self._fns = tuple(s.checked for s in self._schedules)
-        self._group_bases = [base * mg for mg in self._multipliers] if self._per_group else None
+        # per-group mode only (it always knows the groups); empty otherwise
+        self._group_bases: list[float] = (
+            [base * mg for mg in self._multipliers] if self._per_group and self._multipliers is not None else []
+        )
 
     # -- Paddle's LRScheduler protocol --------------------------------------------------
-    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+    def step(self, epoch: float | None = None) -> None:
         """Advance one position; ``step(t)`` jumps to position ``t``. Call it after ``optimizer.step()``.
 
         Steps from several threads are taken one at a time: none is lost."""
@@ -291,6 +310,38 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
                 raise
             self._replans.append(record)
 
+    # -- a plateau policy on the plan (lrkit._plateau_plan) -------------------------------
+    def _plateau_bases(self) -> list[float]:
+        return list(self._group_bases) if self._per_group else [self._base]
+
+    def _plateau_values(self) -> list[float]:
+        """The lrs the plateau policy sees: the global lr, or each group's in per-group mode."""
+        return self.values() if self._per_group else [self._base * self._fns[0](self._t)]
+
+    def observe(self, metric: Any) -> bool:
+        """Give a metric to the ``plateau`` policy; True when it reduces the rest of the plan from
+        the current position (``lr(t) = base * max(plan(t) * m, min_lr / base)``, see
+        :mod:`lrkit._plateau_plan`). Call it whenever a metric is available; keep calling
+        :meth:`step` once per update."""
+        if self._plateau is None:
+            raise RuntimeError("observe(metric) needs a plateau policy: ScheduleLR(..., plateau=lrkit.Plateau(...))")
+        with self._lock:
+            new = self._plateau.observe(metric, self._t, self._plateau_values(), self._schedules, len(self._replans))
+            if new is None:
+                return False
+            self._schedules = new
+            self._set_fast_path(self._base)
+            self.step(self._t)
+            return True
+
+    def realised(self) -> list[Schedule]:
+        """The lr as it went (the plan, its re-plans and the plateau's reductions so far) as
+        ordinary lrkit schedules: the global lr's (one), or each group's in per-group mode."""
+        from ._plateau_plan import realised
+
+        bases = self._plateau_bases()
+        return realised(self._schedules, bases, len(bases))
+
     # -- checkpoints ---------------------------------------------------------------------
     def state_keys(self) -> None:
         self.keys = ["last_epoch", "last_lr", "base_lr"]
@@ -305,7 +356,9 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
             "multipliers": None if self._multipliers is None else list(self._multipliers),
         }
 
-    def state_dict(self) -> dict[str, Any]:
+    # Paddle's stubs declare a TypedDict of two keys; the state is a plain dict (as Paddle's own
+    # schedulers return at run time) with more keys: what the plan is, the re-plans
+    def state_dict(self) -> dict[str, Any]:  # pyright: ignore[reportIncompatibleMethodOverride]
         """The resumable state, plain Python values only: position, base values, ``steps_per_epoch``
         and what the state belongs to (class, per-group setting, the schedules' configs)."""
         spe = self._steps_per_epoch
@@ -318,9 +371,11 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
                 "replans": [dict(op) for op in self._replans],
             }
         )
+        if self._plateau is not None:
+            out["plateau"] = self._plateau.state_dict()
         return out
 
-    def set_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
+    def set_state_dict(self, state_dict: Mapping[str, Any], *, strict: bool = True) -> None:
         """Restore :meth:`state_dict`: the lr is recomputed from the schedule at the saved position.
 
         The state must be this class's for the same plan: the same schedules, per-group
@@ -332,9 +387,13 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         with self._lock:
             self._load(state_dict, strict)
 
-    def _load(self, state_dict: dict[str, Any], strict: bool) -> None:
+    def _load(self, state_dict: Mapping[str, Any], strict: bool) -> None:
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError(f"not a ScheduleLR state dict (no 'last_epoch'), got {state_dict!r}")
+        if state_dict.get("class") == "lrkit.torch.ScheduleLR":  # a torch run's state, same plan
+            from ._plateau_plan import torch_state_for_paddle
+
+            state_dict = torch_state_for_paddle(self, state_dict)
         check_saved(state_dict, "steps_per_epoch", self._steps_per_epoch, same_steps_per_epoch)
         base_value("the state's base_lr", state_dict.get("base_lr", self._base))
         if state_dict.get("multipliers") is not None:
@@ -346,12 +405,19 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
             self._schedules = tuple(apply_ops(sch, ops) for sch in self._planned)
             self._replans = [dict(op) for op in ops]
             self._set_fast_path(self._base)
+        old_plateau = None if self._plateau is None else self._plateau.copy()
         try:
+            if self._plateau is not None or "plateau" in state_dict:  # see lrkit._plateau_plan
+                from ._plateau_plan import load_plateau
+
+                self._schedules = load_plateau(self, state_dict)
+                self._set_fast_path(self._base)
             self.last_epoch = state_dict["last_epoch"]
             if self._t >= 0:
                 self.step(self._t)
         except ValueError:
             self._t, self._schedules, self._replans = old, old_sched, old_ops  # a failed load changes nothing
+            self._plateau = old_plateau
             self._set_fast_path(self._base)
             raise
 

@@ -104,9 +104,10 @@ class _T:
     __le__ = _binary("<=")[0]
     __gt__ = _binary(">")[0]
     __ge__ = _binary(">=")[0]
-    __eq__ = _binary("==")[0]  # type: ignore[assignment]
-    __ne__ = _binary("!=")[0]  # type: ignore[assignment]
-    __hash__ = None  # type: ignore[assignment]
+    # a traced comparison gives another traced value, not object's bool (and, with __eq__ in the
+    # class body, Python sets __hash__ to None: unhashable)
+    __eq__: Callable[[_T, object], Any] = _binary("==")[0]
+    __ne__: Callable[[_T, object], Any] = _binary("!=")[0]
 
     def __neg__(self) -> "_T":
         return self.code.var(f"-{self.name}")
@@ -117,7 +118,7 @@ class _T:
     def __float__(self) -> float:
         raise _Untraceable("the position's value is needed")
 
-    __int__ = __index__ = __float__  # type: ignore[assignment]
+    __int__ = __index__ = __float__
 
     def __getattr__(self, name: str) -> Any:
         raise _Untraceable(f"array attribute {name!r}")
@@ -199,5 +200,5 @@ def compile_scalar(kernel: Callable[[Any, Any], Any], label: str = "schedule") -
     scope: dict[str, Any] = dict(code.consts)
     exec(compile(src, f"<lrkit scalar path of {label}>", "exec"), scope)  # noqa: S102 - our own generated code
     fn = scope["f"]
-    fn.source = src  # type: ignore[attr-defined]
+    fn.source = src
     return fn

@@ -29,7 +29,7 @@ import numbers
 import os
 import sys
 import time
-from typing import IO, Any, Iterable, Iterator, Sequence, TextIO, TypeVar
+from typing import IO, Any, Iterable, Iterator, Sequence, TextIO, TypeVar, cast
 
 from ._check import show
 
@@ -239,11 +239,15 @@ class LRLogger:
                     from None
             self._writer = SummaryWriter(os.fspath(tensorboard_dir))
         if hasattr(path, "write"):
-            self._fh: IO[str] = path  # type: ignore[assignment]
+            # a text stream: of path's types (a path or a TextIO) the one that writes
+            self._fh: IO[str] = cast("IO[str]", path)
             self._own = False
             self.path = None
+        elif not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a file path (str or os.PathLike) or a text stream (with .write), "
+                            f"got {type(path).__name__}")
         else:
-            self.path = os.fspath(path)  # type: ignore[arg-type]
+            self.path = os.fspath(path)
             folder = os.path.dirname(self.path)
             if folder:
                 os.makedirs(folder, exist_ok=True)

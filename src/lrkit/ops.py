@@ -242,7 +242,8 @@ def _v_segments(t: Any, starts: tuple[float, ...], fs: tuple[Callable[[Any, Any]
             return r
         return np.broadcast_to(np.asarray(r, dtype=np.float64), t.shape).copy()
     out = np.empty_like(t)
-    if len(fs) <= 8:
+    n_segments = len(fs)  # a plain int: a len() test would narrow fs to short tuple types
+    if n_segments <= 8:
         for i in np.unique(idx):
             sel = idx == i
             out[sel] = fs[i](t[sel] - starts[i], NUMPY)

@@ -55,7 +55,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 
@@ -189,10 +189,13 @@ def _int(name: str, value: Any, *, low: int = 0) -> int:
     return int(value)
 
 
-def _choice(name: str, value: Any, valid: Sequence[str]) -> str:
+_S = TypeVar("_S", bound=str)
+
+
+def _choice(name: str, value: Any, valid: Sequence[_S]) -> _S:
     if not isinstance(value, str) or value not in valid:
         raise ValueError(f"{name} must be one of {', '.join(repr(v) for v in valid)}, got {show(value)}")
-    return value
+    return next(v for v in valid if v == value)
 
 
 def _factor(name: str, value: Any, *, low_open: bool = False) -> float:
@@ -476,7 +479,7 @@ class Plateau:
         """
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be a str, got {show(monitor)} ({type(monitor).__name__})")
-        mode = _choice("mode", mode, ("auto", "min", "max"))  # type: ignore[assignment]
+        mode = _choice("mode", mode, ("auto", "min", "max"))
         resolved = mode
         if mode == "auto":
             if monitor.removeprefix("val_") != "loss":
@@ -610,30 +613,29 @@ class Plateau:
                     cooldown_counter, bad = cooldown, 0
                     new = max(lr * factor, min_lr); if lr - new > epsilon: lr = new
         """
-        if isinstance(mode, str):
-            mode = mode.lower()  # type: ignore[assignment]
-        if isinstance(threshold_mode, str):
-            threshold_mode = threshold_mode.lower()  # type: ignore[assignment]
+        # Paddle reads both in any case
+        mode_given: object = mode.lower() if isinstance(mode, str) else mode
+        threshold_mode_given: object = threshold_mode.lower() if isinstance(threshold_mode, str) else threshold_mode
         lr = _float("learning_rate", learning_rate)
         return cls._make(
             "paddle",
             dict(
                 learning_rate=learning_rate,
-                mode=mode,
+                mode=mode_given,
                 factor=factor,
                 patience=patience,
                 threshold=threshold,
-                threshold_mode=threshold_mode,
+                threshold_mode=threshold_mode_given,
                 cooldown=cooldown,
                 min_lr=min_lr,
                 epsilon=epsilon,
             ),
-            mode=_choice("mode", mode, _MODES),
+            mode=_choice("mode", mode_given, _MODES),
             factor=_factor("factor", factor),
             patience=_int("patience", patience),
             cooldown=_int("cooldown", cooldown),
             threshold=_float("threshold", threshold),
-            threshold_mode=_choice("threshold_mode", threshold_mode, _THRESHOLD_MODES),
+            threshold_mode=_choice("threshold_mode", threshold_mode_given, _THRESHOLD_MODES),
             min_lrs=(_float("min_lr", min_lr),),
             eps=_float("epsilon", epsilon),
             lrs=(lr,),
@@ -929,7 +931,7 @@ class Plateau:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Plateau) and self.to_dict() == other.to_dict()
 
-    __hash__ = None  # type: ignore[assignment]
+    # (unhashable: with __eq__ defined in the class body, Python sets __hash__ to None)
 
     # ------------------------------------------------------------------ the rule
 

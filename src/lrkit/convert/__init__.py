@@ -126,7 +126,7 @@ class RunningProduct:
         return done[n]
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is RunningProduct and (other.fn, other.base) == (self.fn, self.base)  # type: ignore[attr-defined]
+        return type(other) is RunningProduct and (other.fn, other.base) == (self.fn, self.base)
 
     def __hash__(self) -> int:
         return hash((self.fn, self.base))

@@ -258,11 +258,12 @@ class Section:
         valid = _whole_text(lo, hi)
         if not isinstance(v, numbers.Integral) or isinstance(v, bool):
             raise self.fail(field, v, valid, why)
-        if lo is not None and v < lo:
+        n = int(v)  # exact for any Integral (numpy's too)
+        if lo is not None and n < lo:
             raise self.fail(field, v, valid)
-        if hi is not None and v > hi:
+        if hi is not None and n > hi:
             raise self.fail(field, v, valid, hi_why or f"lrkit's limit is {hi:g}")
-        return int(v)
+        return n
 
     def start(self, field: str) -> None:
         """A peer's "last step" argument: only ``-1`` (not given: the schedule from its start) converts."""
@@ -335,7 +336,7 @@ class Section:
 
 def whole(name: str, value: Any, *, lo: int = 1, hi: float = _check.MAX_LENGTH) -> int:
     """A function argument that counts something: an ``int`` from ``lo`` to ``hi``."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not lo <= value <= hi:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not lo <= int(value) <= hi:
         raise ValueError(f"{name} must be a whole number >= {lo} (at most {hi:g}), got {show(value)}{_hint(value)}")
     return int(value)
 

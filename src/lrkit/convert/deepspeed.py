@@ -232,9 +232,9 @@ def _warmups(p: Section, kind: str, n: int, need_lrs: Callable[[str], list[float
     wt = _warmup_type(p)
     out: list[Schedule] = []
     if kind in ("WarmupLR", "WarmupDecayLR"):
-        if kind == "WarmupDecayLR":
-            # DeepSpeed computes with it as given: (T - i) / max(1, T - W)
-            T = float(p.number("total_num_steps", lo=0.0, hi=_check.MAX_LENGTH))
+        # WarmupDecayLR's total (DeepSpeed computes with it as given: (T - i) / max(1, T - W));
+        # WarmupLR has none (and does not read T)
+        T = float(p.number("total_num_steps", lo=0.0, hi=_check.MAX_LENGTH)) if kind == "WarmupDecayLR" else 0.0
         lo = _per_group(p, "warmup_min_lr", p.value("warmup_min_lr", 0.0), n)
         if kind == "WarmupLR" and p.value("warmup_max_lr", None) is None:
             hi = need_lrs("without warmup_max_lr takes each group's lr as the maximum")

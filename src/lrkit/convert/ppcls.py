@@ -85,6 +85,8 @@ def _read(config: Any, epochs: int, step_each_epoch: int) -> tuple[Any, bool]:
     per = 1 if by_epoch else n
     # the warmup's steps: Linear counts round(w N) whatever by_epoch says (its own __init__)
     warm = round(w * n) if name == "Linear" or not by_epoch else w
+    boundaries: list = []  # Piecewise's (the other kinds have none)
+    values: list[float] = []
     if name == "Piecewise":
         boundaries, values = _piecewise(c, E, per)
         base = values[0]

@@ -73,7 +73,7 @@ def _loader() -> Any:
 
         from ..config import _yaml_loader
 
-        class Loader(_yaml_loader()):  # type: ignore[misc, valid-type]
+        class Loader(_yaml_loader()):
             pass
 
         def tagged(loader: Any, suffix: str, node: Any) -> Any:
@@ -94,7 +94,7 @@ def _loader() -> Any:
     return _LOADER
 
 
-def load_ppdet_yaml(text: str, what: str = "the config") -> Any:
+def load_ppdet_yaml(text: str | bytes | bytearray, what: str = "the config") -> Any:
     """PaddleDetection's (or PaddleClas's) YAML, its ``!Name`` tags read as ``{"name": Name, ...}``
     (plain data), bounded as lrkit's own specs are (:func:`lrkit.config.parse_yaml`: size,
     depth, aliases, no tag that builds an object). Every failure is a ``ValueError``."""

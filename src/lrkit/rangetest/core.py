@@ -227,17 +227,19 @@ class LossRecorder:
         if self.flavor == "torch-lr-finder":
             if i == 0:
                 s = loss
-                self.best = s
+                best = s
             else:
                 if self.smooth_f > 0:
                     s = self.smooth_f * loss + (1 - self.smooth_f) * self.losses[-1]
                 else:
                     s = loss
-                if s < self.best:  # type: ignore[operator]
-                    self.best = s
+                prev = self.best
+                if prev is None:
+                    raise RuntimeError(f"update {i} recorded before update 0")
+                best = s if s < prev else prev
+            self.best = best
             self.losses.append(s)
-            diverged = s > self.diverge_th * self.best  # type: ignore[operator]
-            best = self.best
+            diverged = s > self.diverge_th * best
         else:
             k = self.step_offset + i + 1  # Lightning's global_step after the update
             self._avg = self.beta * self._avg + (1 - self.beta) * loss

@@ -73,7 +73,9 @@ def range_test(model: Any, data: Iterable[Any] | None = None, *, x: Any = None, 
     lr_var = None
 
     def update(i: int, lr: float) -> float:
-        lr_var.assign(lr)  # type: ignore[union-attr]
+        if lr_var is None:  # set below, before the test runs
+            raise RuntimeError("the range test's learning rate variable is not set")
+        lr_var.assign(lr)
         b = next_batch()
         if not isinstance(b, (list, tuple)) or not 1 <= len(b) <= 3:
             raise ValueError(f"each batch must be (x, y) or (x, y, sample_weight), got {type(b).__name__}")

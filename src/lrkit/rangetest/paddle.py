@@ -145,7 +145,9 @@ def range_test(model: Any, optimizer: Any, loss_fn: Callable[[Any, Any], Any] | 
         if not isinstance(batch, (list, tuple)) or len(batch) < 2:
             raise ValueError(f"with loss_fn, each batch must be (inputs, labels, ...), got {type(batch).__name__}; "
                              "use step= for other batches")
-        return loss_fn(model(batch[0]), batch[1])  # type: ignore[misc]
+        if loss_fn is None:  # refused on entry: loss_fn or step is given
+            raise TypeError("range_test needs loss_fn= or step=")
+        return loss_fn(model(batch[0]), batch[1])
 
     def update(i: int, lr: float) -> float:
         optimizer.set_lr(lr)
@@ -161,7 +163,9 @@ def range_test(model: Any, optimizer: Any, loss_fn: Callable[[Any, Any], Any] | 
             loss.backward()
             total = loss.detach() if total is None else total + loss.detach()
         optimizer.step()
-        return float(total)  # type: ignore[arg-type]
+        if total is None:  # accumulation_steps >= 2: the loop ran
+            raise RuntimeError("no loss accumulated")
+        return float(total)
 
     snap = snapshot(model, optimizer, rng=restore_rng)  # first: iter(data) may draw random numbers
     try:

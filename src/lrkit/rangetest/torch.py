@@ -141,8 +141,10 @@ def range_test(model: Any, optimizer: Any, loss_fn: Callable[[Any, Any], Any] | 
         if not isinstance(batch, (list, tuple)) or len(batch) < 2:
             raise ValueError(f"with loss_fn, each batch must be (inputs, labels, ...), got {type(batch).__name__}; "
                              "use step= for other batches")
+        if loss_fn is None:  # refused on entry: loss_fn or step is given
+            raise TypeError("range_test needs loss_fn= or step=")
         inputs, labels = _move(batch[0], device), _move(batch[1], device)
-        return loss_fn(model(inputs), labels)  # type: ignore[misc]
+        return loss_fn(model(inputs), labels)
 
     def update(i: int, lr: float) -> float:
         for g, lrs in zip(groups, per_group):
@@ -160,7 +162,9 @@ def range_test(model: Any, optimizer: Any, loss_fn: Callable[[Any, Any], Any] | 
             loss.backward()
             total = loss.detach() if total is None else total + loss.detach()
         optimizer.step()
-        return total.item()  # type: ignore[union-attr]
+        if total is None:  # accumulation_steps >= 2: the loop ran
+            raise RuntimeError("no loss accumulated")
+        return total.item()
 
     try:
         model.train()

@@ -19,7 +19,7 @@ This module imports paddle; ``import lrkit`` does not import it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from collections.abc import Sequence as SequenceT
 from typing import Any
 
@@ -132,8 +132,11 @@ class UltralyticsLR(ScheduleLR):
             holder = dict_groups[0] if dict_groups else optimizer.__dict__
             if self._momentum_at is not None:
                 now = dict_groups[0].get("momentum") if dict_groups else None
-                holder.setdefault("initial_momentum", float(optimizer._momentum if now is None else now))
-            momentum = holder.get("initial_momentum", 0.937)
+                own: Any = getattr(optimizer, "_momentum", None)  # there (hasattr above); not in Optimizer's stubs
+                holder.setdefault("initial_momentum", float(own if now is None else now))
+            momentum_used: float = holder.get("initial_momentum", 0.937)
+        else:
+            momentum_used = momentum
         lr0 = _check.positive("the optimizer's learning_rate (ultralytics' lr0)", lr0)
         self.recipe = ultralytics_schedules(
             lr0,
@@ -143,7 +146,7 @@ class UltralyticsLR(ScheduleLR):
             warmup_epochs=warmup_epochs,
             warmup_bias_lr=warmup_bias_lr,
             warmup_momentum=warmup_momentum,
-            momentum=momentum,
+            momentum=momentum_used,
             cos_lr=cos_lr,
             version=version,
             lr0s=[lr0 * m for m in mults],
@@ -171,7 +174,7 @@ class UltralyticsLR(ScheduleLR):
         else:
             at._momentum = m
 
-    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+    def step(self, epoch: float | None = None) -> None:
         """Advance one iteration (``step(ni)`` jumps to iteration ``ni``): each group's lr and the momentum."""
         with self._lock:
             super().step(epoch)
@@ -293,7 +296,8 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _pl.LRScheduler):
         """Each group's base lr (PyTorch's ``base_lr`` list): ``base_lr * m_g``."""
         return [self.base_lr * mg for mg in self.multipliers]
 
-    def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
+    # the original's signature (external_iter=, the lr returned), not the base class's
+    def step(self, external_iter: int | None = None) -> float:  # pyright: ignore[reportIncompatibleMethodOverride]
         """End of an epoch: advance the epoch counter (or set it to ``external_iter``); return group 0's lr."""
         scale, factor = self._step_terms(external_iter)
         self.last_lr = scale * self.base_lr * factor
@@ -318,13 +322,15 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _pl.LRScheduler):
     def state_keys(self) -> None:
         self.keys = ["iters", "iters_batch", "last_epoch", "base_lr", "last_lr"]
 
-    def state_dict(self) -> dict[str, Any]:
+    # Paddle's stubs declare a TypedDict of two keys; the state is a plain dict (as Paddle's own
+    # schedulers return at run time) with the counters' keys besides
+    def state_dict(self) -> dict[str, Any]:  # pyright: ignore[reportIncompatibleMethodOverride]
         """Counters (``gap``'s history included), resume offset, base lr and the lr in force, as plain values."""
         out = self._counter_state()
         out.update({"base_lr": self.base_lr, "last_lr": self.last_lr})
         return out
 
-    def set_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
+    def set_state_dict(self, state_dict: Mapping[str, Any], *, strict: bool = True) -> None:
         """Restore :meth:`state_dict` (the lr in force included); another scheduler's state, or
         one saved with other boundaries (``strict=False`` accepts those), raises ``ValueError``."""
         cawb_state_keys(state_dict)

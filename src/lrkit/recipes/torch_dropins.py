@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence as SequenceT
-from typing import Any
+from typing import Any, cast
 
 from torch import Tensor
 from torch.optim import Optimizer
@@ -103,7 +103,9 @@ class UltralyticsLR(ScheduleLR):
             # scheduler built after optimizer.load_state_dict mid-warmup targets the same value
             for i in with_m:
                 groups[i].setdefault("initial_momentum", _plain(groups[i]["momentum"]))
-            momentum = groups[with_m[0]]["initial_momentum"] if with_m else 0.937
+            momentum_used: float = groups[with_m[0]]["initial_momentum"] if with_m else 0.937
+        else:
+            momentum_used = momentum
         self.recipe = ultralytics_schedules(
             lr0s[0],
             lrf,
@@ -112,7 +114,7 @@ class UltralyticsLR(ScheduleLR):
             warmup_epochs=warmup_epochs,
             warmup_bias_lr=warmup_bias_lr,
             warmup_momentum=warmup_momentum,
-            momentum=momentum,
+            momentum=momentum_used,
             cos_lr=cos_lr,
             version=version,
             lr0s=lr0s,
@@ -124,7 +126,7 @@ class UltralyticsLR(ScheduleLR):
         _run_eagerly_under_compile(__name__)
         super().__init__(optimizer, self.recipe.lr, absolute=True, last_epoch=last_epoch)
 
-    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+    def step(self, epoch: float | None = None) -> None:
         """Advance one iteration (``step(ni)`` jumps to iteration ``ni``) and write each group's
         lr and the momentum."""
         with self._lock:
@@ -230,25 +232,29 @@ class CosineAnnealingWarmbootingLR(CawbCounters, _tl.LRScheduler):
                 g["lr"].fill_(v)
             else:
                 g["lr"] = v
-        self._last_lr = values
+        self._last_lr = list(values)  # torch declares it list[float | Tensor]: a copy of that type
 
-    def step(self, external_iter: int | None = None) -> float:  # type: ignore[override]
+    # the original's signature (external_iter=, the lr returned), not the base class's
+    def step(self, external_iter: int | None = None) -> float:  # pyright: ignore[reportIncompatibleMethodOverride]
         """End of an epoch: advance the epoch counter (or set it to ``external_iter``), write the lrs, return group 0's."""
         scale, factor = self._step_terms(external_iter)
-        self._write([scale * b * factor for b in self.base_lr])
-        return self._last_lr[0]
+        values = [scale * b * factor for b in self.base_lr]
+        self._write(values)
+        return values[0]
 
     def step_batch(self) -> float | None:
         """Before a batch: during warmup write ``base_lr * (k / warmup_iters)`` (``k``-th call) and return group 0's; else None."""
         r = self._next_batch()
         if r is None:
             return None
-        self._write([b * r for b in self.base_lr])
-        return self._last_lr[0]
+        values = [b * r for b in self.base_lr]
+        self._write(values)
+        return values[0]
 
-    def get_last_lr(self) -> list[float]:  # type: ignore[override]
+    # floats, not torch's list[float | Tensor]: this scheduler writes plain numbers (the original's API)
+    def get_last_lr(self) -> list[float]:  # pyright: ignore[reportIncompatibleMethodOverride]
         """The lrs written by the last :meth:`step` or :meth:`step_batch` (the groups' lrs before any)."""
-        return list(self._last_lr)
+        return cast("list[float]", list(self._last_lr))  # plain floats only: __init__ and _write store them
 
     def state_dict(self) -> dict[str, Any]:
         """Counters (``gap``'s history included), resume offset, base lrs and the lrs in force, as plain values."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 
 from .. import _check
@@ -11,6 +11,9 @@ from .._num import np
 from .. import _num as m
 from ..core import Phase, Schedule, register
 from ..params import param
+
+if TYPE_CHECKING:
+    from numpy import ndarray
 
 __all__ = ["CosineRestarts", "Cyclic"]
 
@@ -135,7 +138,7 @@ class CosineRestarts(Schedule):
             i -= 1
         return i
 
-    def _acycle_start(self, i: np.ndarray) -> np.ndarray:
+    def _acycle_start(self, i: ndarray) -> ndarray:
         if self.period_mult == 1.0:
             with np.errstate(over="ignore"):
                 return i * self.period
@@ -151,7 +154,7 @@ class CosineRestarts(Schedule):
                 v[far] = [self._far_start(c) for c in i[far].tolist()]
         return v
 
-    def _aindex(self, t: np.ndarray) -> np.ndarray:
+    def _aindex(self, t: ndarray) -> ndarray:
         """:meth:`_index` element-wise, with the same corrections."""
         P, pm = self.period, self.period_mult
         if pm == 1.0:
@@ -298,14 +301,16 @@ class CosineRestarts(Schedule):
         starts, heights, per = self._device_tables()
         n = len(starts)
         P, pm = self.period, self.period_mult
+        far: tuple[Any, Any] | None = None  # past the table: (the cycle number q, whether t is there)
         if pm == 1.0:
             # the exact whole number of periods and the exact remainder (see lrkit._traced)
             i = xp.maximum(xp.floordiv(t, P), 0.0)
             x = xp.maximum(xp.fmod(t, P), 0.0)
+            jj = xp.int_index(xp.minimum(i, float(n - 1)))
         else:
             j = xp.count_le(starts, t) - 1  # starts[0] == 0 <= t
             x = xp.maximum(t - xp.take(starts, j), 0.0)
-            i = j
+            i = jj = j
             if n == DEVICE_CYCLES:  # very many short cycles: past the table, the closed form
                 q = xp.floor(xp.log(1.0 + t * ((pm - 1) / P)) / self._logm)
                 q = xp.maximum(q, float(n - 1))
@@ -314,11 +319,12 @@ class CosineRestarts(Schedule):
                 xs = xp.maximum(t - P * (xp.xpow(pm, q) - 1.0) / (pm - 1), 0.0)
                 beyond = t >= starts[-1]
                 x = xp.where(beyond, xs, x)
-        jj = xp.int_index(xp.minimum(i, float(n - 1))) if pm == 1.0 else j
+                far = (q, beyond)
         h = xp.take(heights, jj)
         v = xp.take(per, jj)
         tail = n == DEVICE_CYCLES and not (self._height(float(n - 1)) == self._height(float(n)) == self._height(1e300))
-        if pm != 1.0 and n == DEVICE_CYCLES:
+        if far is not None:  # pm != 1.0 and n == DEVICE_CYCLES
+            q, beyond = far
             qf = xp.where(beyond, q, float(n - 1))
             if self.k == 1.0:
                 v = xp.where(beyond, _PI / (P * xp.xpow(pm, qf)), v)
