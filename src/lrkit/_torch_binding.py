@@ -254,7 +254,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         self._step_count = 0
         self.step()
 
-    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+    def step(self, epoch: float | None = None) -> None:
         """Advance one position and write the new values; ``step(t)`` jumps to position ``t``.
 
         A step that raises (a user function returning NaN, say) changes nothing: the
@@ -382,7 +382,8 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
             raise RuntimeError("the scheduler has not made its first step yet")
         return [b * f(t) for b, f in zip(self._bases, self._fns)]
 
-    def get_last_lr(self) -> list[float]:  # type: ignore[override]
+    # floats, not torch's list[float | Tensor]: the values are computed in float64 on the host
+    def get_last_lr(self) -> list[float]:  # pyright: ignore[reportIncompatibleMethodOverride]
         """The values written by the last :meth:`step`, one float per param group.
 
         For a scheduler driving another key (``key="momentum"``...), these are
@@ -390,7 +391,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         """
         return self.values()
 
-    def get_lr(self) -> list[float]:  # type: ignore[override]
+    def get_lr(self) -> list[float]:  # pyright: ignore[reportIncompatibleMethodOverride] (floats, as above)
         return self.values()
 
     @property
