@@ -237,3 +237,33 @@ def realised(schedules: tuple[Schedule, ...], bases: SequenceT[float], n: int) -
     """Per group, the values written as one schedule: ``base_g * schedule_g`` (``Scale`` when ``base_g != 1``)."""
     scheds = schedules if len(schedules) == n else schedules * n
     return [s if b == 1.0 else Scale(s, b) for s, b in zip(scheds, bases)]
+
+
+def torch_state_for_paddle(sched: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """A state saved by :class:`lrkit.torch.ScheduleLR` (one param group, driving ``lr``) as the
+    state of a Paddle :class:`lrkit.paddle.ScheduleLR` of the same plan (global mode): the same
+    position, re-plans and plateau reductions, so the Paddle run goes on with the same lrs.
+    The plan and base lr are checked as for a Paddle state (``learning_rate`` = torch's base lr,
+    or 1.0 for ``absolute=True``)."""
+    groups, key = state.get("groups"), state.get("key", "lr")
+    if groups != 1 or key != "lr" or sched._per_group:
+        raise ValueError(
+            "a torch ScheduleLR state loads into a Paddle ScheduleLR only from one param group driving 'lr' into "
+            f"the global lr (this state: groups={groups!r}, key={key!r}; this scheduler per-group: {sched._per_group})"
+        )
+    bases = state.get("base_values")
+    if not isinstance(bases, list) or len(bases) != 1:
+        raise ValueError(f"the torch state's base_values must hold one value, got {show(bases)}")
+    out: dict[str, Any] = {
+        "class": "lrkit.paddle.ScheduleLR",
+        "per_group": False,
+        "schedules": state.get("schedules"),
+        "base_lr": 1.0 if state.get("absolute") else bases[0],
+        "multipliers": sched._identity()["multipliers"],
+        "last_epoch": state["last_epoch"],
+        "steps_per_epoch": state.get("steps_per_epoch"),
+        "replans": state.get("replans", []),
+    }
+    if "plateau" in state:
+        out["plateau"] = state["plateau"]
+    return out
