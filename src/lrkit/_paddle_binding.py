@@ -13,6 +13,7 @@ This module imports paddle; ``import lrkit`` does not import it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from collections.abc import Sequence as SequenceT
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,10 @@ def _groups_of(parameters: Any) -> list[dict]:
         groups = getattr(parameters, "_param_groups", None)
         if not groups or not isinstance(groups[0], dict):
             # an optimizer built from a plain parameter list keeps no dicts: one group
-            return [{"params": list(groups or parameters._parameter_list)}]
+            params = groups or parameters._parameter_list
+            if params is None:  # a static-graph optimizer built without parameters
+                raise TypeError(f"parameters: the optimizer {parameters!r} holds no parameter list; give the parameters")
+            return [{"params": list(params)}]
         return list(groups)
     if isinstance(parameters, (str, bytes, dict)) or not hasattr(parameters, "__iter__"):
         raise TypeError(
@@ -121,6 +125,8 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
     0.45
     """
 
+    by_epoch: bool  # set by lrkit.paddle.scheduler_from_ppcls only: PaddleClas's engine reads it
+
     def __init__(
         self,
         schedule: Schedule | SequenceT[Schedule],
@@ -155,7 +161,8 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self._replans: list[dict[str, Any]] = []
         self._per_group = per_group
         self._steps_per_epoch = steps_per_epoch
-        self._group_params = [_params(g) for g in groups] if groups is not None else None
+        # (per-group mode only; empty otherwise)
+        self._group_params: list[list[Any]] = [_params(g) for g in groups] if groups is not None else []
         # a group's own 'learning_rate' multiplier, read once (the optimizer copies it
         # into each parameter, where per-group mode later writes its values)
         self._multipliers = (
@@ -190,10 +197,13 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         self._base = base
         self._fn = None if self._per_group else self._schedules[0].checked
         self._fns = tuple(s.checked for s in self._schedules)
-        self._group_bases = [base * mg for mg in self._multipliers] if self._per_group else None
+        # per-group mode only (it always knows the groups); empty otherwise
+        self._group_bases: list[float] = (
+            [base * mg for mg in self._multipliers] if self._per_group and self._multipliers is not None else []
+        )
 
     # -- Paddle's LRScheduler protocol --------------------------------------------------
-    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+    def step(self, epoch: float | None = None) -> None:
         """Advance one position; ``step(t)`` jumps to position ``t``. Call it after ``optimizer.step()``.
 
         Steps from several threads are taken one at a time: none is lost."""
@@ -346,7 +356,9 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
             "multipliers": None if self._multipliers is None else list(self._multipliers),
         }
 
-    def state_dict(self) -> dict[str, Any]:
+    # Paddle's stubs declare a TypedDict of two keys; the state is a plain dict (as Paddle's own
+    # schedulers return at run time) with more keys: what the plan is, the re-plans
+    def state_dict(self) -> dict[str, Any]:  # pyright: ignore[reportIncompatibleMethodOverride]
         """The resumable state, plain Python values only: position, base values, ``steps_per_epoch``
         and what the state belongs to (class, per-group setting, the schedules' configs)."""
         spe = self._steps_per_epoch
@@ -363,7 +375,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
             out["plateau"] = self._plateau.state_dict()
         return out
 
-    def set_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
+    def set_state_dict(self, state_dict: Mapping[str, Any], *, strict: bool = True) -> None:
         """Restore :meth:`state_dict`: the lr is recomputed from the schedule at the saved position.
 
         The state must be this class's for the same plan: the same schedules, per-group
@@ -375,7 +387,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         with self._lock:
             self._load(state_dict, strict)
 
-    def _load(self, state_dict: dict[str, Any], strict: bool) -> None:
+    def _load(self, state_dict: Mapping[str, Any], strict: bool) -> None:
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError(f"not a ScheduleLR state dict (no 'last_epoch'), got {state_dict!r}")
         if state_dict.get("class") == "lrkit.torch.ScheduleLR":  # a torch run's state, same plan
