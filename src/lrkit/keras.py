@@ -47,7 +47,7 @@ from .config import from_dict
 from .convert.keras import from_keras
 from .core import Schedule
 
-__all__ = ["ScheduleLR", "from_keras"]
+__all__ = ["ScheduleLR", "from_keras", "PlateauScheduleLR", "PlateauCallback"]
 
 _FIELDS = ("schedule", "total_steps", "method")
 
@@ -319,3 +319,6 @@ class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
         ts = "" if self.total_steps is None else f", total_steps={self.total_steps!r}"
         return f"ScheduleLR({self.schedule!r}{ts}, method={self.method!r})  # {self.runs}"
 
+
+# a plan with reduce-on-plateau (defined in _keras_plateau, which builds on ScheduleLR above)
+from ._keras_plateau import PlateauCallback, PlateauScheduleLR  # noqa: E402
