@@ -73,7 +73,6 @@ def test_noise_is_refused_with_the_reason():
         from_torch(ts.CosineLRScheduler(opt, t_initial=100, noise_range_t=50))
 
 
-def test_plateau_is_refused_naming_the_class():
+def test_plateau_gives_its_policy():  # (tests/test_plateau_convert.py: exact continuation)
     opt = opt2()
-    with pytest.raises(TypeError, match="PlateauLRScheduler"):
-        from_torch(ts.PlateauLRScheduler(opt))
+    assert type(from_torch(ts.PlateauLRScheduler(opt))).__name__ == "Plateau"

@@ -266,8 +266,8 @@ def test_transformers_polynomial_lr_end_is_absolute_for_the_default_lr_only():
         from_torch(get_scheduler("polynomial", o, num_warmup_steps=300, num_training_steps=300))
 
 
-@pytest.mark.parametrize("name,why", [("reduce_lr_on_plateau", "ReduceLROnPlateau: it follows a metric"),
-                                      ("greedy", "GreedyLR: it follows the training metrics")])
+# reduce_lr_on_plateau gives its Plateau policy (tests/test_plateau_convert.py)
+@pytest.mark.parametrize("name,why", [("greedy", "GreedyLR: it follows the training metrics")])
 def test_transformers_metric_schedulers_are_refused_with_the_reason(name, why):
     from transformers import get_scheduler
 

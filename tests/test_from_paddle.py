@@ -143,8 +143,8 @@ def test_our_own_scheduler_gives_back_its_schedule():
 
 
 def test_unsupported_names_the_class():
-    with pytest.raises(TypeError, match="ReduceOnPlateau: it follows a metric"):
-        from_paddle(L.ReduceOnPlateau(0.1))
+    # a plateau scheduler gives its policy (tests/test_plateau_convert.py)
+    assert type(from_paddle(L.ReduceOnPlateau(0.1))).__name__ == "Plateau"
     with pytest.raises(TypeError, match="CyclicLR: a custom scale_fn"):
         from_paddle(L.CyclicLR(0.01, 0.1, 10, scale_fn=lambda x: 1.0))
 

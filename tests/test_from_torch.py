@@ -146,8 +146,8 @@ def test_drives_scheduler_lr_with_absolute_values():
 
 def test_unsupported_schedulers_name_the_class():
     opt = opt2()
-    with pytest.raises(TypeError, match="ReduceLROnPlateau: it follows a metric"):
-        from_torch(tl.ReduceLROnPlateau(opt))
+    # a plateau scheduler gives its policy (tests/test_plateau_convert.py)
+    assert type(from_torch(tl.ReduceLROnPlateau(opt))).__name__ == "Plateau"
     with pytest.raises(TypeError, match="LambdaLR"):
         from_torch(tl.ChainedScheduler([tl.LambdaLR(opt, lambda e: 1.0), tl.StepLR(opt, 3)]))
     with pytest.raises(TypeError, match="scale_fn"):

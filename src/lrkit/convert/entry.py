@@ -54,6 +54,16 @@ def schedule_of(obj: Any, group: int | None = None, **options: Any) -> Schedule 
         from ..config import load
 
         return load(obj)
+    from .plateau import is_plateau
+
+    if is_plateau(obj):
+        from . import unconvertible
+
+        raise unconvertible(
+            obj,
+            "it follows a metric (e.g. the validation loss), so its lr is not a function of the step; "
+            "from_torch / from_paddle give its lrkit.plateau.Plateau policy",
+        )
     items = list(obj) if isinstance(obj, (list, tuple)) else [obj]
     fams = set().union(*(_families(x) for x in items)) if items else set()
     if fams & set(_TORCH_FAMILY) or options.get("warmup") is not None:

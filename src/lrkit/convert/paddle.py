@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import Schedule
+from ..plateau import Plateau
 from ..schedules.algebra import Ramp
 from ..schedules.compose import FunctionSchedule, Hold, IntPositions, Scale, Sequence, Warmup
 from ..schedules.cycles import CosineRestarts, Cyclic
@@ -33,6 +34,7 @@ from ..schedules.decays import (
 )
 from ..schedules.paddle_compat import PolynomialCycle
 from . import NOT_CLOSED_FORM, RunningProduct, pct_start, unconvertible
+from . import plateau as _plateau
 
 __all__ = ["from_paddle"]
 
@@ -230,7 +232,7 @@ def _build(s: Any) -> Any:
     return conv(s)
 
 
-def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
+def from_paddle(scheduler: Any) -> Schedule | list[Schedule] | Plateau:
     """The lrkit schedule equal to a Paddle scheduler: ``schedule(t)`` = its lr after ``t`` steps.
 
     Built from the scheduler's constructor arguments (not its current state), so it
@@ -244,7 +246,9 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
     ``CosineAnnealingWarmRestarts``, ``OneCycleLR``, ``LambdaDecay`` and
     ``MultiplicativeDecay`` (wrapping the user's function: not writable as a
     config), and :class:`ScheduleLR` (its schedule, or one per group).
-    ``ReduceOnPlateau`` follows a metric and cannot be converted; anything else
+    ``ReduceOnPlateau`` follows a metric: it gives the :class:`~lrkit.plateau.Plateau`
+    deciding as it does, with its state now, which continues exactly where it would
+    (:func:`lrkit.convert.plateau.plateau_of`); anything else
     raises ``TypeError`` naming the class. The values are absolute: bind them with
     ``ScheduleLR(schedule)``.
 
@@ -259,4 +263,6 @@ def from_paddle(scheduler: Any) -> Schedule | list[Schedule]:
     """
     if "paddle" not in sys.modules or not isinstance(scheduler, _pl.LRScheduler):
         raise TypeError(f"from_paddle expects a paddle.optimizer.lr.LRScheduler, got {type(scheduler).__qualname__}")
+    if _plateau.is_plateau(scheduler):
+        return _plateau.plateau_of(scheduler)
     return _build(scheduler)

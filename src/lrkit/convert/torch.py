@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import Schedule
+from ..plateau import Plateau
 from ..schedules.algebra import Product, Shift
 from ..schedules.compose import FunctionSchedule, IntPositions, Scale, Sequence, Warmup
 from ..schedules.cycles import CosineRestarts, Cyclic
@@ -27,6 +28,7 @@ from ..schedules.decays import Constant, Cosine, Exponential, Linear, MultiStep,
 from . import NOT_CLOSED_FORM, RunningProduct, pct_start, unconvertible
 from . import deepspeed as _ds
 from . import mmengine as _mm
+from . import plateau as _plateau
 from . import pytorch_warmup as _pw
 from . import timm as _timm
 from . import transformers as _hf
@@ -479,7 +481,7 @@ def _build(s: Any, g: int, base: float | None, ahead: bool = False) -> Schedule:
 
 def from_torch(
     scheduler: Any, group: int | None = None, *, warmup: Any = None, epoch_length: float | None = None
-) -> Schedule | list[Schedule]:
+) -> Schedule | list[Schedule] | Plateau:
     """The lrkit schedule equal to a PyTorch scheduler: ``schedule(t)`` = its lr after ``t`` steps.
 
     Built from the scheduler's constructor arguments (not its current state), so it
@@ -513,6 +515,12 @@ def from_torch(
     optimizer after the scheduler was built is driven from its own lr by the
     multiplicative schedulers, as torch does; the others fail at torch's next step and
     are refused for that group.
+    A plateau scheduler (torch's ``ReduceLROnPlateau``, also transformers'
+    ``get_scheduler("reduce_lr_on_plateau")``; timm's ``PlateauLRScheduler``; mmengine's
+    ``ReduceOnPlateauLR``) follows a metric, not the step: it gives the
+    :class:`~lrkit.plateau.Plateau` deciding as it does, with its state now (lrs, best,
+    counters), which continues exactly where the scheduler would
+    (:func:`lrkit.convert.plateau.plateau_of`).
     Anything else raises ``TypeError`` naming the class and the reason.
 
     The values are absolute learning rates: bind them with
@@ -532,6 +540,8 @@ def from_torch(
     >>> from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5))
     Step(peak_lr=0.1, step_size=30, gamma=0.5)
     """
+    if warmup is None and group is None and epoch_length is None and _plateau.is_plateau(scheduler):
+        return _plateau.plateau_of(scheduler)
     if _ds.is_deepspeed(scheduler) and warmup is None:
         got = _ds.from_scheduler(scheduler)
         many = isinstance(got, list)
