@@ -76,7 +76,8 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import _check
 from ._num import np
@@ -104,15 +105,21 @@ class Plan:
 
     def __init__(self, schedule: Schedule, total_steps: float | None, method: str, who: str) -> None:
         if not isinstance(schedule, Schedule):
-            raise TypeError(f"{who}: schedule must be an lrkit Schedule, got {_check.show(schedule)} "
-                            f"({type(schedule).__name__})")
+            raise TypeError(
+                f"{who}: schedule must be an lrkit Schedule, got {_check.show(schedule)} ({type(schedule).__name__})"
+            )
         if method not in METHODS:
             raise ValueError(f"{who}: method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
         if total_steps is not None:
-            if isinstance(total_steps, bool) or not isinstance(total_steps, (int, float, np.integer, np.floating)) \
-                    or not (1 <= total_steps <= MAX_TABLE) or not float(total_steps).is_integer():
-                raise ValueError(f"{who}: total_steps must be a whole number of steps in [1, {MAX_TABLE:,}], "
-                                 f"got {total_steps!r}")
+            if (
+                isinstance(total_steps, bool)
+                or not isinstance(total_steps, (int, float, np.integer, np.floating))
+                or not (1 <= total_steps <= MAX_TABLE)
+                or not float(total_steps).is_integer()
+            ):
+                raise ValueError(
+                    f"{who}: total_steps must be a whole number of steps in [1, {MAX_TABLE:,}], got {total_steps!r}"
+                )
             total_steps = int(total_steps)
         self.schedule, self.who, self.total_steps = schedule, who, total_steps
         L = schedule.length
@@ -134,19 +141,22 @@ class Plan:
         if method == "auto":
             method = "table" if not self.traceable or (n is not None and n <= AUTO_TABLE) else "formula"
         if method == "formula" and not self.traceable:
-            raise ValueError(f"{who}: {_check.show(schedule)} cannot be traced ({self.why}); use method='table' "
-                             "(the default when the run's length is known)")
+            raise ValueError(
+                f"{who}: {_check.show(schedule)} cannot be traced ({self.why}); use method='table' "
+                "(the default when the run's length is known)"
+            )
         if method == "table":
             if n is None:
-                raise ValueError(f"{who}: {_check.show(schedule)} never turns constant and runs Python code "
-                                 f"({self.why}), which a compiled step cannot call: give total_steps= (the "
-                                 "run's length) to evaluate it from a table of its values (past the table's end "
-                                 "the device gives nan, and an eager call raises ValueError)"
-                                 if not self.traceable else
-                                 f"{who}: method='table' needs the run's length: give total_steps=")
+                raise ValueError(
+                    f"{who}: {_check.show(schedule)} never turns constant and runs Python code "
+                    f"({self.why}), which a compiled step cannot call: give total_steps= (the "
+                    "run's length) to evaluate it from a table of its values (past the table's end "
+                    "the device gives nan, and an eager call raises ValueError)"
+                    if not self.traceable
+                    else f"{who}: method='table' needs the run's length: give total_steps="
+                )
             if n > MAX_TABLE:
-                raise ValueError(f"{who}: a table of {n:,} positions is more than {MAX_TABLE:,}; use "
-                                 "method='formula'")
+                raise ValueError(f"{who}: a table of {n:,} positions is more than {MAX_TABLE:,}; use method='formula'")
             self.table = schedule(np.arange(n, dtype=np.float64))
         self.method, self.n = method, n
         self._cache: dict[Any, Any] = {}
@@ -167,18 +177,22 @@ class Plan:
         if self.method == "formula":
             return f"formula ({dtype})"
         head = f"table of {self.n:,} step{'' if self.n == 1 else 's'} ({dtype} rounding of lrkit's values)"
-        return {"constant": f"{head}, then its last value",
-                "formula": f"{head}, then the formula ({dtype})",
-                "nan": f"{head}, then nan (a Python function, known only in the table)"}[self.past_end]
+        return {
+            "constant": f"{head}, then its last value",
+            "formula": f"{head}, then the formula ({dtype})",
+            "nan": f"{head}, then nan (a Python function, known only in the table)",
+        }[self.past_end]
 
     def refuse_past_table(self, largest: int) -> None:
         """``ValueError`` if ``largest`` (an eager call's largest step count, known on the host) is past
         the table of a schedule that runs Python code: the device would give nan there."""
         if self.past_end == "nan" and self.n is not None and largest >= self.n:
-            raise ValueError(f"{self.who}: {_check.show(self.schedule)} runs a Python function, known on the "
-                             f"device only in its table of {self.n:,} steps (total_steps={self.n:,}); step "
-                             f"{largest:,} is past it (a compiled step gives nan there): give total_steps= the "
-                             "run's whole length")
+            raise ValueError(
+                f"{self.who}: {_check.show(self.schedule)} runs a Python function, known on the "
+                f"device only in its table of {self.n:,} steps (total_steps={self.n:,}); step "
+                f"{largest:,} is past it (a compiled step gives nan there): give total_steps= the "
+                "run's whole length"
+            )
 
     @property
     def formula_used(self) -> bool:
@@ -201,7 +215,7 @@ class Plan:
         while k <= M:
             pts.update((k - 1, k, k + 1, k + k // 2))
             k *= 2
-        pts.update(10 ** e for e in range(19))
+        pts.update(10**e for e in range(19))
         marks = [self.schedule.length, self.n if self.n is not None else math.inf]
         try:
             phases = self.schedule.phases()
@@ -267,25 +281,31 @@ class Plan:
             if not _fits(top, dt):
                 with numpy.errstate(over="ignore"):
                     i = int(numpy.flatnonzero(~numpy.isfinite(self.table.astype(dt)))[0])
-                raise ValueError(f"{who}: {s} is {float(self.table[i])!r} at step {i}, more than {name} holds "
-                                 f"(its largest number is {big:.6g}): the device would compute inf; "
-                                 + _todo(fix(name), "use smaller values"))
+                raise ValueError(
+                    f"{who}: {s} is {float(self.table[i])!r} at step {i}, more than {name} holds "
+                    f"(its largest number is {big:.6g}): the device would compute inf; "
+                    + _todo(fix(name), "use smaller values")
+                )
         if self.formula_used:
             bound = self.schedule.max_value
             if math.isfinite(bound):
                 if not bound * HEADROOM <= big:
-                    raise ValueError(f"{who}: {s} reaches up to {bound!r} (its max_value), more than its formula can "
-                                     f"be computed with in {name}: its results on the way need room up to "
-                                     f"{HEADROOM:g} times the value, and {name}'s largest number is {big:.6g}; "
-                                     + _todo(fix(name), "use smaller values"))
+                    raise ValueError(
+                        f"{who}: {s} reaches up to {bound!r} (its max_value), more than its formula can "
+                        f"be computed with in {name}: its results on the way need room up to "
+                        f"{HEADROOM:g} times the value, and {name}'s largest number is {big:.6g}; "
+                        + _todo(fix(name), "use smaller values")
+                    )
             else:
                 top = max((_value_or_zero(self.schedule, c) for c in set(counts.tolist())), default=0.0)
                 if not top * HEADROOM <= big:
-                    raise ValueError(f"{who}: {s} declares no bound of its values (max_value is inf) and reaches "
-                                     f"{top!r}, within {HEADROOM:g} times the largest number {name} holds "
-                                     f"({big:.6g}): "
-                                     f"it may overflow on the device; "
-                                     f"{_todo(fix(name), 'give the class a max_value (a bound of its values)')}")
+                    raise ValueError(
+                        f"{who}: {s} declares no bound of its values (max_value is inf) and reaches "
+                        f"{top!r}, within {HEADROOM:g} times the largest number {name} holds "
+                        f"({big:.6g}): "
+                        f"it may overflow on the device; "
+                        f"{_todo(fix(name), 'give the class a max_value (a bound of its values)')}"
+                    )
         vals = got.astype(numpy.float64)
         bad = ~(numpy.isfinite(vals) & (vals >= 0))
         if bad.any():
@@ -319,8 +339,12 @@ class Plan:
         at = cs.astype(numpy.float64).astype(dt).astype(numpy.float64)  # the position the device computes at
         # and a few of the dtype's ulps either side: at a jump (a restart, a milestone) the device's
         # rounding of t / period may fall on the other side of it
-        ref = numpy.array([[_value_or_nan(self.schedule, float(t) + d * 4 * eps * max(float(t), 1.0))
-                            for d in (-1, 0, 1)] for t in at])
+        ref = numpy.array(
+            [
+                [_value_or_nan(self.schedule, float(t) + d * 4 * eps * max(float(t), 1.0)) for d in (-1, 0, 1)]
+                for t in at
+            ]
+        )
         ok = numpy.isfinite(ref).all(axis=1)
         if not ok.any():
             return
@@ -338,11 +362,12 @@ class Plan:
             ref = repr(self.schedule(float(c)))
         except ValueError as e:
             ref = f"refused ({e})"
-        return ValueError(f"{self.who}: {_check.show(self.schedule)} evaluated on the device in {name} by its formula "
-                          f"gives {got!r} at step {c:,} (lrkit: {ref}): {name} cannot hold a number its formula "
-                          f"needs (a parameter, a result on the way, or the step count itself); "
-                          + _todo(fix(name), f"keep every parameter well within {name}'s range (its largest "
-                                  f"number is {big:.6g})"))
+        return ValueError(
+            f"{self.who}: {_check.show(self.schedule)} evaluated on the device in {name} by its formula "
+            f"gives {got!r} at step {c:,} (lrkit: {ref}): {name} cannot hold a number its formula "
+            f"needs (a parameter, a result on the way, or the step count itself); "
+            + _todo(fix(name), f"keep every parameter well within {name}'s range (its largest number is {big:.6g})")
+        )
 
     def _traceable(self) -> bool:
         import numpy
@@ -462,7 +487,7 @@ def _fits(v: float, dt: Any) -> bool:
 class _ProbeArray:
     """A stand-in traced array: any arithmetic gives another one, any comparison too."""
 
-    def _op(self, *a: Any) -> "_ProbeArray":
+    def _op(self, *a: Any) -> _ProbeArray:
         return self
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _op
@@ -483,7 +508,7 @@ class _ProbeArray:
 
     __index__ = __int__ = __float__
 
-    def astype(self, *a: Any) -> "_ProbeArray":
+    def astype(self, *a: Any) -> _ProbeArray:
         return self
 
 

@@ -53,7 +53,9 @@ def _groups_of(parameters: Any) -> list[dict]:
             # an optimizer built from a plain parameter list keeps no dicts: one group
             params = groups or parameters._parameter_list
             if params is None:  # a static-graph optimizer built without parameters
-                raise TypeError(f"parameters: the optimizer {parameters!r} holds no parameter list; give the parameters")
+                raise TypeError(
+                    f"parameters: the optimizer {parameters!r} holds no parameter list; give the parameters"
+                )
             return [{"params": list(params)}]
         return list(groups)
     if isinstance(parameters, (str, bytes, dict)) or not hasattr(parameters, "__iter__"):

@@ -18,8 +18,9 @@ two paths for every kind.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from .ops import SCALAR
 
@@ -46,7 +47,7 @@ class _Code:
             raise _Untraceable("too long")
         self.lines.append("    " * self.depth + line)
 
-    def var(self, expr: str) -> "_T":
+    def var(self, expr: str) -> _T:
         self.n += 1
         name = f"v{self.n}"
         self.emit(f"{name} = {expr}")
@@ -70,15 +71,15 @@ class _Code:
             self.consts[name] = x
         return self._ids[key]
 
-    def call(self, fn: Callable[..., Any], *args: Any) -> "_T":
+    def call(self, fn: Callable[..., Any], *args: Any) -> _T:
         return self.var(f"{self.lit(fn)}({', '.join(self.lit(a) for a in args)})")
 
 
-def _binary(op: str) -> tuple[Callable[["_T", Any], "_T"], Callable[["_T", Any], "_T"]]:
-    def fwd(self: "_T", other: Any) -> "_T":
+def _binary(op: str) -> tuple[Callable[[_T, Any], _T], Callable[[_T, Any], _T]]:
+    def fwd(self: _T, other: Any) -> _T:
         return self.code.var(f"{self.name} {op} {self.code.lit(other)}")
 
-    def rev(self: "_T", other: Any) -> "_T":
+    def rev(self: _T, other: Any) -> _T:
         return self.code.var(f"{self.code.lit(other)} {op} {self.name}")
 
     return fwd, rev
@@ -109,7 +110,7 @@ class _T:
     __eq__: Callable[[_T, object], Any] = _binary("==")[0]
     __ne__: Callable[[_T, object], Any] = _binary("!=")[0]
 
-    def __neg__(self) -> "_T":
+    def __neg__(self) -> _T:
         return self.code.var(f"-{self.name}")
 
     def __bool__(self) -> bool:
@@ -166,14 +167,18 @@ def _ops(code: _Code) -> SimpleNamespace:
         if len(fs) > _MAX_SEGMENTS:
             # many segments (a run re-planned many times): a search, except in the last segment,
             # where a running scheduler is, traced inline
-            return cases(f"{code.lit(t)} < {code.lit(starts[-1])}", lambda: code.call(SCALAR.segments, t, starts, fs),
-                         lambda: fs[-1](t - starts[-1], ns))
+            return cases(
+                f"{code.lit(t)} < {code.lit(starts[-1])}",
+                lambda: code.call(SCALAR.segments, t, starts, fs),
+                lambda: fs[-1](t - starts[-1], ns),
+            )
 
         def from_(i: int) -> Any:
             if i == len(fs) - 1:
                 return fs[i](t - starts[i], ns)
-            return cases(f"{code.lit(t)} < {code.lit(starts[i + 1])}", lambda: fs[i](t - starts[i], ns),
-                         lambda: from_(i + 1))
+            return cases(
+                f"{code.lit(t)} < {code.lit(starts[i + 1])}", lambda: fs[i](t - starts[i], ns), lambda: from_(i + 1)
+            )
 
         return from_(0)
 

@@ -29,7 +29,8 @@ import numbers
 import os
 import sys
 import time
-from typing import IO, Any, Iterable, Iterator, Sequence, TextIO, TypeVar, cast
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO, Any, TextIO, TypeVar, cast
 
 from ._check import show
 
@@ -38,7 +39,7 @@ __all__ = ["LRLogger", "current_lrs", "Progress", "progress"]
 T = TypeVar("T")
 
 #: steps are below this in size (TensorBoard stores them as 64-bit integers)
-_STEP_BOUND = 2 ** 63
+_STEP_BOUND = 2**63
 
 
 def current_lrs(source: Any) -> list[float]:
@@ -74,8 +75,10 @@ def _read(source: Any, name: str) -> list[float]:
         if ndim == 0:
             return [_number(name, source)]
         if ndim != 1:
-            raise TypeError(f"{name} must be one number or a 1-d list of numbers, got an array of {ndim} dimensions "
-                            f"({type(source).__name__})")
+            raise TypeError(
+                f"{name} must be one number or a 1-d list of numbers, got an array of {ndim} dimensions "
+                f"({type(source).__name__})"
+            )
         return _read(list(source.tolist()), name)
     if hasattr(source, "get_last_lr"):
         vals = source.get_last_lr()
@@ -93,8 +96,10 @@ def _read(source: Any, name: str) -> list[float]:
         return _paddle_lrs(opt, name)
     if hasattr(source, "get_lr"):
         return [_number(f"{name}.get_lr()", source.get_lr())]
-    raise TypeError(f"{name} must be an optimizer (PyTorch or Paddle), a scheduler with get_last_lr(), a list of "
-                    f"numbers or a number, got {_brief(source)}")
+    raise TypeError(
+        f"{name} must be an optimizer (PyTorch or Paddle), a scheduler with get_last_lr(), a list of "
+        f"numbers or a number, got {_brief(source)}"
+    )
 
 
 def _is_number(v: Any) -> bool:
@@ -177,7 +182,8 @@ def _paddle_lrs(opt: Any, name: str) -> list[float]:
                 "ParamAttr(learning_rate=...) or a param group's 'learning_rate'), so they get different lrs "
                 f"(the global lr {glob!r} times each) and the group has no one lr to log. Give each multiplier "
                 "its own param group, or log the values you mean: log(step, optimizer.get_lr()) for the global lr, "
-                "or a list of numbers")
+                "or a list of numbers"
+            )
         m = found[0]
         out.append(glob if m == 1.0 else glob * m)
     return out
@@ -198,8 +204,11 @@ def _distinct(params: list, ratio: Any, name: str, i: int) -> list[float]:
             attr = getattr(p, "optimize_attr", None)
             m = attr.get("learning_rate", 1.0) if isinstance(attr, dict) else 1.0
             if ratio is not None:
-                m = _number(f"{name}: param group {i}, optimize_attr['learning_rate'] of parameter "
-                            f"{str(getattr(p, 'name', '?'))[:60]}", m)
+                m = _number(
+                    f"{name}: param group {i}, optimize_attr['learning_rate'] of parameter "
+                    f"{str(getattr(p, 'name', '?'))[:60]}",
+                    m,
+                )
                 m *= _number(f"{name}: AdamW lr_ratio of parameter {str(getattr(p, 'name', '?'))[:60]}", ratio(p))
             values.append(m)
     found: list[float] = []
@@ -226,8 +235,14 @@ class LRLogger:
     ``optimizer.step()``), so each row is the value that step applied.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | TextIO, tensorboard_dir: str | os.PathLike[str] | None = None,
-                 *, tag: str = "lr", flush_every: int = 100) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | TextIO,
+        tensorboard_dir: str | os.PathLike[str] | None = None,
+        *,
+        tag: str = "lr",
+        flush_every: int = 100,
+    ) -> None:
         if isinstance(flush_every, bool) or not isinstance(flush_every, int) or flush_every < 1:
             raise ValueError(f"flush_every must be a whole number >= 1, got {flush_every!r}")
         self._writer = None
@@ -235,8 +250,9 @@ class LRLogger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError as e:
-                raise ImportError(f"tensorboard_dir needs torch and tensorboard (pip install tensorboard): {e}") \
-                    from None
+                raise ImportError(
+                    f"tensorboard_dir needs torch and tensorboard (pip install tensorboard): {e}"
+                ) from None
             self._writer = SummaryWriter(os.fspath(tensorboard_dir))
         if hasattr(path, "write"):
             # a text stream: of path's types (a path or a TextIO) the one that writes
@@ -244,8 +260,10 @@ class LRLogger:
             self._own = False
             self.path = None
         elif not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a file path (str or os.PathLike) or a text stream (with .write), "
-                            f"got {type(path).__name__}")
+            raise TypeError(
+                f"path must be a file path (str or os.PathLike) or a text stream (with .write), "
+                f"got {type(path).__name__}"
+            )
         else:
             self.path = os.fspath(path)
             folder = os.path.dirname(self.path)
@@ -274,14 +292,18 @@ class LRLogger:
             raise ValueError("this LRLogger is closed")
         if not _is_number(step):
             swapped = _is_number(lrs) or isinstance(lrs, (list, tuple))
-            hint = (". The arguments look swapped: the call is log(step, lrs), e.g. log(step, optimizer)" if swapped
-                    else ": the call is log(step, lrs), the step first")
+            hint = (
+                ". The arguments look swapped: the call is log(step, lrs), e.g. log(step, optimizer)"
+                if swapped
+                else ": the call is log(step, lrs), the step first"
+            )
             raise TypeError(f"LRLogger.log: step must be a finite number (the training step), got {_brief(step)}{hint}")
         if not -_STEP_BOUND < step < _STEP_BOUND:  # exact comparison, no float() of a huge int; False for NaN
             if step != step or step in (math.inf, -math.inf):
                 raise TypeError(f"LRLogger.log: step must be a finite number (the training step), got {show(step)}")
-            raise ValueError(f"LRLogger.log: step must be above -2**63 and below 2**63 (the training step), "
-                             f"got {show(step)}")
+            raise ValueError(
+                f"LRLogger.log: step must be above -2**63 and below 2**63 (the training step), got {show(step)}"
+            )
         values = _read(lrs, "lrs")
         s = int(step) if float(step).is_integer() else float(step)
         self._fh.write("".join(f"{s},{g},{v!r}\n" for g, v in enumerate(values)))
@@ -308,7 +330,7 @@ class LRLogger:
             self._writer.close()
         self.closed = True
 
-    def __enter__(self) -> "LRLogger":
+    def __enter__(self) -> LRLogger:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -326,8 +348,18 @@ class Progress:
     ...     p.update(3)
     """
 
-    def __init__(self, total: int | None, desc: str = "", *, stream: TextIO | None = None, delay: float = 1.0,
-                 every: float = 5.0, width: int = 28, enabled: bool = True, unit: str = "") -> None:
+    def __init__(
+        self,
+        total: int | None,
+        desc: str = "",
+        *,
+        stream: TextIO | None = None,
+        delay: float = 1.0,
+        every: float = 5.0,
+        width: int = 28,
+        enabled: bool = True,
+        unit: str = "",
+    ) -> None:
         self.total = total
         self.desc = desc
         self.stream = stream if stream is not None else sys.stderr
@@ -371,8 +403,10 @@ class Progress:
             fill = int(round(frac * self.width))
             eta = el / frac - el if frac > 0 else math.inf
             eta_s = f", {eta:.0f}s left" if math.isfinite(eta) and frac < 1 else ""
-            return (f"{head}[{'#' * fill}{'.' * (self.width - fill)}] {frac * 100:3.0f}% "
-                    f"{self.n}/{self.total}{unit} {el:.1f}s{eta_s}{tail}")
+            return (
+                f"{head}[{'#' * fill}{'.' * (self.width - fill)}] {frac * 100:3.0f}% "
+                f"{self.n}/{self.total}{unit} {el:.1f}s{eta_s}{tail}"
+            )
         return f"{head}{self.n}{unit} {el:.1f}s{tail}"
 
     def _draw(self, now: float, final: bool = False) -> None:
@@ -394,7 +428,7 @@ class Progress:
                 self._draw(time.monotonic(), final=True)
             self._shown = False
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -407,8 +441,15 @@ class Progress:
         self.close()
 
 
-def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", *, stream: TextIO | None = None,
-             use_tqdm: bool = True, delay: float = 0.0) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T],
+    total: int | None = None,
+    desc: str = "",
+    *,
+    stream: TextIO | None = None,
+    use_tqdm: bool = True,
+    delay: float = 0.0,
+) -> Iterator[T]:
     """``iterable`` with a progress bar on stderr: tqdm if installed (and ``use_tqdm``), else :class:`Progress`."""
     if total is None and isinstance(iterable, Sequence):
         total = len(iterable)
@@ -418,8 +459,14 @@ def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", *,
         except ImportError:
             pass
         else:
-            yield from tqdm(iterable, total=total, desc=desc or None, file=stream if stream is not None else sys.stderr,
-                            delay=delay, dynamic_ncols=True)
+            yield from tqdm(
+                iterable,
+                total=total,
+                desc=desc or None,
+                file=stream if stream is not None else sys.stderr,
+                delay=delay,
+                dynamic_ncols=True,
+            )
             return
     with Progress(total, desc, stream=stream, delay=delay) as bar:
         for item in iterable:

@@ -46,8 +46,9 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from . import _num as m
 from ._num import np
@@ -59,6 +60,7 @@ _SLICE = 2048  # positions per slice at least, on average, for the ordered fast 
 
 
 # -- floats -------------------------------------------------------------------------------
+
 
 def _s_minimum(a: float, b: float) -> float:
     return a if a < b else b
@@ -91,7 +93,7 @@ def _s_divceil(t: float, d: float) -> Any:
 
 
 def _s_libm_pow(x: float, p: float) -> float:
-    return x ** p
+    return x**p
 
 
 def _s_take(table: tuple[float, ...], i: int) -> float:
@@ -139,16 +141,43 @@ def _s_host(fn: Callable[..., Any], *args: Any) -> Any:
 
 SCALAR = SimpleNamespace(
     name="scalar",
-    cos=m.cos, sqrt=m.sqrt, exp=m.exp, expm1=m.expm1, tanh=m.tanh, log=m.log, floor=math.floor, ceil=math.ceil, fmod=math.fmod, libm_pow=_s_libm_pow,
-    pow=m.fpow, xpow=m.xpow, ipow=m.ipow, floordiv=_s_floordiv, divfloor=_s_divfloor, divceil=_s_divceil,
-    minimum=_s_minimum, maximum=_s_maximum, where=_s_where, full=_s_full, count_le=bisect.bisect_right,
-    count_lt=bisect.bisect_left, take=_s_take,
-    hold=_s_hold, split=_s_split, segments=_s_segments, branch=_s_branch, per_index=_s_per_index, by_index=_s_by_index,
-    guard=_s_guard, apply=_s_apply, host=_s_host,
+    cos=m.cos,
+    sqrt=m.sqrt,
+    exp=m.exp,
+    expm1=m.expm1,
+    tanh=m.tanh,
+    log=m.log,
+    floor=math.floor,
+    ceil=math.ceil,
+    fmod=math.fmod,
+    libm_pow=_s_libm_pow,
+    pow=m.fpow,
+    xpow=m.xpow,
+    ipow=m.ipow,
+    floordiv=_s_floordiv,
+    divfloor=_s_divfloor,
+    divceil=_s_divceil,
+    minimum=_s_minimum,
+    maximum=_s_maximum,
+    where=_s_where,
+    full=_s_full,
+    count_le=bisect.bisect_right,
+    count_lt=bisect.bisect_left,
+    take=_s_take,
+    hold=_s_hold,
+    split=_s_split,
+    segments=_s_segments,
+    branch=_s_branch,
+    per_index=_s_per_index,
+    by_index=_s_by_index,
+    guard=_s_guard,
+    apply=_s_apply,
+    host=_s_host,
 )
 
 
 # -- numpy arrays -----------------------------------------------------------------------
+
 
 def _v_full(t: Any, v: float) -> Any:
     return np.full_like(t, v)
@@ -171,7 +200,7 @@ def _v_divceil(t: Any, d: float) -> Any:
 
 
 def _v_libm_pow(x: Any, p: float) -> Any:
-    return np.array([v ** p for v in x.tolist()], dtype=np.float64)
+    return np.array([v**p for v in x.tolist()], dtype=np.float64)
 
 
 def _v_take(table: Any, i: Any) -> Any:
@@ -278,8 +307,6 @@ def _v_per_index(fn: Callable[[float], float], i: Any) -> Any:
     return m.vtable(fn, i) if isinstance(i, np.ndarray) else fn(i)
 
 
-
-
 def _v_by_index(i: Any, body: Callable[..., Any], *args: Any) -> Any:
     # Positions in order (the usual array: a whole run) have their whole numbers in
     # runs; each run is a slice of every argument (a view, no copy), evaluated with
@@ -325,13 +352,36 @@ def _ufunc(name: str) -> Callable[..., Any]:
 
 NUMPY = SimpleNamespace(
     name="numpy",
-    cos=_ufunc("cos"), sqrt=_ufunc("sqrt"), exp=_ufunc("exp"), expm1=_ufunc("expm1"), tanh=_ufunc("tanh"),
-    log=_ufunc("log"), floor=_ufunc("floor"), ceil=_ufunc("ceil"), fmod=_ufunc("fmod"),
+    cos=_ufunc("cos"),
+    sqrt=_ufunc("sqrt"),
+    exp=_ufunc("exp"),
+    expm1=_ufunc("expm1"),
+    tanh=_ufunc("tanh"),
+    log=_ufunc("log"),
+    floor=_ufunc("floor"),
+    ceil=_ufunc("ceil"),
+    fmod=_ufunc("fmod"),
     libm_pow=_v_libm_pow,
-    pow=_ufunc("power"), xpow=_ufunc("power"), ipow=m.vipow, floordiv=m.vfloordiv, divfloor=_v_divfloor,
+    pow=_ufunc("power"),
+    xpow=_ufunc("power"),
+    ipow=m.vipow,
+    floordiv=m.vfloordiv,
+    divfloor=_v_divfloor,
     divceil=_v_divceil,
-    minimum=_ufunc("minimum"), maximum=_ufunc("maximum"), where=_v_where, full=_v_full, count_le=_v_count_le,
-    count_lt=_v_count_lt, take=_v_take,
-    hold=_v_hold, split=_v_split, segments=_v_segments, branch=_v_branch, per_index=_v_per_index, by_index=_v_by_index,
-    guard=_v_guard, apply=_v_apply, host=_v_host,
+    minimum=_ufunc("minimum"),
+    maximum=_ufunc("maximum"),
+    where=_v_where,
+    full=_v_full,
+    count_le=_v_count_le,
+    count_lt=_v_count_lt,
+    take=_v_take,
+    hold=_v_hold,
+    split=_v_split,
+    segments=_v_segments,
+    branch=_v_branch,
+    per_index=_v_per_index,
+    by_index=_v_by_index,
+    guard=_v_guard,
+    apply=_v_apply,
+    host=_v_host,
 )

@@ -54,8 +54,7 @@ from ..schedules.compose import Sequence, Warmup
 from ..schedules.decays import Constant, Exponential, Linear
 from ..schedules.presets import WarmupCosine
 
-__all__ = ["FLAVORS", "MODES", "RULES", "sweep", "LossRecorder", "RangeTest", "RangeTestResult", "suggest",
-           "defaults"]
+__all__ = ["FLAVORS", "MODES", "RULES", "sweep", "LossRecorder", "RangeTest", "RangeTestResult", "suggest", "defaults"]
 
 #: the implementations reproduced, value for value
 FLAVORS = ("torch-lr-finder", "lightning")
@@ -123,8 +122,9 @@ def _check_range(start_lr: Any, end_lr: Any, num_iter: Any, mode: str) -> tuple[
     return a, b, n
 
 
-def sweep(start_lr: float, end_lr: float, num_iter: int, step_mode: str = "exp",
-          flavor: str = "torch-lr-finder") -> Schedule:
+def sweep(
+    start_lr: float, end_lr: float, num_iter: int, step_mode: str = "exp", flavor: str = "torch-lr-finder"
+) -> Schedule:
     """The learning rates of the test as an lrkit schedule: ``f(i)`` is the lr of update ``i``.
 
     With ``a = start_lr``, ``b = end_lr``, ``N = num_iter``:
@@ -186,16 +186,23 @@ class LossRecorder:
     1.010101
     """
 
-    def __init__(self, smooth_f: float | None = None, diverge_th: float | None = None,
-                 flavor: str = "torch-lr-finder", step_offset: int = 0) -> None:
+    def __init__(
+        self,
+        smooth_f: float | None = None,
+        diverge_th: float | None = None,
+        flavor: str = "torch-lr-finder",
+        step_offset: int = 0,
+    ) -> None:
         self.flavor = _flavor(flavor)
         d = _DEFAULTS[self.flavor]
         f = d["smooth_f"] if smooth_f is None else _finite_number("smooth_f", smooth_f)
         if not 0 <= f < 1:
             raise ValueError(f"smooth_f must be in [0, 1), got {smooth_f!r}")
         if self.flavor == "lightning" and f == 0:
-            raise ValueError("smooth_f must be in (0, 1) for the lightning flavor (its bias correction divides "
-                             "by 1 - (1 - smooth_f) ** k), got 0")
+            raise ValueError(
+                "smooth_f must be in (0, 1) for the lightning flavor (its bias correction divides "
+                "by 1 - (1 - smooth_f) ** k), got 0"
+            )
         if diverge_th is None:
             th = d["diverge_th"]
         elif isinstance(diverge_th, (int, float)) and not isinstance(diverge_th, bool) and diverge_th == math.inf:
@@ -253,8 +260,9 @@ class LossRecorder:
             self.stop_reason = f"non-finite loss at update {i}: {loss!r} (lr {lr!r})"
             return True
         if diverged:
-            self.stop_reason = (f"diverged at update {i}: smoothed loss {s!r} > diverge_th ({self.diverge_th!r}) "
-                                f"x best ({best!r})")
+            self.stop_reason = (
+                f"diverged at update {i}: smoothed loss {s!r} > diverge_th ({self.diverge_th!r}) x best ({best!r})"
+            )
             return True
         return False
 
@@ -272,8 +280,14 @@ def _finite_prefix(losses: np.ndarray) -> int:
     return int(bad[0]) if bad.size else len(losses)
 
 
-def suggest(lrs: SequenceT[float], losses: SequenceT[float], rule: str = "steepest", skip_start: int | None = None,
-            skip_end: int | None = None, num_iter: int | None = None) -> tuple[float, int]:
+def suggest(
+    lrs: SequenceT[float],
+    losses: SequenceT[float],
+    rule: str = "steepest",
+    skip_start: int | None = None,
+    skip_end: int | None = None,
+    num_iter: int | None = None,
+) -> tuple[float, int]:
     """A learning rate read off a range-test curve, and the index of the point it comes from.
 
     ``lrs[i]`` is the lr of update ``i`` and ``losses[i]`` its (smoothed) loss. Points from
@@ -301,8 +315,7 @@ def suggest(lrs: SequenceT[float], losses: SequenceT[float], rule: str = "steepe
     lr = np.asarray(lrs, dtype=np.float64)
     loss = np.asarray(losses, dtype=np.float64)
     if lr.ndim != 1 or lr.shape != loss.shape:
-        raise ValueError(f"lrs and losses must be two lists of the same length, got shapes {lr.shape} and "
-                         f"{loss.shape}")
+        raise ValueError(f"lrs and losses must be two lists of the same length, got shapes {lr.shape} and {loss.shape}")
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(map(repr, RULES))}, got {rule!r}")
     n = len(loss)
@@ -323,8 +336,10 @@ def suggest(lrs: SequenceT[float], losses: SequenceT[float], rule: str = "steepe
         idx, y = idx[:cut], y[:cut]
     need = 2 if rule in ("steepest", "steepest-lr") else 1
     if len(y) < need:
-        raise ValueError(f"rule {rule!r} needs at least {need} finite points between skip_start ({s0}) and "
-                         f"skip_end ({s1}); {n} points recorded, {len(y)} usable: run more updates or skip fewer")
+        raise ValueError(
+            f"rule {rule!r} needs at least {need} finite points between skip_start ({s0}) and "
+            f"skip_end ({s1}); {n} points recorded, {len(y)} usable: run more updates or skip fewer"
+        )
     if rule == "steepest":
         j = int(np.argmin(np.gradient(y)))
     elif rule == "steepest-lr":
@@ -395,8 +410,10 @@ class RangeTestResult:
         self.raw_losses = [float(v) for v in self.raw_losses]
         self.losses = [float(v) for v in self.losses]
         if not len(self.lrs) == len(self.raw_losses) == len(self.losses):
-            raise ValueError(f"lrs, raw_losses and losses must have the same length, got {len(self.lrs)}, "
-                             f"{len(self.raw_losses)} and {len(self.losses)}")
+            raise ValueError(
+                f"lrs, raw_losses and losses must have the same length, got {len(self.lrs)}, "
+                f"{len(self.raw_losses)} and {len(self.losses)}"
+            )
 
     def __len__(self) -> int:
         return len(self.lrs)
@@ -407,21 +424,29 @@ class RangeTestResult:
         loss, or the data ran out)."""
         return len(self) < self.num_iter
 
-    def suggestion(self, rule: str | None = None, skip_start: int | None = None,
-                   skip_end: int | None = None) -> float:
+    def suggestion(self, rule: str | None = None, skip_start: int | None = None, skip_end: int | None = None) -> float:
         """The suggested lr by ``rule`` (default: the flavor's, ``"steepest"`` for
         torch-lr-finder, ``"steepest-lr"`` for Lightning); see :func:`suggest`."""
         return self.suggestion_point(rule, skip_start, skip_end)[0]
 
-    def suggestion_point(self, rule: str | None = None, skip_start: int | None = None,
-                         skip_end: int | None = None) -> tuple[float, int]:
+    def suggestion_point(
+        self, rule: str | None = None, skip_start: int | None = None, skip_end: int | None = None
+    ) -> tuple[float, int]:
         """``(suggested lr, index of the curve point it comes from)``."""
         r = _DEFAULTS[self.flavor]["rule"] if rule is None else rule
         return suggest(self.lrs, self.losses, r, skip_start, skip_end, num_iter=self.num_iter)
 
-    def plan(self, total_steps: float, warmup_steps: float = 0, shape: str = "cosine", rule: str | None = None,
-             factor: float = 1.0, min_lr: float = 0.0, skip_start: int | None = None,
-             skip_end: int | None = None) -> Schedule:
+    def plan(
+        self,
+        total_steps: float,
+        warmup_steps: float = 0,
+        shape: str = "cosine",
+        rule: str | None = None,
+        factor: float = 1.0,
+        min_lr: float = 0.0,
+        skip_start: int | None = None,
+        skip_end: int | None = None,
+    ) -> Schedule:
         """A training schedule peaking at ``factor`` x the suggestion.
 
         ``shape="cosine"``: :class:`lrkit.WarmupCosine` (``peak``, ``total_steps``,
@@ -443,8 +468,15 @@ class RangeTestResult:
             return Warmup(Constant(peak), W)
         raise ValueError(f"shape must be 'cosine', 'linear' or 'constant', got {shape!r}")
 
-    def plot(self, ax: Any = None, rule: str | None = None, skip_start: int | None = None,
-             skip_end: int | None = None, raw: bool = False, suggest_lr: bool = True) -> Any:
+    def plot(
+        self,
+        ax: Any = None,
+        rule: str | None = None,
+        skip_start: int | None = None,
+        skip_end: int | None = None,
+        raw: bool = False,
+        suggest_lr: bool = True,
+    ) -> Any:
         """The smoothed loss against the lr on a log axis (``raw=True`` adds the raw loss),
         the suggestion marked; returns the matplotlib axes."""
         import matplotlib.pyplot as plt
@@ -457,8 +489,7 @@ class RangeTestResult:
         if suggest_lr and len(self):
             r = _DEFAULTS[self.flavor]["rule"] if rule is None else rule
             lr, j = self.suggestion_point(r, skip_start, skip_end)
-            ax.scatter([lr], [self.losses[j]], s=75, marker="o", color="red", zorder=3,
-                       label=f"{r}: {lr:.3g}")
+            ax.scatter([lr], [self.losses[j]], s=75, marker="o", color="red", zorder=3, label=f"{r}: {lr:.3g}")
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
@@ -517,9 +548,17 @@ class RangeTest:
     any other exception propagates.
     """
 
-    def __init__(self, start_lr: float, end_lr: float = 10.0, num_iter: int = 100, step_mode: str = "exp",
-                 smooth_f: float | None = None, diverge_th: float | None = None,
-                 flavor: str = "torch-lr-finder", step_offset: int = 0) -> None:
+    def __init__(
+        self,
+        start_lr: float,
+        end_lr: float = 10.0,
+        num_iter: int = 100,
+        step_mode: str = "exp",
+        smooth_f: float | None = None,
+        diverge_th: float | None = None,
+        flavor: str = "torch-lr-finder",
+        step_offset: int = 0,
+    ) -> None:
         self.step_mode = _mode(step_mode)
         self.flavor = _flavor(flavor)
         self.start_lr, self.end_lr, self.num_iter = _check_range(start_lr, end_lr, num_iter, self.step_mode)
@@ -533,8 +572,13 @@ class RangeTest:
 
     def group_lrs(self, start_lr: float) -> list[float]:
         """The same sweep from another start (a param group with its own lr), same end."""
-        return [float(v) for v in (sweep(start_lr, self.end_lr, self.num_iter, self.step_mode,
-                                          self.flavor)(i) for i in range(self.num_iter))]
+        return [
+            float(v)
+            for v in (
+                sweep(start_lr, self.end_lr, self.num_iter, self.step_mode, self.flavor)(i)
+                for i in range(self.num_iter)
+            )
+        ]
 
     def run(self, update: Callable[[int, float], float]) -> RangeTestResult:
         rec = LossRecorder(*self._rec_args)
@@ -548,8 +592,19 @@ class RangeTest:
             if rec.record(lr, loss):
                 reason = rec.stop_reason
                 break
-        return RangeTestResult(rec.lrs, rec.raw_losses, rec.losses, self.start_lr, self.end_lr, self.num_iter,
-                               self.step_mode, self.flavor, rec.smooth_f, rec.diverge_th, reason)
+        return RangeTestResult(
+            rec.lrs,
+            rec.raw_losses,
+            rec.losses,
+            self.start_lr,
+            self.end_lr,
+            self.num_iter,
+            self.step_mode,
+            self.flavor,
+            rec.smooth_f,
+            rec.diverge_th,
+            reason,
+        )
 
 
 def batches(data: Iterable[Any]) -> Callable[[], Any]:

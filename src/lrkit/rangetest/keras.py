@@ -30,13 +30,24 @@ __all__ = ["range_test"]
 
 def _array_batches(x: Any, y: Any, batch_size: int) -> list[tuple[Any, Any]]:
     n = len(x)
-    return [(x[i:i + batch_size], None if y is None else y[i:i + batch_size]) for i in range(0, n, batch_size)]
+    return [(x[i : i + batch_size], None if y is None else y[i : i + batch_size]) for i in range(0, n, batch_size)]
 
 
-def range_test(model: Any, data: Iterable[Any] | None = None, *, x: Any = None, y: Any = None, batch_size: int = 32,
-               start_lr: float | None = None, end_lr: float = 10.0, num_iter: int = 100, step_mode: str = "exp",
-               smooth_f: float | None = None, diverge_th: float | None = None,
-               flavor: str = "torch-lr-finder") -> RangeTestResult:
+def range_test(
+    model: Any,
+    data: Iterable[Any] | None = None,
+    *,
+    x: Any = None,
+    y: Any = None,
+    batch_size: int = 32,
+    start_lr: float | None = None,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    step_mode: str = "exp",
+    smooth_f: float | None = None,
+    diverge_th: float | None = None,
+    flavor: str = "torch-lr-finder",
+) -> RangeTestResult:
     """Run the LR range test on a compiled Keras ``model`` and restore it.
 
     * ``data``: an iterable of batches ``(x, y)`` or ``(x, y, sample_weight)`` (re-iterated

@@ -113,11 +113,23 @@ def restore(model: Any, optimizer: Any, snap: dict[str, Any]) -> None:
         paddle.set_rng_state(snap["rng"])
 
 
-def range_test(model: Any, optimizer: Any, loss_fn: Callable[[Any, Any], Any] | None = None,
-               data: Iterable[Any] | None = None, *, step: Callable[[Any], Any] | None = None,
-               start_lr: float | None = None, end_lr: float = 10.0, num_iter: int = 100, step_mode: str = "exp",
-               smooth_f: float | None = None, diverge_th: float | None = None, accumulation_steps: int = 1,
-               flavor: str = "torch-lr-finder", restore_rng: bool = True) -> RangeTestResult:
+def range_test(
+    model: Any,
+    optimizer: Any,
+    loss_fn: Callable[[Any, Any], Any] | None = None,
+    data: Iterable[Any] | None = None,
+    *,
+    step: Callable[[Any], Any] | None = None,
+    start_lr: float | None = None,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    step_mode: str = "exp",
+    smooth_f: float | None = None,
+    diverge_th: float | None = None,
+    accumulation_steps: int = 1,
+    flavor: str = "torch-lr-finder",
+    restore_rng: bool = True,
+) -> RangeTestResult:
     """Run the LR range test on a Paddle ``model`` / ``optimizer`` / ``data`` and restore them.
 
     The arguments are :func:`lrkit.rangetest.torch.range_test`'s; ``start_lr=None`` starts
@@ -143,8 +155,10 @@ def range_test(model: Any, optimizer: Any, loss_fn: Callable[[Any, Any], Any] | 
         if step is not None:
             return step(batch)
         if not isinstance(batch, (list, tuple)) or len(batch) < 2:
-            raise ValueError(f"with loss_fn, each batch must be (inputs, labels, ...), got {type(batch).__name__}; "
-                             "use step= for other batches")
+            raise ValueError(
+                f"with loss_fn, each batch must be (inputs, labels, ...), got {type(batch).__name__}; "
+                "use step= for other batches"
+            )
         if loss_fn is None:  # refused on entry: loss_fn or step is given
             raise TypeError("range_test needs loss_fn= or step=")
         return loss_fn(model(batch[0]), batch[1])

@@ -89,11 +89,24 @@ def _move(obj: Any, device: Any) -> Any:
     return obj
 
 
-def range_test(model: Any, optimizer: Any, loss_fn: Callable[[Any, Any], Any] | None = None,
-               data: Iterable[Any] | None = None, *, step: Callable[[Any], Any] | None = None,
-               start_lr: float | None = None, end_lr: float = 10.0, num_iter: int = 100, step_mode: str = "exp",
-               smooth_f: float | None = None, diverge_th: float | None = None, accumulation_steps: int = 1,
-               flavor: str = "torch-lr-finder", device: Any = None, restore_rng: bool = True) -> RangeTestResult:
+def range_test(
+    model: Any,
+    optimizer: Any,
+    loss_fn: Callable[[Any, Any], Any] | None = None,
+    data: Iterable[Any] | None = None,
+    *,
+    step: Callable[[Any], Any] | None = None,
+    start_lr: float | None = None,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    step_mode: str = "exp",
+    smooth_f: float | None = None,
+    diverge_th: float | None = None,
+    accumulation_steps: int = 1,
+    flavor: str = "torch-lr-finder",
+    device: Any = None,
+    restore_rng: bool = True,
+) -> RangeTestResult:
     """Run the LR range test on ``model`` / ``optimizer`` / ``data`` and restore them.
 
     * ``loss_fn(outputs, labels)`` with batches ``(inputs, labels, ...)`` (torch-lr-finder's
@@ -139,8 +152,10 @@ def range_test(model: Any, optimizer: Any, loss_fn: Callable[[Any, Any], Any] | 
         if step is not None:
             return step(_move(batch, device))
         if not isinstance(batch, (list, tuple)) or len(batch) < 2:
-            raise ValueError(f"with loss_fn, each batch must be (inputs, labels, ...), got {type(batch).__name__}; "
-                             "use step= for other batches")
+            raise ValueError(
+                f"with loss_fn, each batch must be (inputs, labels, ...), got {type(batch).__name__}; "
+                "use step= for other batches"
+            )
         if loss_fn is None:  # refused on entry: loss_fn or step is given
             raise TypeError("range_test needs loss_fn= or step=")
         inputs, labels = _move(batch[0], device), _move(batch[1], device)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
-
 from .. import _check
-from .._num import np
 from .. import _num as m
+from .._num import np
 from ..core import Phase, Schedule, register
 from ..params import param
 
@@ -24,15 +23,17 @@ _MAX_TABLE = 65536
 DEVICE_CYCLES = 65536  # cycles whose starts, heights and rates a device looks up (float64)
 #: a device narrower than float64 (float32: step counts are int32, positions below 2 ** 31) looks
 #: up every cycle that starts before 2 ** 31, at most this many (20 bytes each on the device)
-DEVICE_CYCLES_NARROW = 2 ** 20
-NARROW_POSITIONS = 2.0 ** 31
+DEVICE_CYCLES_NARROW = 2**20
+NARROW_POSITIONS = 2.0**31
 
 
 def _resolvable(q: float, t: float, what: str, length: float) -> None:
     """Refuse a position ``t`` whose count of periods ``q`` overflows the float range."""
     if not q < _INF:
-        raise ValueError(f"position {t!r} is too many {what}s of {length!r} in to count "
-                         f"(the count overflows float64); use a longer {what} or an earlier position")
+        raise ValueError(
+            f"position {t!r} is too many {what}s of {length!r} in to count "
+            f"(the count overflows float64); use a longer {what} or an earlier position"
+        )
 
 
 @register("cosine_restarts")
@@ -58,23 +59,37 @@ class CosineRestarts(Schedule):
     0.5
     """
 
-    formula = ('cycle `i` lasts `period * period_mult^i`, peaks at `max(peak * peak_decay^i, min)` (or `min + (peak - min) '
-               'amplitude_decay^i`), cosine of `pi (x / P_i)^k`; `min` after `max_cycles`')
+    formula = (
+        'cycle `i` lasts `period * period_mult^i`, peaks at `max(peak * peak_decay^i, min)` (or `min + (peak - min) '
+        'amplitude_decay^i`), cosine of `pi (x / P_i)^k`; `min` after `max_cycles`'
+    )
     example = {"peak_lr": 0.1, "period": 100, "period_mult": 2, "min_lr": 0.001, "peak_decay": 0.7, "max_cycles": 4}
     peak_lr: float = param("rate", doc="the first cycle's peak")
     period: float = param("length", doc="length of the first cycle")
     period_mult: float = param("real", default=1.0, doc="each cycle is this many times longer than the previous, >= 1")
     min_lr: float = param("rate", default=0.0, doc="the floor of every cycle")
-    peak_decay: float = param("factor", default=1.0,
-                              doc="each restart's peak is the previous one times this, in [0, 1]")
-    max_cycles: int | None = param("count", default=None, doc="cycles before min_lr is held (default: no end)",
-                                   optional=True)
+    peak_decay: float = param(
+        "factor", default=1.0, doc="each restart's peak is the previous one times this, in [0, 1]"
+    )
+    max_cycles: int | None = param(
+        "count", default=None, doc="cycles before min_lr is held (default: no end)", optional=True
+    )
     k: float = param("positive", default=1.0, doc="k-decay exponent of the position within a cycle (1: plain cosine)")
-    amplitude_decay: float = param("factor", default=1.0,
-                                   doc="each restart's height above min_lr is the previous one times this, in [0, 1]")
+    amplitude_decay: float = param(
+        "factor", default=1.0, doc="each restart's height above min_lr is the previous one times this, in [0, 1]"
+    )
 
-    def _setup(self, peak_lr: float, period: float, period_mult: float, min_lr: float, peak_decay: float,
-               max_cycles: int | None, k: float, amplitude_decay: float) -> None:
+    def _setup(
+        self,
+        peak_lr: float,
+        period: float,
+        period_mult: float,
+        min_lr: float,
+        peak_decay: float,
+        max_cycles: int | None,
+        k: float,
+        amplitude_decay: float,
+    ) -> None:
         p, lo, P, pm, pd = peak_lr, min_lr, period, period_mult, peak_decay
         if amplitude_decay > 1:
             raise ValueError(f"amplitude_decay must be in [0, 1], got {amplitude_decay!r}")
@@ -84,10 +99,20 @@ class CosineRestarts(Schedule):
         if pm < 1:
             raise ValueError(f"period_mult must be >= 1, got {period_mult!r}")
         if pd > 1:
-            raise ValueError(f"peak_decay must be in [0, 1] (each restart's peak is the previous one times it), "
-                             f"got {peak_decay!r}")
-        self._set(peak_lr=p, period=P, period_mult=pm, min_lr=lo, peak_decay=pd, max_cycles=max_cycles, k=k,
-                  amplitude_decay=amplitude_decay, _logm=math.log(pm) if pm > 1 else 0.0)
+            raise ValueError(
+                f"peak_decay must be in [0, 1] (each restart's peak is the previous one times it), got {peak_decay!r}"
+            )
+        self._set(
+            peak_lr=p,
+            period=P,
+            period_mult=pm,
+            min_lr=lo,
+            peak_decay=pd,
+            max_cycles=max_cycles,
+            k=k,
+            amplitude_decay=amplitude_decay,
+            _logm=math.log(pm) if pm > 1 else 0.0,
+        )
         self._set(_end=_INF if max_cycles is None else self._cycle_start(max_cycles))
 
     def cycle_start(self, i: int) -> float:
@@ -194,7 +219,7 @@ class CosineRestarts(Schedule):
             pass
         n = DEVICE_CYCLES
         if self.period_mult != 1.0:
-            n = min(n, int(self._index(float(2 ** 63))) + 2)
+            n = min(n, int(self._index(float(2**63))) + 2)
         elif self.peak_decay == 1.0 and self.amplitude_decay == 1.0:
             n = 1  # every cycle alike
         else:  # the heights decay to a constant (the floor, or 0): the cycles up to there
@@ -236,9 +261,11 @@ class CosineRestarts(Schedule):
                 f"too close to 1 for period={self.period!r}): float32 cannot compute the start of a cycle past "
                 "them exactly; evaluate it in float64 (JAX: jax.config.update('jax_enable_x64', True); "
                 "Keras: keras.config.set_floatx('float64'), with JAX's x64 on the jax backend), or use a "
-                "period_mult further from 1 or a longer period")
+                "period_mult further from 1 or a longer period"
+            )
+
         def powers(b: float) -> Any:  # b ** i as m.ipow computes it (Python's float power), i < n
-            return np.array([b ** c for c in range(n)], dtype=np.float64)
+            return np.array([b**c for c in range(n)], dtype=np.float64)
 
         P, pm = self.period, self.period_mult
         grow = powers(pm)
@@ -385,14 +412,18 @@ class CosineRestarts(Schedule):
                 cuts = [0] + np.searchsorted(t, starts[1:], side="left").tolist() + [t.size]
                 x = np.empty_like(t)
                 for c in range(starts.size):
-                    np.subtract(t[cuts[c]:cuts[c + 1]], starts[c], out=x[cuts[c]:cuts[c + 1]])
+                    np.subtract(t[cuts[c] : cuts[c + 1]], starts[c], out=x[cuts[c] : cuts[c + 1]])
                 # whole numbers, as integers when exact
-                cycles = np.arange(int(first), int(first) + starts.size) if first < 2.0 ** 53 else first + np.arange(starts.size)
+                cycles = (
+                    np.arange(int(first), int(first) + starts.size)
+                    if first < 2.0**53
+                    else first + np.arange(starts.size)
+                )
                 i = np.repeat(cycles, np.diff(cuts))
             else:
                 j = np.searchsorted(starts, t, side="right") - 1
                 x = t - starts[j]  # >= 0: t >= starts[j], and rounding keeps the order
-                i = j + int(first) if first < 2.0 ** 53 else j + first
+                i = j + int(first) if first < 2.0**53 else j + first
             if pm != 1.0:
                 return i, x  # x < inf always: nothing to correct
         else:
@@ -445,8 +476,9 @@ class CosineRestarts(Schedule):
             out.append(Phase(f"cycles {_MAX_LISTED + 1}...", s, _INF, self._scalar(s), None, False))
         elif self.max_cycles > _MAX_LISTED:
             s = out[-1].end
-            out.append(Phase(f"cycles {_MAX_LISTED + 1}-{self.max_cycles}", s, self._end, self._scalar(s),
-                             self.min_lr, False))
+            out.append(
+                Phase(f"cycles {_MAX_LISTED + 1}-{self.max_cycles}", s, self._end, self._scalar(s), self.min_lr, False)
+            )
         if self.max_cycles is not None:
             out.append(Phase("hold min_lr", self._end, _INF, self.min_lr, self.min_lr, True))
         return out
@@ -477,22 +509,33 @@ class Cyclic(Schedule):
     example = {"peak_lr": 0.1, "step_size_up": 100, "min_lr": 0.001, "mode": "triangular2"}
     peak_lr: float = param("rate", doc="the top of the first triangle")
     step_size_up: float = param("length", doc="positions from bottom to top")
-    step_size_down: float | None = param("length", default=None, doc="positions from top to bottom (default: "
-                                         "step_size_up)", optional=True)
+    step_size_down: float | None = param(
+        "length", default=None, doc="positions from top to bottom (default: step_size_up)", optional=True
+    )
     min_lr: float = param("rate", default=0.0, doc="the bottom of each triangle")
     mode: CyclicMode = param("choice", default="triangular", doc="how the height changes from cycle to cycle")
     gamma: float = param("factor", default=1.0, doc="exp_range's factor per position, in (0, 1]")
 
-    def _setup(self, peak_lr: float, step_size_up: float, step_size_down: float | None, min_lr: float,
-               mode: str, gamma: float) -> None:
+    def _setup(
+        self, peak_lr: float, step_size_up: float, step_size_down: float | None, min_lr: float, mode: str, gamma: float
+    ) -> None:
         lo, p, up, g = min_lr, peak_lr, step_size_up, gamma
         _check.not_above("min_lr", lo, "peak_lr", p)
         down = up if step_size_down is None else step_size_down
         if not 0 < g <= 1:
             raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
         L = up + down
-        self._set(min_lr=lo, peak_lr=p, step_size_up=up, step_size_down=None if step_size_down is None else down,
-                  mode=mode, gamma=g, _L=L, _r=up / L, _rm1=up / L - 1 if up / L < 1 else -1.0)
+        self._set(
+            min_lr=lo,
+            peak_lr=p,
+            step_size_up=up,
+            step_size_down=None if step_size_down is None else down,
+            mode=mode,
+            gamma=g,
+            _L=L,
+            _r=up / L,
+            _rm1=up / L - 1 if up / L < 1 else -1.0,
+        )
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         if xp.name == "traced":
@@ -516,8 +559,10 @@ class Cyclic(Schedule):
         return self.min_lr + height * xp.xpow(self.gamma, t)
 
     def _too_far(self) -> str:
-        return (f"a position is too many cycles of {self._L!r} in to count (the count overflows float64); "
-                "use a longer cycle or an earlier position")
+        return (
+            f"a position is too many cycles of {self._L!r} in to count (the count overflows float64); "
+            "use a longer cycle or an earlier position"
+        )
 
     def phases(self) -> list[Phase]:
         out = []
