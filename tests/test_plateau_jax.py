@@ -46,11 +46,18 @@ def _metrics(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _config(rng: np.random.Generator) -> dict:
-    factor, rtol, atol = [(0.1, 1e-4, 0.0), (0.5, 0.0, 1e-3), (0.5, 0.1, 0.01), (0.9, 1.0, 0.0),
-                          (0.3, 0.5, 1.0)][rng.integers(5)]
-    return dict(factor=factor, rtol=rtol, atol=atol, patience=int(rng.choice([0, 1, 2, 3, 5])),
-                cooldown=int(rng.choice([0, 0, 1, 3])), accumulation_size=int(rng.choice([1, 1, 2, 3])),
-                min_scale=float(rng.choice([0.0, 0.0, 1e-3, 0.05, 0.5, 1.5])))
+    factor, rtol, atol = [(0.1, 1e-4, 0.0), (0.5, 0.0, 1e-3), (0.5, 0.1, 0.01), (0.9, 1.0, 0.0), (0.3, 0.5, 1.0)][
+        rng.integers(5)
+    ]
+    return dict(
+        factor=factor,
+        rtol=rtol,
+        atol=atol,
+        patience=int(rng.choice([0, 1, 2, 3, 5])),
+        cooldown=int(rng.choice([0, 0, 1, 3])),
+        accumulation_size=int(rng.choice([1, 1, 2, 3])),
+        min_scale=float(rng.choice([0.0, 0.0, 1e-3, 0.05, 0.5, 1.5])),
+    )
 
 
 def _scan(tx, dtype, values):
@@ -116,7 +123,7 @@ def test_one_compilation_for_a_run_with_reductions_and_the_realised_schedule_is_
         # and the realised schedule is the plan times the scale the state held at each update
         scales = np.ones(len(metrics))
         for i in range(int(inner.changes)):
-            scales[int(inner.change_at[i]):] = float(inner.change_scale[i])
+            scales[int(inner.change_at[i]) :] = float(inner.change_scale[i])
         assert np.array_equal(run(np.arange(len(metrics))), plan(np.arange(len(metrics))) * scales)
 
 

@@ -161,9 +161,13 @@ json.dump(out, open(sys.argv[2] + "/out.json", "w"))
 def _cases(rng: np.random.Generator) -> dict:
     random = []
     for _ in range(CASES):
-        kw = dict(factor=float(rng.choice([0.1, 0.5, 0.3, 0.7])), patience=int(rng.choice([0, 1, 2, 3])),
-                  min_delta=float(rng.choice([1e-4, 0.0, 0.05])), cooldown=int(rng.choice([0, 1, 2])),
-                  min_lr=float(rng.choice([0.0, 0.0, 1e-3, 0.01])))
+        kw = dict(
+            factor=float(rng.choice([0.1, 0.5, 0.3, 0.7])),
+            patience=int(rng.choice([0, 1, 2, 3])),
+            min_delta=float(rng.choice([1e-4, 0.0, 0.05])),
+            cooldown=int(rng.choice([0, 1, 2])),
+            min_lr=float(rng.choice([0.0, 0.0, 1e-3, 0.01])),
+        )
         kind = rng.integers(3)
         if kind == 0:
             m = rng.random(EPOCHS)
@@ -171,12 +175,15 @@ def _cases(rng: np.random.Generator) -> dict:
             m = np.linspace(1.0, 0.8, EPOCHS) + 0.03 * rng.standard_normal(EPOCHS)
         else:
             m = rng.choice([0.3, 0.5, 0.5, 0.7], EPOCHS)
-        random.append(dict(kw=kw, c=float(rng.choice([0.5, 0.125, 1.0, 2.0 ** -5])), metrics=m.tolist()))
+        random.append(dict(kw=kw, c=float(rng.choice([0.5, 0.125, 1.0, 2.0**-5])), metrics=m.tolist()))
     # resume: improvements, then a plateau; the cut falls mid-patience (2 bad epochs of 3)
     metrics = [1.0, 0.9, 0.8, 0.85, 0.86, 0.87, 0.88, 0.7, 0.71, 0.72, 0.73, 0.74, 0.75, 0.76]
-    resume = dict(plan=lk.WarmupCosine(peak_lr=0.1, total_steps=28, warmup_steps=4, min_lr=1e-3).to_dict(),
-                  kw=dict(factor=0.5, patience=3, min_delta=1e-4, cooldown=2, min_lr=1e-4),
-                  metrics=metrics, cut=5)
+    resume = dict(
+        plan=lk.WarmupCosine(peak_lr=0.1, total_steps=28, warmup_steps=4, min_lr=1e-3).to_dict(),
+        kw=dict(factor=0.5, patience=3, min_delta=1e-4, cooldown=2, min_lr=1e-4),
+        metrics=metrics,
+        cut=5,
+    )
     return dict(random=random, resume=resume)
 
 
@@ -186,8 +193,13 @@ def results(tmp_path_factory):
     cases = _cases(np.random.default_rng(41))
     (tmp / "cases.json").write_text(json.dumps(cases))
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    r = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp / "cases.json"), str(tmp)], env=env,
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp / "cases.json"), str(tmp)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-4000:]
     return cases, json.loads((tmp / "out.json").read_text())
 

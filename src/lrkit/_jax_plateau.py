@@ -58,8 +58,9 @@ class PlateauScaleState(NamedTuple):
 def _dtypes(params: Any) -> tuple[Any, Any]:
     """(lowest, highest) floating dtype of the parameters (float32 when there is none), as
     optax's ``reduce_on_plateau`` picks them for its scale and for its best value."""
-    floats = [jnp.asarray(x).dtype for x in jax.tree.leaves(params)
-              if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)]
+    floats = [
+        jnp.asarray(x).dtype for x in jax.tree.leaves(params) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
+    ]
     if not floats:
         return jnp.dtype(jnp.float32), jnp.dtype(jnp.float32)
     by_size = sorted(floats, key=lambda d: d.itemsize)
@@ -95,8 +96,10 @@ def plateau_scale(policy: Plateau, *, history: int = 64) -> Any:
     if not isinstance(policy, Plateau):
         raise TypeError(f"policy must be an lrkit.plateau.Plateau, got {show(policy)} ({type(policy).__name__})")
     if policy.flavor != "optax":
-        raise ValueError(f"policy must be of the optax flavor (Plateau.optax(...)): its rule runs inside the "
-                         f"compiled update; got a {policy.flavor!r} policy")
+        raise ValueError(
+            f"policy must be of the optax flavor (Plateau.optax(...)): its rule runs inside the "
+            f"compiled update; got a {policy.flavor!r} policy"
+        )
     if isinstance(history, bool) or not isinstance(history, int) or history < 1:
         raise ValueError(f"history must be an integer >= 1, got {show(history)}")
     factor, patience, cooldown = policy.factor, policy.patience, policy.cooldown
@@ -129,9 +132,14 @@ def plateau_scale(policy: Plateau, *, history: int = 64) -> Any:
         scale = jnp.where(cooling, s.scale, jnp.maximum(scaled, jnp.asarray(min_scale, s.scale.dtype)))
         plateau = jnp.where(cooling | reduce, 0, bad).astype(jnp.int32)
         cool = jnp.where(cooling, s.cooldown_count - 1, jnp.where(reduce, cooldown, 0)).astype(jnp.int32)
-        return s._replace(scale=scale.astype(s.scale.dtype), best_value=best.astype(s.best_value.dtype),
-                          plateau_count=plateau, cooldown_count=cool, count=jnp.asarray(0, jnp.int32),
-                          avg_value=jnp.zeros_like(s.avg_value))
+        return s._replace(
+            scale=scale.astype(s.scale.dtype),
+            best_value=best.astype(s.best_value.dtype),
+            plateau_count=plateau,
+            cooldown_count=cool,
+            count=jnp.asarray(0, jnp.int32),
+            avg_value=jnp.zeros_like(s.avg_value),
+        )
 
     def observe(s: PlateauScaleState, value: Any) -> PlateauScaleState:
         n = s.count + 1
@@ -139,8 +147,7 @@ def plateau_scale(policy: Plateau, *, history: int = 64) -> Any:
         s = s._replace(count=n, avg_value=avg.astype(s.avg_value.dtype))
         return jax.lax.cond(n == acc_size, decide, lambda x: x, s)
 
-    def update(updates: Any, state: PlateauScaleState, params: Any = None, *, value: Any = None,
-               **extra: Any) -> tuple[Any, PlateauScaleState]:
+    def update(updates: Any, state: Any, params: Any = None, *, value: Any = None, **extra: Any) -> tuple[Any, Any]:
         del params, extra
         new = state if value is None else observe(state, value)
         changed = new.scale != state.scale
@@ -164,13 +171,16 @@ def realised_schedule(plan: Schedule, state: Any) -> Schedule:
     at each recorded change. Raises ValueError when more changes happened than it recorded."""
     found = _find(state)
     if found is None:
-        raise TypeError(f"state must be a PlateauScaleState (or an optax state holding one), got "
-                        f"{type(state).__name__}")
+        raise TypeError(
+            f"state must be a PlateauScaleState (or an optax state holding one), got {type(state).__name__}"
+        )
     n = int(np.asarray(found.changes))
     at, sc = np.asarray(found.change_at), np.asarray(found.change_scale)
     if n > at.shape[0]:
-        raise ValueError(f"the scale changed {n} times but the state recorded {at.shape[0]} of them: "
-                         f"make plateau_scale(..., history=) at least {n}")
+        raise ValueError(
+            f"the scale changed {n} times but the state recorded {at.shape[0]} of them: "
+            f"make plateau_scale(..., history=) at least {n}"
+        )
     return realised(plan, [(int(at[i]), float(sc[i])) for i in range(n)])
 
 

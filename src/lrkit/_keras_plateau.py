@@ -1,7 +1,7 @@
 """Keras 3: a plan with reduce-on-plateau (re-exported by :mod:`lrkit.keras`).
 
-:class:`PlateauScheduleLR` is a :class:`~lrkit.keras.ScheduleLR` of a plan that a
-:class:`lrkit.plateau.Plateau` policy scales; :class:`PlateauCallback` feeds the policy the
+:class:`PlateauScheduleLR` is a Keras ``LearningRateSchedule``: a plan (a
+:class:`~lrkit.keras.ScheduleLR`) that a :class:`lrkit.plateau.Plateau` policy scales; :class:`PlateauCallback` feeds the policy the
 monitored metric at the end of every epoch of ``model.fit``::
 
     lr = PlateauScheduleLR(lrkit.WarmupCosine(1e-3, 10_000, 500), Plateau.keras(patience=3))
@@ -44,46 +44,93 @@ from . import _check
 from ._plateau_run import history as _history
 from ._plateau_run import realised
 from .core import Schedule
-from .keras import ScheduleLR, _native, _numpy
 from .plateau import Plateau
 
 __all__ = ["PlateauScheduleLR", "PlateauCallback"]
 
-_EXTRA = ("policy", "state", "scale", "history")
+_FIELDS = ("plan", "policy", "state", "scale", "history")
+
+
+def _host(x: Any) -> float:
+    """A backend scalar tensor (or variable) as a Python float."""
+    x = ops.convert_to_tensor(x)
+    if keras.backend.backend() == "torch":  # through numpy without torch's __array__ warning
+        return float(x.detach().cpu().numpy())  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
+    return float(np.asarray(ops.convert_to_numpy(x)))
+
+
+def _plan_lr(schedule: Any, total_steps: int | None, method: str) -> Any:
+    """``schedule`` as lrkit's Keras ``ScheduleLR`` (an lrkit schedule or its config is wrapped;
+    a ``ScheduleLR`` is kept)."""
+    cls = keras.saving.get_registered_object("lrkit>ScheduleLR")
+    if cls is None:  # registered by lrkit.keras, which imports this module
+        raise RuntimeError("import lrkit.keras first (it registers ScheduleLR with Keras)")
+    if isinstance(schedule, cls):
+        if total_steps is not None or method != "auto":
+            raise ValueError("total_steps and method are the ScheduleLR's: pass them to it, not here")
+        return schedule
+    if isinstance(schedule, (Schedule, Mapping)):
+        return cls(schedule, total_steps, method)
+    raise TypeError(
+        f"schedule must be an lrkit schedule, its config or an lrkit.keras.ScheduleLR, got "
+        f"{_check.show(schedule)} ({type(schedule).__name__})"
+    )
 
 
 def _policy(policy: Any) -> Plateau:
     if isinstance(policy, Mapping):
         policy = Plateau.from_dict(dict(policy))
     if not isinstance(policy, Plateau):
-        raise TypeError(f"policy must be an lrkit.plateau.Plateau (or its to_dict()), got {_check.show(policy)} "
-                        f"({type(policy).__name__})")
+        raise TypeError(
+            f"policy must be an lrkit.plateau.Plateau (or its to_dict()), got {_check.show(policy)} "
+            f"({type(policy).__name__})"
+        )
     if policy.flavor == "timm":
-        raise ValueError("policy: the timm flavor drives its own warmup; use Plateau.keras, Plateau.torch, "
-                         "Plateau.optax, Plateau.paddle or Plateau.mmengine with a plan")
+        raise ValueError(
+            "policy: the timm flavor drives its own warmup; use Plateau.keras, Plateau.torch, "
+            "Plateau.optax, Plateau.paddle or Plateau.mmengine with a plan"
+        )
     if len(policy.lrs) != 1:
         raise ValueError(f"policy must have one group (one learning rate), got {len(policy.lrs)}")
     return policy
 
 
 @keras.saving.register_keras_serializable(package="lrkit")
-class PlateauScheduleLR(ScheduleLR):
+class PlateauScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
     """``lr(t) = max(plan(t) * m, floor)``: a plan scaled by the reductions a plateau policy decides
     (see the module docstring); :class:`PlateauCallback` observes the metrics.
 
-    ``schedule``, ``total_steps``, ``method``: the plan, as for :class:`~lrkit.keras.ScheduleLR`.
+    ``schedule``, ``total_steps``, ``method``: the plan, as for :class:`~lrkit.keras.ScheduleLR`
+    (or a ``ScheduleLR``, evaluated as it says).
     ``policy``: a :class:`~lrkit.plateau.Plateau` of one group (any flavor but timm; its ``lr``
     is not used: the policy is shown the learning rate the optimizer applies now). The
     policy object is kept (not copied): its state is the run's.
     """
 
-    def __init__(self, schedule: Schedule | Mapping[str, Any], policy: Plateau | Mapping[str, Any],
-                 total_steps: int | None = None, method: str = "auto") -> None:
-        super().__init__(schedule, total_steps, method)
+    def __init__(
+        self, schedule: Any, policy: Plateau | Mapping[str, Any], total_steps: int | None = None, method: str = "auto"
+    ) -> None:
+        super().__init__()
+        self._plan_lr = _plan_lr(schedule, total_steps, method)
         self._policy = _policy(policy)
-        self._scale = keras.Variable(1.0, dtype=keras.config.floatx(), trainable=False,
-                                     name="lrkit_plateau_scale", aggregation="only_first_replica")
+        self._scale = keras.Variable(
+            1.0,
+            dtype=keras.config.floatx(),
+            trainable=False,
+            name="lrkit_plateau_scale",
+            aggregation="only_first_replica",
+        )
         self._changes: list[tuple[int, float]] = []
+
+    @property
+    def schedule(self) -> Schedule:
+        """The plan (an lrkit schedule)."""
+        return self._plan_lr.schedule
+
+    @property
+    def plan_lr(self) -> Any:
+        """The plan as a ``ScheduleLR`` (``plan(t)``, unscaled)."""
+        return self._plan_lr
 
     @property
     def policy(self) -> Plateau:
@@ -98,7 +145,7 @@ class PlateauScheduleLR(ScheduleLR):
     @property
     def scale(self) -> float:
         """``m`` now."""
-        return float(_numpy(ops.convert_to_tensor(self._scale)))
+        return _host(self._scale)
 
     @property
     def floor(self) -> float:
@@ -116,10 +163,11 @@ class PlateauScheduleLR(ScheduleLR):
         return realised(self.schedule, self._changes, self.floor)
 
     def __call__(self, step: Any) -> Any:
-        v = super().__call__(step)
+        v = self._plan_lr(step)
         out = v * ops.cast(self._scale, v.dtype)
-        if self.floor > 0:
-            out = _native("maximum", out, ops.convert_to_tensor(self.floor, dtype=v.dtype))
+        if self.floor > 0:  # max(out, floor), by a comparison (Keras' maximum on torch is float32)
+            floor = ops.convert_to_tensor(self.floor, dtype=v.dtype)
+            out = ops.where(ops.less(out, floor), floor, out)
         return out
 
     def observe(self, metric: Any, iteration: int) -> bool:
@@ -132,7 +180,7 @@ class PlateauScheduleLR(ScheduleLR):
             decided = p.observe(metric)
             new = p.scale
         else:
-            now = float(_numpy(self(ops.convert_to_tensor(int(iteration)))))  # what the optimizer applies
+            now = _host(self(ops.convert_to_tensor(int(iteration))))  # what the optimizer applies
             decided = p.observe(metric, lrs=[now])
             new = m * p.factor if decided else m
         if new != m:
@@ -141,36 +189,41 @@ class PlateauScheduleLR(ScheduleLR):
         return decided
 
     def get_config(self) -> dict[str, Any]:
-        cfg = super().get_config()
-        cfg.update(policy=self._policy.to_dict(), state=self._policy.state_dict(), scale=self.scale,
-                   history=[list(c) for c in self._changes])
+        cfg = dict(
+            plan=keras.saving.serialize_keras_object(self._plan_lr),
+            policy=self._policy.to_dict(),
+            state=self._policy.state_dict(),
+            scale=self.scale,
+            history=[list(c) for c in self._changes],
+        )
         return json.loads(json.dumps(cfg))
 
     @classmethod
     def from_config(cls, config: Any) -> PlateauScheduleLR:
+        """A ``PlateauScheduleLR`` from :meth:`get_config`'s dict (a ``.keras`` file's), every field checked."""
         where = "PlateauScheduleLR config"
         if not isinstance(config, Mapping):
-            raise ValueError(f"{where} must be a mapping, got {_check.show(config)}")
-        missing = [k for k in _EXTRA if k not in config]
-        if missing:
-            raise ValueError(f"{where}: the field {missing[0]!r} is missing")
-        base = ScheduleLR.from_config({k: v for k, v in config.items() if k not in _EXTRA})
+            raise ValueError(
+                f"{where} must be a mapping with the fields {', '.join(_FIELDS)}, got {_check.show(config)}"
+            )
+        if set(config) != set(_FIELDS):
+            raise ValueError(f"{where} must have the fields {', '.join(_FIELDS)}, got {', '.join(map(str, config))}")
+        plan = keras.saving.deserialize_keras_object(config["plan"])
         try:
-            policy = _policy(config["policy"])
-            policy.load_state_dict(dict(config["state"]))
+            out = cls(plan, config["policy"])
+            out._policy.load_state_dict(dict(config["state"]))
             changes = _history(config["history"])
         except (TypeError, ValueError) as e:
             raise ValueError(f"{where}: {e}") from None
         scale = config["scale"]
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not np.isfinite(scale) or scale < 0:
             raise ValueError(f"{where}: the field 'scale' must be a finite number >= 0, got {_check.show(scale)}")
-        out = cls(base.schedule, policy, base.total_steps, base.method)
         out._scale.assign(float(scale))
         out._changes = changes
         return out
 
     def __repr__(self) -> str:
-        return f"PlateauScheduleLR({self.schedule!r}, {self._policy!r}, m={self.scale!r})  # {self.runs}"
+        return f"PlateauScheduleLR({self._plan_lr!r}, {self._policy!r})  # m = {self.scale!r}"
 
 
 class PlateauCallback(keras.callbacks.Callback):
@@ -200,8 +253,10 @@ class PlateauCallback(keras.callbacks.Callback):
         opt = getattr(self.model, "optimizer", None)
         lr = getattr(opt, "_learning_rate", None)
         if not isinstance(lr, PlateauScheduleLR):
-            raise TypeError("PlateauCallback: the model's optimizer must have learning_rate=PlateauScheduleLR(...), "
-                            f"got {type(lr).__name__}")
+            raise TypeError(
+                "PlateauCallback: the model's optimizer must have learning_rate=PlateauScheduleLR(...), "
+                f"got {type(lr).__name__}"
+            )
         return lr
 
     @property
@@ -212,7 +267,8 @@ class PlateauCallback(keras.callbacks.Callback):
         return str(d.get("monitor", "val_loss")) if d["flavor"] == "keras" else "val_loss"
 
     def _attach(self, on: bool) -> None:
-        opt, var = self.model.optimizer, self._schedule().scale_variable
+        opt: Any = getattr(self.model, "optimizer", None)
+        var = self._schedule().scale_variable
         held = opt._variables  # the list optimizer.variables copies
         there = any(v is var for v in held)
         if on and not there:
@@ -231,7 +287,8 @@ class PlateauCallback(keras.callbacks.Callback):
         sched = self._schedule()
         value = (logs or {}).get(self.monitor)
         if value is not None:
-            it = int(_numpy(ops.convert_to_tensor(self.model.optimizer.iterations)))
+            opt: Any = getattr(self.model, "optimizer", None)
+            it = int(_host(opt.iterations))
             if sched.observe(float(value), it):
                 self.decisions.append(epoch)
         self._attach(False)
