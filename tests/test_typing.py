@@ -21,7 +21,7 @@ import pytest
 
 import lrkit
 from lrkit.core import Schedule, registered
-from lrkit.params import Param, param
+from lrkit.params import Param, derived, param
 
 SRC = Path(lrkit.__file__).resolve().parent.parent
 
@@ -58,6 +58,8 @@ reveal_type(r.max_cycles)  # REVEAL int | None
 reveal_type(lrkit.Warmup(s, 10, shape="exponential", tau=2.0))  # REVEAL Warmup
 reveal_type(lrkit.CAWB(epochs=45, steps=[15, 30], lf="cos"))  # REVEAL CAWB
 reveal_type(lrkit.Exponential(0.1, 0.97).staircase)  # REVEAL bool
+reveal_type(lrkit.RAdamDampening().offset)  # REVEAL int
+reveal_type(s._end)  # REVEAL float
 lrkit.Cosine(0.1, total_step=1000)  # ERROR
 lrkit.Cosine("a", 1000)  # ERROR
 lrkit.Cosine(0.1, 1000, after="x")  # ERROR
@@ -68,6 +70,8 @@ lrkit.MultiStep(0.1, 30)  # ERROR
 lrkit.Warmup(0.1, 10)  # ERROR
 lrkit.WarmupCosine(lrkit.Cosine(0.1, 900), 100)  # ERROR
 lrkit.Constant(lr=0.1, peak_lr=0.1)  # ERROR
+lrkit.Cosine(0.1, 1000, _end=0.0)  # ERROR
+lrkit.RAdamDampening(0.999, 3)  # ERROR
 s.peak_lr = 0.2  # ERROR
 lrkit.Cosine(0.1, 1000, 0.0, 1.0, 1.0, 0.5, "hold")
 lrkit.Step(peak_lr=0.1, step_size=30, gamma=0.5)
@@ -87,9 +91,15 @@ def _signature_file() -> tuple[str, dict[int, str]]:
     return "\n".join(lines) + "\n", where
 
 
-@pytest.fixture(scope="module")
-def pyright_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One pyright run (standard mode) on the sample file and the signature file."""
+#: The oldest Python lrkit supports (where ``typing`` has no ``dataclass_transform``, which
+#: type checkers must still see) and one that has it.
+PYTHON_VERSIONS = ["3.10", "3.11"]
+
+
+@pytest.fixture(scope="module", params=PYTHON_VERSIONS)
+def pyright_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One pyright run (standard mode) on the sample file and the signature file, checking for
+    the Python version of the parameter."""
     assert PYRIGHT is not None
     d = tmp_path_factory.mktemp("typing")
     (d / "sample.py").write_text(SAMPLE)
@@ -97,7 +107,7 @@ def pyright_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (d / "signatures.py").write_text(text)
     (d / "pyrightconfig.json").write_text(json.dumps({
         "typeCheckingMode": "standard", "extraPaths": [str(SRC)], "include": ["sample.py", "signatures.py"],
-        "pythonVersion": f"{sys.version_info.major}.{sys.version_info.minor}"}))
+        "pythonVersion": request.param}))
     proc = subprocess.run([PYRIGHT, "--outputjson", "--pythonpath", sys.executable, "-p", str(d)],
                           cwd=d, capture_output=True, text=True, timeout=600)
     out = proc.stdout
@@ -272,3 +282,47 @@ def test_a_params_tuple_still_declares_a_kind() -> None:
             return xp.full(t, self.v * self.w)
 
     assert Legacy(0.5)(3.0) == 1.0 and Legacy._fields == ("v", "w")
+
+
+def test_derived_attributes_are_no_parameters() -> None:
+    class D(Schedule):
+        x: float = param("rate", doc="x")
+        _double: float = derived(doc="2 x")
+        y: float = param("rate", default=1.0, doc="y")
+
+        def _setup(self, x: float, y: float) -> None:
+            self._set(x=x, y=y, _double=2.0 * x)
+
+        def _kernel(self, t: Any, xp: Any) -> Any:
+            return xp.full(t, self._double * self.y)
+
+    assert [p.name for p in D.params] == ["x", "y"] and D._fields == ("x", "y")
+    assert str(inspect.signature(D)) == "(x, y=1.0)"
+    assert "_double" not in D.__dict__ and not hasattr(D, "_double")
+    d = D(0.5)
+    assert (d._double, d(3.0), d, repr(d)) == (1.0, 1.0, D(0.5), "D(x=0.5, y=1)")
+    with pytest.raises(TypeError):
+        D(0.5, 1.0, 2.0)  # type: ignore[call-arg]
+    with pytest.raises(AttributeError, match="immutable"):
+        d._double = 3.0  # type: ignore[misc]
+
+
+def test_derived_declaration_mistakes_are_refused() -> None:
+    with pytest.raises(TypeError, match="never a constructor parameter"):
+        derived(init=True)
+    with pytest.raises(TypeError, match="needs a type annotation"):
+        class Bare(Schedule):
+            a: float = param("rate")
+            _b = derived()
+
+
+def test_type_checkers_read_the_real_dataclass_transform() -> None:
+    """The kinds' typing must not depend on the Python version a checker assumes: core imports
+    ``dataclass_transform`` from typing_extensions under ``TYPE_CHECKING`` (a stub every
+    checker ships), whatever ``sys.version_info`` says."""
+    tree = ast.parse((SRC / "lrkit" / "core.py").read_text())
+    found = [node for node in ast.walk(tree) if isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+             and node.test.id == "TYPE_CHECKING"
+             and any(isinstance(x, ast.ImportFrom) and x.module == "typing_extensions"
+                     and [a.name for a in x.names] == ["dataclass_transform"] for x in node.body)]
+    assert found

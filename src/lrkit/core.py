@@ -5,9 +5,9 @@ fractional) to a value. It is computed from ``t`` alone: no recurrence on the
 previous value and no hidden counter, so any position can be evaluated in any
 order, on a scalar or on a numpy array, with the same float64 result.
 
-Each kind writes its formula once, ``_kernel(t, k)``, with the operations of
-:mod:`lrkit.ops`: ``k = ops.SCALAR`` evaluates one position (the hot path of a
-training loop), ``k = ops.NUMPY`` a 1-D float64 array, with the same bits.
+Each kind writes its formula once, ``_kernel(t, xp)``, with the operations of
+:mod:`lrkit.ops`: ``xp = ops.SCALAR`` evaluates one position (the hot path of a
+training loop), ``xp = ops.NUMPY`` a 1-D float64 array, with the same bits.
 
 ``__call__`` validates the position, evaluates and checks the value. Each kind
 declares its constructor parameters once, as annotated fields made by
@@ -30,12 +30,17 @@ from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterable, NamedTuple
 from . import _check
 from ._num import np
 from .ops import NUMPY, SCALAR
-from .params import UNITS, collect, make_init, param
+from .params import UNITS, collect, derived, make_init, param
 
 if TYPE_CHECKING:  # annotations only: `import lrkit` imports numpy lazily (``_num.np``)
     import numpy
 
-if sys.version_info >= (3, 11):
+if TYPE_CHECKING:
+    # What type checkers read, whatever pythonVersion they check for: pyright and mypy ship
+    # typing_extensions' stubs, so they always see the real PEP 681 decorator (the Python 3.10
+    # fallback below would make every kind `Any` for them). Not a runtime dependency.
+    from typing_extensions import dataclass_transform
+elif sys.version_info >= (3, 11):
     from typing import dataclass_transform
 else:  # pragma: no cover - Python 3.10: typing_extensions' if installed, else a no-op (no new dependency)
     try:
@@ -156,6 +161,12 @@ def schedule_class(kind: Any) -> type["Schedule"]:
         raise ValueError(f"unknown schedule type {kind!r}{suggest(kind, _REGISTRY)}") from None
 
 
+def _kind(name: str) -> Callable[..., "Schedule"]:
+    """The constructor of a built-in kind, from the registry: the core imports no kind, so it
+    knows none's signature (the kind checks its arguments when called)."""
+    return _REGISTRY[name]
+
+
 def suggest(name: str, valid: Iterable[str]) -> str:
     import difflib
 
@@ -230,7 +241,7 @@ def _positions(t: Any) -> numpy.ndarray:
     raise _bad_position(t)
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(param,))
+@dataclass_transform(frozen_default=True, field_specifiers=(param, derived))
 class Schedule:
     """Base class of every schedule. Call it with a position to get the value.
 
@@ -258,8 +269,12 @@ class Schedule:
             cls.params = params
         declare(cls)
 
-    def _setup(self, **values: Any) -> None:
-        """Cross-parameter checks and derived values, after each parameter was checked."""
+    def _setup(self, *args: Any, **values: Any) -> None:
+        """Cross-parameter checks and derived values, after each parameter was checked.
+
+        Called with the checked parameters as keywords. A kind overrides it with the
+        parameters it needs by name (``def _setup(self, peak_lr, total_steps, **rest)``);
+        ``*args: Any, **values: Any`` here lets type checkers accept any such override."""
         self._set(**values)
 
     # -- evaluation ----------------------------------------------------------------
@@ -318,8 +333,10 @@ class Schedule:
             return v
         raise _bad_value(self, t, v)
 
-    def _kernel(self, t: Any, k: Any) -> Any:  # pragma: no cover - abstract
-        """The kind's formula at ``t`` (a float or an array), with the operations ``k`` (:mod:`lrkit.ops`)."""
+    def _kernel(self, t: Any, xp: Any, /) -> Any:  # pragma: no cover - abstract
+        """The kind's formula at ``t`` (a float or an array), with the operations ``xp`` (:mod:`lrkit.ops`).
+
+        Always called positionally (``_kernel(t, SCALAR)``), so a kind names the two as it likes."""
         raise NotImplementedError
 
     def _scalar(self, t: float) -> float:
@@ -498,28 +515,28 @@ class Schedule:
     def with_warmup(self, warmup_steps: float, shape: str = "linear", start_factor: float = 0.0,
                     **shape_params: float) -> "Schedule":
         """This schedule preceded by a warmup ending at its starting value."""
-        Warmup = _REGISTRY["warmup"]  # the registry, not an import: the core depends on no kind
+        Warmup = _kind("warmup")
 
         return Warmup(self, warmup_steps, shape=shape, start_factor=start_factor, **shape_params)
 
     def hold_after(self, end: float, value: float | None = None) -> "Schedule":
-        Hold = _REGISTRY["hold"]  # the registry, not an import: the core depends on no kind
+        Hold = _kind("hold")
 
         return Hold(self, end, value)
 
     def scaled(self, factor: float) -> "Schedule":
-        Scale = _REGISTRY["scale"]  # the registry, not an import: the core depends on no kind
+        Scale = _kind("scale")
 
         return Scale(self, factor)
 
     def clipped(self, min_lr: float = 0.0, max_lr: float = _INF) -> "Schedule":
-        Clip = _REGISTRY["clip"]  # the registry, not an import: the core depends on no kind
+        Clip = _kind("clip")
 
         return Clip(self, min_lr, max_lr)
 
     def per_step(self, steps_per_epoch: float) -> "Schedule":
         """This epoch-defined schedule evaluated per iteration: ``s(step / steps_per_epoch)``."""
-        PerStep = _REGISTRY["per_step"]  # the registry, not an import: the core depends on no kind
+        PerStep = _kind("per_step")
 
         return PerStep(self, steps_per_epoch)
 

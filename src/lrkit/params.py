@@ -43,7 +43,10 @@ unit            a value that is ...
 
 A ``choice`` parameter takes its choices from its ``Literal[...]`` annotation.
 
-A kind may add cross-parameter checks and derived values in ``_setup(**values)``.
+A kind may add cross-parameter checks and derived values in ``_setup(**values)``; the
+attributes it computes there are declared with :func:`derived`
+(``_end: float = derived()``), so type checkers know them without taking them for
+constructor parameters.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from typing import Any, Callable, ClassVar, Literal, Union, get_args, get_origin
 
 from . import _check
 
-__all__ = ["Param", "param", "REQUIRED", "UNITS", "LENGTH_UNITS"]
+__all__ = ["Param", "param", "derived", "REQUIRED", "UNITS", "LENGTH_UNITS"]
 
 
 class _Required:
@@ -183,6 +186,35 @@ def param(unit: str | Param, *, default: Any = REQUIRED, doc: str | None = None,
                                unbounded=unbounded or base.unbounded)
 
 
+class Derived:
+    """The marker :func:`derived` leaves in a kind's body until the class is made."""
+
+    __slots__ = ("doc",)
+
+    def __init__(self, doc: str) -> None:
+        self.doc = doc
+
+    def __repr__(self) -> str:
+        return f"derived(doc={self.doc!r})"
+
+
+def derived(*, init: bool = False, doc: str = "") -> Any:
+    """Declare an attribute a kind computes in ``_setup`` (``self._set(...)``), not a parameter:
+    ``_end: float = derived(doc="the value at total_steps")``.
+
+    The second field specifier of :class:`~lrkit.core.Schedule` (PEP 681): ``init``
+    defaults to ``False`` in this signature, so type checkers leave the attribute out of
+    the constructor and know its type. At run time it is no parameter (not in ``params``,
+    ``_fields``, ``to_dict``, equality) and the class holds nothing under its name: reading
+    it before ``_setup`` sets it is an ``AttributeError``, as without the declaration.
+    ``init`` is accepted for the type checkers' sake only and must stay ``False``.
+    """
+    if init is not False:
+        raise TypeError(f"derived(init={init!r}): a derived attribute is never a constructor parameter; "
+                        f"declare a parameter with param(...)")
+    return Derived(doc)
+
+
 def _is_classvar(annotation: Any) -> bool:
     if isinstance(annotation, str):
         return annotation.replace("typing.", "").startswith("ClassVar")
@@ -221,10 +253,19 @@ def collect(cls: type) -> tuple[Param, ...] | None:
     written. ``None`` when the class declares no field. The :class:`Param` objects are
     taken out of the class, so the names are the instances' attributes."""
     ns = cls.__dict__
+    where = cls.__qualname__
+    computed = [k for k, v in ns.items() if isinstance(v, Derived)]
+    if computed:
+        annotated = inspect.get_annotations(cls)
+        bare = [k for k in computed if k not in annotated]
+        if bare:
+            raise TypeError(f"{where}.{bare[0]}: a derived attribute needs a type annotation, "
+                            f"e.g. {bare[0]}: float = derived()")
+        for name in computed:  # set by _setup on each instance; the class keeps no marker
+            delattr(cls, name)
     own = {k: v for k, v in ns.items() if isinstance(v, Param)}
     if not own:
         return None
-    where = cls.__qualname__
     if "params" in ns:
         raise TypeError(f"{where}: declare the parameters either as params = (...) or as fields with "
                         f"param(...), not both")
@@ -240,7 +281,7 @@ def collect(cls: type) -> tuple[Param, ...] | None:
                     raise TypeError(f"{where}.{name}: choices {choices!r} differ from its annotation's {declared!r}")
                 choices = declared
             out[name] = dataclasses.replace(p, name=name, choices=tuple(choices))
-        elif not _is_classvar(annotation):
+        elif name not in computed and not _is_classvar(annotation):
             raise TypeError(f"{where}.{name} is annotated but not declared with param(...): type checkers take "
                             f"it for a constructor parameter; declare it with param(...) or as ClassVar[...]")
     missing = [k for k in own if k not in annotations]

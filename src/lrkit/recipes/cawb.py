@@ -9,7 +9,7 @@ from typing import Any, Callable, ClassVar, Iterable, Literal, Sequence, Union, 
 from .. import _check
 from .. import _num as m
 from ..core import Phase, Schedule, register
-from ..params import param
+from ..params import derived, param
 
 __all__ = ["CAWB", "CawbLf", "cawb_lf", "LF_SHAPES"]
 
@@ -166,6 +166,18 @@ class CAWB(Schedule):
     lf_amplitude: float | None = param("rate", default=None, doc="amplitude of a named lf (default: 1 - eta_min)",
                                        optional=True)
     lf_floor: float | None = param("rate", default=None, doc="floor of a named lf (default: eta_min)", optional=True)
+    warmup_iters: float = derived(doc="W = batchs * warmup_epoch, the warmup's iterations")
+    boundaries: tuple[float, ...] = derived(doc="warmup_epoch, the restarts inside the run, epochs")
+    _ends: tuple[float, ...] = derived(doc="where each segment ends")
+    _scales: tuple[float, ...] = derived(doc="each segment's peak factor, step_scale ** i")
+    _gaps: tuple[float, ...] = derived(doc="each segment's cosine period, in epochs")
+    _gaps_past: tuple[float, ...] = derived(doc="_gaps, and the gap kept past epochs")
+    _fn: Callable[[float, float], float] | None = derived(doc="lf(x, gap), None for the plain cosine")
+    _k_last: float = derived(doc="the batch counter of the last warmup write (-1: none)")
+    _warm_end: float = derived(doc="the position where the warmup's last write ends")
+    _per_epoch: float = derived(doc="positions per epoch (batchs, or 1)")
+    _starts0: tuple[float, ...] = derived(doc="where each segment starts, and 0")
+    _top: float = derived(doc="an upper bound of the values")
 
     def _setup(self, epochs: float, eta_min: float, steps: Any, step_scale: float, lf: Any, batchs: float,
                warmup_epoch: float, epoch_scale: float, lf_amplitude: float | None, lf_floor: float | None) -> None:
@@ -417,6 +429,8 @@ class CAWB(Schedule):
     def _lf_ops(self, x: Any, gap: Any, i: Any, xp: Any) -> Any:
         """:func:`cawb_lf` of a named ``lf``, as :meth:`_lf` takes it (0 where it is below 0)."""
         fn = self._fn
+        if not (fn is None or isinstance(fn, CawbLf)):  # _epochs sends a user's lf(x, gap) elsewhere
+            raise TypeError(f"CAWB: lf={fn!r} is Python code, not a named decay to evaluate as operations")
         if fn is None or fn.shape == "cos":
             amp, flo = (1.0 - self.eta_min, self.eta_min) if fn is None else (fn.amplitude, fn.floor)
             if xp.name == "traced" and xp.float_bits < 64:

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import _check
 from ..core import Phase, Schedule, register
-from ..params import param
+from ..params import derived, param
 from ._dropin import (_drop_in_build, _drop_in_warning, _lenient_pair, _lenient_ratio, _lr_pair, _ratio)
 
 __all__ = ["get_lr_scheduler", "YoloxCos", "YoloxStep", "LR_DECAY_TYPES"]
@@ -55,6 +55,14 @@ class YoloxCos(Schedule):
     warmup_iters_ratio: float = param("real", default=0.1, doc="warmup length = ratio * total_iters, clamped to [1, 3]")
     warmup_lr_ratio: float = param("real", default=0.1, doc="warmup start = max(ratio * lr, 1e-6)")
     no_aug_iter_ratio: float = param("real", default=0.3, doc="flat tail = ratio * total_iters, clamped to [1, 15]")
+    warmup_iters: float = derived(doc="W, the warmup's length")
+    warmup_lr_start: float = derived(doc="the value at 0")
+    no_aug_iters: float = derived(doc="N, the flat tail's length")
+    _rise: float = derived(doc="lr - warmup_lr_start")
+    _half: float = derived(doc="(lr - min_lr) / 2")
+    _tail: float = derived(doc="where the flat tail starts, total_iters - N")
+    _span: float = derived(doc="the cosine's length, total_iters - W - N")
+    _strict: bool = derived(doc="False when built by the drop-in with arguments the class refuses")
 
     def _setup(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float,
                warmup_lr_ratio: float, no_aug_iter_ratio: float) -> None:
@@ -161,6 +169,9 @@ class YoloxStep(Schedule):
     min_lr: float = param("real", doc="the last plateau")
     total_iters: float = param("real", doc="run length")
     step_num: float = param("real", default=10, doc="number of plateaus, a whole number >= 2")
+    decay_rate: float = derived(doc="the factor per plateau, (min_lr / lr) ** (1 / (step_num - 1))")
+    step_size: float = derived(doc="a plateau's length, total_iters / step_num")
+    _strict: bool = derived(doc="False when built by the drop-in with arguments the class refuses")
 
     def _setup(self, lr: float, min_lr: float, total_iters: float, step_num: float) -> None:
         self._init(lr, min_lr, total_iters, step_num, True)

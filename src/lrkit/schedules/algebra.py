@@ -17,7 +17,7 @@ from .. import _num as m
 from ..core import Phase, Schedule, register
 from ..ops import Positions
 from ..explain import _summary, explainer, words
-from ..params import param
+from ..params import derived, param
 
 __all__ = ["Shift", "Retime", "Sum", "Product", "Ramp", "Piecewise", "Dampening", "dampened"]
 
@@ -118,6 +118,8 @@ class Retime(Schedule):
     origins: Sequence[float] = param("reals", doc="the schedule's position at the start of each piece (>= 0)")
     inner_spans: Sequence[float] = param("reals", doc="per piece: positions of the schedule (> 0) ...")
     outer_spans: Sequence[float] = param("reals", doc="... run in this many positions (> 0)")
+    _starts: Positions = derived(doc="where each piece starts, 0 first")
+    _clocks: _Clocks = derived(doc="each piece's clock")
 
     def _setup(self, schedule: Schedule, boundaries: tuple, origins: tuple, inner_spans: tuple,
                outer_spans: tuple) -> None:
@@ -317,6 +319,8 @@ class Ramp(Schedule):
     power: float = param("positive", default=2.0, doc="the exponent of the power shape")
     tau: float | None = param("positive", default=None, doc="time constant of the exponential shape (default: "
                               "total_steps / 5)", optional=True)
+    _tau: float = derived(doc="the exponential shape's time constant (total_steps / 5 unless given)")
+    _den: float = derived(doc="-(1 - exp(-total_steps / tau)) for the exponential shape, else -1")
 
     def _setup(self, start_lr: float, end_lr: float, total_steps: float, shape: str, power: float,
                tau: float | None) -> None:
@@ -453,7 +457,7 @@ class Dampening(Schedule):
         return [self._phase(f"warmup ({self.shape})", 0.0, _INF, end_value=None)]
 
 
-def dampened(schedule: Schedule, warmup_period: float, shape: str = "linear") -> Schedule:
+def dampened(schedule: Schedule, warmup_period: float, shape: DampeningShape = "linear") -> Schedule:
     """``schedule`` times a :class:`Dampening` warmup factor: pytorch-warmup's ``LinearWarmup`` or
     ``ExponentialWarmup`` around a scheduler, as one schedule.
 

@@ -10,7 +10,7 @@ from .. import _check
 from .. import _num as m
 from ..core import Phase, Schedule, register
 from ..ops import Positions
-from ..params import param
+from ..params import derived, param
 
 __all__ = ["Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule"]
 
@@ -77,6 +77,9 @@ class Sequence(Schedule):
     example = {"segments": [{"type": "constant", "lr": 0.01}, {"type": "cosine", "peak_lr": 0.1, "total_steps": 700}, {"type": "constant", "lr": 0.001}], "boundaries": [100, 800]}
     segments: SequenceT[Schedule] = param("schedules", doc="the schedules, in order")
     boundaries: SequenceT[float] = param("lengths", doc="where each segment after the first starts")
+    _starts: Positions = derived(doc="where each segment starts, 0 first")
+    _kernels: Kernels = derived(doc="the segments' kernels")
+    _max: float = derived(doc="max_value, computed on first use")
 
     def _setup(self, segments: tuple, boundaries: tuple) -> None:
         segs, bounds = segments, boundaries
@@ -141,6 +144,15 @@ class _Warmup(Schedule, _WarmupAttributes):
     """A warmup in front of a schedule: what :class:`Warmup` and :class:`~lrkit.WarmupCosine` share
     (``_setup_warmup`` with Warmup's parameters builds it; each declares its own constructor
     parameters and its own ``_setup``)."""
+
+    _end: float = derived(doc="the value the warmup reaches, schedule(0)")
+    _start: float = derived(doc="the value at 0")
+    _span: float = derived(doc="_end - _start")
+    _den: float = derived(doc="the exponential shape's normalisation, 1 - exp(-warmup_steps / tau)")
+    _tau: float = derived(doc="the exponential shape's time constant (warmup_steps / 5 unless given)")
+    _inner: Callable[[Any, Any], Any] = derived(doc="the schedule's kernel")
+    _inv_log: float = derived(doc="1 / log(warmup_steps) for the log shape, else 0")
+    _rise_fn: Callable[[Any, Any], Any] = derived(doc="the bound _rise")
 
     def _setup_warmup(self, schedule: Schedule, warmup_steps: float, shape: str, start_factor: float,
                       power: float, tau: float | None, start_lr: float | None) -> None:
@@ -275,6 +287,7 @@ class Hold(Schedule):
     end: float = param("length0", doc="where the value is frozen")
     value: float | None = param("rate", default=None, doc="the value held from end (default: schedule(end))",
                                 optional=True)
+    _held: float = derived(doc="the value held from end")
 
     def _setup(self, schedule: Schedule, end: float, value: float | None) -> None:
         e, v = end, value

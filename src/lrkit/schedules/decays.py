@@ -16,7 +16,7 @@ from .. import _num as m
 from ..core import Phase, Schedule, register
 from ..ops import SCALAR
 from ..explain import explainer, words
-from ..params import Param, param
+from ..params import Param, derived, param
 
 __all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential",
            "InverseSqrt", "InverseTime", "LinearGrowth", "RAdamDampening", "Tanh", "OneCycle", "WarmupStableDecay"]
@@ -40,8 +40,19 @@ def _stored(value: float | None, name: str) -> float:
     return value
 
 
-class _Bounded(Schedule):
-    """A decay from ``peak_lr`` over ``total_steps``, then ``min_lr`` for ever."""
+class _BoundedAttributes:
+    """The two parameters every :class:`_Bounded` kind declares, for type checkers (not a
+    schedule: no constructor parameters)."""
+
+    total_steps: float
+    min_lr: float
+
+
+class _Bounded(Schedule, _BoundedAttributes):
+    """A decay from ``peak_lr`` over ``total_steps``, then ``min_lr`` for ever.
+
+    Each subclass declares ``total_steps`` and ``min_lr`` among its parameters, where its
+    constructor has them (not here: a field declared in a base keeps the base's place)."""
 
     __slots__ = ()
 
@@ -126,6 +137,9 @@ class Cosine(_Bounded):
     exponent: float = param("positive", default=1.0, doc="power of the cosine factor")
     cycles: float = param("positive", default=0.5, doc="cosine periods over total_steps (0.5: down to min_lr once)")
     after: CosineAfter = param("choice", default="hold", doc="past total_steps: hold its value, or continue the cosine")
+    _amp: float = derived(doc="(peak_lr - min_lr) / 2")
+    _plain: bool = derived(doc="exponent 1 and half a period: the plain cosine's formula")
+    _end: float = derived(doc="the value at total_steps")
 
     def _setup(self, peak_lr: float, total_steps: float, min_lr: float, k: float, exponent: float,
                cycles: float, after: str) -> None:
@@ -318,6 +332,7 @@ class Exponential(Schedule):
     staircase: bool = param("bool", default=False, doc="whole steps only: floor(t / step_size)")
     max_lr: float | None = param("rate", default=None, doc="values above are lowered to it (default: none; needed for "
                                  "gamma > 1)", optional=True, unbounded=True)
+    _cut: float = derived(doc="the exponent past which the value is max_lr")
 
     def _setup(self, peak_lr: float, gamma: float, step_size: float, staircase: bool,
                max_lr: float | None) -> None:
@@ -571,6 +586,8 @@ class RAdamDampening(Schedule):
     formula = "`sqrt((rho - 4)(rho - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho))`, `rho = rho(t + offset)`"
     example = {"beta2": 0.999}
     beta2: float = param("positive", default=0.999, doc="Adam's second discount factor, in (0.6, 1)")
+    rho_inf: float = derived(doc="2 / (1 - beta2) - 1")
+    offset: int = derived(doc="the first whole s >= 1 with rho(s) > 4")
 
     def _setup(self, beta2: float) -> None:
         if not 0.6 < beta2 < 1:
@@ -699,6 +716,10 @@ class OneCycle(Schedule):
     min_lr: float | None = param("rate", default=None, doc="the value at the end (default: start_lr / 1e4)",
                                  optional=True)
     three_phase: bool = param("bool", default=False, doc="go back to start_lr before the final decay")
+    _ends: tuple[float, ...] = derived(doc="where each phase ends")
+    _levels: tuple[float, ...] = derived(doc="the values at the phases' ends, start_lr first")
+    _starts: tuple[float, ...] = derived(doc="where each phase starts")
+    _stops: tuple[float, ...] = derived(doc="_ends, and one past the last")
 
     def _setup(self, peak_lr: float, total_steps: float, pct_start: float, shape: str,
                start_lr: float | None, min_lr: float | None, three_phase: bool) -> None:
@@ -790,6 +811,7 @@ class WarmupStableDecay(_Bounded):
     min_lr: float = param(MIN, default=0.0)
     shape: WsdShape = param("choice", default="linear", doc="shape of the decay")
     warmup_steps: float = param("length0", default=0.0, doc="length of the linear warmup from 0 (0: none)")
+    _t0: float = derived(doc="where the decay starts, total_steps - decay_steps")
 
     def _setup(self, peak_lr: float, total_steps: float, decay_steps: float, min_lr: float,
                shape: str, warmup_steps: float) -> None:
