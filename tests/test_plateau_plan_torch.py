@@ -242,3 +242,28 @@ def test_step_cost_between_reductions_is_a_plain_steps():
     b = min(_per_step(red, o2, n) for _ in range(3))
     print(f"\nplain ScheduleLR.step: {a * 1e9:.0f} ns; after 3 reductions: {b * 1e9:.0f} ns")
     assert b < 3 * a + 2e-7
+
+
+def test_explain_tells_each_reduction_in_en_and_zh():
+    opt = torch.optim.SGD(
+        [
+            {"params": [torch.nn.Parameter(torch.zeros(1))]},
+            {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.0011},
+        ],
+        lr=0.1,
+    )
+    s = ScheduleLR(opt, lrkit.Constant(1.0), plateau=Plateau(factor=0.5, patience=1, min_lr=1e-3))
+    assert "No reduction" in s.explain()
+    for t in range(1, 60):
+        s.step()
+        if t % 10 == 0:
+            s.observe(1.0)
+    en, zh = s.explain(), s.explain("zh")
+    # the positions, factor and patience are the run's own: reductions at the 3rd and 5th evaluation
+    assert "reduced x0.5 at step 30: no improvement of the metric for 2 evaluations" in en
+    assert "reduced x0.5 at step 50" in en and "held at the floor: group 1" in en
+    assert "第 30 步降为 x0.5" in zh and "连续 2 次评估没有改进" in zh
+    with pytest.raises(ValueError, match="lang"):
+        s.explain("fr")
+    with pytest.raises(RuntimeError, match="plateau"):
+        ScheduleLR(_opt([0.1]), lrkit.Constant(1.0)).explain()

@@ -344,6 +344,17 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         bases = self._plateau_bases()
         return realised(self._schedules, bases, len(bases))
 
+    def explain(self, lang: str = "en") -> str:
+        """:meth:`realised` in words (:func:`lrkit.explain`, ``lang`` "en" or "zh"), then each
+        plateau reduction: its factor, step and reason."""
+        from ._plateau_plan import explain_run
+
+        if self._plateau is None:
+            raise RuntimeError(
+                "explain() tells a plateau policy's reductions: ScheduleLR(..., plateau=lrkit.Plateau(...))"
+            )
+        return explain_run(self._plateau, self.realised(), lang)
+
     # -- checkpoints ---------------------------------------------------------------------
     def state_keys(self) -> None:
         self.keys = ["last_epoch", "last_lr", "base_lr"]

@@ -267,3 +267,80 @@ def torch_state_for_paddle(sched: Any, state: dict[str, Any]) -> dict[str, Any]:
     if "plateau" in state:
         out["plateau"] = state["plateau"]
     return out
+
+
+# -- the run in words ---------------------------------------------------------------------------
+def _register_words() -> None:
+    from .explain import TEXTS, words
+
+    if "plateau_run.cut" in TEXTS["en"]:
+        return
+    words(
+        "en",
+        {
+            "plateau_run.head": "Reductions on plateau ({x0}):",
+            "plateau_run.cut": "  reduced x{x0} at step {x1}: no improvement of {x2} for {x3} evaluations "
+            "(evaluation {x4}, value {x5}){x6}",
+            "plateau_run.floor": "; held at the floor: group {x0}",
+            "plateau_run.none": "No reduction on plateau so far ({x0} evaluations of {x1}).",
+            "plateau_run.metric": "the metric",
+            "plateau_run.group": "Group {x0}:",
+        },
+    )
+    words(
+        "zh",
+        {
+            "plateau_run.head": "平台期降低学习率（{x0}）：",
+            "plateau_run.cut": "  第 {x1} 步降为 x{x0}：{x2} 连续 {x3} 次评估没有改进（第 {x4} 次评估，值 {x5}）{x6}",
+            "plateau_run.floor": "；已在下限的组：{x0}",
+            "plateau_run.none": "到目前为止没有因平台期降低学习率（{x1} 共评估 {x0} 次）。",
+            "plateau_run.metric": "指标",
+            "plateau_run.group": "第 {x0} 组：",
+        },
+    )
+
+
+def explain_run(pp: PlanPlateau, realised_schedules: list[Schedule], lang: str = "en") -> str:
+    """The realised schedule(s) explained (:func:`lrkit.explain`), then one line per reduction:
+    its factor, position, the reason (no improvement of the monitored metric for the patience's
+    evaluations) and the groups held at their floor."""
+    from .explain import TEXTS, explain
+
+    if lang not in TEXTS:
+        raise ValueError(f"lang must be one of {', '.join(map(repr, TEXTS))}, got {lang!r}")
+    _register_words()
+    t = TEXTS[lang]
+    from ._format import number
+
+    p = pp.policy
+    monitor = p.to_dict().get("monitor") or t["plateau_run.metric"]
+    need = max(p.patience, 1) if p.flavor == "keras" else p.patience + 1
+    parts = []
+    for g, s in enumerate(realised_schedules):
+        head = t["plateau_run.group"].format(x0=g) + "\n" if len(realised_schedules) > 1 else ""
+        parts.append(head + explain(s, lang))
+    lines = []
+    if not pp.reductions:
+        lines.append(t["plateau_run.none"].format(x0=p.state_dict()["observations"], x1=monitor))
+    else:
+        lines.append(t["plateau_run.head"].format(x0=p.flavor))
+        prev, seen = [1.0] * pp.n, 0
+        for r in pp.reductions:
+            if r.get("replans", 0) != seen:  # a re-plan before it: its multipliers start again from 1
+                prev, seen = [1.0] * pp.n, r.get("replans", 0)
+            m = [float(v) for v in r["m"]]
+            held = [str(g) for g, (a, b) in enumerate(zip(m, prev)) if a == b]
+            metric = r.get("metric")
+            lines.append(
+                t["plateau_run.cut"].format(
+                    x0=number(p.factor),
+                    x1=number(float(r["at"])),
+                    x2=monitor,
+                    x3=need,
+                    x4=r.get("observation", "?"),
+                    x5=metric if isinstance(metric, str) else number(float(metric)) if metric is not None else "?",
+                    x6=t["plateau_run.floor"].format(x0=", ".join(held)) if held else "",
+                )
+            )
+            prev = m
+    return "\n\n".join(parts) + "\n\n" + "\n".join(lines)

@@ -424,6 +424,17 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
 
         return realised(self._schedules, self._bases, self._n)
 
+    def explain(self, lang: str = "en") -> str:
+        """:meth:`realised` in words (:func:`lrkit.explain`, ``lang`` "en" or "zh"), then each
+        plateau reduction: its factor, step and reason."""
+        from ._plateau_plan import explain_run
+
+        if self._plateau is None:
+            raise RuntimeError(
+                "explain() tells a plateau policy's reductions: ScheduleLR(..., plateau=lrkit.Plateau(...))"
+            )
+        return explain_run(self._plateau, self.realised(), lang)
+
     # -- checkpoints -------------------------------------------------------------------
     def _identity(self) -> dict[str, Any]:
         """What a saved state must match to be this scheduler's (see :meth:`load_state_dict`)."""
