@@ -29,6 +29,16 @@ def _families(obj: Any) -> set[str]:
     return {(k.__module__ or "").split(".")[0] for k in type(obj).__mro__}
 
 
+def _a_schedule(got: Any, obj: Any) -> Schedule | list[Schedule]:
+    """A converter's result as :func:`schedule_of` gives it: a schedule or a list of them (a
+    plateau policy, which the converters give for the plateau schedulers, is refused before)."""
+    if isinstance(got, (Schedule, list)):
+        return got
+    from . import unconvertible
+
+    raise unconvertible(obj, "it follows a metric, so its lr is not a function of the step")
+
+
 def schedule_of(obj: Any, group: int | None = None, **options: Any) -> Schedule | list[Schedule]:
     """The lrkit schedule of ``obj``: an lrkit schedule, a config (dict, or a path to a
     ``.json``/``.yaml`` file), or a scheduler of torch, transformers, timm, mmengine
@@ -69,12 +79,12 @@ def schedule_of(obj: Any, group: int | None = None, **options: Any) -> Schedule 
     if fams & set(_TORCH_FAMILY) or options.get("warmup") is not None:
         from ..torch import from_torch
 
-        return from_torch(obj, group, **options)
+        return _a_schedule(from_torch(obj, group, **options), obj)
     if "paddle" in fams:
         from ..paddle import from_paddle
 
         _no_options("from_paddle", group, options)
-        return from_paddle(obj)
+        return _a_schedule(from_paddle(obj), obj)
     if "keras" in fams:
         from ..keras import from_keras
 

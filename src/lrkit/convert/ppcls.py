@@ -206,6 +206,8 @@ def read_ppcls(config: Mapping[str, Any], epochs: int, step_each_epoch: int) -> 
     sched, by_epoch = _read(config, epochs, step_each_epoch)
     with reading(_WHERE):
         out = Constant(sched) if isinstance(sched, float) else from_paddle(sched)
+    if not isinstance(out, Schedule):  # one Paddle scheduler of the kinds above: one schedule
+        raise ValueError(f"{_WHERE}: the config gives {show(out)}, not one schedule")
     return out, by_epoch
 
 

@@ -15,7 +15,7 @@ The periods are read from the warmup object (one per group), not recomputed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from ..core import Schedule
 from ..schedules.algebra import Dampening, Product
@@ -25,7 +25,7 @@ from . import unconvertible
 __all__ = ["builder"]
 
 
-def _shape(w: Any) -> str:
+def _shape(w: Any) -> Literal["linear", "exponential", "radam"]:
     for c in type(w).__mro__:
         if c.__module__.startswith("pytorch_warmup"):
             if c.__name__ in ("LinearWarmup", "UntunedLinearWarmup"):

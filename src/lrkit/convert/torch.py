@@ -479,6 +479,15 @@ def _build(s: Any, g: int, base: float | None, ahead: bool = False) -> Schedule:
     return conv(s, g, base)
 
 
+def _pick(per_group: list[Schedule] | None, one: Schedule | None) -> Callable[[int], Schedule]:
+    """Group ``g``'s schedule: ``per_group[g]``, else the one schedule of every group."""
+    if per_group is not None:
+        return lambda g: per_group[g]
+    if one is None:
+        raise TypeError("no schedule to give the groups")
+    return lambda g: one
+
+
 def from_torch(
     scheduler: Any, group: int | None = None, *, warmup: Any = None, epoch_length: float | None = None
 ) -> Schedule | list[Schedule] | Plateau:
@@ -544,9 +553,10 @@ def from_torch(
         return _plateau.plateau_of(scheduler)
     if _ds.is_deepspeed(scheduler) and warmup is None:
         got = _ds.from_scheduler(scheduler)
-        many = isinstance(got, list)
-        n = len(got) if many else len(scheduler.optimizer.param_groups)
-        build = (lambda g: got[g]) if many else (lambda g: got)  # noqa: E731
+        per_group = got if isinstance(got, list) else None
+        one = got if not isinstance(got, list) else None
+        n = len(per_group) if per_group is not None else len(scheduler.optimizer.param_groups)
+        build = _pick(per_group, one)
     elif warmup is not None:
         n = _optimizer_groups(scheduler)
         build = _pw.builder(scheduler, warmup, lambda g: _build(scheduler, g, None))

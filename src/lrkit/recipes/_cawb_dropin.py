@@ -19,7 +19,7 @@ ValueError: not a CosineAnnealingWarmbootingLR state dict: missing ['base_lr', '
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .. import _check
@@ -66,7 +66,7 @@ class CawbCounters:
         eta_min: float,
         steps: Iterable[float],
         step_scale: float,
-        lf: Any,
+        lf: Callable[[float, float], float] | None,
         batchs: int,
         warmup_epoch: float,
         epoch_scale: float,

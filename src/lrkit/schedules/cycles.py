@@ -9,7 +9,7 @@ from .. import _check
 from .. import _num as m
 from .._num import np
 from ..core import Phase, Schedule, register
-from ..params import param
+from ..params import derived, param
 
 if TYPE_CHECKING:
     from numpy import ndarray
@@ -78,6 +78,8 @@ class CosineRestarts(Schedule):
     amplitude_decay: float = param(
         "factor", default=1.0, doc="each restart's height above min_lr is the previous one times this, in [0, 1]"
     )
+    _logm: float = derived(doc="log(period_mult) (0 for period_mult 1)")
+    _end: float = derived(doc="where the last cycle ends (inf without max_cycles)")
 
     def _setup(
         self,
@@ -515,6 +517,9 @@ class Cyclic(Schedule):
     min_lr: float = param("rate", default=0.0, doc="the bottom of each triangle")
     mode: CyclicMode = param("choice", default="triangular", doc="how the height changes from cycle to cycle")
     gamma: float = param("factor", default=1.0, doc="exp_range's factor per position, in (0, 1]")
+    _L: float = derived(doc="a cycle's length, step_size_up + step_size_down")
+    _r: float = derived(doc="the rising part of a cycle, step_size_up / L")
+    _rm1: float = derived(doc="r - 1 (-1 when r is 1)")
 
     def _setup(
         self, peak_lr: float, step_size_up: float, step_size_down: float | None, min_lr: float, mode: str, gamma: float
