@@ -252,7 +252,7 @@ def test_a_loaded_model_resumes_exactly(results):
     assert not np.array_equal(np.float32(plan(steps)), np.float32(whole["lrs"]))
 
 
-def test_bad_arguments():
+def test_direct_use_the_floor_from_the_first_reduction_and_bad_arguments():
     code = r"""
 import keras, lrkit as lk
 from lrkit.plateau import Plateau
@@ -268,6 +268,24 @@ for bad, word in [(lambda: PlateauScheduleLR(lk.Constant(0.1), {"factor": 0.5}),
         assert word in str(e), (word, e)
     else:
         raise AssertionError(word)
+import numpy as np
+f32 = lambda x: float(np.float32(x))
+val = lambda s, t: float(keras.ops.convert_to_numpy(s(t)))
+plan = lk.Linear(0.1, 100)
+s = PlateauScheduleLR(plan, Plateau.keras(patience=0, factor=0.5, min_lr=0.05))
+assert val(s, 80) == f32(plan(80))  # below the floor: the plan runs as it is before a reduction
+assert s.observe(1.0, 10) is False and s.observe(1.0, 20) is True  # patience 0: the 1st non-improvement
+assert s.history == [(20, 0.5)] and s.scale == 0.5
+for t in (10, 30, 80):  # from the reduction on, max(plan * m, floor)
+    assert val(s, t) == f32(max(plan(t) * 0.5, 0.05)), t
+real = s.realised()
+assert [f32(real(t)) for t in (10, 19, 20, 30, 80)] == [f32(plan(10)), f32(plan(19)), f32(0.05), f32(0.05), f32(0.05)]
+again = PlateauScheduleLR.from_config(s.get_config())
+assert [val(again, t) for t in (10, 30, 80)] == [val(s, t) for t in (10, 30, 80)]
+assert again.history == s.history and again.policy.state_dict() == s.policy.state_dict()
+# torch's rule: a reduction decided at the floor (lr - new <= eps) leaves m alone
+t = PlateauScheduleLR(lk.Constant(0.05), Plateau.torch(patience=0, min_lr=0.05))
+assert t.observe(1.0, 1) is False and t.observe(1.0, 2) is True and t.history == [] and t.scale == 1.0
 s = PlateauScheduleLR(lk.Constant(0.1), Plateau.keras(patience=0))
 cfg = s.get_config()
 cfg["state"] = {"flavor": "keras"}

@@ -166,7 +166,8 @@ def plateau_scale(policy: Plateau, *, history: int = 64) -> Any:
 
 
 def realised_schedule(plan: Schedule, state: Any) -> Schedule:
-    """The schedule the run followed so far: ``plan(t) * m(t)``, ``m`` the scale of
+    """The schedule the run followed so far: ``plan(t) * m(t)`` (a ``Sequence`` of ``Scale(Shift(plan,
+    p_i), m_i)`` pieces), ``m`` the scale of
     :func:`plateau_scale`'s ``state`` (or of an ``optax.chain`` state holding one), stepping
     at each recorded change. Raises ValueError when more changes happened than it recorded."""
     found = _find(state)

@@ -10,14 +10,17 @@ monitored metric at the end of every epoch of ``model.fit``::
 
 The learning rate at iteration ``t`` is::
 
-    lr(t) = max(plan(t) * m, floor)
+    lr(t) = plan(t)                      before the first reduction
+    lr(t) = max(plan(t) * m, floor)      from it on
 
-where ``m`` starts at 1 and, when the policy decides a reduction, becomes ``m * factor``
-(rounded to ``floatx``, as Keras stores a learning rate); ``floor`` is the policy's
-``min_lr``. (For the optax flavor ``m`` is the policy's own scale, floored at its
-``min_scale``, and there is no lr floor.) So a reduction decided at iteration ``p`` scales
-the rest of the plan from ``p`` on. ``m`` is a non-trainable variable the compiled train
-step reads: a reduction changes its value, not the compiled step (no retracing).
+where ``m`` starts at 1 and, when the policy decides a reduction that lowers the learning rate
+(the policy's rule applied to ``lr`` now), becomes ``m * factor`` (rounded to ``floatx``, as
+Keras stores a learning rate); ``floor`` is the policy's ``min_lr``. (For the optax flavor
+``m`` is the policy's own scale, floored at its ``min_scale``, and there is no lr floor.) So
+a reduction decided at iteration ``p`` scales the rest of the plan from ``p`` on, as the torch
+and Paddle bindings' ``ScheduleLR(..., plateau=...)`` do. ``m`` and the floor are
+non-trainable variables the compiled train step reads: a reduction changes their values, not
+the compiled step (no retracing).
 
 The policy's state, ``m`` and the reductions so far are in the schedule's config, which
 ``model.save`` writes into the ``.keras`` file: ``keras.models.load_model`` restores them,
@@ -97,7 +100,8 @@ def _policy(policy: Any) -> Plateau:
 
 @keras.saving.register_keras_serializable(package="lrkit")
 class PlateauScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
-    """``lr(t) = max(plan(t) * m, floor)``: a plan scaled by the reductions a plateau policy decides
+    """``lr(t) = max(plan(t) * m, floor)`` (the plan alone before the first reduction): a plan scaled
+    by the reductions a plateau policy decides
     (see the module docstring); :class:`PlateauCallback` observes the metrics.
 
     ``schedule``, ``total_steps``, ``method``: the plan, as for :class:`~lrkit.keras.ScheduleLR`
@@ -120,6 +124,14 @@ class PlateauScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
             name="lrkit_plateau_scale",
             aggregation="only_first_replica",
         )
+        # the floor applies from the first reduction on (before it the plan runs as it is)
+        self._floor = keras.Variable(
+            0.0,
+            dtype=keras.config.floatx(),
+            trainable=False,
+            name="lrkit_plateau_floor",
+            aggregation="only_first_replica",
+        )
         self._changes: list[tuple[int, float]] = []
 
     @property
@@ -138,9 +150,9 @@ class PlateauScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
         return self._policy
 
     @property
-    def scale_variable(self) -> Any:
-        """The variable holding ``m`` (the compiled step reads it)."""
-        return self._scale
+    def variables(self) -> list[Any]:
+        """The variables the compiled step reads: ``m`` and the floor (0 until the first reduction)."""
+        return [self._scale, self._floor]
 
     @property
     def scale(self) -> float:
@@ -158,15 +170,15 @@ class PlateauScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
         return list(self._changes)
 
     def realised(self) -> Schedule:
-        """The schedule followed so far, ``max(plan(t) * m(t), floor)``, as an lrkit schedule
-        (``m`` stepping at each change of :attr:`history`)."""
+        """The schedule followed so far as an lrkit schedule: the plan, then ``max(plan(t) * m_i,
+        floor)`` from each change ``(p_i, m_i)`` of :attr:`history` (a ``Sequence`` of pieces)."""
         return realised(self.schedule, self._changes, self.floor)
 
     def __call__(self, step: Any) -> Any:
         v = self._plan_lr(step)
         out = v * ops.cast(self._scale, v.dtype)
         if self.floor > 0:  # max(out, floor), by a comparison (Keras' maximum on torch is float32)
-            floor = ops.convert_to_tensor(self.floor, dtype=v.dtype)
+            floor = ops.cast(self._floor, v.dtype)
             out = ops.where(ops.less(out, floor), floor, out)
         return out
 
@@ -182,9 +194,11 @@ class PlateauScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
         else:
             now = _host(self(ops.convert_to_tensor(int(iteration))))  # what the optimizer applies
             decided = p.observe(metric, lrs=[now])
-            new = m * p.factor if decided else m
+            # m changes only when the policy reduced the lr (a group at its floor keeps its m)
+            new = m * p.factor if decided and p.lrs[0] != now else m
         if new != m:
             self._scale.assign(new)
+            self._floor.assign(self.floor)
             self._changes.append((int(iteration), self.scale))
         return decided
 
@@ -220,6 +234,8 @@ class PlateauScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(f"{where}: the field 'scale' must be a finite number >= 0, got {_check.show(scale)}")
         out._scale.assign(float(scale))
         out._changes = changes
+        if changes:
+            out._floor.assign(out.floor)
         return out
 
     def __repr__(self) -> str:
@@ -268,13 +284,13 @@ class PlateauCallback(keras.callbacks.Callback):
 
     def _attach(self, on: bool) -> None:
         opt: Any = getattr(self.model, "optimizer", None)
-        var = self._schedule().scale_variable
         held = opt._variables  # the list optimizer.variables copies
-        there = any(v is var for v in held)
-        if on and not there:
-            opt._track_variable(var)
-        elif not on and there:
-            held[:] = [v for v in held if v is not var]
+        for var in self._schedule().variables:
+            there = any(v is var for v in held)
+            if on and not there:
+                opt._track_variable(var)
+            elif not on and there:
+                held[:] = [v for v in held if v is not var]
 
     def on_train_begin(self, logs: Any = None) -> None:
         if self.reset_on_train_begin:

@@ -1,13 +1,14 @@
 """The realised run of a plan under reduce-on-plateau: the plan times the reductions so far,
 as an ordinary lrkit schedule (shared by :mod:`lrkit.keras` and :mod:`lrkit.jax`).
 
-A reduction decided at position ``p_i`` (the updates done when it was decided) sets the
-multiplier to ``m_i`` from ``p_i`` on::
+A reduction at position ``p_i`` (the updates done when it was decided) sets the multiplier to
+``m_i`` from ``p_i`` on; the plan runs as it is before the first one (no floor)::
 
-    lr(t) = max(plan(t) * m(t), floor),    m(t) = m_i for p_i <= t < p_(i+1)  (m = 1 before p_1)
+    lr(t) = plan(t)                               for t < p_1
+    lr(t) = max(plan(t) * m_i, floor)             for p_i <= t < p_(i+1)
 
-which is ``Clip(Product([plan, Piecewise([1, m_1, ...], [p_1, ...])]), min_lr=floor)`` (the
-``Clip`` only with a floor, the ``Product`` only after a reduction).
+which is ``Sequence([plan, Clip(Scale(Shift(plan, p_1), m_1), floor), ...], [p_1, ...])`` (the
+``Clip`` only with a floor): the same form as the torch and Paddle bindings' ``realised()``.
 """
 
 from __future__ import annotations
@@ -45,26 +46,24 @@ def history(changes: Iterable[Any]) -> list[tuple[int, float]]:
 
 
 def realised(plan: Schedule, changes: Iterable[Any], floor: float = 0.0) -> Schedule:
-    """The schedule a run followed: ``max(plan(t) * m(t), floor)`` with ``m`` stepping to each
-    ``(position, multiplier)`` of ``changes`` (see the module docstring)."""
-    from .schedules.algebra import Piecewise, Product
-    from .schedules.compose import Clip
+    """The schedule a run followed: ``plan`` until the first change, then ``max(plan(t) * m_i,
+    floor)`` from each ``(position p_i, multiplier m_i)`` of ``changes`` (see the module docstring)."""
+    from .schedules.algebra import Shift
+    from .schedules.compose import Clip, Scale, Sequence
 
-    steps = [(p, m) for p, m in history(changes)]
-    out: Schedule = plan
-    if steps:
-        if steps[0][0] == 0:  # a change before the first update: the multiplier from the start
-            first, steps = steps[0][1], steps[1:]
+    pieces: list[Schedule] = []
+    bounds: list[float] = []
+    for p, m in history(changes):
+        piece: Schedule = Scale(plan if p == 0 else Shift(plan, p), factor=m)
+        if floor:
+            piece = Clip(piece, min_lr=floor)
+        if p == 0:
+            pieces = [piece]
         else:
-            first = 1.0
-        values = [first] + [m for _, m in steps]
-        bounds = [float(p) for p, _ in steps]
-        if bounds:
-            out = Product([plan, Piecewise(values=values, boundaries=bounds)])
-        elif first != 1.0:
-            from .schedules.compose import Scale
-
-            out = Scale(plan, factor=first)
-    if floor:
-        out = Clip(out, min_lr=floor)
-    return out
+            if not pieces:
+                pieces = [plan]
+            pieces.append(piece)
+            bounds.append(float(p))
+    if not pieces:
+        return plan
+    return pieces[0] if len(pieces) == 1 else Sequence(pieces, bounds)
