@@ -216,3 +216,10 @@ def test_not_a_plateau_scheduler():
 
     with pytest.raises(TypeError, match="plateau"):
         plateau_of(object())
+
+
+def test_scheduler_from_torch_says_a_plateau_scheduler_has_no_schedule():
+    from lrkit.paddle import scheduler_from_torch
+
+    with pytest.raises(TypeError, match="follows a metric"):
+        scheduler_from_torch(torch.optim.lr_scheduler.ReduceLROnPlateau(_opt([0.1])))

@@ -40,6 +40,7 @@ from .convert.ppdet import from_ppdet as _ppdet_schedule
 from .convert.ppdet import load_ppdet_yaml
 from .convert.torch import from_torch
 from .core import Schedule
+from .plateau import Plateau
 from .recipes.paddle_dropins import CosineAnnealingWarmbootingLR, UltralyticsLR, set_optimizer_lr, warmup_lr_scheduler
 from .recipes.paddle_plateau import ReduceOnPlateau
 
@@ -121,6 +122,11 @@ def scheduler_from_torch(
     0.1
     """
     sched = from_torch(torch_scheduler, group)
+    if isinstance(sched, Plateau):
+        raise TypeError(
+            f"{type(torch_scheduler).__qualname__} follows a metric, so it has no schedule to bind; use "
+            "lrkit.paddle.ReduceOnPlateau, or ScheduleLR(plan, plateau=lrkit.convert.plateau.plateau_of(it))"
+        )
     kwargs.setdefault("learning_rate", 1.0)  # the torch values are absolute lrs
     if isinstance(sched, list):
         if parameters is None:

@@ -49,10 +49,11 @@ def _metric(metrics: Any) -> float:
                 f"metrics must hold one value (numel 1), got a {type(metrics).__name__} of size {metrics.size}: "
                 "reduce it first (e.g. paddle.mean)"
             )
-        return float(metrics.item())
-    if isinstance(metrics, bool) or not isinstance(metrics, (int, float, numpy.float32, numpy.float64)):
+        value: Any = metrics.item()
+        return float(value)
+    if isinstance(metrics, bool) or not isinstance(metrics, (int, float, numpy.floating)):
         raise TypeError(
-            "metrics must be an int, float, numpy.float32/float64, a one-element numpy.ndarray or "
+            "metrics must be an int, float, numpy float, a one-element numpy.ndarray or "
             f"paddle.Tensor, got {type(metrics).__name__}"
         )
     return float(metrics)

@@ -112,7 +112,7 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
             self.min_lrs = [min_lr] * n
         self.patience, self.cooldown, self.eps = patience, cooldown, eps
         self.last_epoch = 0
-        self._last_lr = lrs
+        self._last_lr = list[float | Tensor](lrs)
         self._init_is_better(mode=mode, threshold=threshold, threshold_mode=threshold_mode)
         self._sync_from_policy()
 
@@ -127,7 +127,8 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
         """Carry torch-named attributes set from outside (a loaded state, a user's edit) into the policy."""
         p = self._policy
         st = p.state_dict()
-        best = float(self.best)
+        best_now: Any = self.best  # a float, or a tensor a user put there
+        best = float(best_now)
         st["best"] = (
             "nan" if math.isnan(best) else ("inf" if best == math.inf else "-inf" if best == -math.inf else best)
         )
@@ -163,8 +164,9 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
         """A policy for the current configuration and group count, keeping the counters."""
         groups = self.optimizer.param_groups
         old = self._policy.state_dict()
+        mode: Any = self.mode  # checked by the policy
         self._policy = Plateau.torch(
-            self.mode,
+            mode,
             self.factor,
             self.patience,
             self.threshold,
