@@ -66,7 +66,9 @@ def replan(schedule: Schedule, at: float, *, total_steps: float | None = None, c
         return _retimed(s, k, T)
     if cooldown is not None:
         D = _check.length("cooldown", cooldown)
-        new = Ramp(now, _check.rate("min_lr", min_lr), D, shape)
+        # the ramp's shape as its declared type: "linear" or "cosine" (anything else is a ValueError)
+        sh = "cosine" if _check.choice("shape", shape, ("linear", "cosine")) == "cosine" else "linear"
+        new = Ramp(now, _check.rate("min_lr", min_lr), D, sh)
     else:
         new = check_schedule("tail", tail)
         if not isinstance(jump, bool):
