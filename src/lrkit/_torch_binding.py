@@ -114,6 +114,12 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
             elements of Adam's ``betas``. Use one scheduler per key.
         last_epoch: PyTorch's resume argument (``-1`` for a fresh run); prefer
             :meth:`load_state_dict`.
+        plateau: a :class:`~lrkit.plateau.Plateau` policy (flavor torch, paddle, mmengine
+            or keras; one lr or one per group): :meth:`observe` a metric whenever one is
+            available and each reduction scales the rest of the plan from there,
+            ``value_g(t) = base_g * max(plan_g(t) * m_g, min_lr_g / base_g)`` (``m_g``
+            times ``factor`` per reduction of group g; see :mod:`lrkit._plateau_plan`),
+            recorded in the state; :meth:`realised` and :meth:`explain` give the run.
 
     Call :meth:`step` once per optimizer update (with gradient accumulation,
     once per accumulated update). It never emits PyTorch's "``lr_scheduler.step()``
