@@ -14,6 +14,8 @@ import os
 import numpy as np
 import paddle
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from paddle.optimizer.lr import ReduceOnPlateau as PaddleROP
 from test_plateau_policy import metric_sequence, torch_like_config
 
@@ -140,3 +142,31 @@ def test_bad_metric_and_state():
     with pytest.raises(ValueError):
         s.set_state_dict(dict(before, num_bad_epochs=-1))
     assert s.state_dict() == before
+
+
+@given(
+    st.sampled_from(["min", "max"]),
+    st.sampled_from(["rel", "abs"]),
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.sampled_from([0.0, 1e-4, 0.1]),
+    st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1.0, 0.9999, 1.0001])),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(0, 40),
+)
+def test_hypothesis(mode, threshold_mode, patience, cooldown, threshold, metrics, cut):
+    kw = dict(
+        learning_rate=0.1,
+        mode=mode,
+        factor=0.5,
+        patience=patience,
+        threshold=threshold,
+        threshold_mode=threshold_mode,
+        cooldown=cooldown,
+        min_lr=0.01,
+        epsilon=1e-8,
+    )
+    _run(kw, metrics, cut if cut < len(metrics) else None, from_peer=True)

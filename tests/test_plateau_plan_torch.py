@@ -267,3 +267,23 @@ def test_explain_tells_each_reduction_in_en_and_zh():
         s.explain("fr")
     with pytest.raises(RuntimeError, match="plateau"):
         ScheduleLR(_opt([0.1]), lrkit.Constant(1.0)).explain()
+
+
+def test_pickle_and_deepcopy_of_a_scheduler_with_a_plateau():
+    import copy
+    import pickle
+
+    opt = _opt([0.1])
+    s = ScheduleLR(opt, lrkit.Cosine(1.0, 100), plateau=Plateau(patience=0, factor=0.5))
+    for t in range(1, 30):
+        s.step()
+        if t % 5 == 0:
+            s.observe(float(t))
+    o2, s2 = copy.deepcopy((opt, s))
+    o3, s3 = pickle.loads(pickle.dumps((opt, s)))
+    for t in range(30, 60):
+        for sc in (s, s2, s3):
+            sc.step()
+            if t % 5 == 0:
+                sc.observe(float(t))
+        assert opt.param_groups[0]["lr"] == o2.param_groups[0]["lr"] == o3.param_groups[0]["lr"]

@@ -16,6 +16,8 @@ import os
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from test_plateau_policy import metric_sequence, torch_like_config
 
 import lrkit.torch as lkt
@@ -186,3 +188,55 @@ def test_bad_state_is_refused_and_changes_nothing():
     with pytest.raises(ValueError):
         s.load_state_dict(bad)
     assert s.state_dict() == before
+
+
+_METRICS = st.lists(
+    st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1.0, 0.9999, 1.0001, 0.0, -0.0])),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(
+    st.sampled_from(["min", "max"]),
+    st.sampled_from(["rel", "abs"]),
+    st.floats(0.0, 0.99),
+    st.integers(0, 4),
+    st.integers(0, 3),
+    st.floats(0.0, 0.5),
+    _METRICS,
+    st.integers(0, 40),
+)
+def test_hypothesis(mode, threshold_mode, factor, patience, cooldown, threshold, metrics, cut):
+    cfg = dict(
+        mode=mode,
+        factor=factor,
+        patience=patience,
+        threshold=threshold,
+        threshold_mode=threshold_mode,
+        cooldown=cooldown,
+        min_lr=[0.0, 1e-3],
+        eps=1e-8,
+        lr=[0.1, 1e-3 + 5e-9],
+    )
+    _run(cfg, metrics, cut if cut < len(metrics) else None)
+
+
+def test_pickle_and_deepcopy_continue_exactly():
+    import copy
+    import pickle
+
+    opt = _opt([0.1, 0.2])
+    s = lkt.ReduceLROnPlateau(opt, patience=1, cooldown=1)
+    for m in (1.0, 2.0, 3.0):
+        s.step(m)
+    opt2, s2 = copy.deepcopy((opt, s))
+    opt3, s3 = pickle.loads(pickle.dumps((opt, s)))
+    for m in (4.0, 0.5, 6.0, 7.0, 8.0):
+        for sc in (s, s2, s3):
+            sc.step(m)
+        assert _lrs_of(opt) == _lrs_of(opt2) == _lrs_of(opt3)
+
+
+def _lrs_of(opt):
+    return [g["lr"] for g in opt.param_groups]
