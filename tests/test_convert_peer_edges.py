@@ -20,7 +20,7 @@ import lrkit as lk
 from lrkit.torch import from_torch
 
 ts = import_timm_scheduler()
-from timm.scheduler.scheduler_factory import create_scheduler_v2
+from timm.scheduler.scheduler_factory import create_scheduler_v2  # noqa: E402  (after timm's schedulers are loaded alone)
 
 N = 1200  # positions compared (past every schedule's end below)
 BASES = (0.05, 0.0137)

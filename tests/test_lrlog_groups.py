@@ -186,7 +186,7 @@ def test_paddle_float32_parameters_apply_the_logged_value_rounded():
     ps = _params(2, "float32")
     opt = paddle.optimizer.SGD(learning_rate=0.1, parameters=_groups(ps, [None, 0.1]))
     sched = ScheduleLR([lk.Constant(0.97), lk.Cosine(peak_lr=1.0, total_steps=6)], parameters=opt)
-    for t in range(5):
+    for _ in range(5):
         logged = current_lrs(opt)
         assert _applied(opt, ps) == pytest.approx(logged, rel=2e-7)
         sched.step()

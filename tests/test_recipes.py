@@ -145,7 +145,7 @@ def test_cawb_schedule_is_the_canonical_loop(kw):
         s = CAWB(**kw)
     per = max(nb, 1)
     applied = []
-    for e in range(int(kw["epochs"]) + 6):
+    for _ in range(int(kw["epochs"]) + 6):
         for _ in range(per):
             if nb:
                 ref.step_batch()
@@ -207,7 +207,7 @@ def test_cawb_warmup_epoch_without_batchs_shifts_the_cosine_with_no_ramp():
     # -- the documented loop (tests/reference.py), one step_batch() per epoch -------------------
     ref = SteppedCAWB(base, E, eta_min=eta, steps=steps, step_scale=ss, batchs=0, warmup_epoch=we, epoch_scale=es)
     applied, step_returns, batch_returns = [], [], []
-    for epoch in range(E + 4):
+    for _ in range(E + 4):
         batch_returns.append(ref.step_batch())
         applied.append(list(ref.lrs))               # the lrs this epoch trains with
         step_returns.append(ref.step())             # step() at the end of the epoch

@@ -67,7 +67,7 @@ def test_re_plans_at_one_position_replace_each_other():
 def test_a_re_plan_keeps_every_value_before_at_bit_for_bit(seed):
     rng = np.random.default_rng(seed)
     s, k = BASE, 0.0
-    for i in range(40):
+    for _ in range(40):
         k += float(rng.integers(1, 5_000))
         before = np.linspace(0, k, 2_001)[:-1]
         old = s(before)

@@ -57,7 +57,7 @@ def test_warmup_lr_scheduler_reference(case):
     opt, ws = sgd(case["base_lrs"])
     sched = warmup_lr_scheduler(opt, case["warmup_iters"], case["warmup_factor"])
     assert isinstance(sched, ScheduleLR)
-    for it, want in enumerate(case["expected_lr_per_iteration"]):
+    for want in case["expected_lr_per_iteration"]:
         close([g["lr"] for g in opt.param_groups], want)
         close(applied(opt, ws), want)
         sched.step()

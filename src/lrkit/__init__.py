@@ -39,7 +39,8 @@ _SUBMODULES = frozenset({"recipes", "config", "convert", "catalog", "plot", "rep
                          "tables", "textplot", "lrlog", "cli"})
 
 if TYPE_CHECKING:  # what static tools see; lrkit.explain is the function (also a package of words at run time)
-    from . import config, convert, plateau, plot, rangetest, recipes, replan
+    from . import config as config, convert as convert, plateau as plateau, plot as plot
+    from . import rangetest as rangetest, recipes as recipes, replan as replan
     from .config import Units, from_dict, from_json, from_yaml, load
     from .convert.entry import explain as explain
     from .convert.entry import schedule_of, show

@@ -128,7 +128,6 @@ def _extent(spec: Any) -> None:
     needs no recursion.
     """
     size: dict[int, int] = {}
-    depth: dict[int, int] = {}
     stack: list[tuple[Any, int, bool]] = [(spec, 1, False)]
     while stack:
         node, level, done = stack.pop()
@@ -409,8 +408,6 @@ def load(source: Any, **units: Any) -> Schedule:
     elif not inline and re.search(r"\.(json|ya?ml)\s*$", source, re.IGNORECASE):
         raise ValueError(f"no such spec file: {source!r}")
     if text.lstrip().startswith(("{", "[")):
-        import json
-
         try:
             data = _json(_check_text(text, "the JSON spec"))
         except ValueError as e:

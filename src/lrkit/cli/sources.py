@@ -198,7 +198,8 @@ def _kind_value(param: Any) -> Callable[[str], Any]:
                 try:
                     data = json.loads(text)
                 except ValueError:
-                    raise argparse.ArgumentTypeError(f"must be a schedule spec (JSON or YAML), got {_short(text)}")
+                    raise argparse.ArgumentTypeError(
+                        f"must be a schedule spec (JSON or YAML), got {_short(text)}") from None
             return data
         if param.unit == "bool":
             low = text.strip().lower()

@@ -391,7 +391,7 @@ def _warmup_cosine(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("sequence")
 def _sequence(s: Any, w: _W) -> tuple[list[str], list[str]]:
     text = [w.say('sequence.1', x0=len(s.segments))]
-    for i, (seg, start) in enumerate(zip(s.segments, s.starts)):
+    for seg, start in zip(s.segments, s.starts):
         text.append(w.say('sequence.2', x0=w.at(start)) + w.say('sequence.3') + _summary(seg, w.shifted(start)))
     notes = []
     for i, b in enumerate(s.boundaries):
