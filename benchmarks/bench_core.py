@@ -170,8 +170,9 @@ def import_section(repeat: int) -> None:
               if line.startswith("import time:") and "|" in line and line.split("|")[-1].strip().startswith("lrkit")
               and line.split("|")[0].split(":")[1].strip().isdigit())
     print(f"  {'lrkit modules alone (-X importtime, self times)':<55} {own / 1e3:7.1f} ms")
-    over = med["import lrkit"] - bare
-    print(f"  target: import lrkit <= 60 ms over bare: {'met' if over <= 60 else 'NOT met'}")
+    over = med["import lrkit"] - med["import numpy"]
+    print(f"  import lrkit over import numpy (lrkit needs numpy)          {over:7.1f} ms")
+    print(f"  target: import lrkit <= 15 ms over import numpy: {'met' if over <= 15 else 'NOT met'}")
 
 
 def _has(mod: str) -> bool:
