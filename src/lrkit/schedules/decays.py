@@ -8,18 +8,32 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Literal, Sequence
-
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from .. import _check
 from .. import _num as m
 from ..core import Phase, Schedule, register
-from ..ops import SCALAR
 from ..explain import explainer, words
+from ..ops import SCALAR
 from ..params import Param, derived, param
 
-__all__ = ["Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential",
-           "InverseSqrt", "InverseTime", "LinearGrowth", "RAdamDampening", "Tanh", "OneCycle", "WarmupStableDecay"]
+__all__ = [
+    "Constant",
+    "Cosine",
+    "Linear",
+    "Polynomial",
+    "Step",
+    "MultiStep",
+    "Exponential",
+    "InverseSqrt",
+    "InverseTime",
+    "LinearGrowth",
+    "RAdamDampening",
+    "Tanh",
+    "OneCycle",
+    "WarmupStableDecay",
+]
 
 _INF = math.inf
 _FMAX = sys.float_info.max
@@ -66,8 +80,10 @@ class _Bounded(Schedule, _BoundedAttributes):
     def phases(self) -> list[Phase]:
         t_end = self.total_steps
         lo = self.min_lr
-        return [self._phase(self.kind, 0.0, t_end, end_value=self._left_end()),
-                Phase("hold min_lr", t_end, _INF, lo, lo, self._tail_continuous())]
+        return [
+            self._phase(self.kind, 0.0, t_end, end_value=self._left_end()),
+            Phase("hold min_lr", t_end, _INF, lo, lo, self._tail_continuous()),
+        ]
 
     def _left_end(self) -> float:
         return self.min_lr
@@ -127,8 +143,10 @@ class Cosine(_Bounded):
     1.0
     """
 
-    formula = ('`min + (peak - min) ((1 + cos(2 pi cycles (t/T)^k))/2)^exponent`, then its value at `T` '
-               '(defaults: half a cosine down to `min`; `k` > 1: k-decay)')
+    formula = (
+        '`min + (peak - min) ((1 + cos(2 pi cycles (t/T)^k))/2)^exponent`, then its value at `T` '
+        '(defaults: half a cosine down to `min`; `k` > 1: k-decay)'
+    )
     example = {"peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001}
     peak_lr: float = param(PEAK)
     total_steps: float = param(TOTAL)
@@ -141,11 +159,22 @@ class Cosine(_Bounded):
     _plain: bool = derived(doc="exponent 1 and half a period: the plain cosine's formula")
     _end: float = derived(doc="the value at total_steps")
 
-    def _setup(self, peak_lr: float, total_steps: float, min_lr: float, k: float, exponent: float,
-               cycles: float, after: str) -> None:
+    def _setup(
+        self, peak_lr: float, total_steps: float, min_lr: float, k: float, exponent: float, cycles: float, after: str
+    ) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
-        self._set(peak_lr=peak_lr, total_steps=total_steps, min_lr=min_lr, k=k, exponent=exponent, cycles=cycles,
-                  after=after, _amp=(peak_lr - min_lr) * 0.5, _plain=exponent == 1.0 and cycles == 0.5, _end=min_lr)
+        self._set(
+            peak_lr=peak_lr,
+            total_steps=total_steps,
+            min_lr=min_lr,
+            k=k,
+            exponent=exponent,
+            cycles=cycles,
+            after=after,
+            _amp=(peak_lr - min_lr) * 0.5,
+            _plain=exponent == 1.0 and cycles == 0.5,
+            _end=min_lr,
+        )
         if not self._plain:
             self._set(_end=self._kernel(total_steps, SCALAR))
 
@@ -174,13 +203,17 @@ class Cosine(_Bounded):
     def phases(self) -> list[Phase]:
         T = self.total_steps
         if self.after == "continue":
-            return [self._phase("cosine", 0.0, T, end_value=self._end if self.cycles <= 0.5 else None),
-                    Phase("cosine, continued", T, _INF, self._end, None, True)]
+            return [
+                self._phase("cosine", 0.0, T, end_value=self._end if self.cycles <= 0.5 else None),
+                Phase("cosine, continued", T, _INF, self._end, None, True),
+            ]
         if self._plain:
             return super().phases()
         name = "cosine" if self.cycles <= 0.5 else f"cosine ({self.cycles:g} cycles)"
-        return [self._phase(name, 0.0, T, end_value=self._end if self.cycles <= 0.5 else None),
-                Phase("hold", T, _INF, self._end, self._end, True)]
+        return [
+            self._phase(name, 0.0, T, end_value=self._end if self.cycles <= 0.5 else None),
+            Phase("hold", T, _INF, self._end, self._end, True),
+        ]
 
 
 @register("linear")
@@ -287,8 +320,10 @@ class MultiStep(Schedule):
         except OverflowError:
             last = _INF
         if not last < _INF:
-            raise ValueError(f"gamma={gamma!r} overflows: peak_lr * gamma ** {len(ms)} (one factor per "
-                             f"milestone) must be finite, with peak_lr={peak_lr!r}")
+            raise ValueError(
+                f"gamma={gamma!r} overflows: peak_lr * gamma ** {len(ms)} (one factor per "
+                f"milestone) must be finite, with peak_lr={peak_lr!r}"
+            )
         self._set(peak_lr=p, milestones=ms, gamma=g)
 
     def _kernel(self, t: Any, xp: Any) -> Any:
@@ -305,8 +340,10 @@ class MultiStep(Schedule):
     def phases(self) -> list[Phase]:
         starts = (0.0, *self.milestones)
         ends = (*self.milestones, _INF)
-        return [Phase(f"plateau {i}", s, e, self._scalar(s), self._scalar(s), i == 0)
-                for i, (s, e) in enumerate(zip(starts, ends))]
+        return [
+            Phase(f"plateau {i}", s, e, self._scalar(s), self._scalar(s), i == 0)
+            for i, (s, e) in enumerate(zip(starts, ends))
+        ]
 
 
 @register("exponential")
@@ -330,17 +367,22 @@ class Exponential(Schedule):
     gamma: float = param("factor", doc="the factor per step_size, in [0, 1] (> 1 with a max_lr)")
     step_size: float = param("length", default=1.0, doc="positions per factor gamma")
     staircase: bool = param("bool", default=False, doc="whole steps only: floor(t / step_size)")
-    max_lr: float | None = param("rate", default=None, doc="values above are lowered to it (default: none; needed for "
-                                 "gamma > 1)", optional=True, unbounded=True)
+    max_lr: float | None = param(
+        "rate",
+        default=None,
+        doc="values above are lowered to it (default: none; needed for gamma > 1)",
+        optional=True,
+        unbounded=True,
+    )
     _cut: float = derived(doc="the exponent past which the value is max_lr")
 
-    def _setup(self, peak_lr: float, gamma: float, step_size: float, staircase: bool,
-               max_lr: float | None) -> None:
+    def _setup(self, peak_lr: float, gamma: float, step_size: float, staircase: bool, max_lr: float | None) -> None:
         if max_lr is None or max_lr == _INF:
             # a growth factor (gamma > 1) would overflow to inf after enough steps
             if gamma > 1:
-                raise ValueError(f"gamma must be in [0, 1], got {gamma!r}: a growth (gamma > 1) needs a finite "
-                                 "max_lr where it stops")
+                raise ValueError(
+                    f"gamma must be in [0, 1], got {gamma!r}: a growth (gamma > 1) needs a finite max_lr where it stops"
+                )
             g = _check.fraction("gamma", gamma, low_open=False)
             hi, cut = _INF, _INF
         else:
@@ -348,8 +390,7 @@ class Exponential(Schedule):
             hi = max_lr
             # past the exponent where the growth reaches max_lr the value is max_lr: the
             # exponent is bounded there (one more for rounding), so no inf * 0 and no overflow
-            cut = (math.log(hi / peak_lr) / math.log(g) + 1.0 if g > 1 and 0 < peak_lr < hi else
-                   0.0 if g > 1 else _INF)
+            cut = math.log(hi / peak_lr) / math.log(g) + 1.0 if g > 1 and 0 < peak_lr < hi else 0.0 if g > 1 else _INF
         if g == 0 and not staircase:
             raise ValueError("gamma must be > 0 for a continuous exponential decay, got 0")
         self._set(peak_lr=peak_lr, gamma=g, step_size=step_size, staircase=staircase, max_lr=hi)
@@ -385,17 +426,23 @@ class Exponential(Schedule):
         return [self._phase("exponential" if self.gamma <= 1 else "exponential growth", 0.0, _INF, end_value=None)]
 
 
-words("en", {
-    "exponential.grow": "Starts at {peak} and grows by a factor {gamma} every {size}{stair}, up to {cap} (reached at "
-                        "position {at}), then stays there.",
-    "exponential.cap": "Starts at {peak} and is multiplied by {gamma} every {size}{stair}, never above {cap}.",
-    "exponential.staircase": " in whole steps",
-})
-words("zh", {
-    "exponential.grow": "从 {peak} 开始，每 {size} 乘以 {gamma}{stair}，增长到 {cap}（在位置 {at} 达到），之后保持不变。",
-    "exponential.cap": "从 {peak} 开始，每 {size} 乘以 {gamma}{stair}，始终不超过 {cap}。",
-    "exponential.staircase": "（按整步取整）",
-})
+words(
+    "en",
+    {
+        "exponential.grow": "Starts at {peak} and grows by a factor {gamma} every {size}{stair}, up to {cap} (reached at "
+        "position {at}), then stays there.",
+        "exponential.cap": "Starts at {peak} and is multiplied by {gamma} every {size}{stair}, never above {cap}.",
+        "exponential.staircase": " in whole steps",
+    },
+)
+words(
+    "zh",
+    {
+        "exponential.grow": "从 {peak} 开始，每 {size} 乘以 {gamma}{stair}，增长到 {cap}（在位置 {at} 达到），之后保持不变。",
+        "exponential.cap": "从 {peak} 开始，每 {size} 乘以 {gamma}{stair}，始终不超过 {cap}。",
+        "exponential.staircase": "（按整步取整）",
+    },
+)
 
 
 @explainer("exponential.capped")
@@ -411,10 +458,27 @@ def explain_capped_exponential(s: Exponential, w: Any) -> list[str]:
     if s.gamma > 1:
         x = math.log(cap / s.peak_lr) / math.log(s.gamma) if 0 < s.peak_lr < cap else 0.0
         at = s.step_size * (math.ceil(x) if s.staircase else x)
-        return [w.say("exponential.grow", peak=w.n(s.peak_lr), gamma=w.n(s.gamma), size=w.span(s.step_size),
-                      stair=stair, cap=w.n(s.max_lr), at=w.at(at) if s.peak_lr > 0 else w.at(_INF))]
-    return [w.say("exponential.cap", peak=w.n(s.peak_lr), gamma=w.n(s.gamma), size=w.span(s.step_size),
-                  stair=stair, cap=w.n(s.max_lr))]
+        return [
+            w.say(
+                "exponential.grow",
+                peak=w.n(s.peak_lr),
+                gamma=w.n(s.gamma),
+                size=w.span(s.step_size),
+                stair=stair,
+                cap=w.n(s.max_lr),
+                at=w.at(at) if s.peak_lr > 0 else w.at(_INF),
+            )
+        ]
+    return [
+        w.say(
+            "exponential.cap",
+            peak=w.n(s.peak_lr),
+            gamma=w.n(s.gamma),
+            size=w.span(s.step_size),
+            stair=stair,
+            cap=w.n(s.max_lr),
+        )
+    ]
 
 
 @register("inverse_sqrt")
@@ -464,8 +528,9 @@ class InverseTime(Schedule):
     example = {"peak_lr": 0.1, "step_size": 100, "decay_rate": 1.0}
     peak_lr: float = param(PEAK)
     step_size: float = param("length", default=1.0, doc="positions per unit of decay_rate")
-    decay_rate: float = param("factor", default=1.0, doc="how fast it decays: with power 1 the value halves at "
-                              "t = step_size / rate")
+    decay_rate: float = param(
+        "factor", default=1.0, doc="how fast it decays: with power 1 the value halves at t = step_size / rate"
+    )
     staircase: bool = param("bool", default=False, doc="whole steps only: floor(t / step_size)")
     power: float = param("positive", default=1.0, doc="exponent of the denominator (1: inverse time)")
 
@@ -483,16 +548,22 @@ class InverseTime(Schedule):
         return [self._phase("inverse time", 0.0, _INF, end_value=None)]
 
 
-words("en", {
-    "inverse_time": "Starts at {peak} and decays as 1 / (1 + {rate} t / {size}){pw}{stair}: half the start at position "
-                    "{half}, a third at {third}, for ever.",
-    "inverse_time.staircase": " in whole steps",
-})
-words("zh", {
-    "inverse_time": "从 {peak} 开始，按 1 / (1 + {rate} t / {size}){pw} 衰减{stair}：在位置 {half} 降到一半，在 {third} "
-                    "降到三分之一，永不停止。",
-    "inverse_time.staircase": "（按整步取整）",
-})
+words(
+    "en",
+    {
+        "inverse_time": "Starts at {peak} and decays as 1 / (1 + {rate} t / {size}){pw}{stair}: half the start at position "
+        "{half}, a third at {third}, for ever.",
+        "inverse_time.staircase": " in whole steps",
+    },
+)
+words(
+    "zh",
+    {
+        "inverse_time": "从 {peak} 开始，按 1 / (1 + {rate} t / {size}){pw} 衰减{stair}：在位置 {half} 降到一半，在 {third} "
+        "降到三分之一，永不停止。",
+        "inverse_time.staircase": "（按整步取整）",
+    },
+)
 
 
 @explainer("inverse_time")
@@ -507,9 +578,18 @@ def _explain_inverse_time(s: InverseTime, w: Any) -> tuple[list[str], list[str]]
             return _INF
 
     half, third = reach(2.0), reach(3.0)
-    return [w.say("inverse_time", peak=w.n(s.peak_lr), rate=w.n(s.decay_rate), size=w.n(s.step_size),
-                  pw="" if s.power == 1.0 else f"^{w.n(s.power)}",
-                  stair=w.say("inverse_time.staircase") if s.staircase else "", half=w.at(half), third=w.at(third))], []
+    return [
+        w.say(
+            "inverse_time",
+            peak=w.n(s.peak_lr),
+            rate=w.n(s.decay_rate),
+            size=w.n(s.step_size),
+            pw="" if s.power == 1.0 else f"^{w.n(s.power)}",
+            stair=w.say("inverse_time.staircase") if s.staircase else "",
+            half=w.at(half),
+            third=w.at(third),
+        )
+    ], []
 
 
 @register("linear_growth")
@@ -545,26 +625,40 @@ class LinearGrowth(Schedule):
         return [self._phase("linear growth", 0.0, _INF, end_value=None)]
 
 
-words("en", {
-    "linear_growth": "Starts at {start} and grows by {step} every {size}{stair}, without end: twice the start at "
-                     "position {double}.",
-    "linear_growth.staircase": " (in whole steps)",
-})
-words("zh", {
-    "linear_growth": "从 {start} 开始，每 {size} 增加 {step}{stair}，没有终点：在位置 {double} 达到起始值的两倍。",
-    "linear_growth.staircase": "（按整步取整）",
-})
+words(
+    "en",
+    {
+        "linear_growth": "Starts at {start} and grows by {step} every {size}{stair}, without end: twice the start at "
+        "position {double}.",
+        "linear_growth.staircase": " (in whole steps)",
+    },
+)
+words(
+    "zh",
+    {
+        "linear_growth": "从 {start} 开始，每 {size} 增加 {step}{stair}，没有终点：在位置 {double} 达到起始值的两倍。",
+        "linear_growth.staircase": "（按整步取整）",
+    },
+)
 
 
 @explainer("linear_growth")
 def _explain_linear_growth(s: LinearGrowth, w: Any) -> tuple[list[str], list[str]]:
     double = (s.step_size * math.ceil(1.0 / s.rate) if s.staircase else s.step_size / s.rate) if s.rate > 0 else _INF
-    return [w.say("linear_growth", start=w.n(s.start_lr), step=w.n(s.start_lr * s.rate), size=w.span(s.step_size),
-                  stair=w.say("linear_growth.staircase") if s.staircase else "", double=w.at(double))], []
+    return [
+        w.say(
+            "linear_growth",
+            start=w.n(s.start_lr),
+            step=w.n(s.start_lr * s.rate),
+            size=w.span(s.step_size),
+            stair=w.say("linear_growth.staircase") if s.staircase else "",
+            double=w.at(double),
+        )
+    ], []
 
 
 def _radam_rho(t: float, beta2: float, rho_inf: float) -> float:
-    b2t = beta2 ** t
+    b2t = beta2**t
     return rho_inf - 2 * t * b2t / (1 - b2t)
 
 
@@ -626,13 +720,19 @@ class RAdamDampening(Schedule):
         return [self._phase("warmup (RAdam)", 0.0, _INF, end_value=None)]
 
 
-words("en", {
-    "radam_dampening": "RAdam's warmup factor for beta2 = {beta2}: {v0} at the start, {v1} at position {t1}, tending "
-                       "to 1.",
-})
-words("zh", {
-    "radam_dampening": "RAdam 的预热系数（beta2 = {beta2}）：开始时为 {v0}，在位置 {t1} 为 {v1}，趋于 1。",
-})
+words(
+    "en",
+    {
+        "radam_dampening": "RAdam's warmup factor for beta2 = {beta2}: {v0} at the start, {v1} at position {t1}, tending "
+        "to 1.",
+    },
+)
+words(
+    "zh",
+    {
+        "radam_dampening": "RAdam 的预热系数（beta2 = {beta2}）：开始时为 {v0}，在位置 {t1} 为 {v1}，趋于 1。",
+    },
+)
 
 
 @explainer("radam_dampening")
@@ -669,7 +769,9 @@ class Tanh(_Bounded):
 
     def _tanh(self, t: Any, xp: Any) -> Any:
         u = t / self.total_steps
-        return self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (1.0 - xp.tanh(self.lower * (1.0 - u) + self.upper * u))
+        return self.min_lr + 0.5 * (self.peak_lr - self.min_lr) * (
+            1.0 - xp.tanh(self.lower * (1.0 - u) + self.upper * u)
+        )
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         return xp.hold(t, self.total_steps, self._tanh, self.min_lr)
@@ -713,16 +815,25 @@ class OneCycle(Schedule):
     pct_start: float = param("real", default=0.3, doc="fraction of the run spent rising, in (0, 1)")
     shape: OneCycleShape = param("choice", default="cosine", doc="shape of each phase")
     start_lr: float | None = param("rate", default=None, doc="the value at 0 (default: peak_lr / 25)", optional=True)
-    min_lr: float | None = param("rate", default=None, doc="the value at the end (default: start_lr / 1e4)",
-                                 optional=True)
+    min_lr: float | None = param(
+        "rate", default=None, doc="the value at the end (default: start_lr / 1e4)", optional=True
+    )
     three_phase: bool = param("bool", default=False, doc="go back to start_lr before the final decay")
     _ends: tuple[float, ...] = derived(doc="where each phase ends")
     _levels: tuple[float, ...] = derived(doc="the values at the phases' ends, start_lr first")
     _starts: tuple[float, ...] = derived(doc="where each phase starts")
     _stops: tuple[float, ...] = derived(doc="_ends, and one past the last")
 
-    def _setup(self, peak_lr: float, total_steps: float, pct_start: float, shape: str,
-               start_lr: float | None, min_lr: float | None, three_phase: bool) -> None:
+    def _setup(
+        self,
+        peak_lr: float,
+        total_steps: float,
+        pct_start: float,
+        shape: str,
+        start_lr: float | None,
+        min_lr: float | None,
+        three_phase: bool,
+    ) -> None:
         p, T = peak_lr, total_steps
         pct = _check.fraction("pct_start", pct_start, high_open=True)
         s = p / 25.0 if start_lr is None else start_lr
@@ -741,11 +852,22 @@ class OneCycle(Schedule):
                 raise ValueError(
                     f"one_cycle phase {i + 1} is empty: with total_steps={total_steps!r} and "
                     f"pct_start={pct_start!r} it would run from {prev:g} to {e:g}; "
-                    "use a longer run or another pct_start")
+                    "use a longer run or another pct_start"
+                )
             prev = e
-        self._set(peak_lr=p, total_steps=T, pct_start=pct, shape=shape, start_lr=s, min_lr=lo,
-                  three_phase=bool(three_phase), _ends=ends, _levels=levels,
-                  _starts=(0.0,) + ends, _stops=ends + (ends[-1] * 2.0 + 1.0,))
+        self._set(
+            peak_lr=p,
+            total_steps=T,
+            pct_start=pct,
+            shape=shape,
+            start_lr=s,
+            min_lr=lo,
+            three_phase=bool(three_phase),
+            _ends=ends,
+            _levels=levels,
+            _starts=(0.0,) + ends,
+            _stops=ends + (ends[-1] * 2.0 + 1.0,),
+        )
 
     def _kernel(self, t: Any, xp: Any) -> Any:
         # Phase i covers (start_i, end_i]; past the last end both levels are min_lr.
@@ -813,13 +935,16 @@ class WarmupStableDecay(_Bounded):
     warmup_steps: float = param("length0", default=0.0, doc="length of the linear warmup from 0 (0: none)")
     _t0: float = derived(doc="where the decay starts, total_steps - decay_steps")
 
-    def _setup(self, peak_lr: float, total_steps: float, decay_steps: float, min_lr: float,
-               shape: str, warmup_steps: float) -> None:
+    def _setup(
+        self, peak_lr: float, total_steps: float, decay_steps: float, min_lr: float, shape: str, warmup_steps: float
+    ) -> None:
         _check.not_above("min_lr", min_lr, "peak_lr", peak_lr)
         p, lo, T, D, W = peak_lr, min_lr, total_steps, decay_steps, warmup_steps
         if not D + W <= T:
-            raise ValueError(f"decay_steps ({decay_steps!r}) plus warmup_steps ({warmup_steps!r}) must not exceed "
-                             f"total_steps ({total_steps!r}): total_steps counts the whole run")
+            raise ValueError(
+                f"decay_steps ({decay_steps!r}) plus warmup_steps ({warmup_steps!r}) must not exceed "
+                f"total_steps ({total_steps!r}): total_steps counts the whole run"
+            )
         self._set(peak_lr=p, total_steps=T, decay_steps=D, min_lr=lo, shape=shape, warmup_steps=W, _t0=T - D)
 
     @property
