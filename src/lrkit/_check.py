@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "show",
@@ -37,7 +38,7 @@ MAX_ITEMS = 100_000
 
 def show(value: Any) -> str:
     """``repr(value)`` for a message, with a long integer shortened (``1.0e+400``)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 16:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**16:
         digits = len(str(abs(value)))
         return f"{'-' if value < 0 else ''}{str(abs(value))[0]}.{str(abs(value))[1:3]}e+{digits - 1} (an integer)"
     text = repr(value)
@@ -79,8 +80,10 @@ def length(name: str, value: Any, *, allow_zero: bool = False) -> float:
         raise ValueError(f"{name} must be a finite number {valid}, got {show(value)}")
     if v != 0 and not MIN_LENGTH <= v <= MAX_LENGTH:
         zero = "0 or " if allow_zero else ""
-        raise ValueError(f"{name} must be {zero}between {MIN_LENGTH:g} and {MAX_LENGTH:g} positions "
-                         f"(lrkit's limits), got {show(value)}")
+        raise ValueError(
+            f"{name} must be {zero}between {MIN_LENGTH:g} and {MAX_LENGTH:g} positions "
+            f"(lrkit's limits), got {show(value)}"
+        )
     return v
 
 

@@ -113,7 +113,7 @@ def vfloordiv(t: Any, d: float) -> Any:
 def ipow(base: float, k: float) -> float:
     """``base ** k`` for an integer-valued ``k`` (Python float power); ``inf`` past the float range."""
     try:
-        return base ** k
+        return base**k
     except OverflowError:
         return math.inf
 

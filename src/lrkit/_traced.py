@@ -36,8 +36,9 @@ quotient's, which is float64's but within ``2 ** -52`` of a whole number.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["NotTraceable", "namespace", "MAX_SEGMENTS"]
 
@@ -141,7 +142,7 @@ def namespace(xp: Any, dtype: Any, *, is_traced: Callable[[Any], bool]) -> Simpl
     fdt = numpy.dtype(dtype)
     int_name = "int64" if fdt.itemsize >= 8 else "int32"
     # the largest whole position converted to the integer type: float32's largest below 2 ** 31
-    int_top = 2.0 ** 62 if fdt.itemsize >= 8 else 2.0 ** 31 - 2.0 ** 7
+    int_top = 2.0**62 if fdt.itemsize >= 8 else 2.0**31 - 2.0**7
 
     def to_int(x: Any) -> Any:
         return xp.cast(x, int_name) if hasattr(xp, "cast") else xp.asarray(x, dtype=int_name)
@@ -191,15 +192,41 @@ def namespace(xp: Any, dtype: Any, *, is_traced: Callable[[Any], bool]) -> Simpl
         return xp.where(r != 0.0, q + 1.0, q) if up else q
 
     ns = SimpleNamespace(
-        name="traced", dtype=dtype, float_bits=8 * numpy.dtype(dtype).itemsize,
-        cos=xp.cos, sqrt=xp.sqrt, exp=xp.exp, expm1=xp.expm1, tanh=xp.tanh, log=xp.log, floor=xp.floor,
-        ceil=xp.ceil, fmod=fmod, libm_pow=power, pow=power, xpow=power, ipow=ipow,
-        floordiv=floordiv, divfloor=lambda t, d: rounded_div(t, d, False),
+        name="traced",
+        dtype=dtype,
+        float_bits=8 * numpy.dtype(dtype).itemsize,
+        cos=xp.cos,
+        sqrt=xp.sqrt,
+        exp=xp.exp,
+        expm1=xp.expm1,
+        tanh=xp.tanh,
+        log=xp.log,
+        floor=xp.floor,
+        ceil=xp.ceil,
+        fmod=fmod,
+        libm_pow=power,
+        pow=power,
+        xpow=power,
+        ipow=ipow,
+        floordiv=floordiv,
+        divfloor=lambda t, d: rounded_div(t, d, False),
         divceil=lambda t, d: rounded_div(t, d, True),
-        minimum=lambda a, b: xp.minimum(c(a), c(b)), maximum=lambda a, b: xp.maximum(c(a), c(b)),
-        where=lambda k, a, b: xp.where(k, c(a), c(b)), full=lambda t, v: full(t, c(v)),
-        count_le=lambda s, t: count(s, t, "right"), count_lt=lambda s, t: count(s, t, "left"), take=take,
-        hold=hold, split=split, segments=segments, branch=branch, per_index=per_index, by_index=by_index,
-        guard=guard, apply=apply, host=host, int_index=int_index,
+        minimum=lambda a, b: xp.minimum(c(a), c(b)),
+        maximum=lambda a, b: xp.maximum(c(a), c(b)),
+        where=lambda k, a, b: xp.where(k, c(a), c(b)),
+        full=lambda t, v: full(t, c(v)),
+        count_le=lambda s, t: count(s, t, "right"),
+        count_lt=lambda s, t: count(s, t, "left"),
+        take=take,
+        hold=hold,
+        split=split,
+        segments=segments,
+        branch=branch,
+        per_index=per_index,
+        by_index=by_index,
+        guard=guard,
+        apply=apply,
+        host=host,
+        int_index=int_index,
     )
     return ns

@@ -46,8 +46,14 @@ from . import qualname, ramp_then, unconvertible
 
 __all__ = ["from_keras"]
 
-_KINDS = ("ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay", "InverseTimeDecay", "CosineDecay",
-          "CosineDecayRestarts")
+_KINDS = (
+    "ExponentialDecay",
+    "PiecewiseConstantDecay",
+    "PolynomialDecay",
+    "InverseTimeDecay",
+    "CosineDecay",
+    "CosineDecayRestarts",
+)
 
 
 #: Methods a subclass may override without changing the values (``__call__`` computes them).
@@ -78,15 +84,20 @@ def from_keras(schedule: Any) -> Schedule:
     mro = type(schedule).__mro__
     base = next((c for c in mro if c.__module__.startswith("keras") and c.__name__ in _KINDS), None)
     if base is None:
-        raise TypeError(f"cannot convert {qualname(schedule)}: from_keras reads the settings of Keras' "
-                        f"{', '.join(_KINDS)}; a schedule of your own computes its values in its own code, "
-                        "which has no settings to read")
+        raise TypeError(
+            f"cannot convert {qualname(schedule)}: from_keras reads the settings of Keras' "
+            f"{', '.join(_KINDS)}; a schedule of your own computes its values in its own code, "
+            "which has no settings to read"
+        )
     name = base.__name__
     for c in mro[: mro.index(base)]:
         for attr, val in vars(c).items():
             if attr not in _HARMLESS and callable(val) and hasattr(base, attr):
-                raise unconvertible(schedule, f"it overrides {c.__qualname__}.{attr} of Keras' {name}: its values "
-                                              "come from its own code, not from the settings a conversion reads")
+                raise unconvertible(
+                    schedule,
+                    f"it overrides {c.__qualname__}.{attr} of Keras' {name}: its values "
+                    "come from its own code, not from the settings a conversion reads",
+                )
     cfg = schedule.get_config()
     try:
         return _convert(schedule, name, cfg)
@@ -109,9 +120,11 @@ def _convert(obj: Any, name: str, cfg: dict[str, Any]) -> Schedule:
         D, stair = _num(cfg["decay_steps"]), bool(cfg["staircase"])
         if rate > 1:
             where = D * (math.log(sys.float_info.max) - math.log(lr0)) / math.log(rate) if lr0 > 0 else math.inf
-            raise ValueError(f"decay_rate={rate:g} grows the lr without bound (past float64's largest value, to "
-                             f"inf, from step {where:.6g}); a growth converts with a cap: Exponential(lr0, "
-                             "decay_rate, decay_steps, max_lr=...)")
+            raise ValueError(
+                f"decay_rate={rate:g} grows the lr without bound (past float64's largest value, to "
+                f"inf, from step {where:.6g}); a growth converts with a cap: Exponential(lr0, "
+                "decay_rate, decay_steps, max_lr=...)"
+            )
         if rate == 0 and not stair:
             # Keras: lr0 * 0 ** (t / D), lr0 at step 0 (0 ** 0 = 1) and 0 at every step after it
             return Piecewise([lr0, 0.0], [1.0])
@@ -140,15 +153,19 @@ def _convert(obj: Any, name: str, cfg: dict[str, Any]) -> Schedule:
     alpha, t_mul, m_mul = _num(cfg["alpha"]), _num(cfg["t_mul"]), _num(cfg["m_mul"])
     first = _num(cfg["first_decay_steps"])
     if alpha < 0 or alpha > 1:
-        raise ValueError(f"alpha={alpha:g} puts the floor alpha * lr {'below 0' if alpha < 0 else 'above the peak'}: "
-                         "each restart would " + ("end below 0" if alpha < 0 else "rise to the floor") +
-                         ", and lrkit's CosineRestarts decays from its peak to a floor in [0, peak]")
+        raise ValueError(
+            f"alpha={alpha:g} puts the floor alpha * lr {'below 0' if alpha < 0 else 'above the peak'}: "
+            "each restart would "
+            + ("end below 0" if alpha < 0 else "rise to the floor")
+            + ", and lrkit's CosineRestarts decays from its peak to a floor in [0, peak]"
+        )
     if m_mul > 1:
-        raise ValueError(f"m_mul={m_mul:g} multiplies each restart's height by more than 1: the lr grows without "
-                         "bound")
+        raise ValueError(f"m_mul={m_mul:g} multiplies each restart's height by more than 1: the lr grows without bound")
     if t_mul < 1:
-        raise ValueError(f"t_mul={t_mul:g} shortens each restart: the restarts end at step "
-                         f"{first / (1 - t_mul):.6g}, where Keras' own value turns to NaN")
+        raise ValueError(
+            f"t_mul={t_mul:g} shortens each restart: the restarts end at step "
+            f"{first / (1 - t_mul):.6g}, where Keras' own value turns to NaN"
+        )
     return CosineRestarts(lr0, first, t_mul, lr0 * alpha, amplitude_decay=m_mul)
 
 

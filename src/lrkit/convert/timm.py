@@ -59,8 +59,14 @@ def is_timm(obj: Any) -> bool:
     return any(c.__module__.startswith("timm.scheduler") for c in type(obj).__mro__)
 
 
-_SUPPORTED = ("CosineLRScheduler", "TanhLRScheduler", "PolyLRScheduler", "StepLRScheduler",
-              "MultiStepLRScheduler", "WSDLRScheduler")
+_SUPPORTED = (
+    "CosineLRScheduler",
+    "TanhLRScheduler",
+    "PolyLRScheduler",
+    "StepLRScheduler",
+    "MultiStepLRScheduler",
+    "WSDLRScheduler",
+)
 #: Methods a subclass may override without changing the values (everything else computes them).
 _HARMLESS = frozenset({"__init__", "__repr__", "__str__", "state_dict", "load_state_dict", "get_cycle_length"})
 
@@ -73,8 +79,11 @@ def _timm_class(obj: Any) -> type:
     for c in mro[: mro.index(base)]:
         for attr, val in vars(c).items():
             if attr not in _HARMLESS and callable(val) and hasattr(base, attr):
-                raise unconvertible(obj, f"it overrides {c.__qualname__}.{attr} of timm's {base.__name__}: the lr "
-                                         "comes from its own code, not from the settings a conversion reads")
+                raise unconvertible(
+                    obj,
+                    f"it overrides {c.__qualname__}.{attr} of timm's {base.__name__}: the lr "
+                    "comes from its own code, not from the settings a conversion reads",
+                )
     return base
 
 
@@ -82,15 +91,21 @@ def convert(obj: Any, g: int) -> Schedule:
     """Group ``g``'s lr as a schedule of timm's ``t``."""
     name = _timm_class(obj).__name__
     if name == "PlateauLRScheduler":
-        raise unconvertible(obj, "it follows a metric (scheduler.step(epoch, metric)), so its lr is not a "
-                                 "function of t; keep it, or choose a fixed schedule")
+        raise unconvertible(
+            obj,
+            "it follows a metric (scheduler.step(epoch, metric)), so its lr is not a "
+            "function of t; keep it, or choose a fixed schedule",
+        )
     if name not in _SUPPORTED:
         raise unconvertible(obj, f"lrkit has no conversion of timm's {name} (supported: {', '.join(_SUPPORTED)})")
     if g >= len(obj.base_values):  # added by add_param_group: timm's update_groups never reaches it
         return Constant(float(obj.optimizer.param_groups[g][getattr(obj, "param_group_field", "lr")]))
     if getattr(obj, "noise_range_t", None) is not None:
-        raise unconvertible(obj, "noise (noise_range_t) makes the lr random, not a closed form; set "
-                                 "noise_range_t=None to convert the schedule without it")
+        raise unconvertible(
+            obj,
+            "noise (noise_range_t) makes the lr random, not a closed form; set "
+            "noise_range_t=None to convert the schedule without it",
+        )
     if getattr(obj, "param_group_field", "lr") != "lr":
         raise unconvertible(obj, f"it drives {obj.param_group_field!r}, not the lr")
     v = float(obj.base_values[g])
@@ -149,8 +164,9 @@ def _wsd(obj: Any, v: float) -> Schedule:
         return Constant(lo)
     fn, stable = obj.decay_fn, obj.stable_fn
     if callable(fn):
-        raise unconvertible(obj, f"its decay_fn is user code ({getattr(fn, '__qualname__', fn)!r}), not a "
-                                 "closed form lrkit can read")
+        raise unconvertible(
+            obj, f"its decay_fn is user code ({getattr(fn, '__qualname__', fn)!r}), not a closed form lrkit can read"
+        )
     # the decay factor d(frac), 1 to 0 over D positions, and its complement 1 - d(frac), 0 to 1
     if fn == "linear":
         d, rest = Ramp(1.0, 0.0, D), Ramp(0.0, 1.0, D)
@@ -189,14 +205,24 @@ def _cosine(obj: Any, v: float) -> Schedule:
         last = v * d ** (limit - 1) if limit < 10_000 else 0.0
         if last < lo:
             return _cosine_cycles(obj, v)
-    rs = CosineRestarts(v, float(obj.t_initial), float(obj.cycle_mul), lo, peak_decay=d,
-                        max_cycles=limit, k=float(getattr(obj, "k_decay", 1.0)))
+    rs = CosineRestarts(
+        v,
+        float(obj.t_initial),
+        float(obj.cycle_mul),
+        lo,
+        peak_decay=d,
+        max_cycles=limit,
+        k=float(getattr(obj, "k_decay", 1.0)),
+    )
     if float(obj.cycle_mul) == 1.0 or _same_cycle_starts(obj, v, rs, limit):
         return rs
     # timm's float cycle index puts a whole t in another cycle than the exact starts do
     if limit > _MAX_CYCLES:
-        raise unconvertible(obj, f"timm's float arithmetic places a cycle start one step off the exact one, "
-                                 f"and cycle_limit={limit}: at most {_MAX_CYCLES} cycles convert one by one")
+        raise unconvertible(
+            obj,
+            f"timm's float arithmetic places a cycle start one step off the exact one, "
+            f"and cycle_limit={limit}: at most {_MAX_CYCLES} cycles convert one by one",
+        )
     return _cosine_cycles(obj, v)
 
 
@@ -206,18 +232,18 @@ def _timm_cosine(obj: Any, v: float, t: int) -> float:
     i = _timm_index(obj, t)
     if i >= obj.cycle_limit:
         return float(lo)
-    t_i = mul ** i * T0
-    t_curr = t - (1 - mul ** i) / (1 - mul) * T0
-    peak = v * obj.cycle_decay ** i
-    return float(lo + 0.5 * (peak - lo) * (1 + math.cos(math.pi * t_curr ** k / t_i ** k)))
+    t_i = mul**i * T0
+    t_curr = t - (1 - mul**i) / (1 - mul) * T0
+    peak = v * obj.cycle_decay**i
+    return float(lo + 0.5 * (peak - lo) * (1 + math.cos(math.pi * t_curr**k / t_i**k)))
 
 
 def _same_cycle_starts(obj: Any, v: float, rs: Schedule, limit: int) -> bool:
     """Whether ``rs`` gives timm's values on both sides of every cycle start it reaches."""
     T0, mul = float(obj.t_initial), float(obj.cycle_mul)
     for i in range(1, min(limit, _MAX_CYCLES) + 1):
-        nominal = (1 - mul ** i) / (1 - mul) * T0
-        if not math.isfinite(nominal) or nominal > 2.0 ** 52:
+        nominal = (1 - mul**i) / (1 - mul) * T0
+        if not math.isfinite(nominal) or nominal > 2.0**52:
             break
         for t in range(max(math.floor(nominal) - 1, 0), math.ceil(nominal) + 2):
             try:
@@ -254,8 +280,11 @@ def _cosine_cycles(obj: Any, v: float) -> Schedule:
     lo, limit = float(obj.lr_min), int(obj.cycle_limit)
     k = float(getattr(obj, "k_decay", 1.0))
     if limit > _MAX_CYCLES:
-        raise unconvertible(obj, f"cycle_limit={limit} with cycles whose peak drops below lr_min ({lo:g}): at most "
-                                 f"{_MAX_CYCLES} such cycles convert (one segment each)")
+        raise unconvertible(
+            obj,
+            f"cycle_limit={limit} with cycles whose peak drops below lr_min ({lo:g}): at most "
+            f"{_MAX_CYCLES} such cycles convert (one segment each)",
+        )
     segs: list[Schedule] = []
     for i, peak in enumerate(_cycle_peaks(obj, v, limit)):
         T = float(obj.t_initial) * float(obj.cycle_mul) ** i
@@ -263,8 +292,11 @@ def _cosine_cycles(obj: Any, v: float) -> Schedule:
             segs.append(Cosine(peak, T, lo, k=k))
             continue
         if k != 1.0:
-            raise unconvertible(obj, f"k_decay={k:g} with a cycle whose peak drops below lr_min ({lo:g}): that "
-                                     "cycle rises along a k-decay cosine, which lrkit has only falling")
+            raise unconvertible(
+                obj,
+                f"k_decay={k:g} with a cycle whose peak drops below lr_min ({lo:g}): that "
+                "cycle rises along a k-decay cosine, which lrkit has only falling",
+            )
         segs.append(Ramp(peak, lo, T, shape="cosine"))
     return _timm_chain(obj, segs, lo)
 
@@ -286,7 +318,7 @@ def _timm_chain(obj: Any, segs: list[Schedule], lo: float) -> Schedule:
     parts: list[tuple[float, Schedule]] = []
     at = 0.0  # where the previous part starts
     for i, seg in enumerate(segs + [Constant(lo)]):
-        nominal = T0 * i if mul == 1 else (1 - mul ** i) / (1 - mul) * T0
+        nominal = T0 * i if mul == 1 else (1 - mul**i) / (1 - mul) * T0
         if not math.isfinite(nominal):
             raise unconvertible(obj, "a cycle's length overflows")
         if i == 0:
@@ -299,8 +331,11 @@ def _timm_chain(obj: Any, segs: list[Schedule], lo: float) -> Schedule:
             first += 1
         start = nominal if first - 1 < nominal <= first else float(first)
         if nominal - start > 1e-12 * nominal:  # a clock that far behind: not a rounding
-            raise unconvertible(obj, f"timm's float arithmetic places t={first} in cycle {i}, which starts at "
-                                     f"{nominal!r}: no schedule on that cycle's clock gives it")
+            raise unconvertible(
+                obj,
+                f"timm's float arithmetic places t={first} in cycle {i}, which starts at "
+                f"{nominal!r}: no schedule on that cycle's clock gives it",
+            )
         if start > nominal and i < len(segs):
             seg = Shift(seg, start - nominal)
         parts[-1] = (start - at, parts[-1][1])

@@ -22,5 +22,15 @@ from __future__ import annotations
 
 from .core import FLAVORS, MODES, RULES, LossRecorder, RangeTest, RangeTestResult, batches, defaults, suggest, sweep
 
-__all__ = ["FLAVORS", "MODES", "RULES", "LossRecorder", "RangeTest", "RangeTestResult", "batches", "defaults",
-           "suggest", "sweep"]
+__all__ = [
+    "FLAVORS",
+    "MODES",
+    "RULES",
+    "LossRecorder",
+    "RangeTest",
+    "RangeTestResult",
+    "batches",
+    "defaults",
+    "suggest",
+    "sweep",
+]

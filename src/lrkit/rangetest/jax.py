@@ -36,8 +36,10 @@ def optax_step(loss_fn: Callable[[Any, Any], Any], optimizer: Any, jit: bool = T
     def step(params: Any, opt_state: Any, batch: Any, lr: Any) -> tuple[Any, Any, Any]:
         hp = getattr(opt_state, "hyperparams", None)
         if hp is None or "learning_rate" not in hp:
-            raise TypeError("optax_step needs an optimizer made with optax.inject_hyperparams(...)"
-                            "(learning_rate=...): its state holds the lr")
+            raise TypeError(
+                "optax_step needs an optimizer made with optax.inject_hyperparams(...)"
+                "(learning_rate=...): its state holds the lr"
+            )
         hp = dict(hp)
         hp["learning_rate"] = jnp.asarray(lr, dtype=jnp.asarray(opt_state.hyperparams["learning_rate"]).dtype)
         opt_state = opt_state._replace(hyperparams=hp)
@@ -48,10 +50,21 @@ def optax_step(loss_fn: Callable[[Any, Any], Any], optimizer: Any, jit: bool = T
     return jax.jit(step) if jit else step
 
 
-def range_test(step: Callable[[Any, Any, Any, float], tuple[Any, Any, Any]], params: Any, opt_state: Any,
-               data: Iterable[Any], *, start_lr: float, end_lr: float = 10.0, num_iter: int = 100,
-               step_mode: str = "exp", smooth_f: float | None = None, diverge_th: float | None = None,
-               flavor: str = "torch-lr-finder", copy_inputs: bool = True) -> RangeTestResult:
+def range_test(
+    step: Callable[[Any, Any, Any, float], tuple[Any, Any, Any]],
+    params: Any,
+    opt_state: Any,
+    data: Iterable[Any],
+    *,
+    start_lr: float,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    step_mode: str = "exp",
+    smooth_f: float | None = None,
+    diverge_th: float | None = None,
+    flavor: str = "torch-lr-finder",
+    copy_inputs: bool = True,
+) -> RangeTestResult:
     """Run the LR range test with ``step``; ``params`` and ``opt_state`` stay as they are.
 
     ``data``: an iterable of batches (re-iterated when exhausted; a one-shot iterator that

@@ -19,14 +19,27 @@ an ulp).
 """
 
 from ._dropin import DropInWarning
+
 # the order of these imports is the order of the recipes on the command line and in the README
 from .yolox import LR_DECAY_TYPES, YoloxCos, YoloxStep, get_lr_scheduler  # isort: skip
 from .cawb import CAWB, LF_SHAPES, CawbLf, cawb_lf
 from .torchvision import TorchvisionWarmup, torchvision_drop_in
 from .ultralytics import ultralytics_schedules
 
-__all__ = ["DropInWarning", "cawb_lf", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB",
-           "CawbLf", "LR_DECAY_TYPES", "LF_SHAPES", "torchvision_drop_in", "ultralytics_schedules"]
+__all__ = [
+    "DropInWarning",
+    "cawb_lf",
+    "get_lr_scheduler",
+    "YoloxCos",
+    "YoloxStep",
+    "TorchvisionWarmup",
+    "CAWB",
+    "CawbLf",
+    "LR_DECAY_TYPES",
+    "LF_SHAPES",
+    "torchvision_drop_in",
+    "ultralytics_schedules",
+]
 
 # every recipe declared once (lrkit.recipes.registry): the command line, lrkit list and the README's rows
 from .paddle_configs import ppcls_schedule, ppdet_schedule  # noqa: E402

@@ -22,6 +22,7 @@ class DropInWarning(UserWarning):
     Silence it with ``warnings.filterwarnings("ignore", category=lrkit.DropInWarning)``.
     """
 
+
 def _lr_pair(lr: Any, min_lr: Any) -> tuple[float, float]:
     v = _check.positive("lr", lr)
     lo = _check.rate("min_lr", min_lr)

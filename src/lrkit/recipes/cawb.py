@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Callable, ClassVar, Iterable, Literal, Sequence, Union, get_args
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar, Literal, get_args
 
 from .. import _check
 from .. import _num as m
@@ -19,7 +20,6 @@ _PI = math.pi
 LfShape = Literal["cos", "linear"]
 #: The named CAWB decay functions usable in configs (see :class:`CawbLf`).
 LF_SHAPES: tuple[str, ...] = get_args(LfShape)
-
 
 
 class CawbLf:
@@ -60,7 +60,10 @@ class CawbLf:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CawbLf) and (self.shape, self.amplitude, self.floor) == (
-            other.shape, other.amplitude, other.floor)
+            other.shape,
+            other.amplitude,
+            other.floor,
+        )
 
     def __hash__(self) -> int:
         return hash((CawbLf, self.shape, self.amplitude, self.floor))
@@ -82,13 +85,15 @@ def cawb_lf(fn: Callable[[float, float], Any] | None, eta_min: float, x: float, 
             return ((1 + m.cos(x * _PI / gap)) / 2) * (1.0 - eta_min) + eta_min
         v = fn(x, gap)
     except ZeroDivisionError:
-        raise ValueError(f"CAWB: lf({x!r}, {gap!r}) divides by zero: no segment has been reached yet "
-                         "(the original fails here too)") from None
+        raise ValueError(
+            f"CAWB: lf({x!r}, {gap!r}) divides by zero: no segment has been reached yet (the original fails here too)"
+        ) from None
     except (ValueError, OverflowError) as e:
         if "math domain" not in str(e) and not isinstance(e, OverflowError):
             raise
-        raise ValueError(f"CAWB: position {x!r} is too far past the run for lf({x!r}, {gap!r}) to be "
-                         "computed in float64") from None
+        raise ValueError(
+            f"CAWB: position {x!r} is too far past the run for lf({x!r}, {gap!r}) to be computed in float64"
+        ) from None
     if isinstance(v, (str, bytes, bool)) or not hasattr(v, "__float__"):
         raise TypeError(f"lf must return a number, got {_check.show(v)} from lf({x!r}, {gap!r})")
     return float(v)
@@ -101,7 +106,7 @@ def _steps_tuple(steps: Any) -> tuple[float, ...]:
 
 
 #: What CAWB's ``lf`` takes: a named decay, a :class:`CawbLf`, a function ``lf(x, gap)``, or None.
-CawbLfArg = Union[LfShape, CawbLf, Callable[[float, float], float], None]
+CawbLfArg = LfShape | CawbLf | Callable[[float, float], float] | None
 
 
 @register("cawb")
@@ -163,8 +168,9 @@ class CAWB(Schedule):
     batchs: float = param("real", default=0, doc="batches per epoch (0: per epoch)")
     warmup_epoch: float = param("length0", default=0, doc="linear warmup epochs")
     epoch_scale: float = param("factor", default=1.0, doc="added to every cosine period but the last")
-    lf_amplitude: float | None = param("rate", default=None, doc="amplitude of a named lf (default: 1 - eta_min)",
-                                       optional=True)
+    lf_amplitude: float | None = param(
+        "rate", default=None, doc="amplitude of a named lf (default: 1 - eta_min)", optional=True
+    )
     lf_floor: float | None = param("rate", default=None, doc="floor of a named lf (default: eta_min)", optional=True)
     warmup_iters: float = derived(doc="W = batchs * warmup_epoch, the warmup's iterations")
     boundaries: tuple[float, ...] = derived(doc="warmup_epoch, the restarts inside the run, epochs")
@@ -179,8 +185,19 @@ class CAWB(Schedule):
     _starts0: tuple[float, ...] = derived(doc="where each segment starts, and 0")
     _top: float = derived(doc="an upper bound of the values")
 
-    def _setup(self, epochs: float, eta_min: float, steps: Any, step_scale: float, lf: Any, batchs: float,
-               warmup_epoch: float, epoch_scale: float, lf_amplitude: float | None, lf_floor: float | None) -> None:
+    def _setup(
+        self,
+        epochs: float,
+        eta_min: float,
+        steps: Any,
+        step_scale: float,
+        lf: Any,
+        batchs: float,
+        warmup_epoch: float,
+        epoch_scale: float,
+        lf_amplitude: float | None,
+        lf_floor: float | None,
+    ) -> None:
         E = epochs
         eta = _check.real("eta_min", eta_min)
         if not 0 <= eta <= 1:
@@ -192,8 +209,10 @@ class CAWB(Schedule):
             raise ValueError(f"batchs must be an integer >= 0 (batches per epoch), got {batchs!r}")
         we = _check.length("warmup_epoch", warmup_epoch, allow_zero=True)
         if not we < E:
-            raise ValueError(f"warmup_epoch ({warmup_epoch!r}) must be below epochs ({epochs!r}): the first "
-                             f"segment would have no length (the original divides by zero)")
+            raise ValueError(
+                f"warmup_epoch ({warmup_epoch!r}) must be below epochs ({epochs!r}): the first "
+                f"segment would have no length (the original divides by zero)"
+            )
         # warmup_epoch > 0 with batchs == 0 is valid: no warmup ramp (batchs * warmup_epoch
         # = 0 iterations), but the first boundary still shifts the cosine, as in the original.
         es = _check.rate("epoch_scale", epoch_scale)
@@ -221,8 +240,11 @@ class CAWB(Schedule):
         if ignored:
             from ._dropin import _drop_in_warning
 
-            _drop_in_warning("CAWB", f"restart epochs {', '.join(f'{x:g}' for x in ignored)} are not between warmup_epoch "
-                                     f"({we:g}) and epochs ({E:g}): the recipe ignores them")
+            _drop_in_warning(
+                "CAWB",
+                f"restart epochs {', '.join(f'{x:g}' for x in ignored)} are not between warmup_epoch "
+                f"({we:g}) and epochs ({E:g}): the recipe ignores them",
+            )
         B = (we,) + tuple(sorted(s for s in st if we < s < E)) + (E,)
         nseg = len(B) - 1
         scales = [1.0]
@@ -230,28 +252,52 @@ class CAWB(Schedule):
             scales.append(scales[-1] * ss)
         top = max(scales) * (1.0 if fn is None else (amp + flo if amp is not None else 1.0))
         if not top < _INF:
-            raise ValueError(f"step_scale={_check.show(step_scale)} overflows float64: the peak after "
-                             f"{nseg} restarts, step_scale ** {nseg}, must be finite")
+            raise ValueError(
+                f"step_scale={_check.show(step_scale)} overflows float64: the peak after "
+                f"{nseg} restarts, step_scale ** {nseg}, must be finite"
+            )
         gaps = tuple(B[i + 1] - B[i] + es if i != nseg - 1 else B[i + 1] - B[i] for i in range(nseg))
         for i, g in enumerate(gaps):
             if not _check.MIN_LENGTH <= g <= _check.MAX_LENGTH:
-                raise ValueError(f"CAWB segment {i + 1} runs {g!r} epochs (from {B[i]!r} to {B[i + 1]!r}"
-                                 f"{' plus epoch_scale' if i != nseg - 1 else ''}); each must be between "
-                                 f"{_check.MIN_LENGTH:g} and {_check.MAX_LENGTH:g}")
+                raise ValueError(
+                    f"CAWB segment {i + 1} runs {g!r} epochs (from {B[i]!r} to {B[i + 1]!r}"
+                    f"{' plus epoch_scale' if i != nseg - 1 else ''}); each must be between "
+                    f"{_check.MIN_LENGTH:g} and {_check.MAX_LENGTH:g}"
+                )
         W = nb * we
         if not W <= _check.MAX_LENGTH:
-            raise ValueError(f"batchs * warmup_epoch = {W!r} warmup iterations is past lrkit's limit of "
-                             f"{_check.MAX_LENGTH:g} (batchs={_check.show(batchs)}, "
-                             f"warmup_epoch={_check.show(warmup_epoch)})")
+            raise ValueError(
+                f"batchs * warmup_epoch = {W!r} warmup iterations is past lrkit's limit of "
+                f"{_check.MAX_LENGTH:g} (batchs={_check.show(batchs)}, "
+                f"warmup_epoch={_check.show(warmup_epoch)})"
+            )
         # Warmup writes happen at batch counters 0 .. ceil(W) - 1; a fractional warmup
         # leaves the last one in force until the step() that ends its epoch.
         k_last = math.ceil(W) - 1 if W > 0 else -1
         warm_end = (k_last // nb + 1) * nb if W > 0 else 0.0
-        self._set(epochs=E, eta_min=eta, steps=st, step_scale=ss, lf=lf, batchs=nb, warmup_epoch=we,
-                  epoch_scale=es, lf_amplitude=amp, lf_floor=flo, warmup_iters=W, boundaries=B, _ends=B[1:],
-                  _scales=tuple(scales), _gaps=gaps, _fn=fn, _k_last=float(k_last), _warm_end=float(warm_end),
-                  _per_epoch=nb if nb > 0 else 1.0, _starts0=B[:-1] + (0.0,),
-                  _top=max(1.0, top) if fn is None or isinstance(fn, CawbLf) else _INF)
+        self._set(
+            epochs=E,
+            eta_min=eta,
+            steps=st,
+            step_scale=ss,
+            lf=lf,
+            batchs=nb,
+            warmup_epoch=we,
+            epoch_scale=es,
+            lf_amplitude=amp,
+            lf_floor=flo,
+            warmup_iters=W,
+            boundaries=B,
+            _ends=B[1:],
+            _scales=tuple(scales),
+            _gaps=gaps,
+            _fn=fn,
+            _k_last=float(k_last),
+            _warm_end=float(warm_end),
+            _per_epoch=nb if nb > 0 else 1.0,
+            _starts0=B[:-1] + (0.0,),
+            _top=max(1.0, top) if fn is None or isinstance(fn, CawbLf) else _INF,
+        )
         # past epochs, every step-by-step run (whole epochs) keeps the gap of the last whole epoch's segment
         self._set(_gaps_past=gaps + (gaps[self._last_walk_segment(float(math.floor(E) + 1), 0.0)],))
 
@@ -321,8 +367,10 @@ class CAWB(Schedule):
             return v
         if named:
             return 0.0
-        raise ValueError(f"lf({x!r}, {gap!r}) = {v!r}; the decay factor of an lrkit CAWB schedule must be >= 0 "
-                         "(the drop-in CosineAnnealingWarmbootingLR takes it as it is)")
+        raise ValueError(
+            f"lf({x!r}, {gap!r}) = {v!r}; the decay factor of an lrkit CAWB schedule must be >= 0 "
+            "(the drop-in CosineAnnealingWarmbootingLR takes it as it is)"
+        )
 
     def step_terms(self, iters: float, last_epoch: float = 0) -> tuple[float, float]:
         """``(scale, factor)`` of the ``step()`` whose counter is ``iters``: ``lr = scale * base_lr * factor``."""
@@ -467,8 +515,7 @@ class CAWB(Schedule):
         start = 0.0
         if self.warmup_iters > 0:
             start = self._warm_end
-            out.append(Phase("warmup (linear from 0)", 0.0, start, 0.0, self._scalar(math.nextafter(start, 0.0)),
-                             True))
+            out.append(Phase("warmup (linear from 0)", 0.0, start, 0.0, self._scalar(math.nextafter(start, 0.0)), True))
         per, end = self._per_epoch, self.epochs * self._per_epoch
         ups = [e * per for e in self.restart_epochs() if start < e * per < end]
         if math.ceil(self.epochs) > 100_000:
@@ -479,15 +526,16 @@ class CAWB(Schedule):
             a, b = bounds[i], bounds[i + 1]
             if b <= a:
                 continue
-            out.append(Phase(f"cycle {i + 1}", a, b, self._scalar(a), self._scalar(math.nextafter(b, 0.0)),
-                             not out))
+            out.append(Phase(f"cycle {i + 1}", a, b, self._scalar(a), self._scalar(math.nextafter(b, 0.0)), not out))
         out.append(Phase("past epochs", end, _INF, self._scalar(end), None, True))
         return out
 
     def to_dict(self) -> dict[str, Any]:
         if self._fn is not None and not isinstance(self._fn, CawbLf):
-            raise TypeError(f"this CAWB schedule uses a Python function lf={self.lf!r}, which cannot be written "
-                            f"as a config; use lf='cos' or 'linear' with lf_amplitude and lf_floor")
+            raise TypeError(
+                f"this CAWB schedule uses a Python function lf={self.lf!r}, which cannot be written "
+                f"as a config; use lf='cos' or 'linear' with lf_amplitude and lf_floor"
+            )
         d = super().to_dict()
         if self.lf is None:
             for k in ("lf", "lf_amplitude", "lf_floor"):
@@ -503,28 +551,49 @@ def _cawb_per_epoch(v: Any) -> float:
     return v.batchs if v.batchs > 0 else 1.0
 
 
-declare(Recipe(
-    "cawb", "CosineAnnealingWarmbootingLR(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, "
-            "epoch_scale): the multiplier per batch (or per epoch with batchs 0)",
-    params=(
-        Option("epochs", "positive", doc="number of epochs", metavar="E"),
-        Option("eta_min", "real", 0.05, "floor of each cosine, a ratio of the base lr", metavar="R"),
-        Option("steps", "reals", (), "restart epochs (the number of positions is then -n)", metavar="EPOCH"),
-        Option("step_scale", "positive", 0.8, "peak factor at each restart", metavar="S"),
-        Option("lf", "choice", None, "named decay function instead of the built-in cosine, with --lf-amplitude "
-                                     "and --lf-floor", choices=("cos", "linear"), optional=True),
-        Option("lf_amplitude", "rate", None, "lf amplitude (default: 1 - eta_min)", optional=True, metavar="A"),
-        Option("lf_floor", "rate", None, "lf floor (default: eta_min)", optional=True, metavar="F"),
-        Option("batchs", "real", 0, "batches per epoch; > 0 gives one position per batch, warmup included "
-                                    "(default: 0, per epoch)", metavar="B"),
-        Option("warmup_epoch", "length0", 0, "linear warmup epochs (a ramp with --batchs; with batchs 0 it only "
-                                             "shifts the cosine)", metavar="E"),
-        Option("epoch_scale", "factor", 1.0, "added to every cosine period but the last", metavar="S")),
-    build=CAWB,
-    original="`CosineAnnealingWarmbootingLR(optimizer, epochs, eta_min, steps, step_scale, lf, batchs, "
-             "warmup_epoch, epoch_scale)` (CAWB)",
-    does="a linear warmup from 0 over `batchs * warmup_epoch` batches, then cosine segments between "
-         "`[warmup_epoch, *steps, epochs]`, each restart's peak times `step_scale`, `eta_min` a **ratio** of the "
-         "base lr, every segment but the last lengthened by `epoch_scale`",
-    positions_per_epoch=_cawb_per_epoch,
-    default_steps=lambda v: run_length(v.epochs * _cawb_per_epoch(v))))
+declare(
+    Recipe(
+        "cawb",
+        "CosineAnnealingWarmbootingLR(epochs, eta_min, steps, step_scale, lf, batchs, warmup_epoch, "
+        "epoch_scale): the multiplier per batch (or per epoch with batchs 0)",
+        params=(
+            Option("epochs", "positive", doc="number of epochs", metavar="E"),
+            Option("eta_min", "real", 0.05, "floor of each cosine, a ratio of the base lr", metavar="R"),
+            Option("steps", "reals", (), "restart epochs (the number of positions is then -n)", metavar="EPOCH"),
+            Option("step_scale", "positive", 0.8, "peak factor at each restart", metavar="S"),
+            Option(
+                "lf",
+                "choice",
+                None,
+                "named decay function instead of the built-in cosine, with --lf-amplitude and --lf-floor",
+                choices=("cos", "linear"),
+                optional=True,
+            ),
+            Option("lf_amplitude", "rate", None, "lf amplitude (default: 1 - eta_min)", optional=True, metavar="A"),
+            Option("lf_floor", "rate", None, "lf floor (default: eta_min)", optional=True, metavar="F"),
+            Option(
+                "batchs",
+                "real",
+                0,
+                "batches per epoch; > 0 gives one position per batch, warmup included (default: 0, per epoch)",
+                metavar="B",
+            ),
+            Option(
+                "warmup_epoch",
+                "length0",
+                0,
+                "linear warmup epochs (a ramp with --batchs; with batchs 0 it only shifts the cosine)",
+                metavar="E",
+            ),
+            Option("epoch_scale", "factor", 1.0, "added to every cosine period but the last", metavar="S"),
+        ),
+        build=CAWB,
+        original="`CosineAnnealingWarmbootingLR(optimizer, epochs, eta_min, steps, step_scale, lf, batchs, "
+        "warmup_epoch, epoch_scale)` (CAWB)",
+        does="a linear warmup from 0 over `batchs * warmup_epoch` batches, then cosine segments between "
+        "`[warmup_epoch, *steps, epochs]`, each restart's peak times `step_scale`, `eta_min` a **ratio** of the "
+        "base lr, every segment but the last lengthened by `epoch_scale`",
+        positions_per_epoch=_cawb_per_epoch,
+        default_steps=lambda v: run_length(v.epochs * _cawb_per_epoch(v)),
+    )
+)

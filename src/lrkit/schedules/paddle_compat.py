@@ -59,4 +59,3 @@ class PolynomialCycle(Schedule):
         out = [Phase("cycle 1", 0.0, T, self.peak_lr, self.end_lr, True)]
         out.append(Phase("cycles 2...", T, _INF, self.end_lr, None, True))
         return out
-
