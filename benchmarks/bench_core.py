@@ -150,7 +150,8 @@ def import_section(repeat: int) -> None:
         return time.perf_counter() - t0
 
     once("import lrkit")  # warm the file cache
-    codes = {"bare interpreter": "pass", "import numpy": "import numpy", "import lrkit": "import lrkit"}
+    codes = {"bare interpreter": "pass", "import numpy": "import numpy", "import lrkit": "import lrkit",
+             "import numpy, then lrkit": "import numpy; import lrkit"}
     if _has("torch"):
         codes["import torch (the PyTorch scheduler peers)"] = "import torch"
     # round by round (bare, numpy, lrkit, ...), so that each figure sees the same machine
@@ -170,8 +171,9 @@ def import_section(repeat: int) -> None:
               if line.startswith("import time:") and "|" in line and line.split("|")[-1].strip().startswith("lrkit")
               and line.split("|")[0].split(":")[1].strip().isdigit())
     print(f"  {'lrkit modules alone (-X importtime, self times)':<55} {own / 1e3:7.1f} ms")
-    over = med["import lrkit"] - med["import numpy"]
-    print(f"  import lrkit over import numpy (lrkit needs numpy)          {over:7.1f} ms")
+    # what lrkit adds to a process that has numpy (lrkit itself loads numpy only when it evaluates an array)
+    over = med["import numpy, then lrkit"] - med["import numpy"]
+    print(f"  {'import lrkit after import numpy, the difference':<55} {over:7.1f} ms")
     print(f"  target: import lrkit <= 15 ms over import numpy: {'met' if over <= 15 else 'NOT met'}")
 
 

@@ -181,9 +181,9 @@ def param(unit: str | Param, *, default: Any = REQUIRED, doc: str | None = None,
         base = Param("", unit)
     else:
         raise TypeError(f"param: unit must be a unit name ({', '.join(UNITS)}) or a Param, got {unit!r}")
-    return dataclasses.replace(base, default=default, doc=base.doc if doc is None else doc,
-                               choices=choices or base.choices, optional=optional or base.optional,
-                               unbounded=unbounded or base.unbounded)
+    # one constructor call (not dataclasses.replace: every kind's fields are made at import)
+    return Param("", base.unit, default, base.doc if doc is None else doc, choices or base.choices,
+                 optional or base.optional, unbounded or base.unbounded)
 
 
 class Derived:
@@ -280,7 +280,8 @@ def collect(cls: type) -> tuple[Param, ...] | None:
                 if choices and tuple(choices) != declared:
                     raise TypeError(f"{where}.{name}: choices {choices!r} differ from its annotation's {declared!r}")
                 choices = declared
-            out[name] = dataclasses.replace(p, name=name, choices=tuple(choices))
+            out[name] = (Param(name, p.unit, p.default, p.doc, tuple(choices), p.optional, p.unbounded)
+                         if type(p) is Param else dataclasses.replace(p, name=name, choices=tuple(choices)))
         elif name not in computed and not _is_classvar(annotation):
             raise TypeError(f"{where}.{name} is annotated but not declared with param(...): type checkers take "
                             f"it for a constructor parameter; declare it with param(...) or as ClassVar[...]")
