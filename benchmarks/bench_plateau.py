@@ -1,0 +1,107 @@
+"""step() cost of ScheduleLR with a plateau policy, between reductions, against a plain ScheduleLR.
+
+    python benchmarks/bench_plateau.py [--quick]
+
+The plan is bench_torch.py's (a linear warmup over WARM steps into a cosine to 0 at TOTAL, a
+multiplier of lr=PEAK). Each row builds a fresh scheduler, steps it past the warmup, lets the
+plateau policy decide three reductions (``observe`` of a rising metric with patience 0), then
+times STEPS calls of ``step()``; the figure is the median µs per step over the repeats, the
+rows interleaved. Rows: torch with 1 and 8 param groups (one floor for all, so the groups keep
+one schedule; and one floor per group, which makes the schedules per group: compare with a plain
+ScheduleLR given per-group schedules), and Paddle's ScheduleLR (global lr). The lrs are checked
+against the formula ``base * max(plan(t) * m, floor / base)`` after each repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+import lrkit
+from lrkit.plateau import Plateau
+from lrkit.torch import ScheduleLR
+
+PEAK, TOTAL, WARM = 0.1, 100_000, 5_000
+PLAN = lrkit.WarmupCosine(peak_lr=1.0, total_steps=TOTAL, warmup_steps=WARM)
+
+
+def optimizer(groups: int) -> torch.optim.Optimizer:
+    return torch.optim.SGD(
+        [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": PEAK} for _ in range(groups)], lr=PEAK
+    )
+
+
+def torch_row(groups: int, plateau: bool, floors: bool = False, per_group_plan: bool = False):
+    def make():
+        opt = optimizer(groups)
+        mins = [1e-5 * (i + 1) for i in range(groups)] if floors else 0.0
+        plan = [lrkit.Clip(PLAN, 1e-4 * (i + 1)) for i in range(groups)] if per_group_plan else PLAN
+        s = ScheduleLR(opt, plan, plateau=Plateau(patience=0, factor=0.5, min_lr=mins) if plateau else None)
+        for _ in range(WARM):
+            s.step()
+        if plateau:
+            for m in (1.0, 2.0, 3.0, 4.0):  # the 2nd, 3rd and 4th are bad: three reductions
+                s.observe(m)
+
+        def check(t: int) -> None:
+            if plateau and not floors:
+                assert opt.param_groups[0]["lr"] == PEAK * max(PLAN(t) * 0.125, 0.0)
+
+        return s.step, check
+
+    return make
+
+
+def paddle_row(plateau: bool):
+    def make():
+        import lrkit.paddle as lp
+
+        s = lp.ScheduleLR(PLAN, learning_rate=PEAK, plateau=Plateau(patience=0, factor=0.5) if plateau else None)
+        for _ in range(WARM):
+            s.step()
+        if plateau:
+            for m in (1.0, 2.0, 3.0, 4.0):
+                s.observe(m)
+
+        def check(t: int) -> None:
+            if plateau:
+                assert s.last_lr == PEAK * max(PLAN(t) * 0.125, 0.0)
+
+        return s.step, check
+
+    return make
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    steps, repeat = (5_000, 5) if a.quick else (20_000, 15)
+    rows = {
+        "torch, 1 group, plain": torch_row(1, False),
+        "torch, 1 group, plateau (3 reductions)": torch_row(1, True),
+        "torch, 8 groups, plain": torch_row(8, False),
+        "torch, 8 groups, plateau, one floor": torch_row(8, True),
+        "torch, 8 groups, plateau, a floor per group": torch_row(8, True, floors=True),
+        "torch, 8 groups, plain, a schedule per group": torch_row(8, False, per_group_plan=True),
+        "paddle, plain": paddle_row(False),
+        "paddle, plateau (3 reductions)": paddle_row(True),
+    }
+    times: dict[str, list[float]] = {k: [] for k in rows}
+    for _ in range(repeat):
+        for name, make in rows.items():
+            step, check = make()
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            times[name].append((time.perf_counter() - t0) / steps * 1e6)
+            check(WARM + steps)
+    for name, ts in times.items():
+        print(f"{name:48s} {statistics.median(ts):7.3f} µs/step")
+
+
+if __name__ == "__main__":
+    main()
