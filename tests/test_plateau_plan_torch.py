@@ -203,6 +203,8 @@ def test_errors():
         ScheduleLR(opt, lrkit.Constant(1.0), plateau=Plateau(min_lr=[0.0, 0.0, 0.0]))
     with pytest.raises(ValueError, match="flavor"):
         ScheduleLR(opt, lrkit.Constant(1.0), plateau=Plateau.optax())
+    with pytest.raises(ValueError, match="begin"):
+        ScheduleLR(opt, lrkit.Constant(1.0), plateau=Plateau.mmengine(begin=2))
     with pytest.raises(TypeError, match="plateau"):
         ScheduleLR(opt, lrkit.Constant(1.0), plateau=0.1)  # type: ignore[arg-type]
     s = ScheduleLR(opt, lrkit.Constant(1.0), plateau=Plateau(patience=0))

@@ -34,7 +34,7 @@ from typing import Any
 
 from ._check import show
 from .core import Schedule
-from .plateau import Plateau
+from .plateau import MMENGINE_INF, Plateau
 from .replan import _followed, apply_ops
 from .schedules.algebra import Shift
 from .schedules.compose import Clip, Scale
@@ -56,6 +56,11 @@ def _fitted(policy: Plateau, values: SequenceT[float]) -> Plateau:
         )
     n = len(values)
     d = policy.to_dict()
+    if policy.flavor == "mmengine" and (policy.begin != 0 or policy.end != MMENGINE_INF):
+        raise ValueError(
+            f"plateau: mmengine's begin/end count its own steps without metrics (begin={policy.begin}, "
+            f"end={policy.end}); on a plan, leave them at 0 and their default (the plan's positions decide)"
+        )
     if policy.flavor == "paddle":
         if n != 1:
             raise ValueError(f"plateau: Paddle's policy has one learning rate, but the scheduler drives {n} groups")
