@@ -64,7 +64,9 @@ def scalar_section(number: int, repeat: int) -> None:
 
         fv = CompositeParamScheduler(
             [LinearParamScheduler(0.0, PEAK), CosineParamScheduler(PEAK, FLOOR)],
-            lengths=[WARM / TOTAL, 1 - WARM / TOTAL], interval_scaling=["rescaled", "rescaled"])
+            lengths=[WARM / TOTAL, 1 - WARM / TOTAL],
+            interval_scaling=["rescaled", "rescaled"],
+        )
         rows.append(("fvcore CompositeParamScheduler(where)", per_call_us(fv, pos / TOTAL, number, repeat)))
     except Exception as e:  # noqa: BLE001
         rows.append((f"fvcore: not measured ({type(e).__name__})", math.nan))
@@ -77,8 +79,9 @@ def scalar_section(number: int, repeat: int) -> None:
 
 def array_section(n: int, repeat: int) -> None:
     print(f"\n## Array: warmup + scaled cosine restarts over {n:,} positions (ms, median)")
-    sched = lrkit.CosineRestarts(peak_lr=PEAK, period=50_000, period_mult=2, min_lr=FLOOR,
-                                 peak_decay=0.7).with_warmup(5_000)
+    sched = lrkit.CosineRestarts(peak_lr=PEAK, period=50_000, period_mult=2, min_lr=FLOOR, peak_decay=0.7).with_warmup(
+        5_000
+    )
     t = np.arange(n, dtype=np.float64)
 
     def by_hand(t: np.ndarray) -> np.ndarray:
@@ -86,13 +89,13 @@ def array_section(n: int, repeat: int) -> None:
         # a slice per cycle, no checks; the floor of what an array path can cost here
         out = np.empty_like(t)
         u = t - 5_000.0
-        starts = [50_000.0 * (2.0 ** c - 1.0) for c in range(64)]
+        starts = [50_000.0 * (2.0**c - 1.0) for c in range(64)]
         cuts = np.searchsorted(u, starts)
         for c in range(63):
             a, z = cuts[c], cuts[c + 1]
             if a < z:
-                h = max(PEAK * 0.7 ** c, FLOOR) - FLOOR
-                out[a:z] = FLOOR + h * 0.5 * (1.0 + np.cos((u[a:z] - starts[c]) * (math.pi / (50_000.0 * 2.0 ** c))))
+                h = max(PEAK * 0.7**c, FLOOR) - FLOOR
+                out[a:z] = FLOOR + h * 0.5 * (1.0 + np.cos((u[a:z] - starts[c]) * (math.pi / (50_000.0 * 2.0**c))))
         w = t < 5_000.0
         out[w] = t[w] / 5_000.0 * PEAK
         return out
@@ -112,7 +115,9 @@ def array_section(n: int, repeat: int) -> None:
     loop = statistics.median(timeit.repeat(py_loop, number=1, repeat=3)) * 1e3
     assert np.array_equal(sched(t), np.array(py_loop())), "array and scalar paths disagree"
     print(f"  {'lrkit sched(array)':<55} {vec:9.1f} ms")
-    print(f"  {'the same curve hand-written in numpy (no checks)':<55} {hand_ms:9.1f} ms  ({vec / hand_ms:.2f}x: lrkit / by hand)")
+    print(
+        f"  {'the same curve hand-written in numpy (no checks)':<55} {hand_ms:9.1f} ms  ({vec / hand_ms:.2f}x: lrkit / by hand)"
+    )
     print(f"  {'Python loop over lrkit scalar path':<55} {loop:9.1f} ms  ({loop / vec:.0f}x the array path)")
     try:
         import torch
@@ -136,8 +141,10 @@ def array_section(n: int, repeat: int) -> None:
         print(f"  {'PyTorch LambdaLR stepped over the same curve':<55} {tl:9.1f} ms  ({tl / vec:.0f}x the array path)")
     except Exception as e:  # noqa: BLE001
         print(f"  PyTorch LambdaLR: not measured ({type(e).__name__})")
-    print(f"  targets: <= 30 ms: {'met' if vec <= 30 else 'NOT met'}; >= 50x the scalar loop: "
-          f"{'met' if loop / vec >= 50 else 'NOT met'}")
+    print(
+        f"  targets: <= 30 ms: {'met' if vec <= 30 else 'NOT met'}; >= 50x the scalar loop: "
+        f"{'met' if loop / vec >= 50 else 'NOT met'}"
+    )
 
 
 def import_section(repeat: int) -> None:
@@ -150,8 +157,12 @@ def import_section(repeat: int) -> None:
         return time.perf_counter() - t0
 
     once("import lrkit")  # warm the file cache
-    codes = {"bare interpreter": "pass", "import numpy": "import numpy", "import lrkit": "import lrkit",
-             "import numpy, then lrkit": "import numpy; import lrkit"}
+    codes = {
+        "bare interpreter": "pass",
+        "import numpy": "import numpy",
+        "import lrkit": "import lrkit",
+        "import numpy, then lrkit": "import numpy; import lrkit",
+    }
     if _has("torch"):
         codes["import torch (the PyTorch scheduler peers)"] = "import torch"
     # round by round (bare, numpy, lrkit, ...), so that each figure sees the same machine
@@ -165,11 +176,17 @@ def import_section(repeat: int) -> None:
     for name, ms in med.items():
         print(f"  {name:<55} {ms:7.1f} ms  (+{ms - bare:.1f} ms over bare)")
     # lrkit's own modules, from the interpreter's import timer (one process, no start-up noise)
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import lrkit"], env=env,
-                         capture_output=True, text=True, check=True).stderr
-    own = sum(int(line.split("|")[0].split(":")[1]) for line in out.splitlines()
-              if line.startswith("import time:") and "|" in line and line.split("|")[-1].strip().startswith("lrkit")
-              and line.split("|")[0].split(":")[1].strip().isdigit())
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import lrkit"], env=env, capture_output=True, text=True, check=True
+    ).stderr
+    own = sum(
+        int(line.split("|")[0].split(":")[1])
+        for line in out.splitlines()
+        if line.startswith("import time:")
+        and "|" in line
+        and line.split("|")[-1].strip().startswith("lrkit")
+        and line.split("|")[0].split(":")[1].strip().isdigit()
+    )
     print(f"  {'lrkit modules alone (-X importtime, self times)':<55} {own / 1e3:7.1f} ms")
     # what lrkit adds to a process that has numpy (lrkit itself loads numpy only when it evaluates an array)
     over = med["import numpy, then lrkit"] - med["import numpy"]
@@ -188,8 +205,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer repeats (for a smoke test)")
     args = ap.parse_args()
     q = args.quick
-    print(f"# lrkit {lrkit.__version__} core benchmark — {time.strftime('%Y-%m-%d')}, "
-          f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"# lrkit {lrkit.__version__} core benchmark — {time.strftime('%Y-%m-%d')}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
+    )
     scalar_section(number=20_000 if q else 200_000, repeat=3 if q else 7)
     array_section(n=100_000 if q else 1_000_000, repeat=3 if q else 9)
     import_section(repeat=3 if q else 15)

@@ -95,8 +95,10 @@ def bench_keras(lr_factory, batches: int):
     x = np.random.default_rng(0).normal(size=(batches * 32, 64)).astype("float32")
     y = np.random.default_rng(1).integers(0, 10, size=batches * 32)
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr_factory()),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=lr_factory()),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # compile
 
     def run() -> float:
@@ -112,8 +114,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     args = ap.parse_args()
     rounds = 5 if args.quick else 21
-    print(f"jax {jax.__version__}, optax {optax.__version__}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores; medians of {rounds} rounds, lrkit and peer alternating")
+    print(
+        f"jax {jax.__version__}, optax {optax.__version__}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; medians of {rounds} rounds, lrkit and peer alternating"
+    )
 
     # check the curves first: the figures compare the same work
     ours, peer = jax.jit(to_optax(SCHEDULE)), jax.jit(peer_schedule())
@@ -122,7 +126,10 @@ def main() -> None:
 
     print("\noptax adamw update (256x256), µs per step       lrkit      optax    ratio")
     rows = []
-    for name, lr in (("to_optax (table)", to_optax(SCHEDULE)), ("to_optax (formula)", to_optax(SCHEDULE, method="formula"))):
+    for name, lr in (
+        ("to_optax (table)", to_optax(SCHEDULE)),
+        ("to_optax (formula)", to_optax(SCHEDULE, method="formula")),
+    ):
         firsts_a, firsts_b = [], []
         runs = []
         for _ in range(3 if args.quick else 5):
@@ -140,7 +147,10 @@ def main() -> None:
 
     n = 1_000_000
     print(f"\njax.vmap over {n:,} counts, ms                    lrkit      optax    ratio")
-    for name, lr in (("to_optax (table)", to_optax(SCHEDULE)), ("to_optax (formula)", to_optax(SCHEDULE, method="formula"))):
+    for name, lr in (
+        ("to_optax (table)", to_optax(SCHEDULE)),
+        ("to_optax (formula)", to_optax(SCHEDULE, method="formula")),
+    ):
         a, b = median_pair(bench_vmap(lr, n), bench_vmap(peer_schedule(), n), rounds)
         print(f"  {name:<44} {a:8.2f}   {b:8.2f}   {a / b:5.2f}x")
 
@@ -148,12 +158,17 @@ def main() -> None:
 
     from lrkit.keras import ScheduleLR
 
-    print(f"\nKeras model.fit, one epoch of 200 batches ({keras.backend.backend()} backend), ms"
-          f"\n{'':<47}lrkit      Keras    ratio")
-    peer_lr = lambda: keras.optimizers.schedules.CosineDecay(0.0, TOTAL - WARM, warmup_target=PEAK,  # noqa: E731
-                                                             warmup_steps=WARM)
-    a, b = median_pair(bench_keras(lambda: ScheduleLR(SCHEDULE), 200), bench_keras(peer_lr, 200),
-                       max(5, rounds // 2))
+    print(
+        f"\nKeras model.fit, one epoch of 200 batches ({keras.backend.backend()} backend), ms"
+        f"\n{'':<47}lrkit      Keras    ratio"
+    )
+    peer_lr = lambda: keras.optimizers.schedules.CosineDecay(
+        0.0,
+        TOTAL - WARM,
+        warmup_target=PEAK,  # noqa: E731
+        warmup_steps=WARM,
+    )
+    a, b = median_pair(bench_keras(lambda: ScheduleLR(SCHEDULE), 200), bench_keras(peer_lr, 200), max(5, rounds // 2))
     print(f"  {'ScheduleLR vs CosineDecay with warmup':<44} {a:8.1f}   {b:8.1f}   {a / b:5.2f}x")
 
 

@@ -45,8 +45,13 @@ def setup(hidden: int):
     ds = torch.utils.data.TensorDataset(torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y))
     loader = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=False)
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
-                                torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(64, hidden),
+        torch.nn.ReLU(),
+        torch.nn.Linear(hidden, hidden),
+        torch.nn.ReLU(),
+        torch.nn.Linear(hidden, 10),
+    )
     opt = torch.optim.Adam(model.parameters(), lr=1e-5)
     return model, opt, loader
 
@@ -100,8 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--hidden", type=int, default=256, help="MLP width (the cost of one update)")
     ap.add_argument("--quick", action="store_true", help="100 updates, 3 repeats")
-    ap.add_argument("--cpu", action="store_true", help="process CPU time instead of wall time (steadier on a "
-                    "loaded machine)")
+    ap.add_argument(
+        "--cpu", action="store_true", help="process CPU time instead of wall time (steadier on a loaded machine)"
+    )
     a = ap.parse_args(argv)
     global _clock
     _clock = time.process_time if a.cpu else time.perf_counter
@@ -122,8 +128,10 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(reps):
         for name, f in runs:
             times[name].append(f(model, opt, loader, n))
-    print(f"python {sys.version.split()[0]}, torch {torch.__version__}, {platform.machine()}, "
-          f"{os.cpu_count()} cpus, 1 torch thread; MLP 64-{a.hidden}-{a.hidden}-10, batch 64, Adam")
+    print(
+        f"python {sys.version.split()[0]}, torch {torch.__version__}, {platform.machine()}, "
+        f"{os.cpu_count()} cpus, 1 torch thread; MLP 64-{a.hidden}-{a.hidden}-10, batch 64, Adam"
+    )
     print(f"{n} updates, median of {reps} runs (interleaved), {'CPU' if a.cpu else 'wall'} time")
     base = statistics.median(times["bare"])
     print(f"{'run':<18}{'median s':>10}{'us/update':>11}{'min s':>9}{'overhead':>10}")

@@ -24,7 +24,7 @@ import time
 
 import lrkit
 
-N = 20_000          # steps per timing run
+N = 20_000  # steps per timing run
 REPEATS = 15
 REPLANS = 10_000
 PLAN = dict(peak_lr=1.0, total_steps=10**8, warmup_steps=1000, min_lr=1e-4)
@@ -110,12 +110,18 @@ def main() -> int:
         print(f"  lrkit ScheduleLR after {REPLANS:,} re-plans      {med['replanned']:7.3f} us/step")
         print(f"  {peer_name:44s}{med['peer']:7.3f} us/step")
         print(f"  ratio re-planned / never re-planned: {med['replanned'] / med['fresh']:.2f} (target <= 1.1)")
-        print(f"  ratio re-planned / {peer_name.split()[0]} {peer_name.split()[1].split('(')[0]}: "
-              f"{med['replanned'] / med['peer']:.2f}")
-        print(f"  one re-plan: {early:.0f} us (re-plans 1-500), {late:.0f} us (re-plans {REPLANS - 499:,}-{REPLANS:,})"
-              f"; ratio {late / early:.2f}")
-        print(f"  plan after {REPLANS:,} re-plans: depth {plan.extent[0]}, {plan.extent[1]:,} schedules; "
-              f"state {state / 1e3:.0f} kB")
+        print(
+            f"  ratio re-planned / {peer_name.split()[0]} {peer_name.split()[1].split('(')[0]}: "
+            f"{med['replanned'] / med['peer']:.2f}"
+        )
+        print(
+            f"  one re-plan: {early:.0f} us (re-plans 1-500), {late:.0f} us (re-plans {REPLANS - 499:,}-{REPLANS:,})"
+            f"; ratio {late / early:.2f}"
+        )
+        print(
+            f"  plan after {REPLANS:,} re-plans: depth {plan.extent[0]}, {plan.extent[1]:,} schedules; "
+            f"state {state / 1e3:.0f} kB"
+        )
     return 0
 
 

@@ -107,6 +107,7 @@ def timed_interleaved(rows, steps: int, repeat: int, groups: int) -> dict[str, t
 
 # Each maker builds a scheduler on ``opt`` and returns ``run(n)``: n scheduler steps.
 
+
 def lrkit_schedule_lr(opt):
     s = ScheduleLR(opt, SCHEDULE)
     step = s.step
@@ -114,6 +115,7 @@ def lrkit_schedule_lr(opt):
     def run(n):
         for _ in range(n):
             step()
+
     return run
 
 
@@ -124,7 +126,9 @@ def lambdalr(fn):
         def run(n):
             for _ in range(n):
                 step()
+
         return run
+
     return make
 
 
@@ -136,6 +140,7 @@ def sequential(opt):
     def run(n):
         for _ in range(n):
             step()
+
     return run
 
 
@@ -149,6 +154,7 @@ def hand_loop(opt):
             lr = hand_lr(step)
             for g in groups:
                 g["lr"] = lr
+
     return run
 
 
@@ -166,6 +172,7 @@ def hand_loop_tensors(opt):
                     g["lr"].fill_(lr)
                 else:
                     g["lr"] = lr
+
     return run
 
 
@@ -180,6 +187,7 @@ def hand_recipe(opt):
     def run(n):
         for step in range(1, n + 1):
             set_optimizer_lr(opt, hand_lr, step)
+
     return run
 
 
@@ -205,14 +213,23 @@ def load_timm_cosine():
 
 def timm_maker(cls):
     def make(opt):
-        s = cls(opt, t_initial=TOTAL - WARM, lr_min=0.0, warmup_t=WARM, warmup_lr_init=0.0,
-                warmup_prefix=True, t_in_epochs=False)
+        s = cls(
+            opt,
+            t_initial=TOTAL - WARM,
+            lr_min=0.0,
+            warmup_t=WARM,
+            warmup_lr_init=0.0,
+            warmup_prefix=True,
+            t_in_epochs=False,
+        )
         step_update = s.step_update
 
         def run(n):
             for i in range(1, n + 1):
                 step_update(i)
+
         return run
+
     return make
 
 
@@ -223,7 +240,9 @@ def transformers_maker(fn):
         def run(n):
             for _ in range(n):
                 step()
+
         return run
+
     return make
 
 
@@ -239,7 +258,9 @@ def peers() -> list[tuple[str, object]]:
     try:
         from transformers import get_cosine_schedule_with_warmup
 
-        rows.append(("transformers get_cosine_schedule_with_warmup", transformers_maker(get_cosine_schedule_with_warmup)))
+        rows.append(
+            ("transformers get_cosine_schedule_with_warmup", transformers_maker(get_cosine_schedule_with_warmup))
+        )
     except Exception as e:  # noqa: BLE001 - a missing or broken peer is reported, not fatal
         rows.append(("transformers get_cosine_schedule_with_warmup", f"not measured ({type(e).__name__})"))
     rows.append(("hand-written recipe: set_optimizer_lr(opt, f, step) per step", hand_recipe))
@@ -266,17 +287,27 @@ def step_section(steps: int, repeat: int) -> None:
             flag = "" if err <= 1e-6 else f"  (lr differs from the curve by {err:.1e} relative)"
             print(f"  {name:<66} {us:7.3f} µs  {us / base:6.2f}x{flag}")
     print("\n## Targets")
-    lk, lam, plain, recipe, careful, inline = (rows[0][0], rows[1][0], rows[2][0], rows[-3][0], rows[-2][0],
-                                               rows[-1][0])
+    lk, lam, plain, recipe, careful, inline = (
+        rows[0][0],
+        rows[1][0],
+        rows[2][0],
+        rows[-3][0],
+        rows[-2][0],
+        rows[-1][0],
+    )
     for groups, res in results.items():
         speedup = res[lam] / res[lk]
-        print(f"  {groups} group(s): lrkit is {speedup:.1f}x faster than LambdaLR with the same schedule "
-              f"(target >= 5x: {'met' if speedup >= 5 else 'NOT met'}), {res[plain] / res[lk]:.1f}x faster "
-              f"than LambdaLR with a plain function")
-        print(f"    vs the hand-written recipe loop: {res[lk] / res[recipe]:.2f}x its time "
-              f"(target <= 1: {'met' if res[lk] <= res[recipe] else 'NOT met'}); vs the same code inlined in the "
-              f"training loop (no call per step): {res[lk] / res[inline]:.2f}x its time, and "
-              f"{res[lk] / res[careful]:.2f}x the inlined loop that keeps tensor lrs as lrkit does")
+        print(
+            f"  {groups} group(s): lrkit is {speedup:.1f}x faster than LambdaLR with the same schedule "
+            f"(target >= 5x: {'met' if speedup >= 5 else 'NOT met'}), {res[plain] / res[lk]:.1f}x faster "
+            f"than LambdaLR with a plain function"
+        )
+        print(
+            f"    vs the hand-written recipe loop: {res[lk] / res[recipe]:.2f}x its time "
+            f"(target <= 1: {'met' if res[lk] <= res[recipe] else 'NOT met'}); vs the same code inlined in the "
+            f"training loop (no call per step): {res[lk] / res[inline]:.2f}x its time, and "
+            f"{res[lk] / res[careful]:.2f}x the inlined loop that keeps tensor lrs as lrkit does"
+        )
 
 
 def compile_run(lr_kind: str, steps: int, sched_inside: bool, scheduler: str = "lrkit") -> dict:
@@ -294,11 +325,13 @@ def compile_run(lr_kind: str, steps: int, sched_inside: bool, scheduler: str = "
     counter = CompileCounterWithBackend("inductor")
 
     if sched_inside:
+
         @torch.compile(backend=counter)
         def update():
             opt.step()
             sched.step()
     else:
+
         @torch.compile(backend=counter)
         def update():
             opt.step()
@@ -318,23 +351,31 @@ def compile_run(lr_kind: str, steps: int, sched_inside: bool, scheduler: str = "
         if not sched_inside:
             sched.step()
     same = opt.param_groups[0]["lr"] is lr
-    return {"graphs": counter.frame_count, "at": at, "compile_s": sum(times[i] for i in at),
-            "steady_us": statistics.median(times[i] for i in range(steps) if i not in at) * 1e6,
-            "same_tensor": same}
+    return {
+        "graphs": counter.frame_count,
+        "at": at,
+        "compile_s": sum(times[i] for i in at),
+        "steady_us": statistics.median(times[i] for i in range(steps) if i not in at) * 1e6,
+        "same_tensor": same,
+    }
 
 
 def compile_section(steps: int) -> None:
     print(f"\n## torch.compile'd Adam step, {steps} steps of a changing WarmupCosine (inductor, CPU)")
-    cases = [("tensor lr, scheduler.step() outside the compiled function", "tensor", False, "lrkit"),
-             ("float lr,  scheduler.step() outside the compiled function", "float", False, "lrkit"),
-             ("tensor lr, ScheduleLR.step() inside the compiled function", "tensor", True, "lrkit"),
-             ("tensor lr, LambdaLR.step() inside the compiled function", "tensor", True, "torch")]
+    cases = [
+        ("tensor lr, scheduler.step() outside the compiled function", "tensor", False, "lrkit"),
+        ("float lr,  scheduler.step() outside the compiled function", "float", False, "lrkit"),
+        ("tensor lr, ScheduleLR.step() inside the compiled function", "tensor", True, "lrkit"),
+        ("tensor lr, LambdaLR.step() inside the compiled function", "tensor", True, "torch"),
+    ]
     print("  (dynamo gives up on a function after 8 recompiles and runs it uncompiled from then on)")
     for name, kind, inside, which in cases:
         r = compile_run(kind, steps, inside, which)
         ident = "; lr tensor kept (same object)" if kind == "tensor" and r["same_tensor"] else ""
-        print(f"  {name:<58} {r['graphs']} graph(s) = {r['graphs'] - 1} recompile(s); compiles at steps {r['at']}, "
-              f"{r['compile_s']:.1f} s compiling, {r['steady_us']:.0f} µs/step after{ident}")
+        print(
+            f"  {name:<58} {r['graphs']} graph(s) = {r['graphs'] - 1} recompile(s); compiles at steps {r['at']}, "
+            f"{r['compile_s']:.1f} s compiling, {r['steady_us']:.0f} µs/step after{ident}"
+        )
 
 
 def main() -> None:
@@ -348,9 +389,11 @@ def main() -> None:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    print(f"# lrkit {lrkit.__version__} PyTorch benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
-          f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
-          f"Python {platform.python_version()}, torch {torch.__version__}, torch threads {torch.get_num_threads()}")
+    print(
+        f"# lrkit {lrkit.__version__} PyTorch benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, torch {torch.__version__}, torch threads {torch.get_num_threads()}"
+    )
     step_section(steps=2_000 if args.quick else 20_000, repeat=3 if args.quick else 5)
     if args.compile:
         compile_section(steps=20 if args.quick else 100)

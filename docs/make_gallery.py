@@ -15,7 +15,7 @@ import json
 import os
 import shlex
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -24,80 +24,284 @@ _COS = {"type": "cosine", "peak_lr": 0.1, "total_steps": 900, "min_lr": 0.001}
 #: (name, what it shows, arguments of ``lrkit plot`` before ``-o``). One entry per kind at least.
 ENTRIES: list[tuple[str, str, list[str]]] = [
     ("constant", "A constant learning rate.", [json.dumps({"type": "constant", "lr": 0.01}), "-n", "100"]),
-    ("cosine", "Cosine annealing to a floor.", [json.dumps({"type": "cosine", "peak_lr": 0.1, "total_steps": 1000,
-                                                            "min_lr": 0.001})]),
-    ("linear", "Linear decay.", [json.dumps({"type": "linear", "peak_lr": 0.1, "total_steps": 1000,
-                                             "min_lr": 0.01})]),
-    ("polynomial", "Polynomial decay (power 2).",
-     [json.dumps({"type": "polynomial", "peak_lr": 0.1, "total_steps": 1000, "power": 2.0})]),
-    ("polynomial_cycle", "Paddle's cyclic polynomial decay: the horizon grows to the next multiple.",
-     [json.dumps({"type": "polynomial_cycle", "peak_lr": 0.1, "decay_steps": 300, "end_lr": 0.001,
-                  "power": 2.0}), "-n", "1000"]),
-    ("step", "Step decay: x0.5 every 30 epochs.",
-     [json.dumps({"type": "step", "peak_lr": 0.1, "step_size": 30, "gamma": 0.5}), "-n", "150"]),
-    ("multistep", "Decay at milestones (the ResNet recipe).",
-     [json.dumps({"type": "multistep", "peak_lr": 0.1, "milestones": [30, 60, 80], "gamma": 0.1}), "-n", "100",
-      "--log"]),
-    ("exponential", "Exponential decay, log scale.",
-     [json.dumps({"type": "exponential", "peak_lr": 0.1, "gamma": 0.97}), "-n", "150", "--log"]),
-    ("inverse_sqrt", "Inverse square root (Transformer-style, after its warmup).",
-     [json.dumps({"type": "inverse_sqrt", "peak_lr": 0.001, "timescale": 400}), "-n", "5000"]),
-    ("tanh", "Tanh decay (timm).", [json.dumps({"type": "tanh", "peak_lr": 0.1, "total_steps": 1000,
-                                                "min_lr": 0.001})]),
-    ("one_cycle", "One-cycle policy, PyTorch OneCycleLR's positions.",
-     [json.dumps({"type": "one_cycle", "peak_lr": 0.1, "total_steps": 1000})]),
-    ("wsd", "Warmup-stable-decay with a 1-sqrt cooldown (warmup added by composition).",
-     [json.dumps({"type": "warmup", "warmup_steps": 100, "schedule": {
-         "type": "wsd", "peak_lr": 0.1, "total_steps": 900, "decay_steps": 200, "shape": "1-sqrt"}})]),
-    ("cosine_restarts", "SGDR: warm restarts, each cycle twice as long, peaks x0.7.",
-     [json.dumps({"type": "cosine_restarts", "peak_lr": 0.1, "period": 100, "period_mult": 2, "min_lr": 0.001,
-                  "peak_decay": 0.7, "max_cycles": 4})]),
-    ("cyclic", "Cyclical lr, triangular2 (height halves every cycle).",
-     [json.dumps({"type": "cyclic", "min_lr": 0.001, "peak_lr": 0.1, "step_size_up": 100,
-                  "mode": "triangular2"}), "-n", "1000"]),
-    ("warmup_cosine", "Linear warmup into a cosine decay (lrkit's default).",
-     [json.dumps({"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000, "warmup_steps": 100,
-                  "min_lr": 0.001})]),
-    ("warmup", "An exponential warmup in front of any schedule; it ends at that schedule's start.",
-     [json.dumps({"type": "warmup", "schedule": _COS, "warmup_steps": 100, "shape": "exponential"})]),
-    ("sequence", "Schedules back to back: constant, cosine, then a low constant.",
-     [json.dumps({"type": "sequence", "segments": [{"type": "constant", "lr": 0.05}, _COS,
-                                                   {"type": "constant", "lr": 0.005}],
-                  "boundaries": [100, 700]}), "-n", "1000"]),
-    ("hold", "A decay held at a value from a given step.",
-     [json.dumps({"type": "hold", "schedule": {"type": "exponential", "peak_lr": 0.1, "gamma": 0.995},
-                  "end": 500}), "-n", "800"]),
-    ("scale", "A schedule times a constant factor.", [json.dumps({"type": "scale", "schedule": _COS,
-                                                                  "factor": 0.5})]),
-    ("clip", "A schedule clamped to [min_lr, max_lr].",
-     [json.dumps({"type": "clip", "schedule": _COS, "min_lr": 0.01, "max_lr": 0.08})]),
-    ("per_step", "An epoch schedule (multistep at epochs 3 and 6) drawn per iteration, x in epochs.",
-     [json.dumps({"type": "per_step", "schedule": {"type": "multistep", "peak_lr": 0.1, "milestones": [3, 6]},
-                  "steps_per_epoch": 100}), "-n", "900", "--steps-per-epoch", "100", "--x-unit", "epochs"]),
-    ("product", "The product of a warmup multiplier and a step decay (a ChainedScheduler).",
-     [json.dumps({"type": "product", "schedules": [{"type": "torchvision_warmup", "warmup_iters": 50,
-                                                     "warmup_factor": 0.001},
-                                                    {"type": "step", "peak_lr": 0.1, "step_size": 100,
-                                                     "gamma": 0.5}]}), "-n", "400"]),
-    ("yolox_cos", "YOLOX 'warm cos': quadratic warmup, half cosine, flat min_lr tail (the recipe by name).",
-     ["yolox-cos", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300", "--subdivide", "4"]),
-    ("yolox_step", "YOLOX step: geometric plateaus from lr to min_lr.",
-     ["yolox-step", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300", "--log"]),
-    ("torchvision_warmup", "torchvision's detection warmup multiplier, two param groups.",
-     ["torchvision-warmup", "--warmup-iters", "1000", "--warmup-factor", "0.001", "--base-lrs", "0.02", "0.002",
-      "-n", "1200"]),
-    ("cawb", "CAWB per iteration, warmup included (the original cannot draw it), x in epochs.",
-     ["cawb", "--epochs", "45", "--steps", "15", "30", "--step-scale", "0.7", "--batchs", "50", "--warmup-epoch",
-      "5", "--x-unit", "epochs"]),
-    ("ultralytics", "ultralytics YOLO's trainer: each param group's lr and the momentum per iteration, x in epochs.",
-     ["ultralytics", "--lr0", "0.01", "--lrf", "0.01", "--epochs", "30", "--batches", "200", "--warmup-epochs", "3",
-      "--cos-lr", "--x-unit", "epochs"]),
-    ("ppdet", "A PaddleDetection LearningRate config (examples/configs), per iteration, x in epochs.",
-     ["ppdet", "--config", "examples/configs/ppdet_optimizer_300e.yml", "--step-per-epoch", "100", "-n", "30000",
-      "--x-unit", "epochs"]),
-    ("ppcls", "A PaddleClas Optimizer.lr config (examples/configs), per iteration, x in epochs.",
-     ["ppcls", "--config", "examples/configs/ppcls_cosine.yml", "--step-each-epoch", "100", "-n", "12000",
-      "--x-unit", "epochs"]),
+    (
+        "cosine",
+        "Cosine annealing to a floor.",
+        [json.dumps({"type": "cosine", "peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001})],
+    ),
+    ("linear", "Linear decay.", [json.dumps({"type": "linear", "peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.01})]),
+    (
+        "polynomial",
+        "Polynomial decay (power 2).",
+        [json.dumps({"type": "polynomial", "peak_lr": 0.1, "total_steps": 1000, "power": 2.0})],
+    ),
+    (
+        "polynomial_cycle",
+        "Paddle's cyclic polynomial decay: the horizon grows to the next multiple.",
+        [
+            json.dumps({"type": "polynomial_cycle", "peak_lr": 0.1, "decay_steps": 300, "end_lr": 0.001, "power": 2.0}),
+            "-n",
+            "1000",
+        ],
+    ),
+    (
+        "step",
+        "Step decay: x0.5 every 30 epochs.",
+        [json.dumps({"type": "step", "peak_lr": 0.1, "step_size": 30, "gamma": 0.5}), "-n", "150"],
+    ),
+    (
+        "multistep",
+        "Decay at milestones (the ResNet recipe).",
+        [
+            json.dumps({"type": "multistep", "peak_lr": 0.1, "milestones": [30, 60, 80], "gamma": 0.1}),
+            "-n",
+            "100",
+            "--log",
+        ],
+    ),
+    (
+        "exponential",
+        "Exponential decay, log scale.",
+        [json.dumps({"type": "exponential", "peak_lr": 0.1, "gamma": 0.97}), "-n", "150", "--log"],
+    ),
+    (
+        "inverse_sqrt",
+        "Inverse square root (Transformer-style, after its warmup).",
+        [json.dumps({"type": "inverse_sqrt", "peak_lr": 0.001, "timescale": 400}), "-n", "5000"],
+    ),
+    (
+        "tanh",
+        "Tanh decay (timm).",
+        [json.dumps({"type": "tanh", "peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001})],
+    ),
+    (
+        "one_cycle",
+        "One-cycle policy, PyTorch OneCycleLR's positions.",
+        [json.dumps({"type": "one_cycle", "peak_lr": 0.1, "total_steps": 1000})],
+    ),
+    (
+        "wsd",
+        "Warmup-stable-decay with a 1-sqrt cooldown (warmup added by composition).",
+        [
+            json.dumps(
+                {
+                    "type": "warmup",
+                    "warmup_steps": 100,
+                    "schedule": {
+                        "type": "wsd",
+                        "peak_lr": 0.1,
+                        "total_steps": 900,
+                        "decay_steps": 200,
+                        "shape": "1-sqrt",
+                    },
+                }
+            )
+        ],
+    ),
+    (
+        "cosine_restarts",
+        "SGDR: warm restarts, each cycle twice as long, peaks x0.7.",
+        [
+            json.dumps(
+                {
+                    "type": "cosine_restarts",
+                    "peak_lr": 0.1,
+                    "period": 100,
+                    "period_mult": 2,
+                    "min_lr": 0.001,
+                    "peak_decay": 0.7,
+                    "max_cycles": 4,
+                }
+            )
+        ],
+    ),
+    (
+        "cyclic",
+        "Cyclical lr, triangular2 (height halves every cycle).",
+        [
+            json.dumps({"type": "cyclic", "min_lr": 0.001, "peak_lr": 0.1, "step_size_up": 100, "mode": "triangular2"}),
+            "-n",
+            "1000",
+        ],
+    ),
+    (
+        "warmup_cosine",
+        "Linear warmup into a cosine decay (lrkit's default).",
+        [
+            json.dumps(
+                {"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000, "warmup_steps": 100, "min_lr": 0.001}
+            )
+        ],
+    ),
+    (
+        "warmup",
+        "An exponential warmup in front of any schedule; it ends at that schedule's start.",
+        [json.dumps({"type": "warmup", "schedule": _COS, "warmup_steps": 100, "shape": "exponential"})],
+    ),
+    (
+        "sequence",
+        "Schedules back to back: constant, cosine, then a low constant.",
+        [
+            json.dumps(
+                {
+                    "type": "sequence",
+                    "segments": [{"type": "constant", "lr": 0.05}, _COS, {"type": "constant", "lr": 0.005}],
+                    "boundaries": [100, 700],
+                }
+            ),
+            "-n",
+            "1000",
+        ],
+    ),
+    (
+        "hold",
+        "A decay held at a value from a given step.",
+        [
+            json.dumps(
+                {"type": "hold", "schedule": {"type": "exponential", "peak_lr": 0.1, "gamma": 0.995}, "end": 500}
+            ),
+            "-n",
+            "800",
+        ],
+    ),
+    ("scale", "A schedule times a constant factor.", [json.dumps({"type": "scale", "schedule": _COS, "factor": 0.5})]),
+    (
+        "clip",
+        "A schedule clamped to [min_lr, max_lr].",
+        [json.dumps({"type": "clip", "schedule": _COS, "min_lr": 0.01, "max_lr": 0.08})],
+    ),
+    (
+        "per_step",
+        "An epoch schedule (multistep at epochs 3 and 6) drawn per iteration, x in epochs.",
+        [
+            json.dumps(
+                {
+                    "type": "per_step",
+                    "schedule": {"type": "multistep", "peak_lr": 0.1, "milestones": [3, 6]},
+                    "steps_per_epoch": 100,
+                }
+            ),
+            "-n",
+            "900",
+            "--steps-per-epoch",
+            "100",
+            "--x-unit",
+            "epochs",
+        ],
+    ),
+    (
+        "product",
+        "The product of a warmup multiplier and a step decay (a ChainedScheduler).",
+        [
+            json.dumps(
+                {
+                    "type": "product",
+                    "schedules": [
+                        {"type": "torchvision_warmup", "warmup_iters": 50, "warmup_factor": 0.001},
+                        {"type": "step", "peak_lr": 0.1, "step_size": 100, "gamma": 0.5},
+                    ],
+                }
+            ),
+            "-n",
+            "400",
+        ],
+    ),
+    (
+        "yolox_cos",
+        "YOLOX 'warm cos': quadratic warmup, half cosine, flat min_lr tail (the recipe by name).",
+        ["yolox-cos", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300", "--subdivide", "4"],
+    ),
+    (
+        "yolox_step",
+        "YOLOX step: geometric plateaus from lr to min_lr.",
+        ["yolox-step", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300", "--log"],
+    ),
+    (
+        "torchvision_warmup",
+        "torchvision's detection warmup multiplier, two param groups.",
+        [
+            "torchvision-warmup",
+            "--warmup-iters",
+            "1000",
+            "--warmup-factor",
+            "0.001",
+            "--base-lrs",
+            "0.02",
+            "0.002",
+            "-n",
+            "1200",
+        ],
+    ),
+    (
+        "cawb",
+        "CAWB per iteration, warmup included (the original cannot draw it), x in epochs.",
+        [
+            "cawb",
+            "--epochs",
+            "45",
+            "--steps",
+            "15",
+            "30",
+            "--step-scale",
+            "0.7",
+            "--batchs",
+            "50",
+            "--warmup-epoch",
+            "5",
+            "--x-unit",
+            "epochs",
+        ],
+    ),
+    (
+        "ultralytics",
+        "ultralytics YOLO's trainer: each param group's lr and the momentum per iteration, x in epochs.",
+        [
+            "ultralytics",
+            "--lr0",
+            "0.01",
+            "--lrf",
+            "0.01",
+            "--epochs",
+            "30",
+            "--batches",
+            "200",
+            "--warmup-epochs",
+            "3",
+            "--cos-lr",
+            "--x-unit",
+            "epochs",
+        ],
+    ),
+    (
+        "ppdet",
+        "A PaddleDetection LearningRate config (examples/configs), per iteration, x in epochs.",
+        [
+            "ppdet",
+            "--config",
+            "examples/configs/ppdet_optimizer_300e.yml",
+            "--step-per-epoch",
+            "100",
+            "-n",
+            "30000",
+            "--x-unit",
+            "epochs",
+        ],
+    ),
+    (
+        "ppcls",
+        "A PaddleClas Optimizer.lr config (examples/configs), per iteration, x in epochs.",
+        [
+            "ppcls",
+            "--config",
+            "examples/configs/ppcls_cosine.yml",
+            "--step-each-epoch",
+            "100",
+            "-n",
+            "12000",
+            "--x-unit",
+            "epochs",
+        ],
+    ),
 ]
 ROOT = os.path.dirname(HERE)  # entries name files relative to the repository
 
@@ -109,8 +313,11 @@ def _derived() -> list[tuple[str, str, list[str]]]:
     from lrkit.catalog import example_flags, summary
 
     listed = {name for name, _, _ in ENTRIES}
-    return [(kind, summary(cls), [kind.replace("_", "-"), *example_flags(kind)])
-            for kind, cls in lrkit.registered().items() if kind not in listed]
+    return [
+        (kind, summary(cls), [kind.replace("_", "-"), *example_flags(kind)])
+        for kind, cls in lrkit.registered().items()
+        if kind not in listed
+    ]
 
 
 def _command(args: Sequence[str]) -> str:
@@ -119,19 +326,21 @@ def _command(args: Sequence[str]) -> str:
 
 def build(out_dir: str, markdown: str | None, *, dpi: int = 150, stream=None, entries=None) -> list[str]:
     """Render every entry to ``out_dir/NAME.png``; write the page to ``markdown`` (if given). Returns the paths."""
+    import contextlib
+
     from lrkit import cli
     from lrkit.explain import explain
     from lrkit.lrlog import Progress
-
-    import contextlib
 
     entries = ENTRIES + _derived() if entries is None else entries
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     err = sys.stderr if stream is None else stream
     paths, sections = [], []
-    with contextlib.chdir(ROOT), Progress(len(entries), "gallery", stream=err, delay=0.0, every=0.0,
-                                          unit="images") as bar:
+    with (
+        contextlib.chdir(ROOT),
+        Progress(len(entries), "gallery", stream=err, delay=0.0, every=0.0, unit="images") as bar,
+    ):
         for name, what, args in entries:
             path = os.path.join(out_dir, f"{name}.png")
             out = _Sink()
@@ -167,15 +376,19 @@ def _summary(args: Sequence[str], explain) -> str:
 
 def _write_page(markdown: str, sections: list) -> None:
     folder = os.path.dirname(os.path.abspath(markdown))
-    lines = ["# Gallery", "",
-             "Every built-in schedule kind and every recipe, drawn by `lrkit plot` with the command shown "
-             "(phase boundaries dashed, key points labelled), with what `lrkit explain` says about it. "
-             "Regenerate with `python docs/make_gallery.py`.", "",
-             " · ".join(f"[{n}](#{n})" for n, *_ in sections), ""]
+    lines = [
+        "# Gallery",
+        "",
+        "Every built-in schedule kind and every recipe, drawn by `lrkit plot` with the command shown "
+        "(phase boundaries dashed, key points labelled), with what `lrkit explain` says about it. "
+        "Regenerate with `python docs/make_gallery.py`.",
+        "",
+        " · ".join(f"[{n}](#{n})" for n, *_ in sections),
+        "",
+    ]
     for name, what, args, path, summary in sections:
         rel = os.path.relpath(path, folder).replace(os.sep, "/")
-        lines += [f"## {name}", "", what, "", f"![{name}]({rel})", "", "```sh", _command(args), "```", "",
-                  summary, ""]
+        lines += [f"## {name}", "", what, "", f"![{name}]({rel})", "", "```sh", _command(args), "```", "", summary, ""]
     with open(markdown, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
 
@@ -183,8 +396,11 @@ def _write_page(markdown: str, sections: list) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Render the lrkit gallery.")
     p.add_argument("--out", default=os.path.join(HERE, "gallery"), help="folder for the PNGs (default: docs/gallery)")
-    p.add_argument("--markdown", default=os.path.join(HERE, "gallery.md"),
-                   help="the page to write (default: docs/gallery.md; '' for none)")
+    p.add_argument(
+        "--markdown",
+        default=os.path.join(HERE, "gallery.md"),
+        help="the page to write (default: docs/gallery.md; '' for none)",
+    )
     p.add_argument("--dpi", type=int, default=150, help="resolution (default: 150: 1200 x 675 pixels)")
     a = p.parse_args(argv)
     paths = build(a.out, a.markdown or None, dpi=a.dpi)

@@ -12,7 +12,8 @@ import csv
 import math
 import os
 import sys
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +26,10 @@ SEED = 0
 
 
 def parse_args(framework: str) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=f"Train a small MLP on scikit-learn's digits with {framework} and an "
-                                            "lrkit schedule (linear warmup + cosine, stepped every batch).")
+    p = argparse.ArgumentParser(
+        description=f"Train a small MLP on scikit-learn's digits with {framework} and an "
+        "lrkit schedule (linear warmup + cosine, stepped every batch)."
+    )
     p.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
     p.add_argument("--out", default=f"runs/digits_{framework.lower()}", help="folder for the CSVs and PNGs")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps (smoke tests)")
@@ -56,14 +59,15 @@ def steps_per_epoch(n_train: int) -> int:
 
 def make_schedule(total_steps: int) -> lrkit.Schedule:
     """The schedule both scripts use: 10 % linear warmup to PEAK_LR, cosine down to PEAK_LR / 100."""
-    return lrkit.WarmupCosine(peak_lr=PEAK_LR, total_steps=total_steps, warmup_steps=max(1, total_steps // 10),
-                              min_lr=PEAK_LR / 100)
+    return lrkit.WarmupCosine(
+        peak_lr=PEAK_LR, total_steps=total_steps, warmup_steps=max(1, total_steps // 10), min_lr=PEAK_LR / 100
+    )
 
 
 def batches(n: int, epoch: int) -> Iterator[np.ndarray]:
     order = np.random.default_rng(SEED + 1 + epoch).permutation(n)
     for i in range(0, n, BATCH):
-        yield order[i:i + BATCH]
+        yield order[i : i + BATCH]
 
 
 def bar(total: int, desc: str):
@@ -94,8 +98,9 @@ def write_metrics(out: str, rows: list[tuple[int, int, float, float]]) -> str:
     return path
 
 
-def save_plots(out: str, rows: list[tuple[int, int, float, float]], schedule: lrkit.Schedule, spe: int,
-               framework: str) -> list[str]:
+def save_plots(
+    out: str, rows: list[tuple[int, int, float, float]], schedule: lrkit.Schedule, spe: int, framework: str
+) -> list[str]:
     """loss.png (per step, and its running mean) and lr.png (applied lr per step over the schedule)."""
     from lrkit.plot import figure, plot_schedule
 
@@ -109,7 +114,7 @@ def save_plots(out: str, rows: list[tuple[int, int, float, float]], schedule: lr
     k = min(spe, len(losses))
     if k > 1:
         run = np.convolve(losses, np.ones(k) / k, mode="valid")
-        ax.plot(steps[k - 1:], run, color="C3", linewidth=1.6, label=f"mean of the last {k} batches")
+        ax.plot(steps[k - 1 :], run, color="C3", linewidth=1.6, label=f"mean of the last {k} batches")
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy loss")
@@ -123,16 +128,29 @@ def save_plots(out: str, rows: list[tuple[int, int, float, float]], schedule: lr
     ax = fig.add_subplot()
     plot_schedule(schedule, int(steps[-1]) + 1, ax, label="schedule", color="C0", title=f"lr applied by {framework}")
     # every k-th logged value, so the schedule's line stays visible between the dots
-    ax.plot(steps, lrs, linestyle="none", marker="o", markersize=3, color="C1", label="applied (logged)",
-            markevery=max(1, len(steps) // 60))
+    ax.plot(
+        steps,
+        lrs,
+        linestyle="none",
+        marker="o",
+        markersize=3,
+        color="C1",
+        label="applied (logged)",
+        markevery=max(1, len(steps) // 60),
+    )
     ax.legend(fontsize=8, loc="upper right")
     lr_png = os.path.join(out, "lr.png")
     fig.savefig(lr_png, dpi=100)
     return [loss_png, lr_png]
 
 
-def train(args: argparse.Namespace, n_train: int, total: int, desc: str,
-          one_step: "Callable[[int, np.ndarray, Callable[[Any], float]], float]") -> list[tuple[int, int, float, float]]:
+def train(
+    args: argparse.Namespace,
+    n_train: int,
+    total: int,
+    desc: str,
+    one_step: Callable[[int, np.ndarray, Callable[[Any], float]], float],
+) -> list[tuple[int, int, float, float]]:
     """The loop every example shares: epochs of shuffled batches, up to ``--max-steps``.
 
     ``one_step(epoch, idx, log_lr)`` makes one optimizer update on the batch ``idx`` and
@@ -168,11 +186,19 @@ def train(args: argparse.Namespace, n_train: int, total: int, desc: str,
     return rows
 
 
-def finish(args: argparse.Namespace, rows: list[tuple[int, int, float, float]], schedule: lrkit.Schedule, spe: int,
-           framework: str, accuracy: float) -> None:
+def finish(
+    args: argparse.Namespace,
+    rows: list[tuple[int, int, float, float]],
+    schedule: lrkit.Schedule,
+    spe: int,
+    framework: str,
+    accuracy: float,
+) -> None:
     """The end of every example: metrics.csv, the plots (unless --no-plots) and one line of results."""
     write_metrics(args.out, rows)
     if not args.no_plots:
         save_plots(args.out, rows, schedule, spe, framework)
-    print(f"{len(rows)} steps, final loss {np.mean([r[3] for r in rows[-spe:]]):.4f}, test accuracy {accuracy:.3f}; "
-          f"wrote {args.out}")
+    print(
+        f"{len(rows)} steps, final loss {np.mean([r[3] for r in rows[-spe:]]):.4f}, test accuracy {accuracy:.3f}; "
+        f"wrote {args.out}"
+    )

@@ -16,19 +16,23 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import digits_common as common  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-import digits_common as common  # noqa: E402
 from lrkit.jax import to_optax  # noqa: E402
 
 
 def init(key: jax.Array) -> dict[str, jax.Array]:
     k1, k2 = jax.random.split(key)
-    return {"w1": jax.random.normal(k1, (64, common.HIDDEN)) * (1 / 8), "b1": jnp.zeros(common.HIDDEN),
-            "w2": jax.random.normal(k2, (common.HIDDEN, 10)) * (1 / common.HIDDEN ** 0.5), "b2": jnp.zeros(10)}
+    return {
+        "w1": jax.random.normal(k1, (64, common.HIDDEN)) * (1 / 8),
+        "b1": jnp.zeros(common.HIDDEN),
+        "w2": jax.random.normal(k2, (common.HIDDEN, 10)) * (1 / common.HIDDEN**0.5),
+        "b2": jnp.zeros(10),
+    }
 
 
 def logits(p: dict[str, jax.Array], x: jax.Array) -> jax.Array:

@@ -18,10 +18,10 @@ import sys
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import digits_common as common  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import digits_common as common  # noqa: E402
 from lrkit.keras import ScheduleLR  # noqa: E402
 from lrkit.lrlog import LRLogger  # noqa: E402
 
@@ -62,10 +62,13 @@ def main() -> int:
     total = args.epochs * spe
     schedule = common.make_schedule(total)
 
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(common.HIDDEN, activation="relu"),
-                              keras.layers.Dense(10)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=ScheduleLR(schedule), momentum=0.9),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(common.HIDDEN, activation="relu"), keras.layers.Dense(10)]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=ScheduleLR(schedule), momentum=0.9),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     limit = total if args.max_steps is None else min(total, args.max_steps)
     with LRLogger(os.path.join(args.out, "lr.csv")) as lrlog:
         bar = common.bar(limit, "keras digits")
@@ -75,8 +78,9 @@ def main() -> int:
             for epoch in range(args.epochs):
                 order = np.concatenate(list(common.batches(len(xtr), epoch)))
                 cb.epoch_of[0] = epoch
-                model.fit(xtr[order], ytr[order], batch_size=common.BATCH, epochs=1, shuffle=False, verbose=0,
-                          callbacks=[cb])
+                model.fit(
+                    xtr[order], ytr[order], batch_size=common.BATCH, epochs=1, shuffle=False, verbose=0, callbacks=[cb]
+                )
                 if len(cb.rows) >= limit:
                     break
         finally:

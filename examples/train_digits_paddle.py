@@ -14,9 +14,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import digits_common as common  # noqa: E402
 import paddle  # noqa: E402
 
-import digits_common as common  # noqa: E402
 from lrkit.paddle import ScheduleLR  # noqa: E402
 
 
@@ -29,8 +29,9 @@ def main() -> int:
     total = args.epochs * spe
     schedule = common.make_schedule(total)
 
-    model = paddle.nn.Sequential(paddle.nn.Linear(64, common.HIDDEN), paddle.nn.ReLU(),
-                                 paddle.nn.Linear(common.HIDDEN, 10))
+    model = paddle.nn.Sequential(
+        paddle.nn.Linear(64, common.HIDDEN), paddle.nn.ReLU(), paddle.nn.Linear(common.HIDDEN, 10)
+    )
     sched = ScheduleLR(schedule)  # learning_rate=1.0: the schedule's values are the learning rates
     opt = paddle.optimizer.Momentum(learning_rate=sched, momentum=0.9, parameters=model.parameters())
     loss_fn = paddle.nn.CrossEntropyLoss()

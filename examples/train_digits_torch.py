@@ -15,9 +15,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import digits_common as common  # noqa: E402
 import torch  # noqa: E402
 
-import digits_common as common  # noqa: E402
 from lrkit.torch import ScheduleLR  # noqa: E402
 
 
@@ -30,8 +30,7 @@ def main() -> int:
     total = args.epochs * spe
     schedule = common.make_schedule(total)
 
-    model = torch.nn.Sequential(torch.nn.Linear(64, common.HIDDEN), torch.nn.ReLU(),
-                                torch.nn.Linear(common.HIDDEN, 10))
+    model = torch.nn.Sequential(torch.nn.Linear(64, common.HIDDEN), torch.nn.ReLU(), torch.nn.Linear(common.HIDDEN, 10))
     opt = torch.optim.SGD(model.parameters(), lr=common.PEAK_LR, momentum=0.9)
     # absolute=True: the schedule's values are the learning rates (not multipliers of lr=)
     sched = ScheduleLR(opt, schedule, absolute=True)

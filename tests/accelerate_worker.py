@@ -39,14 +39,14 @@ class Model(torch.nn.Module):
 
 
 def main(out_dir: str, mode: str) -> None:
-    acc = Accelerator(cpu=True, gradient_accumulation_steps=ACCUM,
-                      step_scheduler_with_optimizer=(mode == "default"))
+    acc = Accelerator(cpu=True, gradient_accumulation_steps=ACCUM, step_scheduler_with_optimizer=(mode == "default"))
     torch.manual_seed(0)
     model = Model()
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
     sched = ScheduleLR(opt, SCHEDULE, absolute=True)
-    data = torch.utils.data.TensorDataset(torch.randn(ACCUM * UPDATES * 4 * acc.num_processes, 4),
-                                          torch.randn(ACCUM * UPDATES * 4 * acc.num_processes, 1))
+    data = torch.utils.data.TensorDataset(
+        torch.randn(ACCUM * UPDATES * 4 * acc.num_processes, 4), torch.randn(ACCUM * UPDATES * 4 * acc.num_processes, 1)
+    )
     loader = torch.utils.data.DataLoader(data, batch_size=4, shuffle=False)
     model, opt, loader, sched = acc.prepare(model, opt, loader, sched)
     rows = []

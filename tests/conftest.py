@@ -15,14 +15,13 @@ import lrkit as lk  # noqa: E402
 
 # Property tests: enough examples to find the usual edge cases, few enough that the
 # whole suite runs in seconds. LRKIT_HYPOTHESIS=thorough raises the budget locally.
-settings.register_profile("default", max_examples=60, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=1000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # CI replays the same examples every run (derandomize): a red build then means a change
 # broke something, not that a new random example turned up. Local runs keep exploring.
-settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("LRKIT_HYPOTHESIS", "ci" if os.environ.get("CI") else "default"))
 
 
@@ -80,8 +79,12 @@ def examples() -> list[tuple[str, lk.Schedule]]:
         ("yolox_cos-tiny", lk.YoloxCos(0.001, 1e-5, 3)),
         ("yolox_step", lk.YoloxStep(0.01, 0.0001, 300, 10)),
         ("torchvision_warmup", lk.TorchvisionWarmup(100, 0.001)),
-        ("cawb", lk.CAWB(45, steps=[15, 30], step_scale=0.7, lf="cos", lf_amplitude=0.8, lf_floor=0.2,
-                         batchs=5, warmup_epoch=5)),
+        (
+            "cawb",
+            lk.CAWB(
+                45, steps=[15, 30], step_scale=0.7, lf="cos", lf_amplitude=0.8, lf_floor=0.2, batchs=5, warmup_epoch=5
+            ),
+        ),
     ]
     # kinds registered by the recipe and product modules, when they are loaded
     extra = {

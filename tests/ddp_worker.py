@@ -49,8 +49,11 @@ def build(model: nn.Module) -> torch.optim.Optimizer:
     others = [model.fc1.bias, model.fc2.bias, model.probe]
     # momentum=0: the probe must move by exactly -lr; the network still has state to resume
     # through the optimizer (weight_decay on the weights, nothing hidden).
-    return torch.optim.SGD([{"params": weights, "lr": BASE_LRS[0]}, {"params": others, "lr": BASE_LRS[1]}],
-                           lr=BASE_LRS[0], weight_decay=1e-3)
+    return torch.optim.SGD(
+        [{"params": weights, "lr": BASE_LRS[0]}, {"params": others, "lr": BASE_LRS[1]}],
+        lr=BASE_LRS[0],
+        weight_decay=1e-3,
+    )
 
 
 def batch(rank: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,8 +95,16 @@ def main() -> None:
             sched.load_state_dict(ck["scheduler"])
         start = ck["step"]
 
-    record: dict = {"rank": rank, "world": world, "start": start, "steps": [], "lrs": [], "applied": [],
-                    "gathered": [], "last_epoch": []}
+    record: dict = {
+        "rank": rank,
+        "world": world,
+        "start": start,
+        "steps": [],
+        "lrs": [],
+        "applied": [],
+        "gathered": [],
+        "last_epoch": [],
+    }
     for step in range(start, a.steps):
         lrs = [g["lr"] for g in opt.param_groups]
         gathered: list = [None] * world
@@ -115,9 +126,15 @@ def main() -> None:
         record["last_epoch"].append(sched.last_epoch)
         if a.save_at is not None and step + 1 == a.save_at:
             if rank == 0:
-                torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(),
-                            "scheduler": sched.state_dict(), "step": step + 1},
-                           os.path.join(a.out, "ckpt.pt"))
+                torch.save(
+                    {
+                        "model": net.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(),
+                        "step": step + 1,
+                    },
+                    os.path.join(a.out, "ckpt.pt"),
+                )
             dist.barrier()  # the other ranks go on only once the checkpoint is on disk
     record["weights"] = {k: v.flatten().tolist() for k, v in net.state_dict().items()}
     record["final_lrs"] = sched.get_last_lr()

@@ -18,9 +18,8 @@ import json
 import os
 import sys
 
-import numpy as np
-
 import keras
+import numpy as np
 
 import lrkit as lk
 from lrkit.keras import ScheduleLR
@@ -55,8 +54,10 @@ class Record(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         opt = self.model.optimizer
         self._before = float(keras.ops.convert_to_numpy(self.model.probe.w))
-        self._row = [int(keras.ops.convert_to_numpy(opt.iterations)),
-                     float(keras.ops.convert_to_numpy(opt.learning_rate))]
+        self._row = [
+            int(keras.ops.convert_to_numpy(opt.iterations)),
+            float(keras.ops.convert_to_numpy(opt.learning_rate)),
+        ]
 
     def on_train_batch_end(self, batch, logs=None):
         moved = float(keras.ops.convert_to_numpy(self.model.probe.w)) - self._before
@@ -87,9 +88,14 @@ def main(out_dir: str) -> None:
     sched = loaded.optimizer._learning_rate
     rec2 = Record()
     loaded.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[rec2])
-    result = {"backend": keras.backend.backend(), "floatx": keras.config.floatx(), "first": rec.rows,
-              "resumed": rec2.rows, "loaded_type": type(sched).__name__,
-              "loaded_spec": sched.get_config()["schedule"]}
+    result = {
+        "backend": keras.backend.backend(),
+        "floatx": keras.config.floatx(),
+        "first": rec.rows,
+        "resumed": rec2.rows,
+        "loaded_type": type(sched).__name__,
+        "loaded_spec": sched.get_config()["schedule"],
+    }
     with open(os.path.join(out_dir, f"{keras.backend.backend()}.json"), "w") as fh:
         json.dump(result, fh)
 

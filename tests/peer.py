@@ -31,8 +31,9 @@ def assert_same_curve(peer, mine, what, rtol=1e-9):
     bad = ~np.isclose(b, a, rtol=rtol, atol=atol)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise AssertionError(f"{what}: at position {i} the peer gives {a[i]!r}, lrkit {b[i]!r} "
-                             f"({int(bad.sum())} positions differ)")
+        raise AssertionError(
+            f"{what}: at position {i} the peer gives {a[i]!r}, lrkit {b[i]!r} ({int(bad.sum())} positions differ)"
+        )
 
 
 def import_ppdet_optimizer():

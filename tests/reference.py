@@ -21,8 +21,18 @@ def cases(recipe: str) -> list[dict]:
 class SteppedCAWB:
     """The documented stateful algorithm (gap carried between calls), for comparison."""
 
-    def __init__(self, base_lrs, epochs, eta_min=0.05, steps=(), step_scale=0.8, lf=None, batchs=0,
-                 warmup_epoch=0, epoch_scale=1.0):
+    def __init__(
+        self,
+        base_lrs,
+        epochs,
+        eta_min=0.05,
+        steps=(),
+        step_scale=0.8,
+        lf=None,
+        batchs=0,
+        warmup_epoch=0,
+        epoch_scale=1.0,
+    ):
         self.lrs = list(base_lrs)
         self.base = list(base_lrs)
         self.eta_min, self.step_scale, self.lf, self.epoch_scale = eta_min, step_scale, lf, epoch_scale

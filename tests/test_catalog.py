@@ -40,7 +40,9 @@ def test_every_kind_is_declared_once_and_completely(kind):
     for klass in cls.__mro__[:-1]:
         if klass is lk.Schedule:
             break
-        assert "_scalar" not in vars(klass) and "_array" not in vars(klass), f"{kind}: {klass.__name__} has a path of its own"
+        assert "_scalar" not in vars(klass) and "_array" not in vars(klass), (
+            f"{kind}: {klass.__name__} has a path of its own"
+        )
     assert any("_kernel" in vars(k) for k in cls.__mro__ if k is not lk.Schedule)
 
 
@@ -68,8 +70,9 @@ def test_restarts_give_the_same_bits_in_order_and_not(period, period_mult):
     # warmup in front (an ordered split): every array path equals the scalar one
     import numpy as np
 
-    s = lk.CosineRestarts(peak_lr=0.1, period=period, period_mult=period_mult, min_lr=1e-4,
-                          peak_decay=0.9).with_warmup(7)
+    s = lk.CosineRestarts(peak_lr=0.1, period=period, period_mult=period_mult, min_lr=1e-4, peak_decay=0.9).with_warmup(
+        7
+    )
     t = np.concatenate([np.arange(30_000.0), [1e15, 1e15 + 1]])
     want = np.array([s(float(x)) for x in t])
     assert np.array_equal(s(t), want)

@@ -13,11 +13,10 @@ from importlib import metadata
 
 import numpy as np
 import pytest
+from reference import SteppedCAWB
 
 import lrkit
 from lrkit import cli
-
-from reference import SteppedCAWB
 
 DEFAULT = {"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000, "warmup_steps": 100, "min_lr": 0.001}
 
@@ -29,8 +28,9 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 def run_sub(*argv: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lrkit", *argv], capture_output=True, text=True, timeout=120,
-                          encoding="utf-8", **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "lrkit", *argv], capture_output=True, text=True, timeout=120, encoding="utf-8", **kw
+    )
 
 
 def default_lr(t: float) -> float:
@@ -113,8 +113,10 @@ def test_spec_files_json_and_yaml(tmp_path):
         assert code == 0, err
         np.testing.assert_allclose(read_csv(out)[2], expected, rtol=1e-14)
     # inline YAML, both block and flow style
-    for text in ("type: cosine\npeak_lr: 0.2\ntotal_steps: 50\nmin_lr: 0.02",
-                 "{type: cosine, peak_lr: 0.2, total_steps: 50, min_lr: 0.02}"):
+    for text in (
+        "type: cosine\npeak_lr: 0.2\ntotal_steps: 50\nmin_lr: 0.02",
+        "{type: cosine, peak_lr: 0.2, total_steps: 50, min_lr: 0.02}",
+    ):
         code, out, err = run("export", text, "-n", "60")
         assert code == 0, err
         np.testing.assert_allclose(read_csv(out)[2], expected, rtol=1e-14)
@@ -134,12 +136,15 @@ def test_show_default_has_every_phase_and_a_plot():
     assert "1000" in plot.splitlines()[-1]  # the end of the cosine is ticked on the x axis
 
 
-@pytest.mark.parametrize("spec", [
-    {"type": "multistep", "peak_lr": 0.1, "milestones": [30, 60], "gamma": 0.1},
-    {"type": "cosine_restarts", "peak_lr": 0.1, "period": 100, "period_mult": 2, "max_cycles": 3},
-    {"type": "one_cycle", "peak_lr": 0.1, "total_steps": 500, "three_phase": True},
-    {"type": "wsd", "peak_lr": 0.1, "total_steps": 800, "decay_steps": 200, "shape": "1-sqrt"},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"type": "multistep", "peak_lr": 0.1, "milestones": [30, 60], "gamma": 0.1},
+        {"type": "cosine_restarts", "peak_lr": 0.1, "period": 100, "period_mult": 2, "max_cycles": 3},
+        {"type": "one_cycle", "peak_lr": 0.1, "total_steps": 500, "three_phase": True},
+        {"type": "wsd", "peak_lr": 0.1, "total_steps": 800, "decay_steps": 200, "shape": "1-sqrt"},
+    ],
+)
 def test_show_lists_each_phase(spec):
     code, out, err = run("show", json.dumps(spec), "--ascii")
     assert code == 0, err
@@ -280,8 +285,9 @@ def test_console_script_is_declared():
 
 
 def test_closed_pipe_is_quiet():
-    p = subprocess.Popen([sys.executable, "-m", "lrkit", "export", "-n", "2000000"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "lrkit", "export", "-n", "2000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert p.stdout.readline() == b"position,lr\n"
     p.stdout.close()
     err = p.stderr.read().decode()
@@ -345,19 +351,28 @@ def test_compare_with_subdivide_and_units():
 
 @pytest.mark.parametrize("name,magic", [("c.png", b"\x89PNG\r\n\x1a\n"), ("c.svg", b"<?xml"), ("c.pdf", b"%PDF")])
 def test_compare_plot(tmp_path, name, magic):
-    code, out, err = run("compare", "--log", "-o", str(tmp_path / name), json.dumps(DEFAULT),
-                         json.dumps({"type": "cosine", "peak_lr": 0.1, "total_steps": 1000}))
+    code, out, err = run(
+        "compare",
+        "--log",
+        "-o",
+        str(tmp_path / name),
+        json.dumps(DEFAULT),
+        json.dumps({"type": "cosine", "peak_lr": 0.1, "total_steps": 1000}),
+    )
     assert code == 0, err
     assert out.rstrip().endswith(f"wrote {tmp_path / name}")
     assert (tmp_path / name).read_bytes().startswith(magic)
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["compare", '{"type": "constant", "lr": 1}'], "at least two"),
-    (["compare"], "SPEC"),
-    (["compare", "{bad", '{"type": "constant", "lr": 1}'], "invalid"),
-    (["compare", '{"type": "constant", "lr": 1}', '{"type": "constant", "lr": 1}', "-o", "x.txt"], ".png"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["compare", '{"type": "constant", "lr": 1}'], "at least two"),
+        (["compare"], "SPEC"),
+        (["compare", "{bad", '{"type": "constant", "lr": 1}'], "invalid"),
+        (["compare", '{"type": "constant", "lr": 1}', '{"type": "constant", "lr": 1}', "-o", "x.txt"], ".png"),
+    ],
+)
 def test_compare_errors(argv, needle, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(*argv)
@@ -365,8 +380,9 @@ def test_compare_errors(argv, needle, tmp_path, monkeypatch):
 
 
 # -- recipes by name, with the originals' parameter names ------------------------------------------------------
-def yolox_cos_ref(x: float, lr: float, min_lr: float, T: float, wr: float = 0.1, sr: float = 0.1,
-                  nr: float = 0.3) -> float:
+def yolox_cos_ref(
+    x: float, lr: float, min_lr: float, T: float, wr: float = 0.1, sr: float = 0.1, nr: float = 0.3
+) -> float:
     """The YOLOX 'warm cos' formula, written out from its description."""
     W = min(max(wr * T, 1), 3)
     s = max(sr * lr, 1e-6)
@@ -380,8 +396,16 @@ def yolox_cos_ref(x: float, lr: float, min_lr: float, T: float, wr: float = 0.1,
 
 def cawb_ref(epochs, steps, step_scale, batchs, warmup_epoch, eta_min=0.05, epoch_scale=1.0):
     """The canonical CAWB loop run step by step (step_batch before every batch, step after every epoch)."""
-    ref = SteppedCAWB([1.0], epochs, eta_min=eta_min, steps=steps, step_scale=step_scale, batchs=batchs,
-                      warmup_epoch=warmup_epoch, epoch_scale=epoch_scale)
+    ref = SteppedCAWB(
+        [1.0],
+        epochs,
+        eta_min=eta_min,
+        steps=steps,
+        step_scale=step_scale,
+        batchs=batchs,
+        warmup_epoch=warmup_epoch,
+        epoch_scale=epoch_scale,
+    )
     out = []
     for _ in range(int(epochs)):
         for _ in range(int(batchs)):
@@ -398,17 +422,35 @@ def test_yolox_cos_by_name():
     np.testing.assert_array_equal(x, np.arange(300))  # the run, by default
     np.testing.assert_allclose(y, [yolox_cos_ref(t, 0.01, 1e-4, 300) for t in range(300)], rtol=1e-12)
     # the original spellings and the registered kind name work too, with the ratios
-    code, out2, err = run("export", "yolox_cos", "--lr", "0.01", "--min_lr", "1e-4", "--total_iters", "40",
-                          "--warmup-iters-ratio", "0.05", "--warmup_lr_ratio", "0.2", "--no-aug-iter-ratio", "0.1",
-                          "-n", "45", "--subdivide", "2")
+    code, out2, err = run(
+        "export",
+        "yolox_cos",
+        "--lr",
+        "0.01",
+        "--min_lr",
+        "1e-4",
+        "--total_iters",
+        "40",
+        "--warmup-iters-ratio",
+        "0.05",
+        "--warmup_lr_ratio",
+        "0.2",
+        "--no-aug-iter-ratio",
+        "0.1",
+        "-n",
+        "45",
+        "--subdivide",
+        "2",
+    )
     assert code == 0, err
     _, x, y = read_csv(out2)
     np.testing.assert_allclose(y, [yolox_cos_ref(t, 0.01, 1e-4, 40, 0.05, 0.2, 0.1) for t in x], rtol=1e-12)
 
 
 def test_yolox_step_by_name():
-    code, out, err = run("export", "yolox-step", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300",
-                         "--step-num", "3")
+    code, out, err = run(
+        "export", "yolox-step", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300", "--step-num", "3"
+    )
     assert code == 0, err
     _, x, y = read_csv(out)
     r = (1e-4 / 0.01) ** (1 / 2)
@@ -430,16 +472,28 @@ def test_cawb_by_name_per_iteration_with_its_warmup():
     _, x, y = read_csv(out)
     ref = lrkit.CAWB(20, eta_min=0.1, steps=[8], epoch_scale=0.0)
     np.testing.assert_array_equal(y, ref(np.arange(20.0)))
-    code, out, err = run("export", "cawb", "--epochs", "20", "--lf", "linear", "--lf-amplitude", "0.9",
-                         "--lf-floor", "0.1", "-n", "5")
+    code, out, err = run(
+        "export", "cawb", "--epochs", "20", "--lf", "linear", "--lf-amplitude", "0.9", "--lf-floor", "0.1", "-n", "5"
+    )
     assert code == 0, err
     # epoch 0 is 1 (no warmup); epoch e uses lf(e - 1, 20) = (1 - (e - 1)/20) * 0.9 + 0.1
     np.testing.assert_allclose(read_csv(out)[2], [1.0] + [(1 - (e - 1) / 20) * 0.9 + 0.1 for e in range(1, 5)])
 
 
 def test_torchvision_warmup_by_name_with_group_lrs():
-    code, out, err = run("export", "torchvision-warmup", "--warmup-iters", "10", "--warmup-factor", "0.1",
-                         "--base-lrs", "0.1", "0.01", "-n", "12")
+    code, out, err = run(
+        "export",
+        "torchvision-warmup",
+        "--warmup-iters",
+        "10",
+        "--warmup-factor",
+        "0.1",
+        "--base-lrs",
+        "0.1",
+        "0.01",
+        "-n",
+        "12",
+    )
     assert code == 0, err
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["position", "group0", "group1"]
@@ -456,25 +510,35 @@ def test_recipes_in_every_command(tmp_path):
     assert "warmup (quadratic)" in out and "hold min_lr" in out and "285" in out
     code, out, err = run("plot", *yc, "-o", str(tmp_path / "y.svg"))
     assert code == 0 and (tmp_path / "y.svg").read_bytes().startswith(b"<?xml")
-    code, out, err = run("compare", " ".join(yc), json.dumps({"type": "cosine", "peak_lr": 0.01, "total_steps": 300}),
-                         "-o", str(tmp_path / "c.png"))
+    code, out, err = run(
+        "compare",
+        " ".join(yc),
+        json.dumps({"type": "cosine", "peak_lr": 0.01, "total_steps": 300}),
+        "-o",
+        str(tmp_path / "c.png"),
+    )
     assert code == 0, err
     assert out.startswith("1  yolox_cos(lr=0.01, min_lr=0.0001, total_iters=300)")
     code, out, err = run("show", "yolox-cos", "--help")
     assert code == 0 and "--min-lr" in out and "--no-aug-iter-ratio" in out and "yolox-cos options" in out
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["show", "yolox-cos", "--lr", "0.01"], "--min-lr"),
-    (["show", "yolox-cos", "--lr", "0.01", "--min-lr", "0.001", "--total-iters", "0"], "total_iters"),
-    (["show", "yolox-step", "--lr", "0.01", "--min-lr", "0.001", "--total-iters", "100", "--step-num", "1"],
-     "step_num"),
-    (["show", "cawb", "--epochs", "10", "--warmup-epoch", "12"], "warmup_epoch"),
-    (["show", "cawb", "--epochs", "10", "--lf", "tan"], "invalid choice"),
-    (["compare", "yolox-cos --lr x", '{"type": "constant", "lr": 1}'], "yolox-cos --lr x"),
-    (["plot", "--x-unit", "epochs"], "--steps-per-epoch"),
-    (["plot", "--base-lrs", "0"], "--base-lrs"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["show", "yolox-cos", "--lr", "0.01"], "--min-lr"),
+        (["show", "yolox-cos", "--lr", "0.01", "--min-lr", "0.001", "--total-iters", "0"], "total_iters"),
+        (
+            ["show", "yolox-step", "--lr", "0.01", "--min-lr", "0.001", "--total-iters", "100", "--step-num", "1"],
+            "step_num",
+        ),
+        (["show", "cawb", "--epochs", "10", "--warmup-epoch", "12"], "warmup_epoch"),
+        (["show", "cawb", "--epochs", "10", "--lf", "tan"], "invalid choice"),
+        (["compare", "yolox-cos --lr x", '{"type": "constant", "lr": 1}'], "yolox-cos --lr x"),
+        (["plot", "--x-unit", "epochs"], "--steps-per-epoch"),
+        (["plot", "--base-lrs", "0"], "--base-lrs"),
+    ],
+)
 def test_recipe_errors_are_one_line(argv, needle, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(*argv)
@@ -484,9 +548,28 @@ def test_recipe_errors_are_one_line(argv, needle, tmp_path, monkeypatch):
 
 
 def test_plot_in_epochs_with_groups(tmp_path):
-    code, out, err = run("plot", "cawb", "--epochs", "45", "--steps", "15", "30", "--step-scale", "0.7",
-                         "--batchs", "50", "--warmup-epoch", "5", "--x-unit", "epochs", "--base-lrs", "0.1", "0.01",
-                         "-o", str(tmp_path / "cawb.png"))
+    code, out, err = run(
+        "plot",
+        "cawb",
+        "--epochs",
+        "45",
+        "--steps",
+        "15",
+        "30",
+        "--step-scale",
+        "0.7",
+        "--batchs",
+        "50",
+        "--warmup-epoch",
+        "5",
+        "--x-unit",
+        "epochs",
+        "--base-lrs",
+        "0.1",
+        "0.01",
+        "-o",
+        str(tmp_path / "cawb.png"),
+    )
     assert code == 0, err
     assert (tmp_path / "cawb.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     code, out, err = run("plot", "--x-unit", "epochs", "--steps-per-epoch", "100", "-o", str(tmp_path / "d.pdf"))
@@ -542,8 +625,9 @@ def test_long_runs_are_drawn_from_a_sample_with_every_boundary_exact(tmp_path):
     assert code == 0 and err == "" and time.perf_counter() - t0 < 3.0  # was 5.6 s and 1.7 GB
     assert "4.4e+07" in out.splitlines()[-1]
     # 1e9 positions: a picture, not a refusal; export stays exact and keeps its limit
-    code, out, err = run("show", "step", "--peak-lr", "0.1", "--step-size", "1e8", "--gamma", "0.5",
-                         "-n", "1000000000", "--ascii")
+    code, out, err = run(
+        "show", "step", "--peak-lr", "0.1", "--step-size", "1e8", "--gamma", "0.5", "-n", "1000000000", "--ascii"
+    )
     assert code == 0, err
     code, _, err = run("export", "step", "--peak-lr", "0.1", "--step-size", "1e8", "-n", "1000000000")
     assert code == 2 and "at most" in err
@@ -554,8 +638,18 @@ def test_long_runs_are_drawn_from_a_sample_with_every_boundary_exact(tmp_path):
         assert b in x and b - 1 in x
     assert np.all(np.diff(x) > 0)
     # the picture: a plot file from the sample, and the sample's values are the schedule's
-    code, out, err = run("plot", "wsd", "--peak-lr", "0.1", "--total-steps", "10000000", "--decay-steps", "1000000",
-                         "-o", str(tmp_path / "long.png"))
+    code, out, err = run(
+        "plot",
+        "wsd",
+        "--peak-lr",
+        "0.1",
+        "--total-steps",
+        "10000000",
+        "--decay-steps",
+        "1000000",
+        "-o",
+        str(tmp_path / "long.png"),
+    )
     assert code == 0 and (tmp_path / "long.png").stat().st_size > 5000
 
 
@@ -594,8 +688,9 @@ def test_show_reads_the_spec_from_stdin(monkeypatch):
 @pytest.mark.filterwarnings("always::lrkit.DropInWarning")
 def test_a_recipe_warning_is_one_line_and_export_says_what_it_wrote(tmp_path):
     dest = tmp_path / "cawb.csv"
-    code, out, err = run("export", "cawb", "--epochs", "45", "--batchs", "50", "--steps", "10", "2250",
-                         "-n", "30", "--csv", str(dest))
+    code, out, err = run(
+        "export", "cawb", "--epochs", "45", "--batchs", "50", "--steps", "10", "2250", "-n", "30", "--csv", str(dest)
+    )
     assert code == 0
     lines = err.splitlines()
     assert lines[0].startswith("lrkit: warning: CAWB: restart epochs 2250 are not between") and len(lines) == 2

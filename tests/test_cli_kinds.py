@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
+
 import numpy as np
 import pytest
 
 import lrkit as lk
 from lrkit import catalog, cli
-
 
 flags = catalog.example_flags
 
@@ -25,8 +25,9 @@ def test_only_the_recipes_are_left_to_their_own_options():
 def test_every_kind_runs_from_its_flags(kind):
     out, err = io.StringIO(), io.StringIO()
     for name in (kind, kind.replace("_", "-")):
-        assert cli.main(["export", name, *flags(kind), "-n", "300", "--no-header"], out=out, err=err) == 0, \
+        assert cli.main(["export", name, *flags(kind), "-n", "300", "--no-header"], out=out, err=err) == 0, (
             err.getvalue()
+        )
         rows = [line.split(",") for line in out.getvalue().splitlines()]
         got = np.array([float(v) for _, v in rows])
         np.testing.assert_array_equal(got, catalog.example(kind)(np.arange(300.0)))
@@ -36,8 +37,26 @@ def test_every_kind_runs_from_its_flags(kind):
 
 def test_kind_flags_take_units_and_report_what_is_missing():
     out, err = io.StringIO(), io.StringIO()
-    assert cli.main(["export", "cosine", "--peak-lr", "0.1", "--total-steps", "2ep", "--steps-per-epoch", "50",
-                     "-n", "3", "--no-header"], out=out, err=err) == 0
+    assert (
+        cli.main(
+            [
+                "export",
+                "cosine",
+                "--peak-lr",
+                "0.1",
+                "--total-steps",
+                "2ep",
+                "--steps-per-epoch",
+                "50",
+                "-n",
+                "3",
+                "--no-header",
+            ],
+            out=out,
+            err=err,
+        )
+        == 0
+    )
     assert [float(r.split(",")[1]) for r in out.getvalue().split()] == lk.Cosine(0.1, 100)([0, 1, 2]).tolist()
     err = io.StringIO()
     assert cli.main(["show", "cosine", "--peak-lr", "0.1"], out=io.StringIO(), err=err) == 2

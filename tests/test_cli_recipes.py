@@ -21,10 +21,14 @@ from lrkit.recipes.registry import Option, Recipe, recipe
 README = pathlib.Path(__file__).parent.parent / "README.md"
 RECIPES = registered_recipes()
 
-PPDET = ("epoch: 12\nLearningRate:\n  base_lr: 0.01\n  schedulers:\n  - !PiecewiseDecay\n    gamma: 0.1\n"
-         "    milestones: [2, 3]\n  - !LinearWarmup\n    start_factor: 0.001\n    steps: 30\n")
-PPCLS = ("Global:\n  epochs: 6\nOptimizer:\n  name: Momentum\n  lr:\n    name: Cosine\n    learning_rate: 0.1\n"
-         "    warmup_epoch: 1\n")
+PPDET = (
+    "epoch: 12\nLearningRate:\n  base_lr: 0.01\n  schedulers:\n  - !PiecewiseDecay\n    gamma: 0.1\n"
+    "    milestones: [2, 3]\n  - !LinearWarmup\n    start_factor: 0.001\n    steps: 30\n"
+)
+PPCLS = (
+    "Global:\n  epochs: 6\nOptimizer:\n  name: Momentum\n  lr:\n    name: Cosine\n    learning_rate: 0.1\n"
+    "    warmup_epoch: 1\n"
+)
 
 
 def value_sets(name: str, tmp_path: pathlib.Path) -> list[dict]:
@@ -33,18 +37,42 @@ def value_sets(name: str, tmp_path: pathlib.Path) -> list[dict]:
     det.write_text(PPDET)
     cls.write_text(PPCLS)
     return {
-        "yolox-cos": [dict(lr=0.01, min_lr=1e-4, total_iters=300),
-                      dict(lr=0.1, min_lr=0.002, total_iters=40, warmup_iters_ratio=0.05, warmup_lr_ratio=0.3,
-                           no_aug_iter_ratio=0.1)],
-        "yolox-step": [dict(lr=0.01, min_lr=1e-4, total_iters=100), dict(lr=0.5, min_lr=0.01, total_iters=90,
-                                                                        step_num=4)],
-        "cawb": [dict(epochs=10), dict(epochs=45, steps=[15, 30], step_scale=0.7, batchs=3, warmup_epoch=5),
-                 dict(epochs=20, eta_min=0.1, lf="linear", lf_amplitude=0.5, lf_floor=0.2, epoch_scale=0.5,
-                      steps=[8])],
+        "yolox-cos": [
+            dict(lr=0.01, min_lr=1e-4, total_iters=300),
+            dict(
+                lr=0.1,
+                min_lr=0.002,
+                total_iters=40,
+                warmup_iters_ratio=0.05,
+                warmup_lr_ratio=0.3,
+                no_aug_iter_ratio=0.1,
+            ),
+        ],
+        "yolox-step": [
+            dict(lr=0.01, min_lr=1e-4, total_iters=100),
+            dict(lr=0.5, min_lr=0.01, total_iters=90, step_num=4),
+        ],
+        "cawb": [
+            dict(epochs=10),
+            dict(epochs=45, steps=[15, 30], step_scale=0.7, batchs=3, warmup_epoch=5),
+            dict(epochs=20, eta_min=0.1, lf="linear", lf_amplitude=0.5, lf_floor=0.2, epoch_scale=0.5, steps=[8]),
+        ],
         "torchvision-warmup": [dict(warmup_iters=10), dict(warmup_iters=50, warmup_factor=0.01)],
-        "ultralytics": [dict(epochs=5, batches=30),
-                        dict(epochs=4, batches=40, lr0=0.02, lrf=0.1, warmup_epochs=1.0, warmup_bias_lr=0.05,
-                             warmup_momentum=0.7, momentum=0.9, cos_lr=True, version="8.1.0")],
+        "ultralytics": [
+            dict(epochs=5, batches=30),
+            dict(
+                epochs=4,
+                batches=40,
+                lr0=0.02,
+                lrf=0.1,
+                warmup_epochs=1.0,
+                warmup_bias_lr=0.05,
+                warmup_momentum=0.7,
+                momentum=0.9,
+                cos_lr=True,
+                version="8.1.0",
+            ),
+        ],
         "ppdet": [dict(config=str(det), step_per_epoch=20), dict(config=str(det), step_per_epoch=16)],
         "ppcls": [dict(config=str(cls), step_each_epoch=10), dict(config=str(cls), step_each_epoch=4, epochs=3)],
     }[name]
@@ -160,12 +188,16 @@ def test_export_is_the_library_builder_with_the_same_values(name, tmp_path):
 def test_kind_recipes_are_their_kinds():
     """The recipes that are kinds give the kind's own values (an independent construction)."""
     x = np.arange(400.0)
-    np.testing.assert_array_equal(recipe("yolox-cos")(lr=0.01, min_lr=1e-4, total_iters=300)(x),
-                                  lrkit.get_lr_scheduler("cos", 0.01, 1e-4, 300)(x))
-    np.testing.assert_array_equal(recipe("yolox-step")(lr=0.01, min_lr=1e-4, total_iters=300, step_num=5)(x),
-                                  lrkit.get_lr_scheduler("step", 0.01, 1e-4, 300, step_num=5)(x))
-    np.testing.assert_array_equal(recipe("torchvision-warmup")(warmup_iters=40)(x),
-                                  np.where(x < 40, 0.001 * (1 - x / 40) + x / 40, 1.0))
+    np.testing.assert_array_equal(
+        recipe("yolox-cos")(lr=0.01, min_lr=1e-4, total_iters=300)(x), lrkit.get_lr_scheduler("cos", 0.01, 1e-4, 300)(x)
+    )
+    np.testing.assert_array_equal(
+        recipe("yolox-step")(lr=0.01, min_lr=1e-4, total_iters=300, step_num=5)(x),
+        lrkit.get_lr_scheduler("step", 0.01, 1e-4, 300, step_num=5)(x),
+    )
+    np.testing.assert_array_equal(
+        recipe("torchvision-warmup")(warmup_iters=40)(x), np.where(x < 40, 0.001 * (1 - x / 40) + x / 40, 1.0)
+    )
 
 
 def test_a_recipe_names_unknown_and_missing_parameters():
@@ -215,9 +247,14 @@ def test_readme_recipe_rows_are_the_generated_ones():
 def test_a_recipe_declared_by_a_user_is_on_the_command_line(monkeypatch):
     from lrkit.recipes import registry
 
-    toy = Recipe("toy-halving", "halves every K positions", params=(
-        Option("lr", "rate", doc="start", metavar="LR"), Option("period", "real", 10.0, "K", metavar="K")),
-        build=lambda lr, period: lrkit.Step(lr, period, 0.5), original="toy", does="halves")
+    toy = Recipe(
+        "toy-halving",
+        "halves every K positions",
+        params=(Option("lr", "rate", doc="start", metavar="LR"), Option("period", "real", 10.0, "K", metavar="K")),
+        build=lambda lr, period: lrkit.Step(lr, period, 0.5),
+        original="toy",
+        does="halves",
+    )
     monkeypatch.setitem(registry._RECIPES, toy.name, toy)
     code, out, err = run("export", "toy-halving", "--lr", "0.8", "--period", "2", "-n", "5", "--no-header")
     assert code == 0, err

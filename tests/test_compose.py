@@ -19,6 +19,7 @@ def table(s: lk.Schedule) -> list[tuple]:
 
 # -- composition semantics ------------------------------------------------------------------------
 
+
 def test_sequence_segments_see_local_positions():
     a, b, c = lk.Linear(1.0, 100), lk.Cosine(0.5, 50), lk.Exponential(0.2, 0.9)
     s = lk.Sequence([a, b, c], [20, 70])
@@ -32,14 +33,19 @@ def test_nested_sequences_and_warmups_compose_positions():
     inner = lk.Sequence([lk.Constant(0.3), lk.Linear(0.3, 10)], [5])
     s = lk.Warmup(lk.Sequence([inner, lk.Constant(0.01)], [12]), 4)
     assert s(2) == pytest.approx(0.15)
-    assert s(4 + 3) == 0.3                       # inner constant
-    assert s(4 + 5 + 5) == pytest.approx(0.15)   # inner linear, half way
+    assert s(4 + 3) == 0.3  # inner constant
+    assert s(4 + 5 + 5) == pytest.approx(0.15)  # inner linear, half way
     assert s(4 + 12) == 0.01
 
 
 def test_warmup_prepended_to_any_schedule_ends_at_its_start():
-    for inner in (lk.Cosine(0.1, 10), lk.OneCycle(0.1, 100), lk.Cyclic(0.1, 5, min_lr=0.01), lk.WarmupStableDecay(0.2, 9, 3),
-                  lk.Scale(lk.Step(0.1, 3), 2)):
+    for inner in (
+        lk.Cosine(0.1, 10),
+        lk.OneCycle(0.1, 100),
+        lk.Cyclic(0.1, 5, min_lr=0.01),
+        lk.WarmupStableDecay(0.2, 9, 3),
+        lk.Scale(lk.Step(0.1, 3), 2),
+    ):
         w = inner.with_warmup(7)
         assert w(7) == inner(0)
         assert w(7 - 1e-9) == pytest.approx(inner(0), rel=1e-9)
@@ -80,6 +86,7 @@ def test_value_semantics():
 
 
 # -- phases as data --------------------------------------------------------------------------------
+
 
 def test_phases_of_a_sequence():
     cos = lk.Cosine(0.1, 90, 0.001)
@@ -126,8 +133,11 @@ def test_phases_of_hold_scale_clip_per_step():
     assert [p.start_value for p in lk.Scale(cos, 2).phases()] == [0.2, 0.002]
     assert [(p.start_value, p.end_value) for p in lk.Clip(cos, 0.01, 0.08).phases()] == [(0.08, 0.01), (0.01, 0.01)]
     ps = lk.PerStep(lk.MultiStep(0.1, [3, 6], 0.5), 100).phases()
-    assert [(p.start, p.end, p.start_value) for p in ps] == [(0.0, 300.0, 0.1), (300.0, 600.0, 0.05),
-                                                             (600.0, INF, 0.025)]
+    assert [(p.start, p.end, p.start_value) for p in ps] == [
+        (0.0, 300.0, 0.1),
+        (300.0, 600.0, 0.05),
+        (600.0, INF, 0.025),
+    ]
 
 
 def test_phases_of_families():
@@ -152,11 +162,14 @@ def test_phases_of_families():
     ms = lk.MultiStep(0.1, [30, 60], 0.1)
     assert [(p.start, p.end, p.continuous) for p in ms.phases()] == [(0, 30, True), (30, 60, False), (60, INF, False)]
     cyc = lk.Cyclic(1.0, 10, 30, min_lr=0.0).phases()
-    assert [(p.name, p.start, p.end) for p in cyc[:3]] == [("cycle 1 up", 0, 10), ("cycle 1 down", 10, 40),
-                                                           ("cycle 2 up", 40, 50)]
+    assert [(p.name, p.start, p.end) for p in cyc[:3]] == [
+        ("cycle 1 up", 0, 10),
+        ("cycle 1 down", 10, 40),
+        ("cycle 2 up", 40, 50),
+    ]
     assert cyc[-1].end == INF and cyc[-1].end_value is None
     tanh = lk.Tanh(0.1, 100, 0.001).phases()
-    assert tanh[1].start == 100 and not tanh[1].continuous       # tanh(3) stops short of the floor
+    assert tanh[1].start == 100 and not tanh[1].continuous  # tanh(3) stops short of the floor
     assert table(lk.Constant(0.1)) == [("constant", 0.0, INF, 0.1, 0.1, True)]
 
 
@@ -164,7 +177,7 @@ def test_phases_of_the_exp_range_rise_are_unbounded_when_it_peaks_early():
     gentle = lk.Cyclic(1.0, 10, mode="exp_range", gamma=0.99, min_lr=0.0).phases()
     steep = lk.Cyclic(1.0, 10, mode="exp_range", gamma=0.8, min_lr=0.0).phases()
     assert gentle[0].end_value is not None
-    assert steep[0].end_value is None    # rises then falls inside 'cycle 1 up'
+    assert steep[0].end_value is None  # rises then falls inside 'cycle 1 up'
 
 
 def test_phases_are_consecutive_and_cover_everything(example):
@@ -194,6 +207,7 @@ def test_describe_formats_numbers():
 
 # -- composition validation ------------------------------------------------------------------------
 
+
 def test_sequence_validation():
     c = lk.Constant(0.1)
     with pytest.raises(ValueError, match="boundaries must hold len\\(segments\\) - 1 = 1"):
@@ -213,8 +227,13 @@ def test_sequence_validation():
 
 
 def test_wrappers_need_schedules():
-    for make in (lambda: lk.Warmup(0.1, 5), lambda: lk.Hold("cosine", 5), lambda: lk.Scale(None, 2),
-                 lambda: lk.Clip(lambda t: 0.1), lambda: lk.PerStep({"type": "constant"}, 10)):
+    for make in (
+        lambda: lk.Warmup(0.1, 5),
+        lambda: lk.Hold("cosine", 5),
+        lambda: lk.Scale(None, 2),
+        lambda: lk.Clip(lambda t: 0.1),
+        lambda: lk.PerStep({"type": "constant"}, 10),
+    ):
         with pytest.raises(TypeError, match="schedule must be an lrkit Schedule"):
             make()
 

@@ -20,6 +20,7 @@ def same_values(a: lk.Schedule, b: lk.Schedule) -> bool:
 
 # -- round trips ---------------------------------------------------------------------------------
 
+
 def test_dict_round_trip(example):
     d = example.to_dict()
     back = lk.from_dict(d)
@@ -60,8 +61,11 @@ def test_to_dict_is_plain_data(example):
 
 
 def test_nested_spec():
-    spec = {"type": "warmup", "warmup_steps": 100,
-            "schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 900, "min_lr": 1e-4}}
+    spec = {
+        "type": "warmup",
+        "warmup_steps": 100,
+        "schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 900, "min_lr": 1e-4},
+    }
     assert lk.from_dict(spec) == lk.Warmup(lk.Cosine(0.1, 900, 1e-4), 100)
 
 
@@ -78,17 +82,31 @@ segments:
   - {type: multistep, peak_lr: 0.01, milestones: [1ep, 3 epochs], gamma: 0.5}
 """
     s = lk.from_yaml(text, steps_per_epoch=100, run_steps=1000)
-    assert s == lk.Sequence([lk.Constant(0.01), lk.Cosine(0.1, 400, 0.001), lk.MultiStep(0.01, [100, 300], 0.5)],
-                            [200, 500])
+    assert s == lk.Sequence(
+        [lk.Constant(0.01), lk.Cosine(0.1, 400, 0.001), lk.MultiStep(0.01, [100, 300], 0.5)], [200, 500]
+    )
 
 
 # -- units -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, want", [
-    ("500", 500.0), ("500 steps", 500.0), ("1 step", 1.0), ("2.5e3", 2500.0), (" 12 ", 12.0),
-    ("2ep", 200.0), ("2 epochs", 200.0), ("0.5 epoch", 50.0), ("1.5ep", 150.0),
-    ("10%", 900.0), ("100%", 9000.0), ("0.5 %", 45.0),
-])
+
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("500", 500.0),
+        ("500 steps", 500.0),
+        ("1 step", 1.0),
+        ("2.5e3", 2500.0),
+        (" 12 ", 12.0),
+        ("2ep", 200.0),
+        ("2 epochs", 200.0),
+        ("0.5 epoch", 50.0),
+        ("1.5ep", 150.0),
+        ("10%", 900.0),
+        ("100%", 9000.0),
+        ("0.5 %", 45.0),
+    ],
+)
 def test_length_units(text, want):
     u = lk.Units(steps_per_epoch=100, run_steps=9000)
     assert u.steps(text) == want
@@ -104,8 +122,11 @@ def test_epochs_need_steps_per_epoch():
 
 def test_units_given_in_the_spec_and_as_arguments_must_agree():
     spec = {"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep", "steps_per_epoch": 391}
-    with pytest.raises(ValueError, match=r"steps_per_epoch is given twice.*391 in the spec and 100 as the "
-                                         r"steps_per_epoch= argument"):
+    with pytest.raises(
+        ValueError,
+        match=r"steps_per_epoch is given twice.*391 in the spec and 100 as the "
+        r"steps_per_epoch= argument",
+    ):
         lk.from_dict(spec, steps_per_epoch=100)
     frac = {"type": "cosine", "peak_lr": 0.1, "total_steps": "50%", "run_steps": 1000}
     with pytest.raises(ValueError, match=r"run_steps is given twice.*1000 in the spec and 800 as the run_steps="):
@@ -129,8 +150,11 @@ def test_fractions_need_run_steps():
 
 
 def test_units_apply_inside_nested_specs_and_lists():
-    spec = {"type": "per_step", "steps_per_epoch": 50,
-            "schedule": {"type": "multistep", "peak_lr": 0.1, "milestones": [30, 60]}}
+    spec = {
+        "type": "per_step",
+        "steps_per_epoch": 50,
+        "schedule": {"type": "multistep", "peak_lr": 0.1, "milestones": [30, 60]},
+    }
     assert lk.from_dict(spec) == lk.PerStep(lk.MultiStep(0.1, [30, 60]), 50)
     spec = {"type": "hold", "end": "3ep", "schedule": {"type": "step", "peak_lr": 0.1, "step_size": "1ep"}}
     assert lk.from_dict(spec, steps_per_epoch=10) == lk.Hold(lk.Step(0.1, 10), 30)
@@ -153,6 +177,7 @@ def test_units_validate_themselves():
 
 # -- errors that name the fix ----------------------------------------------------------------------
 
+
 def test_unknown_type_suggests_the_closest():
     with pytest.raises(ValueError, match="'cosin'.*did you mean 'cosine'"):
         lk.from_dict({"type": "cosin", "peak_lr": 0.1, "total_steps": 10})
@@ -166,8 +191,9 @@ def test_unknown_parameter_suggests_the_closest():
     with pytest.raises(ValueError, match="'eta_min'.*valid: .*min_lr"):
         lk.from_dict({"type": "cosine", "peak_lr": 0.1, "total_steps": 10, "eta_min": 0})
     with pytest.raises(ValueError, match="warmup.schedule: cosine: unknown parameter 'peak'.*'peak_lr'"):
-        lk.from_dict({"type": "warmup", "warmup_steps": 5,
-                      "schedule": {"type": "cosine", "peak": 0.1, "total_steps": 10}})
+        lk.from_dict(
+            {"type": "warmup", "warmup_steps": 5, "schedule": {"type": "cosine", "peak": 0.1, "total_steps": 10}}
+        )
 
 
 def test_missing_parameters_are_named():
@@ -207,8 +233,19 @@ def test_bad_values_in_a_spec_name_the_schedule_and_parameter():
             lk.from_dict({"type": "cosine", "peak_lr": bad, "total_steps": 10})
 
 
-@pytest.mark.parametrize("text,value", [("1e-3", 1e-3), ("1E-3", 1e-3), ("3e-4", 3e-4), ("3.0E-4", 3e-4),
-                                        (".5", 0.5), ("2.", 2.0), ("1_000", 1000), ("+0.25", 0.25)])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("1e-3", 1e-3),
+        ("1E-3", 1e-3),
+        ("3e-4", 3e-4),
+        ("3.0E-4", 3e-4),
+        (".5", 0.5),
+        ("2.", 2.0),
+        ("1_000", 1000),
+        ("+0.25", 0.25),
+    ],
+)
 def test_numbers_are_read_as_people_write_them(text, value):
     # PyYAML reads 1e-3 (no dot) and 1_000 as strings; a spec takes them as the numbers they are
     s = lk.from_yaml(f"type: warmup_cosine\npeak_lr: {text}\ntotal_steps: 4000\nwarmup_steps: 100\n")
@@ -216,9 +253,14 @@ def test_numbers_are_read_as_people_write_them(text, value):
     t = lk.from_yaml(f"type: step\npeak_lr: 0.1\nstep_size: {text}\ngamma: 0.5\n") if value >= 1e-9 else None
     if t is not None:
         assert t.step_size == value
-    assert lk.from_dict({"type": "multistep", "peak_lr": 0.1, "milestones": ["1_000", "2e3"]}).milestones == (1000, 2000)
-    assert lk.from_dict({"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep", "steps_per_epoch": "1_000"}
-                        ).total_steps == 2000
+    assert lk.from_dict({"type": "multistep", "peak_lr": 0.1, "milestones": ["1_000", "2e3"]}).milestones == (
+        1000,
+        2000,
+    )
+    assert (
+        lk.from_dict({"type": "cosine", "peak_lr": 0.1, "total_steps": "2ep", "steps_per_epoch": "1_000"}).total_steps
+        == 2000
+    )
     assert lk.from_dict({"type": "piecewise", "values": ["1e-3", "1e-4"], "boundaries": [10]}).values == (1e-3, 1e-4)
 
 
@@ -240,8 +282,11 @@ def test_json_is_read_as_json_and_keys_are_never_given_twice(tmp_path):
         lk.from_yaml("type: cosine\n  peak_lr: [0.1\n")
     assert "invalid YAML" in str(e.value) and "at line 2" in str(e.value) and "\n" not in str(e.value)
     # YAML merge keys are not duplicates; an explicit key may override a merged one
-    s = lk.from_yaml("base: &b {peak_lr: 0.1, total_steps: 10}\n" if False else
-                     "type: cosine\n<<: {peak_lr: 0.1, total_steps: 10}\ntotal_steps: 20\n")
+    s = lk.from_yaml(
+        "base: &b {peak_lr: 0.1, total_steps: 10}\n"
+        if False
+        else "type: cosine\n<<: {peak_lr: 0.1, total_steps: 10}\ntotal_steps: 20\n"
+    )
     assert s.total_steps == 20
 
 
@@ -262,13 +307,13 @@ def test_function_schedule_is_not_a_config():
 
 # -- YAML is data only -----------------------------------------------------------------------------
 
+
 def test_yaml_never_executes_code(tmp_path):
     marker = tmp_path / "ran"
-    evil = (f"!!python/object/apply:os.system ['touch {marker}']\n")
+    evil = f"!!python/object/apply:os.system ['touch {marker}']\n"
     with pytest.raises(ValueError, match="invalid YAML"):
         lk.from_yaml(evil)
-    evil_nested = ("type: constant\n"
-                   f"lr: !!python/object/apply:os.system ['touch {marker}']\n")
+    evil_nested = f"type: constant\nlr: !!python/object/apply:os.system ['touch {marker}']\n"
     with pytest.raises(ValueError, match="invalid YAML"):
         lk.from_yaml(evil_nested)
     with pytest.raises(ValueError, match="invalid YAML"):

@@ -15,39 +15,77 @@ import torch
 
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
 import deepspeed.runtime.lr_schedules as L  # noqa: E402
+from peer import assert_same_curve  # noqa: E402
 
 import lrkit as lk  # noqa: E402
 from lrkit.torch import from_deepspeed, from_torch  # noqa: E402
-from peer import assert_same_curve  # noqa: E402
 
 N = 1100
 CASES = {
     "warmup-log": ("WarmupLR", dict(warmup_min_lr=0.001, warmup_max_lr=0.05, warmup_num_steps=37)),
-    "warmup-linear": ("WarmupLR", dict(warmup_min_lr=0.001, warmup_max_lr=0.05, warmup_num_steps=37,
-                                       warmup_type="linear")),
+    "warmup-linear": (
+        "WarmupLR",
+        dict(warmup_min_lr=0.001, warmup_max_lr=0.05, warmup_num_steps=37, warmup_type="linear"),
+    ),
     "warmup-to-group-lrs": ("WarmupLR", dict(warmup_min_lr=0.0, warmup_num_steps=50)),
     "warmup-1-step": ("WarmupLR", dict(warmup_min_lr=0.0, warmup_max_lr=0.02, warmup_num_steps=1)),
-    "decay-log": ("WarmupDecayLR", dict(total_num_steps=400, warmup_min_lr=0.0002, warmup_max_lr=0.03,
-                                        warmup_num_steps=41)),
-    "decay-linear": ("WarmupDecayLR", dict(total_num_steps=400, warmup_min_lr=0.0002, warmup_max_lr=0.03,
-                                           warmup_num_steps=41, warmup_type="linear")),
+    "decay-log": (
+        "WarmupDecayLR",
+        dict(total_num_steps=400, warmup_min_lr=0.0002, warmup_max_lr=0.03, warmup_num_steps=41),
+    ),
+    "decay-linear": (
+        "WarmupDecayLR",
+        dict(total_num_steps=400, warmup_min_lr=0.0002, warmup_max_lr=0.03, warmup_num_steps=41, warmup_type="linear"),
+    ),
     "decay-shorter-than-warmup": ("WarmupDecayLR", dict(total_num_steps=20, warmup_max_lr=0.03, warmup_num_steps=41)),
-    "cosine-log": ("WarmupCosineLR", dict(total_num_steps=500, warmup_min_ratio=0.01, warmup_num_steps=33,
-                                          cos_min_ratio=0.02)),
-    "cosine-linear": ("WarmupCosineLR", dict(total_num_steps=500, warmup_min_ratio=0.01, warmup_num_steps=33,
-                                             cos_min_ratio=0.02, warmup_type="linear")),
-    "one-cycle-decay": ("OneCycle", dict(cycle_min_lr=0.001, cycle_max_lr=0.07, cycle_first_step_size=120,
-                                         cycle_second_step_size=200, decay_step_size=30, decay_lr_rate=0.1)),
-    "one-cycle-stairs": ("OneCycle", dict(cycle_min_lr=0.001, cycle_max_lr=0.07, cycle_first_step_size=120,
-                                          cycle_first_stair_count=5, cycle_second_stair_count=4)),
-    "one-cycle-per-group": ("OneCycle", dict(cycle_min_lr=[0.001, 0.0001], cycle_max_lr=[0.07, 0.007],
-                                             cycle_first_step_size=90, cycle_second_step_size=60)),
+    "cosine-log": (
+        "WarmupCosineLR",
+        dict(total_num_steps=500, warmup_min_ratio=0.01, warmup_num_steps=33, cos_min_ratio=0.02),
+    ),
+    "cosine-linear": (
+        "WarmupCosineLR",
+        dict(total_num_steps=500, warmup_min_ratio=0.01, warmup_num_steps=33, cos_min_ratio=0.02, warmup_type="linear"),
+    ),
+    "one-cycle-decay": (
+        "OneCycle",
+        dict(
+            cycle_min_lr=0.001,
+            cycle_max_lr=0.07,
+            cycle_first_step_size=120,
+            cycle_second_step_size=200,
+            decay_step_size=30,
+            decay_lr_rate=0.1,
+        ),
+    ),
+    "one-cycle-stairs": (
+        "OneCycle",
+        dict(
+            cycle_min_lr=0.001,
+            cycle_max_lr=0.07,
+            cycle_first_step_size=120,
+            cycle_first_stair_count=5,
+            cycle_second_stair_count=4,
+        ),
+    ),
+    "one-cycle-per-group": (
+        "OneCycle",
+        dict(
+            cycle_min_lr=[0.001, 0.0001],
+            cycle_max_lr=[0.07, 0.007],
+            cycle_first_step_size=90,
+            cycle_second_step_size=60,
+        ),
+    ),
 }
 
 
 def opt():
-    return torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": 0.1},
-                            {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.01}])
+    return torch.optim.SGD(
+        [
+            {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.1},
+            {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.01},
+        ]
+    )
 
 
 def deepspeed_lrs(kind, params):
@@ -118,8 +156,7 @@ def test_deepspeed_initialize_applies_an_lrkit_scheduler_per_update(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = tmp_path / "rows.json"
-    r = subprocess.run([sys.executable, "-c", code, str(out), str(port)], capture_output=True, text=True,
-                       timeout=600)
+    r = subprocess.run([sys.executable, "-c", code, str(out), str(port)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = json.loads(out.read_text())
     S = lk.WarmupCosine(1.0, 12, 3, min_lr=0.01)

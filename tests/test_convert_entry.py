@@ -11,10 +11,10 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import torch  # noqa: E402
+from peer import import_timm_scheduler  # noqa: E402
 
 import lrkit as lk  # noqa: E402
 from lrkit.torch import from_torch  # noqa: E402
-from peer import import_timm_scheduler  # noqa: E402
 
 
 def opt(lrs=(0.1, 0.01)):
@@ -45,8 +45,10 @@ def test_every_peer_goes_through_one_entry_point():
     assert lk.schedule_of(k) == lk.keras.from_keras(k)
     # a list of mmengine schedulers, with the converter's options passed through
     o = opt()
-    lst = [ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=20),
-           ms.MultiStepLR(o, milestones=[3, 5], by_epoch=True)]
+    lst = [
+        ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=20),
+        ms.MultiStepLR(o, milestones=[3, 5], by_epoch=True),
+    ]
     assert lk.schedule_of(lst, group=1, epoch_length=30) == from_torch(lst, group=1, epoch_length=30)
 
 

@@ -15,9 +15,10 @@ import torch
 
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
 
+from peer import assert_same_curve  # noqa: E402
+
 import lrkit as lk  # noqa: E402
 from lrkit.torch import from_deepspeed, from_torch  # noqa: E402
-from peer import assert_same_curve  # noqa: E402
 
 N = 2000
 
@@ -29,11 +30,20 @@ def _native(s):
 
 # -- Paddle: PolynomialDecay with end_lr above learning_rate ---------------------------------------
 
-@pytest.mark.parametrize("b,T,end,power", [
-    (0.01, 100, 0.1, 2.0), (0.01, 100, 0.1, 0.5), (0.0, 77, 0.3, 1.0), (1e-4, 999, 1e-3, 3.7), (0.05, 1, 0.06, 1.0),
-])
+
+@pytest.mark.parametrize(
+    "b,T,end,power",
+    [
+        (0.01, 100, 0.1, 2.0),
+        (0.01, 100, 0.1, 0.5),
+        (0.0, 77, 0.3, 1.0),
+        (1e-4, 999, 1e-3, 3.7),
+        (0.05, 1, 0.06, 1.0),
+    ],
+)
 def test_paddle_rising_polynomial(b, T, end, power):
     import paddle
+
     import lrkit.paddle as lp
 
     sched = paddle.optimizer.lr.PolynomialDecay(b, T, end, power)
@@ -48,6 +58,7 @@ def test_paddle_rising_polynomial(b, T, end, power):
 
 
 # -- DeepSpeed ---------------------------------------------------------------------------------------
+
 
 def _opt(lrs=(0.1, 0.01), cls=torch.optim.SGD, **kw):
     return cls([{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in lrs], **kw)
@@ -67,13 +78,25 @@ def _deepspeed(kind, params, opt):
 RANGE_TESTS = {
     "defaults": {},
     "continuous": dict(lr_range_test_min_lr=0.001, lr_range_test_step_size=7, lr_range_test_step_rate=0.3),
-    "staircase": dict(lr_range_test_min_lr=0.002, lr_range_test_step_size=50, lr_range_test_step_rate=1.5,
-                      lr_range_test_staircase=True),
-    "staircase-per-group": dict(lr_range_test_min_lr=[0.001, 0.02], lr_range_test_step_size=13,
-                                lr_range_test_step_rate=2.5, lr_range_test_staircase=True),
+    "staircase": dict(
+        lr_range_test_min_lr=0.002,
+        lr_range_test_step_size=50,
+        lr_range_test_step_rate=1.5,
+        lr_range_test_staircase=True,
+    ),
+    "staircase-per-group": dict(
+        lr_range_test_min_lr=[0.001, 0.02],
+        lr_range_test_step_size=13,
+        lr_range_test_step_rate=2.5,
+        lr_range_test_staircase=True,
+    ),
     "rate-0": dict(lr_range_test_min_lr=0.004, lr_range_test_step_size=3, lr_range_test_step_rate=0.0),
-    "step-1": dict(lr_range_test_min_lr=[1e-5, 3e-5], lr_range_test_step_size=1, lr_range_test_step_rate=0.01,
-                   lr_range_test_staircase=True),
+    "step-1": dict(
+        lr_range_test_min_lr=[1e-5, 3e-5],
+        lr_range_test_step_size=1,
+        lr_range_test_step_rate=0.01,
+        lr_range_test_staircase=True,
+    ),
 }
 
 
@@ -81,8 +104,10 @@ RANGE_TESTS = {
 def test_deepspeed_lr_range_test(name):
     params = RANGE_TESTS[name]
     ref, obj = _deepspeed("LRRangeTest", params, _opt())
-    for how, mine in (("config", from_deepspeed({"type": "LRRangeTest", "params": params})),
-                      ("object", from_torch(obj))):
+    for how, mine in (
+        ("config", from_deepspeed({"type": "LRRangeTest", "params": params})),
+        ("object", from_torch(obj)),
+    ):
         per = mine if isinstance(mine, list) else [mine, mine]
         for g in range(2):
             _native(per[g])
@@ -99,15 +124,21 @@ def test_deepspeed_lr_range_test_refusals():
         from_deepspeed({"type": "LRRangeTest", "params": {"lr_range_test_staircase": "yes"}})
 
 
-@pytest.mark.parametrize("kind,params", [
-    ("WarmupCosineLR", dict(total_num_steps=700, warmup_num_steps=40, cos_min_ratio=0.05)),
-    ("WarmupCosineLR", dict(total_num_steps=300, warmup_num_steps=500, warmup_type="linear")),
-    ("WarmupLR", dict(warmup_min_lr=1e-5, warmup_num_steps=90)),
-])
+@pytest.mark.parametrize(
+    "kind,params",
+    [
+        ("WarmupCosineLR", dict(total_num_steps=700, warmup_num_steps=40, cos_min_ratio=0.05)),
+        ("WarmupCosineLR", dict(total_num_steps=300, warmup_num_steps=500, warmup_type="linear")),
+        ("WarmupLR", dict(warmup_min_lr=1e-5, warmup_num_steps=90)),
+    ],
+)
 def test_a_whole_ds_config_gives_the_optimizer_lr(kind, params):
     lr = 3e-4
-    config = {"train_batch_size": 8, "optimizer": {"type": "AdamW", "params": {"lr": lr, "weight_decay": 0.01}},
-              "scheduler": {"type": kind, "params": params}}
+    config = {
+        "train_batch_size": 8,
+        "optimizer": {"type": "AdamW", "params": {"lr": lr, "weight_decay": 0.01}},
+        "scheduler": {"type": kind, "params": params},
+    }
     ref, _ = _deepspeed(kind, params, _opt((lr,), torch.optim.AdamW))
     s = from_deepspeed(config)
     _native(s)
@@ -120,8 +151,10 @@ def test_a_whole_ds_config_gives_the_optimizer_lr(kind, params):
 
 
 def test_a_whole_ds_config_without_an_lr_still_asks_for_lrs():
-    config = {"optimizer": {"type": "AdamW", "params": {"weight_decay": 0.01}},
-              "scheduler": {"type": "WarmupCosineLR", "params": {"total_num_steps": 100}}}
+    config = {
+        "optimizer": {"type": "AdamW", "params": {"weight_decay": 0.01}},
+        "scheduler": {"type": "WarmupCosineLR", "params": {"total_num_steps": 100}},
+    }
     with pytest.raises(ValueError, match="give lrs="):
         from_deepspeed(config)
     config["optimizer"]["params"]["lr"] = -1.0
@@ -130,6 +163,7 @@ def test_a_whole_ds_config_without_an_lr_still_asks_for_lrs():
 
 
 # -- pytorch-warmup's RAdamWarmup ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("beta2", [0.61, 0.8, 0.95, 0.99, 0.999, 0.9999])
 def test_radam_dampening_is_pytorch_warmups_factor(beta2):
@@ -159,9 +193,13 @@ def test_radam_warmup_over_schedulers_per_group():
     import pytorch_warmup
     from torch.optim import lr_scheduler as tl
 
-    opt = torch.optim.AdamW([{"params": [torch.zeros(1, requires_grad=True)], "lr": 0.003},
-                             {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.001, "betas": (0.9, 0.98)}],
-                            betas=(0.9, 0.999))
+    opt = torch.optim.AdamW(
+        [
+            {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.003},
+            {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.001, "betas": (0.9, 0.98)},
+        ],
+        betas=(0.9, 0.999),
+    )
     main = tl.CosineAnnealingLR(opt, T_max=1200, eta_min=1e-6)
     w = pytorch_warmup.RAdamWarmup(opt)
     conv = from_torch(main, warmup=w)
@@ -179,14 +217,18 @@ def test_radam_warmup_over_schedulers_per_group():
 
 # -- optax: exponential_decay with decay_rate > 1, capped at end_value -----------------------------
 
-@pytest.mark.parametrize("init,steps,rate,begin,stair,end", [
-    (0.001, 37, 1.05, 0, False, 0.05),
-    (0.001, 37, 1.05, 0, True, 0.05),
-    (0.01, 1, 1.001, 120, False, 0.02),
-    (0.2, 10, 1.3, 5, True, 0.1),  # above end_value from the start: end_value throughout
-    (0.0, 7, 2.0, 0, False, 1.0),
-    (1e-4, 3, 1.5, 60, False, 1e300),  # reaches float64's limit only through the cap
-])
+
+@pytest.mark.parametrize(
+    "init,steps,rate,begin,stair,end",
+    [
+        (0.001, 37, 1.05, 0, False, 0.05),
+        (0.001, 37, 1.05, 0, True, 0.05),
+        (0.01, 1, 1.001, 120, False, 0.02),
+        (0.2, 10, 1.3, 5, True, 0.1),  # above end_value from the start: end_value throughout
+        (0.0, 7, 2.0, 0, False, 1.0),
+        (1e-4, 3, 1.5, 60, False, 1e300),  # reaches float64's limit only through the cap
+    ],
+)
 def test_optax_exponential_growth(init, steps, rate, begin, stair, end):
     import jax
     import optax
@@ -211,13 +253,17 @@ def test_exponential_growth_needs_a_cap():
 
 # -- the kinds' formulas, written out ---------------------------------------------------------------
 
-@pytest.mark.parametrize("s,f", [
-    (lk.LinearGrowth(0.01, 100, 0.5), lambda t: 0.01 * (1 + 0.5 * t / 100)),
-    (lk.LinearGrowth(0.01, 100, 0.5, staircase=True), lambda t: 0.01 * (1 + 0.5 * (t // 100))),
-    (lk.LinearGrowth(0.2), lambda t: 0.2 * (1 + t)),
-    (lk.Exponential(0.1, 1.1, 10, max_lr=0.3), lambda t: min(0.1 * 1.1 ** (t / 10), 0.3)),
-    (lk.Exponential(0.1, 1.1, 10, staircase=True, max_lr=0.3), lambda t: min(0.1 * 1.1 ** (t // 10), 0.3)),
-])
+
+@pytest.mark.parametrize(
+    "s,f",
+    [
+        (lk.LinearGrowth(0.01, 100, 0.5), lambda t: 0.01 * (1 + 0.5 * t / 100)),
+        (lk.LinearGrowth(0.01, 100, 0.5, staircase=True), lambda t: 0.01 * (1 + 0.5 * (t // 100))),
+        (lk.LinearGrowth(0.2), lambda t: 0.2 * (1 + t)),
+        (lk.Exponential(0.1, 1.1, 10, max_lr=0.3), lambda t: min(0.1 * 1.1 ** (t / 10), 0.3)),
+        (lk.Exponential(0.1, 1.1, 10, staircase=True, max_lr=0.3), lambda t: min(0.1 * 1.1 ** (t // 10), 0.3)),
+    ],
+)
 def test_formula_rows(s, f):
     ts = [0.0, 1.0, 99.5, 100.0, 250.0, 1e4]
     np.testing.assert_allclose(s(np.array(ts)), [f(t) for t in ts], rtol=1e-12)

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-import torch
 import keras
+import torch
+from peer import assert_same_curve  # noqa: E402
 
 import lrkit as lk  # noqa: E402
 from lrkit.keras import from_keras  # noqa: E402
-from peer import assert_same_curve  # noqa: E402
 
 S = keras.optimizers.schedules
 N = 1500
@@ -48,16 +48,17 @@ CASES = {
     "exponential-staircase": lambda: S.ExponentialDecay(0.1, decay_steps=37, decay_rate=0.93, staircase=True),
     "piecewise": lambda: S.PiecewiseConstantDecay([100, 450, 451, 900], [0.1, 0.05, 0.02, 0.01, 0.001]),
     "polynomial": lambda: S.PolynomialDecay(0.07, decay_steps=900, end_learning_rate=1e-4, power=1.7),
-    "polynomial-cycle": lambda: S.PolynomialDecay(0.07, decay_steps=333, end_learning_rate=1e-4, power=0.8,
-                                                  cycle=True),
+    "polynomial-cycle": lambda: S.PolynomialDecay(0.07, decay_steps=333, end_learning_rate=1e-4, power=0.8, cycle=True),
     "polynomial-rising": lambda: S.PolynomialDecay(0.001, decay_steps=500, end_learning_rate=0.01),
     "polynomial-rising-power-2.3": lambda: S.PolynomialDecay(0.001, decay_steps=500, end_learning_rate=0.01, power=2.3),
     "polynomial-rising-power-0.4": lambda: S.PolynomialDecay(0.0, decay_steps=777.5, end_learning_rate=0.02, power=0.4),
-    "polynomial-rising-cycle": lambda: S.PolynomialDecay(0.001, decay_steps=300, end_learning_rate=0.01, power=1.5,
-                                                         cycle=True),
+    "polynomial-rising-cycle": lambda: S.PolynomialDecay(
+        0.001, decay_steps=300, end_learning_rate=0.01, power=1.5, cycle=True
+    ),
     "polynomial-power-0": lambda: S.PolynomialDecay(0.03, decay_steps=400, end_learning_rate=1e-3, power=0.0),
-    "polynomial-power-0-cycle": lambda: S.PolynomialDecay(0.03, decay_steps=400, end_learning_rate=0.1, power=0.0,
-                                                          cycle=True),
+    "polynomial-power-0-cycle": lambda: S.PolynomialDecay(
+        0.03, decay_steps=400, end_learning_rate=0.1, power=0.0, cycle=True
+    ),
     "exponential-rate-0": lambda: S.ExponentialDecay(0.1, decay_steps=37, decay_rate=0.0),
     "exponential-rate-0-staircase": lambda: S.ExponentialDecay(0.1, decay_steps=37, decay_rate=0.0, staircase=True),
     "inverse-time": lambda: S.InverseTimeDecay(0.05, decay_steps=77, decay_rate=0.3),
@@ -67,8 +68,9 @@ CASES = {
     "cosine-warmup-down": lambda: S.CosineDecay(0.2, decay_steps=900, warmup_target=0.08, warmup_steps=50),
     "cosine-alpha-above-1": lambda: S.CosineDecay(0.01, decay_steps=1100, alpha=3.5),
     "cosine-alpha-1": lambda: S.CosineDecay(0.01, decay_steps=1100, alpha=1.0),
-    "cosine-warmup-alpha-above-1": lambda: S.CosineDecay(0.0, decay_steps=900, alpha=1.8, warmup_target=0.02,
-                                                         warmup_steps=200),
+    "cosine-warmup-alpha-above-1": lambda: S.CosineDecay(
+        0.0, decay_steps=900, alpha=1.8, warmup_target=0.02, warmup_steps=200
+    ),
     "restarts": lambda: S.CosineDecayRestarts(0.05, first_decay_steps=100),
     "restarts-t-m-alpha": lambda: S.CosineDecayRestarts(0.05, first_decay_steps=90, t_mul=1.5, m_mul=0.7, alpha=0.05),
     "restarts-m-only": lambda: S.CosineDecayRestarts(0.05, first_decay_steps=120, t_mul=1.0, m_mul=0.8, alpha=0.1),
@@ -101,15 +103,21 @@ def test_a_growing_exponential_is_refused_with_the_reason():
         from_keras(sched)
 
 
-@pytest.mark.parametrize("make, why", [
-    (lambda: S.ExponentialDecay(0.1, 10, -0.5), "gamma must be >= 0"),
-    (lambda: S.InverseTimeDecay(0.1, 10, -0.5), "decay_rate must be >= 0"),
-    (lambda: S.CosineDecay(0.1, 100, alpha=-0.2), "alpha=-0.2 is below 0"),
-    (lambda: S.CosineDecayRestarts(0.1, 100, alpha=1.5), "alpha=1.5 puts the floor .* above the peak"),
-    (lambda: S.CosineDecayRestarts(0.1, 100, alpha=-0.1), "alpha=-0.1 puts the floor .* below 0"),
-    (lambda: S.CosineDecayRestarts(0.1, 100, m_mul=1.2), "m_mul=1.2 .* grows without bound"),
-    (lambda: S.CosineDecayRestarts(0.1, 100, t_mul=0.5), "t_mul=0.5 .* step 200, where Keras' own value turns to NaN"),
-])
+@pytest.mark.parametrize(
+    "make, why",
+    [
+        (lambda: S.ExponentialDecay(0.1, 10, -0.5), "gamma must be >= 0"),
+        (lambda: S.InverseTimeDecay(0.1, 10, -0.5), "decay_rate must be >= 0"),
+        (lambda: S.CosineDecay(0.1, 100, alpha=-0.2), "alpha=-0.2 is below 0"),
+        (lambda: S.CosineDecayRestarts(0.1, 100, alpha=1.5), "alpha=1.5 puts the floor .* above the peak"),
+        (lambda: S.CosineDecayRestarts(0.1, 100, alpha=-0.1), "alpha=-0.1 puts the floor .* below 0"),
+        (lambda: S.CosineDecayRestarts(0.1, 100, m_mul=1.2), "m_mul=1.2 .* grows without bound"),
+        (
+            lambda: S.CosineDecayRestarts(0.1, 100, t_mul=0.5),
+            "t_mul=0.5 .* step 200, where Keras' own value turns to NaN",
+        ),
+    ],
+)
 def test_what_keras_runs_and_lrkit_cannot_say_is_refused_with_the_reason(make, why):
     with pytest.raises(TypeError, match=why):
         from_keras(make())
@@ -121,4 +129,4 @@ def test_the_refused_restarts_do_what_the_reason_says():
     assert not math.isnan(float(nan(torch.tensor(199.0, dtype=torch.float64))))
     assert math.isnan(float(nan(torch.tensor(200.0, dtype=torch.float64))))
     grow = S.CosineDecayRestarts(0.1, 100, t_mul=1.0, m_mul=1.2)
-    assert float(grow(torch.tensor(1000.0, dtype=torch.float64))) == pytest.approx(0.1 * 1.2 ** 10, rel=1e-12)
+    assert float(grow(torch.tensor(1000.0, dtype=torch.float64))) == pytest.approx(0.1 * 1.2**10, rel=1e-12)

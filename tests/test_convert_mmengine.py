@@ -6,12 +6,11 @@ import warnings
 
 import pytest
 import torch
+from mmengine.optim import scheduler as ms
+from peer import assert_same_curve
 
 import lrkit as lk
 from lrkit.torch import from_torch
-from peer import assert_same_curve
-
-from mmengine.optim import scheduler as ms
 
 BASES = (0.02, 0.0071)
 
@@ -41,32 +40,61 @@ def hook_run(scheds, iters, epoch_length):
 
 L = 37  # iterations per epoch
 CASES = {
-    "mmdet-1x": lambda o: [ms.LinearLR(o, start_factor=0.001, by_epoch=False, begin=0, end=500),
-                           ms.MultiStepLR(o, begin=0, end=12, by_epoch=True, milestones=[8, 11], gamma=0.1)],
-    "yolox": lambda o: [ms.CosineAnnealingLR(o, eta_min=0.0005 * 0.05, begin=5, T_max=20, end=25, by_epoch=True),
-                        ms.ConstantLR(o, factor=1, begin=25, end=30, by_epoch=True)],
-    "warmup-then-cosine-iters": lambda o: [ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=200),
-                                           ms.CosineAnnealingLR(o, eta_min_ratio=0.05, begin=200, end=1000,
-                                                                by_epoch=False)],
+    "mmdet-1x": lambda o: [
+        ms.LinearLR(o, start_factor=0.001, by_epoch=False, begin=0, end=500),
+        ms.MultiStepLR(o, begin=0, end=12, by_epoch=True, milestones=[8, 11], gamma=0.1),
+    ],
+    "yolox": lambda o: [
+        ms.CosineAnnealingLR(o, eta_min=0.0005 * 0.05, begin=5, T_max=20, end=25, by_epoch=True),
+        ms.ConstantLR(o, factor=1, begin=25, end=30, by_epoch=True),
+    ],
+    "warmup-then-cosine-iters": lambda o: [
+        ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=200),
+        ms.CosineAnnealingLR(o, eta_min_ratio=0.05, begin=200, end=1000, by_epoch=False),
+    ],
     "cosine-past-T_max": lambda o: [ms.CosineAnnealingLR(o, T_max=300, eta_min=1e-4, by_epoch=False)],
-    "poly-eta-min": lambda o: [ms.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=100),
-                               ms.PolyLR(o, eta_min=1e-4, power=0.9, begin=100, end=1100, by_epoch=False)],
-    "poly-multiplying": lambda o: [ms.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=300),
-                                   ms.PolyLR(o, eta_min=0.0, power=1.3, begin=0, end=1200, by_epoch=False)],
-    "restarts": lambda o: [ms.CosineRestartLR(o, periods=[150, 300, 450], restart_weights=[1, 0.6, 0.3],
-                                              eta_min_ratio=0.01, by_epoch=False)],
-    "step-exp-constant": lambda o: [ms.ConstantLR(o, factor=0.3, begin=0, end=4, by_epoch=True),
-                                    ms.StepLR(o, step_size=150, gamma=0.7, by_epoch=False),
-                                    ms.ExponentialLR(o, gamma=0.95, begin=10, by_epoch=True)],
-    "onecycle-groups": lambda o: [ms.OneCycleLR(o, eta_max=[0.3, 0.05], total_steps=1301, pct_start=0.123,
-                                                by_epoch=False)],
-    "onecycle-3-linear": lambda o: [ms.OneCycleLR(o, eta_max=0.2, total_steps=1300, pct_start=0.27,
-                                                  anneal_strategy="linear", three_phase=True, div_factor=7.0,
-                                                  final_div_factor=300.0, by_epoch=False)],
-    "warmup-then-onecycle": lambda o: [ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=100),
-                                       ms.OneCycleLR(o, eta_max=0.25, begin=100, end=1300, by_epoch=False)],
-    "linear-epochs": lambda o: [ms.LinearLR(o, start_factor=0.2, end_factor=0.9, begin=2, end=9, by_epoch=True),
-                                ms.MultiStepLR(o, milestones=[300, 300, 900], gamma=0.5, by_epoch=False)],
+    "poly-eta-min": lambda o: [
+        ms.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=100),
+        ms.PolyLR(o, eta_min=1e-4, power=0.9, begin=100, end=1100, by_epoch=False),
+    ],
+    "poly-multiplying": lambda o: [
+        ms.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=300),
+        ms.PolyLR(o, eta_min=0.0, power=1.3, begin=0, end=1200, by_epoch=False),
+    ],
+    "restarts": lambda o: [
+        ms.CosineRestartLR(
+            o, periods=[150, 300, 450], restart_weights=[1, 0.6, 0.3], eta_min_ratio=0.01, by_epoch=False
+        )
+    ],
+    "step-exp-constant": lambda o: [
+        ms.ConstantLR(o, factor=0.3, begin=0, end=4, by_epoch=True),
+        ms.StepLR(o, step_size=150, gamma=0.7, by_epoch=False),
+        ms.ExponentialLR(o, gamma=0.95, begin=10, by_epoch=True),
+    ],
+    "onecycle-groups": lambda o: [
+        ms.OneCycleLR(o, eta_max=[0.3, 0.05], total_steps=1301, pct_start=0.123, by_epoch=False)
+    ],
+    "onecycle-3-linear": lambda o: [
+        ms.OneCycleLR(
+            o,
+            eta_max=0.2,
+            total_steps=1300,
+            pct_start=0.27,
+            anneal_strategy="linear",
+            three_phase=True,
+            div_factor=7.0,
+            final_div_factor=300.0,
+            by_epoch=False,
+        )
+    ],
+    "warmup-then-onecycle": lambda o: [
+        ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=100),
+        ms.OneCycleLR(o, eta_max=0.25, begin=100, end=1300, by_epoch=False),
+    ],
+    "linear-epochs": lambda o: [
+        ms.LinearLR(o, start_factor=0.2, end_factor=0.9, begin=2, end=9, by_epoch=True),
+        ms.MultiStepLR(o, milestones=[300, 300, 900], gamma=0.5, by_epoch=False),
+    ],
 }
 
 
@@ -102,7 +130,9 @@ def test_overlapping_setting_schedulers_are_refused_with_the_reason():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         o = opt2()
-        scheds = [ms.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=100),
-                  ms.PolyLR(o, eta_min=1e-4, power=0.9, begin=0, end=1000, by_epoch=False)]
+        scheds = [
+            ms.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=100),
+            ms.PolyLR(o, eta_min=1e-4, power=0.9, begin=0, end=1000, by_epoch=False),
+        ]
     with pytest.raises(TypeError, match="PolyLR.*overlaps"):
         from_torch(scheds)

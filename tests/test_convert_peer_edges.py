@@ -69,13 +69,14 @@ def run_timm(make, what, updates=False, n=N, scale=True, added=True):
 V2 = {
     "cosine": dict(sched="cosine", num_epochs=300, min_lr=1e-5),
     "cosine-cycles": dict(sched="cosine", num_epochs=120, min_lr=2e-4, cycle_decay=0.7, cycle_limit=6),
-    "cosine-mul": dict(sched="cosine", num_epochs=90, min_lr=1e-5, cycle_mul=1.5, cycle_decay=0.8,
-                       cycle_limit=5),
+    "cosine-mul": dict(sched="cosine", num_epochs=90, min_lr=1e-5, cycle_mul=1.5, cycle_decay=0.8, cycle_limit=5),
     "cosine-below-min": dict(sched="cosine", num_epochs=100, min_lr=4e-3, cycle_decay=0.3, cycle_limit=7),
-    "cosine-below-min-mul": dict(sched="cosine", num_epochs=60, min_lr=4e-3, cycle_mul=1.4, cycle_decay=0.35,
-                                 cycle_limit=6),
-    "cosine-mul-float-boundary": dict(sched="cosine", num_epochs=150, min_lr=2e-4, cycle_mul=1.3, cycle_decay=0.8,
-                                      cycle_limit=4),
+    "cosine-below-min-mul": dict(
+        sched="cosine", num_epochs=60, min_lr=4e-3, cycle_mul=1.4, cycle_decay=0.35, cycle_limit=6
+    ),
+    "cosine-mul-float-boundary": dict(
+        sched="cosine", num_epochs=150, min_lr=2e-4, cycle_mul=1.3, cycle_decay=0.8, cycle_limit=4
+    ),
     "cosine-k": dict(sched="cosine", num_epochs=400, min_lr=1e-4, k_decay=1.5),
     "tanh": dict(sched="tanh", num_epochs=500, min_lr=1e-5),
     "tanh-cycles": dict(sched="tanh", num_epochs=150, min_lr=1e-5, cycle_mul=1.3, cycle_decay=0.6, cycle_limit=4),
@@ -122,15 +123,17 @@ MULTI = [[300, 10, 100, 5], [5, 5, 400, 2, 2, 90], [1, 0, -3, 700], [900, 800, 7
 @pytest.mark.parametrize("decay_t", MULTI, ids=str)
 def test_multistep_unsorted_milestones_bisect_as_timm(decay_t, warm):
     w = WARM[warm]
-    kw = dict(warmup_t=w["warmup_epochs"], warmup_lr_init=w.get("warmup_lr", 0.0),
-              warmup_prefix=w.get("warmup_prefix", False))
+    kw = dict(
+        warmup_t=w["warmup_epochs"], warmup_lr_init=w.get("warmup_lr", 0.0), warmup_prefix=w.get("warmup_prefix", False)
+    )
     run_timm(lambda o: ts.MultiStepLRScheduler(o, decay_t=list(decay_t), decay_rate=0.45, **kw), f"{decay_t}")
 
 
 WSD_DIRECT = {
     "rsqrt-power1": dict(stable_fn="power", stable_power=1.0, stable_timescale=30, decay_fn="linear"),
-    "power-0.5-power": dict(stable_fn="power", stable_power=0.5, stable_timescale=50, decay_fn="power",
-                            decay_power=2.0),
+    "power-0.5-power": dict(
+        stable_fn="power", stable_power=0.5, stable_timescale=50, decay_fn="power", decay_power=2.0
+    ),
     "rsqrt-min-linear": dict(stable_fn="rsqrt", stable_timescale=20, decay_fn="linear", lr_min=4e-3),
     "rsqrt-min-cosine": dict(stable_fn="rsqrt", stable_timescale=20, decay_fn="cosine", lr_min=1e-3),
     "constant-exp-like-power": dict(decay_fn="power", decay_power=0.3, lr_min=1e-3),
@@ -141,8 +144,9 @@ WSD_DIRECT = {
 @pytest.mark.parametrize("name", list(WSD_DIRECT))
 def test_wsd_stable_and_decay_functions(name, warmup_t):
     kw = dict(WSD_DIRECT[name])
-    run_timm(lambda o: ts.WSDLRScheduler(o, t_initial=800, decay_t=300, warmup_t=warmup_t, warmup_lr_init=1e-4,
-                                         **kw), name)
+    run_timm(
+        lambda o: ts.WSDLRScheduler(o, t_initial=800, decay_t=300, warmup_t=warmup_t, warmup_lr_init=1e-4, **kw), name
+    )
 
 
 STABLE = {
@@ -176,9 +180,20 @@ def test_wsd_every_stable_and_decay_function(stable, decay, lr_min, warmup_t, up
     kw = dict(STABLE[stable], **DECAY[decay])
     if warmup_t == 0 and stable != "constant":
         kw.setdefault("stable_timescale", 20)
-    run_timm(lambda o: ts.WSDLRScheduler(o, t_initial=800, decay_t=300, lr_min=lr_min, warmup_t=warmup_t,
-                                         warmup_lr_init=1e-4, t_in_epochs=not updates, **kw),
-             f"{stable} {decay} lr_min={lr_min} warmup_t={warmup_t}", updates=updates)
+    run_timm(
+        lambda o: ts.WSDLRScheduler(
+            o,
+            t_initial=800,
+            decay_t=300,
+            lr_min=lr_min,
+            warmup_t=warmup_t,
+            warmup_lr_init=1e-4,
+            t_in_epochs=not updates,
+            **kw,
+        ),
+        f"{stable} {decay} lr_min={lr_min} warmup_t={warmup_t}",
+        updates=updates,
+    )
 
 
 @pytest.mark.parametrize("decay", list(DECAY))
@@ -186,8 +201,10 @@ def test_wsd_every_stable_and_decay_function(stable, decay, lr_min, warmup_t, up
 def test_wsd_decay_over_the_whole_run_and_lr_min_above_a_group(stable, decay):
     # decay_t == t_initial (no stable phase), lr_min 5e-3: above the second group's 0.0137 * 0.3
     kw = dict(STABLE[stable], **DECAY[decay])
-    run_timm(lambda o: ts.WSDLRScheduler(o, t_initial=700, decay_t=700, lr_min=5e-3, warmup_t=30, **kw),
-             f"{stable} {decay} whole-run decay")
+    run_timm(
+        lambda o: ts.WSDLRScheduler(o, t_initial=700, decay_t=700, lr_min=5e-3, warmup_t=30, **kw),
+        f"{stable} {decay} whole-run decay",
+    )
 
 
 def test_wsd_user_decay_fn_is_refused_saying_why():
@@ -199,33 +216,49 @@ def test_wsd_user_decay_fn_is_refused_saying_why():
 def test_timm_k_decay_cycle_start_placed_as_timm_places_it():
     # timm places t=345 in cycle 2 (starting at 345.00000000000006): with k_decay its own formula
     # then takes a negative number to the power k and fails there; every t before it matches
-    make = lambda o: ts.CosineLRScheduler(o, t_initial=150, lr_min=2e-4, cycle_mul=1.3, cycle_decay=0.8,
-                                          cycle_limit=4, k_decay=1.4)
+    make = lambda o: ts.CosineLRScheduler(
+        o, t_initial=150, lr_min=2e-4, cycle_mul=1.3, cycle_decay=0.8, cycle_limit=4, k_decay=1.4
+    )
     run_timm(make, "k-decay boundary", n=345)
     opt = opt3()
     sched = make(opt)
     with pytest.raises(TypeError):
         sched.step(345)
     mine = from_torch(make(opt3()))
-    assert mine[0](345.0) == pytest.approx(BASES[0] * 0.8 ** 2, rel=1e-12)
+    assert mine[0](345.0) == pytest.approx(BASES[0] * 0.8**2, rel=1e-12)
 
 
 def test_timm_rising_k_decay_cycle_refused_with_the_reason():
     with pytest.raises(TypeError, match="CosineLRScheduler.*k_decay=1.4.*below lr_min"):
-        from_torch(ts.CosineLRScheduler(opt3(), t_initial=100, lr_min=1e-3, cycle_decay=0.1, cycle_limit=3,
-                                        k_decay=1.4))
+        from_torch(
+            ts.CosineLRScheduler(opt3(), t_initial=100, lr_min=1e-3, cycle_decay=0.1, cycle_limit=3, k_decay=1.4)
+        )
 
 
 def test_timm_plateau_gives_its_policy():  # (tests/test_plateau_convert.py: exact continuation)
     assert type(from_torch(ts.PlateauLRScheduler(opt3()))).__name__ == "Plateau"
 
 
-@pytest.mark.parametrize("lb, ub, W, prefix", [(-7.0, 3.0, 60, False), (-4.0, 6.0, 300, False),
-                                               (-6.0, 2.0, 100, True), (-2.0, 1.0, 900, False)])
+@pytest.mark.parametrize(
+    "lb, ub, W, prefix",
+    [(-7.0, 3.0, 60, False), (-4.0, 6.0, 300, False), (-6.0, 2.0, 100, True), (-2.0, 1.0, 900, False)],
+)
 def test_tanh_warmup_aims_where_timm_aims(lb, ub, W, prefix):
-    run_timm(lambda o: ts.TanhLRScheduler(o, t_initial=700, lb=lb, ub=ub, lr_min=1e-5, warmup_t=W,
-                                          warmup_lr_init=2e-5, warmup_prefix=prefix, cycle_limit=2,
-                                          cycle_decay=0.5), f"tanh {lb} {ub} {W} {prefix}")
+    run_timm(
+        lambda o: ts.TanhLRScheduler(
+            o,
+            t_initial=700,
+            lb=lb,
+            ub=ub,
+            lr_min=1e-5,
+            warmup_t=W,
+            warmup_lr_init=2e-5,
+            warmup_prefix=prefix,
+            cycle_limit=2,
+            cycle_decay=0.5,
+        ),
+        f"tanh {lb} {ub} {W} {prefix}",
+    )
 
 
 class MyCosine(ts.CosineLRScheduler):
@@ -245,7 +278,6 @@ def test_timm_subclass_overriding_the_computation_is_refused():
 
 def test_timm_subclass_without_override_converts():
     run_timm(lambda o: NamedOnly(o, t_initial=400, lr_min=1e-4, warmup_t=20), "subclass")
-
 
 
 # ---------------------------------------------------------------- mmengine
@@ -278,16 +310,21 @@ MM = {
     "cosine-epochs": lambda o: [ms.CosineAnnealingLR(o, T_max=40, eta_min=1e-4, by_epoch=True, end=40)],
     "linear-then-cosine-epochs": lambda o: [
         ms.LinearLR(o, start_factor=0.1, begin=0, end=5, by_epoch=True),
-        ms.CosineAnnealingLR(o, T_max=45, eta_min_ratio=0.02, begin=5, end=50, by_epoch=True)],
+        ms.CosineAnnealingLR(o, T_max=45, eta_min_ratio=0.02, begin=5, end=50, by_epoch=True),
+    ],
     "constant-exp-poly-epochs": lambda o: [
         ms.ConstantLR(o, factor=0.5, begin=0, end=3, by_epoch=True),
         ms.ExponentialLR(o, gamma=0.9, begin=3, end=30, by_epoch=True),
-        ms.PolyLR(o, eta_min=1e-5, power=1.5, begin=30, end=60, by_epoch=True)],
-    "mixed": lambda o: [ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=150),
-                        ms.MultiStepLR(o, milestones=[10, 30], gamma=0.2, by_epoch=True)],
-    "iters-only": lambda o: [ms.LinearLR(o, start_factor=0.05, by_epoch=False, begin=0, end=100),
-                             ms.CosineAnnealingLR(o, T_max=900, eta_min=1e-5, begin=100, end=1000,
-                                                  by_epoch=False)],
+        ms.PolyLR(o, eta_min=1e-5, power=1.5, begin=30, end=60, by_epoch=True),
+    ],
+    "mixed": lambda o: [
+        ms.LinearLR(o, start_factor=0.01, by_epoch=False, begin=0, end=150),
+        ms.MultiStepLR(o, milestones=[10, 30], gamma=0.2, by_epoch=True),
+    ],
+    "iters-only": lambda o: [
+        ms.LinearLR(o, start_factor=0.05, by_epoch=False, begin=0, end=100),
+        ms.CosineAnnealingLR(o, T_max=900, eta_min=1e-5, begin=100, end=1000, by_epoch=False),
+    ],
     "iters-poly": lambda o: [ms.PolyLR(o, eta_min=2e-4, power=0.9, begin=0, end=1100, by_epoch=False)],
 }
 
@@ -344,8 +381,10 @@ def test_mmengine_subclass_overriding_the_computation_is_refused():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         o = opt3()
-        lst = [ms.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=10), HalfCosine(o, T_max=100, begin=10,
-                                                                                            by_epoch=False)]
+        lst = [
+            ms.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=10),
+            HalfCosine(o, T_max=100, begin=10, by_epoch=False),
+        ]
     with pytest.raises(TypeError, match="overrides HalfCosine._get_value"):
         from_torch(lst)
 
@@ -408,19 +447,24 @@ class KerasDeep(KerasMid):
 def test_keras_subclass_without_override_converts(float64):
     from lrkit.keras import from_keras
 
-    for sched in (KerasCosineNamed(0.05, decay_steps=900, alpha=0.03, warmup_target=0.1, warmup_steps=80),
-                  KerasRestartsQuiet(0.05, first_decay_steps=90, t_mul=1.5, m_mul=0.7, alpha=0.05),
-                  KerasMid(0.1, decay_steps=37, decay_rate=0.93, staircase=True)):
+    for sched in (
+        KerasCosineNamed(0.05, decay_steps=900, alpha=0.03, warmup_target=0.1, warmup_steps=80),
+        KerasRestartsQuiet(0.05, first_decay_steps=90, t_mul=1.5, m_mul=0.7, alpha=0.05),
+        KerasMid(0.1, decay_steps=37, decay_rate=0.93, staircase=True),
+    ):
         peer = [float(sched(torch.tensor(float(t), dtype=torch.float64))) for t in range(N)]
         mine = from_keras(sched)
         assert_same_curve(peer, mine(np.arange(N, dtype=np.float64)), type(sched).__name__)
         assert lk.from_dict(mine.to_dict()) == mine
 
 
-@pytest.mark.parametrize("sched, where", [
-    (lambda: KerasHalfCosine(0.05, decay_steps=900), "KerasHalfCosine.__call__"),
-    (lambda: KerasDeep(0.1, decay_steps=37, decay_rate=0.93), "KerasDeep.__call__"),
-])
+@pytest.mark.parametrize(
+    "sched, where",
+    [
+        (lambda: KerasHalfCosine(0.05, decay_steps=900), "KerasHalfCosine.__call__"),
+        (lambda: KerasDeep(0.1, decay_steps=37, decay_rate=0.93), "KerasDeep.__call__"),
+    ],
+)
 def test_keras_subclass_overriding_the_computation_is_refused(sched, where):
     from lrkit.keras import from_keras
 

@@ -66,17 +66,39 @@ def test_the_command_line_reads_the_config_file(tmp_path):
 
     case = DATA["cases"]["cosine-warmup"]
     cfg = case["config"]
-    text = (f"Global:\n  epochs: {case['epochs']}\nOptimizer:\n  name: Momentum\n  lr:\n"
-            + "".join(f"    {k}: {v}\n" for k, v in cfg.items()))
+    text = f"Global:\n  epochs: {case['epochs']}\nOptimizer:\n  name: Momentum\n  lr:\n" + "".join(
+        f"    {k}: {v}\n" for k, v in cfg.items()
+    )
     (tmp_path / "cls.yml").write_text(text)
     out, err = io.StringIO(), io.StringIO()
     n = len(case["lrs"])
-    assert cli.main(["export", "ppcls", "--config", str(tmp_path / "cls.yml"), "--step-each-epoch",
-                     str(case["step_each_epoch"]), "-n", str(n)], out=out, err=err) == 0, err.getvalue()
+    assert (
+        cli.main(
+            [
+                "export",
+                "ppcls",
+                "--config",
+                str(tmp_path / "cls.yml"),
+                "--step-each-epoch",
+                str(case["step_each_epoch"]),
+                "-n",
+                str(n),
+            ],
+            out=out,
+            err=err,
+        )
+        == 0
+    ), err.getvalue()
     rows = list(csv.reader(io.StringIO(out.getvalue())))[1:]
     np.testing.assert_allclose([float(r[1]) for r in rows], case["lrs"], rtol=1e-12, atol=1e-15)
     (tmp_path / "lr_only.yml").write_text("".join(f"{k}: {v}\n" for k, v in cfg.items()))
     err = io.StringIO()
-    assert cli.main(["show", "ppcls", "--config", str(tmp_path / "lr_only.yml"), "--step-each-epoch", "10"],
-                    out=io.StringIO(), err=err) == 2
+    assert (
+        cli.main(
+            ["show", "ppcls", "--config", str(tmp_path / "lr_only.yml"), "--step-each-epoch", "10"],
+            out=io.StringIO(),
+            err=err,
+        )
+        == 2
+    )
     assert "no Global.epochs: give --epochs" in err.getvalue()

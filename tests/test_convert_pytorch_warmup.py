@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import pytest
+import pytorch_warmup as warmup
 import torch
+from peer import assert_same_curve
 from torch.optim import lr_scheduler as tl
 
 import lrkit as lk
 from lrkit.torch import from_torch
-from peer import assert_same_curve
 
-import pytorch_warmup as warmup
 BASES = (0.003, 0.0011)
 
 
 def opt2():
     a, b = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
-    return torch.optim.AdamW([{"params": [a]}, {"params": [b], "lr": BASES[1], "betas": (0.9, 0.99)}],
-                             lr=BASES[0], betas=(0.9, 0.999))
+    return torch.optim.AdamW(
+        [{"params": [a]}, {"params": [b], "lr": BASES[1], "betas": (0.9, 0.99)}], lr=BASES[0], betas=(0.9, 0.999)
+    )
 
 
 WARMUPS = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from peer import assert_same_curve, import_timm_scheduler
 
 import lrkit as lk
 from lrkit.torch import from_torch
-from peer import assert_same_curve, import_timm_scheduler
 
 ts = import_timm_scheduler()
 T = 1300
@@ -33,16 +33,21 @@ def peer_values(sched, opt, n, updates):
 
 CASES = {
     "cosine": lambda o, w: ts.CosineLRScheduler(o, t_initial=400, lr_min=1e-4, **w),
-    "cosine-cycles": lambda o, w: ts.CosineLRScheduler(o, t_initial=150, lr_min=2e-4, cycle_decay=0.8,
-                                                       cycle_limit=5, **w),
-    "cosine-cycle-mul": lambda o, w: ts.CosineLRScheduler(o, t_initial=100, cycle_mul=1.7, cycle_decay=0.9,
-                                                          cycle_limit=4, lr_min=1e-5, **w),
+    "cosine-cycles": lambda o, w: ts.CosineLRScheduler(
+        o, t_initial=150, lr_min=2e-4, cycle_decay=0.8, cycle_limit=5, **w
+    ),
+    "cosine-cycle-mul": lambda o, w: ts.CosineLRScheduler(
+        o, t_initial=100, cycle_mul=1.7, cycle_decay=0.9, cycle_limit=4, lr_min=1e-5, **w
+    ),
     "cosine-k-decay": lambda o, w: ts.CosineLRScheduler(o, t_initial=700, k_decay=1.8, lr_min=1e-4, **w),
     "tanh": lambda o, w: ts.TanhLRScheduler(o, t_initial=800, lr_min=1e-5, lb=-5.0, ub=4.0, **w),
-    "tanh-cycles": lambda o, w: ts.TanhLRScheduler(o, t_initial=200, cycle_mul=1.5, cycle_decay=0.7, cycle_limit=3, **w),
+    "tanh-cycles": lambda o, w: ts.TanhLRScheduler(
+        o, t_initial=200, cycle_mul=1.5, cycle_decay=0.7, cycle_limit=3, **w
+    ),
     "poly": lambda o, w: ts.PolyLRScheduler(o, t_initial=900, power=0.7, lr_min=1e-5, **w),
-    "poly-k-cycles": lambda o, w: ts.PolyLRScheduler(o, t_initial=300, power=1.5, k_decay=0.6, cycle_limit=3,
-                                                     cycle_decay=0.5, **w),
+    "poly-k-cycles": lambda o, w: ts.PolyLRScheduler(
+        o, t_initial=300, power=1.5, k_decay=0.6, cycle_limit=3, cycle_decay=0.5, **w
+    ),
     "step": lambda o, w: ts.StepLRScheduler(o, decay_t=90, decay_rate=0.6, **w),
     "multistep": lambda o, w: ts.MultiStepLRScheduler(o, decay_t=[1, 150, 400, 400, 1000], decay_rate=0.4, **w),
 }

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from peer import assert_same_curve
+from transformers import get_scheduler
+from transformers import optimization as hf
 
 import lrkit as lk
 from lrkit.torch import from_torch
-from peer import assert_same_curve
-
-from transformers import get_scheduler
-from transformers import optimization as hf
 
 STEPS = 1500
 BASES = (0.07, 0.0123)
@@ -36,10 +35,21 @@ def run(make, steps=STEPS):
 
 
 NAMED = {
-    "linear": {}, "cosine": {}, "cosine_with_restarts": {"num_cycles": 3}, "polynomial": {"lr_end": 1e-4, "power": 1.7},
-    "constant": {}, "constant_with_warmup": {}, "inverse_sqrt": {"timescale": 333},
-    "cosine_with_min_lr": {"min_lr": 1e-3}, "cosine_warmup_with_min_lr": {"min_lr_rate": 0.05},
-    "warmup_stable_decay": {"num_decay_steps": 300, "min_lr_ratio": 0.02, "decay_type": "cosine", "warmup_type": "1-sqrt"},
+    "linear": {},
+    "cosine": {},
+    "cosine_with_restarts": {"num_cycles": 3},
+    "polynomial": {"lr_end": 1e-4, "power": 1.7},
+    "constant": {},
+    "constant_with_warmup": {},
+    "inverse_sqrt": {"timescale": 333},
+    "cosine_with_min_lr": {"min_lr": 1e-3},
+    "cosine_warmup_with_min_lr": {"min_lr_rate": 0.05},
+    "warmup_stable_decay": {
+        "num_decay_steps": 300,
+        "min_lr_ratio": 0.02,
+        "decay_type": "cosine",
+        "warmup_type": "1-sqrt",
+    },
 }
 
 
@@ -65,23 +75,36 @@ FUNCTIONS = {
     "cosine-past-the-end": lambda o: hf.get_cosine_schedule_with_warmup(o, 10, 600),
     "hard-restarts-0": lambda o: hf.get_cosine_with_hard_restarts_schedule_with_warmup(o, 20, 800, num_cycles=0),
     "hard-restarts-4": lambda o: hf.get_cosine_with_hard_restarts_schedule_with_warmup(o, 0, 801, num_cycles=4),
-    "polynomial-past-the-end": lambda o: hf.get_polynomial_decay_schedule_with_warmup(o, 11, 700, lr_end=1e-5, power=0.5),
+    "polynomial-past-the-end": lambda o: hf.get_polynomial_decay_schedule_with_warmup(
+        o, 11, 700, lr_end=1e-5, power=0.5
+    ),
     "polynomial-power-0": lambda o: hf.get_polynomial_decay_schedule_with_warmup(o, 11, 700, power=0.0),
     "inverse-sqrt-default-timescale": lambda o: hf.get_inverse_sqrt_schedule(o, 123),
     "inverse-sqrt-no-warmup": lambda o: hf.get_inverse_sqrt_schedule(o, 0),
-    "cosine-min-lr-rate": lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup(o, 33, 1000, num_cycles=0.7, min_lr_rate=0.1),
+    "cosine-min-lr-rate": lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup(
+        o, 33, 1000, num_cycles=0.7, min_lr_rate=0.1
+    ),
     "warmup-lr-rate": lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
-        o, 40, 1000, min_lr=2e-4, warmup_lr_rate=0.1),
+        o, 40, 1000, min_lr=2e-4, warmup_lr_rate=0.1
+    ),
     "warmup-lr-rate-W1": lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
-        o, 1, 1000, min_lr_rate=0.1, warmup_lr_rate=0.3),
-    "warmup-lr-rate-default": lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(o, 40, 1000, min_lr_rate=0.1),
+        o, 1, 1000, min_lr_rate=0.1, warmup_lr_rate=0.3
+    ),
+    "warmup-lr-rate-default": lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
+        o, 40, 1000, min_lr_rate=0.1
+    ),
     "constant-with-warmup": lambda o: hf.get_constant_schedule_with_warmup(o, 77),
     "constant": lambda o: hf.get_constant_schedule(o),
 }
 for _w in ("linear", "cosine", "1-sqrt"):
     for _d in ("linear", "cosine", "1-sqrt"):
-        FUNCTIONS[f"wsd-{_w}-{_d}"] = (lambda w, d: lambda o: hf.get_wsd_schedule(
-            o, 60, 250, num_stable_steps=500, warmup_type=w, decay_type=d, min_lr_ratio=0.03, num_cycles=0.4))(_w, _d)
+        FUNCTIONS[f"wsd-{_w}-{_d}"] = (
+            lambda w, d: (
+                lambda o: hf.get_wsd_schedule(
+                    o, 60, 250, num_stable_steps=500, warmup_type=w, decay_type=d, min_lr_ratio=0.03, num_cycles=0.4
+                )
+            )
+        )(_w, _d)
 FUNCTIONS["wsd-no-stable"] = lambda o: hf.get_wsd_schedule(o, 60, 250, num_stable_steps=0)
 FUNCTIONS["wsd-no-decay"] = lambda o: hf.get_wsd_schedule(o, 60, 0, num_stable_steps=100, min_lr_ratio=0.1)
 FUNCTIONS["wsd-by-training-steps"] = lambda o: hf.get_wsd_schedule(o, 60, 300, num_training_steps=1000)

@@ -27,8 +27,9 @@ def run_peer(make_warmup, make_sched, lr=0.1, n=400, beta2=0.999):
     return np.array(lrs)
 
 
-@pytest.mark.parametrize("shape, peer", [("linear", pytorch_warmup.LinearWarmup),
-                                         ("exponential", pytorch_warmup.ExponentialWarmup)])
+@pytest.mark.parametrize(
+    "shape, peer", [("linear", pytorch_warmup.LinearWarmup), ("exponential", pytorch_warmup.ExponentialWarmup)]
+)
 @pytest.mark.parametrize("period", [1, 7, 150])
 def test_dampened_equals_pytorch_warmup(shape, peer, period):
     cos = lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=400)  # noqa: E731
@@ -40,8 +41,10 @@ def test_dampened_equals_pytorch_warmup(shape, peer, period):
 @pytest.mark.parametrize("beta2", [0.999, 0.99, 0.98])
 def test_untuned_overlays_equal_pytorch_warmup(beta2):
     const = lambda opt: None  # noqa: E731
-    for fn, peer in ((lk.untuned_linear_warmup, pytorch_warmup.UntunedLinearWarmup),
-                     (lk.untuned_exponential_warmup, pytorch_warmup.UntunedExponentialWarmup)):
+    for fn, peer in (
+        (lk.untuned_linear_warmup, pytorch_warmup.UntunedLinearWarmup),
+        (lk.untuned_exponential_warmup, pytorch_warmup.UntunedExponentialWarmup),
+    ):
         want = run_peer(lambda opt: peer(opt), const, beta2=beta2, n=3000)
         got = fn(lk.Constant(0.1), beta2, overlay=True)(np.arange(3000.0))
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)

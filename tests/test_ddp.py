@@ -34,9 +34,21 @@ def free_port() -> int:
 def launch(out: Path, *extra: str) -> list[dict]:
     """Run the worker on WORLD processes; return each rank's record."""
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={WORLD}", "--nnodes=1",
-           "--master_addr=127.0.0.1", f"--master_port={free_port()}",
-           str(HERE / "ddp_worker.py"), "--out", str(out), "--steps", str(STEPS), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc_per_node={WORLD}",
+        "--nnodes=1",
+        "--master_addr=127.0.0.1",
+        f"--master_port={free_port()}",
+        str(HERE / "ddp_worker.py"),
+        "--out",
+        str(out),
+        "--steps",
+        str(STEPS),
+        *extra,
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo", MASTER_ADDR="127.0.0.1")
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT, cwd=out)
@@ -88,9 +100,17 @@ def test_checkpoint_holds_plain_state(runs):
     _, _, ckpt = runs
     ck = torch.load(ckpt, map_location="cpu", weights_only=True)
     assert ck["step"] == SAVE_AT
-    assert {k: v for k, v in ck["scheduler"].items() if k != "schedules"} == {"last_epoch": SAVE_AT, "base_values": list(W.BASE_LRS), "key": "lr",
-                               "absolute": False, "steps_per_epoch": None,
-        "class": "lrkit.torch.ScheduleLR", "groups": 2, "per_group": False, "replans": []}
+    assert {k: v for k, v in ck["scheduler"].items() if k != "schedules"} == {
+        "last_epoch": SAVE_AT,
+        "base_values": list(W.BASE_LRS),
+        "key": "lr",
+        "absolute": False,
+        "steps_per_epoch": None,
+        "class": "lrkit.torch.ScheduleLR",
+        "groups": 2,
+        "per_group": False,
+        "replans": [],
+    }
 
 
 def test_resumed_run_continues_exactly(runs):

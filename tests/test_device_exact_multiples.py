@@ -36,15 +36,24 @@ CASES = {
     "step": (lambda T: lk.Step(1.0, T, 0.75), 512, 0, 0),
     "exponential staircase": (lambda T: lk.Exponential(1.0, 0.75, T, staircase=True), 512, 0, 0),
     "exponential staircase, growth to max_lr": (
-        lambda T: lk.Exponential(1e-6, 1.25, T, staircase=True, max_lr=1e30), 512, 0, 0),
+        lambda T: lk.Exponential(1e-6, 1.25, T, staircase=True, max_lr=1e30),
+        512,
+        0,
+        0,
+    ),
     "inverse time staircase": (lambda T: lk.InverseTime(1.0, T, 1.0, staircase=True), 4, 0, 0),
     "linear growth staircase": (lambda T: lk.LinearGrowth(1.0, T, 1.0, staircase=True), 4, 0, 0),
     "polynomial cycle": (lambda T: lk.PolynomialCycle(1.0, T, 0.0, 1.0), 8, 8, 0),
     "polynomial cycle, power 2": (lambda T: lk.PolynomialCycle(1.0, T, 0.01, 2.0), 16, 8, 0),
     "cyclic triangular2": (lambda T: lk.Cyclic(peak_lr=1.0, step_size_up=T, min_lr=0.0, mode="triangular2"), 16, 8, 8),
-    "cyclic, unequal sides": (lambda T: lk.Cyclic(peak_lr=1.0, step_size_up=T, step_size_down=2 * T, min_lr=0.25), 16, 8, 8),
+    "cyclic, unequal sides": (
+        lambda T: lk.Cyclic(peak_lr=1.0, step_size_up=T, step_size_down=2 * T, min_lr=0.25),
+        16,
+        8,
+        8,
+    ),
     "cosine restarts, period_mult 1": (lambda T: lk.CosineRestarts(1.0, T, 1.0, 0.0, 0.75), 64, 64, 0),
-    "yolox step": (lambda T: YoloxStep(lr=1.0, min_lr=0.75 ** 7, total_iters=8 * T, step_num=8), 512, 0, 0),
+    "yolox step": (lambda T: YoloxStep(lr=1.0, min_lr=0.75**7, total_iters=8 * T, step_num=8), 512, 0, 0),
     "cawb, batchs = T": (lambda T: CAWB(epochs=1000, steps=[300, 600], batchs=T, warmup_epoch=0), 64, 64, 0),
 }
 
@@ -52,10 +61,11 @@ CASES = {
 def counts_for(T: int, wide: bool) -> np.ndarray:
     """``k T - 1``, ``k T``, ``k T + 1`` for ``k`` from 1 to a large count (float32: positions up to
     ``2 ** 24``, every one exact; x64: up to ``2 ** 40``)."""
-    top = 2 ** 40 if wide else 2 ** 24
+    top = 2**40 if wide else 2**24
     kmax = max(top // T, 1)
-    ks = np.unique(np.concatenate([np.arange(1, 100), np.geomspace(1, kmax, 150).astype(np.int64),
-                                   kmax - np.arange(5)]))
+    ks = np.unique(
+        np.concatenate([np.arange(1, 100), np.geomspace(1, kmax, 150).astype(np.int64), kmax - np.arange(5)])
+    )
     ks = ks[ks >= 1]
     c = (ks[:, None] * T + np.array([-1, 0, 1])[None, :]).ravel()
     return np.unique(c[(c >= 0) & (c <= top)])
@@ -76,11 +86,18 @@ def compare(name: str, T: int, counts: np.ndarray, got: np.ndarray, wide: bool) 
     top = s.max_value if np.isfinite(s.max_value) else 0.0
     tol = ulps * eps * np.abs(ref) + (top_ulps + per_period * counts / T) * eps * top + 2 * float(np.finfo(dt).tiny)
     bad = ~(np.abs(got - ref) <= tol)
-    assert not bad.any(), (name, T, "float64" if wide else "float32", counts[bad][:6].tolist(),
-                           got[bad][:6].tolist(), ref[bad][:6].tolist())
+    assert not bad.any(), (
+        name,
+        T,
+        "float64" if wide else "float32",
+        counts[bad][:6].tolist(),
+        got[bad][:6].tolist(),
+        ref[bad][:6].tolist(),
+    )
 
 
 # -- JAX / optax ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("wide", [True, False], ids=["x64", "float32"])
@@ -111,10 +128,10 @@ def test_traced_quotients_under_jit(wide):
     with jax.enable_x64(wide):
         dt = jnp.float64 if wide else jnp.float32
         ns = namespace(jnp, dt, is_traced=lambda x: not isinstance(x, (int, float)))
-        t = np.arange(-1000.0, 2.0 ** 22)
+        t = np.arange(-1000.0, 2.0**22)
         if wide:
-            t = np.concatenate([t, t + 0.25, t + 2.0 ** 40, t[::64] + 2.0 ** 50])
-        for d in (2, 3, 7, 10, 49, 12.5, 100, 1000 / 3, 0.1, 65537, 2.0 ** 35 / 3):
+            t = np.concatenate([t, t + 0.25, t + 2.0**40, t[::64] + 2.0**50])
+        for d in (2, 3, 7, 10, 49, 12.5, 100, 1000 / 3, 0.1, 65537, 2.0**35 / 3):
             f = jax.jit(lambda x, d=d: (ns.floordiv(x, d), ns.divfloor(x, d), ns.divceil(x, d)))
             got = [np.asarray(v, dtype=np.float64) for v in f(jnp.asarray(t, dtype=dt))]
             dd = float(np.float32(d)) if not wide else d
@@ -125,12 +142,13 @@ def test_traced_quotients_under_jit(wide):
             assert (got[2] == np.ceil(t / dd)).all(), d
         if not wide:  # d = 0.1 as float32 holds it: its multiples, exactly (quotients below 2 ** 21)
             d32 = float(np.float32(0.1))
-            t = t[t < 2.0 ** 21 * d32]
+            t = t[t < 2.0**21 * d32]
             got = np.asarray(jax.jit(lambda x: ns.floordiv(x, 0.1))(jnp.asarray(t, dtype=dt)), dtype=np.float64)
             assert (got == np.floor_divide(t, d32)).all()
 
 
 # -- CosineRestarts with period_mult near 1, in float32 -------------------------------------------
+
 
 def restart_counts(s: lk.CosineRestarts, top: float) -> np.ndarray:
     """The whole counts either side of every cycle start below ``top`` (a sample of them when
@@ -142,9 +160,16 @@ def restart_counts(s: lk.CosineRestarts, top: float) -> np.ndarray:
     return np.unique(c[(c >= 0) & (c < top)]).astype(np.int64)
 
 
-@pytest.mark.parametrize("args", [(0.1, 3, 1.00001, 1e-3), (0.1, 12.5, 1.0001, 0.0, 0.9), (0.1, 37, 1.5),
-                                  (0.1, 5, 1.0003, 1e-3, 1.0, None, 2.0, 0.8)],
-                         ids=["887,622 cycles", "peak decay", "few cycles", "k-decay, amplitude decay"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (0.1, 3, 1.00001, 1e-3),
+        (0.1, 12.5, 1.0001, 0.0, 0.9),
+        (0.1, 37, 1.5),
+        (0.1, 5, 1.0003, 1e-3, 1.0, None, 2.0, 0.8),
+    ],
+    ids=["887,622 cycles", "peak decay", "few cycles", "k-decay, amplitude decay"],
+)
 def test_jax_float32_restarts_exact_at_every_cycle_start(args):
     """float32 (JAX's default): the count just before a restart is in the old cycle (near the floor),
     at and after it in the new one (near the peak), for every cycle an int32 count reaches; the
@@ -155,7 +180,7 @@ def test_jax_float32_restarts_exact_at_every_cycle_start(args):
     from lrkit.jax import to_optax
 
     s = lk.CosineRestarts(*args)
-    c = restart_counts(s, 2.0 ** 31 - 1)
+    c = restart_counts(s, 2.0**31 - 1)
     with jax.enable_x64(False):
         f = to_optax(s, method="formula")
         got = np.asarray(jax.jit(f)(jnp.asarray(c, dtype=jnp.int32)), dtype=np.float64)
@@ -174,14 +199,17 @@ def test_float32_refuses_too_many_cycles_and_x64_runs_them():
 
     s = lk.CosineRestarts(0.1, 3, 1 + 1e-7, 1e-3)  # about 2 ** 31 / 3 cycles before step 2 ** 31
     with jax.enable_x64(False):
-        with pytest.raises(ValueError, match=rf"cycles before step 2\*\*31, more than the "
-                                             rf"{DEVICE_CYCLES_NARROW:,}.*jax_enable_x64"):
+        with pytest.raises(
+            ValueError,
+            match=rf"cycles before step 2\*\*31, more than the "
+            rf"{DEVICE_CYCLES_NARROW:,}.*jax_enable_x64",
+        ):
             to_optax(s, method="formula")
         with pytest.raises(ValueError, match="jax_enable_x64"):
             to_optax(s)
     with jax.enable_x64(True):
         f = to_optax(s, method="formula")
-        c = np.arange(10 ** 9, 10 ** 9 + 200)
+        c = np.arange(10**9, 10**9 + 200)
         got = np.asarray(jax.jit(f)(jnp.asarray(c, dtype=jnp.int64)))
     ref = s(c.astype(np.float64))
     # float64 past its table of 65,536 cycles: the closed form with the device's powers (as before)
@@ -189,6 +217,7 @@ def test_float32_refuses_too_many_cycles_and_x64_runs_them():
 
 
 # -- Keras (jax backend), in its own process -------------------------------------------------
+
 
 def worker(out: str) -> None:
     import jax
@@ -210,10 +239,20 @@ def worker(out: str) -> None:
 @pytest.fixture(scope="module", params=["float32", "float64"])
 def keras_jax(request, tmp_path_factory):
     out = tmp_path_factory.mktemp("keras") / f"{request.param}.json"
-    env = dict(os.environ, KERAS_BACKEND="jax", KERAS_FLOATX=request.param,
-               JAX_ENABLE_X64="1" if request.param == "float64" else "0")
-    r = subprocess.run([sys.executable, str(HERE), str(out)], env=env, capture_output=True, text=True,
-                       timeout=1500, cwd=str(HERE.parent))
+    env = dict(
+        os.environ,
+        KERAS_BACKEND="jax",
+        KERAS_FLOATX=request.param,
+        JAX_ENABLE_X64="1" if request.param == "float64" else "0",
+    )
+    r = subprocess.run(
+        [sys.executable, str(HERE), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        cwd=str(HERE.parent),
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return request.param, json.loads(out.read_text())
 

@@ -19,7 +19,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings, strategies as st
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -34,8 +35,9 @@ from lrkit.keras import ScheduleLR, _numpy  # noqa: E402
 
 # Keras 3.15's torch backend converts tensors with np.array(tensor) (model.save, variables), which
 # numpy 2 warns about through torch's __array__: Keras' warning, not lrkit's
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"
-                                        ":DeprecationWarning")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
 
 F32_MAX = float(np.finfo(np.float32).max)
 F16_MAX = float(np.finfo(np.float16).max)
@@ -129,8 +131,9 @@ def test_jax_32_bit_refuses_every_kind_whose_peak_float32_cannot_hold(kind):
                 f = to_optax(ok, total_steps=3000, method=method)
             except ValueError as e:
                 # a kind growing without end (no max_value) may overflow later: refused in float32
-                assert "cannot be traced" in str(e) or (ok.max_value == math.inf and "declares no bound" in str(e)), \
+                assert "cannot be traced" in str(e) or (ok.max_value == math.inf and "declares no bound" in str(e)), (
                     str(e)
+                )
                 continue
             got = jit_values(f, np.arange(0, 4000, 13))
             assert np.isfinite(got).all() and (got >= 0).all(), (kind, method)
@@ -182,8 +185,11 @@ def test_keras_float32_refuses_and_float64_holds(floatx, method):
 def test_keras_float16_and_bfloat16(floatx):
     floatx("float16")
     for s in (lk.Constant(1e5), lk.Cosine(7e4, 100)):
-        with pytest.raises(ValueError, match=r"float16 holds \(its largest number is 65504\).*"
-                                             r"set_floatx\('float32' or 'float64'\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"float16 holds \(its largest number is 65504\).*"
+            r"set_floatx\('float32' or 'float64'\)",
+        ):
             ScheduleLR(s)
     assert keras_values(ScheduleLR(lk.Constant(F16_MAX)), [0, 3]).tolist() == [F16_MAX, F16_MAX]  # a table
     assert keras_values(ScheduleLR(lk.Cosine(1.0, 100)), [0, 50, 10**6]).tolist() == [1.0, 0.5, 0.0]
@@ -196,7 +202,7 @@ def test_keras_float16_and_bfloat16(floatx):
     with pytest.raises(ValueError, match=r"float16 by its formula gives 1\.0 at step [\d,]+ \(lrkit: 0\.\d+\)"):
         ScheduleLR(lk.Exponential(1.0, 0.9999), total_steps=5000)  # a table, then the formula from 5000
     f = ScheduleLR(lk.Exponential(1.0, 0.9999).hold_after(5000))  # a table and its last value: exact
-    assert keras_values(f, [4000, 10**6]) == pytest.approx([0.9999 ** 4000, 0.9999 ** 5000], rel=1e-3)
+    assert keras_values(f, [4000, 10**6]) == pytest.approx([0.9999**4000, 0.9999**5000], rel=1e-3)
     floatx("bfloat16")
     with pytest.raises(ValueError, match="bfloat16"):
         ScheduleLR(lk.Constant(1e39))
@@ -274,8 +280,10 @@ def test_keras_a_tampered_keras_file_is_refused_when_loaded(floatx, tmp_path):
     cases = [
         (lambda c: c["schedule"].update(lr=1e39), r"Constant\(lr=1e\+39\).*float32"),
         (lambda c: c.update(schedule={"type": "cosine", "peak_lr": 5e38, "total_steps": 1e9}), "float32"),
-        (lambda c: c.update(schedule={"type": "inverse_sqrt", "peak_lr": 0.1, "timescale": 1e300}),
-         "float32 by its formula gives nan"),
+        (
+            lambda c: c.update(schedule={"type": "inverse_sqrt", "peak_lr": 0.1, "timescale": 1e300}),
+            "float32 by its formula gives nan",
+        ),
         (lambda c: c.update(extra=1), "unknown field 'extra'"),
         (lambda c: c.update(schedule=[1, 2]), "field 'schedule'"),
         (lambda c: c.update(schedule={"type": "constant", "lr": -1}), "field 'schedule'.*lr"),
@@ -392,6 +400,7 @@ NUMBERS = [0, 1e-300, 1e-9, 0.001, 0.1, 0.5, 0.9, 1, 1.5, 2, 3, 7.5, 10, 100, 10
 @st.composite
 def varied(draw: st.DrawFn) -> lk.Schedule | None:
     """A kind's example with some of its numbers (nested ones too) replaced; None if refused."""
+
     def vary(d):
         if isinstance(d, dict):
             return {k: (v if k == "type" else vary(v)) for k, v in d.items()}
@@ -433,12 +442,17 @@ def test_polynomial_cycle_bound_when_it_rises():
 
 # -- the fuzz strategy that would have found class 8 ------------------------------------------
 
-PEAKS = [1e-45, 1e-39, 1e-20, 1.0, 6e4, F16_MAX, 7e4, 1e30, 3e38, F32_MAX * 0.999, F32_MAX, 3.5e38, 1e39,
-         1e100, 1e300]
+PEAKS = [1e-45, 1e-39, 1e-20, 1.0, 6e4, F16_MAX, 7e4, 1e30, 3e38, F32_MAX * 0.999, F32_MAX, 3.5e38, 1e39, 1e100, 1e300]
 LENGTHS = [1, 10, 1000, 1e6, 1e15, 1e30, 1e39, 1e300]
 #: the paths: (binding, dtype, method)
-PATHS = [("jax", "float32", "table"), ("jax", "float32", "formula"), ("jax", "float64", "formula"),
-         ("keras", "float32", "table"), ("keras", "float32", "formula"), ("keras", "float16", "formula")]
+PATHS = [
+    ("jax", "float32", "table"),
+    ("jax", "float32", "formula"),
+    ("jax", "float64", "formula"),
+    ("keras", "float32", "table"),
+    ("keras", "float32", "formula"),
+    ("keras", "float16", "formula"),
+]
 
 
 @st.composite
@@ -501,8 +515,8 @@ def test_fuzz_device_values_are_lrkits_rounded_or_refused_when_made(s, path):
     tol = 2 * fi.eps * np.abs(ref) + float(fi.tiny)
     if method == "formula":  # the dtype's arithmetic: a few of its ulps of the schedule's scale
         tol = tol + 64 * fi.eps * max(float(ref.max()), s.max_value)
-    err = np.abs(got[:len(small)] - ref)
-    assert (err <= tol).all(), (path, small[err > tol][:5], got[:len(small)][err > tol][:5], ref[err > tol][:5])
+    err = np.abs(got[: len(small)] - ref)
+    assert (err <= tol).all(), (path, small[err > tol][:5], got[: len(small)][err > tol][:5], ref[err > tol][:5])
 
 
 def test_the_fuzz_would_have_found_class_8(monkeypatch):

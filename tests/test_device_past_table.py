@@ -34,8 +34,15 @@ from lrkit.recipes.cawb import CAWB
 HERE = pathlib.Path(__file__).resolve()
 KINDS = sorted(lk.registered())
 N = 300  # the table's length given as total_steps
-PAST32 = np.concatenate([np.arange(N, N + 1500), np.arange(65_530, 65_600), np.arange(10**5, 10**5 + 300),
-                         np.arange(10**6, 10**6 + 300), np.arange(10**7, 10**7 + 200)])  # float32-exact counts
+PAST32 = np.concatenate(
+    [
+        np.arange(N, N + 1500),
+        np.arange(65_530, 65_600),
+        np.arange(10**5, 10**5 + 300),
+        np.arange(10**6, 10**6 + 300),
+        np.arange(10**7, 10**7 + 200),
+    ]
+)  # float32-exact counts
 PAST64 = np.concatenate([PAST32, np.arange(10**9, 10**9 + 100), np.arange(10**12, 10**12 + 100)])
 
 VARIANTS = {  # the kinds that were not traceable before, with other parameters
@@ -45,14 +52,21 @@ VARIANTS = {  # the kinds that were not traceable before, with other parameters
     "restarts, amplitude_decay, k-decay": lk.CosineRestarts(0.1, 50, 1.25, 1e-3, k=2.0, amplitude_decay=0.8),
     "restarts, very many short cycles": lk.CosineRestarts(0.1, 3, 1.00001, 1e-3),
     "restarts, slow peak decay, period_mult 1": lk.CosineRestarts(0.1, 7, 1.0, 0.0, 0.99999),
-    "restarts, max_cycles (a Sum with an endless one)": lk.Sum([lk.CosineRestarts(0.05, 20, 2, max_cycles=3),
-                                                                 lk.CosineRestarts(0.05, 30, 1.0)]),
+    "restarts, max_cycles (a Sum with an endless one)": lk.Sum(
+        [lk.CosineRestarts(0.05, 20, 2, max_cycles=3), lk.CosineRestarts(0.05, 30, 1.0)]
+    ),
     "cawb, per epoch, linear": CAWB(epochs=45.5, steps=[15, 30], step_scale=0.7, lf="linear"),
-    "cawb, epoch_scale, fractional warmup": CAWB(epochs=20, steps=[3, 7, 19], epoch_scale=0.5,
-                                                                 batchs=3, warmup_epoch=1.5, lf="cos",
-                                                                 lf_amplitude=0.5, lf_floor=0.1),
-    "cawb, fractional period": CAWB(epochs=30, steps=[10], epoch_scale=0.3, batchs=4,
-                                                    warmup_epoch=2),
+    "cawb, epoch_scale, fractional warmup": CAWB(
+        epochs=20,
+        steps=[3, 7, 19],
+        epoch_scale=0.5,
+        batchs=3,
+        warmup_epoch=1.5,
+        lf="cos",
+        lf_amplitude=0.5,
+        lf_floor=0.1,
+    ),
+    "cawb, fractional period": CAWB(epochs=30, steps=[10], epoch_scale=0.3, batchs=4, warmup_epoch=2),
 }
 
 
@@ -86,6 +100,7 @@ def f32(x):
 
 
 # -- JAX / optax, in this process -----------------------------------------------------------
+
 
 def jax_values(f, counts, wide):
     import jax
@@ -197,8 +212,10 @@ def worker(out: str) -> None:
             past = PAST64 if wide else PAST32
             past = past[past >= n] if n else past
             fn = jax.jit(lambda c, lr=lr: lr(c))
-            vals = [np.asarray(fn(keras.ops.convert_to_tensor(c)), dtype=np.float64).tolist() if c.size else []
-                    for c in (head, past)]
+            vals = [
+                np.asarray(fn(keras.ops.convert_to_tensor(c)), dtype=np.float64).tolist() if c.size else []
+                for c in (head, past)
+            ]
             rows.append({"n": n, "runs": lr.runs, "repr": repr(lr), "head": vals[0], "past": vals[1]})
         res[name] = rows
     pathlib.Path(out).write_text(json.dumps(res))
@@ -207,10 +224,20 @@ def worker(out: str) -> None:
 @pytest.fixture(scope="module", params=["float32", "float64"])
 def keras_jax(request, tmp_path_factory):
     out = tmp_path_factory.mktemp("keras") / f"{request.param}.json"
-    env = dict(os.environ, KERAS_BACKEND="jax", KERAS_FLOATX=request.param,
-               JAX_ENABLE_X64="1" if request.param == "float64" else "0")
-    r = subprocess.run([sys.executable, str(HERE), str(out)], env=env, capture_output=True, text=True,
-                       timeout=1500, cwd=str(HERE.parent))
+    env = dict(
+        os.environ,
+        KERAS_BACKEND="jax",
+        KERAS_FLOATX=request.param,
+        JAX_ENABLE_X64="1" if request.param == "float64" else "0",
+    )
+    r = subprocess.run(
+        [sys.executable, str(HERE), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        cwd=str(HERE.parent),
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return request.param, json.loads(out.read_text())
 

@@ -30,8 +30,17 @@ def _free_port() -> int:
 def _launch_accelerate(out: pathlib.Path, mode: str) -> list[dict]:
     # torch's launcher starts the two CPU processes (gloo); Accelerate reads the
     # environment it sets, as under `accelerate launch --cpu --num_processes 2`
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-           f"--master_port={_free_port()}", str(HERE / "accelerate_worker.py"), str(out), mode]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_addr=127.0.0.1",
+        f"--master_port={_free_port()}",
+        str(HERE / "accelerate_worker.py"),
+        str(out),
+        mode,
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=str(HERE))
     assert r.returncode == 0, r.stderr[-3000:]
     return [json.loads((out / f"{mode}-rank{k}.json").read_text()) for k in (0, 1)]
@@ -87,11 +96,22 @@ def _trainer(out: str, rows: list):
     torch.manual_seed(0)
     model = _Model()
     opt = torch.optim.SGD([{"params": [model.lin.weight], "lr": 0.1}, {"params": [model.lin.bias], "lr": 0.01}])
-    args = TrainingArguments(output_dir=out, per_device_train_batch_size=4, gradient_accumulation_steps=2,
-                             max_steps=10, save_steps=5, save_strategy="steps", logging_steps=5, report_to=[],
-                             use_cpu=True, disable_tqdm=True, dataloader_num_workers=0)
-    return Trainer(model=model, args=args, train_dataset=data, optimizers=(opt, ScheduleLR(opt, S)),
-                   callbacks=[Record()])
+    args = TrainingArguments(
+        output_dir=out,
+        per_device_train_batch_size=4,
+        gradient_accumulation_steps=2,
+        max_steps=10,
+        save_steps=5,
+        save_strategy="steps",
+        logging_steps=5,
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    return Trainer(
+        model=model, args=args, train_dataset=data, optimizers=(opt, ScheduleLR(opt, S)), callbacks=[Record()]
+    )
 
 
 def test_trainer_applies_the_schedule_per_update_and_resumes_exactly(tmp_path):

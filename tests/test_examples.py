@@ -29,12 +29,18 @@ def expected_lr(t: float, total: int) -> float:
     return floor + (peak - floor) * (1 + math.cos(math.pi * (t - W) / (total - W))) / 2
 
 
-@pytest.mark.parametrize("script", ["train_digits_torch.py", "train_digits_paddle.py", "train_digits_jax.py",
-                                    "train_digits_keras.py"])
+@pytest.mark.parametrize(
+    "script", ["train_digits_torch.py", "train_digits_paddle.py", "train_digits_jax.py", "train_digits_keras.py"]
+)
 def test_example_runs_and_applies_the_schedule(script, tmp_path):
     out = tmp_path / "run"
-    r = subprocess.run([sys.executable, os.path.join(EXAMPLES, script), "--epochs", "2", "--max-steps", "6",
-                        "--out", str(out)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, os.path.join(EXAMPLES, script), "--epochs", "2", "--max-steps", "6", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert "6 steps" in r.stdout and "test accuracy" in r.stdout
     assert "6/6" in r.stderr  # the progress bar
@@ -50,8 +56,12 @@ def test_example_runs_and_applies_the_schedule(script, tmp_path):
     if script in ("train_digits_jax.py", "train_digits_keras.py"):  # float32 training: float32 of the values
         want = np.array(want).astype(np.float32).astype(np.float64).tolist()
     assert applied == want  # exactly the schedule's values
-    np.testing.assert_allclose(applied, [expected_lr(t, total) for t in range(6)], atol=1e-15,
-                               rtol=1e-12 if want == [sched(t) for t in range(6)] else 1e-7)
+    np.testing.assert_allclose(
+        applied,
+        [expected_lr(t, total) for t in range(6)],
+        atol=1e-15,
+        rtol=1e-12 if want == [sched(t) for t in range(6)] else 1e-7,
+    )
     assert all(math.isfinite(float(row["loss"])) and float(row["loss"]) > 0 for row in rows)
     logged = list(csv.reader((out / "lr.csv").open()))
     assert logged[0] == ["step", "group", "lr"]

@@ -10,9 +10,7 @@ import pytest
 
 import lrkit
 from lrkit import cli
-from lrkit.explain import EXPLAINERS, _generic, _W, explain
-
-from conftest import EXAMPLES
+from lrkit.explain import _W, EXPLAINERS, _generic, explain
 
 
 def fmt(v: float) -> str:
@@ -69,8 +67,10 @@ def test_a_kind_without_an_explainer_gets_the_generic_text():
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("lr,min_lr,T,wr,sr,nr", [(0.01, 1e-4, 300, 0.1, 0.1, 0.3), (0.001, 1e-5, 3, 0.1, 0.1, 0.3),
-                                                  (0.02, 2e-4, 40, 0.05, 0.2, 0.1)])
+@pytest.mark.parametrize(
+    "lr,min_lr,T,wr,sr,nr",
+    [(0.01, 1e-4, 300, 0.1, 0.1, 0.3), (0.001, 1e-5, 3, 0.1, 0.1, 0.3), (0.02, 2e-4, 40, 0.05, 0.2, 0.1)],
+)
 def test_yolox_cos_facts(lang, lr, min_lr, T, wr, sr, nr):
     s = lrkit.YoloxCos(lr, min_lr, T, wr, sr, nr)
     W = min(max(wr * T, 1), 3)
@@ -161,12 +161,28 @@ def test_cli_explain_default_and_languages():
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_cli_explain_recipes_by_name(lang):
-    code, out, err = run("explain", "yolox-cos", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300",
-                         "--lang", lang)
+    code, out, err = run(
+        "explain", "yolox-cos", "--lr", "0.01", "--min-lr", "1e-4", "--total-iters", "300", "--lang", lang
+    )
     assert code == 0, err
     has_all(out, [3, 15, 285, 0.001])
-    code, out, err = run("explain", "cawb", "--epochs", "45", "--steps", "15", "30", "--step-scale", "0.7",
-                         "--batchs", "50", "--warmup-epoch", "5", "--lang", lang)
+    code, out, err = run(
+        "explain",
+        "cawb",
+        "--epochs",
+        "45",
+        "--steps",
+        "15",
+        "30",
+        "--step-scale",
+        "0.7",
+        "--batchs",
+        "50",
+        "--warmup-epoch",
+        "5",
+        "--lang",
+        lang,
+    )
     assert code == 0, err
     has_all(out, [17, 32, 250, 0.49])
     assert "250 (epoch 5)" in out or "250（epoch 5）" in out

@@ -47,6 +47,8 @@ def test_bad_input_is_a_clear_error():
 
 def test_the_package_of_words_stays_importable():
     # lrkit.explain is callable and still the package: submodules and names import as before
-    code = ("import lrkit, lrkit.explain as m, lrkit.explain.en; from lrkit.explain import EXPLAINERS, explain; "
-            "assert m is lrkit.explain and callable(m) and m.explain is explain and EXPLAINERS")
+    code = (
+        "import lrkit, lrkit.explain as m, lrkit.explain.en; from lrkit.explain import EXPLAINERS, explain; "
+        "assert m is lrkit.explain and callable(m) and m.explain is explain and EXPLAINERS"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -68,6 +68,7 @@ class Counting:
 
 # == 4. unbounded reads ================================================================================
 
+
 def test_read_text_stops_at_the_limit_of_an_endless_stream():
     raw = Endless()
     t = time.perf_counter()
@@ -147,8 +148,12 @@ def test_a_named_pipe_without_a_writer_is_not_waited_for(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "is a named pipe with nothing written to it" in r.stdout, r.stderr
     # a pipe with a writer (as `lrkit show <(cat spec.json)` gives) is read as it comes
-    r = subprocess.run(["bash", "-c", f"{sys.executable} -m lrkit show <(printf '%s' '{SPEC}') -n 3"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m lrkit show <(printf '%s' '{SPEC}') -n 3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0 and "0.1" in r.stdout, r.stderr
 
 
@@ -183,16 +188,17 @@ def test_cli_stdin_is_read_bounded(monkeypatch):
 def test_cli_show_dev_zero_in_a_real_process():
     """`lrkit show - < /dev/zero` and `lrkit show /dev/zero`: an error line at once, little memory."""
     with open("/dev/zero", "rb") as zero:
-        r = subprocess.run([sys.executable, "-m", "lrkit", "show", "-"], stdin=zero, capture_output=True, text=True,
-                           timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-m", "lrkit", "show", "-"], stdin=zero, capture_output=True, text=True, timeout=60
+        )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "holds more than" in r.stderr, r.stderr
-    r = subprocess.run([sys.executable, "-m", "lrkit", "show", "/dev/zero"], capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run([sys.executable, "-m", "lrkit", "show", "/dev/zero"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "'/dev/zero' holds more than 1,000,000 bytes" in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize("recipe,opts", [("ppdet", ["--step-per-epoch", "10"]),
-                                         ("ppcls", ["--step-each-epoch", "10", "--epochs", "5"])])
+@pytest.mark.parametrize(
+    "recipe,opts", [("ppdet", ["--step-per-epoch", "10"]), ("ppcls", ["--step-each-epoch", "10", "--epochs", "5"])]
+)
 def test_cli_foreign_configs_are_read_bounded(recipe, opts, tmp_path):
     t = time.perf_counter()
     code, out, err = run("show", recipe, "--config", "/dev/zero", *opts)
@@ -235,6 +241,7 @@ def _undecodable(data: bytes) -> bool:
 
 
 # == 10. output files ==================================================================================
+
 
 def _leftovers(*folders) -> list[str]:
     return sorted(n for f in folders for n in os.listdir(f) if n.startswith("."))
@@ -279,6 +286,7 @@ def test_cli_and_plots_write_through_symlinks(tmp_path):
     assert code == 0, err
     assert link.is_symlink() and target.read_text().splitlines()[:2] == ["position,lr", "0,0.0"]
     import matplotlib  # noqa: F401  (a test dependency: installed in CI)
+
     from lrkit.plot import save_plot
 
     png = tmp_path / "data" / "lr.png"
@@ -430,8 +438,9 @@ def _kill_mid_write(argv, target, sig, env=None):
 def test_a_killed_export_leaves_no_temporary_file_and_the_old_target(tmp_path, sig):
     target = tmp_path / "rows.csv"
     target.write_text("precious\n")
-    code, err = _kill_mid_write([sys.executable, "-m", "lrkit", "export", "-n", "40000000", "--csv", str(target)],
-                                str(target), sig)
+    code, err = _kill_mid_write(
+        [sys.executable, "-m", "lrkit", "export", "-n", "40000000", "--csv", str(target)], str(target), sig
+    )
     if sig == signal.SIGINT:
         assert code == 130 and "interrupted" in err
     else:
@@ -442,6 +451,7 @@ def test_a_killed_export_leaves_no_temporary_file_and_the_old_target(tmp_path, s
 
 def test_a_killed_slow_plot_leaves_no_temporary_file(tmp_path):
     import matplotlib  # noqa: F401  (a test dependency: installed in CI)
+
     target = tmp_path / "lr.png"
     target.write_bytes(b"old picture")
     link = tmp_path / "link.png"
@@ -470,13 +480,24 @@ def test_a_killed_slow_plot_leaves_no_temporary_file(tmp_path):
 
 # == 11. picture size =====================================================================================
 
-PIXEL_CASES = [((50, 50), 1000), ((50, 50), 150), ((8, 4.5), 1000), ((20, 20), 400), ((1, 1), 1000),
-               ((50, 1), 1000), ((10, 10), 707), ((10, 10), 708), ((7.07, 7.07), 1000), ((25, 40), 224)]
+PIXEL_CASES = [
+    ((50, 50), 1000),
+    ((50, 50), 150),
+    ((8, 4.5), 1000),
+    ((20, 20), 400),
+    ((1, 1), 1000),
+    ((50, 1), 1000),
+    ((10, 10), 707),
+    ((10, 10), 708),
+    ((7.07, 7.07), 1000),
+    ((25, 40), 224),
+]
 
 
 @pytest.mark.parametrize("size,dpi", PIXEL_CASES)
 def test_pixel_count_is_bounded_before_drawing(size, dpi, tmp_path, monkeypatch):
     import matplotlib  # noqa: F401  (a test dependency: installed in CI)
+
     from lrkit import plot
 
     pixels = math.ceil(size[0] * dpi) * math.ceil(size[1] * dpi)
@@ -492,9 +513,12 @@ def test_pixel_count_is_bounded_before_drawing(size, dpi, tmp_path, monkeypatch)
     msg = str(e.value)
     assert f"{pixels:,} pixels" in msg and "50,000,000" in msg and f"dpi {dpi}" in msg and "size" in msg
     assert drew == [] and not (tmp_path / "a.png").exists()
-    for save in (lambda: plot.save_overlay({"a": lk.Constant(1.0), "b": lk.Constant(2.0)}, tmp_path / "b.png",
-                                           10, size=size, dpi=dpi),
-                 lambda: plot.save_series({"lr": lk.Constant(1.0)}, tmp_path / "c.png", [0, 1], size=size, dpi=dpi)):
+    for save in (
+        lambda: plot.save_overlay(
+            {"a": lk.Constant(1.0), "b": lk.Constant(2.0)}, tmp_path / "b.png", 10, size=size, dpi=dpi
+        ),
+        lambda: plot.save_series({"lr": lk.Constant(1.0)}, tmp_path / "c.png", [0, 1], size=size, dpi=dpi),
+    ):
         with pytest.raises(ValueError, match="50,000,000"):
             save()
     assert os.listdir(tmp_path) == []
@@ -502,6 +526,7 @@ def test_pixel_count_is_bounded_before_drawing(size, dpi, tmp_path, monkeypatch)
 
 def test_the_legend_room_counts_and_figure_is_bounded_too():
     import matplotlib  # noqa: F401  (a test dependency: installed in CI)
+
     from lrkit import plot
 
     many = {str(i): lk.Constant(1.0 + i) for i in range(20)}  # 8 x (4.5 + 5) inches at 1000 dpi: 76 Mpx

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import lrkit as lk
-from lrkit.paddle import ScheduleLR, from_paddle, scheduler_from_torch
 from lrkit import PolynomialCycle
+from lrkit.paddle import ScheduleLR, from_paddle, scheduler_from_torch
 
 L = paddle.optimizer.lr
 RTOL = 1e-9
@@ -35,10 +35,8 @@ CASES = {
     "linear-warmup-float": (lambda: L.LinearWarmup(0.1, 100, 0.0, 0.1), 1200),
     "linear-warmup-start": (lambda: L.LinearWarmup(0.5, 300, 0.05, 0.5), 1200),
     "linear-warmup-step-jump": (lambda: L.LinearWarmup(L.StepDecay(0.2, 100, 0.5), 50, 0.01, 0.1), 1200),
-    "linear-warmup-cosine": (lambda: L.LinearWarmup(L.CosineAnnealingDecay(0.1, 1000, 0.001), 100, 0.0, 0.1),
-                             1100),
-    "linear-warmup-restarts": (lambda: L.LinearWarmup(L.CosineAnnealingWarmRestarts(0.1, 50, 2), 20, 0.0, 0.1),
-                               1200),
+    "linear-warmup-cosine": (lambda: L.LinearWarmup(L.CosineAnnealingDecay(0.1, 1000, 0.001), 100, 0.0, 0.1), 1100),
+    "linear-warmup-restarts": (lambda: L.LinearWarmup(L.CosineAnnealingWarmRestarts(0.1, 50, 2), 20, 0.0, 0.1), 1200),
     "step": (lambda: L.StepDecay(0.1, 100, 0.5), 1200),
     "multistep": (lambda: L.MultiStepDecay(0.1, [100, 300, 700], 0.3), 1200),
     "multistep-at-0": (lambda: L.MultiStepDecay(0.1, [0, 400], 0.5), 1000),
@@ -52,8 +50,18 @@ CASES = {
     "restarts": (lambda: L.CosineAnnealingWarmRestarts(0.1, 10, 2, 0.001), 1500),
     "restarts-mult1": (lambda: L.CosineAnnealingWarmRestarts(0.1, 37, 1, 0.0), 1200),
     "onecycle": (lambda: L.OneCycleLR(0.1, 1200), 1200),
-    "onecycle-3-linear": (lambda: L.OneCycleLR(0.1, 1500, divide_factor=10.0, end_learning_rate=1e-5,
-                                               phase_pct=0.35, anneal_strategy="linear", three_phase=True), 1500),
+    "onecycle-3-linear": (
+        lambda: L.OneCycleLR(
+            0.1,
+            1500,
+            divide_factor=10.0,
+            end_learning_rate=1e-5,
+            phase_pct=0.35,
+            anneal_strategy="linear",
+            three_phase=True,
+        ),
+        1500,
+    ),
     "onecycle-odd-pct": (lambda: L.OneCycleLR(0.3, 1001, phase_pct=0.123), 1001),
     "cosine-past-t-max": (lambda: L.CosineAnnealingDecay(0.1, 100, 0.001), 1000),
     "noam": (lambda: L.NoamDecay(512, 400, 2.0), 1200),
@@ -160,6 +168,7 @@ def test_unsupported_names_the_class():
 
 # -- from_torch --------------------------------------------------------------------------------
 
+
 def _torch_opt(lrs=(0.1,)):
     ps = [torch.zeros(1, requires_grad=True) for _ in lrs]
     return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(ps, lrs)])
@@ -176,10 +185,16 @@ def _torch_lrs(sched, n: int) -> list[list[float]]:
 
 TORCH = {
     "sequential": lambda o: torch.optim.lr_scheduler.SequentialLR(
-        o, [torch.optim.lr_scheduler.LinearLR(o, 0.01, 1.0, 100),
-            torch.optim.lr_scheduler.CosineAnnealingLR(o, 900, 1e-4)], [100]),
+        o,
+        [
+            torch.optim.lr_scheduler.LinearLR(o, 0.01, 1.0, 100),
+            torch.optim.lr_scheduler.CosineAnnealingLR(o, 900, 1e-4),
+        ],
+        [100],
+    ),
     "chained": lambda o: torch.optim.lr_scheduler.ChainedScheduler(
-        [torch.optim.lr_scheduler.LinearLR(o, 0.1, 1.0, 50), torch.optim.lr_scheduler.ExponentialLR(o, 0.998)]),
+        [torch.optim.lr_scheduler.LinearLR(o, 0.1, 1.0, 50), torch.optim.lr_scheduler.ExponentialLR(o, 0.998)]
+    ),
     "lambda": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 1.0 / math.sqrt(1 + e)),
     "onecycle": lambda o: torch.optim.lr_scheduler.OneCycleLR(o, 0.2, total_steps=1100),
 }

@@ -41,22 +41,28 @@ CASES = {
     "ConstantLR": lambda o: tl.ConstantLR(o, factor=0.25, total_iters=40),
     "PolynomialLR": lambda o: tl.PolynomialLR(o, total_iters=1000, power=2.0),
     "OneCycleLR": lambda o: tl.OneCycleLR(o, max_lr=[1.0, 0.3], total_steps=STEPS + 1),
-    "OneCycleLR-3-linear": lambda o: tl.OneCycleLR(o, max_lr=0.5, total_steps=STEPS + 1, pct_start=0.27,
-                                                   anneal_strategy="linear", three_phase=True),
-    "CyclicLR": lambda o: tl.CyclicLR(o, base_lr=[0.001, 0.0005], max_lr=[0.1, 0.05], step_size_up=37,
-                                      step_size_down=13),
+    "OneCycleLR-3-linear": lambda o: tl.OneCycleLR(
+        o, max_lr=0.5, total_steps=STEPS + 1, pct_start=0.27, anneal_strategy="linear", three_phase=True
+    ),
+    "CyclicLR": lambda o: tl.CyclicLR(
+        o, base_lr=[0.001, 0.0005], max_lr=[0.1, 0.05], step_size_up=37, step_size_down=13
+    ),
     "CyclicLR-triangular2": lambda o: tl.CyclicLR(o, 0.001, 0.1, step_size_up=20, mode="triangular2"),
     "CyclicLR-exp_range": lambda o: tl.CyclicLR(o, 0.001, 0.1, step_size_up=25, mode="exp_range", gamma=0.999),
     "LambdaLR": lambda o: tl.LambdaLR(o, _tri_lambda),
-    "LambdaLR-per-group": lambda o: tl.LambdaLR(o, [lambda e: 0.99 ** e, lambda e: 1.0 / math.sqrt(e + 1)]),
+    "LambdaLR-per-group": lambda o: tl.LambdaLR(o, [lambda e: 0.99**e, lambda e: 1.0 / math.sqrt(e + 1)]),
     "SequentialLR": lambda o: tl.SequentialLR(
-        o, [tl.LinearLR(o, 0.01, 1.0, 100), tl.CosineAnnealingLR(o, STEPS - 100, 0.0005)], milestones=[100]),
+        o, [tl.LinearLR(o, 0.01, 1.0, 100), tl.CosineAnnealingLR(o, STEPS - 100, 0.0005)], milestones=[100]
+    ),
     "SequentialLR-3": lambda o: tl.SequentialLR(
-        o, [tl.ConstantLR(o, 0.1, 1000), tl.ExponentialLR(o, 0.99), tl.StepLR(o, 50, 0.5)], milestones=[20, 400]),
+        o, [tl.ConstantLR(o, 0.1, 1000), tl.ExponentialLR(o, 0.99), tl.StepLR(o, 50, 0.5)], milestones=[20, 400]
+    ),
     "ChainedScheduler": lambda o: tl.ChainedScheduler(
-        [tl.LinearLR(o, 0.1, 1.0, 100), tl.ExponentialLR(o, 0.999), tl.StepLR(o, 100, 0.5)]),
+        [tl.LinearLR(o, 0.1, 1.0, 100), tl.ExponentialLR(o, 0.999), tl.StepLR(o, 100, 0.5)]
+    ),
     "ChainedScheduler-cosine": lambda o: tl.ChainedScheduler(
-        [tl.ConstantLR(o, 0.5, 30), tl.CosineAnnealingLR(o, STEPS), tl.MultiStepLR(o, [300, 600], 0.3)]),
+        [tl.ConstantLR(o, 0.5, 30), tl.CosineAnnealingLR(o, STEPS), tl.MultiStepLR(o, [300, 600], 0.3)]
+    ),
     "MultiplicativeLR": lambda o: tl.MultiplicativeLR(o, lambda e: 0.99 if e % 3 else 0.9),
     "MultiplicativeLR-per-group": lambda o: tl.MultiplicativeLR(o, [lambda e: 0.999, lambda e: 1.0 - 1 / (e + 50)]),
 }
@@ -85,9 +91,19 @@ def test_matches_torch_step_by_step(name):
     assert side_by_side(CASES[name]) <= 1e-9
 
 
-@pytest.mark.parametrize("name", ["OneCycleLR", "OneCycleLR-3-linear", "CyclicLR", "CyclicLR-triangular2",
-                                  "LambdaLR", "LambdaLR-per-group", "MultiplicativeLR",
-                                  "MultiplicativeLR-per-group"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "OneCycleLR",
+        "OneCycleLR-3-linear",
+        "CyclicLR",
+        "CyclicLR-triangular2",
+        "LambdaLR",
+        "LambdaLR-per-group",
+        "MultiplicativeLR",
+        "MultiplicativeLR-per-group",
+    ],
+)
 def test_closed_form_peers_match_exactly(name):
     # These torch schedulers compute each lr from scratch with the same formula: no rounding drift.
     # (CyclicLR's exp_range is an ulp off: torch uses Python's gamma ** t, lrkit numpy's power.
@@ -121,15 +137,18 @@ def test_groups():
 
 def test_types_of_the_result():
     opt = opt2()
-    assert isinstance(from_torch(tl.ChainedScheduler([tl.LinearLR(opt, 0.1, 1.0, 10),
-                                                     tl.ExponentialLR(opt, 0.9)]), group=0).schedule, Product)
+    assert isinstance(
+        from_torch(tl.ChainedScheduler([tl.LinearLR(opt, 0.1, 1.0, 10), tl.ExponentialLR(opt, 0.9)]), group=0).schedule,
+        Product,
+    )
     opt = opt2()
     assert isinstance(from_torch(tl.OneCycleLR(opt, 1.0, total_steps=100), group=0), lk.OneCycle)
     opt = opt2()
     assert isinstance(from_torch(tl.CosineAnnealingWarmRestarts(opt, 10), group=1), lk.CosineRestarts)
     opt = opt2()
-    spec = from_torch(tl.SequentialLR(opt, [tl.LinearLR(opt, 0.1, 1.0, 5), tl.CosineAnnealingLR(opt, 50)], [5]),
-                      group=0).to_dict()
+    spec = from_torch(
+        tl.SequentialLR(opt, [tl.LinearLR(opt, 0.1, 1.0, 5), tl.CosineAnnealingLR(opt, 50)], [5]), group=0
+    ).to_dict()
     assert lk.from_dict(spec)(20) == pytest.approx(0.1 * (1 + math.cos(math.pi * 15 / 50)) / 2, rel=1e-12)
 
 
@@ -182,8 +201,9 @@ def test_cosine_annealing_past_t_max_climbs_back_as_torch_does():
     assert held(15) == held(40) == 0.001
 
     opt = opt2()
-    seq = tl.SequentialLR(opt, [tl.LinearLR(opt, 0.1, total_iters=3), tl.CosineAnnealingLR(opt, T_max=8)],
-                          milestones=[3])
+    seq = tl.SequentialLR(
+        opt, [tl.LinearLR(opt, 0.1, total_iters=3), tl.CosineAnnealingLR(opt, T_max=8)], milestones=[3]
+    )
     mine = from_torch(seq, group=1)
     got = []
     for _ in range(30):

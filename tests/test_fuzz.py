@@ -19,7 +19,8 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, note, settings, strategies as st
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
 
 import lrkit as lk
 
@@ -27,27 +28,68 @@ pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 FMAX = sys.float_info.max
 
-NUMBERS = [0, 0.0, 5e-324, 1e-310, 1e-300, 1e-9, 0.001, 0.1, 0.5, 0.9, 1, 1.0, 2, 3, 7.5, 10, 45, 100, 1000,
-           1e6, 1e15, 2.0 ** 53, 1e300, 9e307, 1e308, FMAX, -1, -0.0, -1e-300, math.nan, math.inf, -math.inf,
-           10 ** 400, -10 ** 400, True]
+NUMBERS = [
+    0,
+    0.0,
+    5e-324,
+    1e-310,
+    1e-300,
+    1e-9,
+    0.001,
+    0.1,
+    0.5,
+    0.9,
+    1,
+    1.0,
+    2,
+    3,
+    7.5,
+    10,
+    45,
+    100,
+    1000,
+    1e6,
+    1e15,
+    2.0**53,
+    1e300,
+    9e307,
+    1e308,
+    FMAX,
+    -1,
+    -0.0,
+    -1e-300,
+    math.nan,
+    math.inf,
+    -math.inf,
+    10**400,
+    -(10**400),
+    True,
+]
 STRINGS = ["2ep", "10%", "1e-3", "500 steps", "3E2", "0.5ep", "x", ""]
 
 #: Parameters whose value is a schedule, or a list of schedules.
 NESTED = {"schedule"}
 NESTED_LISTS = {"segments", "schedules"}
 NUMBER_LISTS = {"milestones", "boundaries", "steps"}
-CHOICES = {"shape": ["linear", "power", "exponential", "constant", "cubic", "cosine", "1-sqrt", "sqrt", "cos"],
-           "mode": ["triangular", "triangular2", "exp_range", "sine"],
-           "lf": [None, "cos", "linear", "exp"],
-           "three_phase": [True, False, "false"],
-           "staircase": [True, False, 1]}
+CHOICES = {
+    "shape": ["linear", "power", "exponential", "constant", "cubic", "cosine", "1-sqrt", "sqrt", "cos"],
+    "mode": ["triangular", "triangular2", "exp_range", "sine"],
+    "lf": [None, "cos", "linear", "exp"],
+    "three_phase": [True, False, "false"],
+    "staircase": [True, False, 1],
+}
 
 KINDS = sorted(lk.registered())
-LEAF_KINDS = [k for k in KINDS if not (set(inspect.signature(lk.registered()[k].__init__).parameters)
-                                        & (NESTED | NESTED_LISTS))]
+LEAF_KINDS = [
+    k for k in KINDS if not (set(inspect.signature(lk.registered()[k].__init__).parameters) & (NESTED | NESTED_LISTS))
+]
 
-number = st.one_of(st.sampled_from(NUMBERS), st.floats(allow_nan=True, allow_infinity=True),
-                   st.floats(0.0, 1000.0), st.integers(-5, 10 ** 6))
+number = st.one_of(
+    st.sampled_from(NUMBERS),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(0.0, 1000.0),
+    st.integers(-5, 10**6),
+)
 value = st.one_of(number, number, number, st.sampled_from(STRINGS))
 
 
@@ -77,8 +119,9 @@ def spec(draw: st.DrawFn, depth: int = 0) -> dict:
             out[name] = draw(value)
     if kind == "sequence" and "segments" in out:
         n = len(out["segments"]) - 1
-        out["boundaries"] = sorted(draw(st.lists(st.sampled_from([1, 5, 10, 100, 1e6, 1e15, 1e300]),
-                                                 min_size=n, max_size=n, unique=True)))
+        out["boundaries"] = sorted(
+            draw(st.lists(st.sampled_from([1, 5, 10, 100, 1e6, 1e15, 1e300]), min_size=n, max_size=n, unique=True))
+        )
     return out
 
 
@@ -138,11 +181,13 @@ def test_from_dict_only_raises_clear_errors_and_builds_sound_schedules(sp, spe, 
 
 # -- re-plans: any sequence of them, hostile numbers included ------------------------------------
 
-REPLAN_NUMBERS = [0, 1e-9, 0.5, 1, 3, 100, 1e4, 1e7, 1e300, FMAX, -1, math.nan, math.inf, 10 ** 400]
-replan_op = st.tuples(st.sampled_from(["total_steps", "cooldown", "tail", "tail_jump"]),
-                      st.one_of(st.sampled_from([0, 1, 7, 1000, -1, -50]), st.integers(-100, 10 ** 5)),
-                      st.one_of(st.sampled_from(REPLAN_NUMBERS), st.floats(0, 1e6)),
-                      st.integers(0, 5))
+REPLAN_NUMBERS = [0, 1e-9, 0.5, 1, 3, 100, 1e4, 1e7, 1e300, FMAX, -1, math.nan, math.inf, 10**400]
+replan_op = st.tuples(
+    st.sampled_from(["total_steps", "cooldown", "tail", "tail_jump"]),
+    st.one_of(st.sampled_from([0, 1, 7, 1000, -1, -50]), st.integers(-100, 10**5)),
+    st.one_of(st.sampled_from(REPLAN_NUMBERS), st.floats(0, 1e6)),
+    st.integers(0, 5),
+)
 
 
 @settings(deadline=None, max_examples=150)
@@ -156,7 +201,7 @@ def test_any_sequence_of_re_plans_is_checked_whole_stays_flat_and_resumes(ops):
 
     def make():
         opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-        return ScheduleLR(opt, lk.WarmupCosine(peak_lr=1.0, total_steps=10 ** 5, warmup_steps=100, min_lr=1e-4))
+        return ScheduleLR(opt, lk.WarmupCosine(peak_lr=1.0, total_steps=10**5, warmup_steps=100, min_lr=1e-4))
 
     s = make()
     for kind, offset, amount, steps in ops:
@@ -197,16 +242,44 @@ def test_any_sequence_of_re_plans_is_checked_whole_stays_flat_and_resumes(ops):
 # -- foreign configs: PaddleDetection, PaddleClas, DeepSpeed, ultralytics, from each reader's schema
 # with hostile mutations (the readers' own tests: tests/test_peer_configs_hostile.py) --------------
 
+from test_peer_configs_hostile import sound  # noqa: E402
+
 from lrkit.convert.deepspeed import from_deepspeed  # noqa: E402
 from lrkit.convert.ppcls import from_ppcls  # noqa: E402
 from lrkit.convert.ppdet import from_ppdet  # noqa: E402
 from lrkit.recipes import ultralytics_schedules  # noqa: E402
-from test_peer_configs_hostile import sound  # noqa: E402
 
 # =========================================================================================
 
-HOSTILE = [None, "2", "1e-3", "x", "", True, False, [], [1, [2]], {}, {"a": 1}, 0, -1, 0.5, 1.5, 2.0, 7, 10 ** 18,
-           10 ** 400, -10 ** 400, math.inf, -math.inf, math.nan, 1e308, 5e-324, -0.0, [0.1, 0.01, 0.001]]
+HOSTILE = [
+    None,
+    "2",
+    "1e-3",
+    "x",
+    "",
+    True,
+    False,
+    [],
+    [1, [2]],
+    {},
+    {"a": 1},
+    0,
+    -1,
+    0.5,
+    1.5,
+    2.0,
+    7,
+    10**18,
+    10**400,
+    -(10**400),
+    math.inf,
+    -math.inf,
+    math.nan,
+    1e308,
+    5e-324,
+    -0.0,
+    [0.1, 0.01, 0.001],
+]
 
 
 @st.composite
@@ -253,14 +326,22 @@ def _num(lo, hi):
 def ppdet_configs(draw: st.DrawFn) -> dict:
     decay = draw(st.sampled_from(["PiecewiseDecay", "CosineDecay"]))
     if decay == "PiecewiseDecay":
-        d: dict = {"name": decay, "milestones": sorted(draw(st.lists(st.integers(1, 30), max_size=4, unique=True))),
-                   "gamma": draw(st.one_of(_num(0, 1), st.lists(_num(0, 1), max_size=5)))}
+        d: dict = {
+            "name": decay,
+            "milestones": sorted(draw(st.lists(st.integers(1, 30), max_size=4, unique=True))),
+            "gamma": draw(st.one_of(_num(0, 1), st.lists(_num(0, 1), max_size=5))),
+        }
         if draw(st.booleans()):
-            d["values"] = draw(st.lists(_num(0, 1), min_size=len(d["milestones"]) + 1,
-                                        max_size=len(d["milestones"]) + 1))
+            d["values"] = draw(
+                st.lists(_num(0, 1), min_size=len(d["milestones"]) + 1, max_size=len(d["milestones"]) + 1)
+            )
     else:
-        d = {"name": decay, "max_epochs": draw(st.integers(1, 40)), "min_lr_ratio": draw(_num(0, 1)),
-             "last_plateau_epochs": draw(st.sampled_from([0, 1, 2.5, 0.01]))}
+        d = {
+            "name": decay,
+            "max_epochs": draw(st.integers(1, 40)),
+            "min_lr_ratio": draw(_num(0, 1)),
+            "last_plateau_epochs": draw(st.sampled_from([0, 1, 2.5, 0.01])),
+        }
     d["use_warmup"] = draw(st.booleans())
     warm = draw(st.sampled_from(["LinearWarmup", "ExpWarmup", "BurninWarmup"]))
     w: dict = {"name": warm, "steps": draw(st.integers(0, 400))}
@@ -291,7 +372,7 @@ def _sound_or_value_error(build, section: str) -> None:
 
 
 @settings(deadline=None, max_examples=100)
-@given(ppdet_configs(), st.sampled_from([1, 7, 100, 10 ** 6, 10 ** 15]))
+@given(ppdet_configs(), st.sampled_from([1, 7, 100, 10**6, 10**15]))
 def test_fuzz_paddledetection_configs_give_a_sound_schedule_or_a_value_error(config, spe):
     note(repr(config))
     _sound_or_value_error(lambda: from_ppdet(config, spe), "PaddleDetection")
@@ -310,15 +391,19 @@ def ppcls_configs(draw: st.DrawFn) -> dict:
     elif name == "Step":
         c.update(step_size=draw(st.sampled_from([1, 2, 0.5, 3])), gamma=draw(_num(0, 0.99)))
     elif name == "MultiStepDecay":
-        c.update(milestones=sorted(draw(st.lists(st.integers(1, 20), max_size=4, unique=True))),
-                 gamma=draw(_num(0, 0.99)))
+        c.update(
+            milestones=sorted(draw(st.lists(st.integers(1, 20), max_size=4, unique=True))), gamma=draw(_num(0, 0.99))
+        )
     elif name == "Piecewise":
         k = draw(st.integers(1, 4))
-        c.update(decay_epochs=sorted(draw(st.lists(st.integers(1, 20), min_size=k, max_size=k, unique=True))),
-                 values=draw(st.lists(_num(0, 1), min_size=k + 1, max_size=k + 1)))
+        c.update(
+            decay_epochs=sorted(draw(st.lists(st.integers(1, 20), min_size=k, max_size=k, unique=True))),
+            values=draw(st.lists(_num(0, 1), min_size=k + 1, max_size=k + 1)),
+        )
     if draw(st.booleans()):
-        c.update(warmup_epoch=draw(st.sampled_from([0, 1, 2, 0.5, 30])),
-                 warmup_start_lr=draw(st.sampled_from([0.0, 0.0001])))
+        c.update(
+            warmup_epoch=draw(st.sampled_from([0, 1, 2, 0.5, 30])), warmup_start_lr=draw(st.sampled_from([0.0, 0.0001]))
+        )
     if draw(st.booleans()):
         c["by_epoch"] = draw(st.booleans())
     if draw(st.booleans()):
@@ -327,7 +412,7 @@ def ppcls_configs(draw: st.DrawFn) -> dict:
 
 
 @settings(deadline=None, max_examples=100)
-@given(ppcls_configs(), st.sampled_from([1, 10, 120, 10 ** 6]), st.sampled_from([1, 37, 5000]))
+@given(ppcls_configs(), st.sampled_from([1, 10, 120, 10**6]), st.sampled_from([1, 37, 5000]))
 def test_fuzz_paddleclas_configs_give_a_sound_schedule_or_a_value_error(config, epochs, n):
     import paddle.optimizer.lr  # noqa: F401  (imported once, outside the timed reading)
 
@@ -346,9 +431,13 @@ def deepspeed_configs(draw: st.DrawFn) -> tuple[dict, object]:
 
     if kind == "OneCycle":
         p: dict = {"cycle_min_lr": lr(), "cycle_max_lr": lr(), "cycle_first_step_size": draw(_num(1, 500))}
-        for k, v in (("cycle_second_step_size", _num(0, 500)), ("cycle_first_stair_count", _num(0, 20)),
-                     ("cycle_second_stair_count", _num(0, 20)), ("decay_step_size", _num(0, 100)),
-                     ("decay_lr_rate", _num(0, 1))):
+        for k, v in (
+            ("cycle_second_step_size", _num(0, 500)),
+            ("cycle_first_stair_count", _num(0, 20)),
+            ("cycle_second_stair_count", _num(0, 20)),
+            ("decay_step_size", _num(0, 100)),
+            ("decay_lr_rate", _num(0, 1)),
+        ):
             if draw(st.booleans()):
                 p[k] = draw(v)
     else:
@@ -374,16 +463,36 @@ def test_fuzz_deepspeed_configs_give_a_sound_schedule_or_a_value_error(config_lr
     _sound_or_value_error(lambda: from_deepspeed(config, lrs=lrs), "DeepSpeed")
 
 
-ULTRALYTICS_ARGS = ("lr0", "lrf", "epochs", "batches", "warmup_epochs", "warmup_bias_lr", "warmup_momentum",
-                    "momentum", "cos_lr", "version", "lr0s", "groups")
+ULTRALYTICS_ARGS = (
+    "lr0",
+    "lrf",
+    "epochs",
+    "batches",
+    "warmup_epochs",
+    "warmup_bias_lr",
+    "warmup_momentum",
+    "momentum",
+    "cos_lr",
+    "version",
+    "lr0s",
+    "groups",
+)
 
 
 @st.composite
 def ultralytics_settings(draw: st.DrawFn) -> dict:
-    kw = dict(lr0=draw(_num(1e-4, 0.1)), lrf=draw(_num(0, 1)), epochs=draw(st.integers(1, 300)),
-              batches=draw(st.integers(1, 2000)), warmup_epochs=draw(_num(0, 5)),
-              warmup_bias_lr=draw(_num(0, 0.1)), warmup_momentum=draw(_num(0, 1)), momentum=draw(_num(0, 1)),
-              cos_lr=draw(st.booleans()), version=draw(st.sampled_from(["8.4.190", "8.1.0", "yolov5", "8.0.50"])))
+    kw = dict(
+        lr0=draw(_num(1e-4, 0.1)),
+        lrf=draw(_num(0, 1)),
+        epochs=draw(st.integers(1, 300)),
+        batches=draw(st.integers(1, 2000)),
+        warmup_epochs=draw(_num(0, 5)),
+        warmup_bias_lr=draw(_num(0, 0.1)),
+        warmup_momentum=draw(_num(0, 1)),
+        momentum=draw(_num(0, 1)),
+        cos_lr=draw(st.booleans()),
+        version=draw(st.sampled_from(["8.4.190", "8.1.0", "yolov5", "8.0.50"])),
+    )
     return draw(mutated(kw))
 
 
@@ -409,13 +518,18 @@ def test_fuzz_ultralytics_settings_give_sound_schedules_or_a_value_error(kw):
 
 import io  # noqa: E402
 
-from lrkit._files import read_text  # noqa: E402
 from test_files_hostile import Counting, _undecodable  # noqa: E402
 
+from lrkit._files import read_text  # noqa: E402
+
+
 @settings(deadline=None)
-@given(limit=st.integers(0, 3000), delta=st.one_of(st.integers(-3, 3), st.integers(-3000, 3000)),
-       kind=st.sampled_from(["path", "binary", "text", "chunked"]),
-       tail=st.sampled_from([b"", b"\xff", b"\x00", "é".encode(), b"\xef\xbb\xbf"]))
+@given(
+    limit=st.integers(0, 3000),
+    delta=st.one_of(st.integers(-3, 3), st.integers(-3000, 3000)),
+    kind=st.sampled_from(["path", "binary", "text", "chunked"]),
+    tail=st.sampled_from([b"", b"\xff", b"\x00", "é".encode(), b"\xef\xbb\xbf"]),
+)
 def test_fuzz_read_text_is_bounded_and_exact(tmp_path_factory, limit, delta, kind, tail):
     """Any source around any limit: the exact text when it fits, else a ValueError naming the source
     and the limit; never more than limit + 1 units asked of a stream."""

@@ -7,12 +7,11 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
-import pytest
-
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
+import pytest
 
 import lrkit as lk
 from lrkit import catalog
@@ -84,8 +83,11 @@ def test_past_the_table_the_formula_goes_on_and_a_constant_tail_holds():
         np.testing.assert_allclose(vals[500:], e(np.arange(500.0, 1000.0)), rtol=1e-12)
         # a restart schedule without end: a table, then its formula (a search over its cycle starts)
         r = lk.CosineRestarts(0.1, 37, 1.5)
-        np.testing.assert_allclose(np.asarray(jax.jit(to_optax(r))(jnp.arange(10**6, 10**6 + 500))),
-                                   r(np.arange(10**6, 10**6 + 500.0)), rtol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(jax.jit(to_optax(r))(jnp.arange(10**6, 10**6 + 500))),
+            r(np.arange(10**6, 10**6 + 500.0)),
+            rtol=1e-12,
+        )
         h = to_optax(r, total_steps=3000)
         assert np.asarray(jax.jit(h)(jnp.arange(3000))).tolist() == r(np.arange(3000.0)).tolist()
 
@@ -133,8 +135,9 @@ def test_inject_hyperparams_and_multi_transform_with_two_schedules():
             seen.append(float(st.hyperparams["learning_rate"]))
         assert seen == [a(k) for k in range(60)]  # the lr of the update just made
 
-        tx = optax.multi_transform({"body": optax.sgd(to_optax(a)), "head": optax.sgd(to_optax(b))},
-                                   {"body": "body", "head": "head"})
+        tx = optax.multi_transform(
+            {"body": optax.sgd(to_optax(a)), "head": optax.sgd(to_optax(b))}, {"body": "body", "head": "head"}
+        )
         params = {"body": jnp.zeros(2), "head": jnp.zeros(2)}
         state = tx.init(params)
         grads = {"body": jnp.ones(2), "head": jnp.ones(2)}

@@ -68,8 +68,14 @@ def test_bad_arguments():
 @pytest.mark.parametrize("backend", ["jax", "torch", "tensorflow"])
 def test_model_fit_applies_the_schedule_every_batch_and_resumes_from_a_saved_model(backend, tmp_path):
     env = dict(os.environ, KERAS_BACKEND=backend)
-    out = subprocess.run([sys.executable, str(HERE / "keras_worker.py"), str(tmp_path)], env=env,
-                         capture_output=True, text=True, timeout=600, cwd=str(HERE))
+    out = subprocess.run(
+        [sys.executable, str(HERE / "keras_worker.py"), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=str(HERE),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     d = json.loads((tmp_path / f"{backend}.json").read_text())
     sys.path.insert(0, str(HERE))

@@ -37,8 +37,10 @@ class Module(pl.LightningModule):
         return ((self.layer(x).squeeze(-1) - y) ** 2).mean() + self.probe.sum()
 
     def configure_optimizers(self):
-        opt = torch.optim.SGD([{"params": self.layer.parameters(), "lr": BASE_LRS[0]},
-                               {"params": [self.probe], "lr": BASE_LRS[1]}], lr=BASE_LRS[0])
+        opt = torch.optim.SGD(
+            [{"params": self.layer.parameters(), "lr": BASE_LRS[0]}, {"params": [self.probe], "lr": BASE_LRS[1]}],
+            lr=BASE_LRS[0],
+        )
         return {"optimizer": opt, "lr_scheduler": {"scheduler": ScheduleLR(opt, SCHED), "interval": "step"}}
 
     def train_dataloader(self):
@@ -70,9 +72,16 @@ class Recorder(pl.Callback):
 
 def fit(max_steps: int, ckpt_path=None, save_to=None):
     module, rec = Module(), Recorder()
-    trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=max_steps, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         callbacks=[rec])
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_steps=max_steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[rec],
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trainer.fit(module, ckpt_path=ckpt_path)
@@ -117,9 +126,19 @@ def test_resume_from_a_lightning_checkpoint(full, tmp_path):
     fit(k, save_to=path)
     # The scheduler's part of the checkpoint is plain, and the whole checkpoint loads with weights_only.
     ck = torch.load(path, map_location="cpu", weights_only=True)
-    assert [{k: v for k, v in st.items() if k != "schedules"} for st in ck["lr_schedulers"]] == [{"last_epoch": k, "base_values": list(BASE_LRS), "key": "lr",
-                                    "absolute": False, "steps_per_epoch": None,
-        "class": "lrkit.torch.ScheduleLR", "groups": 2, "per_group": False, "replans": []}]
+    assert [{k: v for k, v in st.items() if k != "schedules"} for st in ck["lr_schedulers"]] == [
+        {
+            "last_epoch": k,
+            "base_values": list(BASE_LRS),
+            "key": "lr",
+            "absolute": False,
+            "steps_per_epoch": None,
+            "class": "lrkit.torch.ScheduleLR",
+            "groups": 2,
+            "per_group": False,
+            "replans": [],
+        }
+    ]
     trainer, module, rec, _ = fit(STEPS, ckpt_path=path)
     assert rec.steps == list(range(k, STEPS))
     assert rec.lrs == rec_full.lrs[k:]

@@ -43,7 +43,8 @@ def test_tensorboard_scalars_are_written_and_read_back(tmp_path):
     with open(tmp_path / "lr.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [(int(r["step"]), int(r["group"]), float(r["lr"])) for r in rows] == [
-        (s, g, v[g]) for s, v in enumerate(seen) for g in (0, 1)]
+        (s, g, v[g]) for s, v in enumerate(seen) for g in (0, 1)
+    ]
     # the schedule really moved: warmup up, then cosine down, group ratio kept
     lrs0 = [v[0] for v in seen]
     assert lrs0[0] == 0.0 and max(lrs0) == 0.1 and lrs0[-1] == pytest.approx(0.001)

@@ -15,7 +15,8 @@ import io
 import paddle
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lrkit as lk
 from lrkit.lrlog import LRLogger, current_lrs
@@ -24,8 +25,9 @@ from lrkit.torch import ScheduleLR as TorchScheduleLR
 
 
 def _params(n: int, dtype: str = "float64") -> list:
-    return [paddle.create_parameter([1], dtype, default_initializer=paddle.nn.initializer.Constant(0.0))
-            for _ in range(n)]
+    return [
+        paddle.create_parameter([1], dtype, default_initializer=paddle.nn.initializer.Constant(0.0)) for _ in range(n)
+    ]
 
 
 def _applied(opt, params) -> list[float]:
@@ -39,8 +41,7 @@ def _applied(opt, params) -> list[float]:
 
 
 def _groups(params, multipliers):
-    return [{"params": [p]} if m is None else {"params": [p], "learning_rate": m}
-            for p, m in zip(params, multipliers)]
+    return [{"params": [p]} if m is None else {"params": [p], "learning_rate": m} for p, m in zip(params, multipliers)]
 
 
 # Each setup: (optimizer, params one per group, step() advancing the schedule, the lr each
@@ -65,6 +66,7 @@ def _float_set_lr():
     def step():
         state["t"] += 1
         opt.set_lr(0.3 / (1 + state["t"]))
+
     return opt, ps, step, lambda t: [0.3 / (1 + t) * 0.5, 0.3 / (1 + t)]
 
 
@@ -110,8 +112,10 @@ def _lrkit_per_group_list():
 
 def _param_attr_no_groups():
     attr = paddle.ParamAttr(learning_rate=0.25)
-    ps = [paddle.create_parameter([1], "float64", attr=attr, default_initializer=paddle.nn.initializer.Constant(0.0))
-          for _ in range(2)]
+    ps = [
+        paddle.create_parameter([1], "float64", attr=attr, default_initializer=paddle.nn.initializer.Constant(0.0))
+        for _ in range(2)
+    ]
     opt = paddle.optimizer.SGD(learning_rate=0.4, parameters=ps)
     return opt, ps[:1], lambda: None, lambda t: [0.4 * 0.25]
 
@@ -126,9 +130,14 @@ def _frozen_parameter_ignored():
 
 def _ultralytics():
     ps = _params(3)
-    opt = paddle.optimizer.SGD(learning_rate=0.01, parameters=[
-        {"params": [ps[0]], "param_group": "weight"}, {"params": [ps[1]], "param_group": "bn"},
-        {"params": [ps[2]], "param_group": "bias", "learning_rate": 2.0}])
+    opt = paddle.optimizer.SGD(
+        learning_rate=0.01,
+        parameters=[
+            {"params": [ps[0]], "param_group": "weight"},
+            {"params": [ps[1]], "param_group": "bn"},
+            {"params": [ps[2]], "param_group": "bias", "learning_rate": 2.0},
+        ],
+    )
     sched = UltralyticsLR(opt, lrf=0.01, epochs=4, batches=3, warmup_epochs=1.0)
     recipe = sched.recipe
     return opt, ps, sched.step, lambda t: [recipe.lr[g](t) for g in range(3)]
@@ -144,24 +153,44 @@ def _cawb():
 def _lookahead():
     from paddle.incubate.optimizer import LookAhead
 
-    a = paddle.create_parameter([1], "float64", attr=paddle.ParamAttr(learning_rate=0.5),
-                                default_initializer=paddle.nn.initializer.Constant(0.0))
+    a = paddle.create_parameter(
+        [1],
+        "float64",
+        attr=paddle.ParamAttr(learning_rate=0.5),
+        default_initializer=paddle.nn.initializer.Constant(0.0),
+    )
     inner = paddle.optimizer.SGD(learning_rate=0.1, parameters=[a])  # LookAhead takes no param groups
     opt = LookAhead(inner, alpha=0.2, k=100)  # its own get_lr() is alpha; the inner optimizer updates
     return opt, [a], lambda: None, lambda t: [0.05]
 
 
-SETUPS = {f.__name__.lstrip("_"): f for f in [
-    _float_no_groups, _float_groups, _float_set_lr, _paddle_scheduler_groups, _lrkit_one_attached,
-    _lrkit_one_as_learning_rate, _lrkit_per_group_attached, _lrkit_per_group_list, _param_attr_no_groups,
-    _frozen_parameter_ignored, _ultralytics, _cawb, _lookahead]}
+SETUPS = {
+    f.__name__.lstrip("_"): f
+    for f in [
+        _float_no_groups,
+        _float_groups,
+        _float_set_lr,
+        _paddle_scheduler_groups,
+        _lrkit_one_attached,
+        _lrkit_one_as_learning_rate,
+        _lrkit_per_group_attached,
+        _lrkit_per_group_list,
+        _param_attr_no_groups,
+        _frozen_parameter_ignored,
+        _ultralytics,
+        _cawb,
+        _lookahead,
+    ]
+}
 
 
 # LookAhead's own step runs a Paddle op through a path Paddle itself deprecates (not ours to fix)
 _PADDLE_OWN = pytest.mark.filterwarnings("ignore:Op `increment` is executed through `append_op`:DeprecationWarning")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_PADDLE_OWN) if n == "lookahead" else n for n in sorted(SETUPS)])
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=_PADDLE_OWN) if n == "lookahead" else n for n in sorted(SETUPS)]
+)
 def test_paddle_each_group_logs_the_lr_its_update_applies(name):
     opt, params, step, want = SETUPS[name]()
     buf = io.StringIO()
@@ -237,9 +266,12 @@ def test_a_scheduler_alone_logs_its_own_values():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.floats(0.0, 10.0)), min_size=1, max_size=4),
-       st.floats(1e-6, 10.0), st.sampled_from(["float", "paddle", "lrkit-one", "lrkit-per-group"]),
-       st.integers(0, 12))
+@given(
+    st.lists(st.one_of(st.none(), st.floats(0.0, 10.0)), min_size=1, max_size=4),
+    st.floats(1e-6, 10.0),
+    st.sampled_from(["float", "paddle", "lrkit-one", "lrkit-per-group"]),
+    st.integers(0, 12),
+)
 def test_fuzz_paddle_logged_is_applied(multipliers, lr, mode, steps):
     ps = _params(len(multipliers))
     groups = _groups(ps, multipliers)
@@ -309,9 +341,9 @@ def test_bad_values_inside_lrs():
     with pytest.raises(TypeError, match=r"lrs\[0\] must be a number, got a list of 1000 items"):
         LRLogger(io.StringIO()).log(0, [[0.1] * 1000])
     with pytest.raises(ValueError, match=r"lrs\[1\] must be a number float64 holds, got 1.00e\+400"):
-        LRLogger(io.StringIO()).log(0, [0.1, 10 ** 400])
+        LRLogger(io.StringIO()).log(0, [0.1, 10**400])
     with pytest.raises(ValueError, match=r"^lrs must be a number float64 holds"):
-        LRLogger(io.StringIO()).log(0, -10 ** 400)
+        LRLogger(io.StringIO()).log(0, -(10**400))
 
 
 def test_arrays_and_tensors_as_lrs():
@@ -322,9 +354,18 @@ def test_arrays_and_tensors_as_lrs():
     assert current_lrs(paddle.to_tensor([0.25, 0.5], dtype="float64")) == [0.25, 0.5]
 
 
-@pytest.mark.parametrize("step, error", [(float("nan"), TypeError), (float("inf"), TypeError), (10 ** 400, ValueError),
-                                         (2 ** 63, ValueError), (-2.0 ** 63, ValueError), ("3", TypeError),
-                                         (True, TypeError)])
+@pytest.mark.parametrize(
+    "step, error",
+    [
+        (float("nan"), TypeError),
+        (float("inf"), TypeError),
+        (10**400, ValueError),
+        (2**63, ValueError),
+        (-(2.0**63), ValueError),
+        ("3", TypeError),
+        (True, TypeError),
+    ],
+)
 def test_bad_steps(step, error):
     buf = io.StringIO()
     with pytest.raises(error, match="step must be"):

@@ -30,8 +30,10 @@ class Probe:
 
     def __init__(self, multipliers=(1.0,), dtype: str = "float64") -> None:
         self.dtype = dtype
-        self.ws = [paddle.create_parameter([1], dtype, default_initializer=paddle.nn.initializer.Constant(0.0))
-                   for _ in multipliers]
+        self.ws = [
+            paddle.create_parameter([1], dtype, default_initializer=paddle.nn.initializer.Constant(0.0))
+            for _ in multipliers
+        ]
         self.groups = [{"params": [w], "learning_rate": m} for w, m in zip(self.ws, multipliers)]
 
     def sgd(self, lr) -> paddle.optimizer.SGD:
@@ -61,6 +63,7 @@ def cosine_formula(peak: float, T: float, t: float) -> float:
 
 
 # -- import and basic use ---------------------------------------------------------------------
+
 
 def test_import_lrkit_does_not_import_paddle():
     code = "import sys, lrkit; lrkit.Cosine(0.1, 10)(3); print('paddle' in sys.modules)"
@@ -98,8 +101,9 @@ def test_learning_rate_is_the_base_the_schedule_multiplies():
     p = Probe()
     sched = ScheduleLR(lk.Linear(1.0, 20, 0.1), learning_rate=0.3)
     got = run(sched, p.sgd(sched), p, 25)
-    assert np.allclose([g[0] for g in got], [0.3 * (0.1 + 0.9 * (1 - min(t, 20) / 20)) for t in range(25)],
-                       rtol=1e-15, atol=0)
+    assert np.allclose(
+        [g[0] for g in got], [0.3 * (0.1 + 0.9 * (1 - min(t, 20) / 20)) for t in range(25)], rtol=1e-15, atol=0
+    )
 
 
 def test_group_multipliers_apply_on_top_of_the_global_lr():
@@ -121,6 +125,7 @@ def test_group_multipliers_apply_on_top_of_the_global_lr():
 
 
 # -- one schedule per group --------------------------------------------------------------------
+
 
 def test_one_schedule_per_group_is_exact_and_survives_a_zero():
     # group 1's schedule reaches exactly 0: no ratio to the global lr is ever taken
@@ -145,11 +150,15 @@ def test_one_schedule_per_group_float32_rounds_once():
         assert row == [float(F32(scheds[0](t))), float(F32(0.25 * scheds[1](t)))]
 
 
-@pytest.mark.parametrize("make", [
-    lambda ps: paddle.optimizer.Momentum(learning_rate=ps[0], momentum=0.0, parameters=ps[1]),
-    lambda ps: paddle.optimizer.Adam(learning_rate=ps[0], parameters=ps[1]),
-    lambda ps: paddle.optimizer.AdamW(learning_rate=ps[0], parameters=ps[1], weight_decay=0.0),
-], ids=["momentum", "adam", "adamw"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: paddle.optimizer.Momentum(learning_rate=ps[0], momentum=0.0, parameters=ps[1]),
+        lambda ps: paddle.optimizer.Adam(learning_rate=ps[0], parameters=ps[1]),
+        lambda ps: paddle.optimizer.AdamW(learning_rate=ps[0], parameters=ps[1], weight_decay=0.0),
+    ],
+    ids=["momentum", "adam", "adamw"],
+)
 def test_per_group_schedules_reach_other_optimizers(make):
     # With Adam the first update moves each weight by lr (sign of the gradient, bias-corrected):
     # the per-group lrs of the first few updates are visible the same way as with SGD.
@@ -274,6 +283,7 @@ def test_resume_per_group_is_exact():
 
 def test_paddles_own_restarts_scheduler_does_not_resume_but_ours_does():
     """Contrast: Paddle saves only last_epoch and last_lr, losing CosineAnnealingWarmRestarts' cycle."""
+
     def paddle_lrs(resume_at=None):
         s = paddle.optimizer.lr.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2, eta_min=0.001)
         for _ in range(15):
@@ -324,6 +334,7 @@ def test_copies_and_pickles_keep_the_position():
 
 # -- high-level API ----------------------------------------------------------------------------
 
+
 class _Net(paddle.nn.Layer):
     """A network whose loss is the sum of its two weights, whatever the input."""
 
@@ -373,6 +384,7 @@ def test_high_level_api_steps_per_epoch():
 
 
 # -- errors ------------------------------------------------------------------------------------
+
 
 def test_errors_name_the_problem():
     with pytest.raises(TypeError, match="lrkit Schedule"):

@@ -20,12 +20,12 @@ import math
 import numpy as np
 import paddle
 import pytest
-
-from lrkit.paddle import CosineAnnealingWarmbootingLR, ScheduleLR, set_optimizer_lr, warmup_lr_scheduler
-from lrkit.recipes import DropInWarning, get_lr_scheduler
 from reference import cases
 from test_paddle_binding import Probe
 from test_recipes import ignored_restarts
+
+from lrkit.paddle import CosineAnnealingWarmbootingLR, ScheduleLR, set_optimizer_lr, warmup_lr_scheduler
+from lrkit.recipes import DropInWarning, get_lr_scheduler
 
 F32 = np.float32
 DTYPES = ["float64", "float32"]
@@ -55,6 +55,7 @@ def paddle_groups(base_lrs, dtype):
 
 # -- get_lr_scheduler + set_optimizer_lr ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c", cases("get_lr_scheduler"), ids=lambda c: f"{c['lr_decay_type']}-T{c['total_iters']}")
 def test_set_optimizer_lr_applies_get_lr_scheduler_values(c, dtype):
@@ -78,6 +79,7 @@ def test_set_optimizer_lr_needs_a_float_lr():
 
 
 # -- warmup_lr_scheduler -----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c", cases("warmup_lr_scheduler"), ids=lambda c: f"W{c['warmup_iters']}")
@@ -113,9 +115,17 @@ LF = {
 def _cawb(c, opt, steps=None):
     steps = c["steps"] if steps is None else steps
     with ignored_restarts(c["epochs"], steps, c["warmup_epoch"]):  # the original's configs list the last epoch
-        return CosineAnnealingWarmbootingLR(opt, epochs=c["epochs"], eta_min=c["eta_min"], steps=steps,
-                                            step_scale=c["step_scale"], lf=LF[c["lf_id"]], batchs=c["batchs"],
-                                            warmup_epoch=c["warmup_epoch"], epoch_scale=c["epoch_scale"])
+        return CosineAnnealingWarmbootingLR(
+            opt,
+            epochs=c["epochs"],
+            eta_min=c["eta_min"],
+            steps=steps,
+            step_scale=c["step_scale"],
+            lf=LF[c["lf_id"]],
+            batchs=c["batchs"],
+            warmup_epoch=c["warmup_epoch"],
+            epoch_scale=c["epoch_scale"],
+        )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -137,8 +147,7 @@ def test_cawb_reproduces_the_reference_per_group_per_batch(c, dtype):
     check(dtype, got, c["expected_lr_per_batch"], mult)
     exp_b = c["expected_step_batch_returns"]
     assert [r is None for r in batch_ret] == [r is None for r in exp_b]
-    assert np.allclose([r for r in batch_ret if r is not None], [r for r in exp_b if r is not None],
-                       rtol=1e-12, atol=0)
+    assert np.allclose([r for r in batch_ret if r is not None], [r for r in exp_b if r is not None], rtol=1e-12, atol=0)
     assert np.allclose(step_ret, c["expected_step_returns"], rtol=1e-12, atol=0)
 
 
@@ -206,6 +215,8 @@ def test_cawb_warmup_epoch_without_batchs():
         assert sched.step_batch() is None
         assert p.applied(opt) == [0.1 if e == 0 else s.step_lr(0.1, e - 1)]
         # the first position past epochs=12 is said once (the original's curve goes on there)
-        past = pytest.warns(DropInWarning, match="position 13 is past epochs=12") if e == 13 else contextlib.nullcontext()
+        past = (
+            pytest.warns(DropInWarning, match="position 13 is past epochs=12") if e == 13 else contextlib.nullcontext()
+        )
         with past:
             assert sched.step() == s.step_lr(0.1, e)

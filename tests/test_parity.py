@@ -20,8 +20,10 @@ import pytest
 import torch
 
 import lrkit as lk
-from lrkit.paddle import CosineAnnealingWarmbootingLR as PaddleCAWB, ScheduleLR as PaddleScheduleLR
-from lrkit.torch import CosineAnnealingWarmbootingLR as TorchCAWB, ScheduleLR as TorchScheduleLR
+from lrkit.paddle import CosineAnnealingWarmbootingLR as PaddleCAWB
+from lrkit.paddle import ScheduleLR as PaddleScheduleLR
+from lrkit.torch import CosineAnnealingWarmbootingLR as TorchCAWB
+from lrkit.torch import ScheduleLR as TorchScheduleLR
 
 LRS = (0.1, 0.05)  # weight group, bias group
 RNG = np.random.default_rng(0)
@@ -39,15 +41,16 @@ class TorchRun:
         self.w = torch.tensor(W0, dtype=dt, requires_grad=True)  # x @ w + b
         self.b = torch.tensor(B0, dtype=dt, requires_grad=True)
         self.probes = [torch.zeros(1, dtype=dt, requires_grad=True) for _ in LRS]
-        self.opt = torch.optim.SGD([{"params": [self.w, self.probes[0]], "lr": LRS[0]},
-                                    {"params": [self.b, self.probes[1]], "lr": LRS[1]}])
+        self.opt = torch.optim.SGD(
+            [{"params": [self.w, self.probes[0]], "lr": LRS[0]}, {"params": [self.b, self.probes[1]], "lr": LRS[1]}]
+        )
 
     def update(self, i: int) -> list[float]:
         with torch.no_grad():
             for p in self.probes:
                 p.zero_()
-        x = torch.tensor(X[i * BATCH:(i + 1) * BATCH], dtype=self.dt)
-        y = torch.tensor(Y[i * BATCH:(i + 1) * BATCH], dtype=self.dt)
+        x = torch.tensor(X[i * BATCH : (i + 1) * BATCH], dtype=self.dt)
+        y = torch.tensor(Y[i * BATCH : (i + 1) * BATCH], dtype=self.dt)
         loss = ((x @ self.w + self.b - y) ** 2).mean() + sum(p.sum() for p in self.probes)
         self.opt.zero_grad()
         loss.backward()
@@ -61,18 +64,21 @@ class PaddleRun:
         self.dtype = dtype
         self.w = paddle.create_parameter([4, 2], dtype, default_initializer=const(W0.astype(dtype)))
         self.b = paddle.create_parameter([2], dtype, default_initializer=const(B0.astype(dtype)))
-        self.probes = [paddle.create_parameter([1], dtype, default_initializer=paddle.nn.initializer.Constant(0.0))
-                       for _ in LRS]
+        self.probes = [
+            paddle.create_parameter([1], dtype, default_initializer=paddle.nn.initializer.Constant(0.0)) for _ in LRS
+        ]
         # Paddle's multipliers: PyTorch's group lrs relative to the first
-        self.groups = [{"params": [self.w, self.probes[0]], "learning_rate": 1.0},
-                       {"params": [self.b, self.probes[1]], "learning_rate": LRS[1] / LRS[0]}]
+        self.groups = [
+            {"params": [self.w, self.probes[0]], "learning_rate": 1.0},
+            {"params": [self.b, self.probes[1]], "learning_rate": LRS[1] / LRS[0]},
+        ]
         self.make_opt = lambda sched: paddle.optimizer.SGD(learning_rate=sched, parameters=self.groups)
 
     def update(self, opt, i: int) -> list[float]:
         for p in self.probes:
             p.set_value(paddle.zeros([1], self.dtype))
-        x = paddle.to_tensor(X[i * BATCH:(i + 1) * BATCH].astype(self.dtype))
-        y = paddle.to_tensor(Y[i * BATCH:(i + 1) * BATCH].astype(self.dtype))
+        x = paddle.to_tensor(X[i * BATCH : (i + 1) * BATCH].astype(self.dtype))
+        y = paddle.to_tensor(Y[i * BATCH : (i + 1) * BATCH].astype(self.dtype))
         loss = ((x @ self.w + self.b - y) ** 2).mean() + paddle.add_n([p.sum() for p in self.probes])
         loss.backward()
         opt.step()
@@ -138,8 +144,15 @@ def test_global_lr_with_multipliers_matches_to_an_ulp():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_cawb_same_applied_lrs(dtype):
     """CAWB with warmup, restarts and a custom lf, stepped per batch and per epoch in both."""
-    kw = dict(epochs=12, steps=[4, 8], step_scale=0.7, batchs=BATCHES, warmup_epoch=2,
-              lf=lambda x, gap: (1 - x / gap) * 0.9 + 0.1, epoch_scale=1.0)
+    kw = dict(
+        epochs=12,
+        steps=[4, 8],
+        step_scale=0.7,
+        batchs=BATCHES,
+        warmup_epoch=2,
+        lf=lambda x, gap: (1 - x / gap) * 0.9 + 0.1,
+        epoch_scale=1.0,
+    )
     tr = TorchRun(dtype)
     t_sched = TorchCAWB(tr.opt, **kw)
     pr = PaddleRun(dtype, None)
@@ -159,7 +172,7 @@ def test_cawb_same_applied_lrs(dtype):
     # which is the reference's value).
     _compare(dtype, t_lrs, p_lrs, exact=False)
     assert np.allclose(t_ret, p_ret, rtol=5e-16, atol=0)
-    assert np.array_equal(np.array(t_lrs)[2 * BATCHES:], np.array(p_lrs)[2 * BATCHES:])  # after warmup: exact
+    assert np.array_equal(np.array(t_lrs)[2 * BATCHES :], np.array(p_lrs)[2 * BATCHES :])  # after warmup: exact
 
 
 def _jax_lrs(steps: int) -> list[list[float]]:
@@ -173,8 +186,9 @@ def _jax_lrs(steps: int) -> list[list[float]]:
     with jax.enable_x64(True):
         params = {"w": jnp.asarray(W0), "b": jnp.asarray(B0), "p0": jnp.zeros(1), "p1": jnp.zeros(1)}
         labels = {"w": "g0", "p0": "g0", "b": "g1", "p1": "g1"}
-        tx = optax.multi_transform({f"g{g}": optax.sgd(to_optax(lk.Scale(SCHEDULE, b))) for g, b in enumerate(LRS)},
-                                   labels)
+        tx = optax.multi_transform(
+            {f"g{g}": optax.sgd(to_optax(lk.Scale(SCHEDULE, b))) for g, b in enumerate(LRS)}, labels
+        )
         state = tx.init(params)
 
         def loss(p, x, y):
@@ -190,8 +204,9 @@ def _jax_lrs(steps: int) -> list[list[float]]:
         out = []
         for step in range(steps):
             i = step % BATCHES
-            params, state = update(params, state, jnp.asarray(X[i * BATCH:(i + 1) * BATCH]),
-                                   jnp.asarray(Y[i * BATCH:(i + 1) * BATCH]))
+            params, state = update(
+                params, state, jnp.asarray(X[i * BATCH : (i + 1) * BATCH]), jnp.asarray(Y[i * BATCH : (i + 1) * BATCH])
+            )
             out.append([-float(params["p0"][0]), -float(params["p1"][0])])
         return out, np.asarray(params["w"])
 

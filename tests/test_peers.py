@@ -64,8 +64,9 @@ def test_cosine_annealing_lr(eta_min):
     # the recursive update loses relative accuracy as the lr approaches 0: absolute check there
     np.testing.assert_allclose(ours(np.arange(T + 1)), peer, rtol=1e-9, atol=1e-15)
     # and the closed form, which PyTorch documents, at every step
-    sched = tls.CosineAnnealingLR(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=BASE),
-                                  T_max=T, eta_min=eta_min)
+    sched = tls.CosineAnnealingLR(
+        torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=BASE), T_max=T, eta_min=eta_min
+    )
     closed = []
     for k in range(T + 1):
         sched.last_epoch = k
@@ -96,23 +97,48 @@ def test_polynomial_lr(power):
 @pytest.mark.parametrize("pct", [0.3, 0.25])
 def test_one_cycle_lr(anneal, three_phase, pct):
     T = 1500
-    peer = torch_lrs(lambda o: tls.OneCycleLR(o, max_lr=BASE, total_steps=T, pct_start=pct, anneal_strategy=anneal,
-                                              three_phase=three_phase, cycle_momentum=False), n=T)
+    peer = torch_lrs(
+        lambda o: tls.OneCycleLR(
+            o,
+            max_lr=BASE,
+            total_steps=T,
+            pct_start=pct,
+            anneal_strategy=anneal,
+            three_phase=three_phase,
+            cycle_momentum=False,
+        ),
+        n=T,
+    )
     check(lk.OneCycle(BASE, T, pct, "cosine" if anneal == "cos" else "linear", three_phase=three_phase), peer)
 
 
 def test_one_cycle_lr_with_explicit_factors():
     T = 1000
-    peer = torch_lrs(lambda o: tls.OneCycleLR(o, max_lr=0.5, total_steps=T, div_factor=10, final_div_factor=100,
-                                              cycle_momentum=False), n=T)
+    peer = torch_lrs(
+        lambda o: tls.OneCycleLR(
+            o, max_lr=0.5, total_steps=T, div_factor=10, final_div_factor=100, cycle_momentum=False
+        ),
+        n=T,
+    )
     check(lk.OneCycle(0.5, T, start_lr=0.05, min_lr=0.0005), peer)
 
 
 @pytest.mark.parametrize("mode, gamma", [("triangular", 1.0), ("triangular2", 1.0), ("exp_range", 0.999)])
 @pytest.mark.parametrize("down", [None, 300])
 def test_cyclic_lr(mode, gamma, down):
-    peer = torch_lrs(lambda o: tls.CyclicLR(o, base_lr=0.001, max_lr=BASE, step_size_up=100, step_size_down=down,
-                                            mode=mode, gamma=gamma, cycle_momentum=False), n=2000)
+    peer = torch_lrs(
+        lambda o: tls.CyclicLR(
+            o,
+            base_lr=0.001,
+            max_lr=BASE,
+            step_size_up=100,
+            step_size_down=down,
+            mode=mode,
+            gamma=gamma,
+            cycle_momentum=False,
+        ),
+        n=2000,
+    )
     check(lk.Cyclic(BASE, 100, down, mode=mode, gamma=gamma, min_lr=0.001), peer)
 
 
@@ -123,6 +149,7 @@ def test_lambda_lr_with_an_lrkit_schedule_matches_direct_evaluation():
 
 
 # -- PaddlePaddle ----------------------------------------------------------------------------------
+
 
 def paddle_lrs(sched, n: int = N) -> np.ndarray:
     out = []
@@ -156,7 +183,26 @@ def test_paddle_polynomial_decay(plr, power):
 @pytest.mark.parametrize("anneal", ["cos", "linear"])
 def test_paddle_one_cycle(plr, three_phase, anneal):
     T = 1200
-    peer = paddle_lrs(plr.OneCycleLR(max_learning_rate=BASE, total_steps=T, end_learning_rate=0.0001,
-                                     phase_pct=0.3, anneal_strategy=anneal, three_phase=three_phase), n=T)
-    check(lk.OneCycle(BASE, T, 0.3, "cosine" if anneal == "cos" else "linear", start_lr=BASE / 25, min_lr=0.0001,
-                      three_phase=three_phase), peer)
+    peer = paddle_lrs(
+        plr.OneCycleLR(
+            max_learning_rate=BASE,
+            total_steps=T,
+            end_learning_rate=0.0001,
+            phase_pct=0.3,
+            anneal_strategy=anneal,
+            three_phase=three_phase,
+        ),
+        n=T,
+    )
+    check(
+        lk.OneCycle(
+            BASE,
+            T,
+            0.3,
+            "cosine" if anneal == "cos" else "linear",
+            start_lr=BASE / 25,
+            min_lr=0.0001,
+            three_phase=three_phase,
+        ),
+        peer,
+    )

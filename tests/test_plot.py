@@ -138,7 +138,7 @@ def test_phase_names_do_not_overlap():
     boxes = [t.get_window_extent(r) for t in ax.texts]
     assert len(boxes) >= 4
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not a.overlaps(b)
     axbox = ax.get_window_extent(r)
     for b in boxes:
@@ -173,17 +173,24 @@ def test_cli_plot_formats(tmp_path, name, magic):
 
 
 def test_cli_plot_subprocess_png(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "lrkit", "plot", "-o", "out.png", "-n", "1500", "--title", "mine"],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "lrkit", "plot", "-o", "out.png", "-n", "1500", "--title", "mine"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out.png").read_bytes()[:8] == PNG_MAGIC
 
 
 def test_import_lrkit_does_not_import_matplotlib():
-    code = ("import sys, lrkit, lrkit.cli, lrkit.plot, lrkit.textplot; "
-            "lrkit.schedule_of(lrkit.Cosine(0.1, 10)); "
-            "bad = [m for m in ('matplotlib', 'torch', 'paddle', 'jax', 'keras', 'optax') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, lrkit, lrkit.cli, lrkit.plot, lrkit.textplot; "
+        "lrkit.schedule_of(lrkit.Cosine(0.1, 10)); "
+        "bad = [m for m in ('matplotlib', 'torch', 'paddle', 'jax', 'keras', 'optax') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -193,7 +200,7 @@ def _grid(plot: str) -> list[str]:
     out = []
     for line in plot.splitlines()[:-2]:
         i = min(line.index(c) for c in "|\u2502\u2524" if c in line)
-        out.append(line[i + 1:])
+        out.append(line[i + 1 :])
     return out
 
 
@@ -230,7 +237,7 @@ def test_text_plot_braille_and_marks():
 
 def test_text_plot_log_and_flat():
     x = np.arange(10.0)
-    plot = text_plot(x, 10.0 ** -x, width=10, height=4, log=True, ascii=True)
+    plot = text_plot(x, 10.0**-x, width=10, height=4, log=True, ascii=True)
     assert plot.splitlines()[0].lstrip().startswith("1 |") and plot.splitlines()[3].startswith("1e-09 |")
     flat = text_plot(x, np.full(10, 0.5), width=10, height=5, ascii=True)
     assert "0.5" in flat and flat.count("*") == 10
@@ -264,8 +271,13 @@ def test_can_encode_unicode():
 
 
 def test_show_falls_back_to_ascii_when_the_terminal_cannot_print_braille(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "lrkit", "show"], capture_output=True, timeout=60,
-                       env={"PYTHONIOENCODING": "ascii", "PATH": ""}, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "lrkit", "show"],
+        capture_output=True,
+        timeout=60,
+        env={"PYTHONIOENCODING": "ascii", "PATH": ""},
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.isascii() and b"*" in r.stdout
 
@@ -324,7 +336,7 @@ def test_annotated_plot_labels_do_not_overlap():
     assert any(t.get_text() == "restart at 100" for t in labels)
     boxes = [t.get_window_extent(r) for t in ax.texts]
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not a.overlaps(b)
     # the markers do not count as data
     assert len(_data_lines(ax)) == 1 + sum(ln.get_gid() == "lrkit-key-point" for ln in ax.lines)
@@ -398,8 +410,11 @@ def test_compare_names_the_files_titles_the_plot_and_marks_the_largest_differenc
     a.write_text("type: cosine\npeak_lr: 0.1\ntotal_steps: 1000\n")
     out = tmp_path / "cmp.svg"
     inline = '{"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000, "warmup_steps": 100}'
-    code = cli.main(["compare", str(a), inline, "-o", str(out), "--size", "9", "5", "--font-size", "11"],
-                    out=io.StringIO(), err=io.StringIO())
+    code = cli.main(
+        ["compare", str(a), inline, "-o", str(out), "--size", "9", "5", "--font-size", "11"],
+        out=io.StringIO(),
+        err=io.StringIO(),
+    )
     svg = out.read_text()
     assert code == 0 and "1: cos.yaml" in svg and "2: warmup_cosine(peak_lr=0.1" in svg
     assert "2 schedules over positions 0 .. 1099" in svg

@@ -10,15 +10,18 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, note, strategies as st
+from hypothesis import assume, given, note
+from hypothesis import strategies as st
 
 import lrkit as lk
 
 # A RuntimeWarning from numpy means an overflow or a NaN somewhere: make it fail.
 # A drawn CAWB whose restarts lie outside the run is said once where the strategy builds it
 # (asserted in recipe()); copies and configs built again from it say it again: not checked here.
-pytestmark = [pytest.mark.filterwarnings("error::RuntimeWarning"),
-              pytest.mark.filterwarnings("ignore:CAWB. restart epochs .* are not between:lrkit.DropInWarning")]
+pytestmark = [
+    pytest.mark.filterwarnings("error::RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:CAWB. restart epochs .* are not between:lrkit.DropInWarning"),
+]
 
 # -- strategies: valid instances of every registered kind ---------------------------------
 
@@ -103,8 +106,16 @@ def one_cycle(draw):
     if draw(st.booleans()):
         kw["start_lr"] = draw(st.floats(0.0, p))
         kw["min_lr"] = draw(st.floats(0.0, p))
-    return build(draw, lk.OneCycle, p, draw(st.integers(8, 1000)), pct_start=draw(st.floats(0.1, 0.45)),
-                 shape=draw(st.sampled_from(["cosine", "linear"])), three_phase=draw(st.booleans()), **kw)
+    return build(
+        draw,
+        lk.OneCycle,
+        p,
+        draw(st.integers(8, 1000)),
+        pct_start=draw(st.floats(0.1, 0.45)),
+        shape=draw(st.sampled_from(["cosine", "linear"])),
+        three_phase=draw(st.booleans()),
+        **kw,
+    )
 
 
 @st.composite
@@ -118,8 +129,14 @@ def wsd(draw):
 @st.composite
 def cosine_restarts(draw):
     p, lo = draw(peak_min())
-    return lk.CosineRestarts(p, draw(lengths), draw(st.sampled_from([1.0, 1.5, 2.0, 3.0])), lo,
-                             draw(fractions01), draw(st.one_of(st.none(), st.integers(1, 6))))
+    return lk.CosineRestarts(
+        p,
+        draw(lengths),
+        draw(st.sampled_from([1.0, 1.5, 2.0, 3.0])),
+        lo,
+        draw(fractions01),
+        draw(st.one_of(st.none(), st.integers(1, 6))),
+    )
 
 
 @st.composite
@@ -138,16 +155,18 @@ def warmup_cosine(draw):
     # lengths far below a position's rounding (a warmup of 1e-311 steps after step 2)
     # cannot be represented as phases; they are not drawn
     W = draw(st.one_of(st.just(0.0), st.floats(1e-3, 0.99))) * T
-    return lk.WarmupCosine(p, T, W, lo, draw(fractions01),
-                           draw(st.sampled_from(["linear", "power", "exponential", "constant"])))
+    return lk.WarmupCosine(
+        p, T, W, lo, draw(fractions01), draw(st.sampled_from(["linear", "power", "exponential", "constant"]))
+    )
 
 
 @st.composite
 def recipe(draw):
     """The kinds registered by lrkit's recipe module (their own tests check their values)."""
     reg = lk.registered()
-    kind = draw(st.sampled_from(sorted(k for k in ("cawb", "torchvision_warmup", "yolox_cos", "yolox_step")
-                                       if k in reg)))
+    kind = draw(
+        st.sampled_from(sorted(k for k in ("cawb", "torchvision_warmup", "yolox_cos", "yolox_step") if k in reg))
+    )
     cls = reg[kind]
     if kind == "cawb":
         steps = sorted(set(draw(st.lists(st.integers(1, 30).map(float), max_size=3))))
@@ -155,8 +174,16 @@ def recipe(draw):
         epochs = draw(st.floats(1.0, 40.0))
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always", lk.DropInWarning)
-            s = build(draw, cls, epochs, eta_min=draw(st.floats(0.0, 1.0)), steps=steps,
-                      step_scale=draw(st.floats(0.1, 1.0)), warmup_epoch=warm, batchs=10 if warm else 0)
+            s = build(
+                draw,
+                cls,
+                epochs,
+                eta_min=draw(st.floats(0.0, 1.0)),
+                steps=steps,
+                step_scale=draw(st.floats(0.1, 1.0)),
+                warmup_epoch=warm,
+                batchs=10 if warm else 0,
+            )
         # restart epochs outside (warmup_epoch, epochs) are ignored as in the original, and said once
         # (the last epoch itself, which changes nothing, without a word)
         dropin = [str(w.message) for w in said if issubclass(w.category, lk.DropInWarning)]
@@ -176,14 +203,26 @@ def recipe(draw):
 
 @st.composite
 def product(draw):
-    return lk.registered()["product"](draw(st.lists(st.one_of(constant(), step(), cosine()), min_size=1,
-                                                    max_size=3)))
+    return lk.registered()["product"](draw(st.lists(st.one_of(constant(), step(), cosine()), min_size=1, max_size=3)))
 
 
-_core = [constant(), cosine(), linear(), polynomial(), step(), multistep(), exponential(), inverse_sqrt(), tanh(),
-         one_cycle(), wsd(), cosine_restarts(), cyclic(), warmup_cosine()]
-_extra = ([recipe()] if "yolox_cos" in lk.registered() else []) + \
-         ([product()] if "product" in lk.registered() else [])
+_core = [
+    constant(),
+    cosine(),
+    linear(),
+    polynomial(),
+    step(),
+    multistep(),
+    exponential(),
+    inverse_sqrt(),
+    tanh(),
+    one_cycle(),
+    wsd(),
+    cosine_restarts(),
+    cyclic(),
+    warmup_cosine(),
+]
+_extra = ([recipe()] if "yolox_cos" in lk.registered() else []) + ([product()] if "product" in lk.registered() else [])
 leaves = st.one_of(*_core, *_extra)
 
 
@@ -192,8 +231,14 @@ def composites(inner: st.SearchStrategy) -> st.SearchStrategy:
     def warmup(draw):
         shape = draw(st.sampled_from(["linear", "power", "exponential", "constant"]))
         tau = draw(st.one_of(st.none(), st.floats(0.5, 100.0)))
-        return lk.Warmup(draw(inner), draw(st.one_of(st.just(0.0), lengths)), shape, draw(fractions01),
-                         power=draw(st.floats(0.25, 4.0)), tau=tau)
+        return lk.Warmup(
+            draw(inner),
+            draw(st.one_of(st.just(0.0), lengths)),
+            shape,
+            draw(fractions01),
+            power=draw(st.floats(0.25, 4.0)),
+            tau=tau,
+        )
 
     @st.composite
     def hold(draw):
@@ -247,8 +292,13 @@ def schedule_and_positions(draw):
     s = draw(schedules)
     note(repr(s))
     horizon = s.length if math.isfinite(s.length) and s.length > 0 else 1000.0
-    rnd = draw(st.lists(st.one_of(st.floats(0.0, 1.5 * horizon), st.integers(0, int(1.5 * horizon) + 1).map(float)),
-                        min_size=1, max_size=30))
+    rnd = draw(
+        st.lists(
+            st.one_of(st.floats(0.0, 1.5 * horizon), st.integers(0, int(1.5 * horizon) + 1).map(float)),
+            min_size=1,
+            max_size=30,
+        )
+    )
     return s, rnd + _phase_points(s) + [0.0]
 
 
@@ -257,6 +307,7 @@ def bits(x) -> np.ndarray:
 
 
 # -- evaluation --------------------------------------------------------------------------------
+
 
 @given(schedule_and_positions())
 def test_scalar_and_array_paths_agree_bit_for_bit(sp):
@@ -325,8 +376,13 @@ def test_warmups_are_monotone_non_decreasing(s, us):
         assert np.all(np.diff(v) >= 0), (p, ts, v)
 
 
-@given(st.sampled_from(["linear", "power", "exponential", "constant"]), lengths, st.floats(1e-3, 10.0),
-       fractions01, st.floats(0.25, 4.0))
+@given(
+    st.sampled_from(["linear", "power", "exponential", "constant"]),
+    lengths,
+    st.floats(1e-3, 10.0),
+    fractions01,
+    st.floats(0.25, 4.0),
+)
 def test_warmup_shapes_monotone_and_reach_the_schedule(shape, W, peak, sf, power):
     s = lk.Warmup(lk.Cosine(peak, 100.0), W, shape, sf, power=power)
     ts = np.linspace(0.0, W, 257)[:-1]
@@ -359,6 +415,7 @@ def test_declared_continuous_joins_are_continuous(s):
 
 
 # -- value semantics ---------------------------------------------------------------------------
+
 
 @given(schedule_and_positions())
 def test_dict_json_round_trip_gives_an_equal_schedule_with_identical_values(sp):
@@ -400,8 +457,9 @@ def test_huge_positions_give_finite_values(s, t):
     assert bits(s(np.array([t]))) == bits([v])
 
 
-@given(schedules, st.one_of(st.floats(max_value=-1e-300), st.just(math.nan), st.just(math.inf),
-                            st.integers(max_value=-1)))
+@given(
+    schedules, st.one_of(st.floats(max_value=-1e-300), st.just(math.nan), st.just(math.inf), st.integers(max_value=-1))
+)
 def test_bad_positions_raise_value_error(s, t):
     for x in (t, np.array([0.0, t]), np.float64(t)):
         with pytest.raises(ValueError, match="position"):

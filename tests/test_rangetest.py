@@ -35,15 +35,18 @@ def test_sweep_formulas(a, b, n):
         assert [s(int(k)) for k in i] == s(i).tolist()  # scalar and array evaluation agree
 
 
-@pytest.mark.parametrize("kw,msg", [
-    (dict(start_lr=1.0, end_lr=1.0, num_iter=10), r"start_lr \(1.0\) must be below end_lr \(1.0\)"),
-    (dict(start_lr=0.0, end_lr=1.0, num_iter=10), "start_lr must be > 0 for an exponential sweep"),
-    (dict(start_lr=-1.0, end_lr=1.0, num_iter=10, step_mode="linear"), "start_lr must be >= 0"),
-    (dict(start_lr=1e-3, end_lr=1.0, num_iter=1), "num_iter must be >= 2, got 1"),
-    (dict(start_lr=1e-3, end_lr=math.inf, num_iter=10), "end_lr must be finite"),
-    (dict(start_lr=1e-3, end_lr=1.0, num_iter=10, step_mode="cos"), "step_mode must be 'exp'"),
-    (dict(start_lr=1e-3, end_lr=1.0, num_iter=10, flavor="fastai"), "flavor must be one of"),
-])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        (dict(start_lr=1.0, end_lr=1.0, num_iter=10), r"start_lr \(1.0\) must be below end_lr \(1.0\)"),
+        (dict(start_lr=0.0, end_lr=1.0, num_iter=10), "start_lr must be > 0 for an exponential sweep"),
+        (dict(start_lr=-1.0, end_lr=1.0, num_iter=10, step_mode="linear"), "start_lr must be >= 0"),
+        (dict(start_lr=1e-3, end_lr=1.0, num_iter=1), "num_iter must be >= 2, got 1"),
+        (dict(start_lr=1e-3, end_lr=math.inf, num_iter=10), "end_lr must be finite"),
+        (dict(start_lr=1e-3, end_lr=1.0, num_iter=10, step_mode="cos"), "step_mode must be 'exp'"),
+        (dict(start_lr=1e-3, end_lr=1.0, num_iter=10, flavor="fastai"), "flavor must be one of"),
+    ],
+)
 def test_sweep_refuses(kw, msg):
     with pytest.raises(ValueError, match=msg):
         sweep(**kw)
@@ -100,7 +103,7 @@ CURVE = [2.3, 2.2, 2.0, 1.7, 1.2, 0.9, 0.8, 0.85, 1.1, 1.9, 3.5, 7.0, 15.0, 40.0
 def test_recorder_torch_lr_finder(f, th):
     rec = record_all(LossRecorder(f, th), CURVE)
     assert rec.losses == ema_torch_lr_finder(CURVE, f, th)
-    assert rec.raw_losses == CURVE[:len(rec)]
+    assert rec.raw_losses == CURVE[: len(rec)]
     assert (rec.stop_reason is not None) == (len(rec) < len(CURVE))
 
 
@@ -126,14 +129,17 @@ def test_recorder_stops_at_a_non_finite_loss(flavor, bad):
     assert len(rec) == 1 and "update 0" in rec.stop_reason
 
 
-@pytest.mark.parametrize("kw,msg", [
-    (dict(smooth_f=1.0), r"smooth_f must be in \[0, 1\)"),
-    (dict(smooth_f=-0.1), r"smooth_f must be in \[0, 1\)"),
-    (dict(smooth_f=0.0, flavor="lightning"), r"smooth_f must be in \(0, 1\) for the lightning flavor"),
-    (dict(diverge_th=0.0), "diverge_th must be > 0"),
-    (dict(diverge_th=math.nan), "diverge_th must be finite"),
-    (dict(flavor="keras"), "flavor must be one of"),
-])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        (dict(smooth_f=1.0), r"smooth_f must be in \[0, 1\)"),
+        (dict(smooth_f=-0.1), r"smooth_f must be in \[0, 1\)"),
+        (dict(smooth_f=0.0, flavor="lightning"), r"smooth_f must be in \(0, 1\) for the lightning flavor"),
+        (dict(diverge_th=0.0), "diverge_th must be > 0"),
+        (dict(diverge_th=math.nan), "diverge_th must be finite"),
+        (dict(flavor="keras"), "flavor must be one of"),
+    ],
+)
 def test_recorder_refuses(kw, msg):
     with pytest.raises(ValueError, match=msg):
         LossRecorder(**kw)
@@ -147,7 +153,7 @@ def test_run_stops_and_says_why():
     rt = RangeTest(1e-4, 10.0, 50, diverge_th=3.0)
     res = rt.run(lambda i, lr: 1.0 + 50 * lr)
     assert res.stopped_early and res.stop_reason.startswith("diverged")
-    assert res.lrs == rt.lrs()[:len(res)]
+    assert res.lrs == rt.lrs()[: len(res)]
 
     def update(i, lr):
         if i == 7:
@@ -261,10 +267,10 @@ def fastai_valley(lrs, losses):
 
 def fastai_trim(lrs, losses, num_it):
     """What fastai's lr_find hands its rules: [num_it // 10 : -5], cut at the first NaN."""
-    lrs, losses = np.array(lrs[num_it // 10:-5]), np.array(losses[num_it // 10:-5])
+    lrs, losses = np.array(lrs[num_it // 10 : -5]), np.array(losses[num_it // 10 : -5])
     nan = np.flatnonzero(np.isnan(losses))
     if nan.size:
-        lrs, losses = lrs[:nan[0]], losses[:nan[0]]
+        lrs, losses = lrs[: nan[0]], losses[: nan[0]]
     return lrs, losses
 
 

@@ -23,7 +23,7 @@ def _data():
     x, y = load_digits(return_X_y=True)
     x = jnp.asarray(x / 16.0, dtype=jnp.float32)
     y = jnp.asarray(y)
-    return [(x[i:i + 64], y[i:i + 64]) for i in range(0, len(x), 64)]
+    return [(x[i : i + 64], y[i : i + 64]) for i in range(0, len(x), 64)]
 
 
 DATA = _data()
@@ -31,8 +31,12 @@ DATA = _data()
 
 def init(seed=0):
     k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
-    return {"w1": jax.random.normal(k1, (64, 32)) * 0.1, "b1": jnp.zeros(32),
-            "w2": jax.random.normal(k2, (32, 10)) * 0.1, "b2": jnp.zeros(10)}
+    return {
+        "w1": jax.random.normal(k1, (64, 32)) * 0.1,
+        "b1": jnp.zeros(32),
+        "w2": jax.random.normal(k2, (32, 10)) * 0.1,
+        "b2": jnp.zeros(10),
+    }
 
 
 def loss_fn(p, batch):
@@ -51,8 +55,11 @@ def leaves(tree):
 
 @pytest.mark.parametrize("a,b,n,mode", [(1e-5, 3.0, 40, "exp"), (1e-4, 1e4, 60, "exp"), (1e-4, 2.0, 30, "linear")])
 def test_same_run_as_a_hand_written_loop(a, b, n, mode):
-    lrs = ([a * (b / a) ** (i / (n - 1)) for i in range(n)] if mode == "exp" else
-           [a + (i / (n - 1)) * (b - a) for i in range(n)])
+    lrs = (
+        [a * (b / a) ** (i / (n - 1)) for i in range(n)]
+        if mode == "exp"
+        else [a + (i / (n - 1)) * (b - a) for i in range(n)]
+    )
     params = init()
     state = OPT.init(params)
     p, s = params, state
@@ -68,7 +75,7 @@ def test_same_run_as_a_hand_written_loop(a, b, n, mode):
             break
     before = leaves(params) + leaves(state)
     res = range_test(STEP, params, state, DATA, start_lr=a, end_lr=b, num_iter=n, step_mode=mode)
-    assert res.lrs == lrs[:len(sm)] and res.raw_losses == raw and res.losses == sm
+    assert res.lrs == lrs[: len(sm)] and res.raw_losses == raw and res.losses == sm
     after = leaves(params) + leaves(state)
     assert all(x.tobytes() == y.tobytes() for x, y in zip(before, after))
     if b == 1e4:
@@ -77,9 +84,9 @@ def test_same_run_as_a_hand_written_loop(a, b, n, mode):
 
 def test_optax_step_is_plain_optax():
     """optax_step at lr equals Adam applied by hand. inject_hyperparams keeps b1, b2 and eps
-    as float32 arrays (float32(0.999) moves 1 - b2 by 1e-5 relative), so the hand-written Adam
-    gets them so too. Both eager: the same floats (under jit XLA fuses differently, and Adam's
-normalisation of tiny gradients magnifies an ulp over a few steps)."""
+        as float32 arrays (float32(0.999) moves 1 - b2 by 1e-5 relative), so the hand-written Adam
+        gets them so too. Both eager: the same floats (under jit XLA fuses differently, and Adam's
+    normalisation of tiny gradients magnifies an ulp over a few steps)."""
     step = optax_step(loss_fn, OPT, jit=False)
     params = init(1)
     state = OPT.init(params)
@@ -105,8 +112,7 @@ def test_lightning_flavor_and_nan_stop():
         p, s, loss = STEP(p, s, batch, lr)
         return p, s, loss * (math.nan if len(seen) == 5 else 1.0)
 
-    res = range_test(step, params, OPT.init(params), DATA, start_lr=1e-4, end_lr=1.0, num_iter=20,
-                     flavor="lightning")
+    res = range_test(step, params, OPT.init(params), DATA, start_lr=1e-4, end_lr=1.0, num_iter=20, flavor="lightning")
     assert seen == [1e-4] + [1e-4 * (1.0 / 1e-4) ** ((i + 1) / 20) for i in range(1, 5)]
     assert len(res) == 5 and res.stop_reason.startswith("non-finite loss at update 4")
 

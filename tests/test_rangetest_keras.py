@@ -26,7 +26,7 @@ def _digits():
 
 
 X, Y = _digits()
-DATA = [(X[i:i + 64], Y[i:i + 64]) for i in range(0, len(X), 64)]
+DATA = [(X[i : i + 64], Y[i : i + 64]) for i in range(0, len(X), 64)]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -69,11 +69,16 @@ def warm(model, steps=3):
         model.train_on_batch(xb, yb)
 
 
-@pytest.mark.parametrize("opt,a,b,n,mode", [("adam", 1e-5, 3.0, 40, "exp"), ("sgd", 1e-4, 1000.0, 60, "exp"),
-                                             ("sgd", 1e-4, 4.0, 30, "linear")])
+@pytest.mark.parametrize(
+    "opt,a,b,n,mode",
+    [("adam", 1e-5, 3.0, 40, "exp"), ("sgd", 1e-4, 1000.0, 60, "exp"), ("sgd", 1e-4, 4.0, 30, "linear")],
+)
 def test_same_run_as_a_hand_written_loop(opt, a, b, n, mode):
-    lrs = ([a * (b / a) ** (i / (n - 1)) for i in range(n)] if mode == "exp" else
-           [a + (i / (n - 1)) * (b - a) for i in range(n)])
+    lrs = (
+        [a * (b / a) ** (i / (n - 1)) for i in range(n)]
+        if mode == "exp"
+        else [a + (i / (n - 1)) * (b - a) for i in range(n)]
+    )
     ref = make(opt)
     raw, sm, best = [], [], None
     for i in range(n):
@@ -90,7 +95,7 @@ def test_same_run_as_a_hand_written_loop(opt, a, b, n, mode):
     before = state_of(model)
     res = range_test(model, DATA, start_lr=a, end_lr=b, num_iter=n, step_mode=mode)
     assert_same(state_of(model), before)
-    assert res.lrs == lrs[:len(sm)] and res.raw_losses == raw and res.losses == sm
+    assert res.lrs == lrs[: len(sm)] and res.raw_losses == raw and res.losses == sm
     if b == 1000.0:
         assert res.stopped_early and res.stop_reason is not None
 

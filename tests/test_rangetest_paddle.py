@@ -21,8 +21,9 @@ def _batches(bs: int = 64):
 
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype("float32")
-    return [(paddle.to_tensor(x[i:i + bs]), paddle.to_tensor(y[i:i + bs].astype("int64")))
-            for i in range(0, len(x), bs)]
+    return [
+        (paddle.to_tensor(x[i : i + bs]), paddle.to_tensor(y[i : i + bs].astype("int64"))) for i in range(0, len(x), bs)
+    ]
 
 
 DATA = _batches()
@@ -36,16 +37,22 @@ def make(opt: str = "adam", lr: float = 1e-3, seed: int = 0, dropout: float = 0.
         layers.append(paddle.nn.Dropout(dropout))
     m = paddle.nn.Sequential(*layers, paddle.nn.Linear(32, 10))
     rate = paddle.optimizer.lr.StepDecay(lr, step_size=2, gamma=0.5) if scheduler else lr
-    o = (paddle.optimizer.Adam(rate, parameters=m.parameters()) if opt == "adam" else
-         paddle.optimizer.Momentum(rate, momentum=0.9, parameters=m.parameters()))
+    o = (
+        paddle.optimizer.Adam(rate, parameters=m.parameters())
+        if opt == "adam"
+        else paddle.optimizer.Momentum(rate, momentum=0.9, parameters=m.parameters())
+    )
     return m, o
 
 
 def state_of(model, optimizer) -> list:
     out = [("p", k, v.numpy().copy()) for k, v in model.state_dict().items()]
     out += [("g", p.name, None if p.grad is None else p.grad.numpy().copy()) for p in model.parameters()]
-    out += [("s", k, v.numpy().copy() if hasattr(v, "numpy") else v) for k, v in optimizer.state_dict().items()
-            if k != "LR_Scheduler"]
+    out += [
+        ("s", k, v.numpy().copy() if hasattr(v, "numpy") else v)
+        for k, v in optimizer.state_dict().items()
+        if k != "LR_Scheduler"
+    ]
     out.append(("lr", None, optimizer.get_lr()))
     out.append(("modes", None, [m.training for m in model.sublayers(include_self=True)]))
     return out
@@ -93,23 +100,32 @@ def reference(opt, lrs, num_iter, smooth, th, lightning=False):
         sm.append(s)
         if stop:
             break
-    return lrs[:len(sm)], raw, sm
+    return lrs[: len(sm)], raw, sm
 
 
-@pytest.mark.parametrize("opt,a,b,n,mode,flavor", [
-    ("adam", 1e-5, 3.0, 60, "exp", "torch-lr-finder"),
-    ("momentum", 1e-4, 1000.0, 80, "exp", "torch-lr-finder"),  # diverges
-    ("momentum", 1e-4, 5.0, 40, "linear", "torch-lr-finder"),
-    ("adam", 1e-5, 3.0, 50, "exp", "lightning"),
-])
+@pytest.mark.parametrize(
+    "opt,a,b,n,mode,flavor",
+    [
+        ("adam", 1e-5, 3.0, 60, "exp", "torch-lr-finder"),
+        ("momentum", 1e-4, 1000.0, 80, "exp", "torch-lr-finder"),  # diverges
+        ("momentum", 1e-4, 5.0, 40, "linear", "torch-lr-finder"),
+        ("adam", 1e-5, 3.0, 50, "exp", "lightning"),
+    ],
+)
 def test_same_run_as_a_hand_written_loop(opt, a, b, n, mode, flavor):
     if flavor == "torch-lr-finder":
-        lrs = ([a * (b / a) ** (i / (n - 1)) for i in range(n)] if mode == "exp" else
-               [a + (i / (n - 1)) * (b - a) for i in range(n)])
+        lrs = (
+            [a * (b / a) ** (i / (n - 1)) for i in range(n)]
+            if mode == "exp"
+            else [a + (i / (n - 1)) * (b - a) for i in range(n)]
+        )
         smooth, th = 0.05, 5.0
     else:
-        lrs = [a] + ([a * (b / a) ** ((i + 1) / n) for i in range(1, n)] if mode == "exp" else
-                     [a + ((i + 1) / n) * (b - a) for i in range(1, n)])
+        lrs = [a] + (
+            [a * (b / a) ** ((i + 1) / n) for i in range(1, n)]
+            if mode == "exp"
+            else [a + ((i + 1) / n) * (b - a) for i in range(1, n)]
+        )
         smooth, th = 0.02, 4.0
     want_lrs, want_raw, want = reference(opt, lrs, n, smooth, th, lightning=flavor == "lightning")
     model, optimizer = make(opt)
@@ -141,8 +157,9 @@ def test_restores_bit_for_bit_after_a_nan_from_the_first_update(scheduler):
     warm(model, optimizer)
     before = state_of(model, optimizer)
     # (NaN inputs would not do: Paddle's ReLU maps NaN to 0)
-    res = range_test(model, optimizer, step=lambda b: LOSS(model(b[0]), b[1]) * math.nan, data=DATA,
-                     start_lr=1e-4, num_iter=20)
+    res = range_test(
+        model, optimizer, step=lambda b: LOSS(model(b[0]), b[1]) * math.nan, data=DATA, start_lr=1e-4, num_iter=20
+    )
     assert len(res) == 1 and res.stop_reason.startswith("non-finite loss at update 0")
     assert_same(state_of(model, optimizer), before)
 

@@ -55,8 +55,11 @@ def net(seed: int = 0, dropout: float = 0.0) -> torch.nn.Module:
 
 def make(opt: str = "adam", lr: float = 1e-3, seed: int = 0, dropout: float = 0.0):
     m = net(seed, dropout)
-    o = torch.optim.Adam(m.parameters(), lr=lr) if opt == "adam" else torch.optim.SGD(m.parameters(), lr=lr,
-                                                                                        momentum=0.9)
+    o = (
+        torch.optim.Adam(m.parameters(), lr=lr)
+        if opt == "adam"
+        else torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9)
+    )
     return m, o
 
 
@@ -98,8 +101,11 @@ def warm(model, optimizer, steps: int = 3) -> None:
 
 @contextlib.contextmanager
 def quiet():
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-            warnings.catch_warnings():
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore")
         yield
 
@@ -110,8 +116,15 @@ def peer_finder(opt, lr, start_lr, end_lr, num_iter, step_mode, accumulation_ste
     model, optimizer = make(opt, lr)
     finder = LRFinder(model, optimizer, LOSS)
     with quiet():
-        finder.range_test(loader(batch_size), start_lr=start_lr, end_lr=end_lr, num_iter=num_iter,
-                          step_mode=step_mode, accumulation_steps=accumulation_steps, **kw)
+        finder.range_test(
+            loader(batch_size),
+            start_lr=start_lr,
+            end_lr=end_lr,
+            num_iter=num_iter,
+            step_mode=step_mode,
+            accumulation_steps=accumulation_steps,
+            **kw,
+        )
     return finder
 
 
@@ -167,8 +180,16 @@ CASES = {
     # SGD with momentum up to 100: diverges, early stop
     "sgd-exp-diverges": dict(opt="sgd", lr=1e-3, start_lr=1e-4, end_lr=100.0, num_iter=80, step_mode="exp"),
     # linear, from the optimizer's own lr, 2 batches per update
-    "sgd-linear-accumulate": dict(opt="sgd", lr=1e-3, start_lr=None, end_lr=5.0, num_iter=40, step_mode="linear",
-                                  accumulation_steps=2, batch_size=32),
+    "sgd-linear-accumulate": dict(
+        opt="sgd",
+        lr=1e-3,
+        start_lr=None,
+        end_lr=5.0,
+        num_iter=40,
+        step_mode="linear",
+        accumulation_steps=2,
+        batch_size=32,
+    ),
 }
 
 
@@ -235,17 +256,34 @@ def lightning_run(start_lr, end_lr, num_iter, mode, opt="adam", threshold=4.0):
             return LOSS(self.m(x), y)
 
         def configure_optimizers(self):
-            return (torch.optim.Adam(self.parameters(), lr=1e-3) if opt == "adam" else
-                    torch.optim.SGD(self.parameters(), lr=1e-3, momentum=0.9))
+            return (
+                torch.optim.Adam(self.parameters(), lr=1e-3)
+                if opt == "adam"
+                else torch.optim.SGD(self.parameters(), lr=1e-3, momentum=0.9)
+            )
 
     import tempfile
 
     with tempfile.TemporaryDirectory() as d, quiet():
-        trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                             enable_progress_bar=False, enable_model_summary=False, default_root_dir=d)
-        finder = Tuner(trainer).lr_find(Module(), train_dataloaders=loader(), min_lr=start_lr, max_lr=end_lr,
-                                        num_training=num_iter, mode=mode, early_stop_threshold=threshold,
-                                        update_attr=False)
+        trainer = pl.Trainer(
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            default_root_dir=d,
+        )
+        finder = Tuner(trainer).lr_find(
+            Module(),
+            train_dataloaders=loader(),
+            min_lr=start_lr,
+            max_lr=end_lr,
+            num_training=num_iter,
+            mode=mode,
+            early_stop_threshold=threshold,
+            update_attr=False,
+        )
     return finder
 
 
@@ -254,8 +292,9 @@ def test_same_run_as_lightning(mode, opt, end_lr, n):
     finder = lightning_run(1e-5, end_lr, n, mode, opt)
     model, optimizer = make(opt, 1e-3)
     before = state_of(model, optimizer)
-    res = range_test(model, optimizer, LOSS, loader(), start_lr=1e-5, end_lr=end_lr, num_iter=n, step_mode=mode,
-                     flavor="lightning")
+    res = range_test(
+        model, optimizer, LOSS, loader(), start_lr=1e-5, end_lr=end_lr, num_iter=n, step_mode=mode, flavor="lightning"
+    )
     assert_same(state_of(model, optimizer), before)
     assert res.lrs == finder.results["lr"]
     assert res.losses == finder.results["loss"]
@@ -335,7 +374,8 @@ def test_training_continues_as_if_the_test_never_ran(restore_rng):
             if k == 9:
                 break
         return [p.detach().clone() for p in model.parameters()] + [
-            v.clone() for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v)]
+            v.clone() for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v)
+        ]
 
     a, b = train(False), train(True)
     same = all(torch.equal(p, q) for p, q in zip(a, b))
@@ -347,8 +387,9 @@ def test_multiple_groups_sweep_from_their_own_lr_like_torch_lr_finder():
 
     def build():
         m = net(0)
-        o = torch.optim.SGD([{"params": m[0].parameters(), "lr": 1e-3},
-                             {"params": m[2].parameters(), "lr": 1e-4}], lr=1e-3)
+        o = torch.optim.SGD(
+            [{"params": m[0].parameters(), "lr": 1e-3}, {"params": m[2].parameters(), "lr": 1e-4}], lr=1e-3
+        )
         return m, o
 
     m1, o1 = build()

@@ -26,8 +26,13 @@ def test_every_readme_python_block_runs_on_its_own(i, tmp_path, monkeypatch) -> 
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = str(sock.getsockname()[1])
-        r = subprocess.run([sys.executable, "-c", BLOCKS[i]], capture_output=True, text=True, timeout=600,
-                           env=dict(os.environ, MASTER_PORT=port))
+        r = subprocess.run(
+            [sys.executable, "-c", BLOCKS[i]],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=dict(os.environ, MASTER_PORT=port),
+        )
         assert r.returncode == 0, r.stderr[-3000:]
         return
     exec(compile(BLOCKS[i], f"README.md block {i}", "exec"), {"__name__": "readme"})

@@ -9,15 +9,14 @@ import math
 import pickle
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from reference import REF, SteppedCAWB
 
 import lrkit as lk
 from lrkit.recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 
-from reference import REF, SteppedCAWB
 CASES = REF["cases"]
 
 
@@ -53,6 +52,7 @@ LF_NAMED = {"cos_0.8_0.2": CawbLf("cos", 0.8, 0.2), "linear_0.9_0.1": CawbLf("li
 
 # -- reference cases ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("c", cases("get_lr_scheduler"), ids=lambda c: f"{c['lr_decay_type']}-T{c['total_iters']}")
 def test_get_lr_scheduler_reproduces_the_reference_bit_for_bit(c):
     kw = {k: c[k] for k in ("warmup_iters_ratio", "warmup_lr_ratio", "no_aug_iter_ratio", "step_num") if k in c}
@@ -79,8 +79,16 @@ def test_torchvision_warmup_reproduces_the_reference_bit_for_bit(c):
 
 def _cawb(c: dict, lf_table: dict) -> CAWB:
     with ignored_restarts(**c):
-        return CAWB(c["epochs"], c["eta_min"], c["steps"], c["step_scale"], lf_table[c["lf_id"]], c["batchs"],
-                    c["warmup_epoch"], c["epoch_scale"])
+        return CAWB(
+            c["epochs"],
+            c["eta_min"],
+            c["steps"],
+            c["step_scale"],
+            lf_table[c["lf_id"]],
+            c["batchs"],
+            c["warmup_epoch"],
+            c["epoch_scale"],
+        )
 
 
 @pytest.mark.parametrize("lf_table", [LF_NAMED, LF_FUNCS], ids=["named-lf", "python-lf"])
@@ -115,7 +123,7 @@ KW = [
     dict(epochs=12.5, steps=[3.5, 7.25], batchs=2, warmup_epoch=1.5, epoch_scale=0.0),
     dict(epochs=20, steps=[5, 5, 12, 25, -1], step_scale=1.25, eta_min=0.0),
     dict(epochs=10, steps=[], batchs=5, warmup_epoch=0.6),
-    dict(epochs=20, steps=[8, 14], batchs=0, warmup_epoch=3),      # no ramp, cosine shifted by 3
+    dict(epochs=20, steps=[8, 14], batchs=0, warmup_epoch=3),  # no ramp, cosine shifted by 3
     dict(epochs=9.5, steps=[4], batchs=0, warmup_epoch=2.5, epoch_scale=0.5),
 ]
 
@@ -209,8 +217,8 @@ def test_cawb_warmup_epoch_without_batchs_shifts_the_cosine_with_no_ramp():
     applied, step_returns, batch_returns = [], [], []
     for _ in range(E + 4):
         batch_returns.append(ref.step_batch())
-        applied.append(list(ref.lrs))               # the lrs this epoch trains with
-        step_returns.append(ref.step())             # step() at the end of the epoch
+        applied.append(list(ref.lrs))  # the lrs this epoch trains with
+        step_returns.append(ref.step())  # step() at the end of the epoch
 
     s = CAWB(epochs=E, eta_min=eta, steps=steps, step_scale=ss, batchs=0, warmup_epoch=we, epoch_scale=es)
     assert s.warmup_iters == 0 and s.boundaries == (3.0, 8.0, 14.0, 20.0)
@@ -221,8 +229,9 @@ def test_cawb_warmup_epoch_without_batchs_shifts_the_cosine_with_no_ramp():
     # the canonical loop: position = epoch (batchs = 0); epoch 0 keeps the base lrs
     assert applied[0] == base
     assert [[s.batch_lr(b, e) for b in base] for e in range(len(applied))] == applied
-    np.testing.assert_allclose(np.array(base)[None, :] * s(np.arange(len(applied), dtype=float))[:, None],
-                               applied, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(
+        np.array(base)[None, :] * s(np.arange(len(applied), dtype=float))[:, None], applied, rtol=1e-12, atol=0
+    )
     # the shift: epoch 1's step() (iters 0) sees t - B[0] = -3, so the epochs up to the
     # first boundary climb back up the cosine towards its peak instead of starting there
     assert s.locate(0) == (1.0, -3.0, 6.0)
@@ -231,11 +240,16 @@ def test_cawb_warmup_epoch_without_batchs_shifts_the_cosine_with_no_ramp():
     # (restart epochs 8 and 14 take effect in epochs 10 and 16), then the curve past epochs
     assert s.restart_epochs() == [10, 16]
     assert [(p.name, p.start, p.end) for p in s.phases()] == [
-        ("cycle 1", 0.0, 10.0), ("cycle 2", 10.0, 16.0), ("cycle 3", 16.0, 20.0), ("past epochs", 20.0, math.inf)]
+        ("cycle 1", 0.0, 10.0),
+        ("cycle 2", 10.0, 16.0),
+        ("cycle 3", 16.0, 20.0),
+        ("past epochs", 20.0, math.inf),
+    ]
     assert all(p.start_value == s(p.start) for p in s.phases())
 
 
 # -- the warmup multiplier -----------------------------------------------------------------------
+
 
 def test_torchvision_warmup_formula_and_zero_length():
     s = TorchvisionWarmup(1000, 0.001)
@@ -262,6 +276,7 @@ def test_torchvision_warmup_factor_at_or_above_one_falls_to_one(wf):
 
 
 # -- tiny runs of the YOLOX cosine ---------------------------------------------------------------
+
 
 def original_yolox_cos(lr, min_lr, T, wr=0.1, sr=0.1, nr=0.3):
     """The documented function, as the original evaluates it (it may divide by zero)."""
@@ -295,8 +310,8 @@ def test_yolox_cos_tiny_runs_never_fail_and_match_at_integers(T, ratios):
 def test_yolox_cos_shape_quadratic_warmup_cosine_flat_tail():
     f = YoloxCos(0.01, 0.0001, 300)
     assert (f.warmup_iters, f.no_aug_iters, f.warmup_lr_start) == (3.0, 15.0, 0.001)
-    assert f(1.5) == (0.01 - 0.001) * 0.5 ** 2 + 0.001  # quadratic, not linear
-    assert f(285) == f(299) == f(10_000) == 0.0001       # flat tail for the last N
+    assert f(1.5) == (0.01 - 0.001) * 0.5**2 + 0.001  # quadratic, not linear
+    assert f(285) == f(299) == f(10_000) == 0.0001  # flat tail for the last N
     assert f(3 + (285 - 3) / 2) == pytest.approx(0.0001 + 0.5 * (0.01 - 0.0001), rel=1e-12)
     names = [p.name for p in f.phases()]
     assert names == ["warmup (quadratic)", "cosine", "hold min_lr"]
@@ -305,8 +320,8 @@ def test_yolox_cos_shape_quadratic_warmup_cosine_flat_tail():
 def test_yolox_step_keeps_decaying_past_the_end_and_uses_python_floor_division():
     f = YoloxStep(0.01, 0.0001, 300, 10)
     r = (0.0001 / 0.01) ** (1 / 9)
-    assert f(270) == 0.01 * r ** 9
-    assert f(330) == 0.01 * r ** 11
+    assert f(270) == 0.01 * r**9
+    assert f(330) == 0.01 * r**11
     g = YoloxStep(1.0, 0.5, 2.2, 2)
     assert g(2.2) == 1.0 * g.decay_rate ** (2.2 // 1.1)  # == 1, not floor(2.2 / 1.1) == 2
 
@@ -374,11 +389,16 @@ def test_cawb_rejects_bad_arguments(kw, exc, name):
         CAWB(**kw)
 
 
-@pytest.mark.parametrize("kw, name", [(dict(warmup_iters=-1, warmup_factor=0.1), "warmup_iters"),
-                                      (dict(warmup_iters=5, warmup_factor=-0.1), "warmup_factor"),
-                                      (dict(warmup_iters=5, warmup_factor=math.nan), "warmup_factor"),
-                                      (dict(warmup_iters=5, warmup_factor=math.inf), "warmup_factor"),
-                                      (dict(warmup_iters=math.nan, warmup_factor=0.1), "warmup_iters")])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        (dict(warmup_iters=-1, warmup_factor=0.1), "warmup_iters"),
+        (dict(warmup_iters=5, warmup_factor=-0.1), "warmup_factor"),
+        (dict(warmup_iters=5, warmup_factor=math.nan), "warmup_factor"),
+        (dict(warmup_iters=5, warmup_factor=math.inf), "warmup_factor"),
+        (dict(warmup_iters=math.nan, warmup_factor=0.1), "warmup_iters"),
+    ],
+)
 def test_torchvision_warmup_rejects_bad_arguments(kw, name):
     with pytest.raises(ValueError, match=name):
         TorchvisionWarmup(**kw)
@@ -408,8 +428,9 @@ def test_cawb_user_lf_values_are_checked():
 
 def test_cawb_named_lf_defaults_equal_the_builtin_decay():
     a, b = CAWB(epochs=20, steps=[7]), CAWB(epochs=20, steps=[7], lf="cos")
-    np.testing.assert_array_equal(bits([a.step_factor(n) for n in range(25)]),
-                                  bits([b.step_factor(n) for n in range(25)]))
+    np.testing.assert_array_equal(
+        bits([a.step_factor(n) for n in range(25)]), bits([b.step_factor(n) for n in range(25)])
+    )
 
 
 # -- schedules: config, pickle, arrays -----------------------------------------------------------
@@ -427,8 +448,9 @@ SCHEDULES = [
     TorchvisionWarmup(1000, 0.001),
     TorchvisionWarmup(0, 0.5),
     _CAWB_45,
-    CAWB(40, steps=[30, 10, 20], step_scale=0.5, lf=CawbLf("linear", 0.9, 0.1), batchs=3, warmup_epoch=2,
-         epoch_scale=4.0),
+    CAWB(
+        40, steps=[30, 10, 20], step_scale=0.5, lf=CawbLf("linear", 0.9, 0.1), batchs=3, warmup_epoch=2, epoch_scale=4.0
+    ),
     _CAWB_150,
     CAWB(12.5, steps=[3.5, 7.25], batchs=2, warmup_epoch=1.5),
     CAWB(30, steps=[10, 20]),
@@ -454,8 +476,9 @@ def test_round_trips_and_identities(s):
     vals = s(pos)
     np.testing.assert_array_equal(bits(vals), bits(back(pos)))
     np.testing.assert_array_equal(bits(vals), bits([s(float(x)) for x in pos]))
-    np.testing.assert_array_equal(bits(vals[:20]), bits([s(int(x)) if x.is_integer() else s(x)
-                                                         for x in pos[:20].tolist()]))
+    np.testing.assert_array_equal(
+        bits(vals[:20]), bits([s(int(x)) if x.is_integer() else s(x) for x in pos[:20].tolist()])
+    )
     assert np.all(np.isfinite(vals)) and np.all(vals >= 0)
     even = pos[: 2 * (len(pos) // 2)]
     assert s(even.reshape(2, -1)).shape == (2, len(even) // 2)
@@ -473,8 +496,19 @@ def test_python_lf_cannot_be_written_as_a_config():
 
 def test_config_kinds_and_named_lf():
     with ignored_restarts(45, [15, 30, 45], 5):
-        s = lk.from_dict({"type": "cawb", "epochs": 45, "steps": [15, 30, 45], "step_scale": 0.7, "batchs": 50,
-                          "warmup_epoch": 5, "lf": "cos", "lf_amplitude": 0.8, "lf_floor": 0.2})
+        s = lk.from_dict(
+            {
+                "type": "cawb",
+                "epochs": 45,
+                "steps": [15, 30, 45],
+                "step_scale": 0.7,
+                "batchs": 50,
+                "warmup_epoch": 5,
+                "lf": "cos",
+                "lf_amplitude": 0.8,
+                "lf_floor": 0.2,
+            }
+        )
     c = cases("CosineAnnealingWarmbootingLR")[0]
     assert s == _cawb(c, LF_NAMED)
     f = lk.from_dict({"type": "yolox_cos", "lr": 0.01, "min_lr": 0.0001, "total_iters": 300})
@@ -483,8 +517,9 @@ def test_config_kinds_and_named_lf():
     assert lk.from_dict({"type": "torchvision_warmup", "warmup_iters": 5, "warmup_factor": 0.1})(0) == 0.1
 
 
-@pytest.mark.parametrize("lr, min_lr, total, n", [(2, 1, 10, 6), (0.01, 0.0001, 300, 7), (1, 0.1, 1e4 / 3, 9),
-                                                    (0.1, 0.05, 999.9, 13)])
+@pytest.mark.parametrize(
+    "lr, min_lr, total, n", [(2, 1, 10, 6), (0.01, 0.0001, 300, 7), (1, 0.1, 1e4 / 3, 9), (0.1, 0.05, 999.9, 13)]
+)
 def test_yolox_step_phases_start_where_its_floor_division_steps(lr, min_lr, total, n):
     import math
 

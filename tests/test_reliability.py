@@ -16,10 +16,10 @@ import warnings
 
 import numpy as np
 import pytest
+from reference import SteppedCAWB
 
 import lrkit as lk
 from lrkit.recipes import DropInWarning, get_lr_scheduler
-from reference import SteppedCAWB
 
 FMAX = sys.float_info.max
 
@@ -33,37 +33,49 @@ def fast(fn, *args, limit=1.0):
 
 # -- 1. silent wrong values ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make", [
-    lambda: lk.CosineRestarts(1.0, period=1e-310),
-    lambda: lk.CosineRestarts(1.0, period=1e-200, period_mult=2),
-    lambda: lk.Cyclic(1, 1e308, 1e308, min_lr=0),
-    lambda: lk.Cyclic(1, 1e-12, min_lr=0),
-    lambda: lk.Cosine(1.0, 1e308),
-    lambda: lk.Linear(1.0, 1e305),
-    lambda: lk.CAWB(10, steps=[3, 6], step_scale=1e308),
-    lambda: lk.CAWB(10, steps=[2, 4, 6, 8], step_scale=1e100),
-    lambda: lk.CAWB(20, batchs=1e308, warmup_epoch=10),
-    lambda: lk.WarmupCosine(0.1, 100, 1e-323, shape="exponential"),
-    lambda: lk.Scale(lk.Constant(1e300), 1e300),
-    lambda: lk.Product([lk.Constant(1e200), lk.Linear(1e200, 10)]),
-    lambda: get_lr_scheduler("cos", 10, 0, 100, warmup_lr_ratio=1e308),
-    lambda: get_lr_scheduler("cos", 1e300, 0, 100, warmup_lr_ratio=1e10),
-])
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lk.CosineRestarts(1.0, period=1e-310),
+        lambda: lk.CosineRestarts(1.0, period=1e-200, period_mult=2),
+        lambda: lk.Cyclic(1, 1e308, 1e308, min_lr=0),
+        lambda: lk.Cyclic(1, 1e-12, min_lr=0),
+        lambda: lk.Cosine(1.0, 1e308),
+        lambda: lk.Linear(1.0, 1e305),
+        lambda: lk.CAWB(10, steps=[3, 6], step_scale=1e308),
+        lambda: lk.CAWB(10, steps=[2, 4, 6, 8], step_scale=1e100),
+        lambda: lk.CAWB(20, batchs=1e308, warmup_epoch=10),
+        lambda: lk.WarmupCosine(0.1, 100, 1e-323, shape="exponential"),
+        lambda: lk.Scale(lk.Constant(1e300), 1e300),
+        lambda: lk.Product([lk.Constant(1e200), lk.Linear(1e200, 10)]),
+        lambda: get_lr_scheduler("cos", 10, 0, 100, warmup_lr_ratio=1e308),
+        lambda: get_lr_scheduler("cos", 1e300, 0, 100, warmup_lr_ratio=1e10),
+    ],
+)
 def test_what_float64_cannot_hold_is_refused_when_built(make):
     with pytest.raises(ValueError):
         make()
 
 
-@pytest.mark.parametrize("s, t, expected", [
-    (lk.CosineRestarts(9e307, 10), 0.0, 9e307),
-    (lk.CosineRestarts(1.7e308, 10, min_lr=1e307), 5.0, 1e307 + 0.5 * (1.7e308 - 1e307)),
-    (lk.WarmupStableDecay(9e307, 100, 50, shape="cosine"), 75.0, 4.5e307),
-    (lk.InverseSqrt(1.0, 1e300), 1e300, math.sqrt(0.5)),
-    (lk.InverseSqrt(1.0, 1e300), FMAX, math.sqrt(1e300 / (FMAX + 1e300)) if FMAX + 1e300 < math.inf
-     else math.sqrt(0.25e300 / (0.25 * FMAX + 0.25e300))),
-    (lk.Cosine(1.0, 1e300), 9e299, 0.5 * (1 + math.cos(math.pi * 0.9))),
-    (lk.CosineRestarts(1.0, 2.0, period_mult=FMAX / 1.5), FMAX, None),
-])
+@pytest.mark.parametrize(
+    "s, t, expected",
+    [
+        (lk.CosineRestarts(9e307, 10), 0.0, 9e307),
+        (lk.CosineRestarts(1.7e308, 10, min_lr=1e307), 5.0, 1e307 + 0.5 * (1.7e308 - 1e307)),
+        (lk.WarmupStableDecay(9e307, 100, 50, shape="cosine"), 75.0, 4.5e307),
+        (lk.InverseSqrt(1.0, 1e300), 1e300, math.sqrt(0.5)),
+        (
+            lk.InverseSqrt(1.0, 1e300),
+            FMAX,
+            math.sqrt(1e300 / (FMAX + 1e300))
+            if FMAX + 1e300 < math.inf
+            else math.sqrt(0.25e300 / (0.25 * FMAX + 0.25e300)),
+        ),
+        (lk.Cosine(1.0, 1e300), 9e299, 0.5 * (1 + math.cos(math.pi * 0.9))),
+        (lk.CosineRestarts(1.0, 2.0, period_mult=FMAX / 1.5), FMAX, None),
+    ],
+)
 def test_extreme_but_valid_parameters_give_the_true_value(s, t, expected):
     v = s(t)
     assert math.isfinite(v) and v >= 0
@@ -88,14 +100,21 @@ def test_the_cli_refuses_what_it_cannot_compute(capsys):
     from lrkit.cli import main
 
     err = io.StringIO()
-    assert main(["export", '{"type": "cosine_restarts", "peak_lr": 1, "period": 1e-310}', "-n", "3"],
-                out=io.StringIO(), err=err) == 2
+    assert (
+        main(
+            ["export", '{"type": "cosine_restarts", "peak_lr": 1, "period": 1e-310}', "-n", "3"],
+            out=io.StringIO(),
+            err=err,
+        )
+        == 2
+    )
     assert err.getvalue().startswith("lrkit: error:") and err.getvalue().count("\n") == 1
 
 
 # -- 2. bindings trust nothing ------------------------------------------------------------------------
 
 import torch  # noqa: E402
+
 from lrkit.torch import CosineAnnealingWarmbootingLR as TorchCAWB  # noqa: E402
 from lrkit.torch import ScheduleLR  # noqa: E402
 
@@ -168,6 +187,7 @@ def test_torch_tensor_lr_that_appears_later_stays_a_tensor():
 
 # -- 3. a valid run never fails, a failed step changes nothing --------------------------------------
 
+
 class _FailsFar(lk.Linear):
     """A registered kind (so the binding looks ahead) whose positions from 1,000 on fail."""
 
@@ -196,6 +216,7 @@ def test_torch_look_ahead_never_changes_a_step():
 
 def test_a_failed_step_changes_nothing_torch_and_paddle():
     import paddle
+
     from lrkit.paddle import ScheduleLR as PaddleScheduleLR
 
     f = lk.FunctionSchedule(lambda t: math.nan if t == 5 else 0.1 / (1 + t))
@@ -214,6 +235,7 @@ def test_a_failed_step_changes_nothing_torch_and_paddle():
 
 def test_paddle_states_name_their_plan():
     import paddle
+
     from lrkit.paddle import CosineAnnealingWarmbootingLR as PaddleCAWB
     from lrkit.paddle import ScheduleLR as PaddleScheduleLR
 
@@ -242,6 +264,7 @@ def test_paddle_states_name_their_plan():
 
 
 # -- 4. hangs, blow-ups, exception types ----------------------------------------------------------------
+
 
 def test_yaml_alias_bombs_are_refused_quickly():
     for fan, levels in ((10, 7), (4, 12), (2, 30)):
@@ -325,14 +348,17 @@ def test_big_inputs_cost_what_they_should():
     assert v[::2].tolist() == [0.1 / (i + 1) for i in range(50_000)]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: lk.Constant(10 ** 400),
-    lambda: lk.from_json('{"type": "constant", "lr": ' + "9" * 400 + "}"),
-    lambda: lk.from_dict({"type": "constant", 3: 0.1}),
-    lambda: lk.load("my spec.yaml"),
-    lambda: lk.load(pathlib.Path("no/such/spec.json")),
-    lambda: lk.CosineRestarts(1, 10, period_mult=10 ** 400),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lk.Constant(10**400),
+        lambda: lk.from_json('{"type": "constant", "lr": ' + "9" * 400 + "}"),
+        lambda: lk.from_dict({"type": "constant", 3: 0.1}),
+        lambda: lk.load("my spec.yaml"),
+        lambda: lk.load(pathlib.Path("no/such/spec.json")),
+        lambda: lk.CosineRestarts(1, 10, period_mult=10**400),
+    ],
+)
 def test_wrong_inputs_are_value_errors(make):
     with pytest.raises(ValueError):
         make()
@@ -360,12 +386,16 @@ def test_paths_files_and_messages(tmp_path):
 
 
 def test_describe_works_on_every_valid_schedule():
-    for s in (lk.Cyclic(1, 1e300, min_lr=0), lk.Hold(lk.CAWB(10, lf="linear"), 50),
-              lk.CosineRestarts(1, 10, period_mult=1e300)):
+    for s in (
+        lk.Cyclic(1, 1e300, min_lr=0),
+        lk.Hold(lk.CAWB(10, lf="linear"), 50),
+        lk.CosineRestarts(1, 10, period_mult=1e300),
+    ):
         assert "phase" in s.describe()
 
 
 # -- 5. the CLI -----------------------------------------------------------------------------------------
+
 
 def test_cli_outputs_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
     from lrkit import cli
@@ -407,8 +437,12 @@ def test_cli_plot_is_atomic_and_bounded(tmp_path, monkeypatch):
     assert cli.main(["plot", "-o", str(target)], out=io.StringIO(), err=io.StringIO()) == 2
     monkeypatch.undo()
     assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["lr.png"]
-    for argv in (["show", "--width", "3000000"], ["show", "--height", "3000000"], ["plot", "--dpi", "100000"],
-                 ["plot", "-o", str(tmp_path / "x.pgf")]):
+    for argv in (
+        ["show", "--width", "3000000"],
+        ["show", "--height", "3000000"],
+        ["plot", "--dpi", "100000"],
+        ["plot", "-o", str(tmp_path / "x.pgf")],
+    ):
         err = io.StringIO()
         assert cli.main(argv, out=io.StringIO(), err=err) == 2
         assert err.getvalue().startswith("lrkit: error:") and err.getvalue().count("\n") == 1
@@ -425,6 +459,7 @@ def test_cli_messages_never_print_hundreds_of_digits():
 
 # -- 6. drop-ins: faithful first ------------------------------------------------------------------------
 
+
 def run_cawb(sched, ref, epochs, batchs):
     got, want = [], []
     for _ in range(epochs):
@@ -437,14 +472,17 @@ def run_cawb(sched, ref, epochs, batchs):
     return got, want
 
 
-@pytest.mark.parametrize("kw, warns", [
-    # the original script's own linear lf, resumed with last_epoch: negative lrs past the end
-    (dict(epochs=10, steps=[5], lf=lambda x, gap: (1 - x / gap) * 0.9 + 0.1, batchs=4, warmup_epoch=1), True),
-    (dict(epochs=6, steps=[3], warmup_epoch=8, batchs=2), True),          # warmup_epoch > epochs
-    (dict(epochs=12, steps=[4, 8], batchs=2.5, warmup_epoch=2), True),    # fractional batchs
-    (dict(epochs=12, steps=[4, 8], eta_min=1.5), True),                   # eta_min above 1
-    (dict(epochs=30, steps=[10, 20], batchs=3, warmup_epoch=2), False),
-])
+@pytest.mark.parametrize(
+    "kw, warns",
+    [
+        # the original script's own linear lf, resumed with last_epoch: negative lrs past the end
+        (dict(epochs=10, steps=[5], lf=lambda x, gap: (1 - x / gap) * 0.9 + 0.1, batchs=4, warmup_epoch=1), True),
+        (dict(epochs=6, steps=[3], warmup_epoch=8, batchs=2), True),  # warmup_epoch > epochs
+        (dict(epochs=12, steps=[4, 8], batchs=2.5, warmup_epoch=2), True),  # fractional batchs
+        (dict(epochs=12, steps=[4, 8], eta_min=1.5), True),  # eta_min above 1
+        (dict(epochs=30, steps=[10, 20], batchs=3, warmup_epoch=2), False),
+    ],
+)
 def test_cawb_drop_in_gives_the_original_values(kw, warns):
     for last_epoch in (0, 3):
         opt = sgd(0.1, 0.02)
@@ -475,7 +513,12 @@ def test_cawb_drop_in_external_iter_history_and_attributes():
     ref = SteppedCAWB([0.1], **kw)
     assert sched.steps == ref.B == [1, 4, 7, 10] and sched.gap == 0
     assert (sched.eta_min, sched.step_scale, sched.epoch_scale, sched.warmup_iters, sched.base_lr) == (
-        0.05, 0.5, 2.0, 2, [0.1])
+        0.05,
+        0.5,
+        2.0,
+        2,
+        [0.1],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DropInWarning)
         for j in (None, None, 6, 15, 3, 25, None, 8, 40, None):
@@ -494,12 +537,17 @@ def test_yolox_drop_in_gives_the_original_values_with_a_warning():
         r, D = (min_lr / lr) ** (1 / (n - 1)), T / n
         return lambda x: lr * r ** (x // D)
 
-    cases = [(("cos", 0.01, 0.05, 100), {}, original_cos(0.01, 0.05, 100)),
-             (("cos", 0.01, 0.001, 100), {"warmup_iters_ratio": -0.5, "warmup_lr_ratio": -2},
-              original_cos(0.01, 0.001, 100, -0.5, -2)),
-             (("cos", 0.0, 0.0, 50), {}, original_cos(0.0, 0.0, 50)),
-             (("step", 0.01, 0.02, 90), {"step_num": 3}, original_step(0.01, 0.02, 90, 3)),
-             (("step", 0.01, 0.001, 90), {"step_num": 2.5}, original_step(0.01, 0.001, 90, 2.5))]
+    cases = [
+        (("cos", 0.01, 0.05, 100), {}, original_cos(0.01, 0.05, 100)),
+        (
+            ("cos", 0.01, 0.001, 100),
+            {"warmup_iters_ratio": -0.5, "warmup_lr_ratio": -2},
+            original_cos(0.01, 0.001, 100, -0.5, -2),
+        ),
+        (("cos", 0.0, 0.0, 50), {}, original_cos(0.0, 0.0, 50)),
+        (("step", 0.01, 0.02, 90), {"step_num": 3}, original_step(0.01, 0.02, 90, 3)),
+        (("step", 0.01, 0.001, 90), {"step_num": 2.5}, original_step(0.01, 0.001, 90, 2.5)),
+    ]
     for args, kw, orig in cases:
         with pytest.warns(DropInWarning):
             f = get_lr_scheduler(*args, **kw)

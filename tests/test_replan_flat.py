@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import lrkit
-from lrkit.replan import rescale, replan
+from lrkit.replan import replan, rescale
 
 BASE = lrkit.WarmupCosine(peak_lr=1.0, total_steps=10**7, warmup_steps=1000, min_lr=1e-4)
 
@@ -43,8 +43,8 @@ def test_ten_thousand_re_plans_stay_flat_and_cost_the_same_each():
         s = _mixed(s, i, k)
         cost.append(time.perf_counter() - t0)
     depth, size = s.extent
-    assert depth <= 4, s.extent                     # a fixed depth, not one level per re-plan
-    assert size <= 3 * 10_000 + 10, s.extent        # at most a few schedules per re-plan, not a doubling
+    assert depth <= 4, s.extent  # a fixed depth, not one level per re-plan
+    assert size <= 3 * 10_000 + 10, s.extent  # at most a few schedules per re-plan, not a doubling
     assert len(s.segments) <= 10_001
     # the 10,000th re-plan costs what the first ones cost (medians; generous for a noisy machine)
     first, last = np.median(cost[100:600]), np.median(cost[-500:])
@@ -108,6 +108,7 @@ def test_a_re_timed_clock_past_float64_reads_the_last_value():
 
 # -- messages name the parameters given ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("time_", [1e-320, 1e-12, 1e305])
 def test_rescale_names_time(time_):
     with pytest.raises(ValueError, match="time") as e:
@@ -131,6 +132,7 @@ def test_batch_scaled_out_of_range_names_the_batch_sizes():
 
 
 # -- bindings: a re-plan is checked whole, then applied whole ------------------------------------
+
 
 def _torch(lr=0.1, schedule=BASE):
     import torch
@@ -227,6 +229,7 @@ def test_a_scheduler_re_planned_thousands_of_times_resumes_exactly(make):
 
 # -- bindings: concurrent steps -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("make", BINDINGS)
 def test_steps_from_several_threads_lose_no_position(make):
     opt, sched = make(schedule=lrkit.Cosine(1.0, 10**6))
@@ -254,6 +257,7 @@ def test_steps_from_several_threads_lose_no_position(make):
 
 # -- states name what differs ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("make", BINDINGS)
 def test_a_state_of_another_plan_names_the_differing_field(make):
     a = lrkit.WarmupCosine(peak_lr=1.0, total_steps=1000, warmup_steps=10, min_lr=1e-5)
@@ -266,14 +270,23 @@ def test_a_state_of_another_plan_names_the_differing_field(make):
 
 # -- UltralyticsLR: its state identifies the momentum plan; Paddle's pickles ------------------------
 
+
 def _ultra_torch(**kw):
     import torch
 
     from lrkit.torch import UltralyticsLR
 
     ps = [torch.zeros(1, requires_grad=True) for _ in range(3)]
-    opt = torch.optim.SGD([{"params": [ps[0]], "param_group": "weight"}, {"params": [ps[1]], "param_group": "bn"},
-                           {"params": [ps[2]], "param_group": "bias"}], lr=0.01, momentum=0.937, nesterov=True)
+    opt = torch.optim.SGD(
+        [
+            {"params": [ps[0]], "param_group": "weight"},
+            {"params": [ps[1]], "param_group": "bn"},
+            {"params": [ps[2]], "param_group": "bias"},
+        ],
+        lr=0.01,
+        momentum=0.937,
+        nesterov=True,
+    )
     return opt, UltralyticsLR(opt, lrf=0.01, epochs=10, batches=100, **kw)
 
 
@@ -283,8 +296,15 @@ def _ultra_paddle(groups=True, **kw):
     from lrkit.paddle import UltralyticsLR
 
     ps = [paddle.create_parameter([1], "float32") for _ in range(3)]
-    params = [{"params": [ps[0]], "param_group": "weight"}, {"params": [ps[1]], "param_group": "bn"},
-              {"params": [ps[2]], "param_group": "bias"}] if groups else ps
+    params = (
+        [
+            {"params": [ps[0]], "param_group": "weight"},
+            {"params": [ps[1]], "param_group": "bn"},
+            {"params": [ps[2]], "param_group": "bias"},
+        ]
+        if groups
+        else ps
+    )
     opt = paddle.optimizer.Momentum(learning_rate=0.01, momentum=0.937, parameters=params)
     if groups:
         return opt, UltralyticsLR(opt, lrf=0.01, epochs=10, batches=100, **kw)

@@ -50,7 +50,7 @@ def restarts_f(p, P, mult=1.0, lo=0.0, decay=1.0, max_cycles=None):
             i += 1
         if max_cycles is not None and i >= max_cycles:
             return lo
-        peak = p * decay ** i
+        peak = p * decay**i
         return lo + (peak - lo) * (1 + math.cos(PI * (t - start) / period)) / 2
 
     return f
@@ -63,7 +63,7 @@ def cyclic_f(lo, p, up, down=None, mode="triangular", gamma=1.0):
         cycle = math.floor(t / (up + down))
         x = t - cycle * (up + down)
         h = x / up if x <= up else 1 - (x - up) / down
-        scale = {"triangular": 1.0, "triangular2": 0.5 ** cycle, "exp_range": gamma ** t}[mode]
+        scale = {"triangular": 1.0, "triangular2": 0.5**cycle, "exp_range": gamma**t}[mode]
         return lo + (p - lo) * h * scale
 
     return f
@@ -81,7 +81,7 @@ def warmup_f(inner, W, shape="linear", sf=0.0, power=2.0, tau=None):
         if shape == "linear":
             return s + (e - s) * u
         if shape == "power":
-            return s + (e - s) * u ** power
+            return s + (e - s) * u**power
         if shape == "exponential":
             return s + (e - s) * (1 - math.exp(-t / tau)) / (1 - math.exp(-W / tau))
         return s
@@ -101,175 +101,396 @@ CASES = [
     pytest.param(lk.Cosine(1.0, 100, 0.01, k=2.0), T100, cosine_f(1.0, 100, 0.01, 2.0), id="cosine-k2"),
     pytest.param(lk.Cosine(1.0, 100, 0.0, k=0.5), T100, cosine_f(1.0, 100, 0.0, 0.5), id="cosine-k0.5"),
     # linear and polynomial
-    pytest.param(lk.Linear(0.3, 50, 0.01), [0, 1, 25, 49.9, 50, 60],
-                 lambda t: 0.01 + 0.29 * max(0.0, 1 - t / 50), id="linear"),
-    pytest.param(lk.Polynomial(0.3, 50, 0.0, power=2.5), [0, 1, 25, 49.9, 50, 60],
-                 lambda t: 0.3 * max(0.0, 1 - t / 50) ** 2.5, id="polynomial"),
-    pytest.param(lk.Polynomial(1.0, 10, 0.1, power=0.5), [0, 3, 9.99, 10, 11],
-                 lambda t: 0.1 + 0.9 * math.sqrt(max(0.0, 1 - t / 10)), id="polynomial-sqrt"),
+    pytest.param(
+        lk.Linear(0.3, 50, 0.01), [0, 1, 25, 49.9, 50, 60], lambda t: 0.01 + 0.29 * max(0.0, 1 - t / 50), id="linear"
+    ),
+    pytest.param(
+        lk.Polynomial(0.3, 50, 0.0, power=2.5),
+        [0, 1, 25, 49.9, 50, 60],
+        lambda t: 0.3 * max(0.0, 1 - t / 50) ** 2.5,
+        id="polynomial",
+    ),
+    pytest.param(
+        lk.Polynomial(1.0, 10, 0.1, power=0.5),
+        [0, 3, 9.99, 10, 11],
+        lambda t: 0.1 + 0.9 * math.sqrt(max(0.0, 1 - t / 10)),
+        id="polynomial-sqrt",
+    ),
     # step and multistep
-    pytest.param(lk.Step(0.1, 30, 0.5), [0, 29, 29.999, 30, 59, 60, 61.5, 300],
-                 lambda t: 0.1 * 0.5 ** math.floor(t / 30), id="step"),
-    pytest.param(lk.Step(1.0, 2.5), [0, 2.4, 2.5, 5, 7.49, 7.5],
-                 lambda t: 0.1 ** math.floor(t / 2.5), id="step-fractional"),
-    pytest.param(lk.MultiStep(0.1, [30, 60, 80], 0.1), [0, 29.5, 30, 59, 60, 79.99, 80, 500],
-                 lambda t: 0.1 * 0.1 ** sum(m <= t for m in (30, 60, 80)), id="multistep"),
+    pytest.param(
+        lk.Step(0.1, 30, 0.5),
+        [0, 29, 29.999, 30, 59, 60, 61.5, 300],
+        lambda t: 0.1 * 0.5 ** math.floor(t / 30),
+        id="step",
+    ),
+    pytest.param(
+        lk.Step(1.0, 2.5), [0, 2.4, 2.5, 5, 7.49, 7.5], lambda t: 0.1 ** math.floor(t / 2.5), id="step-fractional"
+    ),
+    pytest.param(
+        lk.MultiStep(0.1, [30, 60, 80], 0.1),
+        [0, 29.5, 30, 59, 60, 79.99, 80, 500],
+        lambda t: 0.1 * 0.1 ** sum(m <= t for m in (30, 60, 80)),
+        id="multistep",
+    ),
     pytest.param(lk.MultiStep(0.1, [], 0.1), [0, 30, 1e5], lambda t: 0.1, id="multistep-none"),
     # exponential
-    pytest.param(lk.Exponential(0.1, 0.95), [0, 1, 2, 10.5, 100],
-                 lambda t: 0.1 * 0.95 ** t, id="exponential"),
-    pytest.param(lk.Exponential(0.1, 0.5, step_size=10), [0, 5, 10, 25],
-                 lambda t: 0.1 * 0.5 ** (t / 10), id="exponential-step-size"),
-    pytest.param(lk.Exponential(0.1, 0.5, step_size=7.5, staircase=True), [0, 7.49, 7.5, 14.9, 15, 100],
-                 lambda t: 0.1 * 0.5 ** math.floor(t / 7.5), id="exponential-staircase"),
+    pytest.param(lk.Exponential(0.1, 0.95), [0, 1, 2, 10.5, 100], lambda t: 0.1 * 0.95**t, id="exponential"),
+    pytest.param(
+        lk.Exponential(0.1, 0.5, step_size=10),
+        [0, 5, 10, 25],
+        lambda t: 0.1 * 0.5 ** (t / 10),
+        id="exponential-step-size",
+    ),
+    pytest.param(
+        lk.Exponential(0.1, 0.5, step_size=7.5, staircase=True),
+        [0, 7.49, 7.5, 14.9, 15, 100],
+        lambda t: 0.1 * 0.5 ** math.floor(t / 7.5),
+        id="exponential-staircase",
+    ),
     # inverse square root
-    pytest.param(lk.InverseSqrt(1.0, 400), [0, 1, 100, 400, 1600, 1e6],
-                 lambda t: math.sqrt(400 / (t + 400)), id="inverse-sqrt"),
+    pytest.param(
+        lk.InverseSqrt(1.0, 400), [0, 1, 100, 400, 1600, 1e6], lambda t: math.sqrt(400 / (t + 400)), id="inverse-sqrt"
+    ),
     # inverse time (Keras' and Paddle's InverseTimeDecay)
-    pytest.param(lk.InverseTime(0.1, 100, 0.5), [0, 1, 99.5, 100, 300, 1e9],
-                 lambda t: 0.1 / (1 + 0.5 * t / 100), id="inverse-time"),
-    pytest.param(lk.InverseTime(0.1, 100, 2.0, staircase=True), [0, 99.9, 100, 250, 1e9],
-                 lambda t: 0.1 / (1 + 2.0 * math.floor(t / 100)), id="inverse-time-staircase"),
+    pytest.param(
+        lk.InverseTime(0.1, 100, 0.5),
+        [0, 1, 99.5, 100, 300, 1e9],
+        lambda t: 0.1 / (1 + 0.5 * t / 100),
+        id="inverse-time",
+    ),
+    pytest.param(
+        lk.InverseTime(0.1, 100, 2.0, staircase=True),
+        [0, 99.9, 100, 250, 1e9],
+        lambda t: 0.1 / (1 + 2.0 * math.floor(t / 100)),
+        id="inverse-time-staircase",
+    ),
     pytest.param(lk.InverseTime(1.0), [0, 1, 3], lambda t: 1 / (1 + t), id="inverse-time-defaults"),
-    pytest.param(lk.InverseTime(0.1, 40, 1.0, power=0.7), [0, 1, 39.5, 40, 1000, 1e9],
-                 lambda t: 0.1 * (1 + t / 40) ** -0.7, id="inverse-time-power"),
-    pytest.param(lk.InverseTime(0.1, 10, 2.0, staircase=True, power=1.6), [0, 9.9, 10, 25, 1e6],
-                 lambda t: 0.1 * (1 + 2 * math.floor(t / 10)) ** -1.6, id="inverse-time-power-staircase"),
+    pytest.param(
+        lk.InverseTime(0.1, 40, 1.0, power=0.7),
+        [0, 1, 39.5, 40, 1000, 1e9],
+        lambda t: 0.1 * (1 + t / 40) ** -0.7,
+        id="inverse-time-power",
+    ),
+    pytest.param(
+        lk.InverseTime(0.1, 10, 2.0, staircase=True, power=1.6),
+        [0, 9.9, 10, 25, 1e6],
+        lambda t: 0.1 * (1 + 2 * math.floor(t / 10)) ** -1.6,
+        id="inverse-time-power-staircase",
+    ),
     # cosine generalised: an exponent on the factor (optax), more cycles (transformers' num_cycles)
-    pytest.param(lk.Cosine(1.0, 100, 0.1, exponent=2.0), [0, 25, 50, 99, 100, 200],
-                 lambda t: 0.1 + 0.9 * ((1 + math.cos(PI * min(t, 100) / 100)) / 2) ** 2, id="cosine-exponent"),
-    pytest.param(lk.Cosine(1.0, 100, cycles=1.5), [0, 33, 50, 66.6, 80, 100, 150],
-                 lambda t: (1 + math.cos(2 * PI * 1.5 * min(t, 100) / 100)) / 2, id="cosine-cycles"),
+    pytest.param(
+        lk.Cosine(1.0, 100, 0.1, exponent=2.0),
+        [0, 25, 50, 99, 100, 200],
+        lambda t: 0.1 + 0.9 * ((1 + math.cos(PI * min(t, 100) / 100)) / 2) ** 2,
+        id="cosine-exponent",
+    ),
+    pytest.param(
+        lk.Cosine(1.0, 100, cycles=1.5),
+        [0, 33, 50, 66.6, 80, 100, 150],
+        lambda t: (1 + math.cos(2 * PI * 1.5 * min(t, 100) / 100)) / 2,
+        id="cosine-cycles",
+    ),
     # restarts with k-decay inside each cycle, and with the height above the floor decaying
-    pytest.param(lk.CosineRestarts(1.0, 10, period_mult=2, min_lr=0.1, k=2.0), [0, 5, 10, 25, 29.9],
-                 lambda t: 0.1 + 0.9 * (1 + math.cos(PI * ((t if t < 10 else t - 10) / (10 if t < 10 else 20)) ** 2))
-                 / 2, id="restarts-k-decay"),
-    pytest.param(lk.CosineRestarts(1.0, 10, min_lr=0.2, amplitude_decay=0.5), [0, 10, 15, 20, 35],
-                 lambda t: 0.2 + 0.8 * 0.5 ** (t // 10) * (1 + math.cos(PI * (t % 10) / 10)) / 2,
-                 id="restarts-amplitude-decay"),
+    pytest.param(
+        lk.CosineRestarts(1.0, 10, period_mult=2, min_lr=0.1, k=2.0),
+        [0, 5, 10, 25, 29.9],
+        lambda t: 0.1 + 0.9 * (1 + math.cos(PI * ((t if t < 10 else t - 10) / (10 if t < 10 else 20)) ** 2)) / 2,
+        id="restarts-k-decay",
+    ),
+    pytest.param(
+        lk.CosineRestarts(1.0, 10, min_lr=0.2, amplitude_decay=0.5),
+        [0, 10, 15, 20, 35],
+        lambda t: 0.2 + 0.8 * 0.5 ** (t // 10) * (1 + math.cos(PI * (t % 10) / 10)) / 2,
+        id="restarts-amplitude-decay",
+    ),
     # the algebra: shifted clock, sums, ramps both ways, piecewise constants
-    pytest.param(lk.Shift(lk.Linear(1.0, 100), 30), [0, 10, 69.5, 70, 500], lambda t: max(1 - (t + 30) / 100, 0.0),
-                 id="shift"),
-    pytest.param(lk.Sum([lk.Constant(0.01), lk.Linear(0.09, 10), lk.Step(1.0, 5, 0.5)]), [0, 4.9, 5, 12],
-                 lambda t: 0.01 + 0.09 * max(1 - t / 10, 0) + 0.5 ** math.floor(t / 5), id="sum"),
-    pytest.param(lk.Ramp(0.001, 0.1, 100), [0, 25, 99, 100, 1000], lambda t: 0.001 + 0.099 * min(t / 100, 1),
-                 id="ramp-up-linear"),
-    pytest.param(lk.Ramp(0.1, 0.001, 100, "cosine"), [0, 50, 100, 150],
-                 lambda t: 0.001 + 0.099 * (1 + math.cos(PI * min(t, 100) / 100)) / 2, id="ramp-down-cosine"),
-    pytest.param(lk.Ramp(0.0, 0.5, 10, "cosine"), [0, 5, 10], lambda t: 0.5 * (1 - math.cos(PI * t / 10)) / 2,
-                 id="ramp-up-cosine"),
-    pytest.param(lk.Ramp(0.0, 0.2, 100, "power", power=0.5), [0, 1, 25, 99, 100, 1e9],
-                 lambda t: 0.2 * math.sqrt(min(t, 100) / 100), id="ramp-up-power"),
-    pytest.param(lk.Ramp(0.3, 0.1, 80, "power", power=3.0), [0, 20, 79.5, 80, 500],
-                 lambda t: 0.3 - 0.2 * (min(t, 80) / 80) ** 3, id="ramp-down-power"),
-    pytest.param(lk.Ramp(1.0, 0.0, 100, "exponential", tau=100 / math.log(20)), [0, 1, 50, 99, 100, 1e9],
-                 lambda t: (0.05 ** (min(t, 100) / 100) - 0.05) / 0.95, id="ramp-down-exponential"),
-    pytest.param(lk.Ramp(0.01, 0.1, 50, "exponential"), [0, 10, 49, 50, 60],
-                 lambda t: 0.01 + 0.09 * (1 - math.exp(-min(t, 50) / 10)) / (1 - math.exp(-5)),
-                 id="ramp-up-exponential-default-tau"),
-    pytest.param(lk.Piecewise([0.1, 0.01, 0.001], [10, 20]), [0, 9.99, 10, 19, 20, 1e9],
-                 lambda t: 0.1 if t < 10 else 0.01 if t < 20 else 0.001, id="piecewise"),
+    pytest.param(
+        lk.Shift(lk.Linear(1.0, 100), 30), [0, 10, 69.5, 70, 500], lambda t: max(1 - (t + 30) / 100, 0.0), id="shift"
+    ),
+    pytest.param(
+        lk.Sum([lk.Constant(0.01), lk.Linear(0.09, 10), lk.Step(1.0, 5, 0.5)]),
+        [0, 4.9, 5, 12],
+        lambda t: 0.01 + 0.09 * max(1 - t / 10, 0) + 0.5 ** math.floor(t / 5),
+        id="sum",
+    ),
+    pytest.param(
+        lk.Ramp(0.001, 0.1, 100), [0, 25, 99, 100, 1000], lambda t: 0.001 + 0.099 * min(t / 100, 1), id="ramp-up-linear"
+    ),
+    pytest.param(
+        lk.Ramp(0.1, 0.001, 100, "cosine"),
+        [0, 50, 100, 150],
+        lambda t: 0.001 + 0.099 * (1 + math.cos(PI * min(t, 100) / 100)) / 2,
+        id="ramp-down-cosine",
+    ),
+    pytest.param(
+        lk.Ramp(0.0, 0.5, 10, "cosine"),
+        [0, 5, 10],
+        lambda t: 0.5 * (1 - math.cos(PI * t / 10)) / 2,
+        id="ramp-up-cosine",
+    ),
+    pytest.param(
+        lk.Ramp(0.0, 0.2, 100, "power", power=0.5),
+        [0, 1, 25, 99, 100, 1e9],
+        lambda t: 0.2 * math.sqrt(min(t, 100) / 100),
+        id="ramp-up-power",
+    ),
+    pytest.param(
+        lk.Ramp(0.3, 0.1, 80, "power", power=3.0),
+        [0, 20, 79.5, 80, 500],
+        lambda t: 0.3 - 0.2 * (min(t, 80) / 80) ** 3,
+        id="ramp-down-power",
+    ),
+    pytest.param(
+        lk.Ramp(1.0, 0.0, 100, "exponential", tau=100 / math.log(20)),
+        [0, 1, 50, 99, 100, 1e9],
+        lambda t: (0.05 ** (min(t, 100) / 100) - 0.05) / 0.95,
+        id="ramp-down-exponential",
+    ),
+    pytest.param(
+        lk.Ramp(0.01, 0.1, 50, "exponential"),
+        [0, 10, 49, 50, 60],
+        lambda t: 0.01 + 0.09 * (1 - math.exp(-min(t, 50) / 10)) / (1 - math.exp(-5)),
+        id="ramp-up-exponential-default-tau",
+    ),
+    pytest.param(
+        lk.Piecewise([0.1, 0.01, 0.001], [10, 20]),
+        [0, 9.99, 10, 19, 20, 1e9],
+        lambda t: 0.1 if t < 10 else 0.01 if t < 20 else 0.001,
+        id="piecewise",
+    ),
     # tanh (timm's bounds -7, 3 by default)
-    pytest.param(lk.Tanh(0.1, 100, 0.001), [0, 10, 50, 70, 99.9, 100, 200],
-                 lambda t: 0.001 + 0.099 * (1 - math.tanh(-7 + 10 * t / 100)) / 2 if t < 100 else 0.001,
-                 id="tanh"),
-    pytest.param(lk.Tanh(1.0, 10, 0.0, lower=-3, upper=3), [0, 5, 9],
-                 lambda t: (1 - math.tanh(-3 + 6 * t / 10)) / 2, id="tanh-symmetric"),
+    pytest.param(
+        lk.Tanh(0.1, 100, 0.001),
+        [0, 10, 50, 70, 99.9, 100, 200],
+        lambda t: 0.001 + 0.099 * (1 - math.tanh(-7 + 10 * t / 100)) / 2 if t < 100 else 0.001,
+        id="tanh",
+    ),
+    pytest.param(
+        lk.Tanh(1.0, 10, 0.0, lower=-3, upper=3),
+        [0, 5, 9],
+        lambda t: (1 - math.tanh(-3 + 6 * t / 10)) / 2,
+        id="tanh-symmetric",
+    ),
     # one-cycle
-    pytest.param(lk.OneCycle(0.1, 100), [0, 1, 14.5, 29, 30, 50, 98, 99, 100, 150],
-                 onecycle_f(0.1, 100), id="one-cycle-cos"),
-    pytest.param(lk.OneCycle(0.1, 100, shape="linear"), [0, 1, 14.5, 29, 30, 50, 98, 99, 120],
-                 onecycle_f(0.1, 100, anneal="linear"), id="one-cycle-linear"),
-    pytest.param(lk.OneCycle(0.1, 100, pct_start=0.25, three_phase=True), [0, 12, 24, 30, 48, 49, 70, 99, 101],
-                 onecycle_f(0.1, 100, pct=0.25, three=True), id="one-cycle-3-cos"),
-    pytest.param(lk.OneCycle(0.1, 100, pct_start=0.25, shape="linear", three_phase=True, start_lr=0.01, min_lr=0.0),
-                 [0, 12, 24, 30, 48, 49, 70, 99, 101],
-                 onecycle_f(0.1, 100, pct=0.25, anneal="linear", start=0.01, lo=0.0, three=True),
-                 id="one-cycle-3-linear"),
+    pytest.param(
+        lk.OneCycle(0.1, 100), [0, 1, 14.5, 29, 30, 50, 98, 99, 100, 150], onecycle_f(0.1, 100), id="one-cycle-cos"
+    ),
+    pytest.param(
+        lk.OneCycle(0.1, 100, shape="linear"),
+        [0, 1, 14.5, 29, 30, 50, 98, 99, 120],
+        onecycle_f(0.1, 100, anneal="linear"),
+        id="one-cycle-linear",
+    ),
+    pytest.param(
+        lk.OneCycle(0.1, 100, pct_start=0.25, three_phase=True),
+        [0, 12, 24, 30, 48, 49, 70, 99, 101],
+        onecycle_f(0.1, 100, pct=0.25, three=True),
+        id="one-cycle-3-cos",
+    ),
+    pytest.param(
+        lk.OneCycle(0.1, 100, pct_start=0.25, shape="linear", three_phase=True, start_lr=0.01, min_lr=0.0),
+        [0, 12, 24, 30, 48, 49, 70, 99, 101],
+        onecycle_f(0.1, 100, pct=0.25, anneal="linear", start=0.01, lo=0.0, three=True),
+        id="one-cycle-3-linear",
+    ),
     # warmup-stable-decay tails
-    pytest.param(lk.WarmupStableDecay(0.1, 100, 20, 0.001), [0, 50, 79.9, 80, 85, 99.9, 100, 120],
-                 lambda t: 0.1 if t < 80 else (0.001 + 0.099 * (1 - (t - 80) / 20) if t < 100 else 0.001),
-                 id="wsd-linear"),
-    pytest.param(lk.WarmupStableDecay(0.1, 100, 20, 0.001, "cosine"), [0, 79.9, 80, 85, 90, 99.9, 100],
-                 lambda t: 0.1 if t < 80 else (0.001 + 0.099 * (1 + math.cos(PI * (t - 80) / 20)) / 2
-                                               if t < 100 else 0.001), id="wsd-cosine"),
-    pytest.param(lk.WarmupStableDecay(0.1, 100, 30, 0.0, "1-sqrt"), [0, 69.9, 70, 77.5, 90, 99.9, 100],
-                 lambda t: 0.1 if t < 70 else (0.1 * (1 - math.sqrt((t - 70) / 30)) if t < 100 else 0.0),
-                 id="wsd-1-sqrt"),
-    pytest.param(lk.WarmupStableDecay(0.1, 50, 50, 0.0), [0, 25, 50], lambda t: 0.1 * (1 - min(t, 50) / 50),
-                 id="wsd-all-decay"),
+    pytest.param(
+        lk.WarmupStableDecay(0.1, 100, 20, 0.001),
+        [0, 50, 79.9, 80, 85, 99.9, 100, 120],
+        lambda t: 0.1 if t < 80 else (0.001 + 0.099 * (1 - (t - 80) / 20) if t < 100 else 0.001),
+        id="wsd-linear",
+    ),
+    pytest.param(
+        lk.WarmupStableDecay(0.1, 100, 20, 0.001, "cosine"),
+        [0, 79.9, 80, 85, 90, 99.9, 100],
+        lambda t: 0.1 if t < 80 else (0.001 + 0.099 * (1 + math.cos(PI * (t - 80) / 20)) / 2 if t < 100 else 0.001),
+        id="wsd-cosine",
+    ),
+    pytest.param(
+        lk.WarmupStableDecay(0.1, 100, 30, 0.0, "1-sqrt"),
+        [0, 69.9, 70, 77.5, 90, 99.9, 100],
+        lambda t: 0.1 if t < 70 else (0.1 * (1 - math.sqrt((t - 70) / 30)) if t < 100 else 0.0),
+        id="wsd-1-sqrt",
+    ),
+    pytest.param(
+        lk.WarmupStableDecay(0.1, 50, 50, 0.0), [0, 25, 50], lambda t: 0.1 * (1 - min(t, 50) / 50), id="wsd-all-decay"
+    ),
     # cosine restarts
-    pytest.param(lk.CosineRestarts(0.1, 10), [0, 5, 9.9, 10, 15, 20, 27.5, 1000],
-                 restarts_f(0.1, 10), id="restarts"),
-    pytest.param(lk.CosineRestarts(0.1, 10, 2.0, 0.001), [0, 9, 10, 20, 29.9, 30, 50, 69.9, 70, 150, 310],
-                 restarts_f(0.1, 10, 2.0, 0.001), id="restarts-mult2"),
-    pytest.param(lk.CosineRestarts(0.1, 4, 1.5, 0.0, peak_decay=0.5), [0, 3.9, 4, 7, 10, 13, 14.5, 20, 30],
-                 restarts_f(0.1, 4, 1.5, 0.0, 0.5), id="restarts-mult1.5-decay"),
-    pytest.param(lk.CosineRestarts(0.1, 10, 2.0, 0.001, 0.5, max_cycles=3), [0, 10, 29, 30, 69, 69.99, 70, 1000],
-                 restarts_f(0.1, 10, 2.0, 0.001, 0.5, 3), id="restarts-max-cycles"),
-    pytest.param(lk.CosineRestarts(0.1, 10, max_cycles=1), [0, 5, 9.99, 10, 11],
-                 restarts_f(0.1, 10, max_cycles=1), id="restarts-one-cycle"),
+    pytest.param(lk.CosineRestarts(0.1, 10), [0, 5, 9.9, 10, 15, 20, 27.5, 1000], restarts_f(0.1, 10), id="restarts"),
+    pytest.param(
+        lk.CosineRestarts(0.1, 10, 2.0, 0.001),
+        [0, 9, 10, 20, 29.9, 30, 50, 69.9, 70, 150, 310],
+        restarts_f(0.1, 10, 2.0, 0.001),
+        id="restarts-mult2",
+    ),
+    pytest.param(
+        lk.CosineRestarts(0.1, 4, 1.5, 0.0, peak_decay=0.5),
+        [0, 3.9, 4, 7, 10, 13, 14.5, 20, 30],
+        restarts_f(0.1, 4, 1.5, 0.0, 0.5),
+        id="restarts-mult1.5-decay",
+    ),
+    pytest.param(
+        lk.CosineRestarts(0.1, 10, 2.0, 0.001, 0.5, max_cycles=3),
+        [0, 10, 29, 30, 69, 69.99, 70, 1000],
+        restarts_f(0.1, 10, 2.0, 0.001, 0.5, 3),
+        id="restarts-max-cycles",
+    ),
+    pytest.param(
+        lk.CosineRestarts(0.1, 10, max_cycles=1),
+        [0, 5, 9.99, 10, 11],
+        restarts_f(0.1, 10, max_cycles=1),
+        id="restarts-one-cycle",
+    ),
     # cyclic
-    pytest.param(lk.Cyclic(0.1, 10, min_lr=0.001), [0, 5, 10, 15, 20, 23, 37.5, 1000],
-                 cyclic_f(0.001, 0.1, 10), id="cyclic-triangular"),
-    pytest.param(lk.Cyclic(0.1, 10, 30, min_lr=0.001), [0, 5, 10, 25, 40, 45, 80],
-                 cyclic_f(0.001, 0.1, 10, 30), id="cyclic-asymmetric"),
-    pytest.param(lk.Cyclic(0.1, 10, mode="triangular2", min_lr=0.001), [0, 10, 20, 30, 50, 65, 2000, 25000],
-                 cyclic_f(0.001, 0.1, 10, mode="triangular2"), id="cyclic-triangular2"),
-    pytest.param(lk.Cyclic(0.1, 10, mode="exp_range", gamma=0.99, min_lr=0.001), [0, 5, 10, 20, 33, 100],
-                 cyclic_f(0.001, 0.1, 10, mode="exp_range", gamma=0.99), id="cyclic-exp-range"),
+    pytest.param(
+        lk.Cyclic(0.1, 10, min_lr=0.001),
+        [0, 5, 10, 15, 20, 23, 37.5, 1000],
+        cyclic_f(0.001, 0.1, 10),
+        id="cyclic-triangular",
+    ),
+    pytest.param(
+        lk.Cyclic(0.1, 10, 30, min_lr=0.001),
+        [0, 5, 10, 25, 40, 45, 80],
+        cyclic_f(0.001, 0.1, 10, 30),
+        id="cyclic-asymmetric",
+    ),
+    pytest.param(
+        lk.Cyclic(0.1, 10, mode="triangular2", min_lr=0.001),
+        [0, 10, 20, 30, 50, 65, 2000, 25000],
+        cyclic_f(0.001, 0.1, 10, mode="triangular2"),
+        id="cyclic-triangular2",
+    ),
+    pytest.param(
+        lk.Cyclic(0.1, 10, mode="exp_range", gamma=0.99, min_lr=0.001),
+        [0, 5, 10, 20, 33, 100],
+        cyclic_f(0.001, 0.1, 10, mode="exp_range", gamma=0.99),
+        id="cyclic-exp-range",
+    ),
     # warmup shapes
-    pytest.param(lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10), [0, 1, 5, 9.5, 10, 11, 55, 100, 200],
-                 warmup_f(COS, 10), id="warmup-linear"),
-    pytest.param(lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "power", 0.1), [0, 1, 5, 9.5, 10, 50],
-                 warmup_f(COS, 10, "power", 0.1), id="warmup-quadratic"),
-    pytest.param(lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "power", power=3.0), [0, 1, 5, 9.5, 10, 50],
-                 warmup_f(COS, 10, "power", power=3.0), id="warmup-cubic"),
-    pytest.param(lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "exponential"), [0, 1, 5, 9.5, 10, 50],
-                 warmup_f(COS, 10, "exponential"), id="warmup-exponential"),
-    pytest.param(lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "exponential", tau=3.0), [0, 1, 5, 9.5, 10, 50],
-                 warmup_f(COS, 10, "exponential", tau=3.0), id="warmup-exponential-tau"),
-    pytest.param(lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "constant", 0.1), [0, 5, 9.99, 10, 50],
-                 warmup_f(COS, 10, "constant", 0.1), id="warmup-constant"),
+    pytest.param(
+        lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10),
+        [0, 1, 5, 9.5, 10, 11, 55, 100, 200],
+        warmup_f(COS, 10),
+        id="warmup-linear",
+    ),
+    pytest.param(
+        lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "power", 0.1),
+        [0, 1, 5, 9.5, 10, 50],
+        warmup_f(COS, 10, "power", 0.1),
+        id="warmup-quadratic",
+    ),
+    pytest.param(
+        lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "power", power=3.0),
+        [0, 1, 5, 9.5, 10, 50],
+        warmup_f(COS, 10, "power", power=3.0),
+        id="warmup-cubic",
+    ),
+    pytest.param(
+        lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "exponential"),
+        [0, 1, 5, 9.5, 10, 50],
+        warmup_f(COS, 10, "exponential"),
+        id="warmup-exponential",
+    ),
+    pytest.param(
+        lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "exponential", tau=3.0),
+        [0, 1, 5, 9.5, 10, 50],
+        warmup_f(COS, 10, "exponential", tau=3.0),
+        id="warmup-exponential-tau",
+    ),
+    pytest.param(
+        lk.Warmup(lk.Cosine(0.1, 90, 0.001), 10, "constant", 0.1),
+        [0, 5, 9.99, 10, 50],
+        warmup_f(COS, 10, "constant", 0.1),
+        id="warmup-constant",
+    ),
     pytest.param(lk.Warmup(lk.Cosine(0.1, 90, 0.001), 0), [0, 5, 90], COS, id="warmup-none"),
-    pytest.param(lk.Cosine(0.1, 90, 0.001).with_warmup(4.5, start_factor=0.5), [0, 2, 4.5, 10],
-                 warmup_f(COS, 4.5, sf=0.5), id="with-warmup"),
+    pytest.param(
+        lk.Cosine(0.1, 90, 0.001).with_warmup(4.5, start_factor=0.5),
+        [0, 2, 4.5, 10],
+        warmup_f(COS, 4.5, sf=0.5),
+        id="with-warmup",
+    ),
     # untuned warmups (Ma & Yarats): omega(t) = min(1, (1 - beta2) t / 2) and 1 - exp(-(1 - beta2) t)
-    pytest.param(lk.untuned_linear_warmup(lk.Constant(1.0), beta2=0.999), [0, 1, 500, 1999, 2000, 5000],
-                 lambda t: min(1.0, (1 - 0.999) * t / 2), id="untuned-linear"),
-    pytest.param(lk.untuned_linear_warmup(lk.Constant(0.5), beta2=0.99), [0, 100, 199, 200],
-                 lambda t: 0.5 * min(1.0, (1 - 0.99) * t / 2), id="untuned-linear-0.99"),
-    pytest.param(lk.untuned_exponential_warmup(lk.Constant(1.0), beta2=0.999), [0, 1, 500, 1000, 2999, 3000, 5000],
-                 lambda t: (1 - math.exp(-(1 - 0.999) * t)) / (1 - math.exp(-3)) if t < 3 / (1 - 0.999) else 1.0,
-                 id="untuned-exponential"),
+    pytest.param(
+        lk.untuned_linear_warmup(lk.Constant(1.0), beta2=0.999),
+        [0, 1, 500, 1999, 2000, 5000],
+        lambda t: min(1.0, (1 - 0.999) * t / 2),
+        id="untuned-linear",
+    ),
+    pytest.param(
+        lk.untuned_linear_warmup(lk.Constant(0.5), beta2=0.99),
+        [0, 100, 199, 200],
+        lambda t: 0.5 * min(1.0, (1 - 0.99) * t / 2),
+        id="untuned-linear-0.99",
+    ),
+    pytest.param(
+        lk.untuned_exponential_warmup(lk.Constant(1.0), beta2=0.999),
+        [0, 1, 500, 1000, 2999, 3000, 5000],
+        lambda t: (1 - math.exp(-(1 - 0.999) * t)) / (1 - math.exp(-3)) if t < 3 / (1 - 0.999) else 1.0,
+        id="untuned-exponential",
+    ),
     # composition
-    pytest.param(lk.Sequence([lk.Constant(0.1), lk.Cosine(0.1, 90, 0.001), lk.Constant(0.0005)], [10, 100]),
-                 [0, 9.99, 10, 11, 55, 99.9, 100, 1000],
-                 lambda t: 0.1 if t < 10 else (COS(t - 10) if t < 100 else 0.0005), id="sequence"),
-    pytest.param(lk.Sequence([lk.Linear(1.0, 10), lk.Linear(0.5, 10)], [5]), [0, 4, 5, 10, 14.9, 15, 20],
-                 lambda t: 1 - t / 10 if t < 5 else 0.5 * max(0.0, 1 - (t - 5) / 10), id="sequence-truncated"),
-    pytest.param(lk.Hold(lk.Exponential(0.1, 0.9), 20), [0, 10, 19.9, 20, 21, 1e5],
-                 lambda t: 0.1 * 0.9 ** min(t, 20), id="hold-last"),
-    pytest.param(lk.Hold(lk.Cosine(0.1, 90, 0.001), 45, 0.002), [0, 44.9, 45, 1000],
-                 lambda t: COS(t) if t < 45 else 0.002, id="hold-value"),
+    pytest.param(
+        lk.Sequence([lk.Constant(0.1), lk.Cosine(0.1, 90, 0.001), lk.Constant(0.0005)], [10, 100]),
+        [0, 9.99, 10, 11, 55, 99.9, 100, 1000],
+        lambda t: 0.1 if t < 10 else (COS(t - 10) if t < 100 else 0.0005),
+        id="sequence",
+    ),
+    pytest.param(
+        lk.Sequence([lk.Linear(1.0, 10), lk.Linear(0.5, 10)], [5]),
+        [0, 4, 5, 10, 14.9, 15, 20],
+        lambda t: 1 - t / 10 if t < 5 else 0.5 * max(0.0, 1 - (t - 5) / 10),
+        id="sequence-truncated",
+    ),
+    pytest.param(
+        lk.Hold(lk.Exponential(0.1, 0.9), 20),
+        [0, 10, 19.9, 20, 21, 1e5],
+        lambda t: 0.1 * 0.9 ** min(t, 20),
+        id="hold-last",
+    ),
+    pytest.param(
+        lk.Hold(lk.Cosine(0.1, 90, 0.001), 45, 0.002),
+        [0, 44.9, 45, 1000],
+        lambda t: COS(t) if t < 45 else 0.002,
+        id="hold-value",
+    ),
     pytest.param(lk.Cosine(0.1, 90, 0.001).hold_after(30), [0, 30, 60], lambda t: COS(min(t, 30)), id="hold-after"),
     pytest.param(lk.Scale(lk.Cosine(0.1, 90, 0.001), 0.5), [0, 30, 90], lambda t: 0.5 * COS(t), id="scale"),
     pytest.param(3 * lk.Cosine(0.1, 90, 0.001), [0, 30, 90], lambda t: 3 * COS(t), id="scale-operator"),
-    pytest.param(lk.Clip(lk.Cosine(0.1, 90, 0.001), 0.01, 0.08), [0, 20, 45, 80, 90],
-                 lambda t: min(max(COS(t), 0.01), 0.08), id="clip"),
+    pytest.param(
+        lk.Clip(lk.Cosine(0.1, 90, 0.001), 0.01, 0.08),
+        [0, 20, 45, 80, 90],
+        lambda t: min(max(COS(t), 0.01), 0.08),
+        id="clip",
+    ),
     pytest.param(lk.Cosine(0.1, 90, 0.001).clipped(0.05), [0, 45, 80], lambda t: max(COS(t), 0.05), id="clip-floor"),
     # an epoch schedule evaluated per iteration (100 iterations an epoch): fractional epochs
-    pytest.param(lk.PerStep(lk.MultiStep(0.1, [30, 60]), 100), [0, 2999, 3000, 3050, 5999, 6000, 10**6],
-                 lambda t: 0.1 * 0.1 ** sum(m <= t / 100 for m in (30, 60)), id="per-step-multistep"),
-    pytest.param(lk.Cosine(0.1, 90, 0.001).per_step(391), [0, 1, 390, 391, 17595, 35190, 40000],
-                 lambda t: COS(t / 391), id="per-step-cosine"),
-    pytest.param(lk.FunctionSchedule(lambda t: 0.1 / (1 + t)), [0, 1, 9.5], lambda t: 0.1 / (1 + t),
-                 id="function"),
+    pytest.param(
+        lk.PerStep(lk.MultiStep(0.1, [30, 60]), 100),
+        [0, 2999, 3000, 3050, 5999, 6000, 10**6],
+        lambda t: 0.1 * 0.1 ** sum(m <= t / 100 for m in (30, 60)),
+        id="per-step-multistep",
+    ),
+    pytest.param(
+        lk.Cosine(0.1, 90, 0.001).per_step(391),
+        [0, 1, 390, 391, 17595, 35190, 40000],
+        lambda t: COS(t / 391),
+        id="per-step-cosine",
+    ),
+    pytest.param(lk.FunctionSchedule(lambda t: 0.1 / (1 + t)), [0, 1, 9.5], lambda t: 0.1 / (1 + t), id="function"),
     # warmup + cosine preset
-    pytest.param(lk.WarmupCosine(0.1, 100, 10, min_lr=0.001), [0, 5, 9.99, 10, 55, 99, 100, 150],
-                 warmup_f(cosine_f(0.1, 90, 0.001), 10), id="warmup-cosine"),
-    pytest.param(lk.WarmupCosine(0.1, 100, 10, start_factor=0.1, shape="exponential"), [0, 5, 10, 55],
-                 warmup_f(cosine_f(0.1, 90), 10, "exponential", 0.1), id="warmup-cosine-exp"),
+    pytest.param(
+        lk.WarmupCosine(0.1, 100, 10, min_lr=0.001),
+        [0, 5, 9.99, 10, 55, 99, 100, 150],
+        warmup_f(cosine_f(0.1, 90, 0.001), 10),
+        id="warmup-cosine",
+    ),
+    pytest.param(
+        lk.WarmupCosine(0.1, 100, 10, start_factor=0.1, shape="exponential"),
+        [0, 5, 10, 55],
+        warmup_f(cosine_f(0.1, 90), 10, "exponential", 0.1),
+        id="warmup-cosine-exp",
+    ),
     pytest.param(lk.WarmupCosine(0.1, 1000, 0), [0, 500, 1000], cosine_f(0.1, 1000), id="warmup-cosine-no-warmup"),
 ]
 
@@ -292,9 +513,15 @@ def test_integer_and_float_positions_agree(schedule, positions, expected):
 
 # -- exact values at the joins: no rounding allowed where the formula is exact ------------------
 
+
 def test_decays_start_at_peak_and_end_at_floor_exactly():
-    for s in (lk.Cosine(0.1, 90, 0.001), lk.Linear(0.1, 90, 0.001), lk.Polynomial(0.1, 90, 0.001, 2.0),
-              lk.WarmupStableDecay(0.1, 90, 30, 0.001, "cosine"), lk.WarmupStableDecay(0.1, 90, 30, 0.001, "1-sqrt")):
+    for s in (
+        lk.Cosine(0.1, 90, 0.001),
+        lk.Linear(0.1, 90, 0.001),
+        lk.Polynomial(0.1, 90, 0.001, 2.0),
+        lk.WarmupStableDecay(0.1, 90, 30, 0.001, "cosine"),
+        lk.WarmupStableDecay(0.1, 90, 30, 0.001, "1-sqrt"),
+    ):
         assert s(0) == 0.1
         assert s(90) == 0.001 and s(1e9) == 0.001
 
@@ -316,9 +543,9 @@ def test_warmup_ends_at_a_schedule_that_does_not_start_at_its_peak():
 
 def test_inverse_sqrt_after_warmup_is_the_transformer_schedule():
     d_model, W = 512, 4000
-    s = lk.InverseSqrt(d_model ** -0.5 * W ** -0.5, W).with_warmup(W)
+    s = lk.InverseSqrt(d_model**-0.5 * W**-0.5, W).with_warmup(W)
     for step in (1, 100, 3999, 4000, 4001, 10000, 100000):
-        want = d_model ** -0.5 * min(step ** -0.5, step * W ** -1.5)
+        want = d_model**-0.5 * min(step**-0.5, step * W**-1.5)
         assert s(step) == pytest.approx(want, rel=1e-12)
 
 
@@ -338,8 +565,8 @@ def test_cosine_restarts_without_multiplier_or_decay_repeats_the_cosine():
 def test_cyclic_triangular2_keeps_halving_for_many_cycles():
     s = lk.Cyclic(1.0, 1, mode="triangular2", min_lr=0.0)
     for c in (0, 1, 10, 1023, 1024, 1100, 5000):
-        assert s(2 * c + 1) == 0.5 ** c
-    assert s(np.array([2 * 1100 + 1.0]))[0] == 0.5 ** 1100
+        assert s(2 * c + 1) == 0.5**c
+    assert s(np.array([2 * 1100 + 1.0]))[0] == 0.5**1100
 
 
 def test_one_cycle_peaks_at_pytorch_position():

@@ -68,6 +68,7 @@ def test_groups_sharing_a_base_lr_match_lambdalr():
     # Equal base values take a shortcut (one product per step): same values as LambdaLR.
     def opt():
         return torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)]} for _ in range(3)], lr=0.3)
+
     opt1, opt2 = opt(), opt()
     mine, peer = ScheduleLR(opt1, SCHED), tl.LambdaLR(opt2, SCHED)
     for _ in range(60):
@@ -88,8 +89,11 @@ def test_a_schedule_of_learning_rates_used_as_a_multiplier_is_said():
     import warnings
 
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=3e-4)
-    with pytest.warns(lk.ScheduleWarning, match=r"peaks at 0.0003 and multiplies the learning rate 0.0003, "
-                                                r"so the lr would peak at 9e-08.*absolute=True"):
+    with pytest.warns(
+        lk.ScheduleWarning,
+        match=r"peaks at 0.0003 and multiplies the learning rate 0.0003, "
+        r"so the lr would peak at 9e-08.*absolute=True",
+    ):
         sched = ScheduleLR(opt, lk.WarmupCosine(peak_lr=3e-4, total_steps=100, warmup_steps=10))
     sched.step()
     assert opt.param_groups[0]["lr"] == 3e-4 * lk.WarmupCosine(3e-4, 100, 10)(1)  # the values asked for
@@ -101,8 +105,11 @@ def test_a_schedule_of_learning_rates_used_as_a_multiplier_is_said():
         # the intended uses say nothing: a multiplier peaking at 1, values with absolute=True,
         # one group or groups of one lr, a multiplier below 1 (CAWB-like), one schedule per group
         ScheduleLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=3e-4), lk.WarmupCosine(1.0, 100, 10))
-        ScheduleLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=3e-4),
-                   lk.WarmupCosine(3e-4, 100, 10), absolute=True)
+        ScheduleLR(
+            torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=3e-4),
+            lk.WarmupCosine(3e-4, 100, 10),
+            absolute=True,
+        )
         ScheduleLR(two_groups(), lk.Cosine(0.5, 10))
         ScheduleLR(two_groups(), [lk.Cosine(0.1, 10), lk.Cosine(0.02, 10)], absolute=True)
         ScheduleLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), lk.Cosine(3e-4, 10))
@@ -199,9 +206,18 @@ def test_state_dict_is_plain_and_loads_with_weights_only():
     torch.save(sched.state_dict(), buf)
     buf.seek(0)
     state = torch.load(buf, weights_only=True)
-    assert state == {"last_epoch": 7, "base_values": [0.1, 0.02], "key": "lr", "absolute": False,
-                     "steps_per_epoch": None, "class": "lrkit.torch.ScheduleLR", "groups": 2, "per_group": False,
-                     "schedules": [SCHED.to_dict()], "replans": []}
+    assert state == {
+        "last_epoch": 7,
+        "base_values": [0.1, 0.02],
+        "key": "lr",
+        "absolute": False,
+        "steps_per_epoch": None,
+        "class": "lrkit.torch.ScheduleLR",
+        "groups": 2,
+        "per_group": False,
+        "schedules": [SCHED.to_dict()],
+        "replans": [],
+    }
 
     def plain(v):
         if isinstance(v, dict):
@@ -251,7 +267,7 @@ def _train(steps, *, resume_at=None, order="before", key="lr", schedule=SCHED, o
                 sched.load_state_dict(ck["sched"])
         seen.append(lrs(opt, key))
         opt.zero_grad()
-        ((w ** 2).sum() + (v ** 2).sum()).backward()
+        ((w**2).sum() + (v**2).sum()).backward()
         opt.step()
         sched.step()
     return seen, w.detach().clone(), v.detach().clone()
@@ -401,6 +417,7 @@ def test_step_cost_is_below_lambdalr():
 
 
 # -- the hot path's values evaluated ahead, a block at a time --------------------------------
+
 
 def test_values_evaluated_ahead_equal_the_scalar_path_for_every_kind(example):
     """Across several blocks of look-ahead, every written lr is base * schedule(t), bit for bit."""

@@ -11,16 +11,13 @@ import io
 import math
 
 import pytest
-
-from lrkit import DropInWarning
 import torch
-
-from lrkit.recipes import CAWB, TorchvisionWarmup, get_lr_scheduler
-from lrkit.torch import CosineAnnealingWarmbootingLR, ScheduleLR, set_optimizer_lr, warmup_lr_scheduler
-
 from reference import cases
 from test_recipes import ignored_restarts
 
+from lrkit import DropInWarning
+from lrkit.recipes import CAWB, TorchvisionWarmup, get_lr_scheduler
+from lrkit.torch import CosineAnnealingWarmbootingLR, ScheduleLR, set_optimizer_lr, warmup_lr_scheduler
 
 
 def sgd(base_lrs):
@@ -51,6 +48,7 @@ def close(got, want):
 
 
 # -- torchvision warmup --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", cases("warmup_lr_scheduler"), ids=lambda c: f"{c['warmup_iters']}it")
 def test_warmup_lr_scheduler_reference(case):
@@ -90,8 +88,10 @@ def test_warmup_lr_scheduler_without_warmup_and_bad_arguments():
 
 # -- YOLOX get_lr_scheduler + set_optimizer_lr -----------------------------------------------------
 
-@pytest.mark.parametrize("case", cases("get_lr_scheduler"),
-                         ids=lambda c: f"{c['lr_decay_type']}-{c['total_iters']}-{c.get('step_num', '')}")
+
+@pytest.mark.parametrize(
+    "case", cases("get_lr_scheduler"), ids=lambda c: f"{c['lr_decay_type']}-{c['total_iters']}-{c.get('step_num', '')}"
+)
 def test_set_optimizer_lr_reference(case):
     kw = {k: case[k] for k in ("warmup_iters_ratio", "warmup_lr_ratio", "no_aug_iter_ratio", "step_num") if k in case}
     f = get_lr_scheduler(case["lr_decay_type"], case["lr"], case["min_lr"], case["total_iters"], **kw)
@@ -106,11 +106,12 @@ def test_set_optimizer_lr_fills_a_tensor_lr():
     lr = torch.tensor(0.1, dtype=torch.float64)
     w = torch.zeros(1, requires_grad=True)
     opt = torch.optim.Adam([w], lr=lr)
-    set_optimizer_lr(opt, lambda e: 0.5 ** e, 3)
+    set_optimizer_lr(opt, lambda e: 0.5**e, 3)
     assert opt.param_groups[0]["lr"] is lr and lr.item() == 0.125
 
 
 # -- CAWB ------------------------------------------------------------------------------------------
+
 
 def make_lf(text):
     if text is None:
@@ -122,10 +123,17 @@ def make_lf(text):
 def cawb(case, opt):
     steps = list(case["steps"])
     with ignored_restarts(**case):  # the original's configs list the last epoch among the restarts
-        s = CosineAnnealingWarmbootingLR(opt, epochs=case["epochs"], eta_min=case["eta_min"], steps=steps,
-                                         step_scale=case["step_scale"], lf=make_lf(case["lf"]),
-                                         batchs=case["batchs"], warmup_epoch=case["warmup_epoch"],
-                                         epoch_scale=case["epoch_scale"])
+        s = CosineAnnealingWarmbootingLR(
+            opt,
+            epochs=case["epochs"],
+            eta_min=case["eta_min"],
+            steps=steps,
+            step_scale=case["step_scale"],
+            lf=make_lf(case["lf"]),
+            batchs=case["batchs"],
+            warmup_epoch=case["warmup_epoch"],
+            epoch_scale=case["epoch_scale"],
+        )
     assert steps == case["steps"], "the caller's steps must not be sorted in place"
     s.last_epoch = case["last_epoch"]
     return s
@@ -203,7 +211,9 @@ def test_cawb_warmup_epoch_without_batchs_on_torch():
         assert sched.step_batch() is None
         assert applied(opt, ws) == ([s.step_lr(b, e - 1) for b in base] if e else base)
         # the first position past epochs=12 is said once (the original's curve goes on there)
-        past = pytest.warns(DropInWarning, match="position 13 is past epochs=12") if e == 13 else contextlib.nullcontext()
+        past = (
+            pytest.warns(DropInWarning, match="position 13 is past epochs=12") if e == 13 else contextlib.nullcontext()
+        )
         with past:
             got = sched.step()
         if e == 0:
@@ -214,8 +224,16 @@ def test_cawb_warmup_epoch_without_batchs_on_torch():
 def test_cawb_per_batch_schedule_equals_the_drop_in():
     case = cases("CosineAnnealingWarmbootingLR")[0]
     with ignored_restarts(**case):
-        s = CAWB(case["epochs"], case["eta_min"], case["steps"], case["step_scale"], make_lf(case["lf"]),
-                 case["batchs"], case["warmup_epoch"], case["epoch_scale"])
+        s = CAWB(
+            case["epochs"],
+            case["eta_min"],
+            case["steps"],
+            case["step_scale"],
+            make_lf(case["lf"]),
+            case["batchs"],
+            case["warmup_epoch"],
+            case["epoch_scale"],
+        )
     for p, want in enumerate(case["expected_lr_per_batch"]):
         close([s.batch_lr(b, p) for b in case["base_lrs"]], want)
 

@@ -105,14 +105,26 @@ def pyright_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     (d / "sample.py").write_text(SAMPLE)
     text, where = _signature_file()
     (d / "signatures.py").write_text(text)
-    (d / "pyrightconfig.json").write_text(json.dumps({
-        "typeCheckingMode": "standard", "extraPaths": [str(SRC)], "include": ["sample.py", "signatures.py"],
-        "pythonVersion": request.param}))
-    proc = subprocess.run([PYRIGHT, "--outputjson", "--pythonpath", sys.executable, "-p", str(d)],
-                          cwd=d, capture_output=True, text=True, timeout=600)
+    (d / "pyrightconfig.json").write_text(
+        json.dumps(
+            {
+                "typeCheckingMode": "standard",
+                "extraPaths": [str(SRC)],
+                "include": ["sample.py", "signatures.py"],
+                "pythonVersion": request.param,
+            }
+        )
+    )
+    proc = subprocess.run(
+        [PYRIGHT, "--outputjson", "--pythonpath", sys.executable, "-p", str(d)],
+        cwd=d,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     out = proc.stdout
     try:
-        data = json.loads(out[out.index("{"):])
+        data = json.loads(out[out.index("{") :])
     except ValueError:
         pytest.fail(f"pyright gave no JSON report (exit {proc.returncode}):\n{out}\n{proc.stderr}")
     by_file: dict[str, dict[int, list[dict]]] = {"sample.py": {}, "signatures.py": {}}
@@ -161,7 +173,7 @@ def test_bad_calls_are_flagged_and_good_ones_are_not(pyright_run: dict[str, Any]
 def _split_params(sig: str) -> list[str]:
     """The parameters of a pyright callable type ``(a: X, b: Y = 1) -> None``, split at top-level commas."""
     assert sig.startswith("(") and sig.endswith(") -> None"), sig
-    body, out, depth, quote, cur = sig[1:-len(") -> None")], [], 0, "", ""
+    body, out, depth, quote, cur = sig[1 : -len(") -> None")], [], 0, "", ""
     for ch in body:
         if quote:
             quote = "" if ch == quote else quote
@@ -179,10 +191,21 @@ def _split_params(sig: str) -> list[str]:
     return out + ([cur.strip()] if cur.strip() else [])
 
 
-_UNIT_TYPES = {"rate": "float", "factor": "float", "positive": "float", "real": "float", "length": "float",
-               "length0": "float", "bool": "bool", "count": "int", "schedule": "Schedule",
-               "schedules": "Sequence[Schedule]", "lengths": "Sequence[float]", "reals": "Sequence[float]",
-               "rates": "Sequence[float]"}
+_UNIT_TYPES = {
+    "rate": "float",
+    "factor": "float",
+    "positive": "float",
+    "real": "float",
+    "length": "float",
+    "length0": "float",
+    "bool": "bool",
+    "count": "int",
+    "schedule": "Schedule",
+    "schedules": "Sequence[Schedule]",
+    "lengths": "Sequence[float]",
+    "reals": "Sequence[float]",
+    "rates": "Sequence[float]",
+}
 
 
 def _expected_type(p: Param) -> str | None:
@@ -230,8 +253,15 @@ def test_fields_become_params_in_order_and_leave_the_class() -> None:
             assert not isinstance(cls.__dict__.get(p.name), Param), (cls, p.name)
     s = lrkit.Step(0.1, 30)
     assert (s.peak_lr, s.step_size, s.gamma) == (0.1, 30.0, 0.1)
-    assert [p.name for p in lrkit.Cosine.params] == ["peak_lr", "total_steps", "min_lr", "k", "exponent",
-                                                     "cycles", "after"]
+    assert [p.name for p in lrkit.Cosine.params] == [
+        "peak_lr",
+        "total_steps",
+        "min_lr",
+        "k",
+        "exponent",
+        "cycles",
+        "after",
+    ]
     assert lrkit.Cosine.params[-1].choices == ("hold", "continue")
     with pytest.raises(ValueError, match="after"):
         lrkit.Cosine(0.1, 10, after="x")  # type: ignore[arg-type]
@@ -259,17 +289,24 @@ def test_inherited_fields_come_first_and_a_redeclared_one_keeps_its_place() -> N
 
 def test_declaration_mistakes_are_refused_when_the_class_is_made() -> None:
     with pytest.raises(TypeError, match="b has no default but follows"):
+
         class Order(Schedule):
             a: float = param("rate", default=1.0)
             b: float = param("rate")
+
     with pytest.raises(TypeError, match="annotated but not declared with param"):
+
         class Bare(Schedule):
             a: float = param("rate")
             b: float
+
     with pytest.raises(TypeError, match="Literal"):
+
         class NoChoices(Schedule):
             a: str = param("choice", default="x")
+
     with pytest.raises(TypeError, match="default="):
+
         class SharedDefault(Schedule):
             a: float = param(Param("a", "rate", 0.0))
 
@@ -311,6 +348,7 @@ def test_derived_declaration_mistakes_are_refused() -> None:
     with pytest.raises(TypeError, match="never a constructor parameter"):
         derived(init=True)
     with pytest.raises(TypeError, match="needs a type annotation"):
+
         class Bare(Schedule):
             a: float = param("rate")
             _b = derived()
@@ -321,8 +359,17 @@ def test_type_checkers_read_the_real_dataclass_transform() -> None:
     ``dataclass_transform`` from typing_extensions under ``TYPE_CHECKING`` (a stub every
     checker ships), whatever ``sys.version_info`` says."""
     tree = ast.parse((SRC / "lrkit" / "core.py").read_text())
-    found = [node for node in ast.walk(tree) if isinstance(node, ast.If) and isinstance(node.test, ast.Name)
-             and node.test.id == "TYPE_CHECKING"
-             and any(isinstance(x, ast.ImportFrom) and x.module == "typing_extensions"
-                     and [a.name for a in x.names] == ["dataclass_transform"] for x in node.body)]
+    found = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and node.test.id == "TYPE_CHECKING"
+        and any(
+            isinstance(x, ast.ImportFrom)
+            and x.module == "typing_extensions"
+            and [a.name for a in x.names] == ["dataclass_transform"]
+            for x in node.body
+        )
+    ]
     assert found

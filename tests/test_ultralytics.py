@@ -5,8 +5,8 @@ which runs that code), as schedules and bound to a real optimizer with its three
 from __future__ import annotations
 
 import json
-import warnings
 import pathlib
+import warnings
 
 import numpy as np
 import pytest
@@ -21,10 +21,18 @@ DATA = json.loads((pathlib.Path(__file__).parent / "data" / "ultralytics_referen
 
 def schedules(run):
     a = run["args"]
-    return ultralytics_schedules(run["lr0"], a["lrf"], run["epochs"], run["batches"],
-                                 warmup_epochs=a["warmup_epochs"], warmup_bias_lr=a["warmup_bias_lr"],
-                                 warmup_momentum=a["warmup_momentum"], momentum=a["momentum"], cos_lr=a["cos_lr"],
-                                 version=run["version"])
+    return ultralytics_schedules(
+        run["lr0"],
+        a["lrf"],
+        run["epochs"],
+        run["batches"],
+        warmup_epochs=a["warmup_epochs"],
+        warmup_bias_lr=a["warmup_bias_lr"],
+        warmup_momentum=a["warmup_momentum"],
+        momentum=a["momentum"],
+        cos_lr=a["cos_lr"],
+        version=run["version"],
+    )
 
 
 @pytest.mark.parametrize("name", list(DATA["runs"]))
@@ -44,8 +52,7 @@ def test_every_iteration_has_ultralytics_lr_per_group_and_momentum(name):
 
 def _optimizer(run):
     ps = [torch.zeros(1, requires_grad=True) for _ in range(3)]
-    groups = [{"params": [ps[0]], "weight_decay": 5e-4}, {"params": [ps[1]], "weight_decay": 0.0},
-              {"params": [ps[2]]}]
+    groups = [{"params": [ps[0]], "weight_decay": 5e-4}, {"params": [ps[1]], "weight_decay": 0.0}, {"params": [ps[2]]}]
     return torch.optim.SGD(groups, lr=run["lr0"], momentum=run["args"]["momentum"], nesterov=True)
 
 
@@ -55,8 +62,11 @@ def test_two_schedule_lrs_set_lr_and_momentum_per_iteration_and_resume_mid_warmu
 
     def build():
         opt = _optimizer(run)
-        return opt, ScheduleLR(opt, s["lr"], absolute=True), ScheduleLR(opt, s["momentum"], key="momentum",
-                                                                        absolute=True)
+        return (
+            opt,
+            ScheduleLR(opt, s["lr"], absolute=True),
+            ScheduleLR(opt, s["momentum"], key="momentum", absolute=True),
+        )
 
     opt, lr_sched, mom_sched = build()
     got_lr, got_m = [], []
@@ -87,9 +97,16 @@ def _layout(version):
 
 def _drop_in_args(run):
     a = run["args"]
-    return dict(lrf=a["lrf"], epochs=run["epochs"], batches=run["batches"], warmup_epochs=a["warmup_epochs"],
-                warmup_bias_lr=a["warmup_bias_lr"], warmup_momentum=a["warmup_momentum"], cos_lr=a["cos_lr"],
-                version=run["version"])
+    return dict(
+        lrf=a["lrf"],
+        epochs=run["epochs"],
+        batches=run["batches"],
+        warmup_epochs=a["warmup_epochs"],
+        warmup_bias_lr=a["warmup_bias_lr"],
+        warmup_momentum=a["warmup_momentum"],
+        cos_lr=a["cos_lr"],
+        version=run["version"],
+    )
 
 
 def _torch_optimizer(run):
@@ -160,8 +177,9 @@ def _paddle_run(run, resume_at=None):
 
     names, named = _layout(run["version"])
 
-    ps = [paddle.create_parameter([1], "float64", default_initializer=paddle.nn.initializer.Constant(1.0))
-          for _ in names]
+    ps = [
+        paddle.create_parameter([1], "float64", default_initializer=paddle.nn.initializer.Constant(1.0)) for _ in names
+    ]
 
     groups = [dict({"params": [p]}, **({"param_group": n} if named else {})) for p, n in zip(ps, names)]
     opt = paddle.optimizer.Momentum(learning_rate=run["lr0"], momentum=run["args"]["momentum"], parameters=groups)
@@ -227,6 +245,7 @@ def test_bad_arguments():
 
 # -- the command line: every group's lr and the momentum ------------------------------------------
 
+
 def _cli(*argv):
     import io
 
@@ -239,10 +258,26 @@ def _cli(*argv):
 
 def _cli_args(run):
     a = run["args"]
-    args = ["--lr0", repr(run["lr0"]), "--lrf", repr(a["lrf"]), "--epochs", str(run["epochs"]), "--batches",
-            str(run["batches"]), "--warmup-epochs", repr(a["warmup_epochs"]), "--warmup-bias-lr",
-            repr(a["warmup_bias_lr"]), "--warmup-momentum", repr(a["warmup_momentum"]), "--momentum",
-            repr(a["momentum"]), "--version", run["version"]]
+    args = [
+        "--lr0",
+        repr(run["lr0"]),
+        "--lrf",
+        repr(a["lrf"]),
+        "--epochs",
+        str(run["epochs"]),
+        "--batches",
+        str(run["batches"]),
+        "--warmup-epochs",
+        repr(a["warmup_epochs"]),
+        "--warmup-bias-lr",
+        repr(a["warmup_bias_lr"]),
+        "--warmup-momentum",
+        repr(a["warmup_momentum"]),
+        "--momentum",
+        repr(a["momentum"]),
+        "--version",
+        run["version"],
+    ]
     return args + (["--cos-lr"] if a["cos_lr"] else [])
 
 
@@ -271,8 +306,12 @@ def test_cli_plot_draws_each_groups_lr_and_the_momentum_on_its_own_axis(tmp_path
     assert code == 0 and (tmp_path / "u.png").stat().st_size > 10_000, err
     u = schedules(run)
     x = np.arange(float(run["epochs"] * run["batches"]))
-    fig = series_figure({k: v for k, v in u.series().items() if k != "momentum"}, x,
-                        secondary={"momentum": u.momentum}, marks=[("warmup end", u.warmup_iters)])
+    fig = series_figure(
+        {k: v for k, v in u.series().items() if k != "momentum"},
+        x,
+        secondary={"momentum": u.momentum},
+        marks=[("warmup end", u.warmup_iters)],
+    )
     lr_ax, m_ax = fig.axes
     lines = {ln.get_label(): ln.get_ydata() for ln in lr_ax.get_lines() if not ln.get_label().startswith("_")}
     assert set(lines) == {"lr bias", "lr weight = lr bn"}  # equal curves drawn once, named together
@@ -287,8 +326,9 @@ def test_cli_plot_draws_each_groups_lr_and_the_momentum_on_its_own_axis(tmp_path
 # suite's error filter for them must not turn that one into an exception
 @pytest.mark.filterwarnings("always::lrkit.DropInWarning")
 def test_cli_show_and_explain_speak_of_the_trainers_rules():
-    code, out, _ = _cli("show", "ultralytics", "--epochs", "10", "--batches", "50", "--version", "8.1.0", "--ascii",
-                        "--width", "50")
+    code, out, _ = _cli(
+        "show", "ultralytics", "--epochs", "10", "--batches", "50", "--version", "8.1.0", "--ascii", "--width", "50"
+    )
     assert code == 0
     assert "lr weight = lr bn" in out and "\nlr bias\n" in out and "\nmomentum\n" in out
     assert "max(round(3 x 50), 100) = 150 iterations" in out
@@ -323,6 +363,15 @@ def test_explain_in_python_matches_the_schedules():
 def test_cli_list_documents_the_recipe():
     code, out, _ = _cli("list", "ultralytics")
     assert code == 0 and out.startswith("ultralytics (a recipe)")
-    for flag in ("--lr0", "--lrf", "--epochs", "--batches", "--warmup-epochs", "--warmup-bias-lr", "--momentum",
-                 "--cos-lr", "--version"):
+    for flag in (
+        "--lr0",
+        "--lrf",
+        "--epochs",
+        "--batches",
+        "--warmup-epochs",
+        "--warmup-bias-lr",
+        "--momentum",
+        "--cos-lr",
+        "--version",
+    ):
         assert flag in out

@@ -8,7 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import lrkit as lk
 
@@ -18,34 +19,72 @@ C = lk.Cosine(0.1, 10)
 # categories: rate (finite >= 0), length (finite > 0), length0 (finite >= 0), real (finite)
 SPECS = {
     "constant": (lk.Constant, {"lr": 0.1}, {"lr": "rate"}),
-    "cosine": (lk.Cosine, {"peak_lr": 0.1, "total_steps": 10, "min_lr": 0.01, "k": 1.0},
-               {"peak_lr": "rate", "total_steps": "length", "min_lr": "rate", "k": "length"}),
-    "linear": (lk.Linear, {"peak_lr": 0.1, "total_steps": 10, "min_lr": 0.0},
-               {"peak_lr": "rate", "total_steps": "length", "min_lr": "rate"}),
-    "polynomial": (lk.Polynomial, {"peak_lr": 0.1, "total_steps": 10, "power": 2.0},
-                   {"peak_lr": "rate", "total_steps": "length", "power": "length"}),
-    "step": (lk.Step, {"peak_lr": 0.1, "step_size": 10, "gamma": 0.5},
-             {"peak_lr": "rate", "step_size": "length", "gamma": "rate"}),
-    "multistep": (lk.MultiStep, {"peak_lr": 0.1, "milestones": [10, 20], "gamma": 0.5},
-                  {"peak_lr": "rate", "gamma": "rate"}),
-    "exponential": (lk.Exponential, {"peak_lr": 0.1, "gamma": 0.9, "step_size": 2},
-                    {"peak_lr": "rate", "gamma": "length", "step_size": "length"}),
-    "inverse_sqrt": (lk.InverseSqrt, {"peak_lr": 0.1, "timescale": 100},
-                     {"peak_lr": "rate", "timescale": "length"}),
-    "tanh": (lk.Tanh, {"peak_lr": 0.1, "total_steps": 10, "lower": -7, "upper": 3},
-             {"peak_lr": "rate", "total_steps": "length", "lower": "real", "upper": "real"}),
-    "one_cycle": (lk.OneCycle, {"peak_lr": 0.1, "total_steps": 100, "pct_start": 0.3},
-                  {"peak_lr": "rate", "total_steps": "length", "pct_start": "length"}),
-    "wsd": (lk.WarmupStableDecay, {"peak_lr": 0.1, "total_steps": 100, "decay_steps": 20},
-            {"peak_lr": "rate", "total_steps": "length", "decay_steps": "length"}),
-    "cosine_restarts": (lk.CosineRestarts, {"peak_lr": 0.1, "period": 10, "period_mult": 2.0, "peak_decay": 0.5},
-                        {"peak_lr": "rate", "period": "length", "period_mult": "length", "peak_decay": "rate"}),
-    "cyclic": (lk.Cyclic, {"min_lr": 0.01, "peak_lr": 0.1, "step_size_up": 10, "step_size_down": 5},
-               {"min_lr": "rate", "peak_lr": "rate", "step_size_up": "length", "step_size_down": "length"}),
-    "warmup_cosine": (lk.WarmupCosine, {"peak_lr": 0.1, "total_steps": 100, "warmup_steps": 10},
-                      {"peak_lr": "rate", "total_steps": "length", "warmup_steps": "length0"}),
-    "warmup": (lk.Warmup, {"schedule": C, "warmup_steps": 10, "tau": 2.0, "power": 2.0},
-               {"warmup_steps": "length0", "tau": "length", "power": "length", "start_factor": "rate"}),
+    "cosine": (
+        lk.Cosine,
+        {"peak_lr": 0.1, "total_steps": 10, "min_lr": 0.01, "k": 1.0},
+        {"peak_lr": "rate", "total_steps": "length", "min_lr": "rate", "k": "length"},
+    ),
+    "linear": (
+        lk.Linear,
+        {"peak_lr": 0.1, "total_steps": 10, "min_lr": 0.0},
+        {"peak_lr": "rate", "total_steps": "length", "min_lr": "rate"},
+    ),
+    "polynomial": (
+        lk.Polynomial,
+        {"peak_lr": 0.1, "total_steps": 10, "power": 2.0},
+        {"peak_lr": "rate", "total_steps": "length", "power": "length"},
+    ),
+    "step": (
+        lk.Step,
+        {"peak_lr": 0.1, "step_size": 10, "gamma": 0.5},
+        {"peak_lr": "rate", "step_size": "length", "gamma": "rate"},
+    ),
+    "multistep": (
+        lk.MultiStep,
+        {"peak_lr": 0.1, "milestones": [10, 20], "gamma": 0.5},
+        {"peak_lr": "rate", "gamma": "rate"},
+    ),
+    "exponential": (
+        lk.Exponential,
+        {"peak_lr": 0.1, "gamma": 0.9, "step_size": 2},
+        {"peak_lr": "rate", "gamma": "length", "step_size": "length"},
+    ),
+    "inverse_sqrt": (lk.InverseSqrt, {"peak_lr": 0.1, "timescale": 100}, {"peak_lr": "rate", "timescale": "length"}),
+    "tanh": (
+        lk.Tanh,
+        {"peak_lr": 0.1, "total_steps": 10, "lower": -7, "upper": 3},
+        {"peak_lr": "rate", "total_steps": "length", "lower": "real", "upper": "real"},
+    ),
+    "one_cycle": (
+        lk.OneCycle,
+        {"peak_lr": 0.1, "total_steps": 100, "pct_start": 0.3},
+        {"peak_lr": "rate", "total_steps": "length", "pct_start": "length"},
+    ),
+    "wsd": (
+        lk.WarmupStableDecay,
+        {"peak_lr": 0.1, "total_steps": 100, "decay_steps": 20},
+        {"peak_lr": "rate", "total_steps": "length", "decay_steps": "length"},
+    ),
+    "cosine_restarts": (
+        lk.CosineRestarts,
+        {"peak_lr": 0.1, "period": 10, "period_mult": 2.0, "peak_decay": 0.5},
+        {"peak_lr": "rate", "period": "length", "period_mult": "length", "peak_decay": "rate"},
+    ),
+    "cyclic": (
+        lk.Cyclic,
+        {"min_lr": 0.01, "peak_lr": 0.1, "step_size_up": 10, "step_size_down": 5},
+        {"min_lr": "rate", "peak_lr": "rate", "step_size_up": "length", "step_size_down": "length"},
+    ),
+    "warmup_cosine": (
+        lk.WarmupCosine,
+        {"peak_lr": 0.1, "total_steps": 100, "warmup_steps": 10},
+        {"peak_lr": "rate", "total_steps": "length", "warmup_steps": "length0"},
+    ),
+    "warmup": (
+        lk.Warmup,
+        {"schedule": C, "warmup_steps": 10, "tau": 2.0, "power": 2.0},
+        {"warmup_steps": "length0", "tau": "length", "power": "length", "start_factor": "rate"},
+    ),
     "hold": (lk.Hold, {"schedule": C, "end": 10, "value": 0.01}, {"end": "length0", "value": "rate"}),
     "scale": (lk.Scale, {"schedule": C, "factor": 2.0}, {"factor": "rate"}),
     "clip": (lk.Clip, {"schedule": C, "min_lr": 0.0, "max_lr": 0.1}, {"min_lr": "rate", "max_lr": "rate"}),
@@ -65,16 +104,35 @@ def bad_values(cat: str) -> st.SearchStrategy:
         return st.one_of(NONFINITE, WRONG_TYPE)
     if cat == "length":
         return st.one_of(NONFINITE, NEGATIVE, st.just(0), st.just(0.0), st.just(-0.0), WRONG_TYPE)
-    return st.one_of(NONFINITE, NEGATIVE, WRONG_TYPE)   # rate, length0
+    return st.one_of(NONFINITE, NEGATIVE, WRONG_TYPE)  # rate, length0
 
 
 def test_every_kind_has_a_spec():
-    core = {"constant", "cosine", "linear", "polynomial", "step", "multistep", "exponential", "inverse_sqrt", "tanh",
-            "one_cycle", "wsd", "cosine_restarts", "cyclic", "warmup_cosine", "warmup", "hold", "scale", "clip",
-            "per_step", "sequence"}
+    core = {
+        "constant",
+        "cosine",
+        "linear",
+        "polynomial",
+        "step",
+        "multistep",
+        "exponential",
+        "inverse_sqrt",
+        "tanh",
+        "one_cycle",
+        "wsd",
+        "cosine_restarts",
+        "cyclic",
+        "warmup_cosine",
+        "warmup",
+        "hold",
+        "scale",
+        "clip",
+        "per_step",
+        "sequence",
+    }
     assert core <= set(lk.registered()) and core == set(SPECS)
     for cls, kw, _ in SPECS.values():
-        cls(**kw)   # the valid arguments are valid
+        cls(**kw)  # the valid arguments are valid
 
 
 @pytest.mark.parametrize("kind, name, cat", CASES, ids=[f"{k}.{n}" for k, n, _ in CASES])
@@ -83,59 +141,62 @@ def test_bad_parameter_raises_naming_it(kind, name, cat, data):
     cls, kw, _ = SPECS[kind]
     bad = data.draw(bad_values(cat))
     if name == "max_lr" and bad == math.inf:
-        return   # an open upper bound is the default
+        return  # an open upper bound is the default
     if bad is None and inspect.signature(cls).parameters[name].default is None:
-        return   # None is that parameter's documented default
+        return  # None is that parameter's documented default
     with pytest.raises((ValueError, TypeError)) as err:
         cls(**{**kw, name: bad})
     assert name in str(err.value)
     assert err.type in (ValueError, TypeError)
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: lk.Cosine(0.1, 10, min_lr=0.2), "min_lr.*peak_lr"),
-    (lambda: lk.Linear(0.1, 10, min_lr=0.2), "min_lr.*peak_lr"),
-    (lambda: lk.Tanh(0.1, 10, 0.0, lower=3, upper=-7), "lower.*upper"),
-    (lambda: lk.OneCycle(0.1, 100, start_lr=0.2), "start_lr.*peak_lr"),
-    (lambda: lk.OneCycle(0.1, 100, min_lr=0.2), "min_lr.*peak_lr"),
-    (lambda: lk.OneCycle(0.1, 100, pct_start=1.0), "pct_start"),
-    (lambda: lk.OneCycle(0.1, 100, pct_start=0.0), "pct_start"),
-    (lambda: lk.OneCycle(0.1, 3, pct_start=0.3), "phase 1 is empty"),
-    (lambda: lk.OneCycle(0.1, 100, pct_start=0.6, three_phase=True), "phase 3 is empty"),
-    (lambda: lk.Step(0.1, 10, gamma=1.5), "gamma must be in \\[0, 1\\]"),
-    (lambda: lk.Exponential(0.1, gamma=1.01), "gamma must be in \\[0, 1\\]"),
-    (lambda: lk.OneCycle(0.1, 100, shape="cos"), "shape"),
-    (lambda: lk.WarmupStableDecay(0.1, 10, 20), "decay_steps.*total_steps"),
-    (lambda: lk.WarmupStableDecay(0.1, 10, 5, shape="sqrt"), "shape"),
-    (lambda: lk.WarmupStableDecay(0.1, 10, 5, min_lr=1), "min_lr"),
-    (lambda: lk.CosineRestarts(0.1, 10, period_mult=0.5), "period_mult"),
-    (lambda: lk.CosineRestarts(0.1, 10, max_cycles=0), "max_cycles"),
-    (lambda: lk.CosineRestarts(0.1, 10, max_cycles=2.5), "max_cycles"),
-    (lambda: lk.CosineRestarts(0.1, 10, min_lr=1.0), "min_lr"),
-    (lambda: lk.Cyclic(0.1, 10, min_lr=0.2), "min_lr.*peak_lr"),
-    (lambda: lk.Cyclic(0.1, 10, mode="triangle", min_lr=0.0), "mode"),
-    (lambda: lk.Cyclic(0.1, 10, mode="exp_range", gamma=1.5, min_lr=0.0), "gamma"),
-    (lambda: lk.Cyclic(0.1, 10, mode="exp_range", gamma=0.0, min_lr=0.0), "gamma"),
-    (lambda: lk.Exponential(0.1, 0.0), "gamma"),
-    (lambda: lk.Exponential(0.1, 0.5, staircase="yes"), "staircase"),
-    (lambda: lk.MultiStep(0.1, [10, 5]), "milestones.*strictly increasing"),
-    (lambda: lk.MultiStep(0.1, [10, 10]), "milestones.*strictly increasing"),
-    (lambda: lk.MultiStep(0.1, [-1, 5]), "milestones\\[0\\]"),
-    (lambda: lk.MultiStep(0.1, [1, math.nan]), "milestones\\[1\\]"),
-    (lambda: lk.MultiStep(0.1, 10), "milestones"),
-    (lambda: lk.MultiStep(0.1, "10,20"), "milestones"),
-    (lambda: lk.WarmupCosine(0.1, 100, 100), "warmup_steps.*total_steps"),
-    (lambda: lk.WarmupCosine(0.1, 100, 150), "warmup_steps.*total_steps"),
-    (lambda: lk.WarmupCosine(0.1, 100, 10, min_lr=0.5), "min_lr"),
-    (lambda: lk.WarmupCosine(0.1, 100, 10, shape="cubic"), "shape"),
-    (lambda: lk.Warmup(C, 10, shape="cubic"), "shape"),
-    (lambda: lk.Warmup(C, 10, start_factor=1.5), "start_factor"),
-    (lambda: lk.Warmup(C, 5e-324, "exponential"), "warmup_steps.*between 1e-09 and 1e\\+300"),
-    (lambda: lk.Clip(C, 0.2, 0.1), "min_lr.*max_lr"),
-    (lambda: lk.untuned_linear_warmup(C, beta2=1.0), "beta2"),
-    (lambda: lk.untuned_exponential_warmup(C, beta2=-0.1), "beta2"),
-    (lambda: lk.untuned_linear_warmup(C, beta2=math.nan), "beta2"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: lk.Cosine(0.1, 10, min_lr=0.2), "min_lr.*peak_lr"),
+        (lambda: lk.Linear(0.1, 10, min_lr=0.2), "min_lr.*peak_lr"),
+        (lambda: lk.Tanh(0.1, 10, 0.0, lower=3, upper=-7), "lower.*upper"),
+        (lambda: lk.OneCycle(0.1, 100, start_lr=0.2), "start_lr.*peak_lr"),
+        (lambda: lk.OneCycle(0.1, 100, min_lr=0.2), "min_lr.*peak_lr"),
+        (lambda: lk.OneCycle(0.1, 100, pct_start=1.0), "pct_start"),
+        (lambda: lk.OneCycle(0.1, 100, pct_start=0.0), "pct_start"),
+        (lambda: lk.OneCycle(0.1, 3, pct_start=0.3), "phase 1 is empty"),
+        (lambda: lk.OneCycle(0.1, 100, pct_start=0.6, three_phase=True), "phase 3 is empty"),
+        (lambda: lk.Step(0.1, 10, gamma=1.5), "gamma must be in \\[0, 1\\]"),
+        (lambda: lk.Exponential(0.1, gamma=1.01), "gamma must be in \\[0, 1\\]"),
+        (lambda: lk.OneCycle(0.1, 100, shape="cos"), "shape"),
+        (lambda: lk.WarmupStableDecay(0.1, 10, 20), "decay_steps.*total_steps"),
+        (lambda: lk.WarmupStableDecay(0.1, 10, 5, shape="sqrt"), "shape"),
+        (lambda: lk.WarmupStableDecay(0.1, 10, 5, min_lr=1), "min_lr"),
+        (lambda: lk.CosineRestarts(0.1, 10, period_mult=0.5), "period_mult"),
+        (lambda: lk.CosineRestarts(0.1, 10, max_cycles=0), "max_cycles"),
+        (lambda: lk.CosineRestarts(0.1, 10, max_cycles=2.5), "max_cycles"),
+        (lambda: lk.CosineRestarts(0.1, 10, min_lr=1.0), "min_lr"),
+        (lambda: lk.Cyclic(0.1, 10, min_lr=0.2), "min_lr.*peak_lr"),
+        (lambda: lk.Cyclic(0.1, 10, mode="triangle", min_lr=0.0), "mode"),
+        (lambda: lk.Cyclic(0.1, 10, mode="exp_range", gamma=1.5, min_lr=0.0), "gamma"),
+        (lambda: lk.Cyclic(0.1, 10, mode="exp_range", gamma=0.0, min_lr=0.0), "gamma"),
+        (lambda: lk.Exponential(0.1, 0.0), "gamma"),
+        (lambda: lk.Exponential(0.1, 0.5, staircase="yes"), "staircase"),
+        (lambda: lk.MultiStep(0.1, [10, 5]), "milestones.*strictly increasing"),
+        (lambda: lk.MultiStep(0.1, [10, 10]), "milestones.*strictly increasing"),
+        (lambda: lk.MultiStep(0.1, [-1, 5]), "milestones\\[0\\]"),
+        (lambda: lk.MultiStep(0.1, [1, math.nan]), "milestones\\[1\\]"),
+        (lambda: lk.MultiStep(0.1, 10), "milestones"),
+        (lambda: lk.MultiStep(0.1, "10,20"), "milestones"),
+        (lambda: lk.WarmupCosine(0.1, 100, 100), "warmup_steps.*total_steps"),
+        (lambda: lk.WarmupCosine(0.1, 100, 150), "warmup_steps.*total_steps"),
+        (lambda: lk.WarmupCosine(0.1, 100, 10, min_lr=0.5), "min_lr"),
+        (lambda: lk.WarmupCosine(0.1, 100, 10, shape="cubic"), "shape"),
+        (lambda: lk.Warmup(C, 10, shape="cubic"), "shape"),
+        (lambda: lk.Warmup(C, 10, start_factor=1.5), "start_factor"),
+        (lambda: lk.Warmup(C, 5e-324, "exponential"), "warmup_steps.*between 1e-09 and 1e\\+300"),
+        (lambda: lk.Clip(C, 0.2, 0.1), "min_lr.*max_lr"),
+        (lambda: lk.untuned_linear_warmup(C, beta2=1.0), "beta2"),
+        (lambda: lk.untuned_exponential_warmup(C, beta2=-0.1), "beta2"),
+        (lambda: lk.untuned_linear_warmup(C, beta2=math.nan), "beta2"),
+    ],
+)
 def test_invalid_combinations(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
@@ -192,8 +253,11 @@ EXTREME_RAISES = [
     ("per_step overflows", lambda: lk.PerStep(lk.Step(1, 10), 1e-310)(1.0), ValueError),
     ("per_step overflows, array", lambda: lk.PerStep(lk.Step(1, 10), 1e-310)(np.array([1.0])), ValueError),
     ("polynomial cycle count overflows", lambda: PolynomialCycle(1, 1e-310)(1.0), ValueError),
-    ("three_phase from a string", lambda: lk.from_dict({"type": "one_cycle", "peak_lr": 0.1, "total_steps": 100,
-                                                        "three_phase": "false"}), ValueError),
+    (
+        "three_phase from a string",
+        lambda: lk.from_dict({"type": "one_cycle", "peak_lr": 0.1, "total_steps": 100, "three_phase": "false"}),
+        ValueError,
+    ),
     ("milestones from a generator", lambda: lk.MultiStep(0.1, (x for x in [3, 2])), ValueError),
 ]
 

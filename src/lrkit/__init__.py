@@ -20,8 +20,22 @@ from .core import Phase, Schedule, ScheduleWarning, registered
 from .schedules.algebra import Dampening, Piecewise, Product, Ramp, Retime, Shift, Sum, dampened
 from .schedules.compose import Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup
 from .schedules.cycles import CosineRestarts, Cyclic
-from .schedules.decays import (Constant, Cosine, Exponential, InverseSqrt, InverseTime, Linear, LinearGrowth,
-                               MultiStep, OneCycle, Polynomial, RAdamDampening, Step, Tanh, WarmupStableDecay)
+from .schedules.decays import (
+    Constant,
+    Cosine,
+    Exponential,
+    InverseSqrt,
+    InverseTime,
+    Linear,
+    LinearGrowth,
+    MultiStep,
+    OneCycle,
+    Polynomial,
+    RAdamDampening,
+    Step,
+    Tanh,
+    WarmupStableDecay,
+)
 from .schedules.paddle_compat import PolynomialCycle
 from .schedules.presets import WarmupCosine, untuned_exponential_warmup, untuned_linear_warmup
 
@@ -31,21 +45,43 @@ __version__ = "0.1.0"
 # entry points that read any scheduler, and the subpackages.
 _LAZY = {
     **dict.fromkeys(("Units", "from_dict", "from_json", "from_yaml", "load"), ".config"),
-    **dict.fromkeys(("CAWB", "CawbLf", "DropInWarning", "TorchvisionWarmup", "YoloxCos", "YoloxStep",
-                     "get_lr_scheduler"), ".recipes"),
+    **dict.fromkeys(
+        ("CAWB", "CawbLf", "DropInWarning", "TorchvisionWarmup", "YoloxCos", "YoloxStep", "get_lr_scheduler"),
+        ".recipes",
+    ),
     **dict.fromkeys(("schedule_of", "show"), ".convert.entry"),
 }
-_SUBMODULES = frozenset({"recipes", "config", "convert", "catalog", "plot", "replan", "plateau", "rangetest",
-                         "tables", "textplot", "lrlog", "cli"})
+_SUBMODULES = frozenset(
+    {
+        "recipes",
+        "config",
+        "convert",
+        "catalog",
+        "plot",
+        "replan",
+        "plateau",
+        "rangetest",
+        "tables",
+        "textplot",
+        "lrlog",
+        "cli",
+    }
+)
 
 if TYPE_CHECKING:  # what static tools see; lrkit.explain is the function (also a package of words at run time)
-    from . import config as config, convert as convert, plateau as plateau, plot as plot
-    from . import rangetest as rangetest, recipes as recipes, replan as replan
+    from . import config as config
+    from . import convert as convert
+    from . import plateau as plateau
+    from . import plot as plot
+    from . import rangetest as rangetest
+    from . import recipes as recipes
+    from . import replan as replan
     from .config import Units, from_dict, from_json, from_yaml, load
     from .convert.entry import explain as explain
     from .convert.entry import schedule_of, show
     from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
 else:
+
     def __getattr__(name: str) -> Any:
         if name in _LAZY:
             value = getattr(_importlib.import_module(_LAZY[name], __name__), name)
@@ -69,12 +105,58 @@ else:
     _sys.modules[__name__ + ".explain"].__class__ = _ExplainModule
 
 __all__ = [
-    "Schedule", "Phase", "ScheduleWarning", "registered", "Units", "from_dict", "from_json", "from_yaml", "load",
-    "Constant", "Cosine", "Linear", "Polynomial", "Step", "MultiStep", "Exponential", "InverseSqrt", "InverseTime", "Tanh",
-    "LinearGrowth", "RAdamDampening",
-    "OneCycle", "WarmupStableDecay", "PolynomialCycle", "CosineRestarts", "Cyclic", "WarmupCosine",
-    "Sequence", "Warmup", "Hold", "Scale", "Clip", "PerStep", "FunctionSchedule",
-    "untuned_linear_warmup", "untuned_exponential_warmup", "Product", "Shift", "Retime", "Sum", "Ramp", "Piecewise",
-    "Dampening", "dampened", "schedule_of", "show", "explain",
-    "DropInWarning", "get_lr_scheduler", "YoloxCos", "YoloxStep", "TorchvisionWarmup", "CAWB", "CawbLf",
+    "Schedule",
+    "Phase",
+    "ScheduleWarning",
+    "registered",
+    "Units",
+    "from_dict",
+    "from_json",
+    "from_yaml",
+    "load",
+    "Constant",
+    "Cosine",
+    "Linear",
+    "Polynomial",
+    "Step",
+    "MultiStep",
+    "Exponential",
+    "InverseSqrt",
+    "InverseTime",
+    "Tanh",
+    "LinearGrowth",
+    "RAdamDampening",
+    "OneCycle",
+    "WarmupStableDecay",
+    "PolynomialCycle",
+    "CosineRestarts",
+    "Cyclic",
+    "WarmupCosine",
+    "Sequence",
+    "Warmup",
+    "Hold",
+    "Scale",
+    "Clip",
+    "PerStep",
+    "FunctionSchedule",
+    "untuned_linear_warmup",
+    "untuned_exponential_warmup",
+    "Product",
+    "Shift",
+    "Retime",
+    "Sum",
+    "Ramp",
+    "Piecewise",
+    "Dampening",
+    "dampened",
+    "schedule_of",
+    "show",
+    "explain",
+    "DropInWarning",
+    "get_lr_scheduler",
+    "YoloxCos",
+    "YoloxStep",
+    "TorchvisionWarmup",
+    "CAWB",
+    "CawbLf",
 ]

@@ -19,7 +19,8 @@ import signal
 import stat
 import tempfile
 import threading
-from typing import IO, Any, Iterator
+from collections.abc import Iterator
+from typing import IO, Any
 
 #: The most text :func:`read_text` reads by default (bytes; characters for a text stream).
 MAX_TEXT_BYTES = 1_000_000
@@ -52,8 +53,10 @@ def read_text(source: Any, what: str = "file", limit: int = MAX_TEXT_BYTES) -> s
         name = f"{what} {_short(path)}"
         data, fifo = _read_path(path, name, limit)
         if fifo and not data:
-            raise ValueError(f"{name} is a named pipe with nothing written to it (lrkit does not wait for a "
-                             "writer): write to it first, or give a file")
+            raise ValueError(
+                f"{name} is a named pipe with nothing written to it (lrkit does not wait for a "
+                "writer): write to it first, or give a file"
+            )
     elif callable(getattr(source, "read", None)):
         name = what
         try:
@@ -65,12 +68,13 @@ def read_text(source: Any, what: str = "file", limit: int = MAX_TEXT_BYTES) -> s
         if not isinstance(data, (str, bytes, bytearray)):
             raise ValueError(f"{name} gave {type(data).__name__}, not text or bytes")
     else:
-        raise ValueError(f"{what} must be a path or an open file, got {_short(source)} "
-                         f"({type(source).__name__})")
+        raise ValueError(f"{what} must be a path or an open file, got {_short(source)} ({type(source).__name__})")
     unit = "characters" if isinstance(data, str) else "bytes"
     if len(data) > limit:
-        raise ValueError(f"{name} holds more than {limit:,} {unit}; lrkit reads at most {limit:,} {unit} "
-                         "(a spec or config is a few kB)")
+        raise ValueError(
+            f"{name} holds more than {limit:,} {unit}; lrkit reads at most {limit:,} {unit} "
+            "(a spec or config is a few kB)"
+        )
     if isinstance(data, (bytes, bytearray)):
         try:
             text = bytes(data).decode("utf-8-sig")
@@ -103,8 +107,9 @@ def _read_path(path: str, name: str, limit: int) -> tuple[bytes, bool]:
         if stat.S_ISDIR(st.st_mode):
             raise ValueError(f"{name} is a folder, not a file")
         if stat.S_ISREG(st.st_mode) and st.st_size > limit:  # said before reading, with its size
-            raise ValueError(f"{name} is {st.st_size:,} bytes; lrkit reads at most {limit:,} bytes "
-                             "(a spec or config is a few kB)")
+            raise ValueError(
+                f"{name} is {st.st_size:,} bytes; lrkit reads at most {limit:,} bytes (a spec or config is a few kB)"
+            )
         if hasattr(os, "O_NONBLOCK"):
             import fcntl
 
@@ -166,8 +171,10 @@ def _target(path: str, what: str) -> str | None:
         if e.errno == errno.ELOOP:
             raise ValueError(f"{what} {_short(path)} is a symlink loop: it never reaches a file") from None
         if e.errno == errno.ENOENT:
-            raise ValueError(f"cannot write {what} {_short(path)}: No such file or directory (the folder "
-                             f"{_short(folder)} does not exist)") from None
+            raise ValueError(
+                f"cannot write {what} {_short(path)}: No such file or directory (the folder "
+                f"{_short(folder)} does not exist)"
+            ) from None
         raise ValueError(f"cannot write {what} {_short(path)}: {_reason(e)}") from None
     if not stat.S_ISDIR(fst.st_mode):
         raise ValueError(f"cannot write {what} {_short(path)}: {_short(folder)} is not a folder")
@@ -300,8 +307,9 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp", what: str = 
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "w", what: str = "output file",
-                **kwargs: Any) -> Iterator[IO[Any]]:
+def atomic_open(
+    path: str | os.PathLike[str], mode: str = "w", what: str = "output file", **kwargs: Any
+) -> Iterator[IO[Any]]:
     """:func:`atomic_path`, opened: a file object (``open(tmp, mode, **kwargs)``) whose content
     replaces ``path`` when the block ends without error."""
     if mode not in ("w", "wt", "wb"):

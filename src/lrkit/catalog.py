@@ -16,8 +16,20 @@ from typing import Any
 from .core import Schedule, registered
 from .recipes.registry import RECIPES_BEGIN, RECIPES_END, recipe_table
 
-__all__ = ["signature", "summary", "kind_table", "recipe_table", "example", "example_flags", "update_readme",
-           "generated_tables", "TABLE_BEGIN", "TABLE_END", "RECIPES_BEGIN", "RECIPES_END"]
+__all__ = [
+    "signature",
+    "summary",
+    "kind_table",
+    "recipe_table",
+    "example",
+    "example_flags",
+    "update_readme",
+    "generated_tables",
+    "TABLE_BEGIN",
+    "TABLE_END",
+    "RECIPES_BEGIN",
+    "RECIPES_END",
+]
 
 TABLE_BEGIN = "<!-- kinds: generated from the registry by lrkit.catalog.kind_table(); do not edit -->"
 TABLE_END = "<!-- end of kinds -->"

@@ -15,7 +15,8 @@ positions, or strings with a unit: ``"500"`` / ``"500 steps"``, ``"2ep"`` /
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from . import _check
 from .core import Schedule, schedule_class, suggest
@@ -65,8 +66,11 @@ class Units:
     __slots__ = ("steps_per_epoch", "run_steps")
 
     def __init__(self, steps_per_epoch: float | None = None, run_steps: float | None = None) -> None:
-        object.__setattr__(self, "steps_per_epoch",
-                           None if steps_per_epoch is None else _check.positive("steps_per_epoch", steps_per_epoch))
+        object.__setattr__(
+            self,
+            "steps_per_epoch",
+            None if steps_per_epoch is None else _check.positive("steps_per_epoch", steps_per_epoch),
+        )
         object.__setattr__(self, "run_steps", None if run_steps is None else _check.positive("run_steps", run_steps))
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -74,7 +78,9 @@ class Units:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Units) and (self.steps_per_epoch, self.run_steps) == (
-            other.steps_per_epoch, other.run_steps)
+            other.steps_per_epoch,
+            other.run_steps,
+        )
 
     def __hash__(self) -> int:
         return hash((self.steps_per_epoch, self.run_steps))
@@ -132,16 +138,20 @@ def _extent(spec: Any) -> None:
     while stack:
         node, level, done = stack.pop()
         if level > _SPEC_DEPTH:
-            raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
-                             f"limit is {_SPEC_DEPTH} (schedules nest at most {_check.MAX_DEPTH} deep)")
+            raise ValueError(
+                f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
+                f"limit is {_SPEC_DEPTH} (schedules nest at most {_check.MAX_DEPTH} deep)"
+            )
         kids = list(node.values()) if isinstance(node, Mapping) else node if isinstance(node, list) else None
         if kids is None:
             continue
         if done:
             n = 1 + sum(size.get(id(k), 1) for k in kids)
             if n > MAX_SPEC_VALUES:
-                raise ValueError(f"the spec expands to more than {MAX_SPEC_VALUES:,} values (YAML aliases count "
-                                 f"each time they are used); lrkit's limit is {MAX_SPEC_VALUES:,}")
+                raise ValueError(
+                    f"the spec expands to more than {MAX_SPEC_VALUES:,} values (YAML aliases count "
+                    f"each time they are used); lrkit's limit is {MAX_SPEC_VALUES:,}"
+                )
             size[id(node)] = n
             continue
         if id(node) in size:
@@ -150,8 +160,9 @@ def _extent(spec: Any) -> None:
         stack.extend((k, level + 1, False) for k in kids if isinstance(k, (Mapping, list)) and id(k) not in size)
 
 
-def from_dict(spec: Mapping[str, Any], *, steps_per_epoch: float | None = None,
-              run_steps: float | None = None) -> Schedule:
+def from_dict(
+    spec: Mapping[str, Any], *, steps_per_epoch: float | None = None, run_steps: float | None = None
+) -> Schedule:
     """Build a schedule from a spec dict (see the module docstring).
 
     ``steps_per_epoch`` and ``run_steps`` may also be given as top-level keys of
@@ -184,8 +195,10 @@ def _unit(spec: Mapping[str, Any], name: str, given: Any) -> Any:
         _check.positive(f"the spec's {name}", inspec)
         _check.positive(name, given)
         if float(inspec) != float(given):
-            raise ValueError(f"{name} is given twice with different values: {inspec!r} in the spec and "
-                             f"{given!r} as the {name}= argument; give it once, or the same value")
+            raise ValueError(
+                f"{name} is given twice with different values: {inspec!r} in the spec and "
+                f"{given!r} as the {name}= argument; give it once, or the same value"
+            )
     return inspec
 
 
@@ -194,8 +207,9 @@ def _build(spec: Any, units: Units, where: str, top: bool = False, memo: dict | 
     if id(spec) in memo:  # the same node again (a YAML alias): the same, immutable, schedule
         return memo[id(spec)][1]
     if not isinstance(spec, Mapping):
-        raise ValueError(f"{where or 'spec'} must be a schedule spec (a mapping with a 'type'), got "
-                        f"{_check.show(spec)}")
+        raise ValueError(
+            f"{where or 'spec'} must be a schedule spec (a mapping with a 'type'), got {_check.show(spec)}"
+        )
     if "type" not in spec:
         raise ValueError(f"{where or 'spec'} has no 'type' key: {_check.show(dict(spec))}")
     try:
@@ -207,8 +221,7 @@ def _build(spec: Any, units: Units, where: str, top: bool = False, memo: dict | 
     label = f"{where}{spec['type']}"
     for key, value in spec.items():
         if not isinstance(key, str):
-            raise ValueError(f"{label}: parameter names must be strings, got {_check.show(key)} "
-                             f"({type(key).__name__})")
+            raise ValueError(f"{label}: parameter names must be strings, got {_check.show(key)} ({type(key).__name__})")
         if key == "type" or (top and key in UNIT_KEYS and key not in params):
             # top-level units; a schedule that takes one as a parameter (per_step's
             # steps_per_epoch: the same quantity) receives it as well
@@ -251,8 +264,7 @@ def _check_text(text: Any, what: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"{what} must be text, got {_check.show(text)} ({type(text).__name__})")
     if len(text) > MAX_SPEC_BYTES:
-        raise ValueError(f"{what} is {len(text):,} characters long; lrkit reads specs of at most "
-                         f"{MAX_SPEC_BYTES:,}")
+        raise ValueError(f"{what} is {len(text):,} characters long; lrkit reads specs of at most {MAX_SPEC_BYTES:,}")
     return text
 
 
@@ -270,8 +282,10 @@ def _bracket_depth(text: str, what: str = "the spec") -> None:
         if c in "[{":
             level += 1
             if level > _SPEC_DEPTH:
-                raise ValueError(f"{what} nests mappings and lists more than {_SPEC_DEPTH} levels deep; "
-                                 f"lrkit's limit is {_SPEC_DEPTH}")
+                raise ValueError(
+                    f"{what} nests mappings and lists more than {_SPEC_DEPTH} levels deep; "
+                    f"lrkit's limit is {_SPEC_DEPTH}"
+                )
         elif c in "]}":
             level -= 1
 
@@ -294,8 +308,9 @@ def _json(text: str) -> Any:
     except json.JSONDecodeError as e:
         raise ValueError(f"invalid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
     except RecursionError:
-        raise ValueError(f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
-                         f"limit is {_SPEC_DEPTH}") from None
+        raise ValueError(
+            f"the spec nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's limit is {_SPEC_DEPTH}"
+        ) from None
 
 
 def from_json(text: str, **units: Any) -> Schedule:
@@ -333,8 +348,9 @@ def parse_yaml(text: Any, what: str = "the YAML spec", loader: Any = None) -> An
         prefix = "invalid YAML" if what == "the YAML spec" else f"{what} is not valid YAML"
         raise ValueError(f"{prefix}: {problem}{where}") from None
     except RecursionError:
-        raise ValueError(f"{what} nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's "
-                         f"limit is {_SPEC_DEPTH}") from None
+        raise ValueError(
+            f"{what} nests mappings and lists more than {_SPEC_DEPTH} levels deep; lrkit's limit is {_SPEC_DEPTH}"
+        ) from None
     if isinstance(data, (Mapping, list)):
         try:
             _extent(data)
@@ -370,7 +386,8 @@ def _yaml_loader() -> Any:
                             continue
                         if dup:
                             raise yaml.constructor.ConstructorError(
-                                None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark)
+                                None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+                            )
                 return super().construct_mapping(node, deep=deep)
 
         _LOADER = Loader
@@ -399,8 +416,9 @@ def load(source: Any, **units: Any) -> Schedule:
         if "\n" not in source:
             source += "\n"
     if not isinstance(source, str):
-        raise TypeError(f"source must be a path, an open file or spec text, got {_check.show(source)} "
-                        f"({type(source).__name__})")
+        raise TypeError(
+            f"source must be a path, an open file or spec text, got {_check.show(source)} ({type(source).__name__})"
+        )
     text = source
     inline = source.lstrip().startswith(("{", "[")) or "\n" in source
     if not inline and os.path.lexists(source):

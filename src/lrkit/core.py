@@ -23,9 +23,18 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterable, NamedTuple, Sequence as SequenceT, TypeAlias,
-                    TypeVar, Union, cast)
-
+from collections.abc import Callable, Iterable
+from collections.abc import Sequence as SequenceT
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    NamedTuple,
+    TypeAlias,
+    TypeVar,
+    Union,
+    cast,
+)
 
 from . import _check
 from ._num import np
@@ -46,8 +55,10 @@ else:  # pragma: no cover - Python 3.10: typing_extensions' if installed, else a
     try:
         from typing_extensions import dataclass_transform
     except ImportError:
+
         def dataclass_transform(**kwargs: Any) -> Callable[[Any], Any]:
             return lambda cls: cls
+
 
 __all__ = [
     "Schedule",
@@ -65,7 +76,7 @@ ArrayLike: TypeAlias = Union[float, int, SequenceT[float], "numpy.ndarray"]
 
 _INF = math.inf
 _FMAX = sys.float_info.max
-_REGISTRY: dict[str, type["Schedule"]] = {}
+_REGISTRY: dict[str, type[Schedule]] = {}
 
 
 class ScheduleWarning(UserWarning):
@@ -92,10 +103,10 @@ class Phase(NamedTuple):
     end_value: float | None
     continuous: bool = True
 
-    def shifted(self, offset: float) -> "Phase":
+    def shifted(self, offset: float) -> Phase:
         return self._replace(start=self.start + offset, end=self.end + offset)
 
-    def mapped(self, fn: Callable[[float], float]) -> "Phase":
+    def mapped(self, fn: Callable[[float], float]) -> Phase:
         ev = None if self.end_value is None else fn(self.end_value)
         return self._replace(start_value=fn(self.start_value), end_value=ev)
 
@@ -143,13 +154,13 @@ def _load_later_kinds() -> None:
         importlib.import_module(_LATER_KINDS.pop())
 
 
-def registered() -> dict[str, type["Schedule"]]:
+def registered() -> dict[str, type[Schedule]]:
     """The built-in schedule kinds, by name."""
     _load_later_kinds()
     return dict(sorted(_REGISTRY.items()))
 
 
-def schedule_class(kind: Any) -> type["Schedule"]:
+def schedule_class(kind: Any) -> type[Schedule]:
     """The class registered as ``kind``; unknown names raise, suggesting the closest."""
     if not isinstance(kind, str):
         raise TypeError(f"schedule type must be a string, got {kind!r}")
@@ -161,7 +172,7 @@ def schedule_class(kind: Any) -> type["Schedule"]:
         raise ValueError(f"unknown schedule type {kind!r}{suggest(kind, _REGISTRY)}") from None
 
 
-def _kind(name: str) -> Callable[..., "Schedule"]:
+def _kind(name: str) -> Callable[..., Schedule]:
     """The constructor of a built-in kind, from the registry: the core imports no kind, so it
     knows none's signature (the kind checks its arguments when called)."""
     return _REGISTRY[name]
@@ -176,7 +187,7 @@ def suggest(name: str, valid: Iterable[str]) -> str:
     return f"{hint} (valid: {', '.join(sorted(valid))})"
 
 
-def check_schedule(name: str, value: Any) -> "Schedule":
+def check_schedule(name: str, value: Any) -> Schedule:
     """``value`` if it is an lrkit :class:`Schedule` that may be nested once more.
 
     ``TypeError`` naming ``name`` for anything else; ``ValueError`` when nesting it
@@ -193,7 +204,7 @@ def check_schedule(name: str, value: Any) -> "Schedule":
     return value
 
 
-def check_schedules(name: str, values: Any) -> tuple["Schedule", ...]:
+def check_schedules(name: str, values: Any) -> tuple[Schedule, ...]:
     """A non-empty list of schedules, each checked as by :func:`check_schedule`, whose
     sizes add up to at most :data:`~lrkit._check.MAX_ITEMS` (a shared one counts at each use)."""
     if isinstance(values, Schedule) or not hasattr(values, "__iter__"):
@@ -212,10 +223,11 @@ UNITS["schedule"] = (check_schedule, "a schedule")
 UNITS["schedules"] = (check_schedules, "a list of schedules")
 
 
-def _bad_value(s: "Schedule", t: float, v: Any) -> ValueError:
+def _bad_value(s: Schedule, t: float, v: Any) -> ValueError:
     what = "overflows float64" if v == _INF else "cannot be represented in float64 here"
-    return ValueError(f"{s.kind or type(s).__name__}: the value at position {t!r} is {v!r}, not a finite "
-                      f"number >= 0 (it {what})")
+    return ValueError(
+        f"{s.kind or type(s).__name__}: the value at position {t!r} is {v!r}, not a finite number >= 0 (it {what})"
+    )
 
 
 def _bad_position(t: Any) -> ValueError | TypeError:
@@ -383,9 +395,8 @@ class Schedule:
             if out:
                 break
             v = getattr(self, f)
-            for x in (v if isinstance(v, (tuple, list)) else (v,)):
-                if isinstance(x, Schedule) and x.runs_python or (
-                        callable(x) and not isinstance(x, (Schedule, type))):
+            for x in v if isinstance(v, (tuple, list)) else (v,):
+                if isinstance(x, Schedule) and x.runs_python or (callable(x) and not isinstance(x, (Schedule, type))):
                     out = True
                     break
         object.__setattr__(self, "_py", out)
@@ -401,7 +412,7 @@ class Schedule:
             pass
         depth, size = 1, 1
         for v in self._values():
-            for x in (v if isinstance(v, (tuple, list)) else (v,)):
+            for x in v if isinstance(v, (tuple, list)) else (v,):
                 if isinstance(x, Schedule):
                     d, n = x.extent
                     depth, size = max(depth, d + 1), size + n
@@ -438,8 +449,9 @@ class Schedule:
         v = self._scalar(L)
         return [first, Phase("constant", L, _INF, v, v, False)]
 
-    def _phase(self, name: str, start: float, end: float, *, continuous: bool = True,
-               end_value: float | None | bool = True) -> Phase:
+    def _phase(
+        self, name: str, start: float, end: float, *, continuous: bool = True, end_value: float | None | bool = True
+    ) -> Phase:
         """A phase whose values come from this schedule at ``start`` and ``end``."""
         if end_value is True:
             end_value = self._scalar(end) if end < _INF else None
@@ -449,11 +461,20 @@ class Schedule:
         """A short human-readable table of the phases."""
         rows = [("phase", "start", "end", "value at start", "value at end")]
         for p in self.phases():
-            rows.append((p.name, _fmt(p.start), _fmt(p.end), _fmt(p.start_value),
-                         "..." if p.end_value is None else _fmt(p.end_value)))
+            rows.append(
+                (
+                    p.name,
+                    _fmt(p.start),
+                    _fmt(p.end),
+                    _fmt(p.start_value),
+                    "..." if p.end_value is None else _fmt(p.end_value),
+                )
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-                 for r in rows]
+        lines = [
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+            for r in rows
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
@@ -480,15 +501,18 @@ class Schedule:
         """
         import importlib  # the words are a layer above the core (they read every kind), not a dependency of it
 
-        return importlib.import_module("lrkit.explain").explain(self, lang, steps_per_epoch=steps_per_epoch,
-                                                                 title=title)
+        return importlib.import_module("lrkit.explain").explain(
+            self, lang, steps_per_epoch=steps_per_epoch, title=title
+        )
 
     # -- config ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-serialisable dict; :func:`lrkit.from_dict` rebuilds it."""
         if getattr(self, "_strict", True) is False:
-            raise ValueError(f"this {type(self).__name__} was built by a drop-in with arguments lrkit's own class "
-                             f"refuses ({self!r}); it cannot be written as a config")
+            raise ValueError(
+                f"this {type(self).__name__} was built by a drop-in with arguments lrkit's own class "
+                f"refuses ({self!r}); it cannot be written as a config"
+            )
         if self.kind not in _REGISTRY:
             raise TypeError(f"{type(self).__name__} cannot be written as a config (it wraps Python code)")
         out: dict[str, Any] = {"type": self.kind}
@@ -497,7 +521,7 @@ class Schedule:
         return out
 
     # -- composition helpers ----------------------------------------------------------
-    def replace(self, **changes: Any) -> "Schedule":
+    def replace(self, **changes: Any) -> Schedule:
         """A copy of this schedule with some parameters changed (validated as in the constructor).
 
         >>> from lrkit import Cosine
@@ -506,41 +530,43 @@ class Schedule:
         """
         unknown = sorted(set(changes) - set(self._fields))
         if unknown:
-            raise ValueError(f"{type(self).__name__}.replace: unknown parameter {unknown[0]!r}; "
-                             f"valid: {', '.join(self._fields)}")
+            raise ValueError(
+                f"{type(self).__name__}.replace: unknown parameter {unknown[0]!r}; valid: {', '.join(self._fields)}"
+            )
         values = {f: getattr(self, f) for f in self._fields}
         values.update(changes)
         return type(self)(**values)
 
-    def with_warmup(self, warmup_steps: float, shape: str = "linear", start_factor: float = 0.0,
-                    **shape_params: float) -> "Schedule":
+    def with_warmup(
+        self, warmup_steps: float, shape: str = "linear", start_factor: float = 0.0, **shape_params: float
+    ) -> Schedule:
         """This schedule preceded by a warmup ending at its starting value."""
         Warmup = _kind("warmup")
 
         return Warmup(self, warmup_steps, shape=shape, start_factor=start_factor, **shape_params)
 
-    def hold_after(self, end: float, value: float | None = None) -> "Schedule":
+    def hold_after(self, end: float, value: float | None = None) -> Schedule:
         Hold = _kind("hold")
 
         return Hold(self, end, value)
 
-    def scaled(self, factor: float) -> "Schedule":
+    def scaled(self, factor: float) -> Schedule:
         Scale = _kind("scale")
 
         return Scale(self, factor)
 
-    def clipped(self, min_lr: float = 0.0, max_lr: float = _INF) -> "Schedule":
+    def clipped(self, min_lr: float = 0.0, max_lr: float = _INF) -> Schedule:
         Clip = _kind("clip")
 
         return Clip(self, min_lr, max_lr)
 
-    def per_step(self, steps_per_epoch: float) -> "Schedule":
+    def per_step(self, steps_per_epoch: float) -> Schedule:
         """This epoch-defined schedule evaluated per iteration: ``s(step / steps_per_epoch)``."""
         PerStep = _kind("per_step")
 
         return PerStep(self, steps_per_epoch)
 
-    def __mul__(self, factor: float) -> "Schedule":
+    def __mul__(self, factor: float) -> Schedule:
         return self.scaled(factor)
 
     __rmul__ = __mul__
@@ -561,10 +587,10 @@ class Schedule:
             return (_rebuild_lenient, (type(self), self._values()))
         return (type(self), self._values())
 
-    def __copy__(self) -> "Schedule":
+    def __copy__(self) -> Schedule:
         return self
 
-    def __deepcopy__(self, memo: dict) -> "Schedule":
+    def __deepcopy__(self, memo: dict) -> Schedule:
         return self
 
     def __eq__(self, other: object) -> bool:
@@ -581,7 +607,7 @@ class Schedule:
         return f"{type(self).__name__}({args})"
 
 
-def _rebuild_lenient(cls: type, values: tuple) -> "Schedule":
+def _rebuild_lenient(cls: type, values: tuple) -> Schedule:
     import warnings
 
     obj = object.__new__(cls)
@@ -591,7 +617,7 @@ def _rebuild_lenient(cls: type, values: tuple) -> "Schedule":
     return obj
 
 
-def fingerprint(s: "Schedule") -> Any:
+def fingerprint(s: Schedule) -> Any:
     """What a schedule is, as plain data: its config (``to_dict``), with Python code that
     cannot be written to a config (a user function) named by its qualified name.
 
@@ -617,7 +643,7 @@ def _plain_code(v: Any) -> Any:
 
 def _repr_value(v: Any) -> str:
     """A field as ``repr`` shows it: whole-number floats (step counts) without ``.0``."""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
         return str(int(v))
     if isinstance(v, tuple) and v and all(isinstance(x, float) for x in v):
         return "(" + ", ".join(_repr_value(x) for x in v) + ("," if len(v) == 1 else "") + ")"

@@ -27,11 +27,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 import jax
 import jax.core  # jax.core.Tracer: the submodule, imported by name for type checkers
 import jax.numpy as jnp
+import numpy as np
 
 from ._device import Plan
 from .core import Schedule

@@ -36,9 +36,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import ops
 
 from . import _check
@@ -100,8 +99,10 @@ def _native(name: str, *args: Any) -> Any:
         return getattr(ops, name)(*args)
     # integer tensors too: Keras (3.15) floor_divide of int64 counts on torch gives int32 (wrapping past 2**31)
     # a Python number as a 0-d tensor of x's dtype (past its range: inf, as Keras converts it)
-    ts = [a if isinstance(a, torch.Tensor) else torch.tensor(float(a), dtype=torch.float64).to(x.device, x.dtype)
-          for a in args]
+    ts = [
+        a if isinstance(a, torch.Tensor) else torch.tensor(float(a), dtype=torch.float64).to(x.device, x.dtype)
+        for a in args
+    ]
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = torch.promote_types(dt, t.dtype)
@@ -185,7 +186,8 @@ def _unsaveable(schedule: Schedule, why: str) -> ValueError:
         f"ScheduleLR: {_check.show(schedule)} cannot be saved with a Keras model ({why}); Keras writes a "
         "learning-rate schedule's config into the .keras file, so model.save would fail: build it from lrkit's "
         "kinds (lrkit.from_dict, `lrkit list`), or, for values of your own, lrkit.Piecewise(values, boundaries) "
-        "of them")
+        "of them"
+    )
 
 
 def _saved_config(schedule: Schedule) -> dict[str, Any]:
@@ -200,8 +202,11 @@ def _saved_config(schedule: Schedule) -> dict[str, Any]:
     except (TypeError, ValueError) as e:
         raise _unsaveable(schedule, f"its config does not build again: {e}") from None
     if again != schedule:
-        raise _unsaveable(schedule, f"its config builds {_check.show(again)}, another schedule "
-                                    f"({type(again).__name__}, not {type(schedule).__name__})")
+        raise _unsaveable(
+            schedule,
+            f"its config builds {_check.show(again)}, another schedule "
+            f"({type(again).__name__}, not {type(schedule).__name__})",
+        )
     return json.loads(text)
 
 
@@ -223,8 +228,9 @@ class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
     build), and values ``keras.config.floatx()`` cannot hold (see :mod:`lrkit._device`).
     """
 
-    def __init__(self, schedule: Schedule | Mapping[str, Any], total_steps: int | None = None,
-                 method: str = "auto") -> None:
+    def __init__(
+        self, schedule: Schedule | Mapping[str, Any], total_steps: int | None = None, method: str = "auto"
+    ) -> None:
         super().__init__()
         if isinstance(schedule, Mapping):
             schedule = from_dict(schedule)
@@ -258,8 +264,7 @@ class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
             zeros = ops.convert_to_tensor(np.zeros(1, np.int64))
             # keras ships no type annotations: convert_to_tensor's result is inferred as None or object,
             # while every backend returns a tensor with a dtype (keras.ops.dtype is newer than keras 3.0)
-            ints = np.dtype(keras.backend.standardize_dtype(
-                zeros.dtype))  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
+            ints = np.dtype(keras.backend.standardize_dtype(zeros.dtype))  # pyright: ignore[reportOptionalMemberAccess, reportAttributeAccessIssue]
 
             def run(counts: np.ndarray) -> np.ndarray:
                 with _eager():
@@ -290,12 +295,13 @@ class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
         return json.loads(json.dumps(self._config))  # a copy: checked when made
 
     @classmethod
-    def from_config(cls, config: Any) -> "ScheduleLR":
+    def from_config(cls, config: Any) -> ScheduleLR:
         """A ``ScheduleLR`` from :meth:`get_config`'s dict (a ``.keras`` file's), every field checked."""
         where = "ScheduleLR config"
         if not isinstance(config, Mapping):
-            raise ValueError(f"{where} must be a mapping with the fields {', '.join(_FIELDS)}, "
-                             f"got {_check.show(config)}")
+            raise ValueError(
+                f"{where} must be a mapping with the fields {', '.join(_FIELDS)}, got {_check.show(config)}"
+            )
         unknown = sorted(map(str, set(config) - set(_FIELDS)))
         if unknown:
             raise ValueError(f"{where}: unknown field {_check.show(unknown[0])}; valid: {', '.join(_FIELDS)}")
@@ -303,12 +309,15 @@ class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(f"{where}: the field 'schedule' (an lrkit spec) is missing")
         spec = config["schedule"]
         if not isinstance(spec, Mapping):
-            raise ValueError(f"{where}: the field 'schedule' must be an lrkit spec (a mapping with a 'type'), "
-                             f"got {_check.show(spec)}")
+            raise ValueError(
+                f"{where}: the field 'schedule' must be an lrkit spec (a mapping with a 'type'), "
+                f"got {_check.show(spec)}"
+            )
         method = config.get("method", "auto")
         if not isinstance(method, str):
-            raise ValueError(f"{where}: the field 'method' must be one of 'auto', 'table', 'formula', "
-                             f"got {_check.show(method)}")
+            raise ValueError(
+                f"{where}: the field 'method' must be one of 'auto', 'table', 'formula', got {_check.show(method)}"
+            )
         try:
             schedule = from_dict(spec)
         except (TypeError, ValueError) as e:

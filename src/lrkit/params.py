@@ -55,8 +55,9 @@ import dataclasses
 import inspect
 import numbers
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Literal, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 from . import _check
 
@@ -78,7 +79,7 @@ def _bool(name: str, v: Any) -> bool:
     return v
 
 
-_MAX_COUNT = 2 ** 53  # float64 counts every whole number up to here
+_MAX_COUNT = 2**53  # float64 counts every whole number up to here
 
 
 def _count(name: str, v: Any) -> int:
@@ -159,8 +160,15 @@ class Param:
         return UNITS[self.unit][0](self.name, value)
 
 
-def param(unit: str | Param, *, default: Any = REQUIRED, doc: str | None = None, choices: tuple[str, ...] = (),
-          optional: bool = False, unbounded: bool = False) -> Any:
+def param(
+    unit: str | Param,
+    *,
+    default: Any = REQUIRED,
+    doc: str | None = None,
+    choices: tuple[str, ...] = (),
+    optional: bool = False,
+    unbounded: bool = False,
+) -> Any:
     """Declare a constructor parameter of a kind: ``name: type = param(unit, default=..., doc=...)``.
 
     The field specifier of :class:`~lrkit.core.Schedule` (PEP 681): type checkers take a
@@ -174,16 +182,25 @@ def param(unit: str | Param, *, default: Any = REQUIRED, doc: str | None = None,
     """
     if isinstance(unit, Param):
         if not unit.required:
-            raise TypeError(f"param({unit.name}): a shared Param declares no default; give default= where it "
-                            f"is used, so type checkers see it")
+            raise TypeError(
+                f"param({unit.name}): a shared Param declares no default; give default= where it "
+                f"is used, so type checkers see it"
+            )
         base = unit
     elif isinstance(unit, str):
         base = Param("", unit)
     else:
         raise TypeError(f"param: unit must be a unit name ({', '.join(UNITS)}) or a Param, got {unit!r}")
     # one constructor call (not dataclasses.replace: every kind's fields are made at import)
-    return Param("", base.unit, default, base.doc if doc is None else doc, choices or base.choices,
-                 optional or base.optional, unbounded or base.unbounded)
+    return Param(
+        "",
+        base.unit,
+        default,
+        base.doc if doc is None else doc,
+        choices or base.choices,
+        optional or base.optional,
+        unbounded or base.unbounded,
+    )
 
 
 class Derived:
@@ -210,8 +227,10 @@ def derived(*, init: bool = False, doc: str = "") -> Any:
     ``init`` is accepted for the type checkers' sake only and must stay ``False``.
     """
     if init is not False:
-        raise TypeError(f"derived(init={init!r}): a derived attribute is never a constructor parameter; "
-                        f"declare a parameter with param(...)")
+        raise TypeError(
+            f"derived(init={init!r}): a derived attribute is never a constructor parameter; "
+            f"declare a parameter with param(...)"
+        )
     return Derived(doc)
 
 
@@ -230,10 +249,14 @@ def _literal_choices(cls: type, name: str, annotation: Any) -> tuple[str, ...]:
         try:
             annotation = eval(annotation, scope, dict(vars(cls)))  # the kind's own module's names
         except Exception as e:
-            raise TypeError(f"{cls.__qualname__}.{name}: cannot read the choices of its annotation "
-                            f"{annotation!r} ({e})") from None
-    members = get_args(annotation) if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType" \
+            raise TypeError(
+                f"{cls.__qualname__}.{name}: cannot read the choices of its annotation {annotation!r} ({e})"
+            ) from None
+    members = (
+        get_args(annotation)
+        if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType"
         else (annotation,)
+    )
     out: list[str] = []
     for m in members:
         if get_origin(m) is Literal:
@@ -243,8 +266,9 @@ def _literal_choices(cls: type, name: str, annotation: Any) -> tuple[str, ...]:
     else:
         if out and all(isinstance(c, str) for c in out):
             return tuple(out)
-    raise TypeError(f"{cls.__qualname__}.{name}: a choice parameter is annotated Literal[...] with its choices, "
-                    f"got {annotation!r}")
+    raise TypeError(
+        f"{cls.__qualname__}.{name}: a choice parameter is annotated Literal[...] with its choices, got {annotation!r}"
+    )
 
 
 def collect(cls: type) -> tuple[Param, ...] | None:
@@ -259,16 +283,18 @@ def collect(cls: type) -> tuple[Param, ...] | None:
         annotated = inspect.get_annotations(cls)
         bare = [k for k in computed if k not in annotated]
         if bare:
-            raise TypeError(f"{where}.{bare[0]}: a derived attribute needs a type annotation, "
-                            f"e.g. {bare[0]}: float = derived()")
+            raise TypeError(
+                f"{where}.{bare[0]}: a derived attribute needs a type annotation, e.g. {bare[0]}: float = derived()"
+            )
         for name in computed:  # set by _setup on each instance; the class keeps no marker
             delattr(cls, name)
     own = {k: v for k, v in ns.items() if isinstance(v, Param)}
     if not own:
         return None
     if "params" in ns:
-        raise TypeError(f"{where}: declare the parameters either as params = (...) or as fields with "
-                        f"param(...), not both")
+        raise TypeError(
+            f"{where}: declare the parameters either as params = (...) or as fields with param(...), not both"
+        )
     annotations = inspect.get_annotations(cls)
     out = {p.name: p for p in getattr(cls, "params", ())}
     for name, annotation in annotations.items():
@@ -280,15 +306,21 @@ def collect(cls: type) -> tuple[Param, ...] | None:
                 if choices and tuple(choices) != declared:
                     raise TypeError(f"{where}.{name}: choices {choices!r} differ from its annotation's {declared!r}")
                 choices = declared
-            out[name] = (Param(name, p.unit, p.default, p.doc, tuple(choices), p.optional, p.unbounded)
-                         if type(p) is Param else dataclasses.replace(p, name=name, choices=tuple(choices)))
+            out[name] = (
+                Param(name, p.unit, p.default, p.doc, tuple(choices), p.optional, p.unbounded)
+                if type(p) is Param
+                else dataclasses.replace(p, name=name, choices=tuple(choices))
+            )
         elif name not in computed and not _is_classvar(annotation):
-            raise TypeError(f"{where}.{name} is annotated but not declared with param(...): type checkers take "
-                            f"it for a constructor parameter; declare it with param(...) or as ClassVar[...]")
+            raise TypeError(
+                f"{where}.{name} is annotated but not declared with param(...): type checkers take "
+                f"it for a constructor parameter; declare it with param(...) or as ClassVar[...]"
+            )
     missing = [k for k in own if k not in annotations]
     if missing:
-        raise TypeError(f"{where}.{missing[0]}: a parameter needs a type annotation, "
-                        f"e.g. {missing[0]}: float = param(...)")
+        raise TypeError(
+            f"{where}.{missing[0]}: a parameter needs a type annotation, e.g. {missing[0]}: float = param(...)"
+        )
     for name in own:
         delattr(cls, name)
     params = tuple(out.values())
@@ -301,8 +333,10 @@ def collect(cls: type) -> tuple[Param, ...] | None:
 def signature(params: tuple[Param, ...]) -> inspect.Signature:
     """The constructor signature the parameters declare."""
     P = inspect.Parameter
-    return inspect.Signature([P("self", P.POSITIONAL_OR_KEYWORD)] + [
-        P(p.name, P.POSITIONAL_OR_KEYWORD, default=P.empty if p.required else p.default) for p in params])
+    return inspect.Signature(
+        [P("self", P.POSITIONAL_OR_KEYWORD)]
+        + [P(p.name, P.POSITIONAL_OR_KEYWORD, default=P.empty if p.required else p.default) for p in params]
+    )
 
 
 def make_init(cls: type) -> Callable[..., None]:

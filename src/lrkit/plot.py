@@ -18,7 +18,8 @@ import math
 import os
 import textwrap
 import weakref
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,9 +30,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_schedule", "plot_schedules", "save_plot", "save_overlay", "save_series", "series_figure", "figure", "positions", "default_steps",
-           "spec_label", "key_points", "sampled_positions", "check_picture", "MAX_POSITIONS", "SAMPLE_ABOVE", "SAMPLES",
-           "MAX_MARKS", "MAX_PIXELS", "MAX_DPI"]
+__all__ = [
+    "plot_schedule",
+    "plot_schedules",
+    "save_plot",
+    "save_overlay",
+    "save_series",
+    "series_figure",
+    "figure",
+    "positions",
+    "default_steps",
+    "spec_label",
+    "key_points",
+    "sampled_positions",
+    "check_picture",
+    "MAX_POSITIONS",
+    "SAMPLE_ABOVE",
+    "SAMPLES",
+    "MAX_MARKS",
+    "MAX_PIXELS",
+    "MAX_DPI",
+]
 
 #: The rows of phase names drawn on each Axes so far: an overlay drawn later keeps their room.
 _LABEL_ROWS: weakref.WeakKeyDictionary[Axes, int] = weakref.WeakKeyDictionary()
@@ -41,6 +60,7 @@ def _root_figure(ax: Axes) -> Figure:
     """The top-level figure ``ax`` is drawn in (``figure`` of a Figure is the Figure itself,
     of a SubFigure the Figure that holds it)."""
     return ax.figure.figure
+
 
 _LABEL_FONTSIZE = 8
 _FEW_POINTS = 120  # up to this many positions, draw held values (stairs) rather than a line
@@ -155,10 +175,14 @@ def _label(spec: Any) -> str:
         cls = registered().get(spec["type"])
         defaults = {}
         if cls is not None:
-            defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
-                        if p.default is not inspect.Parameter.empty}
-        args = [f"{k}={_label(v)}" for k, v in spec.items()
-                if k != "type" and not (k in defaults and _same(defaults[k], v))]
+            defaults = {
+                k: p.default
+                for k, p in inspect.signature(cls.__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty
+            }
+        args = [
+            f"{k}={_label(v)}" for k, v in spec.items() if k != "type" and not (k in defaults and _same(defaults[k], v))
+        ]
         return f"{spec['type']}({', '.join(args)})"
     if isinstance(spec, (list, tuple)):
         return "[" + ", ".join(_label(v) for v in spec) + "]"
@@ -175,12 +199,24 @@ def _same(a: Any, b: Any) -> bool:
 
 
 # -- drawing -----------------------------------------------------------------------------------
-def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray | None = None,
-                  ax: "Axes | None" = None, *, subdivide: int = 1, label: str | None = None,
-                  log: bool = False, phases: bool = True, title: str | bool | None = None,
-                  xlabel: str | None = None, ylabel: str | None = None, steps_per_epoch: float | None = None,
-                  groups: Sequence[float] | None = None, annotate: bool = False,
-                  values: np.ndarray | None = None, **line_kw: Any) -> "Axes":
+def plot_schedule(
+    schedule: Schedule,
+    steps: int | Sequence[float] | np.ndarray | None = None,
+    ax: Axes | None = None,
+    *,
+    subdivide: int = 1,
+    label: str | None = None,
+    log: bool = False,
+    phases: bool = True,
+    title: str | bool | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    steps_per_epoch: float | None = None,
+    groups: Sequence[float] | None = None,
+    annotate: bool = False,
+    values: np.ndarray | None = None,
+    **line_kw: Any,
+) -> Axes:
     """Draw ``schedule`` on ``ax`` (default: pyplot's current Axes) and return the Axes.
 
     ``steps`` is a number of positions (``0 .. steps-1``, each split into
@@ -247,8 +283,7 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     if xlabel is None:
         xlabel = "epoch" if steps_per_epoch is not None else "step"
     # a multiplier of the base lr (CAWB, torchvision warmup) is said as one
-    y_label: str = ylabel if ylabel is not None else \
-        "learning rate" if groups is not None else schedule.value_name
+    y_label: str = ylabel if ylabel is not None else "learning rate" if groups is not None else schedule.value_name
     ax.set_xlabel(xlabel)
     ax.set_ylabel(y_label)
     ax.grid(True, alpha=0.3, linewidth=0.6)
@@ -281,7 +316,7 @@ def plot_schedule(schedule: Schedule, steps: int | Sequence[float] | np.ndarray 
     return ax
 
 
-def _plain_ticks(ax: "Axes") -> None:
+def _plain_ticks(ax: Axes) -> None:
     """Linear y ticks written out (0.002, not 2 with a '1e-3' offset far away in the corner)."""
     from matplotlib.ticker import FuncFormatter
 
@@ -301,8 +336,7 @@ def _decimate(x: np.ndarray, y: np.ndarray, runs: int = 4000) -> tuple[np.ndarra
     pad = m * size - n
     yy = np.concatenate([y, np.full(pad, y[-1])]).reshape(m, size)
     base = np.arange(m) * size
-    idx = np.concatenate([base, base + yy.argmin(axis=1), base + yy.argmax(axis=1),
-                          np.minimum(base + size - 1, n - 1)])
+    idx = np.concatenate([base, base + yy.argmin(axis=1), base + yy.argmax(axis=1), np.minimum(base + size - 1, n - 1)])
     idx = np.unique(np.minimum(idx, n - 1))
     return x[idx], y[idx]
 
@@ -313,8 +347,9 @@ _RESTART_JUMP = 0.25  # an upward step of at least this share of the value range
 _MAX_RESTART_LABELS = 3
 
 
-def key_points(schedule: Schedule, x: np.ndarray, y: np.ndarray,
-               phases: Sequence[Phase] | None = None) -> list[tuple[str, float, float]]:
+def key_points(
+    schedule: Schedule, x: np.ndarray, y: np.ndarray, phases: Sequence[Phase] | None = None
+) -> list[tuple[str, float, float]]:
     """The points worth a label, as ``(kind, position, value)``: ``"peak"``, ``"restart"``, ``"flat"``, ``"final"``.
 
     The peak is the first largest value; restarts are upward jumps after it of at
@@ -347,8 +382,9 @@ def _num(v: float) -> str:
     return number(v, digits=4)
 
 
-def _annotate(ax: "Axes", points: list[tuple[str, float, float]], k: float, base: float,
-              cx: np.ndarray, cy: np.ndarray) -> None:
+def _annotate(
+    ax: Axes, points: list[tuple[str, float, float]], k: float, base: float, cx: np.ndarray, cy: np.ndarray
+) -> None:
     """Mark the key points and label them where a label overlaps neither another label nor the curve."""
     if not points:
         return
@@ -365,29 +401,65 @@ def _annotate(ax: "Axes", points: list[tuple[str, float, float]], k: float, base
     restarts = 0
     for kind, pos, val in points:
         xd, yd = pos / k, val * base
-        ax.plot([xd], [yd], marker="^" if kind == "restart" else "o", markersize=4, color="0.15", linestyle="none",
-                zorder=4, gid=_KEY)
+        ax.plot(
+            [xd],
+            [yd],
+            marker="^" if kind == "restart" else "o",
+            markersize=4,
+            color="0.15",
+            linestyle="none",
+            zorder=4,
+            gid=_KEY,
+        )
         if kind == "restart":
             restarts += 1
             if restarts > _MAX_RESTART_LABELS:
                 continue
         where = _num(pos / k)
-        text = {"peak": f"peak {val * base:.3g} at {where}", "restart": f"restart at {where}",
-                "flat": f"flat {val * base:.3g} from {where}", "final": f"final {val * base:.3g}"}[kind]
+        text = {
+            "peak": f"peak {val * base:.3g} at {where}",
+            "restart": f"restart at {where}",
+            "flat": f"flat {val * base:.3g} from {where}",
+            "final": f"final {val * base:.3g}",
+        }[kind]
         best = None
-        for dx, dy, ha in ((8, 8, "left"), (-8, 8, "right"), (8, -16, "left"), (-8, -16, "right"),
-                           (8, 22, "left"), (-8, 22, "right"), (8, -30, "left"), (-8, -30, "right")):
-            t = ax.annotate(text, (xd, yd), xytext=(dx, dy), textcoords="offset points", ha=ha, va="bottom",
-                            fontsize=7.5, color="0.1", zorder=5, gid=_KEY,
-                            bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="0.7", alpha=0.9),
-                            arrowprops=dict(arrowstyle="-", color="0.5", linewidth=0.6, shrinkA=0, shrinkB=2))
+        for dx, dy, ha in (
+            (8, 8, "left"),
+            (-8, 8, "right"),
+            (8, -16, "left"),
+            (-8, -16, "right"),
+            (8, 22, "left"),
+            (-8, 22, "right"),
+            (8, -30, "left"),
+            (-8, -30, "right"),
+        ):
+            t = ax.annotate(
+                text,
+                (xd, yd),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va="bottom",
+                fontsize=7.5,
+                color="0.1",
+                zorder=5,
+                gid=_KEY,
+                bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="0.7", alpha=0.9),
+                arrowprops=dict(arrowstyle="-", color="0.5", linewidth=0.6, shrinkA=0, shrinkB=2),
+            )
             ext = t.get_window_extent(renderer).expanded(1.04, 1.1)
             inside = box.x0 <= ext.x0 and ext.x1 <= box.x1 and box.y0 <= ext.y0 and ext.y1 <= box.y1
             if not inside or any(ext.overlaps(o) for o in taken):
                 t.remove()
                 continue
-            hits = int(np.count_nonzero((curve[:, 0] >= ext.x0) & (curve[:, 0] <= ext.x1) &
-                                        (curve[:, 1] >= ext.y0) & (curve[:, 1] <= ext.y1)))
+            hits = int(
+                np.count_nonzero(
+                    (curve[:, 0] >= ext.x0)
+                    & (curve[:, 0] <= ext.x1)
+                    & (curve[:, 1] >= ext.y0)
+                    & (curve[:, 1] <= ext.y1)
+                )
+            )
             if best is None or hits < best[0]:
                 if best is not None:
                     best[1].remove()
@@ -420,9 +492,17 @@ def _with_jumps(x: np.ndarray, y: np.ndarray, phases: Sequence[Phase]) -> tuple[
     return np.insert(x, idx, at), np.insert(y, idx, y[idx - 1])
 
 
-def plot_schedules(schedules: "dict[str, Schedule]", steps: int | Sequence[float] | np.ndarray | None = None,
-                   ax: "Axes | None" = None, *, subdivide: int = 1, log: bool = False,
-                   title: str | None = None, legend_below: bool = False, **kw: Any) -> "Axes":
+def plot_schedules(
+    schedules: dict[str, Schedule],
+    steps: int | Sequence[float] | np.ndarray | None = None,
+    ax: Axes | None = None,
+    *,
+    subdivide: int = 1,
+    log: bool = False,
+    title: str | None = None,
+    legend_below: bool = False,
+    **kw: Any,
+) -> Axes:
     """Several schedules on one Axes, labelled by their keys, with a legend; returns the Axes.
 
     Phase boundaries are not drawn (each schedule has its own). ``steps`` defaults
@@ -434,8 +514,18 @@ def plot_schedules(schedules: "dict[str, Schedule]", steps: int | Sequence[float
         steps = max(default_steps(s) for s in schedules.values())
     styles = ("-", "--", "-.", ":")  # equal curves stay visible on top of each other
     for i, (name, s) in enumerate(schedules.items()):
-        ax = plot_schedule(s, steps, ax, subdivide=subdivide, log=log, phases=False, label=name,
-                           color=f"C{i % 10}", linestyle=styles[i % len(styles)], **kw)
+        ax = plot_schedule(
+            s,
+            steps,
+            ax,
+            subdivide=subdivide,
+            log=log,
+            phases=False,
+            label=name,
+            color=f"C{i % 10}",
+            linestyle=styles[i % len(styles)],
+            **kw,
+        )
     assert ax is not None
     if legend_below:  # long spec labels: under the axes, not over the curves
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), frameon=False)
@@ -446,15 +536,14 @@ def plot_schedules(schedules: "dict[str, Schedule]", steps: int | Sequence[float
     return ax
 
 
-def _wrap(text: str, ax: "Axes") -> str:
+def _wrap(text: str, ax: Axes) -> str:
     # a 10 pt character is about 6 pt wide on average (DejaVu Sans, mostly lower case, digits and
     # punctuation): wrap a long nested spec to the figure's width, with a margin
     width_pt = _root_figure(ax).get_figwidth() * 72 * 0.92
-    return "\n".join(textwrap.wrap(text, max(30, int(width_pt / 6.2)), break_long_words=False,
-                                   break_on_hyphens=False))
+    return "\n".join(textwrap.wrap(text, max(30, int(width_pt / 6.2)), break_long_words=False, break_on_hyphens=False))
 
 
-def _fit_ylim(ax: "Axes", lines: Sequence[Any], *, log: bool, label_rows: int) -> None:
+def _fit_ylim(ax: Axes, lines: Sequence[Any], *, log: bool, label_rows: int) -> None:
     """Y range from the data (from 0 on a linear axis), with room on top for the phase names."""
     ys = [np.asarray(line.get_ydata(), dtype=np.float64) for line in lines]
     y = np.concatenate(ys) if ys else np.zeros(0)
@@ -477,7 +566,7 @@ def _fit_ylim(ax: "Axes", lines: Sequence[Any], *, log: bool, label_rows: int) -
         ax.set_ylim(lo, lo + (hi - lo) / (1 - room))
 
 
-def _mark_phases(ax: "Axes", phases: Sequence[Phase], x0: float, x1: float) -> int:
+def _mark_phases(ax: Axes, phases: Sequence[Phase], x0: float, x1: float) -> int:
     """Dashed lines at the interior phase boundaries and the names on top; returns label rows used."""
     from matplotlib.transforms import blended_transform_factory
 
@@ -502,9 +591,19 @@ def _mark_phases(ax: "Axes", phases: Sequence[Phase], x0: float, x1: float) -> i
     for p in shown:
         a, b = max(p.start, x0), min(p.end, x1)
         mid = (a + b) / 2
-        t = ax.text(mid, 0.985, p.name, transform=trans, ha="center", va="top", fontsize=_LABEL_FONTSIZE,
-                    color="0.25", zorder=3, clip_on=False,
-                    bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.85))
+        t = ax.text(
+            mid,
+            0.985,
+            p.name,
+            transform=trans,
+            ha="center",
+            va="top",
+            fontsize=_LABEL_FONTSIZE,
+            color="0.25",
+            zorder=3,
+            clip_on=False,
+            bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.85),
+        )
         if renderer is None or box is None:
             used = max(used, 1)
             continue
@@ -541,7 +640,7 @@ def _free(row: Sequence[tuple[float, float]], span: tuple[float, float]) -> bool
 
 
 # -- whole figures -------------------------------------------------------------------------------
-def figure(size: tuple[float, float] = (8.0, 4.5), dpi: float = 100) -> "Figure":
+def figure(size: tuple[float, float] = (8.0, 4.5), dpi: float = 100) -> Figure:
     """A new Figure on the Agg canvas (no pyplot, no display needed); ``size`` x ``dpi`` at
     most :data:`MAX_PIXELS` pixels."""
     _check_pixels(size, dpi)
@@ -558,8 +657,11 @@ def _style(size: Any, font_size: float | None) -> Any:
     """Checks the figure size (inches) and opens matplotlib's settings for ``font_size`` (points)."""
     import contextlib
 
-    if (not isinstance(size, (tuple, list)) or len(size) != 2
-            or not all(isinstance(v, (int, float)) and 1 <= v <= 50 for v in size)):
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(isinstance(v, (int, float)) and 1 <= v <= 50 for v in size)
+    ):
         raise ValueError(f"size must be (width, height) in inches, each between 1 and 50, got {size!r}")
     if font_size is None:
         return contextlib.nullcontext()
@@ -571,10 +673,20 @@ def _style(size: Any, font_size: float | None) -> Any:
     return matplotlib.rc_context({"font.size": font_size})
 
 
-def save_plot(schedule: Schedule, path: str | os.PathLike[str],
-              steps: int | Sequence[float] | np.ndarray | None = None, *, subdivide: int = 1, log: bool = False,
-              title: str | bool | None = True, size: tuple[float, float] = (8.0, 4.5), dpi: float = 150,
-              annotate: bool = True, font_size: float | None = None, **kw: Any) -> str:
+def save_plot(
+    schedule: Schedule,
+    path: str | os.PathLike[str],
+    steps: int | Sequence[float] | np.ndarray | None = None,
+    *,
+    subdivide: int = 1,
+    log: bool = False,
+    title: str | bool | None = True,
+    size: tuple[float, float] = (8.0, 4.5),
+    dpi: float = 150,
+    annotate: bool = True,
+    font_size: float | None = None,
+    **kw: Any,
+) -> str:
     """Draw ``schedule`` into a PNG, SVG or PDF file (chosen by the extension); returns the path.
 
     Key points are labelled (``annotate``); ``size`` is the figure's (width, height) in
@@ -583,12 +695,33 @@ def save_plot(schedule: Schedule, path: str | os.PathLike[str],
     """
     with _style(size, font_size):
         _check_pixels(size, dpi)
-        return _save_plot(schedule, path, steps, subdivide=subdivide, log=log, title=title, size=size, dpi=dpi,
-                          annotate=annotate, **kw)
+        return _save_plot(
+            schedule,
+            path,
+            steps,
+            subdivide=subdivide,
+            log=log,
+            title=title,
+            size=size,
+            dpi=dpi,
+            annotate=annotate,
+            **kw,
+        )
 
 
-def _save_plot(schedule: Schedule, path: str | os.PathLike[str], steps: Any, *, subdivide: int, log: bool,
-               title: str | bool | None, size: tuple[float, float], dpi: float, annotate: bool, **kw: Any) -> str:
+def _save_plot(
+    schedule: Schedule,
+    path: str | os.PathLike[str],
+    steps: Any,
+    *,
+    subdivide: int,
+    log: bool,
+    title: str | bool | None,
+    size: tuple[float, float],
+    dpi: float,
+    annotate: bool,
+    **kw: Any,
+) -> str:
     path = os.fspath(path)
     w, h = size
     fig = figure((w, h))
@@ -602,10 +735,19 @@ def _save_plot(schedule: Schedule, path: str | os.PathLike[str], steps: Any, *, 
     return path
 
 
-def save_overlay(schedules: "dict[str, Schedule]", path: str | os.PathLike[str],
-                 steps: int | Sequence[float] | np.ndarray | None = None, *, subdivide: int = 1, log: bool = False,
-                 title: str | None = None, size: tuple[float, float] = (8.0, 4.5), dpi: float = 150,
-                 font_size: float | None = None, mark_largest: bool = True) -> str:
+def save_overlay(
+    schedules: dict[str, Schedule],
+    path: str | os.PathLike[str],
+    steps: int | Sequence[float] | np.ndarray | None = None,
+    *,
+    subdivide: int = 1,
+    log: bool = False,
+    title: str | None = None,
+    size: tuple[float, float] = (8.0, 4.5),
+    dpi: float = 150,
+    font_size: float | None = None,
+    mark_largest: bool = True,
+) -> str:
     """:func:`plot_schedules` into a PNG, SVG or PDF file; returns the path.
 
     With ``mark_largest`` each schedule after the first is marked (a ring on both curves
@@ -625,11 +767,21 @@ def save_overlay(schedules: "dict[str, Schedule]", path: str | os.PathLike[str],
     return path
 
 
-def save_series(curves: "dict[str, Schedule]", path: str | os.PathLike[str], steps: Any, *,
-                secondary: "dict[str, Schedule] | None" = None, secondary_label: str = "momentum",
-                marks: Sequence[tuple[str, float]] = (), log: bool = False, title: str | None = None,
-                steps_per_epoch: float | None = None, size: tuple[float, float] = (8.0, 4.5), dpi: float = 150,
-                font_size: float | None = None) -> str:
+def save_series(
+    curves: dict[str, Schedule],
+    path: str | os.PathLike[str],
+    steps: Any,
+    *,
+    secondary: dict[str, Schedule] | None = None,
+    secondary_label: str = "momentum",
+    marks: Sequence[tuple[str, float]] = (),
+    log: bool = False,
+    title: str | None = None,
+    steps_per_epoch: float | None = None,
+    size: tuple[float, float] = (8.0, 4.5),
+    dpi: float = 150,
+    font_size: float | None = None,
+) -> str:
     """Several named curves of one run into a PNG, SVG or PDF file; returns the path.
 
     ``curves`` (the lr of each param group) share the left axis; ``secondary`` curves
@@ -641,16 +793,35 @@ def save_series(curves: "dict[str, Schedule]", path: str | os.PathLike[str], ste
     with _style(size, font_size):
         _check_pixels(size, dpi, (size[0], size[1] + 0.2 * (len(curves) + len(secondary or {}))))
         path = os.fspath(path)
-        fig = series_figure(curves, steps, secondary=secondary, secondary_label=secondary_label, marks=marks,
-                            log=log, title=title, steps_per_epoch=steps_per_epoch, size=size, path=path)
+        fig = series_figure(
+            curves,
+            steps,
+            secondary=secondary,
+            secondary_label=secondary_label,
+            marks=marks,
+            log=log,
+            title=title,
+            steps_per_epoch=steps_per_epoch,
+            size=size,
+            path=path,
+        )
         _save(fig, path, dpi)
     return path
 
 
-def series_figure(curves: "dict[str, Schedule]", steps: Any, *, secondary: "dict[str, Schedule] | None" = None,
-                  secondary_label: str = "momentum", marks: Sequence[tuple[str, float]] = (), log: bool = False,
-                  title: str | None = None, steps_per_epoch: float | None = None,
-                  size: tuple[float, float] = (8.0, 4.5), path: str | None = None) -> "Figure":
+def series_figure(
+    curves: dict[str, Schedule],
+    steps: Any,
+    *,
+    secondary: dict[str, Schedule] | None = None,
+    secondary_label: str = "momentum",
+    marks: Sequence[tuple[str, float]] = (),
+    log: bool = False,
+    title: str | None = None,
+    steps_per_epoch: float | None = None,
+    size: tuple[float, float] = (8.0, 4.5),
+    path: str | None = None,
+) -> Figure:
     """The Figure :func:`save_series` draws (the lr axis first, the secondary axis second)."""
     if not curves:
         raise ValueError("curves must name at least one schedule")
@@ -672,15 +843,29 @@ def series_figure(curves: "dict[str, Schedule]", steps: Any, *, secondary: "dict
 
         for i, (names, y) in enumerate(distinct_curves(group, x)):
             color = f"C{(i + (len(curves) if group is not curves else 0)) % 10}"
-            (line,) = side.plot(xs, y, color=color, linewidth=1.6, label=" = ".join(names),
-                                linestyle=":" if group is not curves else "-")
+            (line,) = side.plot(
+                xs,
+                y,
+                color=color,
+                linewidth=1.6,
+                label=" = ".join(names),
+                linestyle=":" if group is not curves else "-",
+            )
             handles.append(line)
         if log and group is curves:
             side.set_yscale("log")
     for name, at in marks:
         ax.axvline(at / k, color="0.45", linestyle="--", linewidth=0.8, zorder=1, gid=_BOUNDARY)
-        ax.annotate(name, (at / k, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                    textcoords="offset points", fontsize="small", color="0.3", gid=_BOUNDARY)
+        ax.annotate(
+            name,
+            (at / k, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12),
+            textcoords="offset points",
+            fontsize="small",
+            color="0.3",
+            gid=_BOUNDARY,
+        )
     ax.set_xlabel("epoch" if steps_per_epoch else "step")
     ax.set_ylabel("learning rate")
     _plain_ticks(ax)
@@ -691,21 +876,40 @@ def series_figure(curves: "dict[str, Schedule]", steps: Any, *, secondary: "dict
     return fig
 
 
-def _mark_largest(ax: "Axes", scheds: list[Schedule], steps: Any, subdivide: int) -> None:
+def _mark_largest(ax: Axes, scheds: list[Schedule], steps: Any, subdivide: int) -> None:
     """Where each schedule after the first differs most from it: rings on both curves, a dotted line."""
     from .tables import compare
 
-    x = positions(default_steps(scheds[0]) if steps is None else int(steps), subdivide) \
-        if isinstance(steps, (int, np.integer)) or steps is None else np.asarray(steps, dtype=np.float64)
+    x = (
+        positions(default_steps(scheds[0]) if steps is None else int(steps), subdivide)
+        if isinstance(steps, (int, np.integer)) or steps is None
+        else np.asarray(steps, dtype=np.float64)
+    )
     for i, d in enumerate(compare(scheds, x), start=1):
         if d.at is None or d.reference is None or d.value is None:  # identical: nothing to mark
             continue
         color = f"C{i % 10}"
         ax.plot([d.at, d.at], [d.reference, d.value], linestyle=":", color=color, linewidth=1.2, gid=_KEY)
-        ax.plot([d.at, d.at], [d.reference, d.value], linestyle="none", marker="o", markersize=7,
-                markerfacecolor="none", markeredgecolor=color, markeredgewidth=1.5, gid=_KEY)
-        ax.annotate(f"largest difference: {number(d.largest)} at {number(d.at)}", (d.at, max(d.reference, d.value)),
-                    xytext=(6, 6), textcoords="offset points", fontsize="small", color=color, gid=_KEY)
+        ax.plot(
+            [d.at, d.at],
+            [d.reference, d.value],
+            linestyle="none",
+            marker="o",
+            markersize=7,
+            markerfacecolor="none",
+            markeredgecolor=color,
+            markeredgewidth=1.5,
+            gid=_KEY,
+        )
+        ax.annotate(
+            f"largest difference: {number(d.largest)} at {number(d.at)}",
+            (d.at, max(d.reference, d.value)),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize="small",
+            color=color,
+            gid=_KEY,
+        )
 
 
 #: The largest dpi :func:`save_plot` takes (an 8 x 4.5 inch figure is then 36 megapixels).
@@ -738,8 +942,7 @@ def _check_pixels(size: Any, dpi: Any, drawn: Any = None, names: tuple[str, str]
     pixels, before anything is drawn. ``drawn`` is the figure's size when it is larger than
     ``size`` (room for a legend); ``names`` name the two in the message (CLI flags)."""
     sname, dname = names
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating)) \
-            or not 1 <= dpi <= MAX_DPI:
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating)) or not 1 <= dpi <= MAX_DPI:
         raise ValueError(f"{dname} must be a number between 1 and {MAX_DPI}, got {_show(dpi)}")
     try:
         w, h = (float(v) for v in (size if drawn is None else drawn))
@@ -754,11 +957,16 @@ def _check_pixels(size: Any, dpi: Any, drawn: Any = None, names: tuple[str, str]
             fit -= 1
         shown = f"{sname} {number(w)} x {number(h)} inches"
         if drawn is not None:
-            shown = f"{sname} {number(size[0])} x {number(size[1])} inches ({number(w)} x {number(h)} with the " \
-                    "legend's room)"
-        raise ValueError(f"{shown} at {dname} {number(float(dpi))} is {pw:,} x {ph:,} = {pw * ph:,} pixels; lrkit draws at "
-                         f"most {MAX_PIXELS:,} (50 megapixels): lower {dname}"
-                         + (f" (at most {fit} at this size)" if fit >= 1 else "") + f" or {sname}")
+            shown = (
+                f"{sname} {number(size[0])} x {number(size[1])} inches ({number(w)} x {number(h)} with the "
+                "legend's room)"
+            )
+        raise ValueError(
+            f"{shown} at {dname} {number(float(dpi))} is {pw:,} x {ph:,} = {pw * ph:,} pixels; lrkit draws at "
+            f"most {MAX_PIXELS:,} (50 megapixels): lower {dname}"
+            + (f" (at most {fit} at this size)" if fit >= 1 else "")
+            + f" or {sname}"
+        )
 
 
 def _show(value: Any) -> str:
@@ -767,7 +975,7 @@ def _show(value: Any) -> str:
     return show(value)
 
 
-def _save(fig: "Figure", path: str, dpi: float) -> None:
+def _save(fig: Figure, path: str, dpi: float) -> None:
     """``fig.savefig`` into a file beside ``path`` (a symlink's target), renamed to it on
     success: a failure, or a termination signal, leaves an existing file as it was and no
     partial one."""
@@ -779,7 +987,7 @@ def _save(fig: "Figure", path: str, dpi: float) -> None:
         fig.savefig(tmp, dpi=dpi, format=ext)
 
 
-def _check_format(fig: "Figure", path: str) -> None:
+def _check_format(fig: Figure, path: str) -> None:
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     supported = {k: v for k, v in fig.canvas.get_supported_filetypes().items() if k not in _NEEDS_LATEX}
     if ext not in supported:

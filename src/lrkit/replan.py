@@ -30,8 +30,17 @@ from .schedules.compose import PerStep, Scale, Sequence
 __all__ = ["replan", "rescale", "batch_scaled", "rebind"]
 
 
-def replan(schedule: Schedule, at: float, *, total_steps: float | None = None, cooldown: float | None = None,
-           min_lr: float = 0.0, shape: str = "linear", tail: Schedule | None = None, jump: bool = False) -> Schedule:
+def replan(
+    schedule: Schedule,
+    at: float,
+    *,
+    total_steps: float | None = None,
+    cooldown: float | None = None,
+    min_lr: float = 0.0,
+    shape: str = "linear",
+    tail: Schedule | None = None,
+    jump: bool = False,
+) -> Schedule:
     """``schedule`` up to position ``at``, then a new plan from there. Give exactly one of:
 
     * ``total_steps``: the run now ends at ``total_steps`` (longer or shorter): the rest
@@ -50,14 +59,17 @@ def replan(schedule: Schedule, at: float, *, total_steps: float | None = None, c
     k = _check.length("at", at, allow_zero=True)
     given = [n for n, v in (("total_steps", total_steps), ("cooldown", cooldown), ("tail", tail)) if v is not None]
     if len(given) != 1:
-        raise ValueError(f"replan takes exactly one of total_steps, cooldown or tail, got "
-                         f"{', '.join(given) if given else 'none'}")
+        raise ValueError(
+            f"replan takes exactly one of total_steps, cooldown or tail, got {', '.join(given) if given else 'none'}"
+        )
     now = _value(s, k)
     if total_steps is not None:
         L = s.length
         if not math.isfinite(L):
-            raise ValueError(f"replan(total_steps=...) re-times the rest of a schedule up to where it turns "
-                             f"constant, but {s!r} never does; give a cooldown or a tail instead")
+            raise ValueError(
+                f"replan(total_steps=...) re-times the rest of a schedule up to where it turns "
+                f"constant, but {s!r} never does; give a cooldown or a tail instead"
+            )
         if not k < L:
             raise ValueError(f"at ({k:g}) must be before the end of the schedule ({L:g}) to re-time the rest")
         T = _check.length("total_steps", total_steps)
@@ -75,8 +87,10 @@ def replan(schedule: Schedule, at: float, *, total_steps: float | None = None, c
             raise TypeError(f"jump must be True or False, got {jump!r}")
         start = new(0.0)
         if start != now and not jump:
-            raise ValueError(f"the tail starts at {start!r} but the schedule is at {now!r} at {k:g}: "
-                             "pass jump=True to jump there, or start the tail at the current value")
+            raise ValueError(
+                f"the tail starts at {start!r} but the schedule is at {now!r} at {k:g}: "
+                "pass jump=True to jump there, or start the tail at the current value"
+            )
     return _followed(s, k, new)
 
 
@@ -95,6 +109,7 @@ def _value(s: Schedule, t: float) -> float:
 # nesting depth stays constant and its size grows by one piece per re-plan, so a re-plan costs the
 # same whatever came before it (a copy of the tuples of pieces, no walk over them).
 
+
 def _followed(s: Schedule, k: float, new: Schedule) -> Schedule:
     """``s`` before ``k``, then ``new`` on its own clock from ``k``."""
     if k == 0:
@@ -108,7 +123,7 @@ def _followed(s: Schedule, k: float, new: Schedule) -> Schedule:
 def _sequence(s: Sequence, keep: int, new: Schedule, k: float) -> Schedule:
     """The first ``keep`` pieces of ``s`` (``keep >= 1``), then ``new`` from ``k``: built from
     checked parts without a walk over them (its depth and size follow from those of ``s``)."""
-    segs, bounds = (*s.segments[:keep], new), (*s.boundaries[:keep - 1], k)
+    segs, bounds = (*s.segments[:keep], new), (*s.boundaries[: keep - 1], k)
     d0, n0 = s.extent
     depth = max(d0, new.extent[0] + 1)
     size = n0 - sum(x.extent[1] for x in s.segments[keep:]) + new.extent[1]
@@ -139,8 +154,9 @@ def _retimed(s: Schedule, k: float, T: float) -> Schedule:
     try:
         return _clocked(s, k, s.length - k, T - k, whole=True)
     except ValueError as e:
-        raise ValueError(f"total_steps ({T!r}): the rest of the plan from at ({k:g}) cannot be re-timed to end there: "
-                         f"{e}") from None
+        raise ValueError(
+            f"total_steps ({T!r}): the rest of the plan from at ({k:g}) cannot be re-timed to end there: {e}"
+        ) from None
 
 
 def _clocked(p: Schedule, c: float, num: float, den: float, whole: bool) -> Schedule:
@@ -160,10 +176,10 @@ def _clocked(p: Schedule, c: float, num: float, den: float, whole: bool) -> Sche
         if last:  # where a running scheduler re-plans: the pieces before j kept as they are
             return piece if j == 0 else _sequence(p, j, piece, b)
         # later pieces start later on the new clock, each read at the new speed
-        later = [c + (x - c) * den / num for x in starts[j + 1:]]
+        later = [c + (x - c) * den / num for x in starts[j + 1 :]]
         if not all(math.isfinite(x) for x in later):
             raise ValueError("re-timing the rest of the plan moves its later pieces past float64's range")
-        segs = (*p.segments[:j], piece, *(_clocked(x, 0.0, num, den, False) for x in p.segments[j + 1:]))
+        segs = (*p.segments[:j], piece, *(_clocked(x, 0.0, num, den, False) for x in p.segments[j + 1 :]))
         return Sequence(segs, (*p.boundaries[:j], *later))
     if isinstance(p, Retime):
         starts = p._starts
@@ -171,13 +187,12 @@ def _clocked(p: Schedule, c: float, num: float, den: float, whole: bool) -> Sche
         keep = j + (starts[j] < c)  # the pieces before c keep their clocks (and values)
         o = p.clock(c)
         L = p.schedule.length
-        bounds, origins = (*p.boundaries[:keep - 1], c) if keep else (), (*p.origins[:keep], o)
+        bounds, origins = (*p.boundaries[: keep - 1], c) if keep else (), (*p.origins[:keep], o)
         if whole and j == len(starts) - 1:
             if not o < L:
                 raise ValueError(f"at must be before the end of the schedule ({p.length:g}) to re-time the rest")
             # the rest of the inner schedule, from o to L, now takes den: ends exactly there
-            return _retime(p.schedule, bounds, origins, (*p.inner_spans[:keep], L - o),
-                           (*p.outer_spans[:keep], den))
+            return _retime(p.schedule, bounds, origins, (*p.inner_spans[:keep], L - o), (*p.outer_spans[:keep], den))
         inner, outer = list(p.inner_spans[:keep]), list(p.outer_spans[:keep])
         inner.append(p.inner_spans[j] * num)
         outer.append(p.outer_spans[j] * den)
@@ -229,8 +244,10 @@ def batch_scaled(schedule: Schedule, batch_size: float, new_batch_size: float, *
     _check.choice("rule", rule, _BATCH_RULES)
     f = b1 / b0 if rule == "linear" else math.sqrt(b1 / b0)
     if not 0 < f < math.inf:
-        raise ValueError(f"new_batch_size / batch_size ({b1!r} / {b0!r}) is out of float64's range; give batch "
-                         "sizes of the same order")
+        raise ValueError(
+            f"new_batch_size / batch_size ({b1!r} / {b0!r}) is out of float64's range; give batch "
+            "sizes of the same order"
+        )
     return rescale(schedule, value=f)
 
 
@@ -245,8 +262,10 @@ def rebind(schedule: Schedule, steps_per_epoch: float) -> Schedule:
     """
     s = check_schedule("schedule", schedule)
     if not isinstance(s, PerStep):
-        raise ValueError(f"rebind needs an epoch-defined schedule stepped per iteration (schedule.per_step(n), "
-                         f"a PerStep), got {type(s).__name__}; a schedule counted in updates needs no rebinding")
+        raise ValueError(
+            f"rebind needs an epoch-defined schedule stepped per iteration (schedule.per_step(n), "
+            f"a PerStep), got {type(s).__name__}; a schedule counted in updates needs no rebinding"
+        )
     return PerStep(s.schedule, _check.length("steps_per_epoch", steps_per_epoch))
 
 
@@ -257,8 +276,9 @@ def make_op(now: float, at: float | None, **kw: Any) -> dict[str, Any]:
     return op
 
 
-def prepared(now: float, schedules: tuple[Schedule, ...], at: float | None,
-             **kw: Any) -> tuple[tuple[Schedule, ...], dict[str, Any]]:
+def prepared(
+    now: float, schedules: tuple[Schedule, ...], at: float | None, **kw: Any
+) -> tuple[tuple[Schedule, ...], dict[str, Any]]:
     """A binding's re-plan at its position ``now``, checked whole before anything changes: the
     re-planned schedules and the operation as its state records it (a tail written as a config).
 
@@ -267,9 +287,11 @@ def prepared(now: float, schedules: tuple[Schedule, ...], at: float | None,
     """
     op = make_op(now, at, **kw)
     if op["at"] < now:
-        raise ValueError(f"at ({op['at']:g}) is before the scheduler's position ({now:g}): a re-plan changes the "
-                         "rest of the run, not its past; re-plan at the current position or later (load an "
-                         "older checkpoint first to re-plan from there)")
+        raise ValueError(
+            f"at ({op['at']:g}) is before the scheduler's position ({now:g}): a re-plan changes the "
+            "rest of the run, not its past; re-plan at the current position or later (load an "
+            "older checkpoint first to re-plan from there)"
+        )
     new = tuple(apply_ops(sch, [op]) for sch in schedules)
     return new, op_dict(op)
 
@@ -281,8 +303,9 @@ def op_dict(op: dict[str, Any]) -> dict[str, Any]:
         try:
             out["tail"] = out["tail"].to_dict()
         except (TypeError, ValueError) as e:
-            raise ValueError(f"the tail cannot be recorded in the scheduler's state (a checkpoint could not "
-                             f"resume it): {e}") from None
+            raise ValueError(
+                f"the tail cannot be recorded in the scheduler's state (a checkpoint could not resume it): {e}"
+            ) from None
     return out
 
 
@@ -290,9 +313,11 @@ def loaded_ops(state: Any, mine: list[dict[str, Any]], strict: bool) -> list[dic
     """The re-plans a binding's saved state holds, checked against the binding's own."""
     ops = check_ops(state.get("replans", []))
     if strict and mine and ops != mine:
-        raise ValueError(f"this scheduler was re-planned ({len(mine)} re-plan(s)) but the state was saved with "
-                         f"{len(ops)} other(s): load the state first, then re-plan; or load it with strict=False "
-                         "to keep this scheduler's plan")
+        raise ValueError(
+            f"this scheduler was re-planned ({len(mine)} re-plan(s)) but the state was saved with "
+            f"{len(ops)} other(s): load the state first, then re-plan; or load it with strict=False "
+            "to keep this scheduler's plan"
+        )
     return ops
 
 
@@ -312,6 +337,8 @@ def check_ops(ops: Any) -> list[dict[str, Any]]:
     """A state's recorded re-plans, checked: a list of dicts with the keys :func:`replan` takes."""
     keys = {"at", "total_steps", "cooldown", "min_lr", "shape", "tail", "jump"}
     if not isinstance(ops, list) or not all(isinstance(o, dict) and set(o) <= keys and "at" in o for o in ops):
-        raise ValueError(f"the state's 'replans' must be a list of re-plans (dicts with 'at' and one of "
-                         f"total_steps, cooldown, tail), got {_check.show(ops)}")
+        raise ValueError(
+            f"the state's 'replans' must be a list of re-plans (dicts with 'at' and one of "
+            f"total_steps, cooldown, tail), got {_check.show(ops)}"
+        )
     return ops

@@ -14,14 +14,22 @@ your own.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TextIO
 
 from ._format import number
 from ._num import np
 from .core import Schedule, check_schedule
 
-__all__ = ["Difference", "compare", "comparison_table", "comparison_report", "write_csv", "write_columns_csv",
-           "distinct_curves"]
+__all__ = [
+    "Difference",
+    "compare",
+    "comparison_table",
+    "comparison_report",
+    "write_csv",
+    "write_columns_csv",
+    "distinct_curves",
+]
 
 
 class Difference(NamedTuple):
@@ -65,11 +73,14 @@ def comparison_table(differences: Sequence[Difference]) -> list[str]:
         if d.first is None:
             rows.append((str(i), "identical", "0", "", "", ""))
         elif d.at is None or d.reference is None or d.value is None:
-            raise ValueError(f"difference {i} starts at {d.first!r} but does not say where it is largest "
-                             f"and the two values there (at, reference, value): {d!r}")
+            raise ValueError(
+                f"difference {i} starts at {d.first!r} but does not say where it is largest "
+                f"and the two values there (at, reference, value): {d!r}"
+            )
         else:
-            rows.append((str(i), number(d.first), number(d.largest), number(d.at), number(d.reference),
-                         number(d.value)))
+            rows.append(
+                (str(i), number(d.first), number(d.largest), number(d.at), number(d.reference), number(d.value))
+            )
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     return ["  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
 
@@ -103,8 +114,16 @@ def comparison_report(schedules: Sequence[Schedule], positions: Any, names: Sequ
     return lines + comparison_table(differences)
 
 
-def write_csv(out: TextIO, schedule: Schedule, positions: Any, *, base_lrs: Sequence[float] | None = None,
-              header: bool = True, progress: Callable[[int], Any] | None = None, chunk: int = 1 << 18) -> int:
+def write_csv(
+    out: TextIO,
+    schedule: Schedule,
+    positions: Any,
+    *,
+    base_lrs: Sequence[float] | None = None,
+    header: bool = True,
+    progress: Callable[[int], Any] | None = None,
+    chunk: int = 1 << 18,
+) -> int:
     """Write ``position,lr`` rows (or ``position,group0,group1,...`` with ``base_lrs``) to ``out``; the row count.
 
     Values are written with ``repr`` (they read back as the same float64); whole-number
@@ -112,11 +131,11 @@ def write_csv(out: TextIO, schedule: Schedule, positions: Any, *, base_lrs: Sequ
     """
     s = check_schedule("schedule", schedule)
     x = np.asarray(positions, dtype=np.float64).ravel()
-    whole = bool(x.size) and bool(np.all(x == np.floor(x))) and float(np.max(np.abs(x))) < 2.0 ** 53
+    whole = bool(x.size) and bool(np.all(x == np.floor(x))) and float(np.max(np.abs(x))) < 2.0**53
     if header:
         out.write("position," + (",".join(f"group{i}" for i in range(len(base_lrs))) if base_lrs else "lr") + "\n")
     for i in range(0, x.size, chunk):
-        xs = x[i:i + chunk]
+        xs = x[i : i + chunk]
         ys = s(xs)
         xt = [str(int(v)) for v in xs.tolist()] if whole else [repr(v) for v in xs.tolist()]
         if base_lrs:
@@ -130,8 +149,15 @@ def write_csv(out: TextIO, schedule: Schedule, positions: Any, *, base_lrs: Sequ
     return int(x.size)
 
 
-def write_columns_csv(out: TextIO, columns: "dict[str, Schedule]", positions: Any, *, header: bool = True,
-                      progress: Callable[[int], Any] | None = None, chunk: int = 1 << 18) -> int:
+def write_columns_csv(
+    out: TextIO,
+    columns: dict[str, Schedule],
+    positions: Any,
+    *,
+    header: bool = True,
+    progress: Callable[[int], Any] | None = None,
+    chunk: int = 1 << 18,
+) -> int:
     """Write ``position,<name>,...`` rows, one column per schedule of ``columns`` (the lr of each
     param group and the momentum of one run), as :func:`write_csv` writes its values; the row count.
 
@@ -151,11 +177,11 @@ def write_columns_csv(out: TextIO, columns: "dict[str, Schedule]", positions: An
     if bad:
         raise ValueError(f"column names must be non-empty without commas, quotes or line breaks, got {bad!r}")
     x = np.asarray(positions, dtype=np.float64).ravel()
-    whole = bool(x.size) and bool(np.all(x == np.floor(x))) and float(np.max(np.abs(x))) < 2.0 ** 53
+    whole = bool(x.size) and bool(np.all(x == np.floor(x))) and float(np.max(np.abs(x))) < 2.0**53
     if header:
         out.write("position," + ",".join(scheds) + "\n")
     for i in range(0, x.size, chunk):
-        xs = x[i:i + chunk]
+        xs = x[i : i + chunk]
         cols = [s(xs).tolist() for s in scheds.values()]
         xt = [str(int(v)) for v in xs.tolist()] if whole else [repr(v) for v in xs.tolist()]
         out.write("\n".join(a + "," + ",".join(repr(c[j]) for c in cols) for j, a in enumerate(xt)) + "\n")
@@ -164,7 +190,7 @@ def write_columns_csv(out: TextIO, columns: "dict[str, Schedule]", positions: An
     return int(x.size)
 
 
-def distinct_curves(curves: "dict[str, Schedule]", positions: Any) -> list[tuple[list[str], Any]]:
+def distinct_curves(curves: dict[str, Schedule], positions: Any) -> list[tuple[list[str], Any]]:
     """The curves' values over ``positions``, equal curves once with all their names
     (the weights' and BN weights' lr of an ultralytics run).
 

@@ -17,7 +17,7 @@ decays, restarts) show as vertical strokes instead of vanishing between samples.
 from __future__ import annotations
 
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -45,8 +45,16 @@ def _fmt(v: float) -> str:
     return number(v, digits=3, whole_below=1e7)
 
 
-def text_plot(positions: np.ndarray, values: np.ndarray, *, width: int = 60, height: int = 15,
-              marks: Iterable[float] = (), log: bool = False, ascii: bool = False) -> str:
+def text_plot(
+    positions: np.ndarray,
+    values: np.ndarray,
+    *,
+    width: int = 60,
+    height: int = 15,
+    marks: Iterable[float] = (),
+    log: bool = False,
+    ascii: bool = False,
+) -> str:
     """Plot ``values`` against sorted ``positions`` as text, ``width`` x ``height`` cells.
 
     ``marks`` are x positions (phase boundaries) ticked and labelled on the x axis.
@@ -94,15 +102,15 @@ def text_plot(positions: np.ndarray, values: np.ndarray, *, width: int = 60, hei
             if prev_last is None:  # cannot happen: the first column, col[0], holds the first sample
                 raise AssertionError("textplot: the first column has no sample")
             a = b = last = prev_last
-        dots[H - 1 - int(b):H - int(a), c] = True
+        dots[H - 1 - int(b) : H - int(a), c] = True
         prev_last = last
 
     cells = []
     for r in range(height):
-        block = dots[r * ys:(r + 1) * ys]
+        block = dots[r * ys : (r + 1) * ys]
         line = []
         for c in range(width):
-            sub = block[:, c * xs:(c + 1) * xs]
+            sub = block[:, c * xs : (c + 1) * xs]
             if ascii:
                 line.append("*" if sub.any() else " ")
             else:
@@ -111,7 +119,7 @@ def text_plot(positions: np.ndarray, values: np.ndarray, *, width: int = 60, hei
         cells.append("".join(line).rstrip())
 
     def label(v: float) -> str:
-        return _fmt(10.0 ** v if log else v)
+        return _fmt(10.0**v if log else v)
 
     ylabels = [""] * height
     ylabels[0] = label(float(y.max()))
@@ -120,8 +128,9 @@ def text_plot(positions: np.ndarray, values: np.ndarray, *, width: int = 60, hei
         mid = (float(y.max()) + float(y.min())) / 2
         ylabels[height // 2] = label(mid)
     lw = max(len(s) for s in ylabels)
-    vbar, tick, corner, hbar, xtick = ("|", "|", "+", "-", "+") if ascii else ("\u2502", "\u2524", "\u2514", "\u2500",
-                                                                                  "\u252c")
+    vbar, tick, corner, hbar, xtick = (
+        ("|", "|", "+", "-", "+") if ascii else ("\u2502", "\u2524", "\u2514", "\u2500", "\u252c")
+    )
     out = []
     for r in range(height):
         out.append(f"{ylabels[r].rjust(lw)} {tick if ylabels[r] else vbar}{cells[r]}".rstrip())
@@ -147,7 +156,6 @@ def text_plot(positions: np.ndarray, values: np.ndarray, *, width: int = 60, hei
         if any(a < pb + 1 and pa < a + len(s) + 1 for pa, pb in placed):
             continue
         placed.append((a, a + len(s)))
-        labels[a:a + len(s)] = list(s)
+        labels[a : a + len(s)] = list(s)
     out.append(" " * (lw + 2) + "".join(labels).rstrip())
     return "\n".join(out)
-

@@ -24,15 +24,42 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 #: (name, LearningRate arguments, step_per_epoch, iterations)
 CONFIGS = [
-    ("piecewise-burnin-one-epoch", {"base_lr": 0.001, "schedulers": [
-        {"name": "PiecewiseDecay", "gamma": 0.1, "milestones": [3, 5]},
-        {"name": "BurninWarmup", "steps": 1000}]}, 120, 840),
-    ("piecewise-burnin-steps", {"base_lr": 0.01, "schedulers": [
-        {"name": "PiecewiseDecay", "gamma": [0.2, 0.04], "milestones": [2, 4]},
-        {"name": "BurninWarmup", "steps": 70}]}, 100, 560),
-    ("cosine-burnin", {"base_lr": 0.02, "schedulers": [
-        {"name": "CosineDecay", "max_epochs": 6, "min_lr_ratio": 0.05, "last_plateau_epochs": 1},
-        {"name": "BurninWarmup", "steps": 90}]}, 60, 420),
+    (
+        "piecewise-burnin-one-epoch",
+        {
+            "base_lr": 0.001,
+            "schedulers": [
+                {"name": "PiecewiseDecay", "gamma": 0.1, "milestones": [3, 5]},
+                {"name": "BurninWarmup", "steps": 1000},
+            ],
+        },
+        120,
+        840,
+    ),
+    (
+        "piecewise-burnin-steps",
+        {
+            "base_lr": 0.01,
+            "schedulers": [
+                {"name": "PiecewiseDecay", "gamma": [0.2, 0.04], "milestones": [2, 4]},
+                {"name": "BurninWarmup", "steps": 70},
+            ],
+        },
+        100,
+        560,
+    ),
+    (
+        "cosine-burnin",
+        {
+            "base_lr": 0.02,
+            "schedulers": [
+                {"name": "CosineDecay", "max_epochs": 6, "min_lr_ratio": 0.05, "last_plateau_epochs": 1},
+                {"name": "BurninWarmup", "steps": 90},
+            ],
+        },
+        60,
+        420,
+    ),
 ]
 
 

@@ -44,32 +44,110 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 #: (name, version, trainer arguments, epochs, batches per epoch, lr0)
 RUNS = [
-    ("cos-lr", "8.4.190", dict(cos_lr=True, lrf=0.02, warmup_epochs=2.5, warmup_bias_lr=0.08, warmup_momentum=0.7,
-                               momentum=0.93), 12, 17, 0.012),
-    ("linear-lf", "8.4.190", dict(cos_lr=False, lrf=0.05, warmup_epochs=3.0, warmup_bias_lr=0.1,
-                                  warmup_momentum=0.8, momentum=0.937), 10, 23, 0.01),
-    ("short-run", "8.4.190", dict(cos_lr=False, lrf=0.01, warmup_epochs=5.0, warmup_bias_lr=0.05,
-                                  warmup_momentum=0.85, momentum=0.9), 3, 11, 0.02),
-    ("no-warmup", "8.4.190", dict(cos_lr=True, lrf=0.1, warmup_epochs=0.0, warmup_bias_lr=0.1, warmup_momentum=0.8,
-                                  momentum=0.937), 6, 9, 0.01),
-    ("v8.4.50", "8.4.50", dict(cos_lr=True, lrf=0.02, warmup_epochs=1.5, warmup_bias_lr=0.08, warmup_momentum=0.7,
-                               momentum=0.93), 8, 40, 0.012),
-    ("v8.4.1", "8.4.1", dict(cos_lr=False, lrf=0.05, warmup_epochs=2.0, warmup_bias_lr=0.1, warmup_momentum=0.8,
-                             momentum=0.937), 6, 60, 0.01),
-    ("v8.3.0", "8.3.0", dict(cos_lr=True, lrf=0.01, warmup_epochs=3.0, warmup_bias_lr=0.1, warmup_momentum=0.8,
-                             momentum=0.937), 10, 45, 0.01),
-    ("v8.3.0-short-epochs", "8.3.0", dict(cos_lr=False, lrf=0.1, warmup_epochs=0.5, warmup_bias_lr=0.05,
-                                          warmup_momentum=0.75, momentum=0.9), 5, 30, 0.02),
-    ("v8.1.0", "8.1.0", dict(cos_lr=False, lrf=0.02, warmup_epochs=2.0, warmup_bias_lr=0.1, warmup_momentum=0.8,
-                             momentum=0.937), 7, 55, 0.01),
-    ("v8.1.0-no-warmup", "8.1.0", dict(cos_lr=True, lrf=0.05, warmup_epochs=0.0, warmup_bias_lr=0.1,
-                                       warmup_momentum=0.8, momentum=0.937), 5, 20, 0.01),
-    ("v8.0.100", "8.0.100", dict(cos_lr=True, lrf=0.02, warmup_epochs=0.0, warmup_bias_lr=0.1, warmup_momentum=0.8,
-                                 momentum=0.937), 6, 30, 0.01),
-    ("yolov5", "yolov5", dict(cos_lr=False, lrf=0.01, warmup_epochs=3.0, warmup_bias_lr=0.1, warmup_momentum=0.8,
-                              momentum=0.937), 8, 50, 0.01),
-    ("yolov5-cos", "yolov5", dict(cos_lr=True, lrf=0.05, warmup_epochs=1.0, warmup_bias_lr=0.05,
-                                  warmup_momentum=0.7, momentum=0.9), 6, 70, 0.02),
+    (
+        "cos-lr",
+        "8.4.190",
+        dict(cos_lr=True, lrf=0.02, warmup_epochs=2.5, warmup_bias_lr=0.08, warmup_momentum=0.7, momentum=0.93),
+        12,
+        17,
+        0.012,
+    ),
+    (
+        "linear-lf",
+        "8.4.190",
+        dict(cos_lr=False, lrf=0.05, warmup_epochs=3.0, warmup_bias_lr=0.1, warmup_momentum=0.8, momentum=0.937),
+        10,
+        23,
+        0.01,
+    ),
+    (
+        "short-run",
+        "8.4.190",
+        dict(cos_lr=False, lrf=0.01, warmup_epochs=5.0, warmup_bias_lr=0.05, warmup_momentum=0.85, momentum=0.9),
+        3,
+        11,
+        0.02,
+    ),
+    (
+        "no-warmup",
+        "8.4.190",
+        dict(cos_lr=True, lrf=0.1, warmup_epochs=0.0, warmup_bias_lr=0.1, warmup_momentum=0.8, momentum=0.937),
+        6,
+        9,
+        0.01,
+    ),
+    (
+        "v8.4.50",
+        "8.4.50",
+        dict(cos_lr=True, lrf=0.02, warmup_epochs=1.5, warmup_bias_lr=0.08, warmup_momentum=0.7, momentum=0.93),
+        8,
+        40,
+        0.012,
+    ),
+    (
+        "v8.4.1",
+        "8.4.1",
+        dict(cos_lr=False, lrf=0.05, warmup_epochs=2.0, warmup_bias_lr=0.1, warmup_momentum=0.8, momentum=0.937),
+        6,
+        60,
+        0.01,
+    ),
+    (
+        "v8.3.0",
+        "8.3.0",
+        dict(cos_lr=True, lrf=0.01, warmup_epochs=3.0, warmup_bias_lr=0.1, warmup_momentum=0.8, momentum=0.937),
+        10,
+        45,
+        0.01,
+    ),
+    (
+        "v8.3.0-short-epochs",
+        "8.3.0",
+        dict(cos_lr=False, lrf=0.1, warmup_epochs=0.5, warmup_bias_lr=0.05, warmup_momentum=0.75, momentum=0.9),
+        5,
+        30,
+        0.02,
+    ),
+    (
+        "v8.1.0",
+        "8.1.0",
+        dict(cos_lr=False, lrf=0.02, warmup_epochs=2.0, warmup_bias_lr=0.1, warmup_momentum=0.8, momentum=0.937),
+        7,
+        55,
+        0.01,
+    ),
+    (
+        "v8.1.0-no-warmup",
+        "8.1.0",
+        dict(cos_lr=True, lrf=0.05, warmup_epochs=0.0, warmup_bias_lr=0.1, warmup_momentum=0.8, momentum=0.937),
+        5,
+        20,
+        0.01,
+    ),
+    (
+        "v8.0.100",
+        "8.0.100",
+        dict(cos_lr=True, lrf=0.02, warmup_epochs=0.0, warmup_bias_lr=0.1, warmup_momentum=0.8, momentum=0.937),
+        6,
+        30,
+        0.01,
+    ),
+    (
+        "yolov5",
+        "yolov5",
+        dict(cos_lr=False, lrf=0.01, warmup_epochs=3.0, warmup_bias_lr=0.1, warmup_momentum=0.8, momentum=0.937),
+        8,
+        50,
+        0.01,
+    ),
+    (
+        "yolov5-cos",
+        "yolov5",
+        dict(cos_lr=True, lrf=0.05, warmup_epochs=1.0, warmup_bias_lr=0.05, warmup_momentum=0.7, momentum=0.9),
+        6,
+        70,
+        0.02,
+    ),
 ]
 
 
@@ -107,8 +185,9 @@ def _epoch_step_at_start(src: str, loop_fn: ast.AST) -> bool:
 def _program(version: str, wheels: str, yolov5: str) -> dict:
     """The scheduling statements of ``version``'s trainer, compiled, and where its loop steps."""
     if version == "yolov5":
-        src = subprocess.run(["git", "-C", yolov5, "show", "HEAD:train.py"], capture_output=True, text=True,
-                             check=True).stdout
+        src = subprocess.run(
+            ["git", "-C", yolov5, "show", "HEAD:train.py"], capture_output=True, text=True, check=True
+        ).stdout
         utils = _wheel_file(wheels, "8.4.190", "utils/torch_utils.py")  # train.py imports one_cycle from there
         tree = ast.parse(src)
         loop_fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "train")
@@ -119,16 +198,28 @@ def _program(version: str, wheels: str, yolov5: str) -> dict:
         loop_fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_do_train")
     utree = ast.parse(utils)
     one_cycle = next(_segment(utils, n) for n in utree.body if isinstance(n, ast.FunctionDef) and n.name == "one_cycle")
-    methods = [_segment(src, n) for n in ast.walk(tree)
-               if isinstance(n, ast.FunctionDef) and n.name == "_get_warmup_iterations"]
+    methods = [
+        _segment(src, n)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FunctionDef) and n.name == "_get_warmup_iterations"
+    ]
     parts = {
         "lf": _segment(src, _find(src, tree, ast.If, "cos_lr", "lf")),
         "scheduler": _segment(src, _find(src, tree, ast.Assign, "LambdaLR(", "scheduler")),
-        "reset": _segment(src, _find(src, tree, ast.Assign, "last_epoch = start_epoch - 1", "reset")
-                          if version == "yolov5" else _find(src, tree, ast.Assign, "last_epoch = self.start_epoch - 1",
-                                                            "reset")),
-        "nw": _segment(src, next(n for n in ast.walk(loop_fn) if isinstance(n, ast.Assign)
-                                 and any(isinstance(t, ast.Name) and t.id == "nw" for t in n.targets))),
+        "reset": _segment(
+            src,
+            _find(src, tree, ast.Assign, "last_epoch = start_epoch - 1", "reset")
+            if version == "yolov5"
+            else _find(src, tree, ast.Assign, "last_epoch = self.start_epoch - 1", "reset"),
+        ),
+        "nw": _segment(
+            src,
+            next(
+                n
+                for n in ast.walk(loop_fn)
+                if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "nw" for t in n.targets)
+            ),
+        ),
         "warmup": _segment(src, _find(src, loop_fn, ast.If, "ni <= nw", "warmup")),
     }
     code = {k: compile(v, f"{version}:{k}", "exec") for k, v in parts.items()}
@@ -155,15 +246,36 @@ def run(program: dict, version: str, args: dict, epochs: int, nb: int, lr0: floa
     ns: dict = {"math": math, "np": np, "optim": optim, "lr_scheduler": lr_scheduler}
     exec(program["one_cycle"], ns)
     opt = _optimizer(version, lr0, args["momentum"])
-    hyp = {"lrf": args["lrf"], "warmup_epochs": args["warmup_epochs"], "warmup_bias_lr": args["warmup_bias_lr"],
-           "warmup_momentum": args["warmup_momentum"], "momentum": args["momentum"]}
-    self = types.SimpleNamespace(args=types.SimpleNamespace(nbs=64, **args), epochs=epochs, start_epoch=0,
-                                 optimizer=opt, accumulate=1, batch_size=16)
+    hyp = {
+        "lrf": args["lrf"],
+        "warmup_epochs": args["warmup_epochs"],
+        "warmup_bias_lr": args["warmup_bias_lr"],
+        "warmup_momentum": args["warmup_momentum"],
+        "momentum": args["momentum"],
+    }
+    self = types.SimpleNamespace(
+        args=types.SimpleNamespace(nbs=64, **args),
+        epochs=epochs,
+        start_epoch=0,
+        optimizer=opt,
+        accumulate=1,
+        batch_size=16,
+    )
     for m in program["methods"]:
         exec(m, ns)
         setattr(self, m.split("(")[0].split()[-1], types.MethodType(ns[m.split("(")[0].split()[-1]], self))
-    ns.update(self=self, hyp=hyp, opt=types.SimpleNamespace(cos_lr=args["cos_lr"]), epochs=epochs, optimizer=opt,
-              start_epoch=0, nb=nb, nbs=64, batch_size=16, acc0=1)
+    ns.update(
+        self=self,
+        hyp=hyp,
+        opt=types.SimpleNamespace(cos_lr=args["cos_lr"]),
+        epochs=epochs,
+        optimizer=opt,
+        start_epoch=0,
+        nb=nb,
+        nbs=64,
+        batch_size=16,
+        acc0=1,
+    )
     code = program["code"]
     for k in ("lf", "scheduler", "reset", "nw"):
         exec(code[k], ns)
@@ -184,8 +296,12 @@ def run(program: dict, version: str, args: dict, epochs: int, nb: int, lr0: floa
             warnings.simplefilter("ignore")
             if not program["start"]:
                 sched.step()
-    return {"warmup_iters": int(nw) if nw > 0 else 0, "lr": lrs, "momentum": moms,
-            "scheduler_steps_at": "epoch start" if program["start"] else "epoch end"}
+    return {
+        "warmup_iters": int(nw) if nw > 0 else 0,
+        "lr": lrs,
+        "momentum": moms,
+        "scheduler_steps_at": "epoch start" if program["start"] else "epoch end",
+    }
 
 
 def main(wheels: str, yolov5: str) -> None:

@@ -48,12 +48,14 @@ import re
 import sys
 import textwrap
 import warnings
-from typing import Callable, Sequence, TextIO
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from .. import __version__
 from ..core import registered
 from ..plot import MAX_PIXELS, sampled_positions
 from ..recipes.registry import Recipe, registered_recipes
+
 # the commands, in the order 'lrkit --help' lists them (each registers itself in COMMANDS)
 from . import show as _show  # noqa: F401  # isort: skip
 from . import export as _export  # noqa: F401  # isort: skip
@@ -61,15 +63,49 @@ from . import plot as _plot  # noqa: F401  # isort: skip
 from . import explain as _explain  # noqa: F401  # isort: skip
 from . import compare as _compare  # noqa: F401  # isort: skip
 from . import listing as _listing  # noqa: F401  # isort: skip
-from .common import (COMMANDS, DEFAULT_SPEC, MAX_DPI, MAX_HEIGHT, MAX_POSITIONS, MAX_WIDTH, CLIError, Command,
-                     SpecSource, _HelpFormatter, _Parser, add_spec_arguments, command)
+from .common import (
+    COMMANDS,
+    DEFAULT_SPEC,
+    MAX_DPI,
+    MAX_HEIGHT,
+    MAX_POSITIONS,
+    MAX_WIDTH,
+    CLIError,
+    Command,
+    SpecSource,
+    _HelpFormatter,
+    _Parser,
+    add_spec_arguments,
+    command,
+)
 from .sources import RECIPES, kind_source, recipe_source, text_source
 from .sources import SPEC_SOURCES as _DEFAULT_SOURCES
 
-__all__ = ["main", "Command", "COMMANDS", "command", "SpecSource", "SPEC_SOURCES", "resolve_source",
-           "add_spec_arguments", "CLIError", "DEFAULT_SPEC", "Recipe", "RECIPES", "registered_recipes",
-           "sampled_positions", "build_parser", "recipe_source", "kind_source", "text_source", "MAX_POSITIONS",
-           "MAX_WIDTH", "MAX_HEIGHT", "MAX_DPI", "MAX_PIXELS"]
+__all__ = [
+    "main",
+    "Command",
+    "COMMANDS",
+    "command",
+    "SpecSource",
+    "SPEC_SOURCES",
+    "resolve_source",
+    "add_spec_arguments",
+    "CLIError",
+    "DEFAULT_SPEC",
+    "Recipe",
+    "RECIPES",
+    "registered_recipes",
+    "sampled_positions",
+    "build_parser",
+    "recipe_source",
+    "kind_source",
+    "text_source",
+    "MAX_POSITIONS",
+    "MAX_WIDTH",
+    "MAX_HEIGHT",
+    "MAX_DPI",
+    "MAX_PIXELS",
+]
 
 #: Functions ``SPEC text (or None) -> SpecSource or None``, tried in order; the last accepts
 #: anything (:mod:`.sources`: a recipe by name, a kind by name, a file or inline text).
@@ -88,48 +124,63 @@ def resolve_source(spec: str | None) -> SpecSource:
 def _epilog() -> str:
     kinds = ", ".join(registered())
     default = json.dumps(DEFAULT_SPEC)
-    return "\n".join([
-        "built-in schedules (lrkit list: parameters and formulas):",
-        textwrap.indent(textwrap.fill(kinds, 76), "  "),
-        "",
-        "SPEC is a .json/.yaml/.yml file or inline JSON/YAML; without SPEC lrkit uses",
-        "  " + default,
-        "Lengths in a spec may be '500', '2ep' (give --steps-per-epoch) or '10%' (give --run-steps).",
-        "",
-        "examples:",
-        "  lrkit show",
-        "  lrkit plot -o lr.png --log",
-        "  lrkit show '{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": \"90ep\"}' --steps-per-epoch 100",
-        "  lrkit export schedule.yaml -n 5000 --every 10 --csv lr.csv",
-        "  lrkit compare a.yaml b.yaml -o both.png",
-        "",
-        "recipes by name, with the originals' parameter names (lrkit plot NAME --help):",
-        *[f"  {r.name}: {r.summary}" for r in registered_recipes().values()],
-        "  lrkit plot yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300",
-        "  lrkit plot cawb --epochs 45 --steps 15 30 --step-scale 0.7 --batchs 50 --warmup-epoch 5 --x-unit epochs",
-        "  lrkit explain yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300 --lang zh",
-        "  lrkit compare 'yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300' "
-        "'{\"type\": \"cosine\", \"peak_lr\": 0.01, \"total_steps\": 300}'",
-    ])
+    return "\n".join(
+        [
+            "built-in schedules (lrkit list: parameters and formulas):",
+            textwrap.indent(textwrap.fill(kinds, 76), "  "),
+            "",
+            "SPEC is a .json/.yaml/.yml file or inline JSON/YAML; without SPEC lrkit uses",
+            "  " + default,
+            "Lengths in a spec may be '500', '2ep' (give --steps-per-epoch) or '10%' (give --run-steps).",
+            "",
+            "examples:",
+            "  lrkit show",
+            "  lrkit plot -o lr.png --log",
+            "  lrkit show '{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": \"90ep\"}' --steps-per-epoch 100",
+            "  lrkit export schedule.yaml -n 5000 --every 10 --csv lr.csv",
+            "  lrkit compare a.yaml b.yaml -o both.png",
+            "",
+            "recipes by name, with the originals' parameter names (lrkit plot NAME --help):",
+            *[f"  {r.name}: {r.summary}" for r in registered_recipes().values()],
+            "  lrkit plot yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300",
+            "  lrkit plot cawb --epochs 45 --steps 15 30 --step-scale 0.7 --batchs 50 --warmup-epoch 5 --x-unit epochs",
+            "  lrkit explain yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300 --lang zh",
+            "  lrkit compare 'yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300' "
+            "'{\"type\": \"cosine\", \"peak_lr\": 0.01, \"total_steps\": 300}'",
+        ]
+    )
 
 
-def build_parser(*, strict: bool = True, source: SpecSource | None = None,
-                 command_name: str | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    *, strict: bool = True, source: SpecSource | None = None, command_name: str | None = None
+) -> argparse.ArgumentParser:
     """The full parser; ``source`` adds its options to the ``command_name`` sub-parser.
 
     With ``strict=False`` (the first pass) option values are not type-checked and
     ``--help`` is not handled, so the pass can only locate the command and SPEC.
     """
-    parser = _Parser(prog="lrkit", formatter_class=_HelpFormatter, allow_abbrev=False, add_help=strict,
-                     description="Learning-rate schedules in closed form: look at them, plot them, export them.",
-                     epilog=_epilog())
+    parser = _Parser(
+        prog="lrkit",
+        formatter_class=_HelpFormatter,
+        allow_abbrev=False,
+        add_help=strict,
+        description="Learning-rate schedules in closed form: look at them, plot them, export them.",
+        epilog=_epilog(),
+    )
     parser.add_argument("--version", action="version", version=f"lrkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=_Parser)
     sub.required = True
     for cmd in COMMANDS.values():
-        p = sub.add_parser(cmd.name, help=cmd.help, description=textwrap.fill(cmd.description or cmd.help, 79),
-                           formatter_class=_HelpFormatter, allow_abbrev=False, add_help=strict,
-                           conflict_handler="resolve", epilog=_epilog() if cmd.takes_spec else None)
+        p = sub.add_parser(
+            cmd.name,
+            help=cmd.help,
+            description=textwrap.fill(cmd.description or cmd.help, 79),
+            formatter_class=_HelpFormatter,
+            allow_abbrev=False,
+            add_help=strict,
+            conflict_handler="resolve",
+            epilog=_epilog() if cmd.takes_spec else None,
+        )
         if cmd.takes_spec:
             add_spec_arguments(p)
         cmd.add_arguments(p)
@@ -176,8 +227,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     outs: TextIO = sys.stdout if out is None else out
     errs: TextIO = sys.stderr if err is None else err
 
-    def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                     file: TextIO | None = None, line: str | None = None) -> None:
+    def show_warning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         # a warning (a drop-in's probable mistake) is one line too, said as lrkit says things
         errs.write(f"lrkit: warning: {_one_line(message)}\n")
 
@@ -201,8 +258,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except KeyboardInterrupt:
         errs.write("lrkit: interrupted\n")
         return 130
-    except (CLIError, ValueError, TypeError, OSError, ImportError, MemoryError, OverflowError,
-            RecursionError, Warning) as e:  # Warning: one the user made an error (python -W error)
+    except (
+        CLIError,
+        ValueError,
+        TypeError,
+        OSError,
+        ImportError,
+        MemoryError,
+        OverflowError,
+        RecursionError,
+        Warning,
+    ) as e:  # Warning: one the user made an error (python -W error)
         errs.write(f"lrkit: error: {_one_line(e)}\n")
         return 2
 

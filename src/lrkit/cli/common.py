@@ -8,32 +8,52 @@ import argparse
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
 from .._files import atomic_open as _atomic_open
 from ..core import Schedule
 from ..lrlog import Progress
-from ..plot import MAX_DPI, MAX_PIXELS, MAX_POSITIONS, SAMPLE_ABOVE, check_picture
+from ..plot import MAX_DPI, MAX_PIXELS, MAX_POSITIONS, SAMPLE_ABOVE, check_picture, sampled_positions
 from ..plot import default_steps as _schedule_steps
 from ..plot import positions as _grid
-from ..plot import sampled_positions
 
-__all__ = ["CLIError", "Command", "COMMANDS", "command", "SpecSource", "add_spec_arguments", "DEFAULT_SPEC",
-           "MAX_POSITIONS", "MAX_WIDTH", "MAX_HEIGHT", "MAX_DPI", "MAX_PIXELS", "sampled_positions"]
+__all__ = [
+    "CLIError",
+    "Command",
+    "COMMANDS",
+    "command",
+    "SpecSource",
+    "add_spec_arguments",
+    "DEFAULT_SPEC",
+    "MAX_POSITIONS",
+    "MAX_WIDTH",
+    "MAX_HEIGHT",
+    "MAX_DPI",
+    "MAX_PIXELS",
+    "sampled_positions",
+]
 
 #: The schedule used when SPEC is left out: a 100-step linear warmup into a cosine decay.
-DEFAULT_SPEC: dict[str, Any] = {"type": "warmup_cosine", "peak_lr": 0.1, "total_steps": 1000,
-                                "warmup_steps": 100, "min_lr": 0.001}
+DEFAULT_SPEC: dict[str, Any] = {
+    "type": "warmup_cosine",
+    "peak_lr": 0.1,
+    "total_steps": 1000,
+    "warmup_steps": 100,
+    "min_lr": 0.001,
+}
 
 #: Bounds of the drawing options (a larger terminal plot or image is a typo, and takes minutes).
 MAX_WIDTH = 1000
 MAX_HEIGHT = 500
 
+
 def _short(text: Any) -> str:
     """``text`` for a message: long runs of digits as ``1.1e+308``, long text cut."""
+
     def sci(mt: re.Match) -> str:
         d = mt.group(0)
         return f"{d[0]}.{d[1]}e+{len(d) - 1}"
@@ -132,22 +152,44 @@ class Command:
 def add_spec_arguments(p: argparse.ArgumentParser, spec: bool = True) -> None:
     """The SPEC argument (unless ``spec=False``) and the options shared by commands that evaluate."""
     if spec:
-        p.add_argument("spec", nargs="?", metavar="SPEC",
-                       help="a .json/.yaml/.yml file, or inline JSON/YAML (default: the warmup_cosine "
-                            "in 'lrkit --help')")
+        p.add_argument(
+            "spec",
+            nargs="?",
+            metavar="SPEC",
+            help="a .json/.yaml/.yml file, or inline JSON/YAML (default: the warmup_cosine in 'lrkit --help')",
+        )
     g = p.add_argument_group("positions")
-    g.add_argument("-n", "--positions", dest="n_steps", type=_whole("positions"), metavar="N",
-                   help="evaluate positions 0 .. N-1 (default: a tenth past the schedule's end, or 1000)")
+    g.add_argument(
+        "-n",
+        "--positions",
+        dest="n_steps",
+        type=_whole("positions"),
+        metavar="N",
+        help="evaluate positions 0 .. N-1 (default: a tenth past the schedule's end, or 1000)",
+    )
     # --steps once meant the number of positions, and means CAWB's restart epochs: it is
     # refused with the right name rather than read one way or the other
     g.add_argument("--steps", dest="steps_was_positions", nargs="*", help=argparse.SUPPRESS)
-    g.add_argument("--subdivide", type=_whole("subdivide"), default=1, metavar="K",
-                   help="K evenly spaced points per position, e.g. the steps per epoch to see an "
-                        "epoch schedule per iteration (default: 1)")
-    g.add_argument("--steps-per-epoch", type=_positive("steps_per_epoch"), metavar="S",
-                   help="converts lengths written in epochs ('2ep') in the spec")
-    g.add_argument("--run-steps", type=_positive("run_steps"), metavar="R",
-                   help="the whole run, in positions: converts fractions ('10%%') in the spec")
+    g.add_argument(
+        "--subdivide",
+        type=_whole("subdivide"),
+        default=1,
+        metavar="K",
+        help="K evenly spaced points per position, e.g. the steps per epoch to see an "
+        "epoch schedule per iteration (default: 1)",
+    )
+    g.add_argument(
+        "--steps-per-epoch",
+        type=_positive("steps_per_epoch"),
+        metavar="S",
+        help="converts lengths written in epochs ('2ep') in the spec",
+    )
+    g.add_argument(
+        "--run-steps",
+        type=_positive("run_steps"),
+        metavar="R",
+        help="the whole run, in positions: converts fractions ('10%%') in the spec",
+    )
 
 
 COMMANDS: dict[str, Command] = {}
@@ -159,8 +201,9 @@ class CommandArguments:
 
     __slots__ = ("add", "name", "help", "description", "takes_spec")
 
-    def __init__(self, add: Callable[[argparse.ArgumentParser], None], name: str, help: str,
-                 description: str, takes_spec: bool) -> None:
+    def __init__(
+        self, add: Callable[[argparse.ArgumentParser], None], name: str, help: str, description: str, takes_spec: bool
+    ) -> None:
         self.add, self.name, self.help = add, name, help
         self.description, self.takes_spec = description, takes_spec
 
@@ -173,15 +216,15 @@ class CommandArguments:
         return run
 
 
-def command(name: str, help: str, description: str = "", takes_spec: bool = True
-            ) -> Callable[[Callable[[argparse.ArgumentParser], None]], CommandArguments]:
+def command(
+    name: str, help: str, description: str = "", takes_spec: bool = True
+) -> Callable[[Callable[[argparse.ArgumentParser], None]], CommandArguments]:
     """Decorator pair: ``@command(...)`` on ``add_arguments``, then ``.runner`` on ``run``."""
 
     def deco(add: Callable[[argparse.ArgumentParser], None]) -> CommandArguments:
         return CommandArguments(add, name, help, description, takes_spec)
 
     return deco
-
 
 
 # -- what a command evaluates --------------------------------------------------------------------------------
@@ -192,8 +235,10 @@ def units(args: argparse.Namespace) -> dict[str, Any]:
 
 def _schedule(args: argparse.Namespace) -> Schedule:
     if getattr(args, "steps_was_positions", None) is not None:
-        raise CLIError("--steps is not an option here: the number of positions is -n/--positions "
-                       "(--steps is CAWB's restart epochs)")
+        raise CLIError(
+            "--steps is not an option here: the number of positions is -n/--positions "
+            "(--steps is CAWB's restart epochs)"
+        )
     return args.source.build(args)
 
 
@@ -215,8 +260,9 @@ def _positions(args: argparse.Namespace, schedule: Schedule, *, sample: bool = F
     if sample and n * args.subdivide > SAMPLE_ABOVE:
         return sampled_positions(schedule, n, args.subdivide)
     if n * args.subdivide > MAX_POSITIONS:
-        raise CLIError(f"-n {n} x --subdivide {args.subdivide} is {n * args.subdivide:,} positions; "
-                       f"at most {MAX_POSITIONS:,}")
+        raise CLIError(
+            f"-n {n} x --subdivide {args.subdivide} is {n * args.subdivide:,} positions; at most {MAX_POSITIONS:,}"
+        )
     return _grid(n, args.subdivide)
 
 
@@ -236,8 +282,10 @@ def _x_unit(args: argparse.Namespace, source: SpecSource | None = None) -> float
         return None
     k = _per_epoch(args, source)
     if k is None:
-        raise CLIError("--x-unit epochs needs the positions per epoch: give --steps-per-epoch "
-                       "(a recipe like cawb knows its own, --batchs)")
+        raise CLIError(
+            "--x-unit epochs needs the positions per epoch: give --steps-per-epoch "
+            "(a recipe like cawb knows its own, --batchs)"
+        )
     return k
 
 
@@ -249,7 +297,7 @@ def _evaluate(args: argparse.Namespace, schedule: Schedule, x: np.ndarray, desc:
     out = np.empty_like(x)
     with Progress(x.size, desc, stream=_err(args), unit="positions", enabled=_tty(_err(args))) as bar:
         for i in range(0, x.size, chunk):
-            out[i:i + chunk] = schedule(x[i:i + chunk])
+            out[i : i + chunk] = schedule(x[i : i + chunk])
             bar.update(min(chunk, x.size - i))
     return out
 
@@ -279,17 +327,34 @@ def _err(args: argparse.Namespace) -> TextIO:
 
 
 def _base_lrs_arg(g: Any) -> None:
-    g.add_argument("--base-lrs", "--group-lrs", dest="base_lrs", type=_positive("base_lrs"), nargs="+",
-                   metavar="LR", help="one curve per param group: LR * schedule, e.g. --base-lrs 0.1 0.01 for a "
-                                      "multiplier schedule (torchvision-warmup, cawb)")
+    g.add_argument(
+        "--base-lrs",
+        "--group-lrs",
+        dest="base_lrs",
+        type=_positive("base_lrs"),
+        nargs="+",
+        metavar="LR",
+        help="one curve per param group: LR * schedule, e.g. --base-lrs 0.1 0.01 for a "
+        "multiplier schedule (torchvision-warmup, cawb)",
+    )
 
 
 def _figure_args(g: Any) -> None:
-    g.add_argument("--size", type=float, nargs=2, metavar=("W", "H"), default=(8.0, 4.5),
-                   help="figure width and height in inches, 1 to 50 (default: 8 4.5)")
-    g.add_argument("--font-size", type=float, metavar="PT", default=None,
-                   help="base font size in points, 4 to 40 (default: matplotlib's, 10)")
-
+    g.add_argument(
+        "--size",
+        type=float,
+        nargs=2,
+        metavar=("W", "H"),
+        default=(8.0, 4.5),
+        help="figure width and height in inches, 1 to 50 (default: 8 4.5)",
+    )
+    g.add_argument(
+        "--font-size",
+        type=float,
+        metavar="PT",
+        default=None,
+        help="base font size in points, 4 to 40 (default: matplotlib's, 10)",
+    )
 
 
 def _series_of(args: argparse.Namespace) -> Any:
@@ -303,7 +368,6 @@ def _series_of(args: argparse.Namespace) -> Any:
     if getattr(args, "base_lrs", None):
         raise CLIError(f"--base-lrs does not apply to {src.name}: it gives each param group's lr itself")
     return fn(args)
-
 
 
 def _check_picture(args: argparse.Namespace, legend_height: float = 0.0) -> None:

@@ -10,10 +10,13 @@ from ..explain import explain
 from .common import _per_epoch, _schedule, _series_of, command
 
 
-@command("explain", "describe the schedule in words (English or Chinese)",
-         "Say what the schedule does in plain language: its phases with their lengths and values, "
-         "the clamps and quirks of the recipes, generated from the schedule itself. --lang zh "
-         "writes Simplified Chinese.")
+@command(
+    "explain",
+    "describe the schedule in words (English or Chinese)",
+    "Say what the schedule does in plain language: its phases with their lengths and values, "
+    "the clamps and quirks of the recipes, generated from the schedule itself. --lang zh "
+    "writes Simplified Chinese.",
+)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language (default: en)")
 

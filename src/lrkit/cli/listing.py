@@ -15,10 +15,14 @@ from .common import CLIError, command
 from .sources import recipe_parser
 
 
-@command("list", "list the built-in schedule kinds and the recipes",
-         "List every built-in schedule kind with its parameters and a one-line summary, then the "
-         "recipes; 'lrkit list KIND' prints that kind's full documentation, 'lrkit list RECIPE' "
-         "the recipe's options.", takes_spec=False)
+@command(
+    "list",
+    "list the built-in schedule kinds and the recipes",
+    "List every built-in schedule kind with its parameters and a one-line summary, then the "
+    "recipes; 'lrkit list KIND' prints that kind's full documentation, 'lrkit list RECIPE' "
+    "the recipe's options.",
+    takes_spec=False,
+)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", nargs="?", metavar="KIND", help="one schedule kind (or recipe) to document in full")
 
@@ -48,8 +52,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     width = max(len(k) for k in kinds)
     for k, cls in kinds.items():
-        out.write(f"{k.ljust(width)}  {_signature(cls)}\n{' ' * (width + 2)}{summary(cls)}\n"
-                  f"{' ' * (width + 2)}{_plain(cls.formula).replace('`', '')}\n")
+        out.write(
+            f"{k.ljust(width)}  {_signature(cls)}\n{' ' * (width + 2)}{summary(cls)}\n"
+            f"{' ' * (width + 2)}{_plain(cls.formula).replace('`', '')}\n"
+        )
     if recipes:
         out.write("\nrecipes, with the originals' parameter names (lrkit list NAME: the options):\n")
         width = max(len(r) for r in recipes)
@@ -67,4 +73,4 @@ def _plain(text: str) -> str:
 
 
 def _signature(cls: type) -> str:
-    return signature(cls)[len(cls.__name__):]
+    return signature(cls)[len(cls.__name__) :]

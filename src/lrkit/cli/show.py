@@ -11,16 +11,27 @@ from ..textplot import can_encode_unicode, text_plot
 from .common import MAX_HEIGHT, MAX_WIDTH, _plot_width, _positions, _schedule, _series_of, _whole, command
 
 
-@command("show", "print the phase table and a terminal plot",
-         "Print the schedule's phases (name, start, end, values) and a compact plot drawn with "
-         "text characters (braille dots, or ASCII with --ascii); works over SSH.")
+@command(
+    "show",
+    "print the phase table and a terminal plot",
+    "Print the schedule's phases (name, start, end, values) and a compact plot drawn with "
+    "text characters (braille dots, or ASCII with --ascii); works over SSH.",
+)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("plot")
-    g.add_argument("--width", type=_whole("width", 10, MAX_WIDTH), default=None,
-                   help=f"plot width in characters, at most {MAX_WIDTH} (default: the terminal's width, "
-                        "or 60 when the output is not a terminal)")
-    g.add_argument("--height", type=_whole("height", 3, MAX_HEIGHT), default=15,
-                   help=f"plot height in lines, at most {MAX_HEIGHT} (default: 15)")
+    g.add_argument(
+        "--width",
+        type=_whole("width", 10, MAX_WIDTH),
+        default=None,
+        help=f"plot width in characters, at most {MAX_WIDTH} (default: the terminal's width, "
+        "or 60 when the output is not a terminal)",
+    )
+    g.add_argument(
+        "--height",
+        type=_whole("height", 3, MAX_HEIGHT),
+        default=15,
+        help=f"plot height in lines, at most {MAX_HEIGHT} (default: 15)",
+    )
     g.add_argument("--ascii", action="store_true", help="plain ASCII instead of braille dots")
     g.add_argument("--log", action="store_true", help="log-scale y axis")
     g.add_argument("--no-plot", action="store_true", help="only the phase table")
@@ -36,8 +47,12 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         x = _positions(args, s, sample=True)
         ascii_only = args.ascii or not can_encode_unicode(out)
         marks = sorted({p.start for p in s.phases()})
-        parts += ["", text_plot(x, s(x), width=_plot_width(args, out), height=args.height, marks=marks, log=args.log,
-                                ascii=ascii_only)]
+        parts += [
+            "",
+            text_plot(
+                x, s(x), width=_plot_width(args, out), height=args.height, marks=marks, log=args.log, ascii=ascii_only
+            ),
+        ]
     out.write("\n".join(parts) + "\n")
     return 0
 
@@ -52,7 +67,12 @@ def show_series(args: argparse.Namespace, out: TextIO) -> int:
         ascii_only = args.ascii or not can_encode_unicode(out)
         marks = [float(u.warmup_iters)] if u.warmup_iters else []
         for names, y in distinct_curves(curves, x):
-            parts += ["", " = ".join(names), text_plot(x, y, width=_plot_width(args, out), height=args.height,
-                                                       marks=marks, log=args.log, ascii=ascii_only)]
+            parts += [
+                "",
+                " = ".join(names),
+                text_plot(
+                    x, y, width=_plot_width(args, out), height=args.height, marks=marks, log=args.log, ascii=ascii_only
+                ),
+            ]
     out.write("\n".join(parts) + "\n")
     return 0

@@ -14,7 +14,8 @@ import os
 import re
 import shlex
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._files import read_text
 from ..config import MAX_SPEC_BYTES, from_dict, load
@@ -22,18 +23,28 @@ from ..core import Schedule, registered
 from ..recipes.registry import LIST_UNITS, Option, Recipe, registered_recipes
 from .common import DEFAULT_SPEC, CLIError, SpecSource, _HelpFormatter, _Parser, _short, _whole, units
 
-__all__ = ["RECIPES", "SPEC_SOURCES", "recipe_source", "kind_source", "text_source", "add_recipe_arguments",
-           "recipe_values", "recipe_parser"]
+__all__ = [
+    "RECIPES",
+    "SPEC_SOURCES",
+    "recipe_source",
+    "kind_source",
+    "text_source",
+    "add_recipe_arguments",
+    "recipe_values",
+    "recipe_parser",
+]
+
 
 def _load_text(spec: str, units: dict[str, Any]) -> Schedule:
     text = spec.strip()
     if not text:
         raise CLIError("SPEC is empty: give a .json/.yaml file or inline JSON/YAML")
-    if not os.path.exists(text) and re.fullmatch(r"[\w.\-]+", text) and not text.endswith((".json", ".yaml",
-                                                                                             ".yml")):
+    if not os.path.exists(text) and re.fullmatch(r"[\w.\-]+", text) and not text.endswith((".json", ".yaml", ".yml")):
         # a bare word: say what a spec looks like instead of a confusing YAML error
-        raise CLIError(f"{text!r} is neither a spec file nor inline JSON/YAML "
-                       f"(e.g. '{{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": 100}}')")
+        raise CLIError(
+            f"{text!r} is neither a spec file nor inline JSON/YAML "
+            f"(e.g. '{{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": 100}}')"
+        )
     try:
         try:
             return load(spec, **units)
@@ -116,8 +127,9 @@ def add_recipe_arguments(p: Any, recipe: Recipe) -> None:
 
 def recipe_parser(recipe: Recipe, prog: str | None = None) -> argparse.ArgumentParser:
     """A parser of the recipe's options alone (``lrkit list NAME``, and ``"NAME --opt v"`` as one SPEC)."""
-    p = _Parser(prog=prog or f"lrkit plot {recipe.name}", add_help=False, allow_abbrev=False,
-                formatter_class=_HelpFormatter)
+    p = _Parser(
+        prog=prog or f"lrkit plot {recipe.name}", add_help=False, allow_abbrev=False, formatter_class=_HelpFormatter
+    )
     add_recipe_arguments(p, recipe)
     return p
 
@@ -162,22 +174,30 @@ def recipe_source(spec: str | None) -> SpecSource | None:
     if recipe is None:
         return None
     if not rest.strip():
+
         def values(args: argparse.Namespace) -> dict[str, Any]:
             return recipe_values(recipe, args)
 
-        return SpecSource(recipe.name, lambda args: _recipe_schedule(recipe, values(args)),
-                          lambda p: add_recipe_arguments(p, recipe),
-                          None if recipe.positions_per_epoch is None else lambda args: recipe.per_epoch(values(args)),
-                          None if recipe.default_steps is None else lambda args: recipe.steps_to_show(values(args)),
-                          (lambda args: call_recipe(recipe, values(args))) if recipe.curves else None)
+        return SpecSource(
+            recipe.name,
+            lambda args: _recipe_schedule(recipe, values(args)),
+            lambda p: add_recipe_arguments(p, recipe),
+            None if recipe.positions_per_epoch is None else lambda args: recipe.per_epoch(values(args)),
+            None if recipe.default_steps is None else lambda args: recipe.steps_to_show(values(args)),
+            (lambda args: call_recipe(recipe, values(args))) if recipe.curves else None,
+        )
     p = recipe_parser(recipe, prog=f"lrkit: {recipe.name}")
     try:
         own = recipe_values(recipe, p.parse_args(shlex.split(rest)))
     except CLIError as e:
         raise CLIError(f"in SPEC {spec!r}: {str(e).split(' (see ')[0]}") from None
-    return SpecSource(recipe.name, lambda args: _recipe_schedule(recipe, own), None,
-                      None if recipe.positions_per_epoch is None else lambda args: recipe.per_epoch(own),
-                      None if recipe.default_steps is None else lambda args: recipe.steps_to_show(own))
+    return SpecSource(
+        recipe.name,
+        lambda args: _recipe_schedule(recipe, own),
+        None,
+        None if recipe.positions_per_epoch is None else lambda args: recipe.per_epoch(own),
+        None if recipe.default_steps is None else lambda args: recipe.steps_to_show(own),
+    )
 
 
 #: The recipes SPEC can name (declared in lrkit.recipes; ``yolox-cos`` and ``yolox_cos`` both work).
@@ -191,6 +211,7 @@ _KIND_PREFIX = "kind__"
 def _kind_value(param: Any) -> Callable[[str], Any]:
     """Parse one flag's text for ``param``: numbers as numbers, lengths may carry a unit
     ("2ep", "10%"), nested schedules are JSON/YAML specs, choices and booleans as words."""
+
     def parse(text: str) -> Any:
         if param.unit in ("schedule", "schedules"):
             data = _yaml_mapping(text) if not text.lstrip().startswith("[") else None
@@ -199,7 +220,8 @@ def _kind_value(param: Any) -> Callable[[str], Any]:
                     data = json.loads(text)
                 except ValueError:
                     raise argparse.ArgumentTypeError(
-                        f"must be a schedule spec (JSON or YAML), got {_short(text)}") from None
+                        f"must be a schedule spec (JSON or YAML), got {_short(text)}"
+                    ) from None
             return data
         if param.unit == "bool":
             low = text.strip().lower()
@@ -233,8 +255,11 @@ def kind_source(spec: str | None) -> SpecSource | None:
     def add(p: argparse.ArgumentParser) -> None:
         for param in cls.params:
             flags = [f"--{param.name.replace('_', '-')}"] + ([f"--{param.name}"] if "_" in param.name else [])
-            kw: dict[str, Any] = {"dest": _KIND_PREFIX + param.name, "type": _kind_value(param),
-                                  "help": param.doc or param.unit}
+            kw: dict[str, Any] = {
+                "dest": _KIND_PREFIX + param.name,
+                "type": _kind_value(param),
+                "help": param.doc or param.unit,
+            }
             if param.unit == "choice":
                 kw["choices"] = list(param.choices)
             if param.unit in ("lengths", "reals", "rates", "schedules"):
@@ -244,7 +269,8 @@ def kind_source(spec: str | None) -> SpecSource | None:
             else:
                 kw["help"] += f" (default: {param.default!r})"
             metavar = {"choice": None, "bool": "BOOL", "schedule": "SPEC", "schedules": "SPEC"}.get(
-                param.unit, "LEN" if param.is_length else "X")
+                param.unit, "LEN" if param.is_length else "X"
+            )
             if metavar:
                 kw["metavar"] = metavar
             p.add_argument(*flags, **kw)
@@ -258,8 +284,6 @@ def kind_source(spec: str | None) -> SpecSource | None:
         return from_dict(data, **units(args))
 
     return SpecSource(kind, build, add)
-
-
 
 
 #: Functions ``SPEC text (or None) -> SpecSource or None``, tried in order; the last accepts anything.

@@ -15,11 +15,13 @@ Half a cosine from 0.1 down to 0 over 100 positions, then 0 for ever.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._format import number
 from ..core import Phase, Schedule
-from . import en as _en, zh as _zh
+from . import en as _en
+from . import zh as _zh
 
 __all__ = ["explain", "explain_ultralytics", "explainer", "EXPLAINERS", "LANGS"]
 
@@ -37,25 +39,27 @@ def words(lang: str, table: dict[str, str]) -> None:
         raise RuntimeError(f"explain templates defined twice: {sorted(clash)}")
     TEXTS[lang].update(table)
 
+
 _INF = math.inf
 
 
 class _W:
     """The words of one explanation: picks the language and formats numbers the same way in both."""
 
-    def __init__(self, lang: str, steps_per_epoch: float | None = None, offset: float = 0.0,
-                 scale: float = 1.0) -> None:
+    def __init__(
+        self, lang: str, steps_per_epoch: float | None = None, offset: float = 0.0, scale: float = 1.0
+    ) -> None:
         self.lang = lang
         self.steps_per_epoch = steps_per_epoch
         # a schedule nested in another runs on its own clock: its position p is the
         # whole schedule's offset + p * scale, which is what the text says
         self.offset, self.scale = offset, scale
 
-    def shifted(self, start: float) -> "_W":
+    def shifted(self, start: float) -> _W:
         """The words for a schedule whose own position 0 is at ``start`` of this one's clock."""
         return _W(self.lang, self.steps_per_epoch, self.offset + start * self.scale, self.scale)
 
-    def scaled(self, k: float) -> "_W":
+    def scaled(self, k: float) -> _W:
         """The words for a schedule whose one position is ``k`` of this one's (epochs of steps)."""
         return _W(self.lang, self.steps_per_epoch, self.offset, self.scale * k)
 
@@ -148,14 +152,36 @@ def _summary(s: Schedule, w: _W) -> str:
 
 # -- the phase list ---------------------------------------------------------------------------------
 _ZH_WORDS = {
-    "warmup": "预热", "warm up": "预热", "linear": "线性", "power": "幂函数", "exponential": "指数",
-    "constant": "常数", "quadratic": "二次", "cosine": "余弦", "hold min_lr": "保持 min_lr", "hold": "保持",
-    "cosine, continued": "余弦（继续）", "past total_iters": "超过 total_iters 之后",
-    "past epochs": "超过 epochs 之后", "log": "对数",
-    "cosine warm restarts": "余弦热重启", "anneal down": "退火下降", "anneal to min": "退火到最小值",
-    "stable": "稳定", "decay": "衰减", "step decay": "阶梯衰减", "inverse sqrt": "平方根倒数",
-    "polynomial": "多项式", "linear from 0": "从 0 线性上升", "ramp down": "下降", "1-sqrt": "1-sqrt",
-    "up": "上升", "down": "下降", "plateau": "平台", "product": "乘积", "tanh": "tanh",
+    "warmup": "预热",
+    "warm up": "预热",
+    "linear": "线性",
+    "power": "幂函数",
+    "exponential": "指数",
+    "constant": "常数",
+    "quadratic": "二次",
+    "cosine": "余弦",
+    "hold min_lr": "保持 min_lr",
+    "hold": "保持",
+    "cosine, continued": "余弦（继续）",
+    "past total_iters": "超过 total_iters 之后",
+    "past epochs": "超过 epochs 之后",
+    "log": "对数",
+    "cosine warm restarts": "余弦热重启",
+    "anneal down": "退火下降",
+    "anneal to min": "退火到最小值",
+    "stable": "稳定",
+    "decay": "衰减",
+    "step decay": "阶梯衰减",
+    "inverse sqrt": "平方根倒数",
+    "polynomial": "多项式",
+    "linear from 0": "从 0 线性上升",
+    "ramp down": "下降",
+    "1-sqrt": "1-sqrt",
+    "up": "上升",
+    "down": "下降",
+    "plateau": "平台",
+    "product": "乘积",
+    "tanh": "tanh",
 }
 
 
@@ -207,8 +233,11 @@ def _generic(s: Schedule, w: _W) -> list[str]:
     ph = s.phases()
     L = s.length
     first = ph[0].start_value
-    text = [w.say('generic.1' if len(ph) != 1 else 'generic.1.one', x0=s.kind or type(s).__name__, x1=len(ph),
-                  x3=w.n(first))]
+    text = [
+        w.say(
+            'generic.1' if len(ph) != 1 else 'generic.1.one', x0=s.kind or type(s).__name__, x1=len(ph), x3=w.n(first)
+        )
+    ]
     if L == 0:
         text.append(w.say('generic.2'))
     elif L < _INF:
@@ -234,8 +263,7 @@ def _cosine(s: Any, w: _W) -> tuple[list[str], list[str]]:
     T = s.total_steps
     if s.after == "continue":
         back = T * (1.0 / s.cycles) ** (1.0 / s.k)  # the angle 2 pi cycles (t/T)**k reaches 2 pi
-        text = [w.say('cosine.4', x0=w.n(s.peak_lr), x1=w.n(s.min_lr), x2=w.span(T), x3=w.at(T),
-                      x4=w.at(back))]
+        text = [w.say('cosine.4', x0=w.n(s.peak_lr), x1=w.n(s.min_lr), x2=w.span(T), x3=w.at(T), x4=w.at(back))]
     else:
         text = [w.say('cosine.1', x0=w.n(s.peak_lr), x1=w.n(s.min_lr), x2=w.span(T))]
     notes = []
@@ -258,7 +286,9 @@ def _polynomial(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("polynomial_cycle")
 def _polynomial_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
     T = s.decay_steps
-    return [w.say('polynomial_cycle.1', x0=w.n(s.power), x1=w.n(s.peak_lr), x2=w.n(s.end_lr), x3=w.span(T), x4=w.n(T))], []
+    return [
+        w.say('polynomial_cycle.1', x0=w.n(s.power), x1=w.n(s.peak_lr), x2=w.n(s.end_lr), x3=w.span(T), x4=w.n(T))
+    ], []
 
 
 @explainer("step")
@@ -283,8 +313,7 @@ def _exponential(s: Any, w: _W) -> tuple[list[str], list[str]]:
     else:
         text = w.say('exponential.2', x0=w.n(s.peak_lr), x1=w.n(s.gamma), x2=w.span(s.step_size))
     half = s.step_size * math.log(0.5) / math.log(s.gamma) if 0 < s.gamma < 1 else None
-    notes = [] if half is None or s.staircase else [
-        w.say('exponential.3', x0=w.n(half))]
+    notes = [] if half is None or s.staircase else [w.say('exponential.3', x0=w.n(half))]
     return [text], notes
 
 
@@ -297,7 +326,16 @@ def _inverse_sqrt(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("tanh")
 def _tanh(s: Any, w: _W) -> tuple[list[str], list[str]]:
     end = s.end_value
-    text = [w.say('tanh.1', x0=w.n(s(0.0)), x1=w.n(end), x2=w.span(s.total_steps), x3=w.n(100 * -s.lower / (s.upper - s.lower)), x4=w.n(s.min_lr))]
+    text = [
+        w.say(
+            'tanh.1',
+            x0=w.n(s(0.0)),
+            x1=w.n(end),
+            x2=w.span(s.total_steps),
+            x3=w.n(100 * -s.lower / (s.upper - s.lower)),
+            x4=w.n(s.min_lr),
+        )
+    ]
     notes = []
     if end != s.min_lr:
         notes.append(w.say('tanh.2', x0=w.n(end), x1=w.n(s.min_lr), x2=w.at(s.total_steps)))
@@ -307,11 +345,22 @@ def _tanh(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("one_cycle")
 def _one_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
     e = s.phase_ends
-    how = (w.say('one_cycle.1a') if s.shape == "cosine" else w.say('one_cycle.1b'))
+    how = w.say('one_cycle.1a') if s.shape == "cosine" else w.say('one_cycle.1b')
     if s.three_phase:
-        text = w.say('one_cycle.2', x0=how, x1=w.n(s.start_lr), x2=w.n(s.peak_lr), x3=w.at(e[0]), x4=w.at(e[1]), x5=w.n(s.min_lr), x6=w.at(e[2]))
+        text = w.say(
+            'one_cycle.2',
+            x0=how,
+            x1=w.n(s.start_lr),
+            x2=w.n(s.peak_lr),
+            x3=w.at(e[0]),
+            x4=w.at(e[1]),
+            x5=w.n(s.min_lr),
+            x6=w.at(e[2]),
+        )
     else:
-        text = w.say('one_cycle.3', x0=how, x1=w.n(s.start_lr), x2=w.n(s.peak_lr), x3=w.at(e[0]), x4=w.n(s.min_lr), x5=w.at(e[1]))
+        text = w.say(
+            'one_cycle.3', x0=how, x1=w.n(s.start_lr), x2=w.n(s.peak_lr), x3=w.at(e[0]), x4=w.n(s.min_lr), x5=w.at(e[1])
+        )
     notes = [w.say('one_cycle.4', x0=w.n(e[0]), x1=w.n(e[-1]), x2=w.n(s.total_steps))]
     return [text], notes
 
@@ -319,8 +368,15 @@ def _one_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("wsd")
 def _wsd(s: Any, w: _W) -> tuple[list[str], list[str]]:
     t0, W = s.decay_start, s.warmup_steps
-    rest = w.say('wsd.1', x0=w.n(s.peak_lr), x1=w.at(t0), x2=w.say(f'wsd.shape.{s.shape}'), x3=w.n(s.min_lr), x4=w.span(s.decay_steps),
-                 x5=w.at(s.total_steps))
+    rest = w.say(
+        'wsd.1',
+        x0=w.n(s.peak_lr),
+        x1=w.at(t0),
+        x2=w.say(f'wsd.shape.{s.shape}'),
+        x3=w.n(s.min_lr),
+        x4=w.span(s.decay_steps),
+        x5=w.at(s.total_steps),
+    )
     if W == 0:
         return [w.say('wsd.no_warmup'), rest], [w.say('wsd.2')]
     return [w.say('wsd.warmup', x0=w.span(W), x1=w.n(s.peak_lr)), rest], []
@@ -336,7 +392,13 @@ def _cosine_restarts(s: Any, w: _W) -> tuple[list[str], list[str]]:
     if s.peak_decay != 1:
         text.append(w.say('cosine_restarts.3', x0=w.n(s.peak_decay)))
     if starts:
-        text.append(w.say('cosine_restarts.4', x0=w.join([w.at(p) for p in starts]), x1=w.say('more') if s.max_cycles is None or s.max_cycles > 4 else ''))
+        text.append(
+            w.say(
+                'cosine_restarts.4',
+                x0=w.join([w.at(p) for p in starts]),
+                x1=w.say('more') if s.max_cycles is None or s.max_cycles > 4 else '',
+            )
+        )
     if s.max_cycles is not None:
         text.append(w.say('cosine_restarts.5', x0=s.max_cycles, x1=w.at(s.end), x2=w.n(s.min_lr)))
     return text, []
@@ -359,7 +421,15 @@ def _warmup_words(s: Any, w: _W) -> tuple[str, list[str]]:
     shape = w.say(f"shape.{s.shape}", power=w.n(s.power))
     if W == 0:
         return w.say('warmup_words.1'), []
-    notes = [w.say('warmup_words.2', x0=w.at(W), x1=w.n(s.target), x2=w.say('continuous' if s.shape != 'constant' else 'not continuous'), x3=w.n(W))]
+    notes = [
+        w.say(
+            'warmup_words.2',
+            x0=w.at(W),
+            x1=w.n(s.target),
+            x2=w.say('continuous' if s.shape != 'constant' else 'not continuous'),
+            x3=w.n(W),
+        )
+    ]
     if s.shape == "constant":
         text = w.say('warmup_words.3', x0=w.n(s.start_value), x1=w.span(W), x2=w.n(s.target))
     else:
@@ -374,8 +444,7 @@ def _warmup(s: Any, w: _W) -> tuple[list[str], list[str]]:
     text, notes = _warmup_words(s, w)
     if s.warmup_steps == 0:
         return [text, _summary(s.schedule, w)], notes
-    return [text, w.say('warmup.1', x0=w.at(s.warmup_steps)),
-            _summary(s.schedule, w.shifted(s.warmup_steps))], notes
+    return [text, w.say('warmup.1', x0=w.at(s.warmup_steps)), _summary(s.schedule, w.shifted(s.warmup_steps))], notes
 
 
 @explainer("warmup_cosine")
@@ -403,8 +472,7 @@ def _sequence(s: Any, w: _W) -> tuple[list[str], list[str]]:
 
 @explainer("hold")
 def _hold(s: Any, w: _W) -> tuple[list[str], list[str]]:
-    return [_summary(s.schedule, w),
-            w.say('hold.1', x0=w.at(s.end), x1=w.n(s.held_value))], []
+    return [_summary(s.schedule, w), w.say('hold.1', x0=w.at(s.end), x1=w.n(s.held_value))], []
 
 
 @explainer("scale")
@@ -415,8 +483,7 @@ def _scale(s: Any, w: _W) -> tuple[list[str], list[str]]:
 @explainer("clip")
 def _clip(s: Any, w: _W) -> tuple[list[str], list[str]]:
     hi = "" if s.max_lr == _INF else w.say('clip.1', x0=w.n(s.max_lr))
-    return [_summary(s.schedule, w),
-            w.say('clip.2', x0=w.n(s.min_lr), x1=hi)], []
+    return [_summary(s.schedule, w), w.say('clip.2', x0=w.n(s.min_lr), x1=hi)], []
 
 
 @explainer("per_step")
@@ -438,7 +505,11 @@ def _product(s: Any, w: _W) -> tuple[list[str], list[str]]:
 def _yolox_cos(s: Any, w: _W) -> tuple[list[str], list[str]]:
     W, N, T = s.warmup_iters, s.no_aug_iters, s.total_iters
     sv = s.warmup_lr_start
-    text = [w.say('yolox_cos.1', x0=w.n(sv), x1=w.n(s.lr), x2=w.n(W), x3=w.n(s.min_lr), x4=w.at(T - N), x5=w.n(N), x6=w.n(T))]
+    text = [
+        w.say(
+            'yolox_cos.1', x0=w.n(sv), x1=w.n(s.lr), x2=w.n(W), x3=w.n(s.min_lr), x4=w.at(T - N), x5=w.n(N), x6=w.n(T)
+        )
+    ]
     if s.cosine_steps <= 0:
         text = [w.say('yolox_cos.2', x0=w.n(sv), x1=w.n(s.lr), x2=w.n(W), x3=w.n(s.min_lr))]
     notes = [
@@ -462,8 +533,9 @@ def _yolox_step(s: Any, w: _W) -> tuple[list[str], list[str]]:
 def _torchvision_warmup(s: Any, w: _W) -> tuple[list[str], list[str]]:
     if s.warmup_iters == 0:
         return [w.say('torchvision_warmup.1')], []
-    return [w.say('torchvision_warmup.2', x0=w.n(s.warmup_factor), x1=w.span(s.warmup_iters), x2=w.at(s.warmup_iters))], [
-        w.say('torchvision_warmup.3')]
+    return [
+        w.say('torchvision_warmup.2', x0=w.n(s.warmup_factor), x1=w.span(s.warmup_iters), x2=w.at(s.warmup_iters))
+    ], [w.say('torchvision_warmup.3')]
 
 
 @explainer("cawb")
@@ -472,12 +544,14 @@ def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
     if w.steps_per_epoch is None and s.batchs > 0:
         w.steps_per_epoch = s.batchs  # positions are iterations: name their epochs too
     B = s.boundaries
-    unit = (w.say('cawb.1a') if s.batchs > 0 else w.say('cawb.1b'))
+    unit = w.say('cawb.1a') if s.batchs > 0 else w.say('cawb.1b')
     text = [w.say('cawb.2', x0=w.n(s.epochs), x1=unit)]
     if s.warmup_iters > 0:
         text.append(w.say('cawb.3', x0=w.n(s.warmup_epoch), x1=w.n(s.warmup_iters), x2=w.n(s.batchs)))
     segs = [f"{w.n(B[i])}–{w.n(B[i + 1])}" for i in range(len(B) - 1)]
-    text.append(w.say('cawb.4', x0=w.join(segs), x1=w.n(s.step_scale), x2=w.join([w.n(v) for v in s.scales[:len(segs)]])))
+    text.append(
+        w.say('cawb.4', x0=w.join(segs), x1=w.n(s.step_scale), x2=w.join([w.n(v) for v in s.scales[: len(segs)]]))
+    )
     # restarts where the applied multiplier really jumps up (read off the schedule, epoch by epoch)
     vals = [s(e * per) for e in range(min(int(math.ceil(s.epochs)), 100_000))]
     ups = s.restart_epochs()
@@ -487,8 +561,10 @@ def _cawb(s: Any, w: _W) -> tuple[list[str], list[str]]:
         notes.append(w.say('cawb.5', x0=w.n(s.eta_min)))
     else:
         if getattr(lf, "kind", None) == "cawb_lf":  # the recipe's own lf (a callable of another kind: words only)
-            shape = (w.say('cawb.6a') if lf.shape == "cos" else w.say('cawb.6b'))
-            notes.append(w.say('cawb.7', x0=shape, x1=w.n(lf.amplitude), x2=w.n(lf.floor), x3=w.n(lf.amplitude + lf.floor)))
+            shape = w.say('cawb.6a') if lf.shape == "cos" else w.say('cawb.6b')
+            notes.append(
+                w.say('cawb.7', x0=shape, x1=w.n(lf.amplitude), x2=w.n(lf.floor), x3=w.n(lf.amplitude + lf.floor))
+            )
         else:
             notes.append(w.say('cawb.8'))
     if len(B) > 2 and s.epoch_scale > 0:
@@ -516,10 +592,14 @@ def explain_ultralytics(u: Any, lang: str = "en") -> str:
     text = [w.say('ultralytics.1', x0=r.version, x1=nb, x2=E, x3=w.n(a["lr0"]), x4=shape, x5=w.n(a["lrf"]))]
     starting = next((g for g, s in zip(u.groups, u.lr) if s(0.0) > 0), None) if nw else None
     if nw:
-        who = (w.say('ultralytics.2a', x0=starting, x1=w.n(a["warmup_bias_lr"])) if starting is not None
-               else w.say('ultralytics.2b'))
-        text.append(w.say('ultralytics.2', x0=nw, x1=w.n(nw / nb), x2=who, x3=w.n(a["warmup_momentum"]),
-                          x4=w.n(a["momentum"])))
+        who = (
+            w.say('ultralytics.2a', x0=starting, x1=w.n(a["warmup_bias_lr"]))
+            if starting is not None
+            else w.say('ultralytics.2b')
+        )
+        text.append(
+            w.say('ultralytics.2', x0=nw, x1=w.n(nw / nb), x2=who, x3=w.n(a["warmup_momentum"]), x4=w.n(a["momentum"]))
+        )
     else:
         text.append(w.say('ultralytics.3', x0=w.n(a["momentum"])))
     last = float(E * nb - 1)

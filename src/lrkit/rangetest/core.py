@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from .._files import read_text
 from ..core import Schedule
 from ..schedules.algebra import Ramp, Shift
 from ..schedules.compose import Sequence, Warmup
@@ -514,8 +515,7 @@ class RangeTestResult:
 
         meta: dict[str, Any] = {}
         rows: list[list[str]] = []
-        with open(path, newline="", encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+        lines = read_text(path, "range test CSV").splitlines()  # bounded, as every read of user text
         body = []
         for line in lines:
             if line.startswith("# ") and "=" in line:

@@ -14,7 +14,8 @@ own specs are; PaddleDetection's ``!Name`` tags read as data) and finds the sect
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .registry import Option, Recipe, declare
 
@@ -51,13 +52,16 @@ def ppdet_schedule(config: str | os.PathLike[str] | Mapping[str, Any], step_per_
 
     data = read_config(config)
     if "LearningRate" not in data and "schedulers" not in data:
-        raise ValueError(f"{_label(config)} has no LearningRate section (PaddleDetection's _BASE_ files are not "
-                         "followed: give the file that holds it, often configs/*/_base_/optimizer_*.yml)")
+        raise ValueError(
+            f"{_label(config)} has no LearningRate section (PaddleDetection's _BASE_ files are not "
+            "followed: give the file that holds it, often configs/*/_base_/optimizer_*.yml)"
+        )
     return from_ppdet(data, step_per_epoch)
 
 
-def ppcls_schedule(config: str | os.PathLike[str] | Mapping[str, Any], step_each_epoch: int,
-                   epochs: int | None = None) -> Any:
+def ppcls_schedule(
+    config: str | os.PathLike[str] | Mapping[str, Any], step_each_epoch: int, epochs: int | None = None
+) -> Any:
     """The lr per iteration of the PaddleClas config ``config`` (a YAML file holding
     ``Optimizer.lr``, or that ``lr`` section alone, or the mapping) over ``epochs``
     epochs (default: the config's ``Global.epochs``): :func:`lrkit.convert.ppcls.from_ppcls`."""
@@ -75,28 +79,50 @@ def ppcls_schedule(config: str | os.PathLike[str] | Mapping[str, Any], step_each
 
 
 # -- the recipes, declared once (the command line, lrkit list and the README derive from them) --------------
-declare(Recipe(
-    "ppdet", "PaddleDetection LearningRate config (--config FILE --step-per-epoch N): the lr per iteration",
-    params=(Option("config", "any", doc="PaddleDetection YAML holding LearningRate (its base_lr and schedulers; "
-                                        "_BASE_ files are not followed)", metavar="FILE", file=True),
-            Option("step_per_epoch", "count", doc="iterations per epoch", metavar="N")),
-    build=ppdet_schedule,
-    original="PaddleDetection `LearningRate` config",
-    does="the per-iteration Paddle scheduler it builds (warmup covering the decay's start, milestones in epochs, "
-         "`gamma / 10**i`, `BurninWarmup`'s `(i/W)^4` over at most one epoch) — "
-         "`lrkit.paddle.scheduler_from_ppdet(config, step_per_epoch)`",
-    positions_per_epoch=lambda v: float(v.step_per_epoch)))
+declare(
+    Recipe(
+        "ppdet",
+        "PaddleDetection LearningRate config (--config FILE --step-per-epoch N): the lr per iteration",
+        params=(
+            Option(
+                "config",
+                "any",
+                doc="PaddleDetection YAML holding LearningRate (its base_lr and schedulers; "
+                "_BASE_ files are not followed)",
+                metavar="FILE",
+                file=True,
+            ),
+            Option("step_per_epoch", "count", doc="iterations per epoch", metavar="N"),
+        ),
+        build=ppdet_schedule,
+        original="PaddleDetection `LearningRate` config",
+        does="the per-iteration Paddle scheduler it builds (warmup covering the decay's start, milestones in epochs, "
+        "`gamma / 10**i`, `BurninWarmup`'s `(i/W)^4` over at most one epoch) — "
+        "`lrkit.paddle.scheduler_from_ppdet(config, step_per_epoch)`",
+        positions_per_epoch=lambda v: float(v.step_per_epoch),
+    )
+)
 
-declare(Recipe(
-    "ppcls", "PaddleClas Optimizer.lr config (--config FILE --step-each-epoch N [--epochs E]): the lr per "
-             "iteration (needs paddle)",
-    params=(Option("config", "any", doc="PaddleClas YAML holding Optimizer.lr (or the lr section)", metavar="FILE",
-                   file=True),
-            Option("epochs", "count", None, "epochs (default: the config's Global.epochs)", optional=True,
-                   metavar="E"),
-            Option("step_each_epoch", "count", doc="iterations per epoch", metavar="N")),
-    build=ppcls_schedule,
-    original="PaddleClas `Optimizer.lr` config",
-    does="the per-iteration Paddle scheduler it builds (warmup covering the decay's start, milestones in epochs, "
-         "the warmup capped at `epochs`) — `lrkit.paddle.scheduler_from_ppcls(lr_config, epochs, step_each_epoch)`",
-    positions_per_epoch=lambda v: float(v.step_each_epoch)))
+declare(
+    Recipe(
+        "ppcls",
+        "PaddleClas Optimizer.lr config (--config FILE --step-each-epoch N [--epochs E]): the lr per "
+        "iteration (needs paddle)",
+        params=(
+            Option(
+                "config",
+                "any",
+                doc="PaddleClas YAML holding Optimizer.lr (or the lr section)",
+                metavar="FILE",
+                file=True,
+            ),
+            Option("epochs", "count", None, "epochs (default: the config's Global.epochs)", optional=True, metavar="E"),
+            Option("step_each_epoch", "count", doc="iterations per epoch", metavar="N"),
+        ),
+        build=ppcls_schedule,
+        original="PaddleClas `Optimizer.lr` config",
+        does="the per-iteration Paddle scheduler it builds (warmup covering the decay's start, milestones in epochs, "
+        "the warmup capped at `epochs`) — `lrkit.paddle.scheduler_from_ppcls(lr_config, epochs, step_each_epoch)`",
+        positions_per_epoch=lambda v: float(v.step_each_epoch),
+    )
+)

@@ -34,14 +34,24 @@ How each unit of :class:`~lrkit.params.Param` reads on the command line: a numbe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from ..params import REQUIRED, Param
 
-__all__ = ["Option", "Recipe", "declare", "registered_recipes", "recipe", "recipe_table", "run_length",
-           "RECIPES_BEGIN", "RECIPES_END"]
+__all__ = [
+    "Option",
+    "Recipe",
+    "declare",
+    "registered_recipes",
+    "recipe",
+    "recipe_table",
+    "run_length",
+    "RECIPES_BEGIN",
+    "RECIPES_END",
+]
 
 RECIPES_BEGIN = "<!-- recipes: generated from the recipe declarations by lrkit.catalog; do not edit -->"
 RECIPES_END = "<!-- end of recipes -->"
@@ -77,8 +87,7 @@ class Option(Param):
     def help(self) -> str:
         """The doc, with the default said when there is one worth saying."""
         text = self.doc
-        if self.required or self.default is None or self.default is False or self.default == () \
-                or "(default:" in text:
+        if self.required or self.default is None or self.default is False or self.default == () or "(default:" in text:
             return text
         return f"{text} (default: {self.default})"
 
@@ -129,8 +138,10 @@ class Recipe:
         names = {p.name for p in self.params}
         unknown = [k for k in given if k not in names]
         if unknown:
-            raise TypeError(f"recipe {self.name} has no parameter {unknown[0]!r} "
-                            f"(its parameters: {', '.join(p.name for p in self.params)})")
+            raise TypeError(
+                f"recipe {self.name} has no parameter {unknown[0]!r} "
+                f"(its parameters: {', '.join(p.name for p in self.params)})"
+            )
         missing = [p.name for p in self.params if p.required and p.name not in given]
         if missing:
             raise TypeError(f"recipe {self.name} needs {', '.join(missing)}")

@@ -15,7 +15,6 @@ __all__ = ["TorchvisionWarmup", "torchvision_drop_in"]
 _INF = math.inf
 
 
-
 @register("torchvision_warmup")
 class TorchvisionWarmup(Schedule):
     """The multiplier of torchvision's detection ``warmup_lr_scheduler``: linear from ``warmup_factor`` to 1.
@@ -62,11 +61,10 @@ class TorchvisionWarmup(Schedule):
         if wi == 0:
             return [Phase("constant", 0.0, _INF, 1.0, 1.0, True)]
         name = "warmup (linear)" if self.warmup_factor <= 1 else "ramp down (linear)"
-        return [Phase(name, 0.0, wi, self.warmup_factor, 1.0, True),
-                Phase("constant", wi, _INF, 1.0, 1.0, True)]
+        return [Phase(name, 0.0, wi, self.warmup_factor, 1.0, True), Phase("constant", wi, _INF, 1.0, 1.0, True)]
 
 
-def torchvision_drop_in(warmup_iters: Any, warmup_factor: Any) -> "TorchvisionWarmup":
+def torchvision_drop_in(warmup_iters: Any, warmup_factor: Any) -> TorchvisionWarmup:
     """The multiplier the ``warmup_lr_scheduler`` drop-ins use: a negative ``warmup_iters``
     (the original then never warms up) is taken as 0, with a :class:`DropInWarning`."""
     wi = _check.real("warmup_iters", warmup_iters)
@@ -79,13 +77,24 @@ def torchvision_drop_in(warmup_iters: Any, warmup_factor: Any) -> "TorchvisionWa
 # -- the recipe, declared once (the command line, lrkit list and the README derive from it) ----------------
 from .registry import Option, Recipe, declare  # noqa: E402
 
-declare(Recipe(
-    "torchvision-warmup", "torchvision detection warmup_lr_scheduler(optimizer, warmup_iters, warmup_factor): the "
-                          "multiplier per iteration",
-    params=(Option("warmup_iters", "length0", doc="warmup iterations", metavar="N"),
-            Option("warmup_factor", "factor", 0.001, "multiplier at iteration 0 (default: 0.001, torchvision's "
-                                                     "1/1000)", metavar="F")),
-    build=TorchvisionWarmup,
-    original="torchvision detection `warmup_lr_scheduler(optimizer, warmup_iters, warmup_factor)`",
-    does="multiplier `m(x) = warmup_factor * (1 - x/W) + x/W` for `x < W = warmup_iters`, then 1; applied at "
-         "construction; `W = 0` means no warmup"))
+declare(
+    Recipe(
+        "torchvision-warmup",
+        "torchvision detection warmup_lr_scheduler(optimizer, warmup_iters, warmup_factor): the "
+        "multiplier per iteration",
+        params=(
+            Option("warmup_iters", "length0", doc="warmup iterations", metavar="N"),
+            Option(
+                "warmup_factor",
+                "factor",
+                0.001,
+                "multiplier at iteration 0 (default: 0.001, torchvision's 1/1000)",
+                metavar="F",
+            ),
+        ),
+        build=TorchvisionWarmup,
+        original="torchvision detection `warmup_lr_scheduler(optimizer, warmup_iters, warmup_factor)`",
+        does="multiplier `m(x) = warmup_factor * (1 - x/W) + x/W` for `x < W = warmup_iters`, then 1; applied at "
+        "construction; `W = 0` means no warmup",
+    )
+)

@@ -45,8 +45,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from collections.abc import Sequence as SequenceT
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence as SequenceT
+from typing import Any
 
 from .. import _check
 from ..convert._fields import Section, show
@@ -107,8 +109,10 @@ def _parse_version(version: Any) -> tuple[int, int, int]:
         return (5, 0, 0)
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?", text)
     if m is None or int(m.group(1)) != 8:
-        raise ValueError(f"version must be an ultralytics 8.x release ('8.0.0' .. '{CHECKED}', or newer) or "
-                         f"'yolov5', got {show(version)}")
+        raise ValueError(
+            f"version must be an ultralytics 8.x release ('8.0.0' .. '{CHECKED}', or newer) or "
+            f"'yolov5', got {show(version)}"
+        )
     return (8, int(m.group(2)), int(m.group(3) or 0))
 
 
@@ -154,8 +158,7 @@ def _factors(lrf: float, epochs: int, batches: int, cos_lr: bool, lag: bool) -> 
     return now, late
 
 
-def group_lr(lr0: float, start: float, now: Schedule, late: Schedule, batches: int, nw: int,
-             lag: bool) -> Schedule:
+def group_lr(lr0: float, start: float, now: Schedule, late: Schedule, batches: int, nw: int, lag: bool) -> Schedule:
     """One group's lr per iteration: its warmup from ``start`` over ``nw`` iterations, then ``lr0 lf``
     (``now``: this epoch's ``lf``; ``late``: the one before, from :func:`_factors`)."""
     if nw == 0:
@@ -207,10 +210,21 @@ class UltralyticsSchedules:
         return explain_ultralytics(self, lang)
 
 
-def ultralytics_schedules(lr0: float, lrf: float, epochs: int, batches: int, *, warmup_epochs: float = 3.0,
-                          warmup_bias_lr: float = 0.1, warmup_momentum: float = 0.8, momentum: float = 0.937,
-                          cos_lr: bool = False, version: str = CHECKED, lr0s: SequenceT[float] | None = None,
-                          groups: SequenceT[str | None] | None = None) -> UltralyticsSchedules:
+def ultralytics_schedules(
+    lr0: float,
+    lrf: float,
+    epochs: int,
+    batches: int,
+    *,
+    warmup_epochs: float = 3.0,
+    warmup_bias_lr: float = 0.1,
+    warmup_momentum: float = 0.8,
+    momentum: float = 0.937,
+    cos_lr: bool = False,
+    version: str = CHECKED,
+    lr0s: SequenceT[float] | None = None,
+    groups: SequenceT[str | None] | None = None,
+) -> UltralyticsSchedules:
     """ultralytics' lr of each param group and momentum at iteration ``ni`` (see the module docstring),
     with the trainer of ``version`` (default :data:`CHECKED`).
 
@@ -231,8 +245,9 @@ def ultralytics_schedules(lr0: float, lrf: float, epochs: int, batches: int, *, 
     u = Section("ultralytics", {})
     lr0 = float(u.check_number("lr0", lr0, lo=0.0, lo_open=True))
     lrf = float(u.check_number("lrf", lrf, lo=0.0))
-    epochs = u.check_whole("epochs", epochs, hi=MAX_EPOCHS,
-                           hi_why=f"one lr factor per epoch: lrkit's limit is {_check.MAX_ITEMS:,} values")
+    epochs = u.check_whole(
+        "epochs", epochs, hi=MAX_EPOCHS, hi_why=f"one lr factor per epoch: lrkit's limit is {_check.MAX_ITEMS:,} values"
+    )
     batches = u.check_whole("batches", batches)
     u.bounded(f"epochs x batches = {epochs} x {batches} iterations", epochs * batches)
     w = float(u.check_number("warmup_epochs", warmup_epochs, lo=0.0))
@@ -264,50 +279,69 @@ def ultralytics_schedules(lr0: float, lrf: float, epochs: int, batches: int, *, 
     starting = rules.bias_group(names)
     if nw and bias0 > 0:
         if rules.bias_start == "first" and rules.layout[0] != "bias":
-            _drop_in_warning(f"ultralytics {rules.version}", f"its trainer starts the first group's warmup (the "
-                             f"{rules.layout[0]!r} group in its optimizer) at warmup_bias_lr={bias0!r}: it tests "
-                             "the group's index, which is no longer the biases' group")
+            _drop_in_warning(
+                f"ultralytics {rules.version}",
+                f"its trainer starts the first group's warmup (the "
+                f"{rules.layout[0]!r} group in its optimizer) at warmup_bias_lr={bias0!r}: it tests "
+                "the group's index, which is no longer the biases' group",
+            )
         elif groups is not None and starting is None:
-            _drop_in_warning(f"ultralytics {rules.version}", "no param group is named 'bias' (param_group='bias'): "
-                             "every group warms up from 0, as its trainer does with such an optimizer")
-    lrs = [group_lr(b, bias0 if i == starting else 0.0, now, late, batches, nw, rules.lag)
-           for i, b in enumerate(bases)]
+            _drop_in_warning(
+                f"ultralytics {rules.version}",
+                "no param group is named 'bias' (param_group='bias'): "
+                "every group warms up from 0, as its trainer does with such an optimizer",
+            )
+    lrs = [group_lr(b, bias0 if i == starting else 0.0, now, late, batches, nw, rules.lag) for i, b in enumerate(bases)]
     mom: Schedule = Ramp(m0, m1, float(nw)) if nw else Constant(m1)
-    settings = dict(lr0=lr0, lrf=lrf, epochs=epochs, batches=batches, warmup_epochs=w, warmup_bias_lr=bias0,
-                    warmup_momentum=m0, momentum=m1, cos_lr=cos_lr)
-    return UltralyticsSchedules(lrs, tuple(n if n is not None else f"group {i}" for i, n in enumerate(names)), mom, nw,
-                                rules, settings)
+    settings = dict(
+        lr0=lr0,
+        lrf=lrf,
+        epochs=epochs,
+        batches=batches,
+        warmup_epochs=w,
+        warmup_bias_lr=bias0,
+        warmup_momentum=m0,
+        momentum=m1,
+        cos_lr=cos_lr,
+    )
+    return UltralyticsSchedules(
+        lrs, tuple(n if n is not None else f"group {i}" for i, n in enumerate(names)), mom, nw, rules, settings
+    )
 
 
 # -- the recipe, declared once (the command line, lrkit list and the README derive from it) ----------------
 from .registry import Option, Recipe, declare  # noqa: E402
 
-declare(Recipe(
-    "ultralytics", "ultralytics YOLO trainer (lr0, lrf, epochs, batches, warmup_epochs, warmup_bias_lr, "
-                   "warmup_momentum, momentum, cos_lr): the lr of each param group and the momentum per iteration",
-    params=(
-        Option("lr0", "rate", 0.01, "initial lr of every group", metavar="LR"),
-        Option("lrf", "factor", 0.01, "final lr = lr0 * lrf", metavar="F"),
-        Option("epochs", "count", doc="number of epochs", metavar="E"),
-        Option("batches", "count", doc="batches (iterations) per epoch", metavar="NB"),
-        Option("warmup_epochs", "real", 3.0, "warmup epochs", metavar="W"),
-        Option("warmup_bias_lr", "rate", 0.1, "the biases' lr at iteration 0", metavar="LR"),
-        Option("warmup_momentum", "rate", 0.8, "momentum at iteration 0", metavar="M"),
-        Option("momentum", "rate", 0.937, "momentum after the warmup", metavar="M"),
-        Option("cos_lr", "bool", False, "lf a cosine (one_cycle) instead of a straight line"),
-        Option("version", "any", CHECKED, "the trainer's rules: an ultralytics 8.x version or yolov5",
-               metavar="V")),
-    build=ultralytics_schedules,
-    original="ultralytics YOLO trainers, YOLOv5 and 8.0–8.4 (`lr0`, `lrf`, `cos_lr`, `warmup_epochs`, "
-             "`warmup_bias_lr`, `warmup_momentum`, `momentum`)",
-    does="`lr0 * lf(epoch)` per epoch; over the warmup each param group moves in a straight line from its start "
-         "(`warmup_bias_lr` for biases, 0 otherwise) to that value and the momentum from `warmup_momentum` to "
-         "`momentum`. The versions differ: the warmup is `max(round(warmup_epochs * nb), 100)` iterations up to "
-         "8.4.102 (even with `warmup_epochs = 0` before 8.0.119), `round(min(warmup_epochs, epochs - 1) * nb)` "
-         "after; up to 8.1.41 the scheduler steps at each epoch's **end**, so after the warmup epoch `e` trains "
-         "with `lf(e - 1)`; 8.4.0–8.4.2 start the **weights** at `warmup_bias_lr`. `version=` picks the rules; "
-         "tested against each generation's own code at every iteration",
-    positions_per_epoch=lambda v: float(v.batches),
-    default_steps=lambda v: v.epochs * v.batches,
-    curves=True,
-    schedule=lambda u: u.lr[0]))
+declare(
+    Recipe(
+        "ultralytics",
+        "ultralytics YOLO trainer (lr0, lrf, epochs, batches, warmup_epochs, warmup_bias_lr, "
+        "warmup_momentum, momentum, cos_lr): the lr of each param group and the momentum per iteration",
+        params=(
+            Option("lr0", "rate", 0.01, "initial lr of every group", metavar="LR"),
+            Option("lrf", "factor", 0.01, "final lr = lr0 * lrf", metavar="F"),
+            Option("epochs", "count", doc="number of epochs", metavar="E"),
+            Option("batches", "count", doc="batches (iterations) per epoch", metavar="NB"),
+            Option("warmup_epochs", "real", 3.0, "warmup epochs", metavar="W"),
+            Option("warmup_bias_lr", "rate", 0.1, "the biases' lr at iteration 0", metavar="LR"),
+            Option("warmup_momentum", "rate", 0.8, "momentum at iteration 0", metavar="M"),
+            Option("momentum", "rate", 0.937, "momentum after the warmup", metavar="M"),
+            Option("cos_lr", "bool", False, "lf a cosine (one_cycle) instead of a straight line"),
+            Option("version", "any", CHECKED, "the trainer's rules: an ultralytics 8.x version or yolov5", metavar="V"),
+        ),
+        build=ultralytics_schedules,
+        original="ultralytics YOLO trainers, YOLOv5 and 8.0–8.4 (`lr0`, `lrf`, `cos_lr`, `warmup_epochs`, "
+        "`warmup_bias_lr`, `warmup_momentum`, `momentum`)",
+        does="`lr0 * lf(epoch)` per epoch; over the warmup each param group moves in a straight line from its start "
+        "(`warmup_bias_lr` for biases, 0 otherwise) to that value and the momentum from `warmup_momentum` to "
+        "`momentum`. The versions differ: the warmup is `max(round(warmup_epochs * nb), 100)` iterations up to "
+        "8.4.102 (even with `warmup_epochs = 0` before 8.0.119), `round(min(warmup_epochs, epochs - 1) * nb)` "
+        "after; up to 8.1.41 the scheduler steps at each epoch's **end**, so after the warmup epoch `e` trains "
+        "with `lf(e - 1)`; 8.4.0–8.4.2 start the **weights** at `warmup_bias_lr`. `version=` picks the rules; "
+        "tested against each generation's own code at every iteration",
+        positions_per_epoch=lambda v: float(v.batches),
+        default_steps=lambda v: v.epochs * v.batches,
+        curves=True,
+        schedule=lambda u: u.lr[0],
+    )
+)

@@ -8,7 +8,7 @@ from typing import Any
 from .. import _check
 from ..core import Phase, Schedule, register
 from ..params import derived, param
-from ._dropin import (_drop_in_build, _drop_in_warning, _lenient_pair, _lenient_ratio, _lr_pair, _ratio)
+from ._dropin import _drop_in_build, _drop_in_warning, _lenient_pair, _lenient_ratio, _lr_pair, _ratio
 
 __all__ = ["get_lr_scheduler", "YoloxCos", "YoloxStep", "LR_DECAY_TYPES"]
 
@@ -22,7 +22,7 @@ LR_DECAY_TYPES = ("cos", "step")
 def _sq(u: float) -> float:
     # The original squares with Python's pow(u, 2), which is the C library's pow and
     # can differ from u * u by an ulp; keep it for bit-identical values.
-    return u ** 2
+    return u**2
 
 
 @register("yolox_cos")
@@ -64,12 +64,27 @@ class YoloxCos(Schedule):
     _span: float = derived(doc="the cosine's length, total_iters - W - N")
     _strict: bool = derived(doc="False when built by the drop-in with arguments the class refuses")
 
-    def _setup(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float,
-               warmup_lr_ratio: float, no_aug_iter_ratio: float) -> None:
+    def _setup(
+        self,
+        lr: float,
+        min_lr: float,
+        total_iters: float,
+        warmup_iters_ratio: float,
+        warmup_lr_ratio: float,
+        no_aug_iter_ratio: float,
+    ) -> None:
         self._init(lr, min_lr, total_iters, warmup_iters_ratio, warmup_lr_ratio, no_aug_iter_ratio, True)
 
-    def _init(self, lr: float, min_lr: float, total_iters: float, warmup_iters_ratio: float,
-              warmup_lr_ratio: float, no_aug_iter_ratio: float, strict: bool) -> None:
+    def _init(
+        self,
+        lr: float,
+        min_lr: float,
+        total_iters: float,
+        warmup_iters_ratio: float,
+        warmup_lr_ratio: float,
+        no_aug_iter_ratio: float,
+        strict: bool,
+    ) -> None:
         if strict:
             lr, min_lr = _lr_pair(lr, min_lr)
             wr = _ratio("warmup_iters_ratio", warmup_iters_ratio)
@@ -77,19 +92,39 @@ class YoloxCos(Schedule):
             nr = _ratio("no_aug_iter_ratio", no_aug_iter_ratio)
         else:
             lr, min_lr = _lenient_pair(lr, min_lr)
-            wr, sr, nr = (_lenient_ratio(n, v) for n, v in (("warmup_iters_ratio", warmup_iters_ratio),
-                                                             ("warmup_lr_ratio", warmup_lr_ratio),
-                                                             ("no_aug_iter_ratio", no_aug_iter_ratio)))
+            wr, sr, nr = (
+                _lenient_ratio(n, v)
+                for n, v in (
+                    ("warmup_iters_ratio", warmup_iters_ratio),
+                    ("warmup_lr_ratio", warmup_lr_ratio),
+                    ("no_aug_iter_ratio", no_aug_iter_ratio),
+                )
+            )
         T = _check.positive("total_iters", total_iters)
         W = float(min(max(wr * T, 1), 3))
         s = float(max(sr * lr, 1e-6))
         if not s < _INF:
-            raise ValueError(f"warmup_lr_ratio ({_check.show(warmup_lr_ratio)}) times lr ({_check.show(lr)}) "
-                             "overflows float64: the warmup would start at inf")
+            raise ValueError(
+                f"warmup_lr_ratio ({_check.show(warmup_lr_ratio)}) times lr ({_check.show(lr)}) "
+                "overflows float64: the warmup would start at inf"
+            )
         N = float(min(max(nr * T, 1), 15))
-        self._set(lr=lr, min_lr=min_lr, total_iters=T, warmup_iters_ratio=wr, warmup_lr_ratio=sr,
-                  no_aug_iter_ratio=nr, warmup_iters=W, warmup_lr_start=s, no_aug_iters=N,
-                  _rise=lr - s, _half=0.5 * (lr - min_lr), _tail=T - N, _span=T - W - N, _strict=strict)
+        self._set(
+            lr=lr,
+            min_lr=min_lr,
+            total_iters=T,
+            warmup_iters_ratio=wr,
+            warmup_lr_ratio=sr,
+            no_aug_iter_ratio=nr,
+            warmup_iters=W,
+            warmup_lr_start=s,
+            no_aug_iters=N,
+            _rise=lr - s,
+            _half=0.5 * (lr - min_lr),
+            _tail=T - N,
+            _span=T - W - N,
+            _strict=strict,
+        )
 
     def _kernel(self, x: Any, xp: Any) -> Any:
         # the branches in the original's order: x <= W (warmup wins on short runs), then the tail
@@ -130,19 +165,24 @@ class YoloxCos(Schedule):
         # x == W still belongs to the warmup branch; the phases follow the branches.
         warm_name = "warmup (quadratic)" if self.warmup_lr_start <= self.lr else "ramp down (quadratic)"
         if self._span > 0 and self._tail > W:
-            return [Phase(warm_name, 0.0, W, self._scalar(0.0), self._scalar(W), True),
-                    self._phase("cosine", W, self._tail, end_value=self.min_lr),
-                    Phase("hold min_lr", self._tail, _INF, self.min_lr, self.min_lr, True)]
+            return [
+                Phase(warm_name, 0.0, W, self._scalar(0.0), self._scalar(W), True),
+                self._phase("cosine", W, self._tail, end_value=self.min_lr),
+                Phase("hold min_lr", self._tail, _INF, self.min_lr, self.min_lr, True),
+            ]
         end = math.nextafter(W, _INF)
-        return [Phase(warm_name, 0.0, end, self._scalar(0.0), self._scalar(W), True),
-                Phase("hold min_lr", end, _INF, self.min_lr, self.min_lr, self._scalar(W) == self.min_lr)]
+        return [
+            Phase(warm_name, 0.0, end, self._scalar(0.0), self._scalar(W), True),
+            Phase("hold min_lr", end, _INF, self.min_lr, self.min_lr, self._scalar(W) == self.min_lr),
+        ]
 
 
 def _step_num(value: Any) -> float:
     v = _check.real("step_num", value)
     if v < 2 or not v.is_integer():
-        raise ValueError(f"step_num must be an integer >= 2 (the number of plateaus from lr down to "
-                         f"min_lr), got {value!r}")
+        raise ValueError(
+            f"step_num must be an integer >= 2 (the number of plateaus from lr down to min_lr), got {value!r}"
+        )
     return v
 
 
@@ -191,10 +231,19 @@ class YoloxStep(Schedule):
                 _drop_in_warning("get_lr_scheduler", f"step_num={step_num!r} is not a whole number of plateaus")
         D = T / n
         if D < 1:  # the original raises when called ("step_size must above 1.")
-            raise ValueError(f"total_iters / step_num must be >= 1 (each plateau at least one position "
-                             f"long), got total_iters={total_iters!r}, step_num={step_num!r} ({D!r})")
-        self._set(lr=lr, min_lr=min_lr, total_iters=T, step_num=n,
-                  decay_rate=(min_lr / lr) ** (1 / (n - 1)) if lr > 0 else 0.0, step_size=D, _strict=strict)
+            raise ValueError(
+                f"total_iters / step_num must be >= 1 (each plateau at least one position "
+                f"long), got total_iters={total_iters!r}, step_num={step_num!r} ({D!r})"
+            )
+        self._set(
+            lr=lr,
+            min_lr=min_lr,
+            total_iters=T,
+            step_num=n,
+            decay_rate=(min_lr / lr) ** (1 / (n - 1)) if lr > 0 else 0.0,
+            step_size=D,
+            _strict=strict,
+        )
 
     def _kernel(self, x: Any, xp: Any) -> Any:
         # x // D with the fmod-based rule of Python's float floor division, as the original
@@ -209,6 +258,7 @@ class YoloxStep(Schedule):
         n, D, T = self.step_num, self.step_size, self.total_iters
         if not (float(n).is_integer() and n <= 64):
             return [Phase("step decay", 0.0, _INF, self.lr, None, True)]
+
         def start(i: int) -> float:
             # where x // D (the kernel's floor division) first reaches i: i * D, moved by the
             # ulps its rounding is off (5.0 // (5 / 3) is 2.0, so plateau 4 starts just after 5.0)
@@ -228,9 +278,16 @@ class YoloxStep(Schedule):
         return out
 
 
-def get_lr_scheduler(lr_decay_type: str, lr: float, min_lr: float, total_iters: float,
-                     warmup_iters_ratio: float = 0.1, warmup_lr_ratio: float = 0.1,
-                     no_aug_iter_ratio: float = 0.3, step_num: int = 10) -> YoloxCos | YoloxStep:
+def get_lr_scheduler(
+    lr_decay_type: str,
+    lr: float,
+    min_lr: float,
+    total_iters: float,
+    warmup_iters_ratio: float = 0.1,
+    warmup_lr_ratio: float = 0.1,
+    no_aug_iter_ratio: float = 0.3,
+    step_num: int = 10,
+) -> YoloxCos | YoloxStep:
     """The YOLOX-style ``f(iters) -> lr`` factory, same signature, same values.
 
     ``"cos"`` gives :class:`YoloxCos` (quadratic warmup, half-cosine, flat ``min_lr``
@@ -245,12 +302,10 @@ def get_lr_scheduler(lr_decay_type: str, lr: float, min_lr: float, total_iters: 
     0.010000000000000002
     """
     if lr_decay_type == "cos":
-        return _drop_in_build(YoloxCos, lr, min_lr, total_iters, warmup_iters_ratio, warmup_lr_ratio,
-                              no_aug_iter_ratio)
+        return _drop_in_build(YoloxCos, lr, min_lr, total_iters, warmup_iters_ratio, warmup_lr_ratio, no_aug_iter_ratio)
     if lr_decay_type == "step":
         return _drop_in_build(YoloxStep, lr, min_lr, total_iters, step_num)
-    raise ValueError(f"lr_decay_type must be one of {', '.join(map(repr, LR_DECAY_TYPES))}, "
-                     f"got {lr_decay_type!r}")
+    raise ValueError(f"lr_decay_type must be one of {', '.join(map(repr, LR_DECAY_TYPES))}, got {lr_decay_type!r}")
 
 
 # -- the recipes, declared once (the command line, lrkit list and the README derive from them) --------------
@@ -259,29 +314,46 @@ from .registry import Option, Recipe, declare, run_length  # noqa: E402
 _YOLOX_COMMON = (
     Option("lr", "real", doc="peak learning rate", metavar="LR"),
     Option("min_lr", "real", doc="floor learning rate", metavar="LR"),
-    Option("total_iters", "real", doc="run length, in the positions f is called with (epochs in the YOLOX-style "
-                                      "scripts)", metavar="T"),
+    Option(
+        "total_iters",
+        "real",
+        doc="run length, in the positions f is called with (epochs in the YOLOX-style scripts)",
+        metavar="T",
+    ),
 )
 
-declare(Recipe(
-    "yolox-cos", "YOLOX get_lr_scheduler('cos', lr, min_lr, total_iters, ...)",
-    params=_YOLOX_COMMON + (
-        Option("warmup_iters_ratio", "real", 0.1, "warmup length = R * total_iters, clamped to [1, 3]", metavar="R"),
-        Option("warmup_lr_ratio", "real", 0.1, "warmup start = max(R * lr, 1e-6)", metavar="R"),
-        Option("no_aug_iter_ratio", "real", 0.3, "flat min_lr tail = R * total_iters, clamped to [1, 15]",
-               metavar="R")),
-    build=YoloxCos,
-    original='YOLOX `get_lr_scheduler("cos", lr, min_lr, total_iters, ...)`',
-    does="a **quadratic** warmup from `s = max(0.1 lr, 1e-6)` to `lr` over `W = clamp(0.1 T, 1, 3)`, a half "
-         "cosine down to `min_lr`, then a **flat `min_lr` tail** of `N = clamp(0.3 T, 1, 15)` — not \"cosine "
-         "warmup then constant\"",
-    default_steps=lambda v: run_length(v.total_iters)))
+declare(
+    Recipe(
+        "yolox-cos",
+        "YOLOX get_lr_scheduler('cos', lr, min_lr, total_iters, ...)",
+        params=_YOLOX_COMMON
+        + (
+            Option(
+                "warmup_iters_ratio", "real", 0.1, "warmup length = R * total_iters, clamped to [1, 3]", metavar="R"
+            ),
+            Option("warmup_lr_ratio", "real", 0.1, "warmup start = max(R * lr, 1e-6)", metavar="R"),
+            Option(
+                "no_aug_iter_ratio", "real", 0.3, "flat min_lr tail = R * total_iters, clamped to [1, 15]", metavar="R"
+            ),
+        ),
+        build=YoloxCos,
+        original='YOLOX `get_lr_scheduler("cos", lr, min_lr, total_iters, ...)`',
+        does="a **quadratic** warmup from `s = max(0.1 lr, 1e-6)` to `lr` over `W = clamp(0.1 T, 1, 3)`, a half "
+        "cosine down to `min_lr`, then a **flat `min_lr` tail** of `N = clamp(0.3 T, 1, 15)` — not \"cosine "
+        "warmup then constant\"",
+        default_steps=lambda v: run_length(v.total_iters),
+    )
+)
 
-declare(Recipe(
-    "yolox-step", "YOLOX get_lr_scheduler('step', lr, min_lr, total_iters, step_num=...)",
-    params=_YOLOX_COMMON + (Option("step_num", "real", 10, "number of plateaus, >= 2", metavar="K"),),
-    build=YoloxStep,
-    original='YOLOX `get_lr_scheduler("step", lr, min_lr, total_iters, step_num=10)`',
-    does="`lr * r^floor(x / (T / step_num))`, `r = (min_lr / lr)^(1 / (step_num - 1))`: `step_num` geometric "
-         "plateaus, still decaying past `T`",
-    default_steps=lambda v: run_length(v.total_iters)))
+declare(
+    Recipe(
+        "yolox-step",
+        "YOLOX get_lr_scheduler('step', lr, min_lr, total_iters, step_num=...)",
+        params=_YOLOX_COMMON + (Option("step_num", "real", 10, "number of plateaus, >= 2", metavar="K"),),
+        build=YoloxStep,
+        original='YOLOX `get_lr_scheduler("step", lr, min_lr, total_iters, step_num=10)`',
+        does="`lr * r^floor(x / (T / step_num))`, `r = (min_lr / lr)^(1 / (step_num - 1))`: `step_num` geometric "
+        "plateaus, still decaying past `T`",
+        default_steps=lambda v: run_length(v.total_iters),
+    )
+)

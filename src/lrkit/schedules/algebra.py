@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, ClassVar, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
 
 from .. import _check
 from .. import _num as m
 from ..core import Phase, Schedule, register
-from ..ops import Positions
 from ..explain import _summary, explainer, words
+from ..ops import Positions
 from ..params import derived, param
 
 __all__ = ["Shift", "Retime", "Sum", "Product", "Ramp", "Piecewise", "Dampening", "dampened"]
@@ -111,8 +112,13 @@ class Retime(Schedule):
 
     formula = "`schedule(origins[i] + (t - b_i) * inner_spans[i] / outer_spans[i])` for `b_i <= t < b_(i+1)`"
     PAST: ClassVar[float] = _PAST
-    example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001},
-               "boundaries": [400], "origins": [0, 400], "inner_spans": [1, 600], "outer_spans": [1, 1200]}
+    example = {
+        "schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000, "min_lr": 0.001},
+        "boundaries": [400],
+        "origins": [0, 400],
+        "inner_spans": [1, 600],
+        "outer_spans": [1, 1200],
+    }
     schedule: Schedule = param("schedule", doc="the schedule read on the new clock")
     boundaries: Sequence[float] = param("lengths", doc="where each piece after the first starts")
     origins: Sequence[float] = param("reals", doc="the schedule's position at the start of each piece (>= 0)")
@@ -121,13 +127,15 @@ class Retime(Schedule):
     _starts: Positions = derived(doc="where each piece starts, 0 first")
     _clocks: _Clocks = derived(doc="each piece's clock")
 
-    def _setup(self, schedule: Schedule, boundaries: tuple, origins: tuple, inner_spans: tuple,
-               outer_spans: tuple) -> None:
+    def _setup(
+        self, schedule: Schedule, boundaries: tuple, origins: tuple, inner_spans: tuple, outer_spans: tuple
+    ) -> None:
         n = len(boundaries) + 1
         for name, v in (("origins", origins), ("inner_spans", inner_spans), ("outer_spans", outer_spans)):
             if len(v) != n:
-                raise ValueError(f"retime: {name} must hold one entry per piece (len(boundaries) + 1 = {n}), "
-                                 f"got {len(v)}")
+                raise ValueError(
+                    f"retime: {name} must hold one entry per piece (len(boundaries) + 1 = {n}), got {len(v)}"
+                )
         for i, o in enumerate(origins):
             if not o >= 0:
                 raise ValueError(f"retime: origins[{i}] must be a position >= 0, got {o!r}")
@@ -138,8 +146,15 @@ class Retime(Schedule):
         self._fill(schedule, boundaries, origins, inner_spans, outer_spans)
 
     def _fill(self, schedule: Schedule, boundaries: tuple, origins: tuple, inner: tuple, outer: tuple) -> None:
-        self._set(schedule=schedule, boundaries=boundaries, origins=origins, inner_spans=inner, outer_spans=outer,
-                  _starts=Positions((0.0,) + boundaries), _clocks=_Clocks(origins, inner, outer))
+        self._set(
+            schedule=schedule,
+            boundaries=boundaries,
+            origins=origins,
+            inner_spans=inner,
+            outer_spans=outer,
+            _starts=Positions((0.0,) + boundaries),
+            _clocks=_Clocks(origins, inner, outer),
+        )
 
     def clock(self, t: float) -> float:
         """The schedule's own position at position ``t`` (the kernel's clock, same rounding)."""
@@ -184,10 +199,14 @@ class Retime(Schedule):
                 hi = min(b + (p.end - o) * d / a, e) if p.end < _INF else e
                 if not lo < hi:
                     continue
-                end_value = None if p.end_value is None else (
-                    p.end_value if p.end <= top else self._scalar(math.nextafter(hi, -_INF)))
-                out.append(Phase(p.name, lo, hi, self._scalar(lo), end_value,
-                                 True if (out and lo == b) else p.continuous))
+                end_value = (
+                    None
+                    if p.end_value is None
+                    else (p.end_value if p.end <= top else self._scalar(math.nextafter(hi, -_INF)))
+                )
+                out.append(
+                    Phase(p.name, lo, hi, self._scalar(lo), end_value, True if (out and lo == b) else p.continuous)
+                )
         return out
 
 
@@ -214,8 +233,10 @@ class _Fold(Schedule):
         """Refuse, when built, terms whose largest values combine past float64's range."""
         tops = [s.max_value for s in schedules]
         if all(x < _INF for x in tops) and not total < _INF:
-            raise ValueError(f"{self.kind}: the largest values of the schedules {what} past float64's range "
-                             f"({', '.join(repr(x) for x in tops)})")
+            raise ValueError(
+                f"{self.kind}: the largest values of the schedules {what} past float64's range "
+                f"({', '.join(repr(x) for x in tops)})"
+            )
 
 
 @register("sum")
@@ -230,8 +251,12 @@ class Sum(_Fold):
     """
 
     formula = "`s_1(t) + s_2(t) + ...`"
-    example = {"schedules": [{"type": "constant", "lr": 0.01},
-                             {"type": "cosine_restarts", "peak_lr": 0.09, "period": 200, "peak_decay": 0.6}]}
+    example = {
+        "schedules": [
+            {"type": "constant", "lr": 0.01},
+            {"type": "cosine_restarts", "peak_lr": 0.09, "period": 200, "peak_decay": 0.6},
+        ]
+    }
     schedules: Sequence[Schedule] = param("schedules", doc="the terms, added left to right")
 
     def _setup(self, schedules: tuple) -> None:
@@ -260,8 +285,12 @@ class Product(_Fold):
     """
 
     formula = '`s_1(t) * s_2(t) * ...`'
-    example = {"schedules": [{"type": "step", "peak_lr": 0.1, "step_size": 300, "gamma": 0.5},
-                             {"type": "warmup", "schedule": {"type": "constant", "lr": 1.0}, "warmup_steps": 100}]}
+    example = {
+        "schedules": [
+            {"type": "step", "peak_lr": 0.1, "step_size": 300, "gamma": 0.5},
+            {"type": "warmup", "schedule": {"type": "constant", "lr": 1.0}, "warmup_steps": 100},
+        ]
+    }
     schedules: Sequence[Schedule] = param("schedules", doc="the factors, multiplied left to right")
 
     def _setup(self, schedules: tuple) -> None:
@@ -309,30 +338,36 @@ class Ramp(Schedule):
     0.666666666667
     """
 
-    formula = "`start + (end - start) g(u)`, `u = t/T`, `g` = `u`, `(1 - cos(pi u))/2`, `u^power` or " \
-              "`(1 - e^(-t/tau))/(1 - e^(-T/tau))` (linear, cosine, power, exponential); then `end`"
+    formula = (
+        "`start + (end - start) g(u)`, `u = t/T`, `g` = `u`, `(1 - cos(pi u))/2`, `u^power` or "
+        "`(1 - e^(-t/tau))/(1 - e^(-T/tau))` (linear, cosine, power, exponential); then `end`"
+    )
     example = {"start_lr": 0.001, "end_lr": 0.1, "total_steps": 800, "shape": "cosine"}
     start_lr: float = param("rate", doc="the value at 0")
     end_lr: float = param("rate", doc="the value reached at total_steps, and held")
     total_steps: float = param("length", doc="length of the ramp")
     shape: RampShape = param("choice", default="linear", doc="how it goes")
     power: float = param("positive", default=2.0, doc="the exponent of the power shape")
-    tau: float | None = param("positive", default=None, doc="time constant of the exponential shape (default: "
-                              "total_steps / 5)", optional=True)
+    tau: float | None = param(
+        "positive", default=None, doc="time constant of the exponential shape (default: total_steps / 5)", optional=True
+    )
     _tau: float = derived(doc="the exponential shape's time constant (total_steps / 5 unless given)")
     _den: float = derived(doc="-(1 - exp(-total_steps / tau)) for the exponential shape, else -1")
 
-    def _setup(self, start_lr: float, end_lr: float, total_steps: float, shape: str, power: float,
-               tau: float | None) -> None:
+    def _setup(
+        self, start_lr: float, end_lr: float, total_steps: float, shape: str, power: float, tau: float | None
+    ) -> None:
         T = total_steps
         tau_v = tau if tau is not None else T / 5
         # the exponential shape's normalisation, 1 - exp(-T / tau), written as -expm1 (exact for small T / tau)
         den = m.expm1(-T / tau_v) if shape == "exponential" else -1.0
         if den == 0:
-            raise ValueError(f"tau ({tau!r}) is too long for total_steps ({total_steps!r}): total_steps / tau "
-                             "must be above 1e-300")
-        self._set(start_lr=start_lr, end_lr=end_lr, total_steps=T, shape=shape, power=power, tau=tau,
-                  _tau=tau_v, _den=den)
+            raise ValueError(
+                f"tau ({tau!r}) is too long for total_steps ({total_steps!r}): total_steps / tau must be above 1e-300"
+            )
+        self._set(
+            start_lr=start_lr, end_lr=end_lr, total_steps=T, shape=shape, power=power, tau=tau, _tau=tau_v, _den=den
+        )
 
     @property
     def time_constant(self) -> float:
@@ -364,8 +399,10 @@ class Ramp(Schedule):
 
     def phases(self) -> list[Phase]:
         name = f"ramp {'up' if self.end_lr >= self.start_lr else 'down'} ({self.shape})"
-        return [Phase(name, 0.0, self.total_steps, self.start_lr, self.end_lr, True),
-                Phase("hold", self.total_steps, _INF, self.end_lr, self.end_lr, True)]
+        return [
+            Phase(name, 0.0, self.total_steps, self.start_lr, self.end_lr, True),
+            Phase("hold", self.total_steps, _INF, self.end_lr, self.end_lr, True),
+        ]
 
 
 @register("piecewise")
@@ -387,8 +424,10 @@ class Piecewise(Schedule):
 
     def _setup(self, values: tuple, boundaries: tuple) -> None:
         if len(values) != len(boundaries) + 1:
-            raise ValueError(f"values must hold one more entry than boundaries: got {len(values)} values for "
-                             f"{len(boundaries)} boundaries")
+            raise ValueError(
+                f"values must hold one more entry than boundaries: got {len(values)} values for "
+                f"{len(boundaries)} boundaries"
+            )
         self._set(values=values, boundaries=boundaries)
 
     def _kernel(self, t: Any, xp: Any) -> Any:
@@ -405,8 +444,10 @@ class Piecewise(Schedule):
     def phases(self) -> list[Phase]:
         starts = (0.0, *self.boundaries)
         ends = (*self.boundaries, _INF)
-        return [Phase(f"piece {i + 1}", a, b, v, v, i == 0 or v == self.values[i - 1])
-                for i, (a, b, v) in enumerate(zip(starts, ends, self.values))]
+        return [
+            Phase(f"piece {i + 1}", a, b, v, v, i == 0 or v == self.values[i - 1])
+            for i, (a, b, v) in enumerate(zip(starts, ends, self.values))
+        ]
 
 
 DampeningShape = Literal["linear", "exponential"]
@@ -452,8 +493,10 @@ class Dampening(Schedule):
 
     def phases(self) -> list[Phase]:
         if self.shape == "linear" and self.period > 1:
-            return [Phase("warmup (linear)", 0.0, self.period - 1.0, self._scalar(0.0), 1.0, True),
-                    Phase("constant", self.period - 1.0, _INF, 1.0, 1.0, True)]
+            return [
+                Phase("warmup (linear)", 0.0, self.period - 1.0, self._scalar(0.0), 1.0, True),
+                Phase("constant", self.period - 1.0, _INF, 1.0, 1.0, True),
+            ]
         return [self._phase(f"warmup ({self.shape})", 0.0, _INF, end_value=None)]
 
 
@@ -469,38 +512,44 @@ def dampened(schedule: Schedule, warmup_period: float, shape: DampeningShape = "
 
 
 # -- words for lrkit explain, one table per language (lrkit.explain.words) ---------------------------------------------------------
-words("en", {
-    "shift": "Read {offset} positions ahead: {inner}",
-    "sum": "The sum of {n} schedules: {parts}.",
-    "retime": "{inner} {pieces}",
-    "retime.piece": "From {a}, it goes on from its own position {o} at {r} times its speed{end}.",
-    "retime.end": ", reaching its end at {at}",
-    "ramp": "A {shape} ramp from {a} to {b} over {span}, then {b} for ever.",
-    "ramp.linear": "linear",
-    "ramp.cosine": "cosine",
-    "ramp.power": "power (u^{p})",
-    "ramp.exponential": "(1 - e^(-t/{tau}))-shaped",
-    "piecewise": "Piecewise constant: {pieces}.",
-    "piecewise.piece": "{v} from {a}",
-    "dampening": "A warmup factor on the schedule's own clock: {formula} (pytorch-warmup's {name}){reach}.",
-    "dampening.reach": ", 1 from position {at} on",
-})
-words("zh", {
-    "shift": "提前 {offset} 个位置读取：{inner}",
-    "sum": "{n} 个调度之和：{parts}。",
-    "retime": "{inner}{pieces}",
-    "retime.piece": "从 {a} 起，它从自身位置 {o} 继续，速度为原来的 {r} 倍{end}。",
-    "retime.end": "，在 {at} 到达终点",
-    "ramp": "在 {span} 内从 {a} {shape}过渡到 {b}，之后一直保持 {b}。",
-    "ramp.linear": "线性",
-    "ramp.cosine": "余弦",
-    "ramp.power": "按幂函数（u^{p}）",
-    "ramp.exponential": "按 (1 - e^(-t/{tau})) 形状",
-    "piecewise": "分段常数：{pieces}。",
-    "piecewise.piece": "从 {a} 起为 {v}",
-    "dampening": "与调度同一时钟的预热系数：{formula}（即 pytorch-warmup 的 {name}）{reach}。",
-    "dampening.reach": "，从位置 {at} 起为 1",
-})
+words(
+    "en",
+    {
+        "shift": "Read {offset} positions ahead: {inner}",
+        "sum": "The sum of {n} schedules: {parts}.",
+        "retime": "{inner} {pieces}",
+        "retime.piece": "From {a}, it goes on from its own position {o} at {r} times its speed{end}.",
+        "retime.end": ", reaching its end at {at}",
+        "ramp": "A {shape} ramp from {a} to {b} over {span}, then {b} for ever.",
+        "ramp.linear": "linear",
+        "ramp.cosine": "cosine",
+        "ramp.power": "power (u^{p})",
+        "ramp.exponential": "(1 - e^(-t/{tau}))-shaped",
+        "piecewise": "Piecewise constant: {pieces}.",
+        "piecewise.piece": "{v} from {a}",
+        "dampening": "A warmup factor on the schedule's own clock: {formula} (pytorch-warmup's {name}){reach}.",
+        "dampening.reach": ", 1 from position {at} on",
+    },
+)
+words(
+    "zh",
+    {
+        "shift": "提前 {offset} 个位置读取：{inner}",
+        "sum": "{n} 个调度之和：{parts}。",
+        "retime": "{inner}{pieces}",
+        "retime.piece": "从 {a} 起，它从自身位置 {o} 继续，速度为原来的 {r} 倍{end}。",
+        "retime.end": "，在 {at} 到达终点",
+        "ramp": "在 {span} 内从 {a} {shape}过渡到 {b}，之后一直保持 {b}。",
+        "ramp.linear": "线性",
+        "ramp.cosine": "余弦",
+        "ramp.power": "按幂函数（u^{p}）",
+        "ramp.exponential": "按 (1 - e^(-t/{tau})) 形状",
+        "piecewise": "分段常数：{pieces}。",
+        "piecewise.piece": "从 {a} 起为 {v}",
+        "dampening": "与调度同一时钟的预热系数：{formula}（即 pytorch-warmup 的 {name}）{reach}。",
+        "dampening.reach": "，从位置 {at} 起为 1",
+    },
+)
 
 
 def _clause(text: str) -> str:
@@ -527,10 +576,16 @@ def _explain_retime(s: Retime, w: Any) -> tuple[list[str], list[str]]:
     n = len(s.origins)
     L = s.length
     pieces = " ".join(
-        w.say("retime.piece", a=w.at(b), o=w.n(o), r=w.n(a / d),
-              end=w.say("retime.end", at=w.at(L)) if i == n - 1 and L < _INF else "")
+        w.say(
+            "retime.piece",
+            a=w.at(b),
+            o=w.n(o),
+            r=w.n(a / d),
+            end=w.say("retime.end", at=w.at(L)) if i == n - 1 and L < _INF else "",
+        )
         for i, (b, o, a, d) in enumerate(zip(s._starts, s.origins, s.inner_spans, s.outer_spans))
-        if not (o == b and a == d))
+        if not (o == b and a == d)
+    )
     return [w.say("retime", inner=_summary(s.schedule, w), pieces=pieces)], []
 
 
@@ -542,11 +597,14 @@ def _explain_sum(s: Sum, w: Any) -> tuple[list[str], list[str]]:
 
 @explainer("ramp")
 def _explain_ramp(s: Ramp, w: Any) -> tuple[list[str], list[str]]:
-    shape = (w.say("ramp.power", p=w.n(s.power)) if s.shape == "power" else
-             w.say("ramp.exponential", tau=w.n(s.time_constant)) if s.shape == "exponential" else
-             w.say(f"ramp.{s.shape}"))
-    return [w.say("ramp", shape=shape, a=w.n(s.start_lr), b=w.n(s.end_lr),
-                  span=w.span(s.total_steps))], []
+    shape = (
+        w.say("ramp.power", p=w.n(s.power))
+        if s.shape == "power"
+        else w.say("ramp.exponential", tau=w.n(s.time_constant))
+        if s.shape == "exponential"
+        else w.say(f"ramp.{s.shape}")
+    )
+    return [w.say("ramp", shape=shape, a=w.n(s.start_lr), b=w.n(s.end_lr), span=w.span(s.total_steps))], []
 
 
 @explainer("piecewise")
@@ -554,7 +612,6 @@ def _explain_piecewise(s: Piecewise, w: Any) -> tuple[list[str], list[str]]:
     starts = (0.0, *s.boundaries)
     pieces = w.join([w.say("piecewise.piece", v=w.n(v), a=w.at(a)) for v, a in zip(s.values, starts)])
     return [w.say("piecewise", pieces=pieces)], []
-
 
 
 @explainer("dampening")

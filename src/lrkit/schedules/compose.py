@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Literal, Sequence as SequenceT
-
+from collections.abc import Callable
+from collections.abc import Sequence as SequenceT
+from typing import Any, Literal
 
 from .. import _check
 from .. import _num as m
@@ -74,7 +75,14 @@ class Sequence(Schedule):
     """
 
     formula = '`segments[i](t - b_i)` for `b_i <= t < b_(i+1)`'
-    example = {"segments": [{"type": "constant", "lr": 0.01}, {"type": "cosine", "peak_lr": 0.1, "total_steps": 700}, {"type": "constant", "lr": 0.001}], "boundaries": [100, 800]}
+    example = {
+        "segments": [
+            {"type": "constant", "lr": 0.01},
+            {"type": "cosine", "peak_lr": 0.1, "total_steps": 700},
+            {"type": "constant", "lr": 0.001},
+        ],
+        "boundaries": [100, 800],
+    }
     segments: SequenceT[Schedule] = param("schedules", doc="the schedules, in order")
     boundaries: SequenceT[float] = param("lengths", doc="where each segment after the first starts")
     _starts: Positions = derived(doc="where each segment starts, 0 first")
@@ -84,8 +92,10 @@ class Sequence(Schedule):
     def _setup(self, segments: tuple, boundaries: tuple) -> None:
         segs, bounds = segments, boundaries
         if len(bounds) != len(segs) - 1:
-            raise ValueError(f"boundaries must hold len(segments) - 1 = {len(segs) - 1} positions, "
-                             f"got {len(bounds)}: {list(boundaries)!r}")
+            raise ValueError(
+                f"boundaries must hold len(segments) - 1 = {len(segs) - 1} positions, "
+                f"got {len(bounds)}: {list(boundaries)!r}"
+            )
         self._set(segments=segs, boundaries=bounds, _starts=Positions((0.0,) + bounds), _kernels=Kernels(segs))
 
     def _kernel(self, t: Any, xp: Any) -> Any:
@@ -120,8 +130,10 @@ class Sequence(Schedule):
                 if p.end > end - start:
                     # a phase with no end value (unbounded, or a run of cycles) is not
                     # bounded by its ends once cut either: it keeps None
-                    p = p._replace(end=end - start, end_value=_left(seg, end - start)
-                                   if end < _INF and p.end_value is not None else p.end_value)
+                    p = p._replace(
+                        end=end - start,
+                        end_value=_left(seg, end - start) if end < _INF and p.end_value is not None else p.end_value,
+                    )
                 if p.start == 0 and i > 0:
                     p = p._replace(continuous=_meets(out[-1].end_value, p.start_value))
                 out.append(p.shifted(start))
@@ -154,27 +166,52 @@ class _Warmup(Schedule, _WarmupAttributes):
     _inv_log: float = derived(doc="1 / log(warmup_steps) for the log shape, else 0")
     _rise_fn: Callable[[Any, Any], Any] = derived(doc="the bound _rise")
 
-    def _setup_warmup(self, schedule: Schedule, warmup_steps: float, shape: str, start_factor: float,
-                      power: float, tau: float | None, start_lr: float | None) -> None:
+    def _setup_warmup(
+        self,
+        schedule: Schedule,
+        warmup_steps: float,
+        shape: str,
+        start_factor: float,
+        power: float,
+        tau: float | None,
+        start_lr: float | None,
+    ) -> None:
         w, sf, p = warmup_steps, start_factor, power
         if sf > 1:
-            raise ValueError(f"start_factor must be in [0, 1] (a fraction of the value the warmup "
-                             f"reaches), got {start_factor!r}")
+            raise ValueError(
+                f"start_factor must be in [0, 1] (a fraction of the value the warmup reaches), got {start_factor!r}"
+            )
         if start_lr is not None and sf != 0:
             raise ValueError(f"give start_lr ({start_lr!r}) or start_factor ({start_factor!r}), not both")
         tau_v = tau if tau is not None else (w / 5 if w > 0 else 1.0)
         end = schedule._scalar(0.0)
         den = -m.expm1(-w / tau_v) if (w > 0 and shape == "exponential") else 1.0
         if shape == "log" and w < 2:
-            raise ValueError(f"the log warmup needs warmup_steps >= 2 (it divides by log(warmup_steps)), "
-                             f"got {warmup_steps!r}")
+            raise ValueError(
+                f"the log warmup needs warmup_steps >= 2 (it divides by log(warmup_steps)), got {warmup_steps!r}"
+            )
         if den == 0:  # warmup_steps / tau underflows: the normalisation would divide by zero
-            raise ValueError(f"tau ({tau!r}) is too long for warmup_steps ({warmup_steps!r}): "
-                             "warmup_steps / tau must be above 1e-300")
+            raise ValueError(
+                f"tau ({tau!r}) is too long for warmup_steps ({warmup_steps!r}): "
+                "warmup_steps / tau must be above 1e-300"
+            )
         start = sf * end if start_lr is None else start_lr
-        self._set(schedule=schedule, warmup_steps=w, shape=shape, start_factor=sf, power=p, tau=tau,
-                  start_lr=start_lr, _end=end, _start=start, _span=end - start, _den=den, _tau=tau_v,
-                  _inner=schedule._kernel, _inv_log=1.0 / m.log(w) if shape == "log" else 0.0)
+        self._set(
+            schedule=schedule,
+            warmup_steps=w,
+            shape=shape,
+            start_factor=sf,
+            power=p,
+            tau=tau,
+            start_lr=start_lr,
+            _end=end,
+            _start=start,
+            _span=end - start,
+            _den=den,
+            _tau=tau_v,
+            _inner=schedule._kernel,
+            _inv_log=1.0 / m.log(w) if shape == "log" else 0.0,
+        )
         self._set(_rise_fn=self._rise)
 
     def _rise(self, t: Any, xp: Any) -> Any:
@@ -256,19 +293,36 @@ class Warmup(_Warmup):
     """
 
     formula = '`s + (e - s) g(t/W)` with `g` linear, power, exponential, cosine, 1-sqrt, log or 0 (constant), `e = schedule(0)`; then `schedule(t - W)`'
-    example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 900, "min_lr": 0.001}, "warmup_steps": 100, "shape": "exponential"}
+    example = {
+        "schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 900, "min_lr": 0.001},
+        "warmup_steps": 100,
+        "shape": "exponential",
+    }
     schedule: Schedule = param("schedule", doc="what follows the warmup")
     warmup_steps: float = param("length0", doc="length of the warmup (0: none)")
     shape: WarmupShape = param("choice", default="linear", doc="how the warmup rises")
     start_factor: float = param("factor", default=0.0, doc="start at this fraction of schedule(0), in [0, 1]")
     power: float = param("positive", default=2.0, doc="the exponent of the power shape")
-    tau: float | None = param("positive", default=None, doc="time constant of the exponential shape (default: "
-                              "warmup_steps / 5)", optional=True)
-    start_lr: float | None = param("rate", default=None, doc="an absolute start value instead of start_factor",
-                                   optional=True)
+    tau: float | None = param(
+        "positive",
+        default=None,
+        doc="time constant of the exponential shape (default: warmup_steps / 5)",
+        optional=True,
+    )
+    start_lr: float | None = param(
+        "rate", default=None, doc="an absolute start value instead of start_factor", optional=True
+    )
 
-    def _setup(self, schedule: Schedule, warmup_steps: float, shape: str, start_factor: float, power: float,
-               tau: float | None, start_lr: float | None) -> None:
+    def _setup(
+        self,
+        schedule: Schedule,
+        warmup_steps: float,
+        shape: str,
+        start_factor: float,
+        power: float,
+        tau: float | None,
+        start_lr: float | None,
+    ) -> None:
         self._setup_warmup(schedule, warmup_steps, shape, start_factor, power, tau, start_lr)
 
 
@@ -285,8 +339,9 @@ class Hold(Schedule):
     example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000}, "end": 600}
     schedule: Schedule = param("schedule", doc="followed until end")
     end: float = param("length0", doc="where the value is frozen")
-    value: float | None = param("rate", default=None, doc="the value held from end (default: schedule(end))",
-                                optional=True)
+    value: float | None = param(
+        "rate", default=None, doc="the value held from end (default: schedule(end))", optional=True
+    )
     _held: float = derived(doc="the value held from end")
 
     def _setup(self, schedule: Schedule, end: float, value: float | None) -> None:
@@ -362,8 +417,9 @@ class Scale(_Map):
         f = factor
         top = schedule.max_value
         if top < _INF and not f * top < _INF:
-            raise ValueError(f"factor ({_check.show(factor)}) times the schedule's largest value ({top!r}) "
-                             "overflows float64")
+            raise ValueError(
+                f"factor ({_check.show(factor)}) times the schedule's largest value ({top!r}) overflows float64"
+            )
         self._set(schedule=schedule, factor=f)
 
     def _map(self, v: float) -> float:
@@ -387,8 +443,9 @@ class Clip(_Map):
     example = {"schedule": {"type": "cosine", "peak_lr": 0.1, "total_steps": 1000}, "min_lr": 0.01, "max_lr": 0.08}
     schedule: Schedule = param("schedule", doc="the schedule clipped")
     min_lr: float = param("rate", default=0.0, doc="values below are raised to it")
-    max_lr: float | None = param("rate", default=None, doc="values above are lowered to it (default: none)",
-                                 optional=True, unbounded=True)
+    max_lr: float | None = param(
+        "rate", default=None, doc="values above are lowered to it (default: none)", optional=True, unbounded=True
+    )
 
     def _setup(self, schedule: Schedule, min_lr: float, max_lr: float | None) -> None:
         hi = _INF if max_lr is None else max_lr
@@ -419,7 +476,10 @@ class PerStep(Schedule):
     """
 
     formula = '`schedule(t / steps_per_epoch)`'
-    example = {"schedule": {"type": "multistep", "peak_lr": 0.1, "milestones": [3, 6], "gamma": 0.1}, "steps_per_epoch": 100}
+    example = {
+        "schedule": {"type": "multistep", "peak_lr": 0.1, "milestones": [3, 6], "gamma": 0.1},
+        "steps_per_epoch": 100,
+    }
     schedule: Schedule = param("schedule", doc="a schedule in epochs")
     steps_per_epoch: float = param("length", doc="positions (steps) per epoch")
 
@@ -460,12 +520,13 @@ class FunctionSchedule(Schedule):
     def _one(self, t: float) -> float:
         r = self.fn(t)
         if isinstance(r, (str, bytes, bool)) or not hasattr(r, "__float__"):
-            raise TypeError(f"the schedule function returned {_check.show(r)} ({type(r).__name__}) at position "
-                            f"{t!r}; it must return a number")
+            raise TypeError(
+                f"the schedule function returned {_check.show(r)} ({type(r).__name__}) at position "
+                f"{t!r}; it must return a number"
+            )
         v = float(r)
         if not (0 <= v < _INF):
-            raise ValueError(f"the schedule function returned {v!r} at position {t!r}; "
-                             "values must be finite and >= 0")
+            raise ValueError(f"the schedule function returned {v!r} at position {t!r}; values must be finite and >= 0")
         return v
 
     def _kernel(self, t: Any, xp: Any) -> Any:

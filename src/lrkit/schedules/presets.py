@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .. import _check
-from .algebra import dampened
-from .compose import Warmup, WarmupShape, _Warmup
 from ..core import Schedule, register
 from ..params import param
+from .algebra import dampened
+from .compose import Warmup, WarmupShape, _Warmup
 from .decays import Cosine
 
 __all__ = ["WarmupCosine", "untuned_linear_warmup", "untuned_exponential_warmup"]
@@ -33,14 +33,23 @@ class WarmupCosine(_Warmup):
     start_factor: float = param("factor", default=0.0, doc="the warmup starts at start_factor * peak_lr")
     shape: WarmupShape = param("choice", default="linear", doc="how the warmup rises")
 
-    def _setup(self, peak_lr: float, total_steps: float, warmup_steps: float, min_lr: float,
-               start_factor: float, shape: str) -> None:
+    def _setup(
+        self, peak_lr: float, total_steps: float, warmup_steps: float, min_lr: float, start_factor: float, shape: str
+    ) -> None:
         T, W = total_steps, warmup_steps
         if not W < T:
-            raise ValueError(f"warmup_steps ({warmup_steps!r}) must be shorter than the run, "
-                             f"total_steps ({total_steps!r})")
-        self._setup_warmup(Cosine(peak_lr, T - W, min_lr), W, shape=shape, start_factor=start_factor, power=2.0,
-                           tau=None, start_lr=None)
+            raise ValueError(
+                f"warmup_steps ({warmup_steps!r}) must be shorter than the run, total_steps ({total_steps!r})"
+            )
+        self._setup_warmup(
+            Cosine(peak_lr, T - W, min_lr),
+            W,
+            shape=shape,
+            start_factor=start_factor,
+            power=2.0,
+            tau=None,
+            start_lr=None,
+        )
         self._set(peak_lr=peak_lr, total_steps=T, min_lr=min_lr)
 
 
