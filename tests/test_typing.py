@@ -32,12 +32,21 @@ def _pyright() -> str | None:
 
 
 PYRIGHT = _pyright()
-needs_pyright = pytest.mark.skipif(PYRIGHT is None, reason="pyright is not installed (pip install pyright[nodejs])")
+# pyright is a test dependency: a missing one fails the tests that need it (never a skip)
+needs_pyright = pytest.mark.usefixtures()
 
 # --- the user files ------------------------------------------------------------------
 
 SAMPLE = '''\
+import torch
+
 import lrkit
+import lrkit.jax
+import lrkit.keras
+import lrkit.paddle
+import lrkit.torch
+from lrkit.recipes.ultralytics import ultralytics_schedules
+from lrkit.replan import replan
 
 s = lrkit.Cosine(0.1, 1000)
 reveal_type(s)  # REVEAL Cosine
@@ -78,6 +87,23 @@ lrkit.Step(peak_lr=0.1, step_size=30, gamma=0.5)
 lrkit.Cyclic(0.1, 100, mode="exp_range", gamma=0.99)
 lrkit.Sequence([lrkit.Constant(0.01), s], [100])
 lrkit.Exponential(0.1, 2.0, max_lr=1.0)
+opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+reveal_type(lrkit.torch.ScheduleLR(opt, s))  # REVEAL ScheduleLR
+reveal_type(lrkit.torch.ReduceLROnPlateau(opt))  # REVEAL ReduceLROnPlateau
+reveal_type(replan(s, 500, total_steps=2000))  # REVEAL Schedule
+reveal_type(lrkit.jax.to_optax(s))  # REVEAL OptaxSchedule
+reveal_type(lrkit.keras.ScheduleLR(s))  # REVEAL ScheduleLR
+reveal_type(ultralytics_schedules(0.01, 0.01, 10, 20))  # REVEAL UltralyticsSchedules
+reveal_type(lrkit.get_lr_scheduler("cos", 0.1, 100, 10))  # REVEAL YoloxCos | YoloxStep
+reveal_type(lrkit.explain(s))  # REVEAL str
+reveal_type(s.explain("zh"))  # REVEAL str
+lrkit.torch.ScheduleLR(opt, s, totl=3)  # ERROR
+replan(s, 500, total_step=2000)  # ERROR
+lrkit.jax.to_optax(s, metod="table")  # ERROR
+lrkit.keras.ScheduleLR(s, total_step=5)  # ERROR
+ultralytics_schedules(0.01, 0.01, 10, 20, warmup_epoch=3)  # ERROR
+lrkit.torch.from_torch(torch.optim.lr_scheduler.StepLR(opt, 3), grop=0)  # ERROR
+lrkit.paddle.from_paddle(1, 2)  # ERROR
 '''
 
 
