@@ -28,7 +28,8 @@ def test_every_example_kind_explains_itself():
 
 
 def test_a_recipe_and_a_peer_scheduler():
-    torch = pytest.importorskip("torch")
+    import torch
+
     u = lrkit.recipes.ultralytics.ultralytics_schedules(0.01, 0.01, 10, 20)
     assert lrkit.explain(u, "zh") == u.explain("zh")
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)

@@ -196,8 +196,8 @@ def quiet():
 
 
 def test_steepest_is_torch_lr_finders_plot_suggestion():
-    torch = pytest.importorskip("torch")
     import matplotlib
+    import torch
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -219,7 +219,7 @@ def test_steepest_is_torch_lr_finders_plot_suggestion():
 
 
 def test_steepest_lr_is_lightnings_suggestion():
-    pytest.importorskip("torch")
+    import torch  # noqa: F401  (a test dependency: never skipped)
     from pytorch_lightning.tuner.lr_finder import _LRFinder
 
     for lrs, losses in curves(25, seed=1):
@@ -236,7 +236,7 @@ def test_steepest_lr_is_lightnings_suggestion():
 
 
 def test_steepest_lr_skips_non_finite_points_like_lightning():
-    pytest.importorskip("torch")
+    import torch  # noqa: F401  (a test dependency: never skipped)
     from pytorch_lightning.tuner.lr_finder import _LRFinder
 
     lrs, losses = curves(1, seed=2)[0]

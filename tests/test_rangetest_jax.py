@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import pytest
-
-jax = pytest.importorskip("jax")
-optax = pytest.importorskip("optax")
-pytest.importorskip("sklearn")
+import jax
 import jax.numpy as jnp  # noqa: E402
+import numpy as np
+import optax
+import pytest
+import sklearn  # noqa: F401  (a test dependency: never skipped)
 
 from lrkit.rangetest.jax import optax_step, range_test  # noqa: E402
 

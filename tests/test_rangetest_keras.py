@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
 # Keras' torch backend converts with np.array(copy=False) through torch's __array__: numpy's
 # DeprecationWarning about it, once per conversion, says nothing about lrkit
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
-pytest.importorskip("sklearn")
+import sklearn  # noqa: F401, E402  (a test dependency: never skipped)
 
 from lrkit.rangetest.keras import range_test  # noqa: E402
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import paddle
 import pytest
-
-paddle = pytest.importorskip("paddle")
-pytest.importorskip("sklearn")
+import sklearn  # noqa: F401  (a test dependency: never skipped)
 
 from lrkit.rangetest.paddle import range_test  # noqa: E402
 

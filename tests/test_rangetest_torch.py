@@ -12,9 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("sklearn")
+import sklearn  # noqa: F401  (a test dependency: never skipped)
+import torch
 
 from lrkit.rangetest import RangeTest, sweep  # noqa: E402
 from lrkit.rangetest.torch import range_test  # noqa: E402
