@@ -51,12 +51,10 @@ constructor parameters.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import numbers
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 from . import _check
@@ -120,26 +118,81 @@ UNITS: dict[str, tuple[Callable[[str, Any], Any], str]] = {
 LENGTH_UNITS = frozenset({"length", "length0", "lengths"})
 
 
-@dataclass(frozen=True)
 class Param:
     """One constructor parameter of a schedule kind.
 
     ``optional`` lets ``None`` through (meaning "not given", e.g. a default computed
-    from other parameters) without the unit's check.
+    from other parameters) without the unit's check. ``unbounded``: ``inf`` is taken,
+    meaning "no bound" (a clip's ``max_lr``).
+
+    Immutable, compared and hashed by its fields (as a frozen dataclass, without
+    importing :mod:`dataclasses` when ``lrkit`` is imported). A subclass adds fields
+    by extending ``_fields`` (and ``__slots__``) and taking them in ``__init__``.
     """
+
+    __slots__ = ("name", "unit", "default", "doc", "choices", "optional", "unbounded")
+    _fields: ClassVar[tuple[str, ...]] = __slots__
+    __match_args__ = __slots__
 
     name: str
     unit: str
-    default: Any = REQUIRED
-    doc: str = ""
-    choices: tuple[str, ...] = ()
-    optional: bool = False
-    #: ``inf`` is taken, meaning "no bound" (a clip's ``max_lr``)
-    unbounded: bool = False
+    default: Any
+    doc: str
+    choices: tuple[str, ...]
+    optional: bool
+    unbounded: bool
 
-    def __post_init__(self) -> None:
-        if self.unit not in UNITS:
-            raise ValueError(f"parameter {self.name}: unknown unit {self.unit!r} (valid: {', '.join(UNITS)})")
+    def __init__(
+        self,
+        name: str,
+        unit: str,
+        default: Any = REQUIRED,
+        doc: str = "",
+        choices: tuple[str, ...] = (),
+        optional: bool = False,
+        unbounded: bool = False,
+    ) -> None:
+        if unit not in UNITS:
+            raise ValueError(f"parameter {name}: unknown unit {unit!r} (valid: {', '.join(UNITS)})")
+        _set = object.__setattr__
+        _set(self, "name", name)
+        _set(self, "unit", unit)
+        _set(self, "default", default)
+        _set(self, "doc", doc)
+        _set(self, "choices", choices)
+        _set(self, "optional", optional)
+        _set(self, "unbounded", unbounded)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a {type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a {type(self).__name__} is immutable")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def _replace(self, **changes: Any) -> Param:
+        """A copy with ``changes`` (field name -> value), as ``dataclasses.replace``."""
+        unknown = [k for k in changes if k not in self._fields]
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: no field {unknown[0]!r} (fields: {', '.join(self._fields)})")
+        return type(self)(**{f: changes.get(f, getattr(self, f)) for f in self._fields})
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__qualname__}({fields})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._values())
 
     @property
     def required(self) -> bool:
@@ -191,7 +244,7 @@ def param(
         base = Param("", unit)
     else:
         raise TypeError(f"param: unit must be a unit name ({', '.join(UNITS)}) or a Param, got {unit!r}")
-    # one constructor call (not dataclasses.replace: every kind's fields are made at import)
+    # one constructor call (not _replace: every kind's fields are made at import)
     return Param(
         "",
         base.unit,
@@ -309,7 +362,7 @@ def collect(cls: type) -> tuple[Param, ...] | None:
             out[name] = (
                 Param(name, p.unit, p.default, p.doc, tuple(choices), p.optional, p.unbounded)
                 if type(p) is Param
-                else dataclasses.replace(p, name=name, choices=tuple(choices))
+                else p._replace(name=name, choices=tuple(choices))
             )
         elif name not in computed and not _is_classvar(annotation):
             raise TypeError(

@@ -37,7 +37,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 from ..params import REQUIRED, Param
 
@@ -60,7 +60,6 @@ RECIPES_END = "<!-- end of recipes -->"
 LIST_UNITS = frozenset({"reals", "rates", "lengths"})
 
 
-@dataclass(frozen=True)
 class Option(Param):
     """A recipe parameter: a :class:`~lrkit.params.Param` (name, unit, default, doc,
     choices) and how it reads on the command line.
@@ -70,8 +69,28 @@ class Option(Param):
     help; ``(default: ...)`` is added from ``default`` unless the doc says it in words.
     """
 
-    metavar: str | None = None
-    file: bool = False
+    __slots__ = ("metavar", "file")
+    _fields: ClassVar[tuple[str, ...]] = Param._fields + __slots__
+    __match_args__ = _fields
+
+    metavar: str | None
+    file: bool
+
+    def __init__(
+        self,
+        name: str,
+        unit: str,
+        default: Any = REQUIRED,
+        doc: str = "",
+        choices: tuple[str, ...] = (),
+        optional: bool = False,
+        unbounded: bool = False,
+        metavar: str | None = None,
+        file: bool = False,
+    ) -> None:
+        super().__init__(name, unit, default, doc, choices, optional, unbounded)
+        object.__setattr__(self, "metavar", metavar)
+        object.__setattr__(self, "file", file)
 
     @property
     def flag(self) -> str:
