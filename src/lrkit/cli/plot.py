@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
+from .. import plot as _plot
 from ..plot import save_plot, save_series
 from .common import (
     MAX_DPI,
     MAX_PIXELS,
+    CLIError,
     _base_lrs_arg,
     _check_picture,
     _evaluate,
@@ -21,6 +23,7 @@ from .common import (
     _x_unit,
     command,
 )
+from .sources import RangeTestSource
 
 
 @command(
@@ -60,6 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 @add_arguments.runner
 def run(args: argparse.Namespace, out: TextIO) -> int:
     _check_picture(args)
+    if isinstance(args.source, RangeTestSource):
+        return plot_rangetest(args, args.source, out)
     u = _series_of(args)
     if u is not None:
         curves = u.series()
@@ -106,5 +111,42 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         size=tuple(args.size),
         font_size=args.font_size,
     )
+    out.write(f"wrote {args.output}\n")
+    return 0
+
+
+def plot_rangetest(args: argparse.Namespace, source: RangeTestSource, out: TextIO) -> int:
+    """A range test's CSV: the loss against the lr (log x axis), the suggestion marked
+    (:meth:`lrkit.rangetest.RangeTestResult.plot`), into -o like a schedule's picture."""
+    if getattr(args, "base_lrs", None):
+        raise CLIError(f"--base-lrs does not apply to {source.name}: it draws a loss, not a schedule")
+    if args.x_unit != "steps":
+        raise CLIError(f"--x-unit does not apply to {source.name}: its x axis is the learning rate")
+    result = source.result()
+    size = tuple(args.size)
+    path = str(args.output)
+    with _plot._style(size, args.font_size):
+        fig = _plot.figure(size)
+        _plot._check_format(fig, path)
+        ax = fig.add_subplot()
+        result.plot(
+            ax,
+            rule=args.rule,
+            skip_start=args.skip_start,
+            skip_end=args.skip_end,
+            raw=args.raw,
+            suggest_lr=not args.no_annotate,
+        )
+        if args.log:
+            ax.set_yscale("log")
+        ended = f", stopped: {result.stop_reason}" if result.stop_reason else ""
+        title = (
+            args.title
+            if args.title is not None
+            else f"LR range test: {len(result)} of {result.num_iter} updates, "
+            f"lr {result.start_lr:.3g} to {result.end_lr:.3g} ({result.flavor}{ended})"
+        )
+        ax.set_title(_plot._wrap(title, ax), fontsize=10)
+        _plot._save(fig, path, args.dpi)
     out.write(f"wrote {args.output}\n")
     return 0

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
+import numpy as np
+
 from ..plot import spec_label
+from ..rangetest import defaults
 from ..tables import distinct_curves
 from ..textplot import can_encode_unicode, text_plot
 from .common import MAX_HEIGHT, MAX_WIDTH, _plot_width, _positions, _schedule, _series_of, _whole, command
+from .sources import RangeTestSource
 
 
 @command(
@@ -39,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 @add_arguments.runner
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    if isinstance(args.source, RangeTestSource):
+        return show_rangetest(args, args.source, out)
     if _series_of(args) is not None:
         return show_series(args, out)
     s = _schedule(args)
@@ -74,5 +80,39 @@ def show_series(args: argparse.Namespace, out: TextIO) -> int:
                     x, y, width=_plot_width(args, out), height=args.height, marks=marks, log=args.log, ascii=ascii_only
                 ),
             ]
+    out.write("\n".join(parts) + "\n")
+    return 0
+
+
+def show_rangetest(args: argparse.Namespace, source: RangeTestSource, out: TextIO) -> int:
+    """A range test's CSV: its settings, the suggested lr by ``--rule`` and a text plot of the
+    (smoothed) loss against log10(lr), the suggestion ticked on the x axis."""
+    r = source.result()
+    rule = args.rule if args.rule is not None else defaults(r.flavor)["rule"]
+    ended = f"stopped: {r.stop_reason}" if r.stop_reason else "ran to the end"
+    parts = [
+        f"{source.name}: {len(r)} of {r.num_iter} updates, lr {r.start_lr:.6g} to {r.end_lr:.6g} "
+        f"({r.step_mode}, {r.flavor}), {ended}"
+    ]
+    lr, j = r.suggestion_point(rule, args.skip_start, args.skip_end)
+    parts.append(f"suggested lr ({rule}): {lr!r} (loss {r.losses[j]:.6g} at lr {r.lrs[j]:.6g})")
+    if not args.no_plot:
+        x = np.log10(np.asarray(r.lrs, dtype=np.float64))
+        y = np.asarray(r.raw_losses if args.raw else r.losses, dtype=np.float64)
+        keep = np.isfinite(x) & np.isfinite(y)
+        ascii_only = args.ascii or not can_encode_unicode(out)
+        parts += [
+            "",
+            f"{'raw' if args.raw else 'smoothed'} loss against log10(lr); the tick marks the suggestion",
+            text_plot(
+                x[keep],
+                y[keep],
+                width=_plot_width(args, out),
+                height=args.height,
+                marks=[m for m in [float(np.log10(lr))] if x[keep].min() <= m <= x[keep].max()],
+                log=args.log,
+                ascii=ascii_only,
+            ),
+        ]
     out.write("\n".join(parts) + "\n")
     return 0

@@ -15,11 +15,13 @@ import re
 import shlex
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .._files import read_text
 from ..config import MAX_SPEC_BYTES, from_dict, load
 from ..core import Schedule, registered
+from ..rangetest import RULES, RangeTestResult
 from ..recipes.registry import LIST_UNITS, Option, Recipe, registered_recipes
 from .common import DEFAULT_SPEC, CLIError, SpecSource, _HelpFormatter, _Parser, _short, _whole, units
 
@@ -29,6 +31,8 @@ __all__ = [
     "recipe_source",
     "kind_source",
     "text_source",
+    "rangetest_source",
+    "RangeTestSource",
     "add_recipe_arguments",
     "recipe_values",
     "recipe_parser",
@@ -286,5 +290,74 @@ def kind_source(spec: str | None) -> SpecSource | None:
     return SpecSource(kind, build, add)
 
 
+# -- a range test's CSV (lrkit.rangetest.RangeTestResult.to_csv): drawn by plot and show -----------------
+#: how much of a file is read to tell a range test's CSV by its first lines
+_SNIFF_BYTES = 4096
+_RANGETEST_HEADER = "update,lr,raw_loss,loss"
+
+
+def _is_rangetest_csv(path: str) -> bool:
+    """Whether ``path`` starts as :meth:`RangeTestResult.to_csv` writes: ``# key=value``
+    settings lines (``# start_lr=`` among them), then the header ``update,lr,raw_loss,loss``."""
+    try:
+        if not os.path.isfile(path):
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    settings = False
+    for line in head.splitlines():
+        if line.startswith("# ") and "=" in line:
+            settings = settings or line.startswith("# start_lr=")
+            continue
+        return settings and line.strip() == _RANGETEST_HEADER
+    return False
+
+
+@dataclass
+class RangeTestSource(SpecSource):
+    """A range test's CSV: not a schedule (``build`` says so); ``lrkit plot`` and
+    ``lrkit show`` read it with :meth:`result`."""
+
+    path: str = ""
+
+    def result(self) -> RangeTestResult:
+        """The recorded test (:meth:`RangeTestResult.from_csv`)."""
+        return RangeTestResult.from_csv(self.path)
+
+
+def _add_rangetest_arguments(p: Any) -> None:
+    p.add_argument(
+        "--rule",
+        choices=list(RULES),
+        default=None,
+        help="the suggestion rule (lrkit.rangetest.suggest; default: the flavor's, steepest for "
+        "torch-lr-finder, steepest-lr for Lightning)",
+    )
+    p.add_argument("--skip-start", type=_whole("skip-start", 0), default=None, help="leave out the first N points")
+    p.add_argument("--skip-end", type=_whole("skip-end", 0), default=None, help="leave out the last N points")
+    p.add_argument("--raw", action="store_true", help="draw the raw (unsmoothed) loss too")
+
+
+def rangetest_source(spec: str | None) -> SpecSource | None:
+    """A CSV written by :meth:`lrkit.rangetest.RangeTestResult.to_csv`, told by its first lines."""
+    if spec is None or not _is_rangetest_csv(spec):
+        return None
+
+    def build(args: argparse.Namespace) -> Schedule:
+        raise CLIError(
+            f"{spec!r} is a range test's CSV (lrkit.rangetest), not a schedule: "
+            f"'lrkit plot {spec}' draws it and 'lrkit show {spec}' prints its suggestion"
+        )
+
+    return RangeTestSource(f"range test {spec}", build, _add_rangetest_arguments, path=spec)
+
+
 #: Functions ``SPEC text (or None) -> SpecSource or None``, tried in order; the last accepts anything.
-SPEC_SOURCES: list[Callable[[str | None], SpecSource | None]] = [recipe_source, kind_source, text_source]
+SPEC_SOURCES: list[Callable[[str | None], SpecSource | None]] = [
+    rangetest_source,
+    recipe_source,
+    kind_source,
+    text_source,
+]
