@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import pathlib
+import subprocess
+import sys
 
 # Keras picks its backend when first imported: the in-process tests use torch (the jax and
 # tensorflow backends run in their own processes, see test_keras.py)
@@ -107,3 +111,25 @@ EXAMPLES = examples()
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "example" in metafunc.fixturenames:
         metafunc.parametrize("example", [s for _, s in EXAMPLES], ids=[i for i, _ in EXAMPLES])
+
+
+def run_keras_jax(script: pathlib.Path, out: pathlib.Path, floatx: str) -> dict:
+    """Run ``script out`` in a fresh process with Keras on the jax backend in ``floatx`` (and JAX's
+    x64 for float64), and read the JSON it wrote: a device test's Keras half, isolated from the
+    backend this process imported."""
+    env = dict(
+        os.environ,
+        KERAS_BACKEND="jax",
+        KERAS_FLOATX=floatx,
+        JAX_ENABLE_X64="1" if floatx == "float64" else "0",
+    )
+    r = subprocess.run(
+        [sys.executable, str(script), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        cwd=str(script.parent),
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(out.read_text())

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import subprocess
 import sys
 
 import numpy as np
@@ -238,23 +237,10 @@ def worker(out: str) -> None:
 
 @pytest.fixture(scope="module", params=["float32", "float64"])
 def keras_jax(request, tmp_path_factory):
+    from conftest import run_keras_jax  # here, not at the top: this file also runs as the Keras script
+
     out = tmp_path_factory.mktemp("keras") / f"{request.param}.json"
-    env = dict(
-        os.environ,
-        KERAS_BACKEND="jax",
-        KERAS_FLOATX=request.param,
-        JAX_ENABLE_X64="1" if request.param == "float64" else "0",
-    )
-    r = subprocess.run(
-        [sys.executable, str(HERE), str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        cwd=str(HERE.parent),
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    return request.param, json.loads(out.read_text())
+    return request.param, run_keras_jax(HERE, out, request.param)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
