@@ -175,10 +175,35 @@ def test_list_names_every_kind_with_its_summary():
     assert "(peak_lr, total_steps, min_lr=0, k=1, exponent=1, cycles=0.5, after=\"hold\")" in out  # cosine's parameters
 
 
+def test_list_says_each_line_once_and_every_formula():
+    """No kind's entry repeats a line (a summary that is its formula: clip, constant, per_step),
+    and every formula is said, in the summary or on a line of its own."""
+    code, out, _ = run("list")
+    assert code == 0
+    lines = [line.strip() for line in out.split("\n\nrecipes")[0].splitlines()]
+    assert all(a != b for a, b in zip(lines, lines[1:]))
+    flat = "".join(out.replace("`", "").split())
+    for cls in lrkit.registered().values():
+        assert "".join(cls.formula.replace("`", "").split()).rstrip(".") in flat, cls.__name__
+    clip = out.split("\nclip")[1].split("\nconstant")[0]
+    assert clip.count("min(max(schedule(t), min_lr), max_lr)") == 1
+
+
 def test_list_one_kind():
     code, out, _ = run("list", "cosine")
     assert code == 0 and out.startswith("cosine: (peak_lr, total_steps")
     assert "min_lr" in out and "cos" in out
+
+
+def test_help_lists_only_recipes_under_recipes_by_name():
+    """Under "recipes by name" each line is a recipe (name: summary); the example commands
+    have a heading of their own."""
+    code, out, _ = run("--help")
+    assert code == 0
+    block = out.split("recipes by name")[1].split("\n\n")[0].splitlines()[1:]
+    names = {r.replace("_", "-") for r in lrkit.recipes.registered_recipes()}
+    assert block and all(line.strip().split(":")[0] in names for line in block), block
+    assert "recipe examples:\n  lrkit plot yolox-cos" in out
 
 
 def test_help_names_every_kind_and_the_default():
@@ -202,7 +227,12 @@ def test_version():
 BAD = [
     ([], "COMMAND"),
     (["bogus"], "invalid choice"),
-    (["show", "nope"], "neither a spec file"),
+    (["show", "nope"], "not a built-in kind, a recipe, a spec file"),
+    (["show", "cosin"], "did you mean 'cosine'?"),
+    (["show", "cosin", "--peak-lr", "0.1"], "did you mean 'cosine'?"),  # its flags are not the first complaint
+    (["plot", "warmup_cosin", "--peak-lr", "0.1", "--total-steps", "9"], "did you mean 'warmup-cosine'?"),
+    (["explain", "yolox_co", "--total-epochs", "3"], "did you mean 'yolox-cos'?"),
+    (["show", "cosine", "--peak-lr", "0.1", "--total-steps", "9", "--bogus", "1"], "unrecognized arguments: --bogus"),
     (["show", "cosine"], "required: --peak-lr"),
     (["show", "missing.json"], "no such spec file"),
     (["show", "{bad"], "invalid"),  # JSON, or flow-style YAML

@@ -78,7 +78,7 @@ from .common import (
     add_spec_arguments,
     command,
 )
-from .sources import RECIPES, kind_source, recipe_source, text_source
+from .sources import RECIPES, kind_source, recipe_source, text_source, unknown_name
 from .sources import SPEC_SOURCES as _DEFAULT_SOURCES
 
 __all__ = [
@@ -142,6 +142,8 @@ def _epilog() -> str:
             "",
             "recipes by name, with the originals' parameter names (lrkit plot NAME --help):",
             *[f"  {r.name}: {r.summary}" for r in registered_recipes().values()],
+            "",
+            "recipe examples:",
             "  lrkit plot yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300",
             "  lrkit plot cawb --epochs 45 --steps 15 30 --step-scale 0.7 --batchs 50 --warmup-epoch 5 --x-unit epochs",
             "  lrkit explain yolox-cos --lr 0.01 --min-lr 1e-4 --total-iters 300 --lang zh",
@@ -213,6 +215,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     except CLIError:
         pass  # the strict pass reports it properly
     args, extra = build_parser(source=source, command_name=name).parse_known_args(argv)
+    unknown = unknown_name(args.spec) if extra and COMMANDS[args.command].takes_spec else None
+    if unknown:
+        raise CLIError(unknown)  # the flags of a misspelt kind: say the name first
     if extra:
         raise CLIError(f"unrecognized arguments: {' '.join(extra)} (see 'lrkit {args.command} --help')")
     if COMMANDS[args.command].takes_spec:

@@ -52,16 +52,26 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     width = max(len(k) for k in kinds)
     for k, cls in kinds.items():
-        out.write(
-            f"{k.ljust(width)}  {_signature(cls)}\n{' ' * (width + 2)}{summary(cls)}\n"
-            f"{' ' * (width + 2)}{_plain(cls.formula).replace('`', '')}\n"
-        )
+        said, formula = summary(cls), _plain(cls.formula).replace("`", "")
+        out.write(f"{k.ljust(width)}  {_signature(cls)}\n{' ' * (width + 2)}{said}\n")
+        if not _says(said, formula):
+            out.write(f"{' ' * (width + 2)}{formula}\n")
     if recipes:
         out.write("\nrecipes, with the originals' parameter names (lrkit list NAME: the options):\n")
         width = max(len(r) for r in recipes)
         for name, r in recipes.items():
             out.write(f"  {name.ljust(width)}  {r.summary}\n")
     return 0
+
+
+def _says(summary_line: str, formula: str) -> bool:
+    """Whether the summary already holds the formula (``clip``: the same text twice), spaces,
+    backticks and the final period aside."""
+
+    def bare(text: str) -> str:
+        return "".join(text.replace("`", "").split()).rstrip(".")
+
+    return bare(formula) in bare(summary_line)
 
 
 def _doc(cls: type) -> str:

@@ -9,6 +9,7 @@ None to let the next one try; :data:`SPEC_SOURCES` is their order.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -43,12 +44,8 @@ def _load_text(spec: str, units: dict[str, Any]) -> Schedule:
     text = spec.strip()
     if not text:
         raise CLIError("SPEC is empty: give a .json/.yaml file or inline JSON/YAML")
-    if not os.path.exists(text) and re.fullmatch(r"[\w.\-]+", text) and not text.endswith((".json", ".yaml", ".yml")):
-        # a bare word: say what a spec looks like instead of a confusing YAML error
-        raise CLIError(
-            f"{text!r} is neither a spec file nor inline JSON/YAML "
-            f"(e.g. '{{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": 100}}')"
-        )
+    if _bare_word(text):
+        raise CLIError(_unknown_word(text))
     try:
         try:
             return load(spec, **units)
@@ -79,6 +76,35 @@ def _yaml_mapping(text: str) -> Any:
     except yaml.YAMLError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _bare_word(text: str) -> bool:
+    """Whether SPEC is a bare word (a name, not a file, not inline JSON/YAML)."""
+    return (
+        not os.path.exists(text)
+        and re.fullmatch(r"[\w.\-]+", text) is not None
+        and not text.endswith((".json", ".yaml", ".yml"))
+    )
+
+
+def _unknown_word(text: str) -> str:
+    """What to say of a bare word that names no kind, recipe or file: the closest name, if any
+    (``cosin`` -> ``cosine``), and what a spec looks like."""
+    names = sorted({k.replace("_", "-") for k in registered()} | set(registered_recipes()))
+    close = difflib.get_close_matches(text.replace("_", "-").lower(), names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else " (lrkit list: the kinds and recipes by name)"
+    return (
+        f"{text!r} is not a built-in kind, a recipe, a spec file or inline JSON/YAML{hint} "
+        f"(inline, e.g. '{{\"type\": \"cosine\", \"peak_lr\": 0.1, \"total_steps\": 100}}')"
+    )
+
+
+def unknown_name(spec: str | None) -> str | None:
+    """The error for a SPEC that is a bare word naming no kind, recipe or file (with the
+    closest name), or None."""
+    if not spec or not _bare_word(spec.strip()) or recipe_source(spec) is not None or kind_source(spec) is not None:
+        return None
+    return _unknown_word(spec.strip())
 
 
 def text_source(spec: str | None) -> SpecSource:
