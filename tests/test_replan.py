@@ -218,3 +218,85 @@ def test_jax_a_re_planned_schedule_continues_from_optax_s_count():
             upd, state = tx.update(grads, state, params)
             seen.append(float(-upd["w"][0]))
     assert seen == [S(k) for k in range(40)] + [new(k) for k in range(40, 100)]
+
+
+# -- a new length during the warmup ------------------------------------------------------------
+@pytest.mark.parametrize("at", [0, 3, 9.5])
+@pytest.mark.parametrize("new_total", [30, 100, 400])
+def test_keep_warmup_keeps_the_warmup_as_planned_and_re_times_what_follows(at, new_total):
+    kept = replan(S, at, total_steps=new_total, keep_warmup=True)
+    stretched = replan(S, at, total_steps=new_total)
+    w = 10  # S's warmup ends at 10
+    t = np.arange(0, w + 1, dtype=float)
+    assert kept(t).tolist() == S(t).tolist()  # the warmup as planned, bit for bit
+    u = np.linspace(w, new_total, 41)
+    np.testing.assert_allclose(kept(u), S(w + (u - w) * (100 - w) / (new_total - w)), rtol=1e-12)
+    assert kept(new_total) == pytest.approx(S(100), rel=1e-12)
+    # without keep_warmup the rest of the warmup is re-timed too (it ends elsewhere than 10)
+    ends = [p.end for p in stretched.phases() if p.name.startswith("warmup")]
+    assert ends[-1] == pytest.approx(at + (w - at) * (new_total - at) / (100 - at))
+    assert lk.from_dict(kept.to_dict()) == kept
+
+
+def test_keep_warmup_after_the_warmup_changes_nothing_and_bad_uses_are_refused():
+    assert replan(S, 40, total_steps=160, keep_warmup=True) == replan(S, 40, total_steps=160)
+    with pytest.raises(ValueError, match="after the end of the warmup"):
+        replan(S, 3, total_steps=8, keep_warmup=True)
+    with pytest.raises(ValueError, match="keep_warmup is for a re-plan with total_steps"):
+        replan(S, 3, cooldown=8, keep_warmup=True)
+    with pytest.raises(TypeError, match="keep_warmup must be True or False"):
+        replan(S, 3, total_steps=80, keep_warmup="yes")
+    assert lk.replan.warmup_end(lk.Cosine(1.0, 50)) == 0
+
+
+@pytest.mark.parametrize("framework", ["torch", "paddle"])
+def test_a_binding_keeps_the_warmup_and_resumes_the_re_plan(framework):
+    if framework == "torch":
+        from lrkit.torch import ScheduleLR as Binding
+
+        def make():
+            opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+            return opt, Binding(opt, S)
+
+        def lr(opt):
+            return opt.param_groups[0]["lr"]
+
+        def update(opt, sched):
+            opt.step()
+            sched.step()
+    else:
+        import paddle
+
+        from lrkit.paddle import ScheduleLR as Binding
+
+        def make():
+            sched = Binding(S)
+            return paddle.optimizer.SGD(
+                learning_rate=sched, parameters=[paddle.create_parameter([1], "float32")]
+            ), sched
+
+        def lr(opt):
+            return opt.get_lr()
+
+        def update(opt, sched):
+            sched.step()
+
+    opt, sched = make()
+    for _ in range(4):
+        update(opt, sched)
+    sched.replan(total_steps=200, keep_warmup=True)
+    state = sched.state_dict()
+    got = []
+    for _ in range(30):
+        update(opt, sched)
+        got.append(lr(opt))
+    plan = replan(S, 4, total_steps=200, keep_warmup=True)
+    assert got == pytest.approx([plan(t) for t in range(5, 35)], rel=1e-15)
+    assert got[4] == S(9)  # position 9: still the planned warmup
+    opt, sched = make()
+    sched.load_state_dict(state)
+    again = []
+    for _ in range(30):
+        update(opt, sched)
+        again.append(lr(opt))
+    assert again == got

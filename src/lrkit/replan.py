@@ -27,7 +27,7 @@ from .ops import SCALAR
 from .schedules.algebra import Ramp, Retime
 from .schedules.compose import PerStep, Scale, Sequence
 
-__all__ = ["replan", "rescale", "batch_scaled", "rebind"]
+__all__ = ["replan", "rescale", "batch_scaled", "rebind", "warmup_end"]
 
 
 def replan(
@@ -40,13 +40,19 @@ def replan(
     shape: str = "linear",
     tail: Schedule | None = None,
     jump: bool = False,
+    keep_warmup: bool = False,
 ) -> Schedule:
     """``schedule`` up to position ``at``, then a new plan from there. Give exactly one of:
 
     * ``total_steps``: the run now ends at ``total_steps`` (longer or shorter): the rest
       of the schedule, from ``at`` to where it turns constant (``L``), is re-timed to
       fit between ``at`` and ``total_steps``:
-      ``f(t) = schedule(at + (t - at) * (L - at) / (total_steps - at))``, continuous at ``at``;
+      ``f(t) = schedule(at + (t - at) * (L - at) / (total_steps - at))``, continuous at ``at``.
+      A re-plan **during the warmup** re-times the rest of the warmup too (it gets longer or
+      shorter in proportion). With ``keep_warmup=True`` the warmup runs as planned and only
+      what follows it is re-timed: the formula above with ``at`` replaced by
+      ``W = max(at, warmup end)``, the end of the schedule's leading phases named "warmup"
+      (as ``describe()`` lists them; ``W = at`` without a warmup);
     * ``cooldown``: a ramp of ``cooldown`` positions from the current value
       ``schedule(at)`` to ``min_lr`` (``shape`` "linear" or "cosine"), then ``min_lr``
       (the "start the cooldown now" of warmup-stable-decay runs);
@@ -54,6 +60,13 @@ def replan(
       value ``schedule(at)`` unless ``jump=True``.
 
     Values before ``at`` never change.
+
+    >>> import lrkit
+    >>> s = lrkit.WarmupCosine(peak_lr=0.1, total_steps=10_000, warmup_steps=500)
+    >>> stretched = replan(s, at=200, total_steps=15_000)   # the warmup's rest stretched too
+    >>> kept = replan(s, at=200, total_steps=15_000, keep_warmup=True)
+    >>> stretched(500) < s(500), kept(500) == s(500), kept(15_000) == s(10_000)
+    (True, True, True)
     """
     s = check_schedule("schedule", schedule)
     k = _check.length("at", at, allow_zero=True)
@@ -75,7 +88,25 @@ def replan(
         T = _check.length("total_steps", total_steps)
         if not T > k:
             raise ValueError(f"total_steps ({total_steps!r}) must be after at ({k:g})")
+        if not isinstance(keep_warmup, bool):
+            raise TypeError(f"keep_warmup must be True or False, got {_check.show(keep_warmup)}")
+        if keep_warmup:
+            w = warmup_end(s)
+            if w > k:
+                if not w < L:
+                    raise ValueError(
+                        f"keep_warmup=True: the warmup ends at {w:g}, where the schedule turns constant "
+                        "(nothing after it to re-time)"
+                    )
+                if not T > w:
+                    raise ValueError(
+                        f"total_steps ({total_steps!r}) must be after the end of the warmup ({w:g}) "
+                        "with keep_warmup=True"
+                    )
+                return _retimed(s, w, T)
         return _retimed(s, k, T)
+    if keep_warmup is not False:
+        raise ValueError("keep_warmup is for a re-plan with total_steps (a cooldown or a tail starts at 'at')")
     if cooldown is not None:
         D = _check.length("cooldown", cooldown)
         # the ramp's shape as its declared type: "linear" or "cosine" (anything else is a ValueError)
@@ -92,6 +123,22 @@ def replan(
                 "pass jump=True to jump there, or start the tail at the current value"
             )
     return _followed(s, k, new)
+
+
+def warmup_end(schedule: Schedule) -> float:
+    """Where the schedule's warmup ends: the end of its leading phases named "warmup" (as
+    ``describe()`` lists them), 0 without one.
+
+    >>> import lrkit
+    >>> warmup_end(lrkit.WarmupCosine(peak_lr=0.1, total_steps=1000, warmup_steps=50))
+    50.0
+    """
+    end = 0.0
+    for phase in check_schedule("schedule", schedule).phases():
+        if not phase.name.startswith("warmup"):
+            break
+        end = phase.end
+    return end
 
 
 def _value(s: Schedule, t: float) -> float:
@@ -335,7 +382,7 @@ def apply_ops(schedule: Schedule, ops: list[dict[str, Any]]) -> Schedule:
 
 def check_ops(ops: Any) -> list[dict[str, Any]]:
     """A state's recorded re-plans, checked: a list of dicts with the keys :func:`replan` takes."""
-    keys = {"at", "total_steps", "cooldown", "min_lr", "shape", "tail", "jump"}
+    keys = {"at", "total_steps", "cooldown", "min_lr", "shape", "tail", "jump", "keep_warmup"}
     if not isinstance(ops, list) or not all(isinstance(o, dict) and set(o) <= keys and "at" in o for o in ops):
         raise ValueError(
             f"the state's 'replans' must be a list of re-plans (dicts with 'at' and one of "
