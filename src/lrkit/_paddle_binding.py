@@ -287,10 +287,12 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         shape: str | None = None,
         tail: Schedule | None = None,
         jump: bool | None = None,
+        keep_warmup: bool | None = None,
     ) -> None:
         """Change the rest of the run from position ``at`` (default: now), as
         :meth:`lrkit.torch.ScheduleLR.replan` does: a new length, a cooldown from the current
-        value, or a new tail (:func:`lrkit.replan.replan` on every schedule). Recorded in
+        value, or a new tail (:func:`lrkit.replan.replan` on every schedule; ``keep_warmup``
+        as there). Recorded in
         :meth:`state_dict`; to re-plan from an older checkpoint, load it first."""
         new, record = prepared(
             max(self._t, 0.0),
@@ -302,6 +304,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
             shape=shape,
             tail=tail,
             jump=jump,
+            keep_warmup=keep_warmup,
         )
         with self._lock:
             # checked whole (the values at the current position too), then applied whole

@@ -462,12 +462,14 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         shape: str | None = None,
         tail: Schedule | None = None,
         jump: bool | None = None,
+        keep_warmup: bool | None = None,
     ) -> None:
         """Change the rest of the run from position ``at`` (default: now): a new length
         (``total_steps``), a cooldown from the current value (``cooldown`` positions to
         ``min_lr``), or a new ``tail`` — see :func:`lrkit.replan.replan`, applied to every
         group's schedule. Values before ``at`` stay; the lr is continuous at ``at`` unless
-        ``jump=True``.
+        ``jump=True``. A new length during the warmup re-times the rest of the warmup too,
+        unless ``keep_warmup=True`` (the warmup as planned, what follows it re-timed).
 
         The re-plan is recorded in :meth:`state_dict`: a scheduler built with the original
         plan and loaded with that state follows the re-planned curve exactly. To re-plan a
@@ -483,6 +485,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
             shape=shape,
             tail=tail,
             jump=jump,
+            keep_warmup=keep_warmup,
         )
         with self._lock:
             # checked whole (the values at the current position too), then applied whole
