@@ -33,7 +33,9 @@ from collections.abc import Sequence as SequenceT
 from typing import Any
 
 from ._check import show
+from ._format import number
 from .core import Schedule
+from .explain import words
 from .plateau import MMENGINE_INF, Plateau
 from .replan import _followed, apply_ops
 from .schedules.algebra import Shift
@@ -244,26 +246,87 @@ def realised(schedules: tuple[Schedule, ...], bases: SequenceT[float], n: int) -
     return [s if b == 1.0 else Scale(s, b) for s, b in zip(scheds, bases)]
 
 
-def torch_state_for_paddle(sched: Any, state: dict[str, Any]) -> dict[str, Any]:
-    """A state saved by :class:`lrkit.torch.ScheduleLR` (one param group, driving ``lr``) as the
-    state of a Paddle :class:`lrkit.paddle.ScheduleLR` of the same plan (global mode): the same
-    position, re-plans and plateau reductions, so the Paddle run goes on with the same lrs.
-    The plan and base lr are checked as for a Paddle state (``learning_rate`` = torch's base lr,
-    or 1.0 for ``absolute=True``)."""
-    groups, key = state.get("groups"), state.get("key", "lr")
-    if groups != 1 or key != "lr" or sched._per_group:
+def _paddle_bases(state: Any) -> list[float]:
+    """The values a Paddle ``ScheduleLR`` state's plan multiplies: ``[learning_rate]`` (the global
+    lr), or ``learning_rate * m_g`` per group in per-group mode (``m_g`` the group multipliers)."""
+    base = state.get("base_lr")
+    if isinstance(base, bool) or not isinstance(base, (int, float)) or not math.isfinite(base):
+        raise ValueError(f"the Paddle state's base_lr must be a finite number, got {show(base)}")
+    if not state.get("per_group"):
+        return [float(base)]
+    mults = state.get("multipliers")
+    if not isinstance(mults, list) or not mults or not all(isinstance(m, (int, float)) for m in mults):
         raise ValueError(
-            "a torch ScheduleLR state loads into a Paddle ScheduleLR only from one param group driving 'lr' into "
-            f"the global lr (this state: groups={groups!r}, key={key!r}; this scheduler per-group: {sched._per_group})"
+            f"the Paddle state's multipliers must be a list of numbers (per-group mode), got {show(mults)}"
         )
+    return [float(base) * float(m) for m in mults]
+
+
+def _torch_bases(state: Any) -> list[float]:
+    """The values a torch ``ScheduleLR`` state's plan multiplies: 1.0 per group for
+    ``absolute=True``, else each group's base value (its initial lr)."""
     bases = state.get("base_values")
-    if not isinstance(bases, list) or len(bases) != 1:
-        raise ValueError(f"the torch state's base_values must hold one value, got {show(bases)}")
+    if not isinstance(bases, list) or not bases or not all(isinstance(b, (int, float)) for b in bases):
+        raise ValueError(f"the torch state's base_values must be a list of numbers, got {show(bases)}")
+    if state.get("groups", len(bases)) != len(bases):
+        raise ValueError(f"the torch state has groups={state.get('groups')!r} but {len(bases)} base_values")
+    return [1.0] * len(bases) if state.get("absolute") else [float(b) for b in bases]
+
+
+def _same_bases(mine: list[float], theirs: list[float], who: str, hint: str) -> None:
+    if mine != theirs:
+        raise ValueError(
+            f"{who}: the plan multiplies {theirs} in the saved run but {mine} here (per group); "
+            f"the lrs would differ. {hint}"
+        )
+
+
+def _schedules_for(saved: Any, n_mine: int, who: str) -> Any:
+    """The saved plan's fingerprints as a scheduler of ``n_mine`` schedules lists them: one shared
+    schedule repeated (or the same one per group said once), else as saved."""
+    if not isinstance(saved, list) or not saved:
+        raise ValueError(f"{who}: the state's schedules must be a non-empty list, got {show(saved)}")
+    if n_mine > 1 and len(saved) == 1:
+        return saved * n_mine
+    if n_mine == 1 and len(saved) > 1 and all(s == saved[0] for s in saved):
+        return saved[:1]
+    return saved
+
+
+def torch_state_for_paddle(sched: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """A state saved by :class:`lrkit.torch.ScheduleLR` (driving ``lr``) as the state of a Paddle
+    :class:`lrkit.paddle.ScheduleLR` ``sched`` of the same plan: the same position, re-plans and
+    plateau reductions, so the Paddle run goes on with the same lrs.
+
+    One torch param group loads into the global lr (Paddle's global mode); ``G`` groups load into
+    a per-group Paddle scheduler of ``G`` groups (a list of ``G`` schedules; a torch scheduler with
+    one schedule for all groups is the same schedule ``G`` times). The values the plan multiplies
+    must be equal per group: torch's base value ``b_g`` (1.0 for ``absolute=True``) against
+    Paddle's ``learning_rate * m_g`` (``m_g`` the group's ``learning_rate`` multiplier)."""
+    who = "a torch ScheduleLR state loading into a Paddle ScheduleLR"
+    groups, key = state.get("groups"), state.get("key", "lr")
+    if key != "lr":
+        raise ValueError(f"{who}: the torch scheduler drove {key!r}, not 'lr'")
+    theirs = _torch_bases(state)
+    if sched._per_group:
+        mine = [sched._base * m for m in (sched._multipliers or [])]
+        hint = "Give the Paddle scheduler learning_rate=1.0 and group multipliers equal to torch's lrs."
+    else:
+        if groups != 1:
+            raise ValueError(
+                f"{who}: {groups!r} torch param groups load only into a per-group Paddle scheduler "
+                "(a list of schedules, one per group, and parameters=the param groups); this one drives the global lr"
+            )
+        mine = [sched._base]
+        hint = "Give the Paddle scheduler learning_rate= torch's lr (1.0 for absolute=True)."
+    if len(mine) != len(theirs):
+        raise ValueError(f"{who}: the torch state has {len(theirs)} param groups, this scheduler {len(mine)}")
+    _same_bases(mine, theirs, who, hint)
     out: dict[str, Any] = {
         "class": "lrkit.paddle.ScheduleLR",
-        "per_group": False,
-        "schedules": state.get("schedules"),
-        "base_lr": 1.0 if state.get("absolute") else bases[0],
+        "per_group": sched._per_group,
+        "schedules": _schedules_for(state.get("schedules"), len(sched._plan), who),
+        "base_lr": sched._base,
         "multipliers": sched._identity()["multipliers"],
         "last_epoch": state["last_epoch"],
         "steps_per_epoch": state.get("steps_per_epoch"),
@@ -274,78 +337,288 @@ def torch_state_for_paddle(sched: Any, state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# -- the run in words ---------------------------------------------------------------------------
-def _register_words() -> None:
-    from .explain import TEXTS, words
-
-    if "plateau_run.cut" in TEXTS["en"]:
-        return
-    words(
-        "en",
-        {
-            "plateau_run.head": "Reductions on plateau ({x0}):",
-            "plateau_run.cut": "  reduced x{x0} at step {x1}: no improvement of {x2} for {x3} evaluations "
-            "(evaluation {x4}, value {x5}){x6}",
-            "plateau_run.floor": "; held at the floor: group {x0}",
-            "plateau_run.none": "No reduction on plateau so far ({x0} evaluations of {x1}).",
-            "plateau_run.metric": "the metric",
-            "plateau_run.group": "Group {x0}:",
-        },
+def paddle_state_for_torch(sched: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """A state saved by :class:`lrkit.paddle.ScheduleLR` as the state of a torch
+    :class:`lrkit.torch.ScheduleLR` ``sched`` (driving ``lr``) of the same plan: the converse of
+    :func:`torch_state_for_paddle`. The global lr loads into one param group; a per-group Paddle
+    scheduler of ``G`` groups into ``G`` param groups, each plan multiplying the same value
+    (Paddle's ``learning_rate * m_g`` against torch's base value, 1.0 for ``absolute=True``)."""
+    who = "a Paddle ScheduleLR state loading into a torch ScheduleLR"
+    if sched._key != "lr":
+        raise ValueError(f"{who}: this scheduler drives {sched._key!r}; a Paddle state is an lr's")
+    theirs = _paddle_bases(state)
+    mine = list(sched._bases)
+    if len(mine) != len(theirs):
+        raise ValueError(
+            f"{who}: the Paddle state drives {len(theirs)} lr(s) "
+            f"({'one per group' if state.get('per_group') else 'the global lr'}), this optimizer has "
+            f"{len(mine)} param groups"
+        )
+    _same_bases(
+        mine,
+        theirs,
+        who,
+        "Give torch's param groups lr = Paddle's learning_rate * multiplier (or absolute=True with "
+        "learning_rate=1.0 and no multipliers).",
     )
-    words(
-        "zh",
-        {
-            "plateau_run.head": "平台期降低学习率（{x0}）：",
-            "plateau_run.cut": "  第 {x1} 步降为 x{x0}：{x2} 连续 {x3} 次评估没有改进（第 {x4} 次评估，值 {x5}）{x6}",
-            "plateau_run.floor": "；已在下限的组：{x0}",
-            "plateau_run.none": "到目前为止没有因平台期降低学习率（{x1} 共评估 {x0} 次）。",
-            "plateau_run.metric": "指标",
-            "plateau_run.group": "第 {x0} 组：",
-        },
-    )
+    out: dict[str, Any] = {
+        "class": "lrkit.torch.ScheduleLR",
+        "groups": len(mine),
+        "per_group": sched._per_group,
+        "schedules": _schedules_for(state.get("schedules"), len(sched._plan), who),
+        "base_values": list(sched.base_values),
+        "last_epoch": state["last_epoch"],
+        "key": "lr",
+        "absolute": sched._absolute,
+        "steps_per_epoch": state.get("steps_per_epoch"),
+        "replans": state.get("replans", []),
+    }
+    if "plateau" in state:
+        out["plateau"] = state["plateau"]
+    return out
 
 
-def explain_run(pp: PlanPlateau, realised_schedules: list[Schedule], lang: str = "en") -> str:
+# -- the run in words: the templates are registered once, as every kind's are (lrkit.explain.words) -------
+words(
+    "en",
+    {
+        "plateau_run.head": "Reductions on plateau ({x0}):",
+        "plateau_run.cut": "  reduced x{x0} at step {x1}: {x2} (evaluation {x3}, value {x4}){x5}",
+        "plateau_run.reason": "no improvement of {x0} for {x1} evaluations",
+        "plateau_run.label": "x{x0} @ {x1}",
+        "plateau_run.floor": "; held at the floor: group {x0}",
+        "plateau_run.none": "No reduction on plateau so far ({x0} evaluations of {x1}).",
+        "plateau_run.metric": "the metric",
+        "plateau_run.group": "Group {x0}:",
+        "plateau_run.state": "A {x0} run saved at step {x1}, {x2} param group(s).",
+    },
+)
+words(
+    "zh",
+    {
+        "plateau_run.head": "平台期降低学习率（{x0}）：",
+        "plateau_run.cut": "  第 {x1} 步降为 x{x0}：{x2}（第 {x3} 次评估，值 {x4}）{x5}",
+        "plateau_run.reason": "{x0} 连续 {x1} 次评估没有改进",
+        "plateau_run.label": "x{x0} @ {x1}",
+        "plateau_run.floor": "；已在下限的组：{x0}",
+        "plateau_run.none": "到目前为止没有因平台期降低学习率（{x1} 共评估 {x0} 次）。",
+        "plateau_run.metric": "指标",
+        "plateau_run.group": "第 {x0} 组：",
+        "plateau_run.state": "{x0} 训练保存于第 {x1} 步，{x2} 个参数组。",
+    },
+)
+
+
+def _say(lang: str, key: str, **values: Any) -> str:
+    from .explain import LANGS, TEXTS
+
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {', '.join(map(repr, LANGS))}, got {lang!r}")
+    return TEXTS[lang][key].format(**values)
+
+
+def _step(at: float) -> str:
+    """A position as a label shows it: whole numbers with thousands separators (``12,000``)."""
+    return f"{int(at):,}" if float(at).is_integer() else number(at)
+
+
+def _monitor(p: Plateau, lang: str) -> str:
+    return p.to_dict().get("monitor") or _say(lang, "plateau_run.metric")
+
+
+def _needed(p: Plateau) -> int:
+    """How many evaluations without improvement a reduction takes: Keras' ``patience`` (at least
+    1), the others' ``patience + 1`` (torch's rule: ``num_bad_epochs > patience``)."""
+    return max(p.patience, 1) if p.flavor == "keras" else p.patience + 1
+
+
+def reduction_notes(pp: PlanPlateau, lang: str = "en") -> list[dict[str, Any]]:
+    """Per reduction of ``pp``: ``at`` (its position), ``factor``, ``groups`` (the groups it
+    reduced; the others were held at their floor), ``m`` (each group's multiplier after it),
+    ``label`` (``"x0.1 @ 12,000"``) and ``reason`` (``"no improvement of val_loss for 5
+    evaluations"``), in ``lang``."""
+    p = pp.policy
+    reason = _say(lang, "plateau_run.reason", x0=_monitor(p, lang), x1=_needed(p))
+    out: list[dict[str, Any]] = []
+    prev, seen = [1.0] * pp.n, 0
+    for r in pp.reductions:
+        if r.get("replans", 0) != seen:  # a re-plan before it: its multipliers start again from 1
+            prev, seen = [1.0] * pp.n, r.get("replans", 0)
+        m = [float(v) for v in r["m"]]
+        at = float(r["at"])
+        out.append(
+            {
+                "at": at,
+                "factor": p.factor,
+                "groups": [g for g, (a, b) in enumerate(zip(m, prev)) if a != b],
+                "m": m,
+                "metric": r.get("metric"),
+                "observation": r.get("observation"),
+                "label": _say(lang, "plateau_run.label", x0=number(p.factor), x1=_step(at)),
+                "reason": reason,
+            }
+        )
+        prev = m
+    return out
+
+
+def explain_run(pp: PlanPlateau | None, realised_schedules: SequenceT[Schedule], lang: str = "en") -> str:
     """The realised schedule(s) explained (:func:`lrkit.explain`), then one line per reduction:
     its factor, position, the reason (no improvement of the monitored metric for the patience's
-    evaluations) and the groups held at their floor."""
-    from .explain import TEXTS, explain
+    evaluations) and the groups held at their floor (a run without a plateau policy: the
+    schedules alone)."""
+    from .explain import explain
 
-    if lang not in TEXTS:
-        raise ValueError(f"lang must be one of {', '.join(map(repr, TEXTS))}, got {lang!r}")
-    _register_words()
-    t = TEXTS[lang]
-    from ._format import number
-
-    p = pp.policy
-    monitor = p.to_dict().get("monitor") or t["plateau_run.metric"]
-    need = max(p.patience, 1) if p.flavor == "keras" else p.patience + 1
+    _say(lang, "plateau_run.metric")  # checks lang
     parts = []
     for g, s in enumerate(realised_schedules):
-        head = t["plateau_run.group"].format(x0=g) + "\n" if len(realised_schedules) > 1 else ""
+        head = _say(lang, "plateau_run.group", x0=g) + "\n" if len(realised_schedules) > 1 else ""
         parts.append(head + explain(s, lang))
+    if pp is None:
+        return "\n\n".join(parts)
+    p = pp.policy
     lines = []
     if not pp.reductions:
-        lines.append(t["plateau_run.none"].format(x0=p.state_dict()["observations"], x1=monitor))
+        lines.append(_say(lang, "plateau_run.none", x0=p.state_dict()["observations"], x1=_monitor(p, lang)))
     else:
-        lines.append(t["plateau_run.head"].format(x0=p.flavor))
-        prev, seen = [1.0] * pp.n, 0
-        for r in pp.reductions:
-            if r.get("replans", 0) != seen:  # a re-plan before it: its multipliers start again from 1
-                prev, seen = [1.0] * pp.n, r.get("replans", 0)
-            m = [float(v) for v in r["m"]]
-            held = [str(g) for g, (a, b) in enumerate(zip(m, prev)) if a == b]
-            metric = r.get("metric")
+        lines.append(_say(lang, "plateau_run.head", x0=p.flavor))
+        for note in reduction_notes(pp, lang):
+            held = [str(g) for g in range(pp.n) if g not in note["groups"]]
+            metric = note["metric"]
             lines.append(
-                t["plateau_run.cut"].format(
+                _say(
+                    lang,
+                    "plateau_run.cut",
                     x0=number(p.factor),
-                    x1=number(float(r["at"])),
-                    x2=monitor,
-                    x3=need,
-                    x4=r.get("observation", "?"),
-                    x5=metric if isinstance(metric, str) else number(float(metric)) if metric is not None else "?",
-                    x6=t["plateau_run.floor"].format(x0=", ".join(held)) if held else "",
+                    x1=number(note["at"]),
+                    x2=note["reason"],
+                    x3=note["observation"] if note["observation"] is not None else "?",
+                    x4=metric if isinstance(metric, str) else number(float(metric)) if metric is not None else "?",
+                    x5=_say(lang, "plateau_run.floor", x0=", ".join(held)) if held else "",
                 )
             )
-            prev = m
     return "\n\n".join(parts) + "\n\n" + "\n".join(lines)
+
+
+# -- a saved run read back without its framework (lrkit plot/show STATE.json) ----------------------------
+#: the classes whose saved state :class:`PlateauRun` reads
+RUN_CLASSES = ("lrkit.torch.ScheduleLR", "lrkit.paddle.ScheduleLR")
+
+
+class PlateauRun:
+    """A ``ScheduleLR`` run (torch or Paddle, with or without a plateau policy) read back from
+    its :meth:`state_dict`, without the framework: the plan, the re-plans and the reductions.
+
+    The state is plain JSON (``json.dump(sched.state_dict(), f)``); it holds the plan's config
+    (``schedules``), the values it multiplies (torch's ``base_values``, 1.0 each for
+    ``absolute=True``; Paddle's ``learning_rate``, times each group's multiplier in per-group
+    mode), the re-plans and the plateau part (:meth:`PlanPlateau.state_dict`). Group ``g``'s
+    realised lr is then ``base_g * realised_g(t)`` as :meth:`lrkit.torch.ScheduleLR.realised`
+    gives it, and the plan before reductions ``base_g * plan_g(t)`` (re-plans applied).
+    ``lrkit.explain(run)`` is :meth:`explain`.
+    """
+
+    def __init__(self, state: Any) -> None:
+        from .config import from_dict
+
+        if not isinstance(state, dict) or state.get("class") not in RUN_CLASSES:
+            raise ValueError(
+                f"state must be a ScheduleLR state dict (its 'class' one of {', '.join(RUN_CLASSES)}), "
+                f"got {show(state)}"
+            )
+        self.state = state
+        self.framework = "torch" if state["class"] == RUN_CLASSES[0] else "paddle"
+        pos = state.get("last_epoch")
+        if isinstance(pos, bool) or not isinstance(pos, (int, float)) or not math.isfinite(pos):
+            raise ValueError(f"the state's last_epoch must be a finite number, got {show(pos)}")
+        self.position = float(pos)
+        if self.framework == "torch" and state.get("key", "lr") != "lr":
+            raise ValueError(f"the state drives {state.get('key')!r}, not the lr")
+        self.bases = _torch_bases(state) if self.framework == "torch" else _paddle_bases(state)
+        self.n = len(self.bases)
+        fps = state.get("schedules")
+        if not isinstance(fps, list) or len(fps) not in (1, self.n):
+            raise ValueError(f"the state's schedules must be a list of 1 or {self.n} configs, got {show(fps)}")
+        code = _python_names(fps)
+        if code:
+            raise ValueError(
+                f"the state's plan calls Python code ({', '.join(code)}) that a saved state does not carry: "
+                "only plans built from lrkit's kinds can be read back"
+            )
+        spe = state.get("steps_per_epoch")
+        plan = tuple(from_dict(f) for f in fps)
+        if spe is not None:
+            plan = tuple(s.per_step(spe) for s in plan)
+        self.planned: tuple[Schedule, ...] = plan
+        from .replan import check_ops
+
+        self.replans = check_ops(state.get("replans", []))
+        saved = state.get("plateau")
+        self.plateau: PlanPlateau | None = None
+        if saved is not None:
+            if not isinstance(saved, dict) or not isinstance(saved.get("policy"), dict):
+                raise ValueError(
+                    f"the state's 'plateau' entry must be a dict with policy, state, reductions, got {show(saved)}"
+                )
+            policy = Plateau.from_dict(saved["policy"])
+            pp = PlanPlateau(policy, list(self.bases) if policy.flavor != "paddle" else self.bases[:1], self.bases)
+            self._schedules = pp.rebuilt(saved, self.planned, self.replans)
+            self.plateau = pp
+        else:
+            self._schedules = tuple(apply_ops(s, self.replans) for s in self.planned) if self.replans else plan
+
+    @classmethod
+    def load(cls, path: Any) -> PlateauRun:
+        """The run saved as JSON at ``path`` (``json.dump(sched.state_dict(), f)``), read bounded."""
+        import json
+
+        from ._files import read_text
+
+        text = read_text(path, "run file")
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise ValueError(f"run file {str(path)!r} is not JSON: {e}") from None
+        return cls(data)
+
+    @property
+    def groups(self) -> list[str]:
+        """The curves' names: ``group 0``, ``group 1``, ... (``lr`` for Paddle's global lr)."""
+        if self.framework == "paddle" and not self.state.get("per_group"):
+            return ["lr"]
+        return [f"group {g}" for g in range(self.n)]
+
+    def realised(self) -> list[Schedule]:
+        """Per group, the lr the run wrote (and goes on with): ``base_g`` times the plan, its
+        re-plans and the reductions, as the binding's ``realised()``."""
+        return realised(self._schedules, self.bases, self.n)
+
+    def plan(self) -> list[Schedule]:
+        """Per group, the lr before any reduction: ``base_g`` times the plan with its re-plans."""
+        replanned = tuple(apply_ops(s, self.replans) for s in self.planned) if self.replans else self.planned
+        return realised(replanned, self.bases, self.n)
+
+    def reductions(self, lang: str = "en") -> list[dict[str, Any]]:
+        """Each reduction's position, factor, groups, label and reason (:func:`reduction_notes`)."""
+        return [] if self.plateau is None else reduction_notes(self.plateau, lang)
+
+    def series(self) -> dict[str, Schedule]:
+        """The realised lr per group, by name (what ``lrkit export`` writes)."""
+        return dict(zip(self.groups, self.realised()))
+
+    def explain(self, lang: str = "en") -> str:
+        """The run in words (``lang`` "en" or "zh"): where it was saved, each group's realised lr
+        (:func:`lrkit.explain`) and each reduction with its reason."""
+        head = _say(lang, "plateau_run.state", x0=self.framework, x1=_step(self.position), x2=self.n)
+        return head + "\n\n" + explain_run(self.plateau, self.realised(), lang)
+
+
+def _python_names(fp: Any) -> list[str]:
+    """The ``python:...`` names (user code) anywhere in a fingerprint."""
+    if isinstance(fp, str):
+        return [fp] if fp.startswith("python:") else []
+    if isinstance(fp, dict):
+        return [n for v in fp.values() for n in _python_names(v)]
+    if isinstance(fp, list):
+        return [n for v in fp for n in _python_names(v)]
+    return []

@@ -537,6 +537,10 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
     def _load(self, state_dict: dict[str, Any], strict: bool) -> None:
         if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
             raise ValueError(f"not a ScheduleLR state dict (no 'last_epoch'), got {state_dict!r}")
+        if state_dict.get("class") == "lrkit.paddle.ScheduleLR":  # a Paddle run's state, same plan
+            from ._plateau_plan import paddle_state_for_torch
+
+            state_dict = paddle_state_for_torch(self, state_dict)
         key = state_dict.get("key", "lr")
         if key != self._key:
             raise ValueError(f"the state drives key {key!r} but this scheduler drives {self._key!r}")

@@ -37,6 +37,8 @@ __all__ = [
     "save_overlay",
     "save_series",
     "series_figure",
+    "run_figure",
+    "save_run",
     "figure",
     "positions",
     "default_steps",
@@ -994,3 +996,130 @@ def _check_format(fig: Figure, path: str) -> None:
         valid = ", ".join(f".{e}" for e in sorted(supported))
         got = f"'.{ext}'" if ext else "no extension"
         raise ValueError(f"output file {path!r} has {got}; use one of {valid} (e.g. lr.png, lr.svg, lr.pdf)")
+
+
+# -- a saved run: the realised lr, the plan before reductions, the reductions ----------------------
+_RUN_LR = "lrkit-run-lr"  # gid of the realised lr lines (one per group)
+_RUN_PLAN = "lrkit-run-plan"  # gid of the plan lines (dashed)
+_RUN_CUT = "lrkit-run-reduction"  # gid of a reduction's vertical line and label
+_RUN_SAVED = "lrkit-run-saved"  # gid of the saved position's line
+
+
+def run_figure(
+    run: Any,
+    steps: Any,
+    *,
+    plan: bool = True,
+    log: bool = False,
+    title: str | None = None,
+    steps_per_epoch: float | None = None,
+    size: tuple[float, float] = (8.0, 4.5),
+    path: str | None = None,
+    lang: str = "en",
+) -> Figure:
+    """A saved run (:class:`lrkit._plateau_plan.PlateauRun`) drawn at positions ``steps``.
+
+    Per param group ``g``: the realised lr ``base_g * realised_g(t)`` (solid, gid
+    ``lrkit-run-lr``) and, with ``plan=True``, the plan before the reductions
+    ``base_g * plan_g(t)`` (dashed, same colour, gid ``lrkit-run-plan``; left out where it
+    equals the realised lr everywhere). Each reduction is a vertical line at its position with
+    its label and reason (``"x0.1 @ 12,000: no improvement of val_loss for 5 evaluations"``,
+    in ``lang``); a dotted line marks the position the state was saved at (the curves go on
+    past it as the run would). ``steps_per_epoch`` puts the x axis in epochs.
+    """
+    fig = figure((size[0], size[1] + 0.2 * len(run.groups) * (2 if plan else 1)))
+    if path is not None:
+        _check_format(fig, path)
+    ax = fig.add_subplot()
+    x = np.asarray(steps, dtype=np.float64)
+    k = float(steps_per_epoch) if steps_per_epoch else 1.0
+    xs = x / k
+    handles = []
+    plans = run.plan() if plan else [None] * len(run.groups)
+    for i, (name, s, p) in enumerate(zip(run.groups, run.realised(), plans)):
+        color = f"C{i % 10}"
+        y = s(x)
+        (line,) = ax.plot(xs, y, color=color, linewidth=1.6, label=name, gid=_RUN_LR, zorder=3)
+        handles.append(line)
+        if p is not None:
+            yp = p(x)
+            if not np.array_equal(yp, y):
+                (dashed,) = ax.plot(
+                    xs, yp, color=color, linewidth=1.0, linestyle="--", alpha=0.7, label=f"{name}, plan", gid=_RUN_PLAN
+                )
+                handles.append(dashed)
+    if log:
+        ax.set_yscale("log")
+    else:
+        _plain_ticks(ax)
+    n = len(run.groups)
+    for note in run.reductions(lang):
+        at = note["at"] / k
+        ax.axvline(at, color="0.35", linestyle="-", linewidth=0.9, zorder=2, gid=_RUN_CUT)
+        who = "" if len(note["groups"]) == n or n == 1 else f" (group {', '.join(map(str, note['groups']))})"
+        ax.annotate(
+            f"{note['label']}{who}: {note['reason']}",
+            (at, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -4),
+            textcoords="offset points",
+            rotation=-90,
+            va="top",
+            ha="left",
+            fontsize=7,
+            color="0.25",
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+            gid=_RUN_CUT,
+        )
+    if x.size and x[0] <= run.position <= x[-1]:
+        ax.axvline(run.position / k, color="0.55", linestyle=":", linewidth=1.0, zorder=1, gid=_RUN_SAVED)
+        ax.annotate(
+            f"saved @ {run.position:,.0f}",
+            (run.position / k, 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 3),
+            textcoords="offset points",
+            fontsize=7,
+            color="0.45",
+            gid=_RUN_SAVED,
+        )
+    ax.set_xlabel("epoch" if steps_per_epoch else "step")
+    ax.set_ylabel("learning rate")
+    ax.grid(True, alpha=0.3)
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), frameon=False, ncols=2)
+    if title:
+        ax.set_title(_wrap(str(title), ax), fontsize=10)
+    return fig
+
+
+def save_run(
+    run: Any,
+    path: str | os.PathLike[str],
+    steps: Any,
+    *,
+    plan: bool = True,
+    log: bool = False,
+    title: str | None = None,
+    steps_per_epoch: float | None = None,
+    size: tuple[float, float] = (8.0, 4.5),
+    dpi: float = 150,
+    font_size: float | None = None,
+    lang: str = "en",
+) -> str:
+    """:func:`run_figure` into a PNG, SVG or PDF file; returns the path."""
+    with _style(size, font_size):
+        _check_pixels(size, dpi, (size[0], size[1] + 0.2 * len(run.groups) * (2 if plan else 1)))
+        path = os.fspath(path)
+        fig = run_figure(
+            run,
+            steps,
+            plan=plan,
+            log=log,
+            title=title,
+            steps_per_epoch=steps_per_epoch,
+            size=size,
+            path=path,
+            lang=lang,
+        )
+        _save(fig, path, dpi)
+    return path

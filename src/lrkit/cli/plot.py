@@ -23,6 +23,7 @@ from .common import (
     _x_unit,
     command,
 )
+from .runsource import RunSource
 from .sources import RangeTestSource
 
 
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     _check_picture(args)
     if isinstance(args.source, RangeTestSource):
         return plot_rangetest(args, args.source, out)
+    if isinstance(args.source, RunSource):
+        return plot_run(args, args.source, out)
     u = _series_of(args)
     if u is not None:
         curves = u.series()
@@ -148,5 +151,42 @@ def plot_rangetest(args: argparse.Namespace, source: RangeTestSource, out: TextI
         )
         ax.set_title(_plot._wrap(title, ax), fontsize=10)
         _plot._save(fig, path, args.dpi)
+    out.write(f"wrote {args.output}\n")
+    return 0
+
+
+def plot_run(args: argparse.Namespace, source: RunSource, out: TextIO) -> int:
+    """A saved ``ScheduleLR`` run: the realised lr per param group, the plan before the
+    reductions dashed, each reduction a vertical line with its label and reason
+    (:func:`lrkit.plot.save_run`), into -o like a schedule's picture."""
+    if getattr(args, "base_lrs", None):
+        raise CLIError(f"--base-lrs does not apply to {source.name}: the run's state holds each group's lr")
+    run = source.run()
+    first = run.realised()[0]
+    x = _positions(args, first, sample=True)
+    notes = run.reductions()
+    title = (
+        args.title
+        if args.title is not None
+        else f"{run.framework} run saved at step {run.position:,.0f}: lr per param group, "
+        + (
+            f"{len(notes)} reduction(s) on plateau ({run.plateau.policy.flavor})"
+            if run.plateau is not None
+            else "no plateau policy"
+        )
+    )
+    _plot.save_run(
+        run,
+        args.output,
+        x,
+        plan=not args.no_plan,
+        log=args.log,
+        title=title,
+        steps_per_epoch=_x_unit(args),
+        size=tuple(args.size),
+        dpi=args.dpi,
+        font_size=args.font_size,
+        lang=args.lang,
+    )
     out.write(f"wrote {args.output}\n")
     return 0

@@ -12,6 +12,7 @@ from ..rangetest import defaults
 from ..tables import distinct_curves
 from ..textplot import can_encode_unicode, text_plot
 from .common import MAX_HEIGHT, MAX_WIDTH, _plot_width, _positions, _schedule, _series_of, _whole, command
+from .runsource import RunSource
 from .sources import RangeTestSource
 
 
@@ -45,6 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO) -> int:
     if isinstance(args.source, RangeTestSource):
         return show_rangetest(args, args.source, out)
+    if isinstance(args.source, RunSource):
+        return show_run(args, args.source, out)
     if _series_of(args) is not None:
         return show_series(args, out)
     s = _schedule(args)
@@ -114,5 +117,28 @@ def show_rangetest(args: argparse.Namespace, source: RangeTestSource, out: TextI
                 ascii=ascii_only,
             ),
         ]
+    out.write("\n".join(parts) + "\n")
+    return 0
+
+
+def show_run(args: argparse.Namespace, source: RunSource, out: TextIO) -> int:
+    """A saved ``ScheduleLR`` run: its explanation (``--lang``: the realised lr per group and each
+    reduction with its reason), then per group a text plot of the realised lr, the reductions
+    ticked on the x axis."""
+    run = source.run()
+    parts = [f"{source.name}:", "", run.explain(args.lang)]
+    if not args.no_plot:
+        first = run.realised()[0]
+        x = _positions(args, first, sample=True)
+        ascii_only = args.ascii or not can_encode_unicode(out)
+        marks = [n["at"] for n in run.reductions()]
+        for names, y in distinct_curves(run.series(), x):
+            parts += [
+                "",
+                " = ".join(names),
+                text_plot(
+                    x, y, width=_plot_width(args, out), height=args.height, marks=marks, log=args.log, ascii=ascii_only
+                ),
+            ]
     out.write("\n".join(parts) + "\n")
     return 0

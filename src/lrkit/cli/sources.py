@@ -25,6 +25,7 @@ from ..core import Schedule, registered
 from ..rangetest import RULES, RangeTestResult
 from ..recipes.registry import LIST_UNITS, Option, Recipe, registered_recipes
 from .common import DEFAULT_SPEC, CLIError, SpecSource, _HelpFormatter, _Parser, _short, _whole, units
+from .runsource import run_source
 
 __all__ = [
     "RECIPES",
@@ -383,6 +384,7 @@ def rangetest_source(spec: str | None) -> SpecSource | None:
 #: Functions ``SPEC text (or None) -> SpecSource or None``, tried in order; the last accepts anything.
 SPEC_SOURCES: list[Callable[[str | None], SpecSource | None]] = [
     rangetest_source,
+    run_source,
     recipe_source,
     kind_source,
     text_source,
