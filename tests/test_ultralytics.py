@@ -232,8 +232,30 @@ def test_drop_in_warns_where_the_trainer_probably_errs():
     with pytest.warns(lk.recipes.DropInWarning, match="first group's warmup"):
         UltralyticsLR(_torch_optimizer(run), **_drop_in_args(run))
     plain = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01, momentum=0.9)
-    with pytest.warns(lk.recipes.DropInWarning, match="no param group is named 'bias'"):
-        UltralyticsLR(plain, epochs=10, batches=20)
+    with pytest.warns(lk.recipes.DropInWarning, match="no param group is named 'bias'.*version='8.3.253'"):
+        sched = UltralyticsLR(plain, epochs=10, batches=20)
+    assert sched.version == lk.recipes.ultralytics.CHECKED and sched.rules.bias_start == "named"
+
+
+def test_a_classic_optimizer_with_its_version_starts_the_biases_at_warmup_bias_lr():
+    """YOLOv5 / ultralytics <= 8.4.2 build SGD(biases) then add_param_group(weights), unnamed:
+    with the version that built it, the first group is the biases' one (no warning), and the
+    rules in force are visible on the scheduler."""
+    import warnings
+
+    from lrkit.torch import UltralyticsLR
+
+    ps = [torch.zeros(1, requires_grad=True) for _ in range(3)]
+    opt = torch.optim.SGD([ps[0]], lr=0.01, momentum=0.9, nesterov=True)
+    opt.add_param_group({"params": [ps[1]], "weight_decay": 5e-4})
+    opt.add_param_group({"params": [ps[2]]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched = UltralyticsLR(opt, epochs=10, batches=200, version="8.3.253")
+    assert sched.version == "8.3.253" and sched.rules.bias_start == "first" and sched.rules.lag is False
+    want = ultralytics_schedules(0.01, 0.01, 10, 200, version="8.3.253", momentum=0.9, groups=[None] * 3)
+    assert [g["lr"] for g in opt.param_groups] == [s(0) for s in want.lr]
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[1]["lr"] == 0.0  # the biases start high
 
 
 def test_bad_arguments():

@@ -33,7 +33,7 @@ from ..core import fingerprint
 from ._cawb_dropin import CawbCounters, cawb_state_keys
 from .torchvision import torchvision_drop_in
 from .ultralytics import CHECKED as ULTRALYTICS_CHECKED
-from .ultralytics import ultralytics_schedules
+from .ultralytics import TrainerRules, ultralytics_schedules
 
 __all__ = ["warmup_lr_scheduler", "UltralyticsLR", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
 
@@ -173,6 +173,17 @@ class UltralyticsLR(ScheduleLR):
                 g["momentum"] = m
         else:
             at._momentum = m
+
+    @property
+    def rules(self) -> TrainerRules:
+        """The trainer's rules in force (:func:`lrkit.recipes.ultralytics.trainer_rules` of
+        ``version``): warmup length, lag, group layout, which group starts at warmup_bias_lr."""
+        return self.recipe.rules
+
+    @property
+    def version(self) -> str:
+        """The ultralytics version whose trainer rules this scheduler follows."""
+        return self.recipe.rules.version
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one iteration (``step(ni)`` jumps to iteration ``ni``): each group's lr and the momentum."""

@@ -29,7 +29,7 @@ from ..core import fingerprint
 from ._cawb_dropin import CawbCounters, cawb_state_keys
 from .torchvision import torchvision_drop_in
 from .ultralytics import CHECKED as ULTRALYTICS_CHECKED
-from .ultralytics import ultralytics_schedules
+from .ultralytics import TrainerRules, ultralytics_schedules
 
 __all__ = ["warmup_lr_scheduler", "UltralyticsLR", "set_optimizer_lr", "CosineAnnealingWarmbootingLR"]
 
@@ -125,6 +125,17 @@ class UltralyticsLR(ScheduleLR):
         self._momentum = self.recipe.momentum.checked
         _run_eagerly_under_compile(__name__)
         super().__init__(optimizer, self.recipe.lr, absolute=True, last_epoch=last_epoch)
+
+    @property
+    def rules(self) -> TrainerRules:
+        """The trainer's rules in force (:func:`lrkit.recipes.ultralytics.trainer_rules` of
+        ``version``): warmup length, lag, group layout, which group starts at warmup_bias_lr."""
+        return self.recipe.rules
+
+    @property
+    def version(self) -> str:
+        """The ultralytics version whose trainer rules this scheduler follows."""
+        return self.recipe.rules.version
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one iteration (``step(ni)`` jumps to iteration ``ni``) and write each group's

@@ -289,7 +289,10 @@ def ultralytics_schedules(
             _drop_in_warning(
                 f"ultralytics {rules.version}",
                 "no param group is named 'bias' (param_group='bias'): "
-                "every group warms up from 0, as its trainer does with such an optimizer",
+                "every group warms up from 0, as its trainer does with such an optimizer; an "
+                "optimizer built the classic way (biases first, no names: YOLOv5, ultralytics "
+                "<= 8.4.2) is scheduled by the trainer of its version: pass version='8.3.253' "
+                "(or 'yolov5', or the version that built it)",
             )
     lrs = [group_lr(b, bias0 if i == starting else 0.0, now, late, batches, nw, rules.lag) for i, b in enumerate(bases)]
     mom: Schedule = Ramp(m0, m1, float(nw)) if nw else Constant(m1)
