@@ -297,9 +297,24 @@ def get_lr_scheduler(
     ``lr_decay_type`` and bad arguments raise ``ValueError`` here, not when ``f`` is
     first called. The result is an lrkit schedule: call it on a number or an array.
 
+    The function is copied across repositories with **two sets of defaults**: the ones
+    here (``warmup_iters_ratio=0.1, warmup_lr_ratio=0.1, no_aug_iter_ratio=0.3``), and
+    ``0.05, 0.1, 0.05`` in other widely used YOLOX-style training scripts. The formula is
+    the same; pass the ratios of the script you come from:
+
     >>> f = get_lr_scheduler("cos", 0.01, 0.0001, 300)
     >>> f(3)
     0.010000000000000002
+    >>> g = get_lr_scheduler("cos", 0.01, 0.0001, 300, warmup_iters_ratio=0.05, warmup_lr_ratio=0.1,
+    ...                      no_aug_iter_ratio=0.05)
+    >>> g(3) == f(3), g(100) == f(100)   # the same at 300 iterations: both ratios are clamped (3, 15)
+    (True, True)
+    >>> a = get_lr_scheduler("cos", 0.01, 0.0001, 40)
+    >>> b = get_lr_scheduler("cos", 0.01, 0.0001, 40, warmup_iters_ratio=0.05, no_aug_iter_ratio=0.05)
+    >>> a(2), b(2)          # a short run: warmup 3 vs 2 iterations
+    (0.005, 0.010000000000000002)
+    >>> a(30), round(b(30), 6)   # flat min_lr tail of 12 vs 2 iterations
+    (0.0001, 0.001258)
     """
     if lr_decay_type == "cos":
         return _drop_in_build(YoloxCos, lr, min_lr, total_iters, warmup_iters_ratio, warmup_lr_ratio, no_aug_iter_ratio)
