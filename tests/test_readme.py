@@ -52,3 +52,11 @@ def test_readme_starts_with_two_setup_commands_and_ci_runs_the_test_one() -> Non
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[1] in ci.splitlines(), "CI must run the README's test command word for word"
     assert "torch==" in commands[1], "torch must be pinned"
+
+
+def test_the_set_up_command_is_stated_once() -> None:
+    """DEVELOPERS.md points at the README's test command instead of restating it (a copy
+    drifted once: without the second pip install the suite collected nothing)."""
+    dev = (ROOT / "DEVELOPERS.md").read_text(encoding="utf-8")
+    assert "pip install" not in dev.split("## Set-up")[1].split("\n## ")[0]
+    assert "README's second command" in dev
