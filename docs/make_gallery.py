@@ -6,6 +6,11 @@ carries each schedule's one-paragraph explanation (``lrkit explain``).
 
     python docs/make_gallery.py                      # docs/gallery/*.png and docs/gallery.md
     python docs/make_gallery.py --out /tmp/g --markdown /tmp/g.md --dpi 60
+    python docs/make_gallery.py --runs               # also the plateau run's and range test's files
+
+Two pictures are of training runs, not schedules: a plateau run (a ``ScheduleLR``
+state saved as JSON) and an LR range test (its CSV), each from a deterministic synthetic run
+(:func:`write_runs`; ``tests/test_gallery.py`` checks the committed files are what it writes).
 """
 
 from __future__ import annotations
@@ -303,7 +308,78 @@ ENTRIES: list[tuple[str, str, list[str]]] = [
         ],
     ),
 ]
+
+#: Pictures of a training run rather than of a schedule: each drawn by ``lrkit plot`` from a file
+#: that :func:`write_runs` makes from a deterministic synthetic run (committed beside the PNGs).
+RUN_ENTRIES: list[tuple[str, str, list[str]]] = [
+    (
+        "plateau_run",
+        "A torch run of a warmup+cosine plan with a plateau policy (Keras' rule, val_loss): the lr as it "
+        "went, the plan before the two reductions dashed, each reduction marked with its reason. The file "
+        "is the scheduler's state: json.dump(sched.state_dict(), f).",
+        ["docs/gallery/plateau_run.json", "--log"],
+    ),
+    (
+        "range_test",
+        "An LR range test (RangeTestResult.to_csv): the smoothed loss against the lr, the suggested lr marked.",
+        ["docs/gallery/range_test.csv", "--raw"],
+    ),
+]
+ENTRIES += RUN_ENTRIES
 ROOT = os.path.dirname(HERE)  # entries name files relative to the repository
+
+
+def _val_loss(k: int) -> float:
+    """The synthetic validation loss after evaluation ``k``: it improves, stalls (the first
+    reduction), improves again, stalls again (the second), then improves to the end."""
+    if k <= 6:
+        return 2.0 - 0.15 * k
+    if k <= 10:
+        return 1.1 + 0.01 * (k % 2)
+    if k <= 14:
+        return 1.1 - 0.05 * (k - 10)
+    if k <= 18:
+        return 0.9 + 0.01 * (k % 2)
+    return 0.9 - 0.01 * (k - 18)
+
+
+def _range_loss(i: int, lr: float) -> float:
+    """A synthetic range test's loss: flat at tiny lrs, falling fastest near lr = 2e-3, lowest
+    near 3e-2, rising steeply past 0.1, with a deterministic wobble standing in for the noise
+    of real batches."""
+    import math
+
+    x = math.log10(lr)
+    return 2.3 - 1.5 / (1.0 + math.exp(-3.0 * (x + 2.7))) + 6.0 * max(0.0, x + 1.3) ** 2 + 0.03 * math.sin(1.7 * i)
+
+
+def write_runs(folder: str) -> list[str]:
+    """The files :data:`RUN_ENTRIES` draw, made from deterministic synthetic runs: a torch
+    ``ScheduleLR`` with a plateau policy (its ``state_dict()`` as JSON) and an LR range test
+    (its CSV). Returns the paths."""
+    import torch
+
+    import lrkit
+    import lrkit.torch as lt
+    from lrkit.plateau import Plateau
+    from lrkit.rangetest import RangeTest
+
+    os.makedirs(folder, exist_ok=True)
+    plan = lrkit.WarmupCosine(peak_lr=1.0, total_steps=12_000, warmup_steps=1_000, min_lr=0.001)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = lt.ScheduleLR(opt, plan, plateau=Plateau.keras(monitor="val_loss", factor=0.1, patience=3))
+    for t in range(1, 12_001):
+        opt.step()
+        sched.step()
+        if t % 500 == 0:
+            sched.observe(_val_loss(t // 500))
+    run_path = os.path.join(folder, "plateau_run.json")
+    with open(run_path, "w", encoding="utf-8") as fh:
+        json.dump(sched.state_dict(), fh, indent=1)
+        fh.write("\n")
+    csv_path = os.path.join(folder, "range_test.csv")
+    RangeTest(1e-5, 1.0, num_iter=120).run(_range_loss).to_csv(csv_path)
+    return [run_path, csv_path]
 
 
 def _derived() -> list[tuple[str, str, list[str]]]:
@@ -365,10 +441,20 @@ class _Sink:
 
 
 def _summary(args: Sequence[str], explain) -> str:
-    """The first paragraph of what ``lrkit explain`` says about the entry."""
+    """The first paragraph of what ``lrkit explain`` says about the entry (a run: its reductions;
+    a range test: its suggestion)."""
     from lrkit import cli
+    from lrkit.cli.runsource import RunSource
+    from lrkit.cli.sources import RangeTestSource
+    from lrkit.rangetest import defaults
 
     ns = cli._parse(["plot", *args])
+    if isinstance(ns.source, RangeTestSource):  # a loss curve: the suggestion, as lrkit show says it
+        r = ns.source.result()
+        lr = r.suggestion(defaults(r.flavor)["rule"])
+        return f"The suggested lr ({defaults(r.flavor)['rule']}) is {lr:.3g}, on the falling slope before the minimum."
+    if isinstance(ns.source, RunSource):  # the reductions, as lrkit explain says them
+        return ns.source.run().explain().split("\n\n")[-1]
     if ns.source.series is not None:  # several curves (ultralytics): the recipe's own words
         return ns.source.series(ns).explain().split("\n\n")[0]
     return explain(ns.source.build(ns), title=False).split("\n\n")[0]
@@ -380,7 +466,8 @@ def _write_page(markdown: str, sections: list) -> None:
         "# Gallery",
         "",
         "Every built-in schedule kind and every recipe, drawn by `lrkit plot` with the command shown "
-        "(phase boundaries dashed, key points labelled), with what `lrkit explain` says about it. "
+        "(phase boundaries dashed, key points labelled), with what `lrkit explain` says about it; "
+        "then a plateau run and an LR range test, drawn by `lrkit plot` from their files. "
         "Regenerate with `python docs/make_gallery.py`.",
         "",
         " · ".join(f"[{n}](#{n})" for n, *_ in sections),
@@ -402,7 +489,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the page to write (default: docs/gallery.md; '' for none)",
     )
     p.add_argument("--dpi", type=int, default=150, help="resolution (default: 150: 1200 x 675 pixels)")
+    p.add_argument(
+        "--runs",
+        action="store_true",
+        help="first write the runs' files (docs/gallery/plateau_run.json, range_test.csv) anew: needs torch",
+    )
     a = p.parse_args(argv)
+    if a.runs:
+        write_runs(os.path.join(HERE, "gallery"))
     paths = build(a.out, a.markdown or None, dpi=a.dpi)
     print(f"wrote {len(paths)} images to {a.out}" + (f" and {a.markdown}" if a.markdown else ""))
     return 0
