@@ -571,3 +571,24 @@ def test_files_are_read_bounded_and_refused_with_a_message(tmp_path):
     tagged.write_text("lr0: !!python/object:os.system {}\n")
     with pytest.raises(ValueError):
         from_config(tagged)
+
+
+def test_reading_imports_no_trainer_and_no_framework():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lrkit.configs import from_config\n"
+        f"ex = {str(EXAMPLES)!r}\n"
+        "for name, spe in [('ultralytics_args.yaml', 100), ('transformers_training_args.json', 100), "
+        "('timm_args.yaml', None), ('mmdet_schedule.py', 100), ('lightning_cli.yaml', None), "
+        "('deepspeed_config.json', None), ('ppdet_optimizer_300e.yml', 100)]:\n"
+        "    from_config(ex + '/' + name, steps_per_epoch=spe)\n"
+        "bad = sorted(m for m in ('torch', 'transformers', 'timm', 'mmengine', 'lightning', 'pytorch_lightning', "
+        "'ultralytics', 'deepspeed', 'paddle', 'ppdet') if m in sys.modules)\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

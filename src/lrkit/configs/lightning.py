@@ -141,7 +141,7 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
         else:
             v[k] = a.number(k, MISSING if d is _REQ else d, lo=0.0)
     where = f"{a.where}: {name}"
-    opt = _Stand(param_groups=[{"lr": lr}])
+    opt: Any = _Stand(param_groups=[{"lr": lr}])
     if name == "MultiStepLR":
         v["milestones"] = Counter(v["milestones"])
     if name == "OneCycleLR":

@@ -123,7 +123,7 @@ def _loop(data: Mapping[str, Any], spe: int | None) -> tuple[float | None, float
 def _stand_in(fam: str, opt: _Optimizer, lr: float, **attrs: Any) -> Any:
     """An object with the settings mmengine's scheduler would hold (the converter reads
     them and its class's name)."""
-    obj = type(f"{fam}ParamScheduler", (), {"__module__": "lrkit.configs.mmengine"})()
+    obj: Any = type(f"{fam}ParamScheduler", (), {"__module__": "lrkit.configs.mmengine"})()
     obj.optimizer, obj.param_name, obj.base_values = opt, "lr", [lr]
     for k, v in attrs.items():
         setattr(obj, k, v)

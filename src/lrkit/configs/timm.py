@@ -53,7 +53,7 @@ def _stand_in(name: str, lr: float, **attrs: Any) -> Any:
     """An object with the settings timm's ``name`` scheduler would hold (the converter reads
     its attributes and its class's name, nothing else)."""
     cls = type(name, (), {"__module__": "timm.scheduler.config"})
-    obj = cls()
+    obj: Any = cls()
     obj.optimizer = _Optimizer(lr)
     obj.base_values = [lr]
     obj.noise_range_t = None
