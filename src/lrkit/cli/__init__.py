@@ -78,6 +78,7 @@ from .common import (
     add_spec_arguments,
     command,
 )
+from .configsource import config_source
 from .sources import RECIPES, kind_source, recipe_source, text_source, unknown_name
 from .sources import SPEC_SOURCES as _DEFAULT_SOURCES
 
@@ -211,7 +212,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         first, _ = build_parser(strict=False).parse_known_args(argv)
         cmd = COMMANDS.get(first.command)
         if cmd is not None and cmd.takes_spec:
-            source, name = resolve_source(first.spec), cmd.name
+            source, name = config_source(argv, first.spec) or resolve_source(first.spec), cmd.name
     except CLIError:
         pass  # the strict pass reports it properly
     args, extra = build_parser(source=source, command_name=name).parse_known_args(argv)

@@ -29,13 +29,26 @@ class ConfigSchedule:
     * ``groups`` -- the names of the param groups of a list ``lr`` (or ``None``);
     * ``momentum`` -- the momentum schedule when the trainer drives it (ultralytics), else ``None``;
     * ``notes`` -- what was assumed where the config does not say (read them);
-    * ``section`` -- the key path read (``section=``), or ``None`` for the whole file.
+    * ``section`` -- the key path read (``section=``), or ``None`` for the whole file;
+    * ``recipe`` -- the recipe's own result when the reader builds on one (ultralytics:
+      :class:`~lrkit.recipes.ultralytics.UltralyticsSchedules`, with its ``explain()``), else ``None``.
 
     ``schedule`` is ``lr`` when it is one schedule (the first group's otherwise), and
     ``schedules`` always a list.
     """
 
-    __slots__ = ("format", "lr", "unit", "steps_per_epoch", "total", "groups", "momentum", "notes", "section")
+    __slots__ = (
+        "format",
+        "lr",
+        "unit",
+        "steps_per_epoch",
+        "total",
+        "groups",
+        "momentum",
+        "notes",
+        "section",
+        "recipe",
+    )
 
     def __init__(
         self,
@@ -49,13 +62,14 @@ class ConfigSchedule:
         momentum: Schedule | None = None,
         notes: tuple[str, ...] = (),
         section: str | None = None,
+        recipe: Any = None,
     ) -> None:
         if unit not in UNITS:
             raise ValueError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
         self.format, self.lr, self.unit = format, lr, unit
         self.steps_per_epoch = 1.0 if unit == "epoch" else steps_per_epoch
         self.total, self.groups, self.momentum = total, groups, momentum
-        self.notes, self.section = tuple(notes), section
+        self.notes, self.section, self.recipe = tuple(notes), section, recipe
 
     @property
     def schedule(self) -> Schedule:
@@ -66,6 +80,18 @@ class ConfigSchedule:
     def schedules(self) -> list[Schedule]:
         """One schedule per param group that differs (a list of one when they agree)."""
         return list(self.lr) if isinstance(self.lr, list) else [self.lr]
+
+    def series(self) -> dict[str, Schedule]:
+        """Every curve by name: ``"lr"`` (or ``"lr <group>"`` per param group) and ``"momentum"``
+        when the trainer drives it."""
+        if isinstance(self.lr, list):
+            names = self.groups or tuple(f"group {i}" for i in range(len(self.lr)))
+            out = {f"lr {g}": s for g, s in zip(names, self.lr)}
+        else:
+            out = {"lr": self.lr}
+        if self.momentum is not None:
+            out["momentum"] = self.momentum
+        return out
 
     def __repr__(self) -> str:
         lr = f"[{len(self.lr)} schedules]" if isinstance(self.lr, list) else show(self.lr)
@@ -82,8 +108,9 @@ def options_of(fmt: str, options: Mapping[str, Any], valid: tuple[str, ...]) -> 
     ``fmt`` reader takes; another is a ``ValueError`` naming it and the valid ones."""
     for key in options:
         if key not in valid:
-            takes = f"takes {', '.join(valid)}" if valid else "takes no other option"
-            raise ValueError(f"from_config: the {fmt} reader has no option {key!r}{suggest(key, valid)}; it {takes}")
+            if not valid:
+                raise ValueError(f"from_config: the {fmt} reader has no option {key!r}; it takes no other option")
+            raise ValueError(f"from_config: the {fmt} reader has no option {key!r}{suggest(key, valid)}")
     return dict(options)
 
 

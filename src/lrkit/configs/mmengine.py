@@ -151,9 +151,15 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
             if "Momentum" in kind:
                 notes.append(f"{kind} drives the momentum: left out")
                 continue
-            from ..core import suggest
+            import difflib
 
-            raise s.fail("type", s.value("type"), f"one of {', '.join(TYPES)}", suggest(kind, TYPES).strip(" ()"))
+            close = difflib.get_close_matches(kind, TYPES, n=1, cutoff=0.5)
+            raise s.fail(
+                "type",
+                s.value("type"),
+                f"one of {', '.join(TYPES)} (mmengine's lr schedulers lrkit reads)",
+                f"did you mean {close[0]!r}?" if close else "",
+            )
         fam, fields = TYPES[kind]
         s = Section(where, item, label=kind, known=_COMMON + fields)
         built.append(_one(s, fam, opt, lr, L, max_epochs, max_iters))

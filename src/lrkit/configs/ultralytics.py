@@ -80,6 +80,7 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
         groups=s.groups if isinstance(lr, list) else None,
         momentum=s.momentum,
         notes=tuple(notes),
+        recipe=s,
     )
 
 
