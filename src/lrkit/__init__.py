@@ -12,8 +12,6 @@ The core needs numpy only; the PyTorch and PaddlePaddle bindings
 from __future__ import annotations
 
 import importlib as _importlib
-import sys as _sys
-import types as _types
 from typing import TYPE_CHECKING, Any
 
 from .core import Phase, Schedule, ScheduleWarning, registered
@@ -42,7 +40,7 @@ from .schedules.presets import WarmupCosine, untuned_exponential_warmup, untuned
 __version__ = "0.1.0"
 
 # Imported on first use (a scalar evaluation needs none of them): configs, the recipes, the
-# entry points that read any scheduler, and the subpackages.
+# entry points that read any scheduler, and the subpackages (lrkit.explain, the words, too).
 _LAZY = {
     **dict.fromkeys(("Units", "from_dict", "from_json", "from_yaml", "load"), ".config"),
     **dict.fromkeys(
@@ -65,6 +63,7 @@ _SUBMODULES = frozenset(
         "textplot",
         "lrlog",
         "cli",
+        "explain",  # the words: a package, callable as lrkit.explain(obj) (lrkit.explain._ExplainModule)
     }
 )
 
@@ -95,14 +94,6 @@ else:
     def __dir__() -> list[str]:
         return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
-    class _ExplainModule(_types.ModuleType):
-        """``lrkit.explain``: the package of words (``lrkit.explain.words``, ...), callable as
-        ``lrkit.explain(obj, lang="en")`` (:func:`lrkit.convert.entry.explain`)."""
-
-        def __call__(self, obj: Any, lang: str = "en", **kwargs: Any) -> str:
-            return _importlib.import_module(".convert.entry", __name__).explain(obj, lang, **kwargs)
-
-    _sys.modules[__name__ + ".explain"].__class__ = _ExplainModule
 
 __all__ = [
     "Schedule",

@@ -38,7 +38,7 @@ from typing import (
 
 from . import _check
 from ._num import np
-from .ops import NUMPY, SCALAR
+from .ops import NUMPY, SCALAR, ready
 from .params import UNITS, collect, derived, make_init, param
 
 if TYPE_CHECKING:  # annotations only: `import lrkit` imports numpy lazily (``_num.np``)
@@ -112,6 +112,7 @@ class Phase(NamedTuple):
 
 
 _C = TypeVar("_C", bound=type)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def register(kind: str) -> Callable[[_C], _C]:
@@ -139,6 +140,37 @@ def declare(cls: _C) -> _C:
             if getattr(init, "_lrkit_params", None) is not cls.params:  # type: ignore[attr-defined]
                 cls.__init__ = make_init(cls)  # type: ignore[misc]
     return cls
+
+
+# -- words for lrkit explain ----------------------------------------------------------------------
+# lrkit.explain, the layer of words above the kinds, is imported on first use (not by `import
+# lrkit`): a kind's module declares its templates and explainers here, and lrkit.explain takes
+# them when it is imported; declared after that, they go to it directly.
+_WORDS: list[tuple[str, dict[str, str]]] = []
+_EXPLAINERS: dict[str, Callable[..., Any]] = {}
+#: lrkit.explain's ``(words, EXPLAINERS)``, set when it has taken the declarations above.
+_explain_tables: tuple[Callable[[str, dict[str, str]], None], dict[str, Callable[..., Any]]] | None = None
+
+
+def words(lang: str, table: dict[str, str]) -> None:
+    """:func:`lrkit.explain.words` for a kind's module: its templates in language ``lang``
+    (``key -> template``), for ``w.say(key, ...)`` in its explainers. They join lrkit explain's
+    table of that language when lrkit.explain is imported (a key defined twice is an error then)."""
+    if _explain_tables is None:
+        _WORDS.append((lang, table))
+    else:
+        _explain_tables[0](lang, table)
+
+
+def explainer(kind: str) -> Callable[[_F], _F]:
+    """:func:`lrkit.explain.explainer` for a kind's module: a decorator registering the function
+    ``(schedule, words) -> (summary sentences, notes)`` that explains schedules of ``kind``."""
+
+    def deco(fn: _F) -> _F:
+        (_EXPLAINERS if _explain_tables is None else _explain_tables[1])[kind] = fn
+        return fn
+
+    return deco
 
 
 #: Modules above the core whose kinds are registered when they are imported (the recipes): read
@@ -360,6 +392,7 @@ class Schedule:
             pass
         from ._trace import compile_scalar
 
+        ready()  # the operations traced are SCALAR's own (its searches are imported on first use)
         fast: Callable[[float], float]
         compiled = compile_scalar(self._kernel, self.kind or type(self).__name__)
         if compiled is not None:

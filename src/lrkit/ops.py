@@ -44,16 +44,16 @@ own domain and the array path raises no floating-point warnings there).
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Callable
+from collections.abc import Sequence as SequenceT
 from types import SimpleNamespace
 from typing import Any
 
 from . import _num as m
 from ._num import np
 
-__all__ = ["SCALAR", "NUMPY"]
+__all__ = ["SCALAR", "NUMPY", "ready"]
 
 _INF = math.inf
 _SLICE = 2048  # positions per slice at least, on average, for the ordered fast paths
@@ -108,8 +108,30 @@ def _s_split(t: float, b: float, lo: Callable[[float, Any], float], hi: Callable
     return lo(t, SCALAR) if t < b else hi(t - b, SCALAR)
 
 
+def _s_count_le(s: SequenceT[float], t: float) -> int:
+    """``count_le`` until the first search: :func:`bisect.bisect_right` (see :func:`ready`)."""
+    return ready().count_le(s, t)
+
+
+def _s_count_lt(s: SequenceT[float], t: float) -> int:
+    """``count_lt`` until the first search: :func:`bisect.bisect_left` (see :func:`ready`)."""
+    return ready().count_lt(s, t)
+
+
+def ready() -> SimpleNamespace:
+    """:data:`SCALAR` with every operation its own: the searches ``count_le`` and ``count_lt``
+    are :mod:`bisect`'s, imported on first use (``import lrkit`` imports no module a position
+    needs before it is evaluated). A tracer reading ``SCALAR``'s functions asks for it first."""
+    if SCALAR.count_le is _s_count_le:
+        import bisect
+
+        SCALAR.count_le = bisect.bisect_right
+        SCALAR.count_lt = bisect.bisect_left
+    return SCALAR
+
+
 def _s_segments(t: float, starts: tuple[float, ...], fs: tuple[Callable[[float, Any], float], ...]) -> float:
-    i = bisect.bisect_right(starts, t) - 1
+    i = SCALAR.count_le(starts, t) - 1
     return fs[i](t - starts[i], SCALAR)
 
 
@@ -161,8 +183,8 @@ SCALAR = SimpleNamespace(
     maximum=_s_maximum,
     where=_s_where,
     full=_s_full,
-    count_le=bisect.bisect_right,
-    count_lt=bisect.bisect_left,
+    count_le=_s_count_le,
+    count_lt=_s_count_lt,
     take=_s_take,
     hold=_s_hold,
     split=_s_split,

@@ -51,13 +51,15 @@ constructor parameters.
 
 from __future__ import annotations
 
-import inspect
 import numbers
 import sys
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from . import _check
+
+if TYPE_CHECKING:  # imported where a signature is built (on first use), not by `import lrkit`
+    import inspect
 
 __all__ = ["Param", "param", "derived", "REQUIRED", "UNITS", "LENGTH_UNITS"]
 
@@ -239,21 +241,19 @@ def param(
                 f"param({unit.name}): a shared Param declares no default; give default= where it "
                 f"is used, so type checkers see it"
             )
-        base = unit
-    elif isinstance(unit, str):
-        base = Param("", unit)
-    else:
-        raise TypeError(f"param: unit must be a unit name ({', '.join(UNITS)}) or a Param, got {unit!r}")
-    # one constructor call (not _replace: every kind's fields are made at import)
-    return Param(
-        "",
-        base.unit,
-        default,
-        base.doc if doc is None else doc,
-        choices or base.choices,
-        optional or base.optional,
-        unbounded or base.unbounded,
-    )
+        # one constructor call (not _replace: every kind's fields are made at import)
+        return Param(
+            "",
+            unit.unit,
+            default,
+            unit.doc if doc is None else doc,
+            choices or unit.choices,
+            optional or unit.optional,
+            unbounded or unit.unbounded,
+        )
+    if isinstance(unit, str):  # the constructor checks the unit's name
+        return Param("", unit, default, "" if doc is None else doc, choices, optional, unbounded)
+    raise TypeError(f"param: unit must be a unit name ({', '.join(UNITS)}) or a Param, got {unit!r}")
 
 
 class Derived:
@@ -293,18 +293,65 @@ def _is_classvar(annotation: Any) -> bool:
     return annotation is ClassVar or get_origin(annotation) is ClassVar
 
 
+def _own_annotations(cls: type) -> dict[str, Any]:
+    """The annotations of a class's own body, as ``inspect.get_annotations(cls)`` reads them
+    (without importing :mod:`inspect` for every kind made when lrkit is imported)."""
+    annotations = cls.__dict__.get("__annotations__")
+    if isinstance(annotations, dict):
+        return annotations
+    if sys.version_info >= (3, 14):  # pragma: no cover - annotations evaluated on demand (PEP 649)
+        import inspect
+
+        return inspect.get_annotations(cls)
+    return {}
+
+
+def _quoted_literal(annotation: str) -> tuple[str, ...] | None:
+    """The strings of an annotation written ``Literal["a", 'b']`` (alone, or in a union with
+    ``None``: ``Literal[...] | None``), read from the text without evaluating it, as
+    ``typing.Literal`` keeps them (in order, each once); ``None`` for any other form."""
+    found: tuple[str, ...] | None = None
+    for member in annotation.split("|"):
+        member = member.strip()
+        if member == "None":
+            continue
+        if found is not None or not (member.startswith("Literal[") and member.endswith("]")):
+            return None
+        items: list[str] = []
+        for item in member[8:-1].split(","):
+            item = item.strip()
+            if len(item) < 2 or item[0] not in "'\"" or item[-1] != item[0] or item[0] in item[1:-1] or "\\" in item:
+                return None  # not a plain quoted string (an escape, a comma or "|" inside, ...)
+            if item[1:-1] not in items:
+                items.append(item[1:-1])
+        found = tuple(items)
+    return found
+
+
 def _literal_choices(cls: type, name: str, annotation: Any) -> tuple[str, ...]:
     """The values of a ``Literal[...]`` annotation (alone, or in a union with ``None``)."""
     if isinstance(annotation, str):
         module = sys.modules.get(cls.__module__)
-        scope = dict(vars(module)) if module is not None else {}
-        scope.setdefault("Literal", Literal)
-        try:
-            annotation = eval(annotation, scope, dict(vars(cls)))  # the kind's own module's names
-        except Exception as e:
-            raise TypeError(
-                f"{cls.__qualname__}.{name}: cannot read the choices of its annotation {annotation!r} ({e})"
-            ) from None
+        # the usual forms are read without compiling the text: a name (``Shape = Literal[...]``),
+        # looked up as eval would, or ``Literal["a", "b"]`` itself
+        where = None
+        if annotation.isidentifier():
+            where = next((ns for ns in (vars(cls), vars(module) if module else {}) if annotation in ns), None)
+        elif getattr(module, "Literal", Literal) is Literal and "Literal" not in vars(cls):
+            quoted = _quoted_literal(annotation)
+            if quoted is not None:
+                return quoted
+        if where is not None:
+            annotation = where[annotation]
+        else:
+            scope = dict(vars(module)) if module is not None else {}
+            scope.setdefault("Literal", Literal)
+            try:
+                annotation = eval(annotation, scope, dict(vars(cls)))  # the kind's own module's names
+            except Exception as e:
+                raise TypeError(
+                    f"{cls.__qualname__}.{name}: cannot read the choices of its annotation {annotation!r} ({e})"
+                ) from None
     members = (
         get_args(annotation)
         if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType"
@@ -333,7 +380,7 @@ def collect(cls: type) -> tuple[Param, ...] | None:
     where = cls.__qualname__
     computed = [k for k, v in ns.items() if isinstance(v, Derived)]
     if computed:
-        annotated = inspect.get_annotations(cls)
+        annotated = _own_annotations(cls)
         bare = [k for k in computed if k not in annotated]
         if bare:
             raise TypeError(
@@ -348,7 +395,7 @@ def collect(cls: type) -> tuple[Param, ...] | None:
         raise TypeError(
             f"{where}: declare the parameters either as params = (...) or as fields with param(...), not both"
         )
-    annotations = inspect.get_annotations(cls)
+    annotations = _own_annotations(cls)
     out = {p.name: p for p in getattr(cls, "params", ())}
     for name, annotation in annotations.items():
         if name in own:
@@ -385,6 +432,8 @@ def collect(cls: type) -> tuple[Param, ...] | None:
 
 def signature(params: tuple[Param, ...]) -> inspect.Signature:
     """The constructor signature the parameters declare."""
+    import inspect  # here: `import lrkit` builds no signature (see _Declared)
+
     P = inspect.Parameter
     return inspect.Signature(
         [P("self", P.POSITIONAL_OR_KEYWORD)]
@@ -392,22 +441,67 @@ def signature(params: tuple[Param, ...]) -> inspect.Signature:
     )
 
 
+class _Declared:
+    """The constructor a kind declares, as :mod:`inspect` reads it.
+
+    A kind's generated ``__init__`` takes ``(self, *args, **kwargs)`` and binds them itself; it
+    names this object as what it wraps (``__init__.__wrapped__``, as :func:`functools.wraps`
+    does), so :func:`inspect.signature` of the kind or of its ``__init__`` (and ``help()``,
+    editors, :func:`typing.get_type_hints`) read the declared ``(self, name, ..., name=default)``.
+    The :class:`inspect.Signature` is built when first read: importing lrkit builds none.
+    """
+
+    __slots__ = ("params", "_signature")
+    #: The globals :func:`typing.get_type_hints` resolves ``__init__``'s annotations in.
+    __globals__ = globals()
+
+    def __init__(self, params: tuple[Param, ...]) -> None:
+        self.params = params
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        try:
+            return self._signature
+        except AttributeError:
+            self._signature = signature(self.params)
+            return self._signature
+
+
 def make_init(cls: type) -> Callable[..., None]:
     """``__init__`` for a kind that declares ``params``: bind, check each parameter, then
-    ``cls._setup(**values)`` for cross-checks and derived values."""
+    ``cls._setup(**values)`` for cross-checks and derived values.
+
+    Arguments are bound as :meth:`inspect.Signature.bind` binds them to the declared signature
+    (``self, name, ..., name=default``); a call that does not fit is refused with its message."""
     params: tuple[Param, ...] = cls.params
-    sig = signature(params)
+    declared = _Declared(params)
+    names = tuple(p.name for p in params)
+    known = frozenset(names)
+    n = len(names)
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            bound = sig.bind(self, *args, **kwargs)
-        except TypeError as e:
-            raise TypeError(f"{type(self).__name__}: {e}") from None
-        bound.apply_defaults()
-        values = {p.name: p.check(bound.arguments[p.name]) for p in params}
-        self._setup(**values)
+        values: dict[str, Any] | None = dict(zip(names, args))
+        if len(args) > n or (kwargs and not (known.issuperset(kwargs) and values.keys().isdisjoint(kwargs))):
+            values = None
+        else:
+            values.update(kwargs)
+            if len(values) < n:
+                for p in params:  # the defaults of those not given
+                    if p.name not in values:
+                        if p.default is REQUIRED:
+                            values = None
+                            break
+                        values[p.name] = p.default
+        if values is None:  # a call the signature refuses: inspect's words for it
+            try:
+                bound = declared.__signature__.bind(self, *args, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{type(self).__name__}: {e}") from None
+            bound.apply_defaults()
+            values = bound.arguments
+        self._setup(**{p.name: p.check(values[p.name]) for p in params})
 
-    __init__.__signature__ = sig  # type: ignore[attr-defined]
+    __init__.__wrapped__ = declared  # type: ignore[attr-defined]
     __init__._lrkit_params = params  # type: ignore[attr-defined]
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     __init__.__doc__ = f"Build a {cls.__name__}; see the class docstring."

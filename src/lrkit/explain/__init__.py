@@ -14,10 +14,14 @@ Half a cosine from 0.1 down to 0 over 100 positions, then 0 for ever.
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
+from .. import core as _core
 from .._format import number
 from ..core import Phase, Schedule
 from . import en as _en
@@ -33,7 +37,8 @@ TEXTS: dict[str, dict[str, str]] = {"en": dict(_en.TEXT), "zh": dict(_zh.TEXT)}
 
 
 def words(lang: str, table: dict[str, str]) -> None:
-    """Add a kind's templates to language ``lang``'s table (each kind module calls it once per language)."""
+    """Add a kind's templates to language ``lang``'s table (each kind module calls it once per
+    language, as :func:`lrkit.core.words`, which need not import this layer)."""
     clash = set(table) & set(TEXTS[lang])
     if clash:
         raise RuntimeError(f"explain templates defined twice: {sorted(clash)}")
@@ -83,6 +88,11 @@ class _W:
 
     def span(self, length: float) -> str:
         return self.say('span.1', x0=self.n(length * self.scale))
+
+    def summary(self, s: Schedule) -> str:
+        """What a schedule nested in the one explained does, as a clause (:func:`_summary`): for
+        a kind's explainer that says what the schedules it holds do."""
+        return _summary(s, self)
 
     def join(self, items: list[str]) -> str:
         if self.lang == "zh":
@@ -622,3 +632,26 @@ def explain_ultralytics(u: Any, lang: str = "en") -> str:
     out = [("" if lang == "zh" else " ").join(text), "", w.say('explain.2')]
     out += [f"  - {n}" for n in notes]
     return "\n".join(out)
+
+
+# -- the kinds' own words ------------------------------------------------------------------------------------
+# Taken from the core, where each kind's module declared them (lrkit.core.words, lrkit.core.explainer)
+# without importing this layer; declared from now on, they come here directly.
+for _lang, _table in _core._WORDS:
+    words(_lang, _table)
+EXPLAINERS.update(_core._EXPLAINERS)
+_core._WORDS.clear()
+_core._EXPLAINERS.clear()
+_core._explain_tables = (words, EXPLAINERS)
+
+
+class _ExplainModule(types.ModuleType):
+    """``lrkit.explain``: the package of words (``lrkit.explain.words``, ...), callable as
+    ``lrkit.explain(obj, lang="en")`` (:func:`lrkit.convert.entry.explain`)."""
+
+    def __call__(self, obj: Any, lang: str = "en", **kwargs: Any) -> str:
+        # by name: the entry points read any scheduler and sit above this layer, which does not import them
+        return importlib.import_module("lrkit.convert.entry").explain(obj, lang, **kwargs)
+
+
+sys.modules[__name__].__class__ = _ExplainModule

@@ -8,16 +8,14 @@ decaying amplitude (Keras' ``CosineDecayRestarts`` with ``alpha``) is a ``Sum``.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from .. import _check
 from .. import _num as m
-from ..core import Phase, Schedule, register
-from ..explain import _summary, explainer, words
-from ..ops import Positions
+from ..core import Phase, Schedule, explainer, register, words
+from ..ops import SCALAR, Positions
 from ..params import derived, param
 
 __all__ = ["Shift", "Retime", "Sum", "Product", "Ramp", "Piecewise", "Dampening", "dampened"]
@@ -158,7 +156,7 @@ class Retime(Schedule):
 
     def clock(self, t: float) -> float:
         """The schedule's own position at position ``t`` (the kernel's clock, same rounding)."""
-        i = bisect.bisect_right(self._starts, t) - 1
+        i = SCALAR.count_le(self._starts, t) - 1
         return self._clocks[i](t - self._starts[i], None)
 
     def _kernel(self, t: Any, xp: Any) -> Any:
@@ -511,7 +509,7 @@ def dampened(schedule: Schedule, warmup_period: float, shape: DampeningShape = "
     return Product([schedule, Dampening(warmup_period, shape)])
 
 
-# -- words for lrkit explain, one table per language (lrkit.explain.words) ---------------------------------------------------------
+# -- words for lrkit explain, one table per language (lrkit.core.words) ---------------------------------------------------------
 words(
     "en",
     {
@@ -568,7 +566,7 @@ def _explain_shift(s: Shift, w: Any) -> tuple[list[str], list[str]]:
         seen = Piecewise(inner.values[k:], [b - s.offset for b in inner.boundaries[k:]])
         return _explain_piecewise(seen, w)
     # the inner schedule's position p is this one's p - offset: said on this clock
-    return [w.say("shift", offset=w.n(s.offset), inner=_summary(inner, w.shifted(-s.offset)))], []
+    return [w.say("shift", offset=w.n(s.offset), inner=w.shifted(-s.offset).summary(inner))], []
 
 
 @explainer("retime")
@@ -586,12 +584,12 @@ def _explain_retime(s: Retime, w: Any) -> tuple[list[str], list[str]]:
         for i, (b, o, a, d) in enumerate(zip(s._starts, s.origins, s.inner_spans, s.outer_spans))
         if not (o == b and a == d)
     )
-    return [w.say("retime", inner=_summary(s.schedule, w), pieces=pieces)], []
+    return [w.say("retime", inner=w.summary(s.schedule), pieces=pieces)], []
 
 
 @explainer("sum")
 def _explain_sum(s: Sum, w: Any) -> tuple[list[str], list[str]]:
-    parts = w.join([_clause(_summary(x, w)) for x in s.schedules])
+    parts = w.join([_clause(w.summary(x)) for x in s.schedules])
     return [w.say("sum", n=len(s.schedules), parts=parts)], []
 
 

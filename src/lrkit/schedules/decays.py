@@ -13,8 +13,7 @@ from typing import Any, Literal
 
 from .. import _check
 from .. import _num as m
-from ..core import Phase, Schedule, register
-from ..explain import explainer, words
+from ..core import Phase, Schedule, explainer, register, words
 from ..ops import SCALAR
 from ..params import Param, derived, param
 
