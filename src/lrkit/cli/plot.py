@@ -33,7 +33,9 @@ from .sources import RangeTestSource
     "Draw the schedule with matplotlib (needs lrkit[plot]); the file type follows the "
     "extension of -o. Phase boundaries are dashed lines with the phase names on top; the peak, "
     "the restarts, the start of a flat tail and the final value are marked; the title shows "
-    "the spec.",
+    "the spec. SPEC may also be a range test's CSV (the loss against the lr) or a ScheduleLR "
+    "state saved as JSON, json.dump(sched.state_dict(), f): the lr per param group as the run "
+    "went, the plan before its plateau reductions dashed, each reduction marked with its reason.",
 )
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")

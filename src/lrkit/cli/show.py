@@ -20,7 +20,9 @@ from .sources import RangeTestSource
     "show",
     "print the phase table and a terminal plot",
     "Print the schedule's phases (name, start, end, values) and a compact plot drawn with "
-    "text characters (braille dots, or ASCII with --ascii); works over SSH.",
+    "text characters (braille dots, or ASCII with --ascii); works over SSH. A ScheduleLR state "
+    "saved as JSON prints the run's explanation (--lang en/zh: each plateau reduction with its "
+    "step and reason) and the lr per param group.",
 )
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("plot")
