@@ -266,3 +266,13 @@ def test_the_gallerys_run_files_are_what_its_script_writes(tmp_path):
             assert a.read() == b.read(), f"docs/gallery/{name} is stale: run python docs/make_gallery.py --runs"
     # the plateau run has two reductions, as the gallery says
     assert len(json.loads((tmp_path / "plateau_run.json").read_text())["plateau"]["reductions"]) == 2
+
+
+def test_patience_zero_says_the_last_evaluation(tmp_path):
+    sched, _, cuts = train_torch(Plateau(factor=0.5, patience=0), 800)
+    path = tmp_path / "p0.json"
+    path.write_text(json.dumps(sched.state_dict()), encoding="utf-8")
+    code, out, _ = run("show", str(path), "--no-plot")
+    assert code == 0 and cuts
+    for t in cuts:
+        assert f"reduced x0.5 at step {t}: no improvement of the metric at the last evaluation" in out

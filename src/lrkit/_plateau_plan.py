@@ -385,6 +385,7 @@ words(
         "plateau_run.head": "Reductions on plateau ({x0}):",
         "plateau_run.cut": "  reduced x{x0} at step {x1}: {x2} (evaluation {x3}, value {x4}){x5}",
         "plateau_run.reason": "no improvement of {x0} for {x1} evaluations",
+        "plateau_run.reason1": "no improvement of {x0} at the last evaluation",
         "plateau_run.label": "x{x0} @ {x1}",
         "plateau_run.floor": "; held at the floor: group {x0}",
         "plateau_run.none": "No reduction on plateau so far ({x0} evaluations of {x1}).",
@@ -399,6 +400,7 @@ words(
         "plateau_run.head": "平台期降低学习率（{x0}）：",
         "plateau_run.cut": "  第 {x1} 步降为 x{x0}：{x2}（第 {x3} 次评估，值 {x4}）{x5}",
         "plateau_run.reason": "{x0} 连续 {x1} 次评估没有改进",
+        "plateau_run.reason1": "{x0} 在最近一次评估中没有改进",
         "plateau_run.label": "x{x0} @ {x1}",
         "plateau_run.floor": "；已在下限的组：{x0}",
         "plateau_run.none": "到目前为止没有因平台期降低学习率（{x1} 共评估 {x0} 次）。",
@@ -438,7 +440,8 @@ def reduction_notes(pp: PlanPlateau, lang: str = "en") -> list[dict[str, Any]]:
     ``label`` (``"x0.1 @ 12,000"``) and ``reason`` (``"no improvement of val_loss for 5
     evaluations"``), in ``lang``."""
     p = pp.policy
-    reason = _say(lang, "plateau_run.reason", x0=_monitor(p, lang), x1=_needed(p))
+    need = _needed(p)
+    reason = _say(lang, "plateau_run.reason" if need != 1 else "plateau_run.reason1", x0=_monitor(p, lang), x1=need)
     out: list[dict[str, Any]] = []
     prev, seen = [1.0] * pp.n, 0
     for r in pp.reductions:
