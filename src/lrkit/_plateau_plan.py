@@ -34,8 +34,7 @@ from typing import Any
 
 from ._check import show
 from ._format import number
-from .core import Schedule
-from .explain import words
+from .core import Schedule, words
 from .plateau import MMENGINE_INF, Plateau
 from .replan import _followed, apply_ops
 from .schedules.algebra import Shift
@@ -378,7 +377,8 @@ def paddle_state_for_torch(sched: Any, state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# -- the run in words: the templates are registered once, as every kind's are (lrkit.explain.words) -------
+# -- the run in words: registered once, as every kind's are (lrkit.core.words: they join lrkit.explain's
+# tables when it loads, so building a scheduler does not load the explain layer) -----------------------
 words(
     "en",
     {
