@@ -113,8 +113,8 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         plateau: a :class:`~lrkit.plateau.Plateau` policy on the plan (the global lr, or
             each group's in per-group mode): :meth:`observe` a metric and each reduction
             scales the rest of the plan, ``lr(t) = base * max(plan(t) * m, min_lr / base)``
-            (see :mod:`lrkit._plateau_plan`); a torch ScheduleLR state of one group with
-            the same plan loads here.
+            (see :mod:`lrkit._plateau_plan`); a torch ScheduleLR state with the same plan
+            loads here (one group into the global lr, G groups into G per-group schedules).
 
     :meth:`state_dict` (also inside ``optimizer.state_dict()['LR_Scheduler']``) holds
     the position and the base values, plain Python values only; after

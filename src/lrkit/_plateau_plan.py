@@ -23,7 +23,13 @@ reductions scale (their ``m_g`` starting again from 1).
 
 The state (:meth:`PlanPlateau.state_dict`) is plain JSON: the policy's configuration and state,
 and each reduction (its position, the multipliers after it, how many re-plans preceded it, the
-metric); loading it rebuilds the realised curve from the binding's plan exactly.
+metric); loading it rebuilds the realised curve from the binding's plan exactly. Saved as JSON
+(``json.dump(sched.state_dict(), f)``), a run reads back without its framework
+(:class:`PlateauRun`: the plan, the realised lr per group, the reductions and their reasons);
+``lrkit plot STATE.json`` and ``lrkit show STATE.json`` draw and explain it. A torch state of
+``G`` param groups loads into a per-group Paddle scheduler of ``G`` groups and back
+(:func:`torch_state_for_paddle`, :func:`paddle_state_for_torch`) when each group's plan
+multiplies the same value.
 """
 
 from __future__ import annotations
