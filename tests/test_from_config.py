@@ -592,3 +592,38 @@ def test_reading_imports_no_trainer_and_no_framework():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+RTMDET = """
+_base_ = ['../_base_/default_runtime.py']
+max_epochs = 30
+stage2_num_epochs = 5
+base_lr = 0.004
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1.0e-5, by_epoch=False, begin=0, end=40),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=base_lr * 0.05,
+        begin=max_epochs // 2,
+        end=max_epochs,
+        T_max=max_epochs // 2,
+        by_epoch=True,
+        convert_to_iter_based=True),
+]
+"""
+
+
+def test_an_rtmdet_style_py_config_with_names_and_arithmetic(tmp_path):
+    path = tmp_path / "rtmdet.py"
+    path.write_text(RTMDET)
+    got = from_config(path, steps_per_epoch=12)
+    ns: dict = {}
+    exec(RTMDET, ns)  # the test may run it; lrkit reads it without
+    ref = _mm_reference(ns["param_scheduler"], ns["train_cfg"], ns["base_lr"], 12)
+    assert_same_curve(ref, curve(got.lr, len(ref)), "rtmdet.py")
+    base_only = tmp_path / "top.py"
+    base_only.write_text("_base_ = ['./rtmdet.py']\nmodel = dict(type='RTMDet')\n")
+    with pytest.raises(ValueError, match="_base_ files are not followed"):
+        from_config(base_only)

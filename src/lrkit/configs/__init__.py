@@ -135,8 +135,9 @@ def detect(data: Mapping[str, Any]) -> str:
     if not found:
         known = "; ".join(f"{f}: {k}" for f, k in _KEYS.items())
         keys = ", ".join(map(str, list(data)[:12]))
+        base = " (its _base_ files are not followed: give the file that holds the schedule)" if "_base_" in data else ""
         raise ValueError(
-            f"from_config: no format recognised in a config with the keys {keys or '(none)'}; "
+            f"from_config: no format recognised in a config with the keys {keys or '(none)'}{base}; "
             f"it reads {known} (section= picks a part of a larger file, format= names the format)"
         )
     raise ValueError(f"from_config: the config looks like {' and '.join(found)}: give format= (one of them)")

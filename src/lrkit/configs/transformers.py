@@ -142,8 +142,6 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
             kw["min_lr_rate"] = m / lr
         elif rate is None:
             raise ValueError(f"{where}: lr_scheduler_kwargs needs min_lr or min_lr_rate")
-        if kind == "cosine_with_min_lr" and kw["min_lr_rate"] is None:  # pragma: no cover - checked above
-            kw["min_lr_rate"] = 0.0
     elif kind == "warmup_stable_decay":
         if kw["num_decay_steps"] is None:
             raise ValueError(f"{where}: lr_scheduler_kwargs needs num_decay_steps")

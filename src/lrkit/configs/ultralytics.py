@@ -57,7 +57,10 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
         notes.append("optimizer=auto: warmup_bias_lr is 0, as ultralytics' trainer sets it")
     elif lr0 is None:
         lr0 = c.number("lr0", lo=0.0, lo_open=True)
-    version = opts.get("version", CHECKED)
+    version = opts.get("version")
+    if version is None:
+        version = CHECKED
+        notes.append(f"the rules of ultralytics {CHECKED}'s trainer (give version= for another release)")
     s = ultralytics_schedules(
         lr0=lr0,
         lrf=c.number("lrf", 0.01, lo=0.0),
