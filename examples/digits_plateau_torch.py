@@ -133,7 +133,7 @@ def main() -> int:
     else:
         print("no checkpoint: the run never stopped mid-patience before its first reduction (try --resume-at)")
 
-    first = spe * (resumed_at if resumed_at is not None else len(lrs))
+    first = len(lrs) if resumed_at is None else resumed_at * spe  # the resumed run's first step
     common.write_rows(
         os.path.join(args.out, "lrs.csv"),
         ["step", "epoch", "lr", "resumed_lr"],
