@@ -74,6 +74,12 @@ def test_ultralytics_optimizer_auto_takes_the_trainers_lr0_and_no_bias_warmup():
     assert math.isclose(float(long.schedule(first_epoch_after_warmup)), 0.01 * lf1, rel_tol=1e-12)
     with pytest.raises(ValueError, match="give nc="):
         from_config(args, steps_per_epoch=run["batches"])
+    with pytest.raises(ValueError, match="ultralytics args.yaml: needs epochs .*opt.yaml"):
+        from_config({"lr0": 0.01, "lrf": 0.01}, steps_per_epoch=10)
+    with pytest.raises(ValueError, match="ultralytics args.yaml: lrf must be >= 0"):
+        from_config(dict(args, lrf=-1, optimizer="SGD"), steps_per_epoch=10)
+    with pytest.raises(ValueError, match="time must be null"):
+        from_config(dict(args, time=2.5), steps_per_epoch=10)
     # 2667 batches of 24: 63,985 to 64,008 images, 1000 or 1001 steps of nbs=64 a epoch: 10,000 or 10,010
     with pytest.raises(ValueError, match="images="):
         from_config(dict(args, batch=24), steps_per_epoch=2667)
@@ -452,6 +458,12 @@ LIGHTNING_CASES = {
     "constant": ("ConstantLR", {}),
     "polynomial": ("PolynomialLR", {"total_iters": 9, "power": 2.0}),
     "onecycle": ("OneCycleLR", {"max_lr": 0.5, "total_steps": 20, "pct_start": 0.25}),
+    "cyclic": ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.2, "step_size_up": 3, "step_size_down": 5}),
+    "cyclic-exp-range": (
+        "CyclicLR",
+        {"base_lr": 0.01, "max_lr": 0.2, "step_size_up": 4, "mode": "exp_range", "gamma": 0.9},
+    ),
+    "cyclic-triangular2": ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.2, "step_size_up": 2, "mode": "triangular2"}),
     "onecycle-three-phase": (
         "OneCycleLR",
         {"max_lr": 0.5, "epochs": 6, "steps_per_epoch": 3, "three_phase": True, "anneal_strategy": "linear"},

@@ -4,7 +4,7 @@
 The lr is ``optimizer.init_args.lr``; the scheduler is one of ``torch.optim.lr_scheduler``'s
 ``StepLR``, ``MultiStepLR``, ``ExponentialLR``, ``CosineAnnealingLR``,
 ``CosineAnnealingWarmRestarts``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``,
-``OneCycleLR``, with torch's defaults for what ``init_args`` leaves out, converted as
+``OneCycleLR``, ``CyclicLR``, with torch's defaults for what ``init_args`` leaves out, converted as
 :mod:`lrkit.convert.torch` converts torch's own object (nothing is imported: no torch, no
 Lightning). ``LightningCLI`` hands the scheduler to the Trainer with its default
 ``interval="epoch"``: the position is the epoch (the scheduler's step count), and the
@@ -22,6 +22,7 @@ from ..convert._fields import MISSING, Section, reading
 from ..convert.torch import (
     _constant,
     _cosine,
+    _cyclic,
     _exponential,
     _linear,
     _multistep,
@@ -63,6 +64,24 @@ SCHEDULERS: dict[str, dict[str, Any]] = {
         "final_div_factor": 1e4,
         "three_phase": False,
     },
+    "CyclicLR": {
+        "base_lr": _REQ,
+        "max_lr": _REQ,
+        "step_size_up": 2000,
+        "step_size_down": None,
+        "mode": "triangular",
+        "gamma": 1.0,
+        "scale_fn": None,
+        "scale_mode": "cycle",
+        "cycle_momentum": True,
+        "base_momentum": 0.8,
+        "max_momentum": 0.9,
+    },
+}
+_CHOICES = {
+    "anneal_strategy": ("cos", "linear"),
+    "mode": ("triangular", "triangular2", "exp_range"),
+    "scale_mode": ("cycle", "iterations"),
 }
 _CONVERT = {
     "StepLR": _step,
@@ -74,6 +93,7 @@ _CONVERT = {
     "ConstantLR": _constant,
     "PolynomialLR": _polynomial,
     "OneCycleLR": _onecycle,
+    "CyclicLR": _cyclic,
 }
 _METRIC = ("ReduceLROnPlateau",)
 
@@ -130,10 +150,22 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
         if isinstance(d, bool):
             v[k] = a.flag(k, d)
         elif isinstance(d, str):
-            v[k] = a.choice(k, d, ("cos", "linear"))
+            v[k] = a.choice(k, d, _CHOICES[k])
+        elif k == "scale_fn":
+            if a.value(k, None) is not None:
+                raise a.fail(k, a.value(k), "null", "a function of your own is code, not a setting lrkit reads")
         elif k == "milestones":
             v[k] = [a.check_whole(f"milestones[{i}]", m, lo=0) for i, m in enumerate(a.items(k))]
-        elif k in ("step_size", "T_0", "T_mult", "total_steps", "epochs", "steps_per_epoch"):
+        elif k in (
+            "step_size",
+            "T_0",
+            "T_mult",
+            "total_steps",
+            "epochs",
+            "steps_per_epoch",
+            "step_size_up",
+            "step_size_down",
+        ):
             given = a.value(k, MISSING if d is _REQ else d, "a whole number >= 1")
             v[k] = None if given is None else a.whole(k)
         elif k == "total_iters":
@@ -158,6 +190,11 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
         ends = [float(pct * T) - 1, float(2 * pct * T) - 2, T - 1] if v["three_phase"] else [float(pct * T) - 1, T - 1]
         v.update(total_steps=T, _schedule_phases=[{"end_step": e} for e in ends])
         v["_anneal_func_type"] = v["anneal_strategy"]
+    if name == "CyclicLR":  # torch sets each group's lr to base_lr, and cycles between it and max_lr
+        up = float(v["step_size_up"])
+        down = float(v["step_size_down"]) if v["step_size_down"] is not None else up
+        v.update(total_size=up + down, step_ratio=up / (up + down), max_lrs=[v["max_lr"]], _scale_fn_custom=None)
+        lr = v["base_lr"]
     s = _Stand(optimizer=opt, base_lrs=[lr], **v)
     with reading(where):
         sched = _CONVERT[name](s, 0, lr)

@@ -42,7 +42,9 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
     c = Section(_WHERE, data)
     if c.value("time", None) is not None:
         raise c.fail("time", c.value("time"), "null", "a run limited by hours recomputes its epochs while training")
-    epochs = c.whole("epochs", 100)
+    if "epochs" not in data:  # every args.yaml has it; YOLOv5 keeps it in opt.yaml, not hyp.yaml
+        raise c.need("epochs", "the run's epochs; YOLOv5's hyp.yaml has none: they are in its opt.yaml")
+    epochs = c.whole("epochs")
     optimizer = c.value("optimizer", "auto")
     if not isinstance(optimizer, str):
         raise c.fail("optimizer", optimizer, "an optimizer's name or 'auto'")
