@@ -415,7 +415,14 @@ def test_py_configs_read_literals_names_and_simple_arithmetic():
         "'''doc'''\nmax_epochs = 300\nstage2 = 20\nx = dict(begin=max_epochs // 2, end=max_epochs - stage2, lr=-0.5 * 2, "
         "t=(1, 2), d={'a': None, 'b': True}, s='x')\n"
     )
-    assert names["x"] == dict(begin=150, end=280, lr=-1.0, t=(1, 2), d={"a": None, "b": True}, s="x")
+    assert names["x"] == dict(begin=150, end=280, lr=-1.0, t=[1, 2], d={"a": None, "b": True}, s="x")
+    doubling = "a0 = [1]\n" + "".join(f"a{i} = [a{i - 1}, a{i - 1}]\n" for i in range(1, 40))
+    with pytest.raises(ValueError, match="cfg.py expands to more than .* values"):
+        read_py_config(doubling, "cfg.py")
+    with pytest.raises(ValueError, match="too deeply"):
+        read_py_config("x = " + "+".join(["1"] * 200_000) + "\n", "cfg.py")
+    with pytest.raises(ValueError, match="nested parentheses"):
+        read_py_config("x = " + "[" * 5000 + "]" * 5000 + "\n", "cfg.py")
 
 
 def test_mmengine_refusals_name_the_field():
@@ -639,3 +646,51 @@ def test_an_rtmdet_style_py_config_with_names_and_arithmetic(tmp_path):
     base_only.write_text("_base_ = ['./rtmdet.py']\nmodel = dict(type='RTMDet')\n")
     with pytest.raises(ValueError, match="_base_ files are not followed"):
         from_config(base_only)
+
+
+def _paths(d, pre=()):
+    items = d.items() if isinstance(d, dict) else enumerate(d) if isinstance(d, list) else ()
+    for k, v in items:
+        yield (*pre, k)
+        yield from _paths(v, (*pre, k))
+
+
+@pytest.mark.parametrize(
+    "name, spe",
+    [
+        ("ultralytics_args.yaml", 100),
+        ("transformers_training_args.json", 100),
+        ("timm_args.yaml", None),
+        ("mmdet_schedule.py", 100),
+        ("lightning_cli.yaml", None),
+        ("deepspeed_config.json", None),
+        ("ppdet_optimizer_300e.yml", 100),
+    ],
+)
+def test_a_mutated_config_gives_a_finite_schedule_or_a_value_error(name, spe):
+    import random
+
+    from lrkit.configs import read_config_file
+
+    rng = random.Random(name)
+    base = read_config_file(EXAMPLES / name)
+    where = list(_paths(base))
+    hostile = [None, "x", "1e-3", -1, 0, 10**30, 1e308, float("nan"), float("inf"), [], {}, [1, 2], True, 2.5, 10**9]
+    for _ in range(120):
+        d = copy.deepcopy(base)
+        p = rng.choice(where)
+        at = d
+        for k in p[:-1]:
+            at = at[k]
+        if isinstance(at, dict) and rng.random() < 0.15:
+            del at[p[-1]]
+        else:
+            at[p[-1]] = rng.choice(hostile)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = from_config(d, steps_per_epoch=spe if rng.random() < 0.9 else rng.choice([None, 1, 7]))
+        except ValueError:
+            continue
+        for s in got.schedules:
+            assert np.isfinite(s(np.arange(0.0, 3000.0))).all(), (name, p)

@@ -4,7 +4,7 @@ The file is parsed with :mod:`ast` and only these forms are evaluated:
 
 * an assignment ``name = value`` at the top level (one name; the last one wins, as
   Python's would);
-* values: numbers, strings, ``True`` / ``False`` / ``None``, lists, tuples, ``{...}``
+* values: numbers, strings, ``True`` / ``False`` / ``None``, lists, tuples (read as lists), ``{...}``
   with string keys, ``dict(key=value, ...)``, a name assigned earlier in the file, a sign
   on a number, and ``+ - * / //`` on two numbers (``max_epochs // 2``), giving a finite
   number of at most ``1e15`` in size;
@@ -60,8 +60,7 @@ class _Reader:
                 return v
             raise _refuse(self.where, node, f"a {type(v).__name__} constant")
         if isinstance(node, (ast.List, ast.Tuple)):
-            items = [self.value(x) for x in node.elts]
-            return items if isinstance(node, ast.List) else tuple(items)
+            return [self.value(x) for x in node.elts]  # a tuple too: as a dumped config holds it
         if isinstance(node, ast.Dict):
             out: dict[str, Any] = {}
             for k, v in zip(node.keys, node.values):
@@ -148,4 +147,10 @@ def read_py_config(text: str, where: str = "the .py config") -> dict[str, Any]:
             r.statement(node)
     except RecursionError:
         raise ValueError(f"{where} nests values too deeply to read") from None
+    from ..config import _extent
+
+    try:  # names used again count each time, as a YAML alias does: a bounded expansion
+        _extent(r.names)
+    except ValueError as e:
+        raise ValueError(str(e).replace("the spec", where, 1).replace("YAML aliases", "names")) from None
     return r.names
