@@ -276,3 +276,33 @@ def test_patience_zero_says_the_last_evaluation(tmp_path):
     assert code == 0 and cuts
     for t in cuts:
         assert f"reduced x0.5 at step {t}: no improvement of the metric at the last evaluation" in out
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_a_replanned_run_with_reductions_before_and_after(tmp_path, figures, absolute):
+    """Re-plans (a longer run, then a cooldown) between reductions, absolute values or
+    multipliers: the lines are the lrs written, step by step."""
+    plan = lrkit.WarmupCosine(peak_lr=0.1 if absolute else 1.0, total_steps=1000, warmup_steps=100)
+    opt = _opt([0.1, 0.03] if not absolute else [5.0, 5.0])
+    sched = lt.ScheduleLR(opt, plan, absolute=absolute, plateau=Plateau(factor=0.5, patience=1, min_lr=[0.0, 1e-3]))
+    written, cuts = [[g["lr"] for g in opt.param_groups]], []
+    for t in range(1, 1201):
+        opt.step()
+        sched.step()
+        if t == 450:
+            sched.replan(total_steps=1400)
+        if t == 900:
+            sched.replan(cooldown=200, min_lr=0.0)
+        if t % 50 == 0 and sched.observe(1.0 - 0.1 * min(t // 50, 3) + 0.05 * (t // 50 >= 12)):
+            cuts.append(t)
+        written.append([g["lr"] for g in opt.param_groups])
+    assert any(c < 450 for c in cuts) and any(450 < c < 900 for c in cuts) and any(c > 900 for c in cuts)
+    path = tmp_path / "replanned.json"
+    path.write_text(json.dumps(sched.state_dict()), encoding="utf-8")
+    code, _, err = run("plot", str(path), "-o", str(tmp_path / "r.png"), "-n", "1201")
+    assert (code, err) == (0, "")
+    ax = figures[0].axes[0]
+    w = np.array(written)
+    for g, ln in enumerate(_lines(ax, "lrkit-run-lr")):
+        np.testing.assert_array_equal(ln.get_ydata(), w[:, g])
+    assert sorted(ln.get_xdata()[0] for ln in _lines(ax, "lrkit-run-reduction")) == cuts
