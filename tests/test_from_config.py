@@ -445,6 +445,8 @@ def test_mmengine_refusals_name_the_field():
         from_config(
             dict(base, param_scheduler=[{"type": "CosineAnnealingLR", "T_max": 5}, {"type": "StepLR", "step_size": 2}])
         )
+    with pytest.raises(ValueError, match="ReduceOnPlateauLR.*follows a metric"):
+        from_config(dict(base, param_scheduler=[{"type": "ReduceOnPlateauLR"}]))
     with pytest.raises(ValueError, match="optim_wrapper.optimizer.lr.*give lr="):
         from_config({"param_scheduler": [{"type": "StepLR", "step_size": 2}]})
     got = from_config(
@@ -523,7 +525,7 @@ def test_deepspeed_ppdet_and_ppcls_are_routed_to_their_readers():
     from lrkit.recipes import ppcls_schedule, ppdet_schedule
 
     ds = from_config(EXAMPLES / "deepspeed_config.json")
-    assert (ds.format, ds.unit) == ("deepspeed", "step")
+    assert (ds.format, ds.unit, ds.total) == ("deepspeed", "step", 10000)
     assert ds.lr == from_deepspeed(json.loads((EXAMPLES / "deepspeed_config.json").read_text()))
     sub = from_config(EXAMPLES / "deepspeed_config.json", section="scheduler", lrs=3e-4)
     assert sub.lr == ds.lr and sub.section == "scheduler"

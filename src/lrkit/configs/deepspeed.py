@@ -29,4 +29,8 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
     s = from_deepspeed(data, opts.get("lrs"))
     n = spe_of("deepspeed", steps_per_epoch)
     spe = None if n is None else float(n)
-    return ConfigSchedule("deepspeed", s, "step", steps_per_epoch=spe)
+    sched = data.get("scheduler", data)
+    params = sched.get("params") if isinstance(sched, Mapping) else None
+    total = params.get("total_num_steps") if isinstance(params, Mapping) else None
+    ok = isinstance(total, int) and not isinstance(total, bool) and total >= 1
+    return ConfigSchedule("deepspeed", s, "step", steps_per_epoch=spe, total=float(total) if ok else None)

@@ -49,6 +49,11 @@ TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "CosineRestartLR": ("CosineRestart", ("periods", "restart_weights", "eta_min", "eta_min_ratio")),
 }
 
+_REFUSED = {
+    "ReduceOnPlateauLR": "it follows a metric, so its lr is not a function of the step",
+    "OneCycleLR": "lrkit reads mmengine's OneCycleLR from the object (lrkit.torch.from_torch), not from a config",
+}
+
 
 def looks_like(data: Mapping[str, Any]) -> bool:
     return "param_scheduler" in data
@@ -148,6 +153,8 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
         s = Section(where, item)
         kind = _type_name(s)
         if kind not in TYPES:
+            if kind in _REFUSED:
+                raise s.fail("type", s.value("type"), f"one of {', '.join(TYPES)}", _REFUSED[kind])
             if "Momentum" in kind:
                 notes.append(f"{kind} drives the momentum: left out")
                 continue
