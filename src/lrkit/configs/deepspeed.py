@@ -31,6 +31,6 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
     spe = None if n is None else float(n)
     sched = data.get("scheduler", data)
     params = sched.get("params") if isinstance(sched, Mapping) else None
-    total = params.get("total_num_steps") if isinstance(params, Mapping) else None
-    ok = isinstance(total, int) and not isinstance(total, bool) and total >= 1
-    return ConfigSchedule("deepspeed", s, "step", steps_per_epoch=spe, total=float(total) if ok else None)
+    given = params.get("total_num_steps") if isinstance(params, Mapping) else None
+    total = float(given) if isinstance(given, int) and not isinstance(given, bool) and given >= 1 else None
+    return ConfigSchedule("deepspeed", s, "step", steps_per_epoch=spe, total=total)
