@@ -696,3 +696,16 @@ def test_a_mutated_config_gives_a_finite_schedule_or_a_value_error(name, spe):
             continue
         for s in got.schedules:
             assert np.isfinite(s(np.arange(0.0, 3000.0))).all(), (name, p)
+
+
+def test_the_result_explains_itself():
+    got = from_config(EXAMPLES / "mmdet_schedule.py", steps_per_epoch=100)
+    assert "epoch 8" in got.explain() and got.explain("zh") != got.explain()
+    ul = from_config(EXAMPLES / "ultralytics_args.yaml", steps_per_epoch=20)
+    assert ul.explain() == ul.recipe.explain("en") and "warmup_bias_lr" in ul.explain()
+    assert set(ul.series()) == {"lr weight", "lr bn", "lr bias", "momentum"}
+    ds = from_config(
+        {"scheduler": {"type": "WarmupLR", "params": {"warmup_min_lr": [0, 0], "warmup_max_lr": [0.1, 0.01]}}}
+    )
+    assert ds.explain().startswith("param group 0:") and "param group 1:" in ds.explain()
+    assert "ConfigSchedule(format='deepspeed', unit='step', lr=[2 schedules]" in repr(ds)

@@ -93,6 +93,19 @@ class ConfigSchedule:
             out["momentum"] = self.momentum
         return out
 
+    def explain(self, lang: str = "en") -> str:
+        """What the trainer does with this config, in words (``"en"`` or ``"zh"``): the recipe's
+        own words when there is one (ultralytics), else :func:`lrkit.explain` of each group's lr."""
+        if self.recipe is not None and callable(getattr(self.recipe, "explain", None)):
+            return self.recipe.explain(lang)
+        from ..explain import explain
+
+        per = self.steps_per_epoch if self.unit != "epoch" else None
+        if not isinstance(self.lr, list):
+            return explain(self.lr, lang, steps_per_epoch=per)
+        names = self.groups or tuple(f"param group {i}" for i in range(len(self.lr)))
+        return "\n\n".join(f"{g}:\n" + explain(s, lang, steps_per_epoch=per) for g, s in zip(names, self.lr))
+
     def __repr__(self) -> str:
         lr = f"[{len(self.lr)} schedules]" if isinstance(self.lr, list) else show(self.lr)
         extra = "".join(
