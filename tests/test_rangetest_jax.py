@@ -140,3 +140,69 @@ def test_bad_arguments():
     plain = optax.adam(1e-3)
     with pytest.raises(TypeError, match="inject_hyperparams"):
         range_test(optax_step(loss_fn, plain, jit=False), params, plain.init(params), DATA, start_lr=1e-3)
+
+
+# -- gradient accumulation ----------------------------------------------------------------------
+
+
+def test_accumulation_is_k_calls_at_one_lr_and_the_mean_loss():
+    """An update of k = 3 calls of the step at one lr; its loss l_0/3 + l_1/3 + l_2/3 in the
+    loss's dtype (float32), as the torch helper sums its divided losses."""
+    a, b, n, k = 1e-4, 1.0, 12, 3
+    lrs = [a * (b / a) ** (i / (n - 1)) for i in range(n)]
+    params = init()
+    p, s = params, OPT.init(params)
+    raw = []
+    for i in range(n):
+        total = None
+        for j in range(k):
+            p, s, loss = STEP(p, s, DATA[(i * k + j) % len(DATA)], lrs[i])
+            total = loss / 3 if total is None else total + loss / 3
+        raw.append(float(total))
+    calls = []
+
+    def step(p, s, batch, lr):
+        calls.append(lr)
+        return STEP(p, s, batch, lr)
+
+    res = range_test(step, params, OPT.init(params), DATA, start_lr=a, end_lr=b, num_iter=n, accumulation_steps=k)
+    assert calls == [lr for lr in lrs for _ in range(k)]
+    assert res.lrs == lrs and res.raw_losses == raw
+    one = range_test(STEP, params, OPT.init(params), DATA, start_lr=a, end_lr=b, num_iter=n)
+    assert one.raw_losses != raw  # the grouping shows
+
+
+def test_multisteps_against_gradients_averaged_by_hand():
+    """optax.MultiSteps around inject_hyperparams(adam), driven by optax_step with
+    accumulation_steps=2, against Adam applied by hand to (g_0 + g_1) / 2 at each update's lr
+    (MultiSteps keeps a running mean: a few ulps apart)."""
+    a, b, n, k = 1e-3, 0.3, 15, 2
+    ms = optax.MultiSteps(optax.inject_hyperparams(optax.adam)(learning_rate=1e-3), every_k_schedule=k)
+    params = init(2)
+    res = range_test(
+        optax_step(loss_fn, ms), params, ms.init(params), DATA, start_lr=a, end_lr=b, num_iter=n, accumulation_steps=k
+    )
+    lrs = [a * (b / a) ** (i / (n - 1)) for i in range(n)]
+    adam = optax.scale_by_adam(b1=jnp.float32(0.9), b2=jnp.float32(0.999), eps=jnp.float32(1e-8))
+    p, inner, raw = params, adam.init(params), []
+    for i in range(n):
+        (l0, g0), (l1, g1) = (jax.value_and_grad(loss_fn)(p, DATA[(i * k + j) % len(DATA)]) for j in range(k))
+        u, inner = adam.update(jax.tree_util.tree_map(lambda x, y: (x + y) / 2, g0, g1), inner, p)
+        p = jax.tree_util.tree_map(lambda w, d, lr=lrs[i]: w - jnp.float32(lr) * d, p, u)
+        raw.append(float(l0 / 2 + l1 / 2))
+    assert res.lrs == lrs and len(res) == n
+    np.testing.assert_allclose(res.raw_losses, raw, rtol=1e-5)
+    assert max(abs(v - raw[0]) for v in raw) > 0.2  # the updates moved the loss
+
+
+def test_accumulation_refusals():
+    params = init()
+    ms3 = optax.MultiSteps(optax.inject_hyperparams(optax.sgd)(learning_rate=1e-3), every_k_schedule=3)
+    step3 = optax_step(loss_fn, ms3)
+    with pytest.raises(ValueError, match="does not match accumulation_steps=2"):
+        range_test(step3, params, ms3.init(params), DATA, start_lr=1e-4, num_iter=5, accumulation_steps=2)
+    _, mid, _ = step3(params, ms3.init(params), DATA[0], 1e-3)
+    with pytest.raises(ValueError, match="mini_step is 1 at the start"):
+        range_test(step3, params, mid, DATA, start_lr=1e-4, num_iter=5, accumulation_steps=3)
+    with pytest.raises(ValueError, match="accumulation_steps must be an int >= 1, got 0"):
+        range_test(STEP, params, OPT.init(params), DATA, start_lr=1e-4, accumulation_steps=0)

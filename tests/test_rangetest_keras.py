@@ -15,7 +15,8 @@ import pytest
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 import sklearn  # noqa: F401, E402  (a test dependency: never skipped)
 
-from lrkit.rangetest.keras import range_test  # noqa: E402
+from lrkit.rangetest import from_deepspeed  # noqa: E402
+from lrkit.rangetest.keras import RangeTestCallback, range_test  # noqa: E402
 
 
 def _digits():
@@ -41,14 +42,17 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def make(opt: str = "adam", dropout: float = 0.0, schedule: bool = False, seed: int = 0):
+def make(opt: str = "adam", dropout: float = 0.0, schedule: bool = False, seed: int = 0, acc=None):
     keras.utils.set_random_seed(seed)
     layers = [keras.Input((64,)), keras.layers.Dense(32, activation="relu")]
     if dropout:
         layers.append(keras.layers.Dropout(dropout, seed=7))
     model = keras.Sequential(layers + [keras.layers.Dense(10)])
     lr = keras.optimizers.schedules.ExponentialDecay(1e-3, 5, 0.5) if schedule else 1e-3
-    o = keras.optimizers.Adam(lr) if opt == "adam" else keras.optimizers.SGD(lr, momentum=0.9)
+    if opt == "adam":
+        o = keras.optimizers.Adam(lr, gradient_accumulation_steps=acc)
+    else:
+        o = keras.optimizers.SGD(lr, momentum=0.9, gradient_accumulation_steps=acc)
     model.compile(optimizer=o, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
 
@@ -151,3 +155,55 @@ def test_bad_arguments():
     uncompiled = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
     with pytest.raises(ValueError, match="must be compiled"):
         range_test(uncompiled, DATA)
+
+
+def test_accumulation_against_a_hand_written_loop():
+    """gradient_accumulation_steps=2: an update is two train_on_batch calls at one lr, its loss
+    l_0 / 2 + l_1 / 2 in float32 (the torch helper's sum of divided losses)."""
+    a, b, n, k = 1e-4, 1.0, 12, 2
+    lrs = [a * (b / a) ** (i / (n - 1)) for i in range(n)]
+    ref = make("adam", acc=k)
+    raw = []
+    for i in range(n):
+        ref.optimizer.learning_rate.assign(lrs[i])
+        parts = [
+            np.float32(ref.train_on_batch(*DATA[(i * k + j) % len(DATA)], return_dict=True)["loss"]) for j in range(k)
+        ]
+        raw.append(float(parts[0] / np.float32(k) + parts[1] / np.float32(k)))
+    model = make("adam", acc=k)
+    model.optimizer.build(model.trainable_variables)
+    before = state_of(model)
+    res = range_test(model, DATA, start_lr=a, end_lr=b, num_iter=n, accumulation_steps=k, diverge_th=math.inf)
+    assert res.lrs == lrs and res.raw_losses == raw
+    assert_same(state_of(model), before)
+    with pytest.raises(ValueError, match="accumulation_steps=3 but the optimizer accumulates over 2"):
+        range_test(model, DATA, start_lr=a, accumulation_steps=3)
+    with pytest.raises(ValueError, match="accumulates over 1 micro-batch"):
+        range_test(make("adam"), DATA, start_lr=a, accumulation_steps=2)
+    model.train_on_batch(*DATA[0])
+    with pytest.raises(ValueError, match="1 micro-batch\\(es\\) into an accumulation"):
+        range_test(model, DATA, start_lr=a)
+
+
+def test_the_callback_on_the_torch_backend():
+    """The fit callback is the train_on_batch helper's run here too (the jax backend:
+    test_rangetest_keras_callback.py)."""
+    m1 = make("sgd", schedule=True)
+    r1 = range_test(m1, x=X[:640], y=Y[:640], batch_size=64, start_lr=1e-4, end_lr=1.0, num_iter=15)
+    m2 = make("sgd", schedule=True)
+    m2.optimizer.build(m2.trainable_variables)
+    before = state_of(m2)
+    cb = RangeTestCallback(1e-4, 1.0, 15)
+    m2.fit(X[:640], Y[:640], batch_size=64, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    assert cb.result == r1 and len(r1) == 15
+    assert_same(state_of(m2), before)
+    assert isinstance(m2.optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+
+
+def test_a_deepspeed_sweep():
+    params = {"lr_range_test_min_lr": 1e-4, "lr_range_test_step_size": 4, "lr_range_test_step_rate": 2.0}
+    want = [1e-4 * (1 + 2.0 * (i / 4)) for i in range(10)]  # DeepSpeed's formula (tests/test_rangetest_deepspeed.py)
+    res = range_test(make("adam"), DATA, test=from_deepspeed(params, num_iter=10))
+    assert res.lrs == want and res.step_mode == "schedule"
+    with pytest.raises(TypeError, match="test= carries its own end_lr"):
+        range_test(make("adam"), DATA, test=from_deepspeed(params), end_lr=1.0)

@@ -8,6 +8,11 @@ their framework when used:
 * :func:`lrkit.rangetest.paddle.range_test` (Paddle)
 * :func:`lrkit.rangetest.keras.range_test` (a compiled Keras 3 model)
 * :func:`lrkit.rangetest.jax.range_test` (a user step function, optax or not)
+* :class:`lrkit.rangetest.keras.RangeTestCallback` (the test inside Keras' ``model.fit``)
+
+:meth:`RangeTest.from_schedule` drives the sweep with any lrkit schedule, and
+:func:`from_deepspeed` makes the test of DeepSpeed's ``LRRangeTest`` scheduler (its lrs,
+float for float); each helper runs a given test (``test=``).
 
 Each runs on the user's own model and data and puts the model and optimizer back as they
 were, bit for bit, also when the loss turns NaN or the user's code raises.
@@ -20,7 +25,20 @@ True
 
 from __future__ import annotations
 
-from .core import FLAVORS, MODES, RULES, LossRecorder, RangeTest, RangeTestResult, batches, defaults, suggest, sweep
+from .core import (
+    FLAVORS,
+    MODES,
+    RULES,
+    LossRecorder,
+    RangeTest,
+    RangeTestResult,
+    batches,
+    defaults,
+    resolve,
+    suggest,
+    sweep,
+)
+from .deepspeed import from_deepspeed
 
 __all__ = [
     "FLAVORS",
@@ -31,6 +49,8 @@ __all__ = [
     "RangeTestResult",
     "batches",
     "defaults",
+    "from_deepspeed",
+    "resolve",
     "suggest",
     "sweep",
 ]

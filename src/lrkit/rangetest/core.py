@@ -55,7 +55,18 @@ from ..schedules.compose import Sequence, Warmup
 from ..schedules.decays import Constant, Exponential, Linear
 from ..schedules.presets import WarmupCosine
 
-__all__ = ["FLAVORS", "MODES", "RULES", "sweep", "LossRecorder", "RangeTest", "RangeTestResult", "suggest", "defaults"]
+__all__ = [
+    "FLAVORS",
+    "MODES",
+    "RULES",
+    "sweep",
+    "LossRecorder",
+    "RangeTest",
+    "RangeTestResult",
+    "suggest",
+    "defaults",
+    "resolve",
+]
 
 #: the implementations reproduced, value for value
 FLAVORS = ("torch-lr-finder", "lightning")
@@ -564,14 +575,81 @@ class RangeTest:
         self.start_lr, self.end_lr, self.num_iter = _check_range(start_lr, end_lr, num_iter, self.step_mode)
         self.schedule = sweep(self.start_lr, self.end_lr, self.num_iter, self.step_mode, self.flavor)
         self._rec_args = (smooth_f, diverge_th, self.flavor, step_offset)
+        self._groups: list[Schedule] | None = None
         LossRecorder(*self._rec_args)  # check the recorder's settings now
+
+    @classmethod
+    def from_schedule(
+        cls,
+        schedule: Schedule,
+        num_iter: int = 100,
+        smooth_f: float | None = None,
+        diverge_th: float | None = None,
+        flavor: str = "torch-lr-finder",
+        step_offset: int = 0,
+        group_schedules: SequenceT[Schedule] | None = None,
+    ) -> RangeTest:
+        """A range test whose update ``i`` runs at ``schedule(i)``, ``0 <= i < num_iter``:
+        any lrkit schedule drives the sweep (``step_mode="schedule"``; e.g. DeepSpeed's
+        ``LRRangeTest``, see :func:`lrkit.rangetest.from_deepspeed`). ``flavor`` then
+        chooses the smoothing, the stop rule and the suggestion rule only; ``start_lr`` and
+        ``end_lr`` are ``schedule(0)`` and ``schedule(num_iter - 1)``.
+
+        ``group_schedules``: one schedule per optimizer param group (the first is
+        ``schedule``'s place), for a helper whose groups sweep each from its own lr.
+
+        >>> from lrkit import LinearGrowth
+        >>> rt = RangeTest.from_schedule(LinearGrowth(0.01, step_size=2, rate=1.0), num_iter=5)
+        >>> rt.step_mode, rt.lrs()
+        ('schedule', [0.01, 0.015, 0.02, 0.025, 0.03])
+        """
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule must be an lrkit Schedule, got {type(schedule).__name__} {schedule!r}")
+        n = _count("num_iter", num_iter, 2)
+        groups = None
+        if group_schedules is not None:
+            groups = list(group_schedules)
+            if not groups or not all(isinstance(g, Schedule) for g in groups):
+                raise TypeError("group_schedules must be a non-empty list of lrkit Schedules (one per param group)")
+        for k, s in enumerate([schedule] + (groups or [])):
+            v = np.asarray(s(np.arange(n, dtype=np.float64)), dtype=np.float64)
+            bad = np.flatnonzero(~np.isfinite(v) | (v < 0))
+            if bad.size:
+                what = "schedule" if k == 0 else f"group_schedules[{k - 1}]"
+                raise ValueError(
+                    f"{what} gives the lr {float(v[bad[0]])!r} at update {int(bad[0])}: "
+                    "a range test needs finite lrs >= 0 over its num_iter updates"
+                )
+        a, b = float(schedule(0)), float(schedule(n - 1))
+        if not a < b:
+            raise ValueError(
+                f"schedule must grow over the test: schedule(0) = {a!r}, schedule(num_iter - 1) = {b!r} "
+                f"(num_iter = {n}); the test sweeps upwards"
+            )
+        self = cls.__new__(cls)
+        self.step_mode = "schedule"
+        self.flavor = _flavor(flavor)
+        self.schedule = schedule
+        self.num_iter = n
+        self.start_lr, self.end_lr = a, b
+        self._rec_args = (smooth_f, diverge_th, self.flavor, step_offset)
+        self._groups = groups
+        LossRecorder(*self._rec_args)
+        return self
 
     def lrs(self) -> list[float]:
         """The lr of every planned update (Python floats, the peers' values)."""
         return [float(self.schedule(i)) for i in range(self.num_iter)]
 
     def group_lrs(self, start_lr: float) -> list[float]:
-        """The same sweep from another start (a param group with its own lr), same end."""
+        """The same sweep from another start (a param group with its own lr), same end.
+        A schedule-driven test (:meth:`from_schedule`) has no start to move: its groups'
+        lrs are :meth:`groups_lrs`'s."""
+        if self.step_mode == "schedule":
+            raise ValueError(
+                "a range test driven by a schedule (from_schedule) cannot move its start for a param group: "
+                "give group_schedules= (one schedule per group) or one start_lr for every group"
+            )
         return [
             float(v)
             for v in (
@@ -580,18 +658,21 @@ class RangeTest:
             )
         ]
 
-    def run(self, update: Callable[[int, float], float]) -> RangeTestResult:
-        rec = LossRecorder(*self._rec_args)
-        reason = None
-        for i, lr in enumerate(self.lrs()):
-            try:
-                loss = update(i, lr)
-            except StopIteration:
-                reason = f"the data ran out after {i} updates"
-                break
-            if rec.record(lr, loss):
-                reason = rec.stop_reason
-                break
+    def groups_lrs(self, n_groups: int) -> list[list[float]] | None:
+        """Each param group's lrs for a schedule-driven test with ``group_schedules``
+        (``n_groups`` of them), else ``None`` (every group follows :meth:`lrs`)."""
+        if self._groups is None:
+            return None
+        if len(self._groups) != n_groups:
+            raise ValueError(f"group_schedules holds {len(self._groups)} schedules for {n_groups} param groups")
+        return [[float(g(i)) for i in range(self.num_iter)] for g in self._groups]
+
+    def recorder(self) -> LossRecorder:
+        """A fresh :class:`LossRecorder` with this test's settings."""
+        return LossRecorder(*self._rec_args)
+
+    def result(self, rec: LossRecorder, stop_reason: str | None) -> RangeTestResult:
+        """The :class:`RangeTestResult` of what ``rec`` recorded."""
         return RangeTestResult(
             rec.lrs,
             rec.raw_losses,
@@ -603,8 +684,52 @@ class RangeTest:
             self.flavor,
             rec.smooth_f,
             rec.diverge_th,
-            reason,
+            stop_reason,
         )
+
+    def run(self, update: Callable[[int, float], float]) -> RangeTestResult:
+        rec = self.recorder()
+        reason = None
+        for i, lr in enumerate(self.lrs()):
+            try:
+                loss = update(i, lr)
+            except StopIteration:
+                reason = f"the data ran out after {i} updates"
+                break
+            if rec.record(lr, loss):
+                reason = rec.stop_reason
+                break
+        return self.result(rec, reason)
+
+
+_SWEEP_DEFAULTS = (None, 10.0, 100, "exp", None, None, "torch-lr-finder")
+_SWEEP_NAMES = ("start_lr", "end_lr", "num_iter", "step_mode", "smooth_f", "diverge_th", "flavor")
+
+
+def resolve(
+    test: RangeTest | None,
+    start_lr: float | None,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    step_mode: str = "exp",
+    smooth_f: float | None = None,
+    diverge_th: float | None = None,
+    flavor: str = "torch-lr-finder",
+) -> RangeTest:
+    """The range test a framework helper runs: ``test`` (a :class:`RangeTest`, e.g. a
+    schedule-driven one) when given, the sweep arguments left at their defaults; else the
+    test the sweep arguments describe (``start_lr`` required)."""
+    given = (start_lr, end_lr, num_iter, step_mode, smooth_f, diverge_th, flavor)
+    if test is not None:
+        if not isinstance(test, RangeTest):
+            raise TypeError(f"test must be a lrkit.rangetest.RangeTest, got {type(test).__name__} {test!r}")
+        clash = [n for n, v, d in zip(_SWEEP_NAMES, given, _SWEEP_DEFAULTS) if not (v is d or v == d)]
+        if clash:
+            raise TypeError(f"give test= or the sweep arguments, not both: test= carries its own {', '.join(clash)}")
+        return test
+    if start_lr is None:
+        raise TypeError("start_lr is required (or test=, a RangeTest)")
+    return RangeTest(start_lr, end_lr, num_iter, step_mode, smooth_f, diverge_th, flavor)
 
 
 def batches(data: Iterable[Any]) -> Callable[[], Any]:

@@ -5,8 +5,21 @@ loss, regularization losses and train function, any backend), the optimizer's le
 rate set before each update (its ``learning_rate`` variable; a ``LearningRateSchedule``
 is replaced by a variable for the test and put back after). The recorded loss is
 ``train_on_batch``'s ``"loss"`` (metrics reset each update: that batch's loss). Keras
-keeps the lr in a float32 variable: the optimizer runs at ``float32(lr)``; the recorded
+keeps the lr in a ``floatx`` variable: the optimizer runs at ``float32(lr)``; the recorded
 ``lrs`` are the sweep's float64 values.
+
+Gradient accumulation is the optimizer's: compiled with
+``keras.optimizers.Adam(..., gradient_accumulation_steps=k)``, an update is ``k``
+``train_on_batch`` calls at one lr (Keras applies the mean gradient at the ``k``-th) and
+its loss is ``l_0 / k + ... + l_(k-1) / k`` summed in order in the loss's dtype, as the torch
+and Paddle helpers sum theirs.
+
+:class:`RangeTestCallback` is the same test inside ``model.fit`` (a
+``keras.callbacks.Callback``)::
+
+    cb = RangeTestCallback(start_lr=1e-6, end_lr=1.0, num_iter=100)
+    model.fit(x, y, batch_size=64, epochs=5, callbacks=[cb])
+    cb.result.suggestion()
 
 Afterwards every model variable (weights, non-trainable state, the dropout seed
 generators' states), every optimizer variable (iteration count, lr, slots) and the
@@ -19,13 +32,23 @@ make), so its slots exist to be restored.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from .core import RangeTest, RangeTestResult, batches, resolve
 
-from .core import RangeTest, RangeTestResult, batches
+if TYPE_CHECKING:
+    from ._keras_callback import RangeTestCallback as RangeTestCallback
 
-__all__ = ["range_test"]
+__all__ = ["range_test", "RangeTestCallback"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RangeTestCallback":  # a keras.callbacks.Callback: keras imported on first use
+        from ._keras_callback import RangeTestCallback
+
+        globals()[name] = RangeTestCallback
+        return RangeTestCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _array_batches(x: Any, y: Any, batch_size: int) -> list[tuple[Any, Any]]:
@@ -47,6 +70,8 @@ def range_test(
     smooth_f: float | None = None,
     diverge_th: float | None = None,
     flavor: str = "torch-lr-finder",
+    accumulation_steps: int | None = None,
+    test: RangeTest | None = None,
 ) -> RangeTestResult:
     """Run the LR range test on a compiled Keras ``model`` and restore it.
 
@@ -54,12 +79,15 @@ def range_test(
       when exhausted; a one-shot iterator that runs out ends the test), or arrays
       ``x=``, ``y=`` cut into ``batch_size`` batches in order.
     * ``start_lr=None``: the optimizer's current lr. The other arguments are
-      :class:`lrkit.rangetest.RangeTest`'s.
+      :class:`lrkit.rangetest.RangeTest`'s; ``test=`` runs a given ``RangeTest`` instead
+      (e.g. :func:`lrkit.rangetest.from_deepspeed`'s).
+    * ``accumulation_steps``: micro-batches per update; ``None`` takes the optimizer's
+      ``gradient_accumulation_steps`` (a number given must equal it).
     """
-    import keras
+    from ._keras_callback import LearningRate, accumulation, keras_floatx, micro_mean, optimizer_of, snapshot, start_of
+    from ._keras_callback import restore as put_back
 
-    if getattr(model, "optimizer", None) is None:
-        raise ValueError("model must be compiled (model.compile(optimizer=..., loss=...)) before the range test")
+    opt = optimizer_of(model)
     if data is None and x is None:
         raise TypeError("range_test needs data (an iterable of (x, y) batches) or x=, y= arrays")
     if data is not None and x is not None:
@@ -68,41 +96,33 @@ def range_test(
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
         data = _array_batches(x, y, batch_size)
-    opt = model.optimizer
-    lr_obj = opt._learning_rate
-    schedule = isinstance(lr_obj, keras.optimizers.schedules.LearningRateSchedule)
-    if start_lr is None:
-        a = float(np.asarray(keras.ops.convert_to_numpy(opt.learning_rate)))
-    else:
-        a = start_lr
-    test = RangeTest(a, end_lr, num_iter, step_mode, smooth_f, diverge_th, flavor)
+    a = start_of(opt) if start_lr is None and test is None else start_lr
+    rt = resolve(test, a, end_lr, num_iter, step_mode, smooth_f, diverge_th, flavor)
+    k = accumulation(opt, accumulation_steps)
+    dtype = keras_floatx()
 
-    if not opt.built:
-        opt.build(model.trainable_variables)
-    tracked = list(model.variables) + list(opt.variables) + list(getattr(model, "metrics_variables", []))
-    saved = [np.array(keras.ops.convert_to_numpy(v), copy=True) for v in tracked]
-    lr_var = None
+    saved = snapshot(model)
+    lr: LearningRate | None = None
 
-    def update(i: int, lr: float) -> float:
-        if lr_var is None:  # set below, before the test runs
+    def update(i: int, value: float) -> float:
+        if lr is None:  # set below, before the test runs
             raise RuntimeError("the range test's learning rate variable is not set")
-        lr_var.assign(lr)
-        b = next_batch()
-        if not isinstance(b, (list, tuple)) or not 1 <= len(b) <= 3:
-            raise ValueError(f"each batch must be (x, y) or (x, y, sample_weight), got {type(b).__name__}")
-        logs = model.train_on_batch(*b, return_dict=True)
-        return float(logs["loss"])
+        lr.set(value)
+        losses = []
+        for _ in range(k):
+            b = next_batch()
+            if not isinstance(b, (list, tuple)) or not 1 <= len(b) <= 3:
+                raise ValueError(f"each batch must be (x, y) or (x, y, sample_weight), got {type(b).__name__}")
+            losses.append(model.train_on_batch(*b, return_dict=True)["loss"])
+        return micro_mean(losses, dtype)
 
     try:
         next_batch = batches(data)
-        if schedule:
-            lr_var = keras.Variable(a, dtype="float32", trainable=False, name="range_test_learning_rate")
-            object.__setattr__(opt, "_learning_rate", lr_var)  # not tracked: not one of the optimizer's variables
-        else:
-            lr_var = lr_obj
-        return test.run(update)
+        lr = LearningRate(model)
+        return rt.run(update)
     finally:
-        if schedule:
-            object.__setattr__(opt, "_learning_rate", lr_obj)
-        for v, s in zip(tracked, saved):
-            v.assign(s)
+        try:
+            if lr is not None:
+                lr.close()
+        finally:
+            put_back(saved)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .core import RangeTest, RangeTestResult, batches
+from .core import RangeTest, RangeTestResult, batches, resolve
 
 __all__ = ["range_test", "snapshot", "restore"]
 
@@ -129,12 +129,14 @@ def range_test(
     accumulation_steps: int = 1,
     flavor: str = "torch-lr-finder",
     restore_rng: bool = True,
+    test: RangeTest | None = None,
 ) -> RangeTestResult:
     """Run the LR range test on a Paddle ``model`` / ``optimizer`` / ``data`` and restore them.
 
     The arguments are :func:`lrkit.rangetest.torch.range_test`'s; ``start_lr=None`` starts
     from the optimizer's lr (``get_lr()``; param groups scale it by their own
-    ``learning_rate`` factor, as in training).
+    ``learning_rate`` factor, as in training). ``test=``: a :class:`lrkit.rangetest.RangeTest`
+    to run instead of the sweep arguments' (e.g. :func:`lrkit.rangetest.from_deepspeed`'s).
     """
     import paddle
 
@@ -148,8 +150,8 @@ def range_test(
         raise ValueError(f"accumulation_steps must be an int >= 1, got {accumulation_steps!r}")
     if not isinstance(optimizer, paddle.optimizer.Optimizer):
         raise TypeError(f"optimizer must be a paddle.optimizer.Optimizer, got {type(optimizer).__name__}")
-    a = float(optimizer.get_lr()) if start_lr is None else start_lr
-    test = RangeTest(a, end_lr, num_iter, step_mode, smooth_f, diverge_th, flavor)
+    a = float(optimizer.get_lr()) if start_lr is None and test is None else start_lr
+    test = resolve(test, a, end_lr, num_iter, step_mode, smooth_f, diverge_th, flavor)
 
     def forward(batch: Any) -> Any:
         if step is not None:
@@ -184,7 +186,7 @@ def range_test(
     snap = snapshot(model, optimizer, rng=restore_rng)  # first: iter(data) may draw random numbers
     try:
         next_batch = batches(data)
-        optimizer._learning_rate = float(a)  # a float for set_lr (a scheduler comes back in restore)
+        optimizer._learning_rate = float(test.start_lr)  # a float for set_lr (a scheduler comes back in restore)
         model.train()
         return test.run(update)
     finally:

@@ -21,7 +21,7 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .core import RangeTest, RangeTestResult, batches
+from .core import RangeTest, RangeTestResult, batches, resolve
 
 __all__ = ["range_test", "snapshot", "restore"]
 
@@ -106,6 +106,7 @@ def range_test(
     flavor: str = "torch-lr-finder",
     device: Any = None,
     restore_rng: bool = True,
+    test: RangeTest | None = None,
 ) -> RangeTestResult:
     """Run the LR range test on ``model`` / ``optimizer`` / ``data`` and restore them.
 
@@ -120,6 +121,9 @@ def range_test(
       ``"lightning"`` (the lr sequence, smoothing and stop rule of each, see
       :mod:`lrkit.rangetest.core`); ``smooth_f`` / ``diverge_th`` default to the flavor's.
     * ``device``: batches are moved there (``.to(device)``) when given.
+    * ``test``: a :class:`lrkit.rangetest.RangeTest` to run instead of the sweep arguments'
+      (e.g. :func:`lrkit.rangetest.from_deepspeed`'s): every group follows its lrs, or each
+      its own schedule (``RangeTest.from_schedule(..., group_schedules=...)``).
     """
     import torch
 
@@ -134,12 +138,18 @@ def range_test(
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     groups = optimizer.param_groups
-    if start_lr is None:
-        starts = [float(g["lr"]) for g in groups]
+    per_group: list[list[float] | None]
+    if test is not None:
+        test = resolve(test, start_lr, end_lr, num_iter, step_mode, smooth_f, diverge_th, flavor)
+        own = test.groups_lrs(len(groups))
+        per_group = [None] * len(groups) if own is None else list(own)
     else:
-        starts = [start_lr] * len(groups)
-    test = RangeTest(starts[0], end_lr, num_iter, step_mode, smooth_f, diverge_th, flavor)
-    per_group = [None] + [test.group_lrs(a) if a != starts[0] else None for a in starts[1:]]
+        if start_lr is None:
+            starts = [float(g["lr"]) for g in groups]
+        else:
+            starts = [start_lr] * len(groups)
+        test = RangeTest(starts[0], end_lr, num_iter, step_mode, smooth_f, diverge_th, flavor)
+        per_group = [None] + [test.group_lrs(a) if a != starts[0] else None for a in starts[1:]]
     # the snapshot first: iter(data) on a shuffling DataLoader draws from torch's generator
     snap = snapshot(model, optimizer, rng=restore_rng)
     try:
