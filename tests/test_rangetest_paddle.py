@@ -212,3 +212,26 @@ def test_bad_arguments():
         range_test(model, optimizer, LOSS, DATA, num_iter=1)
     with pytest.raises(TypeError, match="loss_fn"):
         range_test(model, optimizer, data=DATA)
+
+
+@pytest.mark.parametrize("scheduler", [False, True])
+def test_a_deepspeed_sweep(scheduler):
+    """test= (DeepSpeed's LRRangeTest, its formula written out): the optimizer runs at those lrs
+    and gets its own lr (or scheduler) back."""
+    from lrkit.rangetest import from_deepspeed
+
+    params = {"lr_range_test_min_lr": 1e-4, "lr_range_test_step_size": 3, "lr_range_test_step_rate": 2.0}
+    want = [1e-4 * (1 + 2.0 * (i / 3)) for i in range(10)]
+    model, optimizer = make("adam", scheduler=scheduler)
+    before = state_of(model, optimizer)
+    seen = []
+
+    def step(batch):
+        seen.append(optimizer.get_lr())
+        return LOSS(model(batch[0]), batch[1])
+
+    res = range_test(model, optimizer, step=step, data=DATA, test=from_deepspeed(params, num_iter=10))
+    assert seen == want == res.lrs
+    assert_same(state_of(model, optimizer), before)
+    with pytest.raises(TypeError, match="test= carries its own num_iter"):
+        range_test(model, optimizer, step=step, data=DATA, test=from_deepspeed(params), num_iter=5)
