@@ -113,7 +113,7 @@ class ObservePlateau(pl.Callback):
         self.monitor = monitor
 
     def on_validation_end(self, trainer, pl_module):
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or trainer.state.fn != "fit":  # nor trainer.validate() after fit
             return
         for config in trainer.lr_scheduler_configs:
             if isinstance(config.scheduler, lt.ScheduleLR):
@@ -235,6 +235,26 @@ def test_lightning_resumes_mid_patience(lightning_full, tmp_path):
     assert rec.steps == list(range(15, STEPS)) and rec.lrs == rec_full.lrs[15:]
 
 
+def test_lightning_validate_after_fit_observes_nothing():
+    trainer, module, _ = fit("plan", 2 * SPE)
+    sched = trainer.lr_scheduler_configs[0].scheduler
+    before = sched.state_dict()
+    assert before["plateau"]["state"]["observations"] == 2
+    trainer.validate(module, verbose=False)  # the configs are still there: the callback must tell
+    assert module.validated[-1] == 2 * SPE and sched.state_dict() == before
+
+
+def test_a_metric_given_to_step_is_refused_with_the_way_to_observe_it():
+    # what Lightning does with {"reduce_on_plateau": True, "monitor": ...}: step(metric tensor)
+    opt = _optimizer()
+    sched = lt.ScheduleLR(opt, PLAN, plateau=Plateau(**POLICY))
+    sched.step()
+    before = sched.state_dict(), [g["lr"] for g in opt.param_groups]
+    with pytest.raises(ValueError, match=r"got a tensor tensor\(0\.75.*observe\(metric\)"):
+        sched.step(torch.tensor(0.75))
+    assert (sched.state_dict(), [g["lr"] for g in opt.param_groups]) == before
+
+
 def test_lightning_dropin_with_monitor_runs_as_torchs(tmp_path):
     runs = {kind: fit(kind, STEPS) for kind in ("dropin", "torch")}
     trainer, _, rec = runs["dropin"]
@@ -285,9 +305,17 @@ def _hf_run(out: str, kind: str, resume: str | None = None, **kw):
             model.updates = state.global_step  # what the evaluation that may follow reports
 
     class ObserveOnEvaluate(TrainerCallback):  # the wiring for the plan with a plateau policy
+        training = False  # observe the evaluations of train(), not a trainer.evaluate() after it
+
+        def on_train_begin(self, args, state, control, **_):
+            self.training = True
+
+        def on_train_end(self, args, state, control, **_):
+            self.training = False
+
         def on_evaluate(self, args, state, control, metrics=None, lr_scheduler=None, **_):
             seen.append((state.global_step, metrics["eval_loss"]))
-            if isinstance(lr_scheduler, lt.ScheduleLR):
+            if self.training and isinstance(lr_scheduler, lt.ScheduleLR):
                 lr_scheduler.observe(metrics["eval_loss"])
 
     class DropIn(Trainer):  # the drop-in where the Trainer would build torch's class
@@ -339,6 +367,9 @@ def test_trainer_plan_plateau_matches_a_plain_loop_and_resumes(tmp_path):
     assert rows == list(enumerate(want))  # bit for bit
     reductions = trainer.lr_scheduler.state_dict()["plateau"]["reductions"]
     assert [r["at"] for r in reductions] == at == list(REDUCED_FROM)
+    before = trainer.lr_scheduler.state_dict()
+    trainer.evaluate()  # after training: not observed
+    assert len(seen) == len(AFTER) + 1 and trainer.lr_scheduler.state_dict() == before
     ckpt = tmp_path / "checkpoint-15"  # saved after the evaluation at 15 (the first bad one)
     saved = torch.load(ckpt / "scheduler.pt", weights_only=True)
     assert saved["last_epoch"] == 15 and saved["plateau"]["state"]["num_bad_epochs"] == 1
@@ -381,6 +412,16 @@ def _free_port() -> int:
 LAUNCH_TIMEOUT = 300  # seconds
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a launch: SIGTERM to torchrun, which stops its workers (they run in sessions of their own)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _launch(tmp_path_factory):
     """Start the two-process launch when the module starts: it runs while the in-process tests do."""
@@ -398,25 +439,24 @@ def _launch(tmp_path_factory):
         "accelerate,ddp",
     ]
     env = dict(os.environ, OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo", MASTER_ADDR="127.0.0.1")
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=str(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
+    with open(out / "launch.log", "w") as log:  # a file, not a pipe: nothing waits for a reader
+        proc = subprocess.Popen(cmd, env=env, cwd=str(out), stdout=log, stderr=subprocess.STDOUT)
     yield proc, out
-    if proc.poll() is None:  # a test failed before waiting for it: stop this launch (its own session)
-        os.killpg(proc.pid, 9)
-        proc.communicate()
+    try:  # not waited for (a test failed first, or -k left the two-rank tests out): let it finish
+        proc.wait(timeout=LAUNCH_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
 
 
 @pytest.fixture(scope="module")
 def two_ranks(_launch) -> dict[str, list[dict]]:
     proc, out = _launch
     try:
-        stdout, stderr = proc.communicate(timeout=LAUNCH_TIMEOUT)
+        proc.wait(timeout=LAUNCH_TIMEOUT)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        stdout, stderr = proc.communicate()
-        pytest.fail(f"the launch did not finish within {LAUNCH_TIMEOUT} s\n{stdout}\n{stderr[-4000:]}")
-    assert proc.returncode == 0, stderr[-4000:]
+        _stop(proc)
+        pytest.fail(f"the launch did not finish within {LAUNCH_TIMEOUT} s\n{(out / 'launch.log').read_text()[-4000:]}")
+    assert proc.returncode == 0, (out / "launch.log").read_text()[-4000:]
     return {m: [json.loads((out / f"{m}-rank{k}.json").read_text()) for k in (0, 1)] for m in ("accelerate", "ddp")}
 
 

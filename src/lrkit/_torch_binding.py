@@ -272,6 +272,13 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
             if epoch is None:
                 t = self._t + 1.0
             else:
+                if isinstance(epoch, Tensor):
+                    raise ValueError(
+                        f"step(epoch) takes a position (a number >= 0), got a tensor {epoch!r}: trainers pass a "
+                        "metric to the schedulers they take for ReduceLROnPlateau (PyTorch Lightning with "
+                        "'reduce_on_plateau': True). Give metrics to observe(metric) (ScheduleLR(..., "
+                        "plateau=lrkit.plateau.Plateau(...))) and call step() once per update"
+                    )
                 t = self._position(epoch)
                 self._it = iter(())
             groups = self.optimizer.param_groups
@@ -412,7 +419,9 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         ``value_g(t) = base_g * max(plan_g(t) * m_g, min_lr_g / base_g)``). Call it whenever a
         metric is available; keep calling :meth:`step` once per update."""
         if self._plateau is None:
-            raise RuntimeError("observe(metric) needs a plateau policy: ScheduleLR(..., plateau=lrkit.Plateau(...))")
+            raise RuntimeError(
+                "observe(metric) needs a plateau policy: ScheduleLR(..., plateau=lrkit.plateau.Plateau(...))"
+            )
         with self._lock:
             new = self._plateau.observe(metric, self._t, self.values(), self._schedules, len(self._replans))
             if new is None:
@@ -437,7 +446,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
 
         if self._plateau is None:
             raise RuntimeError(
-                "explain() tells a plateau policy's reductions: ScheduleLR(..., plateau=lrkit.Plateau(...))"
+                "explain() tells a plateau policy's reductions: ScheduleLR(..., plateau=lrkit.plateau.Plateau(...))"
             )
         return explain_run(self._plateau, self.realised(), lang)
 
