@@ -186,6 +186,13 @@ def test_transformers_warmup_ratio_of_version_4_and_max_steps_without_steps_per_
     assert float(got.lr(10)) == pytest.approx(1e-3 * 10 / 20) and float(got.lr(20)) == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="steps_per_epoch"):
         from_config(dict(base, max_steps=-1))
+    # 10 batches in steps of 3: transformers 5 makes 4 updates an epoch, older 4.x releases 3
+    epochs = dict(base, max_steps=-1, num_train_epochs=2, gradient_accumulation_steps=3)
+    up, down = from_config(epochs, steps_per_epoch=10), from_config(epochs, steps_per_epoch=10, rounding="down")
+    assert (up.total, up.steps_per_epoch, down.total, down.steps_per_epoch) == (8, 4, 6, 3)
+    assert any("rounding='down'" in n for n in up.notes) and not down.notes
+    with pytest.raises(ValueError, match="max_steps must be -1"):
+        from_config(dict(base, max_steps=0))
     with pytest.raises(ValueError, match="lr_scheduler_type must be one of.*follows the training metrics"):
         from_config(dict(base, lr_scheduler_type="reduce_lr_on_plateau"))
     with pytest.raises(ValueError, match=r"lr_scheduler_kwargs.*has no field 'num_cycle'.*num_cycles"):
@@ -567,7 +574,7 @@ def test_format_section_and_options_are_checked():
     with pytest.raises(ValueError, match=r"section 'training.args': training has no key 'args' \(it holds hf\)"):
         from_config({"training": {"hf": hf}}, section="training.args")
     assert from_config({"training": {"hf": hf}}, section="training.hf").section == "training.hf"
-    with pytest.raises(ValueError, match="transformers reader has no option 'lr0'"):
+    with pytest.raises(ValueError, match="transformers reader has no option 'lr0'.*rounding"):
         from_config(hf, lr0=0.1)
     with pytest.raises(ValueError, match="steps_per_epoch must be a whole number"):
         from_config(hf, steps_per_epoch=2.5)

@@ -7,7 +7,8 @@ Read: ``learning_rate``, ``lr_scheduler_type``, ``lr_scheduler_kwargs``, ``warmu
 batches per epoch, ``len(train_dataloader)``) and ``a`` the accumulation, the Trainer's
 arithmetic (transformers 5):
 
-* updates per epoch ``U = max(B // a + (B % a > 0), 1)``;
+* updates per epoch ``U = max(B // a + (B % a > 0), 1)`` (older transformers 4 releases
+  counted ``B // a``: ``rounding="down"``; a note says when it matters);
 * the run ``N = max_steps`` when it is > 0, else ``ceil(num_train_epochs * U)``;
 * the warmup ``W = int(warmup_steps)`` when ``warmup_steps >= 1``, else
   ``ceil(N * warmup_steps)`` (``ceil(N * warmup_ratio)`` when only ``warmup_ratio`` is given);
@@ -32,7 +33,7 @@ from ._common import ConfigSchedule, options_of, spe_of
 
 __all__ = ["read", "looks_like", "OPTIONS", "TYPES"]
 
-OPTIONS: tuple[str, ...] = ()
+OPTIONS = ("rounding",)
 _WHERE = "transformers TrainingArguments"
 
 #: lr_scheduler_type -> (transformers' factor function, its keyword defaults)
@@ -83,9 +84,15 @@ def _factor_function(name: str) -> Any:
     return fn
 
 
-def run_steps(c: Section, steps_per_epoch: int | None) -> tuple[int, int | None, list[str]]:
-    """The Trainer's ``(max_steps, updates per epoch)`` for these arguments."""
+def run_steps(
+    c: Section, steps_per_epoch: int | None, rounding: str | None = None
+) -> tuple[int, int | None, list[str]]:
+    """The Trainer's ``(max_steps, updates per epoch, notes)`` for these arguments; ``rounding``:
+    how a last partial accumulation counts (``"up"``: a step, as transformers 5 does; ``"down"``:
+    none, as older transformers 4 releases did)."""
     max_steps = c.whole("max_steps", -1, lo=-1)
+    if max_steps == 0:
+        raise c.fail("max_steps", 0, "-1 (the run is num_train_epochs) or a whole number >= 1")
     accum = c.whole("gradient_accumulation_steps", 1)
     notes: list[str] = []
     if steps_per_epoch is None:
@@ -95,7 +102,17 @@ def run_steps(c: Section, steps_per_epoch: int | None) -> tuple[int, int | None,
             f"{_WHERE}: the run is num_train_epochs={show(c.value('num_train_epochs', 3.0))} epochs: give "
             "steps_per_epoch= (the batches per epoch, len(train_dataloader)), or set max_steps"
         )
-    U = max(steps_per_epoch // accum + int(steps_per_epoch % accum > 0), 1)
+    partial = steps_per_epoch % accum > 0
+    if rounding is None:
+        rounding = "up"
+        if partial:
+            notes.append(
+                f"{steps_per_epoch} batches per epoch in steps of {accum}: the last partial step counts, as "
+                "transformers 5 counts it (older transformers 4 releases do not: give rounding='down')"
+            )
+    elif rounding not in ("up", "down"):
+        raise ValueError(f"from_config: rounding must be 'up' or 'down', got {show(rounding)}")
+    U = max(steps_per_epoch // accum + int(partial and rounding == "up"), 1)
     if max_steps > 0:
         return max_steps, U, notes
     epochs = c.number("num_train_epochs", 3.0, lo=0.0, lo_open=True)
@@ -104,7 +121,7 @@ def run_steps(c: Section, steps_per_epoch: int | None) -> tuple[int, int | None,
 
 
 def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> ConfigSchedule:
-    options_of("transformers", options, OPTIONS)
+    opts = options_of("transformers", options, OPTIONS)
     B = spe_of("transformers", steps_per_epoch)
     c = Section(_WHERE, data)
     kind = c.value("lr_scheduler_type", "linear")
@@ -117,7 +134,7 @@ def read(data: Mapping[str, Any], steps_per_epoch: Any, **options: Any) -> Confi
         )
     kind = c.choice("lr_scheduler_type", "linear", TYPES)
     lr = c.number("learning_rate", 5e-5, lo=0.0, lo_open=True)
-    N, U, notes = run_steps(c, B)
+    N, U, notes = run_steps(c, B, opts.get("rounding"))
     W = _warmup(c, N)
     fname, defaults = TYPES[kind]
     kw = _kwargs(c, kind, defaults)
