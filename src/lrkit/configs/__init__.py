@@ -159,8 +159,8 @@ def from_config(
     ``"model.lr_scheduler"``), ``steps_per_epoch`` is the batches per epoch of the data
     loader (``len(train_loader)``) where the trainer counts them. ``options`` go to the
     reader of the format: ``version``, ``nc``, ``images``, ``lr0`` (ultralytics),
-    ``world_size`` (timm, mmengine), ``lr`` (mmengine), ``lrs`` (deepspeed), ``epochs``
-    (ppcls). See each reader's module for what it reads.
+    ``rounding`` (transformers), ``world_size`` (timm, mmengine), ``lr`` (mmengine), ``lrs``
+    (deepspeed), ``epochs`` (ppcls). See each reader's module for what it reads.
 
     >>> got = from_config({"learning_rate": 1e-3, "lr_scheduler_type": "linear", "max_steps": 100,
     ...                    "warmup_steps": 10})
