@@ -217,6 +217,7 @@ def plot_schedule(
     groups: Sequence[float] | None = None,
     annotate: bool = False,
     values: np.ndarray | None = None,
+    run_end: float | None = None,
     **line_kw: Any,
 ) -> Axes:
     """Draw ``schedule`` on ``ax`` (default: pyplot's current Axes) and return the Axes.
@@ -236,6 +237,9 @@ def plot_schedule(
     jumps), the start of a flat tail and the final value. ``values`` are
     ``schedule(positions)`` when already computed. Very long curves are drawn from
     the minimum and maximum of each small run of positions, so jumps stay visible.
+    ``run_end`` (the run's length in positions, when known) marks where training ends:
+    positions past it are shaded and named as such, and the last trained value is
+    labelled instead of the last one drawn.
     """
     if isinstance(steps, (int, np.integer)) or steps is None:
         x = positions(default_steps(schedule) if steps is None else steps, subdivide)
@@ -312,10 +316,35 @@ def plot_schedule(
         ax.set_title(_wrap(str(title), ax), fontsize=10)
     if groups is not None:
         ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    end = None
+    if run_end is not None:
+        if not (isinstance(run_end, (int, float)) and run_end > 0 and math.isfinite(run_end)):
+            raise ValueError(f"run_end must be a finite number of positions > 0, got {run_end!r}")
+        if x[0] < run_end < x[-1]:
+            end = float(run_end)
+            _mark_run_end(ax, end / k, float(x[-1]) / k)
     if annotate:
         b0 = bases[0] if groups is not None else 1.0
-        _annotate(ax, key_points(schedule, x, y, sched_phases), k, b0, px / k, py * b0)
+        _annotate(ax, key_points(schedule, x, y, sched_phases, run_end=end), k, b0, px / k, py * b0)
     return ax
+
+
+def _mark_run_end(ax: Axes, end: float, last: float) -> None:
+    """A solid line where training ends and the positions past it shaded, named as not trained."""
+    ax.axvline(end, color="0.25", linewidth=1.0, zorder=1, gid=_BOUNDARY)
+    ax.axvspan(end, last, color="0.5", alpha=0.12, linewidth=0, zorder=0)
+    ax.text(
+        (end + last) / 2,
+        0.5,
+        "past the run's end",
+        transform=ax.get_xaxis_transform(),
+        rotation=90,
+        ha="center",
+        va="center",
+        fontsize=8,
+        color="0.3",
+        gid=_RUN_END,
+    )
 
 
 def _plain_ticks(ax: Axes) -> None:
@@ -345,23 +374,36 @@ def _decimate(x: np.ndarray, y: np.ndarray, runs: int = 4000) -> tuple[np.ndarra
 
 # -- key points ----------------------------------------------------------------------------------
 _KEY = "lrkit-key-point"  # gid of key-point markers
+_RUN_END = "lrkit-run-end"  # gid of the "past the run's end" label
 _RESTART_JUMP = 0.25  # an upward step of at least this share of the value range counts as a restart
 _MAX_RESTART_LABELS = 3
 
 
 def key_points(
-    schedule: Schedule, x: np.ndarray, y: np.ndarray, phases: Sequence[Phase] | None = None
+    schedule: Schedule,
+    x: np.ndarray,
+    y: np.ndarray,
+    phases: Sequence[Phase] | None = None,
+    *,
+    run_end: float | None = None,
 ) -> list[tuple[str, float, float]]:
-    """The points worth a label, as ``(kind, position, value)``: ``"peak"``, ``"restart"``, ``"flat"``, ``"final"``.
+    """The points worth a label, as ``(kind, position, value)``: ``"peak"``, ``"restart"``,
+    ``"flat"``, ``"final"`` (or ``"end"``).
 
     The peak is the first largest value; restarts are upward jumps after it of at
     least a quarter of the value range between neighbouring samples; ``"flat"`` is
     where the last phase, constant for ever, starts (inside the range); ``"final"``
-    is the last sample.
+    is the last sample. With ``run_end`` (where training ends) inside the samples,
+    only the samples before it count, and ``"end"`` is the last of them: the last
+    trained value.
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     out: list[tuple[str, float, float]] = []
+    last_kind = "final"
+    if run_end is not None and x.size and x[0] < run_end <= x[-1]:
+        keep = x < run_end
+        x, y, last_kind = x[keep], y[keep], "end"
     if x.size == 0:
         return out
     i = int(np.argmax(y))
@@ -375,8 +417,8 @@ def key_points(
     last = ph[-1]
     if last.end == math.inf and last.end_value == last.start_value and x[0] < last.start <= x[-1] and len(ph) > 1:
         out.append(("flat", float(last.start), float(last.start_value)))
-    if x[-1] != x[i]:
-        out.append(("final", float(x[-1]), float(y[-1])))
+    if x[-1] != x[i] or last_kind == "end":
+        out.append((last_kind, float(x[-1]), float(y[-1])))
     return out
 
 
@@ -423,6 +465,7 @@ def _annotate(
             "restart": f"restart at {where}",
             "flat": f"flat {val * base:.3g} from {where}",
             "final": f"final {val * base:.3g}",
+            "end": f"end of run: {val * base:.3g} at {where}",
         }[kind]
         best = None
         for dx, dy, ha in (
@@ -435,9 +478,7 @@ def _annotate(
             (8, -30, "left"),
             (-8, -30, "right"),
         ):
-            t = ax.annotate(
-                text,
-                (xd, yd),
+            style: dict[str, Any] = dict(
                 xytext=(dx, dy),
                 textcoords="offset points",
                 ha=ha,
@@ -447,11 +488,21 @@ def _annotate(
                 zorder=5,
                 gid=_KEY,
                 bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="0.7", alpha=0.9),
-                arrowprops=dict(arrowstyle="-", color="0.5", linewidth=0.6, shrinkA=0, shrinkB=2),
             )
-            ext = t.get_window_extent(renderer).expanded(1.04, 1.1)
+            # measured without its leader line: a point on the axes' edge (a value at the bottom
+            # of the y range) can still be labelled
+            probe = ax.annotate(text, (xd, yd), **style)
+            ext = probe.get_window_extent(renderer).expanded(1.04, 1.1)
+            probe.remove()
+            t = ax.annotate(
+                text,
+                (xd, yd),
+                arrowprops=dict(arrowstyle="-", color="0.5", linewidth=0.6, shrinkA=0, shrinkB=2),
+                **style,
+            )
             inside = box.x0 <= ext.x0 and ext.x1 <= box.x1 and box.y0 <= ext.y0 and ext.y1 <= box.y1
-            if not inside or any(ext.overlaps(o) for o in taken):
+            whole = t.get_window_extent(renderer).expanded(1.04, 1.1)  # its leader line too
+            if not inside or any(whole.overlaps(o) for o in taken):
                 t.remove()
                 continue
             hits = int(
@@ -465,7 +516,7 @@ def _annotate(
             if best is None or hits < best[0]:
                 if best is not None:
                     best[1].remove()
-                best = (hits, t, ext)
+                best = (hits, t, whole)
                 if hits == 0:
                     break
             else:

@@ -135,6 +135,9 @@ class SpecSource:
     #: several curves of one run: ``series(args)`` has ``series()`` (name -> schedule; the
     #: momentum on its own axis) and ``explain(lang)``; ``build`` gives the first curve
     series: Callable[[argparse.Namespace], Any] | None = None
+    #: where the run's training ends (its length in positions), when the source knows it (a
+    #: recipe's config: epochs x iterations per epoch); else ``--run-steps``
+    run_end: Callable[[argparse.Namespace], float | None] | None = None
 
 
 @dataclass
@@ -242,11 +245,25 @@ def _schedule(args: argparse.Namespace) -> Schedule:
     return args.source.build(args)
 
 
+def _run_end(args: argparse.Namespace) -> float | None:
+    """Where training ends: the source's own run length (a recipe's config), else ``--run-steps``."""
+    source = getattr(args, "source", None)
+    if source is not None and source.run_end is not None:
+        end = source.run_end(args)
+        if end is not None:
+            return end
+    return getattr(args, "run_steps", None)
+
+
 def _default_n(source: SpecSource | None, args: argparse.Namespace, schedule: Schedule) -> int:
     if source is not None and source.default_steps is not None:
         n = source.default_steps(args)
         if n is not None:
             return n
+    if source is not None and source.run_end is not None:
+        end = source.run_end(args)
+        if end is not None:  # the run the config trains (not the schedule's own end), a tenth past it
+            return max(2, math.ceil(end * 1.1))
     return _schedule_steps(schedule, run_steps=args.run_steps)
 
 

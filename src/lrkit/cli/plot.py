@@ -17,6 +17,7 @@ from .common import (
     _evaluate,
     _figure_args,
     _positions,
+    _run_end,
     _schedule,
     _series_of,
     _whole,
@@ -115,6 +116,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         values=y,
         size=tuple(args.size),
         font_size=args.font_size,
+        run_end=_run_end(args),
     )
     out.write(f"wrote {args.output}\n")
     return 0

@@ -7,11 +7,22 @@ from typing import TextIO
 
 import numpy as np
 
+from .._format import number
 from ..plot import spec_label
 from ..rangetest import defaults
 from ..tables import distinct_curves
 from ..textplot import can_encode_unicode, text_plot
-from .common import MAX_HEIGHT, MAX_WIDTH, _plot_width, _positions, _schedule, _series_of, _whole, command
+from .common import (
+    MAX_HEIGHT,
+    MAX_WIDTH,
+    _plot_width,
+    _positions,
+    _run_end,
+    _schedule,
+    _series_of,
+    _whole,
+    command,
+)
 from .runsource import RunSource
 from .sources import RangeTestSource
 
@@ -54,10 +65,14 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return show_series(args, out)
     s = _schedule(args)
     parts = [spec_label(s), "", s.describe()]
+    end = _run_end(args)
     if not args.no_plot:
         x = _positions(args, s, sample=True)
         ascii_only = args.ascii or not can_encode_unicode(out)
         marks = sorted({p.start for p in s.phases()})
+        if end is not None and x[0] < end < x[-1]:
+            marks = sorted({*marks, float(end)})
+            parts += ["", _past_the_end(end, float(x[-1]), float(s(max(end - 1.0, 0.0))))]
         parts += [
             "",
             text_plot(
@@ -66,6 +81,14 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         ]
     out.write("\n".join(parts) + "\n")
     return 0
+
+
+def _past_the_end(end: float, last: float, value: float) -> str:
+    """The line that says where the run's training ends, inside the positions shown."""
+    return (
+        f"The run trains {number(end)} positions (last lr {number(value)} at {number(end - 1)}); "
+        f"the plot goes on to {number(last)}, past the run's end."
+    )
 
 
 def show_series(args: argparse.Namespace, out: TextIO) -> int:

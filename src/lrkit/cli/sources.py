@@ -216,6 +216,7 @@ def recipe_source(spec: str | None) -> SpecSource | None:
             None if recipe.positions_per_epoch is None else lambda args: recipe.per_epoch(values(args)),
             None if recipe.default_steps is None else lambda args: recipe.steps_to_show(values(args)),
             (lambda args: call_recipe(recipe, values(args))) if recipe.curves else None,
+            None if recipe.run_steps is None else lambda args: recipe.run_length(values(args)),
         )
     p = recipe_parser(recipe, prog=f"lrkit: {recipe.name}")
     try:
@@ -228,6 +229,7 @@ def recipe_source(spec: str | None) -> SpecSource | None:
         None,
         None if recipe.positions_per_epoch is None else lambda args: recipe.per_epoch(own),
         None if recipe.default_steps is None else lambda args: recipe.steps_to_show(own),
+        run_end=None if recipe.run_steps is None else lambda args: recipe.run_length(own),
     )
 
 

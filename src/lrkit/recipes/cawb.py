@@ -595,5 +595,6 @@ declare(
         "base lr, every segment but the last lengthened by `epoch_scale`",
         positions_per_epoch=_cawb_per_epoch,
         default_steps=lambda v: run_length(v.epochs * _cawb_per_epoch(v)),
+        run_steps=lambda v: float(v.epochs * _cawb_per_epoch(v)),
     )
 )

@@ -78,6 +78,23 @@ def ppcls_schedule(
     return from_ppcls(lr, epochs, step_each_epoch)
 
 
+def _config_epochs(config: Any, *keys: str) -> float | None:
+    """The number of epochs a config trains for (``epoch`` for PaddleDetection, ``Global.epochs``
+    for PaddleClas), or None where it says none (or cannot be read: the builder reports that)."""
+    try:
+        data: Any = read_config(config)
+    except (ValueError, OSError):
+        return None
+    for key in keys:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    ok = isinstance(data, (int, float)) and not isinstance(data, bool) and data > 0
+    return float(data) if ok else None
+
+
+def _run_steps(epochs: float | None, per_epoch: Any) -> float | None:
+    return None if epochs is None or not isinstance(per_epoch, (int, float)) else epochs * float(per_epoch)
+
+
 # -- the recipes, declared once (the command line, lrkit list and the README derive from them) --------------
 declare(
     Recipe(
@@ -100,6 +117,7 @@ declare(
         "`gamma / 10**i`, `BurninWarmup`'s `(i/W)^4` over at most one epoch) — "
         "`lrkit.paddle.scheduler_from_ppdet(config, step_per_epoch)`",
         positions_per_epoch=lambda v: float(v.step_per_epoch),
+        run_steps=lambda v: _run_steps(_config_epochs(v.config, "epoch"), v.step_per_epoch),
     )
 )
 
@@ -124,5 +142,8 @@ declare(
         does="the per-iteration Paddle scheduler it builds (warmup covering the decay's start, milestones in epochs, "
         "the warmup capped at `epochs`) — `lrkit.paddle.scheduler_from_ppcls(lr_config, epochs, step_each_epoch)`",
         positions_per_epoch=lambda v: float(v.step_each_epoch),
+        run_steps=lambda v: _run_steps(
+            float(v.epochs) if v.epochs is not None else _config_epochs(v.config, "Global", "epochs"), v.step_each_epoch
+        ),
     )
 )

@@ -138,6 +138,9 @@ class Recipe:
     does: str = ""
     positions_per_epoch: Callable[[Any], float | None] | None = None
     default_steps: Callable[[Any], int | None] | None = None
+    #: the run's length in positions when the recipe knows it (``run_steps(v)``; a config's epochs
+    #: x iterations per epoch): plots mark where training ends and name what is shown past it
+    run_steps: Callable[[Any], float | None] | None = None
     curves: bool = False
     schedule: Callable[[Any], Any] | None = None
 
@@ -179,6 +182,10 @@ class Recipe:
     def per_epoch(self, values: dict[str, Any]) -> float | None:
         """Positions per epoch for these values (None: not known)."""
         return None if self.positions_per_epoch is None else self.positions_per_epoch(SimpleNamespace(**values))
+
+    def run_length(self, values: dict[str, Any]) -> float | None:
+        """The run's length in positions for these values (None: not known)."""
+        return None if self.run_steps is None else self.run_steps(SimpleNamespace(**values))
 
     def steps_to_show(self, values: dict[str, Any]) -> int | None:
         """How many positions to show by default for these values (None: the schedule's own)."""

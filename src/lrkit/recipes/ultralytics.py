@@ -344,6 +344,7 @@ declare(
         "tested against each generation's own code at every iteration",
         positions_per_epoch=lambda v: float(v.batches),
         default_steps=lambda v: v.epochs * v.batches,
+        run_steps=lambda v: float(v.epochs * v.batches),
         curves=True,
         schedule=lambda u: u.lr[0],
     )

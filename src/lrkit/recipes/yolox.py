@@ -357,6 +357,7 @@ declare(
         "cosine down to `min_lr`, then a **flat `min_lr` tail** of `N = clamp(0.3 T, 1, 15)` — not \"cosine "
         "warmup then constant\"",
         default_steps=lambda v: run_length(v.total_iters),
+        run_steps=lambda v: float(v.total_iters),
     )
 )
 
@@ -370,5 +371,6 @@ declare(
         does="`lr * r^floor(x / (T / step_num))`, `r = (min_lr / lr)^(1 / (step_num - 1))`: `step_num` geometric "
         "plateaus, still decaying past `T`",
         default_steps=lambda v: run_length(v.total_iters),
+        run_steps=lambda v: float(v.total_iters),
     )
 )
