@@ -134,11 +134,14 @@ def declare(cls: _C) -> _C:
     when the class was made, or a ``params = (...)`` tuple of its own); a constructor the class
     defines itself is kept, as dataclasses keep one."""
     if "params" in cls.__dict__:
-        cls._fields = tuple(p.name for p in cls.params)  # type: ignore[attr-defined]
+        params = cls.params  # type: ignore[attr-defined]
         init = cls.__dict__.get("__init__")
-        if init is None or getattr(init, "_lrkit_params", None) is not None:
-            if getattr(init, "_lrkit_params", None) is not cls.params:  # type: ignore[attr-defined]
-                cls.__init__ = make_init(cls)  # type: ignore[misc]
+        made = getattr(init, "_lrkit_params", None)
+        if made is params:  # declared from these params already (a kind is registered once made)
+            return cls
+        cls._fields = tuple([p.name for p in params])  # type: ignore[attr-defined]
+        if init is None or made is not None:
+            cls.__init__ = make_init(cls)  # type: ignore[misc]
     return cls
 
 

@@ -378,24 +378,28 @@ def collect(cls: type) -> tuple[Param, ...] | None:
     taken out of the class, so the names are the instances' attributes."""
     ns = cls.__dict__
     where = cls.__qualname__
-    computed = [k for k, v in ns.items() if isinstance(v, Derived)]
+    own: dict[str, Param] = {}
+    computed: list[str] = []
+    for k, v in ns.items():
+        if isinstance(v, Param):
+            own[k] = v
+        elif isinstance(v, Derived):
+            computed.append(k)
+    annotations = _own_annotations(cls) if own or computed else {}
     if computed:
-        annotated = _own_annotations(cls)
-        bare = [k for k in computed if k not in annotated]
+        bare = [k for k in computed if k not in annotations]
         if bare:
             raise TypeError(
                 f"{where}.{bare[0]}: a derived attribute needs a type annotation, e.g. {bare[0]}: float = derived()"
             )
         for name in computed:  # set by _setup on each instance; the class keeps no marker
             delattr(cls, name)
-    own = {k: v for k, v in ns.items() if isinstance(v, Param)}
     if not own:
         return None
     if "params" in ns:
         raise TypeError(
             f"{where}: declare the parameters either as params = (...) or as fields with param(...), not both"
         )
-    annotations = _own_annotations(cls)
     out = {p.name: p for p in getattr(cls, "params", ())}
     for name, annotation in annotations.items():
         if name in own:
@@ -406,11 +410,17 @@ def collect(cls: type) -> tuple[Param, ...] | None:
                 if choices and tuple(choices) != declared:
                     raise TypeError(f"{where}.{name}: choices {choices!r} differ from its annotation's {declared!r}")
                 choices = declared
-            out[name] = (
-                Param(name, p.unit, p.default, p.doc, tuple(choices), p.optional, p.unbounded)
-                if type(p) is Param
-                else p._replace(name=name, choices=tuple(choices))
-            )
+            if type(p) is Param and p.name == "" and choices is p.choices and type(choices) is tuple:
+                # made by param() for this field (no name yet, nothing to change but the name): named
+                # in place rather than copied (a Param used again for another field is copied then)
+                object.__setattr__(p, "name", name)
+                out[name] = p
+            else:
+                out[name] = (
+                    Param(name, p.unit, p.default, p.doc, tuple(choices), p.optional, p.unbounded)
+                    if type(p) is Param
+                    else p._replace(name=name, choices=tuple(choices))
+                )
         elif name not in computed and not _is_classvar(annotation):
             raise TypeError(
                 f"{where}.{name} is annotated but not declared with param(...): type checkers take "
@@ -424,9 +434,12 @@ def collect(cls: type) -> tuple[Param, ...] | None:
     for name in own:
         delattr(cls, name)
     params = tuple(out.values())
-    later = [p.name for i, p in enumerate(params) if p.required and any(not q.required for q in params[:i])]
-    if later:
-        raise TypeError(f"{where}: parameter {later[0]} has no default but follows one that has")
+    optional = False
+    for p in params:  # a parameter without a default after one with a default: refused, as in a def
+        if p.default is not REQUIRED:
+            optional = True
+        elif optional:
+            raise TypeError(f"{where}: parameter {p.name} has no default but follows one that has")
     return params
 
 
