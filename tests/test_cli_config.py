@@ -89,6 +89,7 @@ def test_section_format_group_and_options(tmp_path):
         "export", "--config", str(big), "--section", "experiment.hf", "--format", "transformers", "-n", "6"
     )
     assert code == 0, err
+    assert f"read {big} as transformers (as given by --format, section 'experiment.hf')" in err  # said, not guessed
     _, data = rows(out)
     np.testing.assert_allclose(data[:, 1], [0, 0.0002, 0.0004, 0.0006, 0.0008, 0.001])
     code, out, err = run("export", "--config", str(big), "--section", "experiment.x")
@@ -110,7 +111,9 @@ def test_section_format_group_and_options(tmp_path):
     code, out, err = run("export", "--config", str(EX / "timm_args.yaml"), "-n", "8")
     assert code == 0 and "lrkit: note: lr from lr_base: world_size=1 assumed" in err
     code, out8, err = run("export", "--config", str(EX / "timm_args.yaml"), "-n", "8", "--option", "world_size=8")
-    assert code == 0 and err == ""
+    assert code == 0 and err.splitlines() == [
+        f"lrkit: note: read {EX / 'timm_args.yaml'} as timm (recognised from its keys)"
+    ]
     eight = from_config(EX / "timm_args.yaml", world_size=8)
     np.testing.assert_array_equal(rows(out8)[1][:, 1], eight.schedule(np.arange(8.0)))
     assert float(eight.schedule(50)) > 7 * float(from_config(EX / "timm_args.yaml").schedule(50))  # 8x lr, same min_lr
@@ -164,3 +167,21 @@ def test_plot_draws_a_config(tmp_path):
     )
     assert code == 0, err
     assert png2.stat().st_size > 1000
+
+
+def test_the_recognised_format_is_said_and_the_run_end_marked():
+    """Every read says which format it recognised; the run's length (the config's epochs or
+    steps) marks where training ends when more is shown."""
+    for name, fmt in [
+        ("timm_args.yaml", "timm"),
+        ("mmdet_schedule.py", "mmengine"),
+        ("transformers_training_args.json", "transformers"),
+        ("lightning_cli.yaml", "lightning"),
+    ]:
+        code, out, err = run("show", "--config", str(EX / name), "--steps-per-epoch", "10", "--no-plot")
+        assert code == 0, err
+        assert f"lrkit: note: read {EX / name} as {fmt} (recognised from its keys)" in err
+    got = from_config(EX / "timm_args.yaml", steps_per_epoch=10)
+    code, out, err = run("show", "--config", str(EX / "timm_args.yaml"), "--steps-per-epoch", "10", "-n", "400")
+    assert code == 0 and got.total is not None and got.total < 400
+    assert f"The run trains {got.total:g} positions" in out and "past the run's end" in out

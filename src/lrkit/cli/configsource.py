@@ -140,6 +140,9 @@ class _Read:
                 raise CLIError(msg) from None
             err = getattr(args, "err_stream", None)
             if err is not None:
+                how = "as given by --format" if args.config_format else "recognised from its keys"
+                where = f", section {args.section!r}" if args.section else ""
+                err.write(f"lrkit: note: read {args.config_file} as {self.got.format} ({how}{where})\n")
                 for note in self.got.notes:
                     err.write(f"lrkit: note: {note}\n")
         return self.got
@@ -178,7 +181,12 @@ def config_source(argv: Sequence[str], spec: str | None) -> SpecSource | None:
         return read(args).recipe
 
     name = f"--config {value}"
-    src = SpecSource(name, build, add_config_arguments, per_epoch, default_steps)
+
+    def run_end(args: argparse.Namespace) -> float | None:
+        got = read(args)
+        return got.total if got.total is not None and math.isfinite(got.total) and got.total > 0 else None
+
+    src = SpecSource(name, build, add_config_arguments, per_epoch, default_steps, run_end=run_end)
     # an ultralytics config: every group and the momentum, as the ultralytics recipe shows them
     src.series = lambda args: series(args)  # None for the other formats: one curve
     return src
