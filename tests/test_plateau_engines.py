@@ -15,7 +15,11 @@ patience 1) reduce after the 3rd and 6th evaluation, i.e. from positions 9 and 1
   observes ``trainer.callback_metrics["val_loss"]`` at ``on_validation_end`` (not during the
   sanity check). Lightning hands a metric only to ``ReduceLROnPlateau``-like schedulers (and
   steps those with it, not per update), so the plan's scheduler is not declared as one. The
-  drop-in :class:`lrkit.torch.ReduceLROnPlateau` is one: with ``monitor`` it runs as torch's.
+  drop-in :class:`lrkit.torch.ReduceLROnPlateau` is one: with ``monitor`` it runs as torch's,
+  resumes included (where Lightning loses an evaluation for both classes). The callback runs
+  before ``ModelCheckpoint`` saves at validation end; a checkpoint saved by
+  ``every_n_train_steps`` at a validation step is taken before that validation, which a resumed
+  Lightning 2.6 run does not repeat.
 * transformers' Trainer: a ``TrainerCallback.on_evaluate`` observes ``metrics["eval_loss"]`` (the
   Trainer passes its ``lr_scheduler`` to callbacks); ``lr_scheduler_type="reduce_lr_on_plateau"``
   and the drop-in give the same lrs.
