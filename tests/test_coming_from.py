@@ -1014,3 +1014,32 @@ ROWS = {
 def test_row_expression(name):
     ref, mine = ROWS[name]()
     _compare(ref, mine, name)
+
+
+def test_the_range_test_section_names_what_exists():
+    """Every lrkit name the range-test section gives resolves, with the keywords it shows."""
+    import importlib
+    import inspect
+
+    text = PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## The LR range test") : text.index("## optax")]
+    names = set(re.findall(r"lrkit\.rangetest(?:\.\w+)+", section))
+    assert len(names) >= 5
+    for dotted in names:
+        parts = dotted.split(".")
+        for cut in range(len(parts), 1, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+            break
+    from lrkit.rangetest import RangeTestResult
+    from lrkit.rangetest.torch import range_test
+
+    shown = {"end_lr", "num_iter", "step_mode", "start_lr", "flavor", "accumulation_steps"}
+    assert shown <= set(inspect.signature(range_test).parameters)
+    for method in ("plot", "suggestion", "to_csv", "plan"):
+        assert callable(getattr(RangeTestResult, method))
+    assert set(re.findall(r'suggestion\("(\w+)"\)', section)) <= set(lrkit.rangetest.RULES)
