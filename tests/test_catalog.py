@@ -11,7 +11,7 @@ import lrkit as lk
 from lrkit import catalog
 from lrkit.params import Param
 
-README = pathlib.Path(__file__).parent.parent / "README.md"
+README = pathlib.Path(__file__).parent.parent / "docs" / "reference" / "kinds.md"  # the kinds table
 RECIPES = {"yolox_cos", "yolox_step", "torchvision_warmup", "cawb"}  # keep the originals' names on purpose
 
 

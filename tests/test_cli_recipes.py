@@ -18,7 +18,7 @@ from lrkit.params import Param
 from lrkit.recipes import registered_recipes
 from lrkit.recipes.registry import Option, Recipe, recipe
 
-README = pathlib.Path(__file__).parent.parent / "README.md"
+README = pathlib.Path(__file__).parent.parent / "docs" / "tutorials" / "recipes.md"  # the recipe table
 RECIPES = registered_recipes()
 
 PPDET = (

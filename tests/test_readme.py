@@ -1,4 +1,6 @@
-"""The README's Python examples run as written, and its set-up commands match CI."""
+"""The README (the landing page) and README_zh.md: their Python examples run as written, the
+set-up commands match CI, and they point into the documentation site, whose blocks
+tests/test_docs_blocks.py runs."""
 
 from __future__ import annotations
 
@@ -9,54 +11,76 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+README_ZH = (ROOT / "README_zh.md").read_text(encoding="utf-8")
+BLOCKS = [
+    (name, i, block)
+    for name, text in (("README.md", README), ("README_zh.md", README_ZH))
+    for i, block in enumerate(re.findall(r"```python\n(.*?)```", text, flags=re.S))
+]
 
 
-@pytest.mark.parametrize("i", range(len(BLOCKS)))
-def test_every_readme_python_block_runs_on_its_own(i, tmp_path, monkeypatch) -> None:
-    # a reader copies one snippet: each block runs in a fresh namespace, in an empty folder;
-    # one that starts a distributed engine runs in a process of its own (on a free port)
+@pytest.mark.parametrize("name, i, code", BLOCKS, ids=[f"{n}:{i}" for n, i, _ in BLOCKS])
+def test_every_readme_python_block_runs_on_its_own(name, i, code, tmp_path, monkeypatch) -> None:
+    # a reader copies one snippet: each block runs in a fresh namespace, in an empty folder
     monkeypatch.chdir(tmp_path)
-    if "import deepspeed" in BLOCKS[i]:
-        import os
-        import socket
-        import subprocess
-        import sys
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = str(sock.getsockname()[1])
-        r = subprocess.run(
-            [sys.executable, "-c", BLOCKS[i]],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env=dict(os.environ, MASTER_PORT=port),
-        )
-        assert r.returncode == 0, r.stderr[-3000:]
-        return
-    exec(compile(BLOCKS[i], f"README.md block {i}", "exec"), {"__name__": "readme"})
-
-
-def test_the_readme_starts_with_a_training_loop() -> None:
-    first = BLOCKS[0]
-    for piece in ("ScheduleLR", "load_state_dict", "weights_only=True", "ACCUM", "param_groups"):
-        assert piece in first
+    exec(compile(code, f"{name} block {i}", "exec"), {"__name__": "readme"})
 
 
 def test_readme_starts_with_two_setup_commands_and_ci_runs_the_test_one() -> None:
-    first = re.search(r"```bash\n(.*?)```", README, flags=re.S)
-    assert first is not None
-    commands = [line for line in first.group(1).splitlines() if line.strip()]
-    assert len(commands) == 2
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert commands[1] in ci.splitlines(), "CI must run the README's test command word for word"
-    assert "torch==" in commands[1], "torch must be pinned"
+    for text in (README, README_ZH):
+        first = re.search(r"```bash\n(.*?)```", text, flags=re.S)
+        assert first is not None
+        commands = [line for line in first.group(1).splitlines() if line.strip()]
+        assert len(commands) == 2
+        ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+        assert commands[1] in ci.splitlines(), "CI must run the README's test command word for word"
+        assert "torch==" in commands[1], "torch must be pinned"
+    # the commands come first: the title, one sentence, then the commands
+    assert README.index("```bash") < README.index("\n## ")
 
 
-def test_the_set_up_command_is_stated_once() -> None:
-    """DEVELOPERS.md points at the README's test command instead of restating it (a copy
-    drifted once: without the second pip install the suite collected nothing)."""
-    dev = (ROOT / "DEVELOPERS.md").read_text(encoding="utf-8")
-    assert "pip install" not in dev.split("## Set-up")[1].split("\n## ")[0]
-    assert "README's second command" in dev
+def test_the_readme_is_a_landing_page() -> None:
+    assert len(README.splitlines()) <= 250
+    assert "README_zh.md" in README and "README.md" in README_ZH
+    # one short example per framework
+    for binding in ("lrkit.torch", "lrkit.paddle", "lrkit.jax", "lrkit.keras"):
+        assert any(binding in code for name, _, code in BLOCKS if name == "README.md"), binding
+    # what a newcomer asked for: the size and time of the test install, the torch extra's CUDA
+    # packages, timm without torchvision, loading a .keras file, building the site
+    for words in (
+        "4.4 GB",
+        "~9 minutes",
+        'pip install "lrkit[torch]"',
+        "timm.scheduler",
+        "import lrkit.keras",
+        "mkdocs serve",
+    ):
+        assert words in README, words
+
+
+def test_every_local_link_of_the_readmes_exists() -> None:
+    for name, text in (("README.md", README), ("README_zh.md", README_ZH)):
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if not re.match(r"[a-z]+://", target):
+                assert (ROOT / target.split("#")[0]).exists(), f"{name} links {target}"
+
+
+def test_the_readme_links_every_page_of_the_site() -> None:
+    import yaml
+
+    def pages(nav):
+        for item in nav:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            yield from pages(value) if isinstance(value, list) else [value]
+
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    for page in pages(nav):
+        if page.startswith(("tutorials/", "zh/")) or page in ("gallery.md", "coming-from.md", "performance.md"):
+            assert f"(docs/{page})" in README, f"the README does not link docs/{page}"
+
+
+def test_the_readme_names_every_example_script() -> None:
+    scripts = sorted(p.name for p in (ROOT / "examples").glob("*.py") if p.name != "digits_common.py")
+    assert scripts
+    for script in scripts:
+        assert script in README, f"the README does not name examples/{script}"
