@@ -488,7 +488,7 @@ def make_init(cls: type) -> Callable[..., None]:
     (``self, name, ..., name=default``); a call that does not fit is refused with its message."""
     params: tuple[Param, ...] = cls.params
     declared = _Declared(params)
-    names = tuple(p.name for p in params)
+    names = tuple([p.name for p in params])
     known = frozenset(names)
     n = len(names)
 
