@@ -334,7 +334,9 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         :mod:`lrkit._plateau_plan`). Call it whenever a metric is available; keep calling
         :meth:`step` once per update."""
         if self._plateau is None:
-            raise RuntimeError("observe(metric) needs a plateau policy: ScheduleLR(..., plateau=lrkit.plateau.Plateau(...))")
+            raise RuntimeError(
+                "observe(metric) needs a plateau policy: ScheduleLR(..., plateau=lrkit.plateau.Plateau(...))"
+            )
         with self._lock:
             new = self._plateau.observe(metric, self._t, self._plateau_values(), self._schedules, len(self._replans))
             if new is None:
