@@ -48,8 +48,9 @@ def test_the_readme_is_a_landing_page() -> None:
     # what a newcomer asked for: the size and time of the test install, the torch extra's CUDA
     # packages, timm without torchvision, loading a .keras file, building the site
     for words in (
-        "4.4 GB",
-        "~9 minutes",
+        "5 GB",
+        "about 30 minutes",
+        "apt-get install -y chromium",
         'pip install "lrkit[torch]"',
         "timm.scheduler",
         "import lrkit.keras",
