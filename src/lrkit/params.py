@@ -471,6 +471,9 @@ class _Declared:
     def __init__(self, params: tuple[Param, ...]) -> None:
         self.params = params
 
+    def __repr__(self) -> str:
+        return f"<the declared constructor ({', '.join(['self'] + [p.name for p in self.params])})>"
+
     @property
     def __signature__(self) -> inspect.Signature:
         try:
