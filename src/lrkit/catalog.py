@@ -1,8 +1,9 @@
-"""What the registry says about the built-in kinds, for people: signatures, the README
-table, one-line summaries, example instances. Derived from each kind's declaration
-(``params``, ``formula``, ``example``, docstring); nothing here is listed by hand. The
-README's recipe rows come the same way from the recipes' declarations
-(:func:`lrkit.recipes.registry.recipe_table`).
+"""What the registry says about the built-in kinds, for people: signatures, the table of
+kinds (docs/reference/kinds.md), one-line summaries, example instances. Derived from each
+kind's declaration (``params``, ``formula``, ``example``, docstring); nothing here is
+listed by hand. The recipe rows (docs/tutorials/recipes.md) come the same way from the
+recipes' declarations (:func:`lrkit.recipes.registry.recipe_table`).
+``python -m lrkit.catalog`` rewrites both pages' generated tables.
 
 >>> print(signature(registered()["step"]))
 Step(peak_lr, step_size, gamma=0.1)
@@ -56,7 +57,7 @@ def summary(cls: type) -> str:
 
 
 def kind_table() -> str:
-    """The README's schedule table (markdown), one row per registered kind."""
+    """The table of kinds (markdown), one row per registered kind."""
     rows = ["| kind | class | formula |", "|---|---|---|"]
     for kind, cls in registered().items():
         rows.append(f"| `{kind}` | `{signature(cls)}` | {cls.formula} |")
@@ -89,7 +90,7 @@ def example_flags(kind: str) -> list[str]:
 
 
 def generated_tables() -> dict[tuple[str, str], str]:
-    """Each generated README table by its ``(begin, end)`` markers: the kinds, the recipes."""
+    """Each generated table by its ``(begin, end)`` markers: the kinds, the recipes."""
     return {(TABLE_BEGIN, TABLE_END): kind_table(), (RECIPES_BEGIN, RECIPES_END): recipe_table()}
 
 
@@ -115,8 +116,11 @@ def update_readme(path: str) -> bool:
     return new != text
 
 
-if __name__ == "__main__":  # python -m lrkit.catalog README.md
+#: the pages that hold the generated tables (from the repository root)
+PAGES = ("docs/reference/kinds.md", "docs/tutorials/recipes.md")
+
+if __name__ == "__main__":  # python -m lrkit.catalog [PAGE ...]
     import sys
 
-    for p in sys.argv[1:] or ["README.md"]:
+    for p in sys.argv[1:] or PAGES:
         print(f"{p}: {'updated' if update_readme(p) else 'up to date'}")

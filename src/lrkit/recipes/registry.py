@@ -11,8 +11,8 @@ configs. Each recipe module declares its recipe next to its code::
 
 and everything else is derived from that one declaration: the command line's options
 (``lrkit plot NAME --opt value``, the original's names with dashes, the underscore
-spelling too), ``lrkit list NAME``, the help text, and the README's recipe rows
-(:func:`recipe_table`, written by ``python -m lrkit.catalog README.md``).
+spelling too), ``lrkit list NAME``, the help text, and the documentation's recipe rows
+(:func:`recipe_table`, written into docs/tutorials/recipes.md by ``python -m lrkit.catalog``).
 
 From Python, a recipe is called with its parameters by name, defaults filled in from
 the declaration:
@@ -121,7 +121,7 @@ class Recipe:
     """One recipe, declared once (see the module docstring).
 
     ``build(**values)`` makes the schedule from the parameters by name (a class of a
-    kind, or a function). ``original`` and ``does`` are the README row: the original's
+    kind, or a function). ``original`` and ``does`` are the recipe table's row: the original's
     call, and what it really does (markdown). ``positions_per_epoch(v)`` and
     ``default_steps(v)`` take the values as attributes (``v.batchs``): the positions of
     an epoch (for ``--x-unit epochs``) and how many positions to show by default.
@@ -225,7 +225,7 @@ def recipe(name: str) -> Recipe:
 
 
 def recipe_table() -> str:
-    """The README's recipe table (markdown): one row per declared recipe, with the
+    """The recipe table (markdown): one row per declared recipe, with the
     original's call, what it really does, and the command line's options."""
     rows = ["| recipe | what it really does | on the command line |", "|---|---|---|"]
     for r in _RECIPES.values():
