@@ -1,4 +1,5 @@
-"""step() cost of ScheduleLR with a plateau policy, between reductions, against a plain ScheduleLR.
+"""step() cost of ScheduleLR with a plateau policy, between reductions, against a plain ScheduleLR;
+and the cost of one observation against torch's ReduceLROnPlateau.step(metric).
 
     python benchmarks/bench_plateau.py [--quick]
 
@@ -101,6 +102,52 @@ def main() -> None:
             check(WARM + steps)
     for name, ts in times.items():
         print(f"{name:48s} {statistics.median(ts):7.3f} µs/step")
+    plain, plat = (
+        statistics.median(times["torch, 1 group, plain"]),
+        statistics.median(times["torch, 1 group, plateau (3 reductions)"]),
+    )
+    print(f"{'ratio plateau / plain step(), torch 1 group':48s} {plat / plain:7.3f}")
+    observations(a.quick)
+
+
+def observations(quick: bool) -> None:
+    """Per observation: ``ScheduleLR.observe(metric)`` (a plan with a plateau policy) and the
+    drop-in ``lrkit.torch.ReduceLROnPlateau.step(metric)`` against torch's
+    ``ReduceLROnPlateau.step(metric)``, on one metric sequence (noise around a slow descent,
+    patience 5: some observations reduce, most do not), 8 param groups."""
+    import random
+
+    from lrkit.torch import ReduceLROnPlateau as DropIn
+
+    n, repeat = (2_000, 5) if quick else (10_000, 15)
+    rnd = random.Random(0)
+    metrics = [1.0 / (1 + 0.001 * i) + 0.05 * rnd.random() for i in range(n)]
+
+    def torch_peer():
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer(8), factor=0.9, patience=5, min_lr=1e-8)
+        return sched.step
+
+    def drop_in():
+        return DropIn(optimizer(8), factor=0.9, patience=5, min_lr=1e-8).step
+
+    def plan_observe():
+        s = ScheduleLR(optimizer(8), PLAN, plateau=Plateau(factor=0.9, patience=5, min_lr=1e-8))
+        return s.observe
+
+    rows = {"torch ReduceLROnPlateau.step(metric)": torch_peer, "lrkit drop-in .step(metric)": drop_in}
+    rows["lrkit ScheduleLR(plan, plateau=).observe(metric)"] = plan_observe
+    times: dict[str, list[float]] = {k: [] for k in rows}
+    for _ in range(repeat):
+        for name, make in rows.items():
+            call = make()
+            t0 = time.perf_counter()
+            for m in metrics:
+                call(m)
+            times[name].append((time.perf_counter() - t0) / n * 1e6)
+    base = statistics.median(times["torch ReduceLROnPlateau.step(metric)"])
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"{name:48s} {med:7.3f} µs/observation  ({med / base:.2f} x torch's)")
 
 
 if __name__ == "__main__":

@@ -393,6 +393,8 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         t = self._t if t is None else self._position(t)
         if t < 0:
             raise RuntimeError("the scheduler has not made its first step yet")
+        if self._same and len(self._schedules) == 1:  # one schedule, one base: one evaluation
+            return [self._b0 * self._fns[0](t)] * self._n
         return [b * f(t) for b, f in zip(self._bases, self._fns)]
 
     # floats, not torch's list[float | Tensor]: the values are computed in float64 on the host

@@ -228,6 +228,8 @@ def _groups(
 
 
 def _metric(value: Any) -> float:
+    if type(value) is float:  # the common case
+        return value
     if isinstance(value, (str, bytes)) or isinstance(value, bool):
         raise TypeError(f"metric must be a real number, got {show(value)} ({type(value).__name__})")
     try:
@@ -966,7 +968,10 @@ class Plateau:
             lrs = [lrs]
         if len(lrs) != len(self._lrs):
             raise ValueError(f"lrs has {len(lrs)} values but the policy has {len(self._lrs)} groups")
-        self._lrs = tuple(_float(f"lrs[{i}]", v) for i, v in enumerate(lrs))
+        if all(type(v) is float and 0.0 <= v < math.inf for v in lrs):  # the common case, checked as is
+            self._lrs = tuple(lrs)
+        else:
+            self._lrs = tuple(_float(f"lrs[{i}]", v) for i, v in enumerate(lrs))
 
     def _decide(self) -> None:
         self._reductions += 1

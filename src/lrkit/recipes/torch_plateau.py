@@ -44,6 +44,8 @@ _POLICY_KEY = "lrkit_plateau"
 
 def _lr_of(group: dict) -> float:
     v = group["lr"]
+    if type(v) is float:
+        return v
     return float(v.item()) if isinstance(v, Tensor) else float(v)
 
 
@@ -184,34 +186,45 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
         current = float(metrics)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         groups = self.optimizer.param_groups
+        policy = self._policy
         if (
-            self.best is not self._policy.best
-            or self.num_bad_epochs != self._policy.num_bad_epochs
-            or self.cooldown_counter != self._policy.cooldown_counter
+            self.best is not policy._best
+            or self.num_bad_epochs != policy._bad
+            or self.cooldown_counter != policy._cooldown_counter
         ):
             self._sync_to_policy()
-        if len(self.min_lrs) != len(groups) and self.default_min_lr is None:
+            policy = self._policy
+        n = len(groups)
+        if len(self.min_lrs) != n and self.default_min_lr is None:
             # torch's class fails only when a reduction is decided (in _reduce_lr)
-            if self._policy.observe(current):
+            if policy.observe(current):
                 self._sync_from_policy()
-                self._regroup(len(groups))
+                self._regroup(n)
             self._sync_from_policy()
             self._last_lr = [g["lr"] for g in groups]
             return
-        if len(groups) != len(self._policy.lrs) or len(self.min_lrs) != len(groups):
-            if len(self.min_lrs) != len(groups):
-                self._regroup(len(groups))
+        if n != len(policy._lrs) or len(self.min_lrs) != n:
+            if len(self.min_lrs) != n:
+                self._regroup(n)
             self._rebuild_policy()
-        old = [_lr_of(g) for g in groups]
-        if self._policy.observe(current, lrs=old):
-            for g, before, new in zip(groups, old, self._policy.lrs):
+            policy = self._policy
+        now = [g["lr"] for g in groups]
+        if all(v.__class__ is float for v in now):
+            old = now
+            given = None if tuple(now) == policy._lrs else now  # only when they moved since the policy wrote them
+        else:
+            old = [_lr_of(g) for g in groups]
+            given = old
+        if policy.observe(current, lrs=given):
+            for g, before, new in zip(groups, old, policy._lrs):
                 if new != before:
                     if isinstance(g["lr"], Tensor):
                         g["lr"].fill_(new)
                     else:
                         g["lr"] = new
-        self._sync_from_policy()
-        self._last_lr = [g["lr"] for g in groups]
+            now = [g["lr"] for g in groups]
+        self.best, self.num_bad_epochs, self.cooldown_counter = policy._best, policy._bad, policy._cooldown_counter
+        self._last_lr = now
 
     def _reduce_lr(self, epoch: Any) -> None:  # torch's hook, kept for code that calls it
         groups = self.optimizer.param_groups
