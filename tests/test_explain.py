@@ -136,7 +136,7 @@ def test_more_kinds_state_their_numbers(lang):
 def test_epochs_named_beside_positions():
     s = lrkit.Cosine(peak_lr=0.1, total_steps=1000)
     assert "1000 (epoch 10)" in explain(s, steps_per_epoch=100)
-    assert "1000（epoch 10）" in explain(s, "zh", steps_per_epoch=100)
+    assert "1000（第 10 轮）" in explain(s, "zh", steps_per_epoch=100)
 
 
 def test_errors():
@@ -185,7 +185,7 @@ def test_cli_explain_recipes_by_name(lang):
     )
     assert code == 0, err
     has_all(out, [17, 32, 250, 0.49])
-    assert "250 (epoch 5)" in out or "250（epoch 5）" in out
+    assert "250 (epoch 5)" in out or "250（第 5 轮）" in out
 
 
 @pytest.mark.parametrize("shape", ["linear", "power", "exponential", "constant", "cosine", "1-sqrt"])
@@ -226,7 +226,7 @@ def test_step_recipes_list_their_plateaus_and_segments():
     assert "plateau 3: 150 to 225" in en and "平台 3：150 到 225" in zh and "then varies\n" not in en.split("past")[0]
     cawb = lrkit.CAWB(epochs=45, steps=[15, 30], step_scale=0.7, batchs=50, warmup_epoch=5)
     en, zh = explain(cawb, "en"), explain(cawb, "zh")
-    assert "cycle 2: 850 (epoch 17) to 1600 (epoch 32)" in en and "第 2 个周期：850（epoch 17） 到 1600" in zh
+    assert "cycle 2: 850 (epoch 17) to 1600 (epoch 32)" in en and "第 2 个周期：850（第 17 轮） 到 1600" in zh
     assert "past epochs: from 2250" in en and "超过 epochs 之后" in zh
 
 
@@ -235,3 +235,47 @@ def test_a_shifted_piecewise_names_only_the_pieces_it_shows():
     assert explain(s, title=False).split("\n\n")[0] == "Piecewise constant: 0.01 from 0 and 0.001 from 5."
     seq = lrkit.Sequence([lrkit.Ramp(0.001, 0.01, 100), lrkit.Shift(lrkit.Piecewise([0.01, 0.001], [400]), 100)], [100])
     assert "From 100: piecewise constant: 0.01 from 100 and 0.001 from 400." in explain(seq, title=False)
+
+
+def _every_example():
+    from lrkit.catalog import example
+
+    out = [example(kind) for kind in lrkit.registered()]
+    out += [lrkit.Step(0.1, 1, 0.5), lrkit.Exponential(0.1, 0.5), lrkit.Exponential(0.1, 0.5, staircase=True)]
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_words_read_as_sentences(lang):
+    """No "every 1 positions" / "(1 positions)", sentences start with a capital (en), and the
+    Chinese text says 轮 for an epoch (not "epoch N" beside Chinese words)."""
+    import re
+
+    for s in _every_example():
+        text = explain(s, lang, steps_per_epoch=7)
+        if lang == "en":
+            assert "every 1 positions" not in text and "(1 positions)" not in text and " 1 positions" not in text
+            summary = text.split("\n\n")[1]
+            assert not re.match(r"[a-z]+[\s,.:;]", summary), summary[:80]
+        else:
+            assert not re.search(r"epoch \d", text), text
+            assert "每 1 个位置" not in text
+    assert "every position" in explain(lrkit.Step(0.1, 1, 0.5))
+    assert "每个位置乘以 0.5" in explain(lrkit.Step(0.1, 1, 0.5), "zh")
+
+
+def test_a_re_timed_warmup_is_said_as_such():
+    """A plan re-timed during its warmup: the text says the plan as first written and where the
+    warmup now ends; kept with keep_warmup=True, nothing to say."""
+    from lrkit.replan import replan
+
+    s = lrkit.WarmupCosine(peak_lr=0.1, total_steps=10_000, warmup_steps=500)
+    moved = replan(s, 200, total_steps=15_000)
+    end = [p.end for p in moved.phases() if p.name.startswith("warmup")][-1]
+    en, zh = explain(moved), explain(moved, "zh")
+    assert en.split("\n\n")[1].startswith("The plan as first written: a linear warmup")
+    assert f"The warmup was re-timed too: it ends at {lrkit._format.number(end)}, not at 500" in en
+    assert "预热也被重新定时" in zh
+    kept = explain(replan(s, 200, total_steps=15_000, keep_warmup=True))
+    assert "warmup was re-timed" not in kept
+    assert "warmup was re-timed" not in explain(replan(s, 6000, total_steps=15_000))

@@ -222,6 +222,22 @@ def suggest(name: str, valid: Iterable[str]) -> str:
     return f"{hint} (valid: {', '.join(sorted(valid))})"
 
 
+def warmup_end(schedule: Schedule) -> float:
+    """Where the schedule's warmup ends: the end of its leading phases named "warmup" (as
+    ``describe()`` lists them), 0 without one.
+
+    >>> import lrkit
+    >>> warmup_end(lrkit.WarmupCosine(peak_lr=0.1, total_steps=1000, warmup_steps=50))
+    50.0
+    """
+    end = 0.0
+    for phase in check_schedule("schedule", schedule).phases():
+        if not phase.name.startswith("warmup"):
+            break
+        end = phase.end
+    return end
+
+
 def check_schedule(name: str, value: Any) -> Schedule:
     """``value`` if it is an lrkit :class:`Schedule` that may be nested once more.
 

@@ -22,7 +22,7 @@ import math
 from typing import Any
 
 from . import _check
-from .core import Schedule, check_schedule
+from .core import Schedule, check_schedule, warmup_end
 from .ops import SCALAR
 from .schedules.algebra import Ramp, Retime
 from .schedules.compose import PerStep, Scale, Sequence
@@ -123,22 +123,6 @@ def replan(
                 "pass jump=True to jump there, or start the tail at the current value"
             )
     return _followed(s, k, new)
-
-
-def warmup_end(schedule: Schedule) -> float:
-    """Where the schedule's warmup ends: the end of its leading phases named "warmup" (as
-    ``describe()`` lists them), 0 without one.
-
-    >>> import lrkit
-    >>> warmup_end(lrkit.WarmupCosine(peak_lr=0.1, total_steps=1000, warmup_steps=50))
-    50.0
-    """
-    end = 0.0
-    for phase in check_schedule("schedule", schedule).phases():
-        if not phase.name.startswith("warmup"):
-            break
-        end = phase.end
-    return end
 
 
 def _value(s: Schedule, t: float) -> float:

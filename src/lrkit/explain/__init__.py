@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 import sys
 import types
 from collections.abc import Callable
@@ -87,7 +88,14 @@ class _W:
         return self.n(p)
 
     def span(self, length: float) -> str:
-        return self.say('span.1', x0=self.n(length * self.scale))
+        """A length in positions ("1 position", "500 positions")."""
+        x = self.n(length * self.scale)
+        return self.say('span.one') if x == "1" else self.say('span.1', x0=x)
+
+    def every(self, length: float) -> str:
+        """How often: "every position", "every 10 positions"."""
+        x = self.n(length * self.scale)
+        return self.say('every.one') if x == "1" else self.say('every.1', x0=x)
 
     def summary(self, s: Schedule) -> str:
         """What a schedule nested in the one explained does, as a clause (:func:`_summary`): for
@@ -136,7 +144,7 @@ def explain(schedule: Schedule, lang: str = "en", *, steps_per_epoch: float | No
         from ..plot import spec_label
 
         out += [spec_label(schedule), ""]
-    out.append(("" if lang == "zh" else " ").join(summary))
+    out.append(("" if lang == "zh" else " ").join(_capital(x) if lang == "en" else x for x in summary))
     out += ["", w.say('explain.1')]
     out += _phase_lines(schedule.phases(), w)
     if notes:
@@ -150,6 +158,13 @@ def _explain(s: Schedule, w: _W) -> tuple[list[str], list[str]]:
     if fn is None:
         return _generic(s, w), []
     return fn(s, w)
+
+
+def _capital(sentence: str) -> str:
+    """A sentence that starts with a plain word (a clause of a composite: 'a linear warmup ...')
+    starts with a capital; a parameter name or code ('min_lr', 'lr(...)') stays as it is."""
+    m = re.match(r"[a-z]+(?=[\s,.:;]|$)", sentence)
+    return sentence[0].upper() + sentence[1:] if m else sentence
 
 
 def _summary(s: Schedule, w: _W) -> str:
@@ -303,7 +318,7 @@ def _polynomial_cycle(s: Any, w: _W) -> tuple[list[str], list[str]]:
 
 @explainer("step")
 def _step(s: Any, w: _W) -> tuple[list[str], list[str]]:
-    return [w.say('step.1', x0=w.n(s.peak_lr), x1=w.n(s.gamma), x2=w.span(s.step_size), x3=w.at(s.step_size))], []
+    return [w.say('step.1', x0=w.n(s.peak_lr), x1=w.n(s.gamma), x2=w.every(s.step_size), x3=w.at(s.step_size))], []
 
 
 @explainer("multistep")
@@ -319,11 +334,11 @@ def _exponential(s: Any, w: _W) -> tuple[list[str], list[str]]:
     if s.max_lr != math.inf:  # a growth up to max_lr, or a capped decay: the kind's own words
         return EXPLAINERS["exponential.capped"](s, w)  # registered by schedules.decays (explain reads no kind)
     if s.staircase:
-        text = w.say('exponential.1', x0=w.n(s.peak_lr), x1=w.n(s.gamma), x2=w.span(s.step_size))
+        text = w.say('exponential.1', x0=w.n(s.peak_lr), x1=w.n(s.gamma), x2=w.every(s.step_size))
     else:
-        text = w.say('exponential.2', x0=w.n(s.peak_lr), x1=w.n(s.gamma), x2=w.span(s.step_size))
+        text = w.say('exponential.2', x0=w.n(s.peak_lr), x1=w.n(s.gamma), x2=w.every(s.step_size))
     half = s.step_size * math.log(0.5) / math.log(s.gamma) if 0 < s.gamma < 1 else None
-    notes = [] if half is None or s.staircase else [w.say('exponential.3', x0=w.n(half))]
+    notes = [] if half is None or s.staircase else [w.say('exponential.3', x0=w.every(half))]
     return [text], notes
 
 

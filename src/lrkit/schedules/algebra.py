@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from .. import _check
 from .. import _num as m
-from ..core import Phase, Schedule, explainer, register, words
+from ..core import Phase, Schedule, explainer, register, warmup_end, words
 from ..ops import SCALAR, Positions
 from ..params import derived, param
 
@@ -515,7 +515,9 @@ words(
     {
         "shift": "Read {offset} positions ahead: {inner}",
         "sum": "The sum of {n} schedules: {parts}.",
-        "retime": "{inner} {pieces}",
+        "retime": "The plan as first written: {inner} It is re-timed. {pieces}",
+        "retime.warmup": "The warmup was re-timed too: it ends at {new}, not at {old} as first planned "
+        "(lrkit.replan.replan(..., keep_warmup=True) keeps the warmup as planned).",
         "retime.piece": "From {a}, it goes on from its own position {o} at {r} times its speed{end}.",
         "retime.end": ", reaching its end at {at}",
         "ramp": "A {shape} ramp from {a} to {b} over {span}, then {b} for ever.",
@@ -534,7 +536,9 @@ words(
     {
         "shift": "提前 {offset} 个位置读取：{inner}",
         "sum": "{n} 个调度之和：{parts}。",
-        "retime": "{inner}{pieces}",
+        "retime": "原计划：{inner}之后重新定时：{pieces}",
+        "retime.warmup": "预热也被重新定时：在 {new} 结束，而不是原计划的 {old}"
+        "（lrkit.replan.replan(..., keep_warmup=True) 可按原计划保留预热）。",
         "retime.piece": "从 {a} 起，它从自身位置 {o} 继续，速度为原来的 {r} 倍{end}。",
         "retime.end": "，在 {at} 到达终点",
         "ramp": "在 {span} 内从 {a} {shape}过渡到 {b}，之后一直保持 {b}。",
@@ -584,7 +588,11 @@ def _explain_retime(s: Retime, w: Any) -> tuple[list[str], list[str]]:
         for i, (b, o, a, d) in enumerate(zip(s._starts, s.origins, s.inner_spans, s.outer_spans))
         if not (o == b and a == d)
     )
-    return [w.say("retime", inner=w.summary(s.schedule), pieces=pieces)], []
+    notes = []
+    before, after = warmup_end(s.schedule), warmup_end(s)
+    if before > 0 and after != before:
+        notes.append(w.say("retime.warmup", new=w.at(after), old=w.at(before)))
+    return [w.say("retime", inner=w.summary(s.schedule), pieces=pieces)], notes
 
 
 @explainer("sum")
