@@ -71,8 +71,28 @@ def _added_by(statement: str) -> set[str]:
 
 def test_import_lrkit_loads_none_of_the_deferred_modules():
     added = _added_by("import lrkit")
-    assert "lrkit.core" in added and "lrkit.schedules.decays" in added  # the reader sees the import
+    assert "lrkit.core" in added  # the reader sees the import
     assert not added & set(DEFERRED), sorted(added & set(DEFERRED))
+    # the kinds' modules load when a kind is first named (or the registry is read)
+    assert not {m for m in added if m.startswith("lrkit.schedules.")}, sorted(added)
+    named = _added_by("import lrkit; lrkit.Cosine")
+    assert "lrkit.schedules.decays" in named and "lrkit.schedules.cycles" not in named
+    every = _added_by("import lrkit; lrkit.registered()")
+    assert {
+        "lrkit.schedules." + m for m in ("decays", "cycles", "compose", "algebra", "presets", "paddle_compat")
+    } <= every
+
+
+def test_every_kind_name_and_from_config_resolve_lazily():
+    import lrkit as lk
+
+    for name in lk.__all__:
+        assert getattr(lk, name) is not None, name
+    for cls in lk.registered().values():
+        if cls.__module__.startswith("lrkit.schedules."):
+            assert getattr(lk, cls.__name__) is cls
+    assert "Cosine" in dir(lk) and "from_config" in dir(lk)
+    assert lk.from_dict({"type": "shift", "schedule": {"type": "constant", "lr": 0.1}, "offset": 1})(0) == 0.1
 
 
 def test_building_and_evaluating_a_schedule_loads_no_signature_machinery():

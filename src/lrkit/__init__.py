@@ -15,33 +15,38 @@ import importlib as _importlib
 from typing import TYPE_CHECKING, Any
 
 from .core import Phase, Schedule, ScheduleWarning, registered
-from .schedules.algebra import Dampening, Piecewise, Product, Ramp, Retime, Shift, Sum, dampened
-from .schedules.compose import Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup
-from .schedules.cycles import CosineRestarts, Cyclic
-from .schedules.decays import (
-    Constant,
-    Cosine,
-    Exponential,
-    InverseSqrt,
-    InverseTime,
-    Linear,
-    LinearGrowth,
-    MultiStep,
-    OneCycle,
-    Polynomial,
-    RAdamDampening,
-    Step,
-    Tanh,
-    WarmupStableDecay,
-)
-from .schedules.paddle_compat import PolynomialCycle
-from .schedules.presets import WarmupCosine, untuned_exponential_warmup, untuned_linear_warmup
 
 __version__ = "0.1.0"
 
 # Imported on first use (a scalar evaluation needs none of them): configs, the recipes, the
 # entry points that read any scheduler, and the subpackages (lrkit.explain, the words, too).
+_KINDS = {
+    ".schedules.algebra": ("Dampening", "Piecewise", "Product", "Ramp", "Retime", "Shift", "Sum", "dampened"),
+    ".schedules.compose": ("Clip", "FunctionSchedule", "Hold", "PerStep", "Scale", "Sequence", "Warmup"),
+    ".schedules.cycles": ("CosineRestarts", "Cyclic"),
+    ".schedules.decays": (
+        "Constant",
+        "Cosine",
+        "Exponential",
+        "InverseSqrt",
+        "InverseTime",
+        "Linear",
+        "LinearGrowth",
+        "MultiStep",
+        "OneCycle",
+        "Polynomial",
+        "RAdamDampening",
+        "Step",
+        "Tanh",
+        "WarmupStableDecay",
+    ),
+    ".schedules.paddle_compat": ("PolynomialCycle",),
+    ".schedules.presets": ("WarmupCosine", "untuned_exponential_warmup", "untuned_linear_warmup"),
+}
 _LAZY = {
+    # the kinds: their module is imported when one of them is first named (lrkit.Cosine, ...)
+    **{name: module for module, names in _KINDS.items() for name in names},
+    **dict.fromkeys(("from_config",), ".configs"),
     **dict.fromkeys(("Units", "from_dict", "from_json", "from_yaml", "load"), ".config"),
     **dict.fromkeys(
         ("CAWB", "CawbLf", "DropInWarning", "TorchvisionWarmup", "YoloxCos", "YoloxStep", "get_lr_scheduler"),
@@ -63,6 +68,7 @@ _SUBMODULES = frozenset(
         "textplot",
         "lrlog",
         "cli",
+        "configs",
         "explain",  # the words: a package, callable as lrkit.explain(obj) (lrkit.explain._ExplainModule)
     }
 )
@@ -76,9 +82,31 @@ if TYPE_CHECKING:  # what static tools see; lrkit.explain is the function (also 
     from . import recipes as recipes
     from . import replan as replan
     from .config import Units, from_dict, from_json, from_yaml, load
+    from .configs import from_config as from_config
     from .convert.entry import explain as explain
     from .convert.entry import schedule_of, show
     from .recipes import CAWB, CawbLf, DropInWarning, TorchvisionWarmup, YoloxCos, YoloxStep, get_lr_scheduler
+    from .schedules.algebra import Dampening, Piecewise, Product, Ramp, Retime, Shift, Sum, dampened
+    from .schedules.compose import Clip, FunctionSchedule, Hold, PerStep, Scale, Sequence, Warmup
+    from .schedules.cycles import CosineRestarts, Cyclic
+    from .schedules.decays import (
+        Constant,
+        Cosine,
+        Exponential,
+        InverseSqrt,
+        InverseTime,
+        Linear,
+        LinearGrowth,
+        MultiStep,
+        OneCycle,
+        Polynomial,
+        RAdamDampening,
+        Step,
+        Tanh,
+        WarmupStableDecay,
+    )
+    from .schedules.paddle_compat import PolynomialCycle
+    from .schedules.presets import WarmupCosine, untuned_exponential_warmup, untuned_linear_warmup
 else:
 
     def __getattr__(name: str) -> Any:
@@ -105,6 +133,7 @@ __all__ = [
     "from_json",
     "from_yaml",
     "load",
+    "from_config",
     "Constant",
     "Cosine",
     "Linear",

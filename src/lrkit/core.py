@@ -179,7 +179,16 @@ def explainer(kind: str) -> Callable[[_F], _F]:
 #: Modules above the core whose kinds are registered when they are imported (the recipes): read
 #: the first time the registry is asked for a kind it does not hold, or for every kind. By name, as
 #: :meth:`Schedule.plot` finds the plotting layer: the core imports no layer above it.
-_LATER_KINDS = ["lrkit.recipes"]
+_LATER_KINDS = [
+    "lrkit.recipes",
+    # the kinds' own modules: ``import lrkit`` loads them when a kind is first named
+    "lrkit.schedules.paddle_compat",
+    "lrkit.schedules.presets",
+    "lrkit.schedules.cycles",
+    "lrkit.schedules.algebra",
+    "lrkit.schedules.compose",
+    "lrkit.schedules.decays",
+]
 
 
 def _load_later_kinds() -> None:
@@ -210,6 +219,8 @@ def schedule_class(kind: Any) -> type[Schedule]:
 def _kind(name: str) -> Callable[..., Schedule]:
     """The constructor of a built-in kind, from the registry: the core imports no kind, so it
     knows none's signature (the kind checks its arguments when called)."""
+    if name not in _REGISTRY:
+        _load_later_kinds()
     return _REGISTRY[name]
 
 
