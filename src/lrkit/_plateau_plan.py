@@ -35,6 +35,7 @@ multiplies the same value.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from collections.abc import Sequence as SequenceT
 from typing import Any
 
@@ -121,10 +122,16 @@ class PlanPlateau:
         )
 
     def observe(
-        self, metric: Any, t: float, values: SequenceT[float], schedules: tuple[Schedule, ...], replans: int
+        self,
+        metric: Any,
+        t: float,
+        values: Callable[[], SequenceT[float]],
+        schedules: tuple[Schedule, ...],
+        replans: int,
     ) -> tuple[Schedule, ...] | None:
-        """Give ``metric`` to the policy at position ``t`` (``values``: the values written now);
-        the new schedules when a reduction changes some group, else None."""
+        """Give ``metric`` to the policy at position ``t`` (``values()``: the values written now,
+        read only when the policy needs them); the new schedules when a reduction changes some
+        group, else None."""
         if t < 0:
             raise RuntimeError("observe(metric) before the scheduler's first step: step() first")
         if replans != self._replans_seen or self._base_plan is None:
@@ -132,9 +139,15 @@ class PlanPlateau:
             if replans != self._replans_seen:
                 self.m = [1.0] * self.n
             self._base_plan, self._replans_seen = schedules, replans
-        before = list(values)
-        if not self.policy.observe(metric, lrs=before):
+        read: list[list[float]] = []
+
+        def now() -> list[float]:
+            read.append(list(values()))
+            return read[-1]
+
+        if not self.policy.observe(metric, lrs=now):
             return None
+        before = read[-1] if read else list(values())
         after = self.policy.lrs
         changed = [a != b for a, b in zip(after, before)]
         if not any(changed):

@@ -425,7 +425,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 "observe(metric) needs a plateau policy: ScheduleLR(..., plateau=lrkit.plateau.Plateau(...))"
             )
         with self._lock:
-            new = self._plateau.observe(metric, self._t, self.values(), self._schedules, len(self._replans))
+            new = self._plateau.observe(metric, self._t, self.values, self._schedules, len(self._replans))
             if new is None:
                 return False
             self._schedules = new

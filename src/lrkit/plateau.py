@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, Literal, TypeVar, cast
 
@@ -150,6 +150,8 @@ DIFFERENCES: dict[str, tuple[str, ...]] = {
 }
 
 _MODES = ("min", "max")
+#: the flavors whose rule decides a reduction without the groups' lrs (torch's)
+_DECIDE_WITHOUT_LRS = frozenset(("torch", "mmengine", "timm"))
 _THRESHOLD_MODES = ("rel", "abs")
 
 
@@ -977,7 +979,7 @@ class Plateau:
         self._reductions += 1
         self._scale = self._scale * self.factor
 
-    def observe(self, metric: Any, lrs: float | Sequence[float] | None = None) -> bool:
+    def observe(self, metric: Any, lrs: float | Sequence[float] | Callable[[], Sequence[float]] | None = None) -> bool:
         """Take one metric; True when this observation decides a reduction (then :attr:`lrs` holds
         the reduced learning rates; a group at its floor, or within eps of it, keeps its lr).
 
@@ -986,13 +988,20 @@ class Plateau:
         Keras only when some group's lr was above ``min_lr`` (in float32) and so was reduced.
 
         ``lrs``: the groups' learning rates now (e.g. read from the optimizer), used instead of the
-        policy's own before deciding. The metric may be NaN or +-inf (see each flavor's rule).
+        policy's own before deciding; or a function giving them, called only when they are needed
+        (for torch's, mmengine's and timm's rule: when a reduction is decided). The metric may be NaN or +-inf (see each flavor's rule).
         """
-        a = _metric(metric)
-        if lrs is not None:
-            self._set_lrs(lrs)
-        self._observations += 1
+        a = metric if metric.__class__ is float else _metric(metric)
         f = self.flavor
+        later = None
+        if lrs is not None:
+            if not callable(lrs):
+                self._set_lrs(lrs)
+            elif f in _DECIDE_WITHOUT_LRS:  # read only when a reduction needs them
+                later = lrs
+            else:
+                self._set_lrs(lrs())
+        self._observations += 1
         if f == "keras":
             return self._observe_keras(a)
         if f == "optax":
@@ -1010,6 +1019,8 @@ class Plateau:
             self._cooldown_counter -= 1
             self._bad = 0
         if self._bad > self.patience:
+            if later is not None:
+                self._set_lrs(later())
             self._lrs = self.reduce(self._lrs)
             self._cooldown_counter, self._bad = self.cooldown, 0
             self._decide()

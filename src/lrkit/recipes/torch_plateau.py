@@ -115,6 +115,7 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
         self.patience, self.cooldown, self.eps = patience, cooldown, eps
         self.last_epoch = 0
         self._last_lr = list[float | Tensor](lrs)
+        self._read: list[float] | None = None  # the groups' lrs read for the last reduction
         self._init_is_better(mode=mode, threshold=threshold, threshold_mode=threshold_mode)
         self._sync_from_policy()
 
@@ -208,23 +209,22 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
                 self._regroup(n)
             self._rebuild_policy()
             policy = self._policy
-        now = [g["lr"] for g in groups]
-        if all(v.__class__ is float for v in now):
-            old = now
-            given = None if tuple(now) == policy._lrs else now  # only when they moved since the policy wrote them
-        else:
-            old = [_lr_of(g) for g in groups]
-            given = old
-        if policy.observe(current, lrs=given):
+        self._read = None
+        if policy.observe(current, lrs=self._lrs_now):
+            old = self._read if self._read is not None else self._lrs_now()
             for g, before, new in zip(groups, old, policy._lrs):
                 if new != before:
                     if isinstance(g["lr"], Tensor):
                         g["lr"].fill_(new)
                     else:
                         g["lr"] = new
-            now = [g["lr"] for g in groups]
         self.best, self.num_bad_epochs, self.cooldown_counter = policy._best, policy._bad, policy._cooldown_counter
-        self._last_lr = now
+        self._last_lr = [g["lr"] for g in groups]
+
+    def _lrs_now(self) -> list[float]:
+        """The groups' lrs now (read by the policy only when a reduction needs them)."""
+        self._read = [_lr_of(g) for g in self.optimizer.param_groups]
+        return self._read
 
     def _reduce_lr(self, epoch: Any) -> None:  # torch's hook, kept for code that calls it
         groups = self.optimizer.param_groups
@@ -242,7 +242,7 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
     def state_dict(self) -> dict[str, Any]:
         """torch's state (its keys: ``best``, ``num_bad_epochs``, ``cooldown_counter``, ``last_epoch``,
         ``_last_lr``, the configuration...) plus the policy's state under ``"lrkit_plateau"``."""
-        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_policy")}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_policy", "_read")}
         out["_last_lr"] = [float(v.item()) if isinstance(v, Tensor) else v for v in self._last_lr]
         out[_POLICY_KEY] = self._policy.state_dict()
         return out
