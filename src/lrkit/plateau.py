@@ -942,6 +942,15 @@ class Plateau:
     def reduce(self, lrs: Sequence[float]) -> tuple[float, ...]:
         """``lrs`` after one reduction by this policy's factor, floors and eps (:func:`reduce_lrs`)."""
         rule = "keras" if self.flavor == "keras" else "optax" if self.flavor == "optax" else "torch"
+        if rule == "torch" and lrs is self._lrs:  # checked floats: reduce_lr's rule, inline
+            f, e = self.factor, self.eps or 0.0
+            out = []
+            for lr, m in zip(lrs, self.min_lrs):
+                new = lr * f
+                if m > new:  # max(lr * factor, min_lr), as reduce_lr takes it
+                    new = m
+                out.append(new if lr - new > e else lr)
+            return tuple(out)
         return reduce_lrs(lrs, self.factor, list(self.min_lrs), self.eps, rule=rule)
 
     def is_better(self, a: float, best: float | None) -> bool:
@@ -970,7 +979,8 @@ class Plateau:
             lrs = [lrs]
         if len(lrs) != len(self._lrs):
             raise ValueError(f"lrs has {len(lrs)} values but the policy has {len(self._lrs)} groups")
-        if all(type(v) is float and 0.0 <= v < math.inf for v in lrs):  # the common case, checked as is
+        total = sum(lrs) if {v.__class__ for v in lrs} == {float} else math.nan
+        if total < math.inf and min(lrs) >= 0.0:  # plain finite floats >= 0 (a NaN makes total NaN): as is
             self._lrs = tuple(lrs)
         else:
             self._lrs = tuple(_float(f"lrs[{i}]", v) for i, v in enumerate(lrs))

@@ -223,7 +223,8 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
 
     def _lrs_now(self) -> list[float]:
         """The groups' lrs now (read by the policy only when a reduction needs them)."""
-        self._read = [_lr_of(g) for g in self.optimizer.param_groups]
+        now = [g["lr"] for g in self.optimizer.param_groups]
+        self._read = now if {v.__class__ for v in now} == {float} else [_lr_of(g) for g in self.optimizer.param_groups]
         return self._read
 
     def _reduce_lr(self, epoch: Any) -> None:  # torch's hook, kept for code that calls it
