@@ -94,7 +94,8 @@ def test_the_torch_helper_sets_deepspeeds_lrs_per_group():
 
 
 def test_the_jax_helper_runs_a_deepspeed_test():
-    jax_rt = pytest.importorskip("lrkit.rangetest.jax")
+    import lrkit.rangetest.jax as jax_rt
+
     params = {"lr_range_test_min_lr": 2e-4, "lr_range_test_step_size": 5, "lr_range_test_staircase": True}
     want = [row[0] for row in deepspeed_lrs(20, **params)]
     seen = []
