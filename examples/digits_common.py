@@ -387,3 +387,66 @@ def report_resume(
         f"RESUME MISMATCH: {len(resumed_lrs)} lrs resumed against {len(want)}, or other validation losses "
         f"({[e[1] for e in resumed_evals]} against {[e[1] for e in want_evals]})"
     )
+
+
+def write_plateau_run(
+    args: Any,
+    framework: str,
+    lrs: list[float],
+    evals: list[tuple[Any, ...]],
+    spe: int,
+    resumed_at: int | None,
+    resumed_lrs: list[float],
+    reductions: list[int],
+    same: bool,
+) -> None:
+    """What a plateau example writes to ``--out``: lrs.csv (each step's lr and the resumed run's),
+    epochs.csv (the validations and the reductions), the picture, summary.json."""
+    first = len(lrs) if resumed_at is None else resumed_at * spe  # the resumed run's first step
+    write_rows(
+        os.path.join(args.out, "lrs.csv"),
+        ["step", "epoch", "lr", "resumed_lr"],
+        [(t, t // spe, lr, resumed_lrs[t - first] if t >= first else "") for t, lr in enumerate(lrs)],
+    )
+    write_rows(os.path.join(args.out, "epochs.csv"), ["epoch", "val_loss", "val_accuracy", "reduced", "next_lr"], evals)
+    if not args.no_plots:
+        plot_plateau(
+            args.out, lrs, evals, spe, resumed_at, resumed_lrs, {"torch": "PyTorch", "paddle": "Paddle"}[framework]
+        )
+    write_json(
+        os.path.join(args.out, "summary.json"),
+        {
+            "framework": framework,
+            "epochs": args.epochs,
+            "steps_per_epoch": spe,
+            "plateau": PLATEAU,
+            "reductions_after_epochs": reductions,
+            "accuracy": evals[-1][2],
+            "resumed_after_epoch": resumed_at,
+            "resumed_identical": same,
+        },
+    )
+    print(f"wrote {args.out}")
+
+
+def write_rangetest_run(
+    args: Any, framework: str, result: Any, peak: float, acc: float, hand_acc: float, lrs: list[float]
+) -> None:
+    """What a range-test example writes and prints: lr.csv, the accuracies side by side, summary.json."""
+    write_rows(os.path.join(args.out, "lr.csv"), ["step", "lr"], list(enumerate(lrs)))
+    print(report_accuracies(f"train_digits_{framework}.py", hand_acc, acc, peak))
+    write_json(
+        os.path.join(args.out, "summary.json"),
+        {
+            "framework": framework,
+            "epochs": args.epochs,
+            "rule": args.rule or "steepest",
+            "suggested_peak_lr": peak,
+            "suggested_accuracy": acc,
+            "hand_tuned_peak_lr": PEAK_LR,
+            "hand_tuned_accuracy": hand_acc,
+            "range_test_updates": len(result),
+            "stop_reason": result.stop_reason,
+        },
+    )
+    print(f"wrote {args.out}")

@@ -133,31 +133,7 @@ def main() -> int:
     else:
         print("no checkpoint: the run never stopped mid-patience before its first reduction (try --resume-at)")
 
-    first = len(lrs) if resumed_at is None else resumed_at * spe  # the resumed run's first step
-    common.write_rows(
-        os.path.join(args.out, "lrs.csv"),
-        ["step", "epoch", "lr", "resumed_lr"],
-        [(t, t // spe, lr, resumed_lrs[t - first] if t >= first else "") for t, lr in enumerate(lrs)],
-    )
-    common.write_rows(
-        os.path.join(args.out, "epochs.csv"), ["epoch", "val_loss", "val_accuracy", "reduced", "next_lr"], evals
-    )
-    if not args.no_plots:
-        common.plot_plateau(args.out, lrs, evals, spe, resumed_at, resumed_lrs, "PyTorch")
-    common.write_json(
-        os.path.join(args.out, "summary.json"),
-        {
-            "framework": "torch",
-            "epochs": args.epochs,
-            "steps_per_epoch": spe,
-            "plateau": common.PLATEAU,
-            "reductions_after_epochs": reductions,
-            "accuracy": evals[-1][2],
-            "resumed_after_epoch": resumed_at,
-            "resumed_identical": same,
-        },
-    )
-    print(f"wrote {args.out}")
+    common.write_plateau_run(args, "torch", lrs, evals, spe, resumed_at, resumed_lrs, reductions, same)
     return 0 if saved and same else 1
 
 

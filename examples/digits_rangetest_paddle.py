@@ -109,25 +109,8 @@ def main() -> int:
     plan = result.plan(total, warmup_steps=max(1, total // 10), rule=args.rule, min_lr=peak / 100)
     sched = ScheduleLR(plan, learning_rate=1.0, parameters=opt)
     acc, lrs = train(model, opt, sched, data, args.epochs)
-    common.write_rows(os.path.join(args.out, "lr.csv"), ["step", "lr"], list(enumerate(lrs)))
-
     hand_acc, _ = train(*build_hand_tuned(common.make_schedule(total)), data, args.epochs)
-    print(common.report_accuracies("train_digits_paddle.py", hand_acc, acc, peak))
-    common.write_json(
-        os.path.join(args.out, "summary.json"),
-        {
-            "framework": "paddle",
-            "epochs": args.epochs,
-            "rule": args.rule or "steepest",
-            "suggested_peak_lr": peak,
-            "suggested_accuracy": acc,
-            "hand_tuned_peak_lr": common.PEAK_LR,
-            "hand_tuned_accuracy": hand_acc,
-            "range_test_updates": len(result),
-            "stop_reason": result.stop_reason,
-        },
-    )
-    print(f"wrote {args.out}")
+    common.write_rangetest_run(args, "paddle", result, peak, acc, hand_acc, lrs)
     return 0
 
 

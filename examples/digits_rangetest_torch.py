@@ -95,26 +95,9 @@ def main() -> int:
     # range_test restored the model, the optimizer and torch's generator: this run starts
     # from the weights the hand-tuned one starts from
     acc, lrs = train(model, opt, plan, data, args.epochs)
-    common.write_rows(os.path.join(args.out, "lr.csv"), ["step", "lr"], list(enumerate(lrs)))
-
     hand_model, hand_opt = build()
     hand_acc, _ = train(hand_model, hand_opt, common.make_schedule(total), data, args.epochs)
-    print(common.report_accuracies("train_digits_torch.py", hand_acc, acc, peak))
-    common.write_json(
-        os.path.join(args.out, "summary.json"),
-        {
-            "framework": "torch",
-            "epochs": args.epochs,
-            "rule": args.rule or "steepest",
-            "suggested_peak_lr": peak,
-            "suggested_accuracy": acc,
-            "hand_tuned_peak_lr": common.PEAK_LR,
-            "hand_tuned_accuracy": hand_acc,
-            "range_test_updates": len(result),
-            "stop_reason": result.stop_reason,
-        },
-    )
-    print(f"wrote {args.out}")
+    common.write_rangetest_run(args, "torch", result, peak, acc, hand_acc, lrs)
     return 0
 
 
