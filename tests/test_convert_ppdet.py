@@ -212,7 +212,7 @@ def test_the_command_line_reads_the_config_file(tmp_path):
         )
         == 0
     )
-    assert "0.0001" in out.getvalue() and "epoch 3" in out.getvalue()
+    assert "0.0001" in out.getvalue() and "（第 3 轮）" in out.getvalue() and "epoch 3" not in out.getvalue()
     (tmp_path / "other.yml").write_text("epoch: 12\n")
     err = io.StringIO()
     assert (
