@@ -63,6 +63,22 @@ def example_parser(description: str, out: str) -> argparse.ArgumentParser:
     return p
 
 
+def plateau_args(framework: str) -> argparse.Namespace:
+    """The plateau examples' options (:func:`example_parser` and ``--resume-at``), checked, with
+    ``--out`` created."""
+    p = example_parser(
+        f"Warmup + constant lr on the digits MLP ({framework}), cut on plateaus of the validation loss; "
+        "save mid-run and show that the resumed run goes on with the same lrs.",
+        f"runs/digits_plateau_{framework.lower().replace('pytorch', 'torch')}",
+    )
+    p.add_argument("--resume-at", type=int, default=None, help="checkpoint after this epoch (default: mid-patience)")
+    args = p.parse_args()
+    if args.epochs < 2 or (args.resume_at is not None and not 1 <= args.resume_at < args.epochs):
+        p.error("--epochs must be >= 2 and --resume-at in [1, epochs)")
+    os.makedirs(args.out, exist_ok=True)
+    return args
+
+
 def load_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Digits as float32 in [0, 1], split 80/20 with a fixed permutation."""
     from sklearn.datasets import load_digits

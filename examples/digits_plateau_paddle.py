@@ -83,16 +83,7 @@ def run(model, opt, sched, data, first_epoch: int, epochs: int, after_epoch=None
 
 
 def main() -> int:
-    p = common.example_parser(
-        "Warmup + constant lr on the digits MLP (Paddle), cut on plateaus of the validation loss; "
-        "save mid-run and show that the resumed run goes on with the same lrs.",
-        "runs/digits_plateau_paddle",
-    )
-    p.add_argument("--resume-at", type=int, default=None, help="checkpoint after this epoch (default: mid-patience)")
-    args = p.parse_args()
-    if args.epochs < 2 or (args.resume_at is not None and not 1 <= args.resume_at < args.epochs):
-        p.error("--epochs must be >= 2 and --resume-at in [1, epochs)")
-    os.makedirs(args.out, exist_ok=True)
+    args = common.plateau_args("Paddle")
     xtr, ytr, xte, yte = common.load_data()
     data = (paddle.to_tensor(xtr), paddle.to_tensor(ytr), paddle.to_tensor(xte), paddle.to_tensor(yte))
     spe = common.steps_per_epoch(len(xtr))

@@ -79,16 +79,7 @@ def run(model, opt, sched, data, first_epoch: int, epochs: int, after_epoch=None
 
 
 def main() -> int:
-    p = common.example_parser(
-        "Warmup + constant lr on the digits MLP (PyTorch), cut on plateaus of the validation loss; "
-        "save mid-run and show that the resumed run goes on with the same lrs.",
-        "runs/digits_plateau_torch",
-    )
-    p.add_argument("--resume-at", type=int, default=None, help="checkpoint after this epoch (default: mid-patience)")
-    args = p.parse_args()
-    if args.epochs < 2 or (args.resume_at is not None and not 1 <= args.resume_at < args.epochs):
-        p.error("--epochs must be >= 2 and --resume-at in [1, epochs)")
-    os.makedirs(args.out, exist_ok=True)
+    args = common.plateau_args("PyTorch")
     torch.set_num_threads(1)  # a tiny model: one thread is fastest, and its sums are the same on any machine
     xtr, ytr, xte, yte = common.load_data()
     data = (torch.from_numpy(xtr), torch.from_numpy(ytr), torch.from_numpy(xte), torch.from_numpy(yte))
