@@ -115,8 +115,8 @@ def observations(quick: bool) -> None:
     drop-in ``lrkit.torch.ReduceLROnPlateau.step(metric)`` against torch's
     ``ReduceLROnPlateau.step(metric)``, 8 param groups. Two sequences: a validation loss going
     down with noise (patience 5: a run's usual case, no reduction decided), and one that never
-    improves with patience 0 (every observation reduces: the cost of a reduction, which for the
-    plan rebuilds the rest of the plan once)."""
+    improves with patience 0 (every observation reduces every group's lr: the cost of a
+    reduction; the plan's is applied at once and built as a schedule only when asked for)."""
     import random
 
     from lrkit.torch import ReduceLROnPlateau as DropIn
@@ -126,32 +126,42 @@ def observations(quick: bool) -> None:
     cases = {
         # a loss falling by about 0.1% per evaluation (beyond torch's default threshold of 1e-4 relative)
         "improving (no reduction)": ([0.999**i * (1 + 1e-5 * rnd.random()) for i in range(n)], 5),
+        # factor 0.99 and patience 0: each of these observations lowers every group's lr (by more than eps)
         "every observation reduces": ([1.0] * (n // 10), 0),
     }
     for case, (metrics, patience) in cases.items():
 
         def torch_peer(patience=patience):
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer(8), factor=0.9, patience=patience)
-            return sched.step
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer(8), factor=0.99, patience=patience)
+            return sched.step, lambda: sched.optimizer.param_groups[0]["lr"]
 
         def drop_in(patience=patience):
-            return DropIn(optimizer(8), factor=0.9, patience=patience).step
+            sched = DropIn(optimizer(8), factor=0.99, patience=patience)
+            return sched.step, lambda: sched.optimizer.param_groups[0]["lr"]
 
         def plan_observe(patience=patience):
-            s = ScheduleLR(optimizer(8), PLAN, plateau=Plateau(factor=0.9, patience=patience))
-            s.step()
-            return s.observe
+            s = ScheduleLR(optimizer(8), PLAN, plateau=Plateau(factor=0.99, patience=patience))
+            s.step(float(WARM))  # at the peak: every reduction lowers the lr by more than eps
+            return s.observe, lambda: len(s._plateau.reductions)
 
         rows = {"torch ReduceLROnPlateau.step(metric)": torch_peer, "lrkit drop-in .step(metric)": drop_in}
         rows["lrkit ScheduleLR(plan, plateau=).observe(metric)"] = plan_observe
         times: dict[str, list[float]] = {k: [] for k in rows}
         for _ in range(repeat):
+            seen = {}
             for name, make in rows.items():
-                call = make()
+                call, result = make()
                 t0 = time.perf_counter()
                 for m in metrics:
                     call(m)
                 times[name].append((time.perf_counter() - t0) / len(metrics) * 1e6)
+                seen[name] = result()
+            # the drop-in's lrs are torch's, bit for bit; the plan reduced as often as torch did
+            lrs = list(seen.values())
+            assert lrs[0] == lrs[1], lrs
+            if patience == 0:  # the first observation sets the best; each later one reduces
+                assert abs(lrs[0] / (0.1 * 0.99 ** (len(metrics) - 1)) - 1) < 1e-9, lrs
+                assert lrs[2] == len(metrics) - 1, lrs
         base = statistics.median(times["torch ReduceLROnPlateau.step(metric)"])
         print(f"per observation, {case}:")
         for name, ts in times.items():

@@ -275,7 +275,15 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
     @property
     def schedules(self) -> tuple[Schedule, ...]:
         """The schedules driving the lr (one, or one per group), as evaluated per step."""
-        return self._schedules
+        return self._built()
+
+    def _built(self) -> tuple[Schedule, ...]:
+        """The schedules, with the plateau's reductions (applied at once, built on demand) built."""
+        if self._plateau is None:
+            return self._schedules
+        from ._plateau_plan import built
+
+        return built(self._schedules)
 
     def replan(
         self,
@@ -296,7 +304,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         :meth:`state_dict`; to re-plan from an older checkpoint, load it first."""
         new, record = prepared(
             max(self._t, 0.0),
-            self._schedules,
+            self._built(),
             at,
             total_steps=total_steps,
             cooldown=cooldown,
@@ -352,7 +360,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
         from ._plateau_plan import realised
 
         bases = self._plateau_bases()
-        return realised(self._schedules, bases, len(bases))
+        return realised(self._built(), bases, len(bases))
 
     def explain(self, lang: str = "en") -> str:
         """:meth:`realised` in words (:func:`lrkit.explain`, ``lang`` "en" or "zh"), then each

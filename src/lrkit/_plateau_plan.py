@@ -16,8 +16,12 @@ where ``base_g`` is 0). Before the first reduction the plan runs as it is (no fl
 
 The realised curve is an ordinary schedule: the plan up to ``t_r``, then
 ``Clip(Scale(Shift(plan_g, t_r), m_g), floor_g / base_g)`` (a :class:`~lrkit.Sequence` piece per
-reduction, kept flat as :mod:`lrkit.replan` keeps re-plans), so the per-step cost between
-reductions is that of a plain ``ScheduleLR`` with that schedule. A re-plan (the binding's
+reduction, kept flat as :mod:`lrkit.replan` keeps re-plans). A reduction does not build it: the
+binding goes on with ``min(max(m_g * plan_g((t - t_r) + t_r), floor_g / base_g), inf)``, the
+same operations as that piece's kernels (the same bits), and the schedule is built when asked
+for (``realised()``, ``schedules``, a re-plan, a copy, a position before ``t_r``). So an
+observation that reduces costs about what torch's ``ReduceLROnPlateau.step`` does, and a step
+between reductions what a plain ``ScheduleLR`` step does. A re-plan (the binding's
 ``replan``) after reductions re-plans the realised curve, which becomes the plan the later
 reductions scale (their ``m_g`` starting again from 1).
 
@@ -48,6 +52,8 @@ from .schedules.algebra import Shift
 from .schedules.compose import Clip, Scale
 
 __all__ = ["PlanPlateau"]
+
+_INF = math.inf
 
 _FLAVORS = ("torch", "paddle", "mmengine", "keras")
 
@@ -85,6 +91,96 @@ def _fitted(policy: Plateau, values: SequenceT[float]) -> Plateau:
     return out
 
 
+class _Reduced:
+    """One group's curve right after a reduction, before it is built as a schedule.
+
+    Before ``at`` it is ``prev``; from ``at`` on, the reduced rest of ``base``: the value of
+    ``Clip(Scale(Shift(base, at), m), floor)`` on its own clock ``t - at``, which is
+    ``min(max(m * base((t - at) + at), floor), inf)``, computed here with the very operations
+    of those kinds' kernels (so the same bits as the built schedule, :meth:`real`). A reduction
+    thus costs no schedule construction and no compiled fast path; :meth:`real` builds the
+    ordinary schedule (``realised()``, a re-plan, a state, a position before ``at``), iteratively
+    however many reductions are pending. The bindings call ``checked``, ``_scalar``, ``_array``
+    and ``runs_python``, as on a schedule.
+    """
+
+    __slots__ = ("prev", "at", "m", "floor", "base", "_real", "_fast", "runs_python")
+
+    def __init__(self, prev: Any, at: float, m: float, floor: float, base: Schedule) -> None:
+        self.prev, self.at, self.m, self.floor, self.base = prev, at, m, floor, base
+        self._real: Schedule | None = None
+        if prev.__class__ is _Reduced and prev.base is base:  # the next reduction of the same plan
+            self._fast, self.runs_python = prev._fast, prev.runs_python
+        else:
+            self._fast = getattr(base, "_fast", None) or base._scalar  # its traced path, once it has one
+            self.runs_python = prev.runs_python or base.runs_python
+
+    def _scalar(self, t: float) -> float:
+        at = self.at
+        if t >= at:
+            v = self.m * self._fast((t - at) + at)
+            if not v > self.floor:  # the kernels' maximum(v, floor), then minimum(., inf)
+                v = self.floor
+            return v if v < _INF else _INF
+        return self.real()._scalar(t)
+
+    def checked(self, t: float) -> float:
+        at = self.at
+        if t >= at:  # _scalar's formula, inline (a binding's step calls this)
+            v = self.m * self._fast((t - at) + at)
+            if not v > self.floor:
+                v = self.floor
+            if 0 <= v < _INF:
+                return v
+        return self.real().checked(t)  # before at, or the schedule's own error
+
+    def _array(self, t: Any) -> Any:
+        at = self.at
+        if t.size and t.min() >= at:
+            import numpy as np
+
+            from .ops import NUMPY
+
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                return NUMPY.minimum(NUMPY.maximum(self.m * self.base._array((t - at) + at), self.floor), _INF)
+        return self.real()._array(t)
+
+    def real(self) -> Schedule:
+        """The ordinary schedule: ``prev`` followed from ``at`` by ``Clip(Scale(Shift(base, at), m),
+        floor)``, as :meth:`PlanPlateau.rebuilt` builds it from a state. Built once."""
+        r = self._real
+        if r is not None:
+            return r
+        chain = []
+        s: Any = self
+        while s.__class__ is _Reduced and s._real is None:
+            chain.append(s)
+            s = s.prev
+        cur = s._real if s.__class__ is _Reduced else s
+        for x in reversed(chain):
+            cur = _followed(cur, x.at, _piece(x.base, x.at, x.m, x.floor))
+            x._real, x.prev = cur, None
+        assert self._real is not None
+        return self._real
+
+    def __reduce__(self) -> Any:  # a copy or a pickle holds the built schedule
+        return (_identity, (self.real(),))
+
+
+def _identity(s: Schedule) -> Schedule:
+    return s
+
+
+def _piece(plan: Schedule, t: float, m: float, floor: float) -> Schedule:
+    inner = plan if t == 0 else Shift(plan, t)
+    return Clip(Scale(inner, m), floor)
+
+
+def built(schedules: tuple[Any, ...]) -> tuple[Schedule, ...]:
+    """``schedules`` with every pending reduction (:class:`_Reduced`) built as a schedule."""
+    return tuple(s.real() if s.__class__ is _Reduced else s for s in schedules)
+
+
 class PlanPlateau:
     """The plateau part of a binding (framework-free): the policy, the multipliers and the reductions."""
 
@@ -95,6 +191,7 @@ class PlanPlateau:
         if len(floors) == 1 and n > 1:
             floors = floors * n
         self.floors = tuple(0.0 if b == 0 else f / b for f, b in zip(floors, bases))  # in plan units
+        self._one_floor = len(set(self.floors)) == 1
         self.n = n
         self.m = [1.0] * n
         self.reductions: list[dict[str, Any]] = []
@@ -102,10 +199,6 @@ class PlanPlateau:
         self._replans_seen = 0
 
     # -- the reduction -------------------------------------------------------------------
-    def _piece(self, plan: Schedule, t: float, m: float, floor: float) -> Schedule:
-        inner = plan if t == 0 else Shift(plan, t)
-        return Clip(Scale(inner, m), floor)
-
     def _scaled(
         self, schedules: tuple[Schedule, ...], base: tuple[Schedule, ...], t: float, m: list[float], changed: list[bool]
     ) -> tuple[Schedule, ...]:
@@ -113,11 +206,11 @@ class PlanPlateau:
         n = self.n
         shared = len(schedules) == 1 and len(set(zip(m, self.floors))) == 1
         if shared:
-            return (_followed(schedules[0], t, self._piece(base[0], t, m[0], self.floors[0])),)
+            return (_followed(schedules[0], t, _piece(base[0], t, m[0], self.floors[0])),)
         scheds = schedules if len(schedules) == n else schedules * n
         bases = base if len(base) == n else base * n
         return tuple(
-            _followed(s, t, self._piece(b, t, mg, fl)) if c else s
+            _followed(s, t, _piece(b, t, mg, fl)) if c else s
             for s, b, mg, fl, c in zip(scheds, bases, m, self.floors, changed)
         )
 
@@ -125,45 +218,77 @@ class PlanPlateau:
         self,
         metric: Any,
         t: float,
-        values: Callable[[], SequenceT[float]],
-        schedules: tuple[Schedule, ...],
+        values: Callable[[], list[float]],
+        schedules: tuple[Any, ...],
         replans: int,
-    ) -> tuple[Schedule, ...] | None:
+    ) -> tuple[Any, ...] | None:
         """Give ``metric`` to the policy at position ``t`` (``values()``: the values written now,
-        read only when the policy needs them); the new schedules when a reduction changes some
-        group, else None."""
+        a fresh list, read only when the policy needs them); the new schedules when a reduction
+        changes some group, else None. A reduced group's is a :class:`_Reduced` (evaluated as a
+        schedule is; :func:`built` makes it one)."""
         if t < 0:
             raise RuntimeError("observe(metric) before the scheduler's first step: step() first")
         if replans != self._replans_seen or self._base_plan is None:
             # a re-plan since the last reduction (or none yet): the current curve is the plan
             if replans != self._replans_seen:
                 self.m = [1.0] * self.n
-            self._base_plan, self._replans_seen = schedules, replans
-        read: list[list[float]] = []
+            self._base_plan, self._replans_seen = built(schedules), replans
+        pol = self.policy
+        if pol.flavor == "torch" and metric.__class__ is float and len(pol._lrs) == self.n:
+            # observe(metric, lrs=values) by torch's rule, the values read only for a reduction
+            # (checked floats already: the binding's)
+            pol._observations += 1
+            if not pol._torch_counts(metric):
+                return None
+            before = values()
+            pol._lrs = tuple(before)
+            after = pol._lrs = pol.reduce(pol._lrs)
+            pol._arm()
+        else:
+            read: list[list[float]] = []
 
-        def now() -> list[float]:
-            read.append(list(values()))
-            return read[-1]
+            def now() -> list[float]:
+                read.append(values())  # a fresh list from the binding
+                return read[-1]
 
-        if not self.policy.observe(metric, lrs=now):
-            return None
-        before = read[-1] if read else list(values())
-        after = self.policy.lrs
-        changed = [a != b for a, b in zip(after, before)]
-        if not any(changed):
-            return None
-        f = self.policy.factor
-        self.m = [mg * f if c else mg for mg, c in zip(self.m, changed)]
+            if not pol.observe(metric, lrs=now):
+                return None
+            before = read[-1] if read else values()
+            after = pol._lrs
+        n, f = self.n, pol.factor
+        m = self.m
+        changed: list[bool] | None = None
+        alike = before.count(before[0]) == n and after.count(after[0]) == n and m.count(m[0]) == n
+        if alike:  # every group the same value and multiplier (one schedule, mostly): decided once
+            if after[0] == before[0]:
+                return None
+            m = self.m = [m[0] * f] * n
+        else:
+            changed = [a != b for a, b in zip(after, before)]
+            if not any(changed):
+                return None
+            m = self.m = [mg * f if c else mg for mg, c in zip(m, changed)]
+        a = metric if metric.__class__ is float else float(metric)
         self.reductions.append(
             {
                 "at": t,
-                "m": list(self.m),
+                "m": list(m),
                 "replans": replans,
-                "metric": _enc(float(metric)),
-                "observation": self.policy.state_dict()["observations"],
+                "metric": a if a - a == 0.0 else _enc(a),
+                "observation": self.policy._observations,
             }
         )
-        return self._scaled(schedules, self._base_plan, t, self.m, changed)
+        # The rest of the plan times m, as cheap objects (_Reduced): built as schedules on demand
+        base, floors = self._base_plan, self.floors
+        if alike:
+            if len(schedules) == 1 and self._one_floor:
+                return (_Reduced(schedules[0], t, m[0], floors[0], base[0]),)
+        flags = changed if changed is not None else [True] * n
+        scheds = schedules if len(schedules) == n else schedules * n
+        bases = base if len(base) == n else base * n
+        return tuple(
+            _Reduced(s, t, mg, fl, b) if c else s for s, b, mg, fl, c in zip(scheds, bases, m, floors, flags)
+        )
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -366,11 +366,14 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         key, gkey, i = self._key, self._gkey, self._index
         all_float = self._fn is not None and i is None
         values = []
-        for b, f in zip(self._bases, self._fns):
+        one = all_float and self._same  # one schedule, one base: one evaluation
+        for b, f in zip(self._bases[:1] if one else self._bases, self._fns):
             v = b * f(t)
             if not 0 <= v < _INF:
                 raise ValueError(f"the value at position {t!r} is {v!r} (base {b!r}): not a finite number >= 0")
             values.append(v)
+        if one:
+            values *= self._n
         for g, v in zip(groups, values):
             if i is None:
                 cur = g[key]
@@ -412,7 +415,15 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
     @property
     def schedules(self) -> tuple[Schedule, ...]:
         """The schedules driving the groups (one, or one per group), as evaluated per step."""
-        return self._schedules
+        return self._built()
+
+    def _built(self) -> tuple[Schedule, ...]:
+        """The schedules, with the plateau's reductions (applied at once, built on demand) built."""
+        if self._plateau is None:
+            return self._schedules
+        from ._plateau_plan import built
+
+        return built(self._schedules)
 
     # -- a plateau policy on the plan (lrkit._plateau_plan) -----------------------------
     def observe(self, metric: Any) -> bool:
@@ -428,9 +439,26 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
             new = self._plateau.observe(metric, self._t, self.values, self._schedules, len(self._replans))
             if new is None:
                 return False
+            # the reduced schedules (as many as before): what step() evaluates changes, nothing else
             self._schedules = new
-            self._set_fast_path()
-            self._write(self._t, self.optimizer.param_groups)
+            self._fn = new[0]._scalar if len(new) == 1 else None
+            self._fns = (new[0].checked,) * self._n if len(new) == 1 else tuple(s.checked for s in new)
+            self._ahead = len(new) == 1 and not new[0].runs_python
+            self._ahead_from = 0.0
+            self._it, self._block = iter(()), _FIRST_BLOCK  # the look-ahead held the old values
+            groups = self.optimizer.param_groups
+            if groups is self._float_groups and len(groups) == self._n and self._same and len(new) == 1:
+                # step()'s hot path: one value, plain floats in every group
+                v = self._b0 * new[0].checked(self._t)
+                key = self._key
+                if 0 <= v < _INF:
+                    for g in groups:
+                        if g[key].__class__ is not float:
+                            break
+                        g[key] = v
+                    else:
+                        return True
+            self._write(self._t, groups)
             return True
 
     def realised(self) -> list[Schedule]:
@@ -439,7 +467,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         ``plot`` and ``explain`` take it."""
         from ._plateau_plan import realised
 
-        return realised(self._schedules, self._bases, self._n)
+        return realised(self._built(), self._bases, self._n)
 
     def explain(self, lang: str = "en") -> str:
         """:meth:`realised` in words (:func:`lrkit.explain`, ``lang`` "en" or "zh"), then each
@@ -488,7 +516,7 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
         """
         new, record = prepared(
             self._t,
-            self._schedules,
+            self._built(),
             at,
             total_steps=total_steps,
             cooldown=cooldown,

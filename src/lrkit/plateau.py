@@ -944,6 +944,13 @@ class Plateau:
         rule = "keras" if self.flavor == "keras" else "optax" if self.flavor == "optax" else "torch"
         if rule == "torch" and lrs is self._lrs:  # checked floats: reduce_lr's rule, inline
             f, e = self.factor, self.eps or 0.0
+            n, mins = len(lrs), self.min_lrs
+            if lrs.count(lrs[0]) == n and mins.count(mins[0]) == n:  # every group alike: once
+                lr = lrs[0]
+                new = lr * f
+                if mins[0] > new:
+                    new = mins[0]
+                return (new if lr - new > e else lr,) * n
             out = []
             for lr, m in zip(lrs, self.min_lrs):
                 new = lr * f
@@ -1020,7 +1027,22 @@ class Plateau:
             return self._observe_paddle(a)
         if f == "mmengine" and not (self.begin <= self._ticks < self.end):
             return False
-        # torch, mmengine, timm
+        return self._observe_torch(a, later)
+
+    def _observe_torch(self, a: float, later: Callable[[], Sequence[float]] | None) -> bool:
+        """torch's rule (also mmengine's and timm's) for the metric ``a``, counted already;
+        ``later()`` gives the groups' lrs when a reduction needs them."""
+        if not self._torch_counts(a):
+            return False
+        if later is not None:
+            self._set_lrs(later())
+        self._lrs = self.reduce(self._lrs)
+        self._arm()
+        return True
+
+    def _torch_counts(self, a: float) -> bool:
+        """torch's counters for the metric ``a``: True when they call for a reduction (then
+        :meth:`reduce` the lrs and :meth:`_arm`)."""
         if self.is_better(a, self._best):
             self._best, self._bad = a, 0
         else:
@@ -1028,14 +1050,13 @@ class Plateau:
         if self._cooldown_counter > 0:
             self._cooldown_counter -= 1
             self._bad = 0
-        if self._bad > self.patience:
-            if later is not None:
-                self._set_lrs(later())
-            self._lrs = self.reduce(self._lrs)
-            self._cooldown_counter, self._bad = self.cooldown, 0
-            self._decide()
-            return True
-        return False
+        return self._bad > self.patience
+
+    def _arm(self) -> None:
+        """A reduction decided by torch's rule: the cooldown starts, the bad count is zeroed."""
+        self._cooldown_counter, self._bad = self.cooldown, 0
+        self._reductions += 1
+        self._scale = self._scale * self.factor
 
     def _observe_paddle(self, a: float) -> bool:
         if self._cooldown_counter > 0:

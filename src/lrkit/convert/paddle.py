@@ -180,8 +180,8 @@ def _onecycle(s: Any) -> Schedule:
 def _ours(s: Any) -> Schedule | list[Schedule]:
     """lrkit's own Paddle scheduler (:class:`lrkit.paddle.ScheduleLR`): its schedule, or one per group."""
     if s._per_group:
-        return [sc if b == 1.0 else Scale(sc, b) for sc, b in zip(s._schedules, s._group_bases)]
-    sc = s._schedules[0]
+        return [sc if b == 1.0 else Scale(sc, b) for sc, b in zip(s.schedules, s._group_bases)]
+    sc = s.schedules[0]
     return sc if s._base == 1.0 else Scale(sc, s._base)
 
 

@@ -115,7 +115,6 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
         self.patience, self.cooldown, self.eps = patience, cooldown, eps
         self.last_epoch = 0
         self._last_lr = list[float | Tensor](lrs)
-        self._read: list[float] | None = None  # the groups' lrs read for the last reduction
         self._init_is_better(mode=mode, threshold=threshold, threshold_mode=threshold_mode)
         self._sync_from_policy()
 
@@ -209,23 +208,33 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
                 self._regroup(n)
             self._rebuild_policy()
             policy = self._policy
-        self._read = None
-        if policy.observe(current, lrs=self._lrs_now):
-            old = self._read if self._read is not None else self._lrs_now()
+        policy._observations += 1  # observe(current, lrs=self._lrs_now) by torch's rule, called directly
+        if policy._torch_counts(current):
+            old = self._lrs_now()
+            policy._lrs = tuple(old)
+            policy._lrs = policy.reduce(policy._lrs)
+            policy._arm()
             for g, before, new in zip(groups, old, policy._lrs):
                 if new != before:
-                    if isinstance(g["lr"], Tensor):
-                        g["lr"].fill_(new)
+                    cur = g["lr"]
+                    if cur.__class__ is not float and isinstance(cur, Tensor):
+                        cur.fill_(new)
                     else:
                         g["lr"] = new
         self.best, self.num_bad_epochs, self.cooldown_counter = policy._best, policy._bad, policy._cooldown_counter
         self._last_lr = [g["lr"] for g in groups]
 
-    def _lrs_now(self) -> list[float]:
-        """The groups' lrs now (read by the policy only when a reduction needs them)."""
+    def _lrs_now(self) -> list[float] | tuple[float, ...]:
+        """The groups' lrs now, checked as the policy checks lrs (read only when a reduction needs them)."""
         now = [g["lr"] for g in self.optimizer.param_groups]
-        self._read = now if {v.__class__ for v in now} == {float} else [_lr_of(g) for g in self.optimizer.param_groups]
-        return self._read
+        for v in now:
+            if v.__class__ is not float or not 0.0 <= v < math.inf:
+                break
+        else:
+            return now
+        # a tensor is read as its value; a NaN or negative lr is refused (ValueError naming it)
+        self._policy._set_lrs([_lr_of(g) for g in self.optimizer.param_groups])
+        return self._policy._lrs
 
     def _reduce_lr(self, epoch: Any) -> None:  # torch's hook, kept for code that calls it
         groups = self.optimizer.param_groups
@@ -243,7 +252,7 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
     def state_dict(self) -> dict[str, Any]:
         """torch's state (its keys: ``best``, ``num_bad_epochs``, ``cooldown_counter``, ``last_epoch``,
         ``_last_lr``, the configuration...) plus the policy's state under ``"lrkit_plateau"``."""
-        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_policy", "_read")}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_policy")}
         out["_last_lr"] = [float(v.item()) if isinstance(v, Tensor) else v for v in self._last_lr]
         out[_POLICY_KEY] = self._policy.state_dict()
         return out
