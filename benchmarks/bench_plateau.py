@@ -168,6 +168,65 @@ def observations(quick: bool) -> None:
             med = statistics.median(ts)
             print(f"  {name:48s} {med:7.3f} µs/observation  ({med / base:.2f} x torch's)")
 
+    paddle_observations(quick)
+
+
+def paddle_observations(quick: bool) -> None:
+    """The same two sequences on Paddle (one global lr): ``lrkit.paddle.ScheduleLR(plan,
+    plateau=Plateau.paddle(...)).observe(metric)`` and the drop-in ``lrkit.paddle.ReduceOnPlateau``
+    against Paddle's ``ReduceOnPlateau.step(metric)``; the final lrs checked equal (drop-in, Paddle)."""
+    import random
+
+    import paddle
+
+    import lrkit.paddle as lp
+
+    n, repeat = (2_000, 5) if quick else (10_000, 15)
+    rnd = random.Random(0)
+    cases = {
+        "improving (no reduction)": ([0.999**i * (1 + 1e-5 * rnd.random()) for i in range(n)], 5),
+        "every observation reduces": ([1.0] * (n // 10), 0),
+    }
+    for case, (metrics, patience) in cases.items():
+
+        def peer(patience=patience):
+            s = paddle.optimizer.lr.ReduceOnPlateau(learning_rate=PEAK, factor=0.99, patience=patience)
+            return s.step, lambda: s.last_lr
+
+        def drop_in(patience=patience):
+            s = lp.ReduceOnPlateau(learning_rate=PEAK, factor=0.99, patience=patience)
+            return s.step, lambda: s.last_lr
+
+        def plan_observe(patience=patience):
+            pol = Plateau.paddle(learning_rate=PEAK, factor=0.99, patience=patience)
+            s = lp.ScheduleLR(PLAN, learning_rate=PEAK, plateau=pol)
+            s.step(float(WARM))
+            return s.observe, lambda: len(s._plateau.reductions)
+
+        rows = {
+            "Paddle ReduceOnPlateau.step(metric)": peer,
+            "lrkit.paddle drop-in .step(metric)": drop_in,
+            "lrkit.paddle ScheduleLR(plan, plateau=).observe": plan_observe,
+        }
+        times: dict[str, list[float]] = {k: [] for k in rows}
+        for _ in range(repeat):
+            seen = []
+            for name, make in rows.items():
+                call, result = make()
+                t0 = time.perf_counter()
+                for m in metrics:
+                    call(m)
+                times[name].append((time.perf_counter() - t0) / len(metrics) * 1e6)
+                seen.append(result())
+            assert seen[0] == seen[1], seen
+            if patience == 0:
+                assert seen[2] == len(metrics) - 1, seen
+        base = statistics.median(times["Paddle ReduceOnPlateau.step(metric)"])
+        print(f"per observation (Paddle, one lr), {case}:")
+        for name, ts in times.items():
+            med = statistics.median(ts)
+            print(f"  {name:48s} {med:7.3f} µs/observation  ({med / base:.2f} x Paddle's)")
+
 
 if __name__ == "__main__":
     main()

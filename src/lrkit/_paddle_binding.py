@@ -350,6 +350,13 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
             if new is None:
                 return False
             self._schedules = new
+            self._fns = tuple(s.checked for s in new)
+            if not self._per_group:  # step(self._t) of the global lr
+                fn = self._fn = new[0].checked
+                v = self._base * fn(self._t)
+                if v < _INF:
+                    self.last_lr = v
+                    return True
             self._set_fast_path(self._base)
             self.step(self._t)
             return True

@@ -234,11 +234,12 @@ class PlanPlateau:
                 self.m = [1.0] * self.n
             self._base_plan, self._replans_seen = built(schedules), replans
         pol = self.policy
-        if pol.flavor == "torch" and metric.__class__ is float and len(pol._lrs) == self.n:
-            # observe(metric, lrs=values) by torch's rule, the values read only for a reduction
-            # (checked floats already: the binding's)
+        fl = pol.flavor
+        if metric.__class__ is float and len(pol._lrs) == self.n and (fl == "torch" or fl == "paddle"):
+            # observe(metric, lrs=values) by torch's or Paddle's rule (neither decides on the lrs),
+            # the values read only for a reduction (checked floats already: the binding's)
             pol._observations += 1
-            if not pol._torch_counts(metric):
+            if not (pol._torch_counts(metric) if fl == "torch" else pol._paddle_counts(metric)):
                 return None
             before = values()
             pol._lrs = tuple(before)
@@ -286,9 +287,7 @@ class PlanPlateau:
         flags = changed if changed is not None else [True] * n
         scheds = schedules if len(schedules) == n else schedules * n
         bases = base if len(base) == n else base * n
-        return tuple(
-            _Reduced(s, t, mg, fl, b) if c else s for s, b, mg, fl, c in zip(scheds, bases, m, floors, flags)
-        )
+        return tuple(_Reduced(s, t, mg, fl, b) if c else s for s, b, mg, fl, c in zip(scheds, bases, m, floors, flags))
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

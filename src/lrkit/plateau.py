@@ -1053,12 +1053,22 @@ class Plateau:
         return self._bad > self.patience
 
     def _arm(self) -> None:
-        """A reduction decided by torch's rule: the cooldown starts, the bad count is zeroed."""
+        """A reduction decided by torch's or Paddle's rule: the cooldown starts, the bad count is
+        zeroed, the reduction is counted."""
         self._cooldown_counter, self._bad = self.cooldown, 0
         self._reductions += 1
         self._scale = self._scale * self.factor
 
     def _observe_paddle(self, a: float) -> bool:
+        if not self._paddle_counts(a):
+            return False
+        self._lrs = self.reduce(self._lrs)
+        self._arm()
+        return True
+
+    def _paddle_counts(self, a: float) -> bool:
+        """Paddle's counters for the metric ``a`` (no count during a cooldown): True when they
+        call for a reduction (then :meth:`reduce` the lr and :meth:`_arm`)."""
         if self._cooldown_counter > 0:
             self._cooldown_counter -= 1
             return False
@@ -1066,12 +1076,7 @@ class Plateau:
             self._best, self._bad = a, 0
         else:
             self._bad += 1
-        if self._bad > self.patience:
-            self._cooldown_counter, self._bad = self.cooldown, 0
-            self._lrs = self.reduce(self._lrs)
-            self._decide()
-            return True
-        return False
+        return self._bad > self.patience
 
     def _observe_keras(self, a: float) -> bool:
         if self._cooldown_counter > 0:

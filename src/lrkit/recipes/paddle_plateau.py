@@ -135,18 +135,20 @@ class ReduceOnPlateau(_pl.ReduceOnPlateau):
     def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
         """Observe one metric; reduce ``last_lr`` when decided (Paddle's ``step``)."""
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
-        current = _metric(metrics)
+        current = metrics if metrics.__class__ is float else _metric(metrics)
         p = self._policy
         if (
-            self.best is not p.best
-            or self.num_bad_epochs != p.num_bad_epochs
-            or self.cooldown_counter != p.cooldown_counter
-            or self.last_lr != p.lrs[0]
+            self.best is not p._best
+            or self.num_bad_epochs != p._bad
+            or self.cooldown_counter != p._cooldown_counter
+            or self.last_lr != p._lrs[0]
         ):
             p.load_state_dict(self._policy_state())  # attributes set from outside (a loaded state, a user)
-        if p.observe(current) and self.verbose:
-            print(f"Epoch {self.last_epoch}: {self.__class__.__name__} set learning rate to {p.lrs[0]}.")
-        self._sync_from_policy()
+        p._observations += 1  # p.observe(current) by Paddle's rule, called directly
+        if p._observe_paddle(current) and self.verbose:
+            print(f"Epoch {self.last_epoch}: {self.__class__.__name__} set learning rate to {p._lrs[0]}.")
+        self.best, self.num_bad_epochs, self.cooldown_counter = p._best, p._bad, p._cooldown_counter
+        self.last_lr = p._lrs[0]
 
     def state_keys(self) -> None:
         self.keys = list(_PADDLE_KEYS)
