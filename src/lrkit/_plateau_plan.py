@@ -43,9 +43,12 @@ from collections.abc import Callable
 from collections.abc import Sequence as SequenceT
 from typing import Any
 
+import numpy as np
+
 from ._check import show
 from ._format import number
 from .core import Schedule, words
+from .ops import NUMPY
 from .plateau import MMENGINE_INF, Plateau
 from .replan import _followed, apply_ops
 from .schedules.algebra import Shift
@@ -137,10 +140,6 @@ class _Reduced:
     def _array(self, t: Any) -> Any:
         at = self.at
         if t.size and t.min() >= at:
-            import numpy as np
-
-            from .ops import NUMPY
-
             with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
                 return NUMPY.minimum(NUMPY.maximum(self.m * self.base._array((t - at) + at), self.floor), _INF)
         return self.real()._array(t)
