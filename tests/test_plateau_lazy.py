@@ -211,3 +211,121 @@ def test_a_failed_value_after_a_reduction_is_the_schedules_error():
     with pytest.raises(ValueError, match="finite"):
         s.step()
     assert s.last_epoch == 8
+
+
+def _policy_counters(s):
+    """The policy's state and the reductions recorded (the multipliers start again from 1 when a
+    re-plan is first noticed, which an observation does before deciding)."""
+    return s._plateau.policy.state_dict(), len(s._plateau.reductions)
+
+
+@pytest.mark.parametrize("flavor", ["torch", "keras"])
+def test_a_reduction_that_cannot_be_built_is_refused_whole(flavor):
+    """A reduction at a position the plan's pieces cannot start at (below lrkit's smallest length),
+    or one that would make the plan larger than lrkit's limit, raises at observe() — as building
+    it would — and leaves the policy, the multipliers, the recorded reductions and the lr as they
+    were; the run goes on."""
+
+    def make():
+        o = _opt([0.1])
+        pol = Plateau.torch(factor=0.5, patience=0) if flavor == "torch" else Plateau.keras(factor=0.5, patience=1)
+        return o, ScheduleLR(o, lrkit.Cosine(peak_lr=1.0, total_steps=200), plateau=pol)
+
+    o, s = make()
+    s.step(5e-10)
+    s.observe(1.0)
+    before, lr, m = _policy_counters(s), o.param_groups[0]["lr"], list(s._plateau.m)
+    with pytest.raises(ValueError, match="offset must be 0 or between"):
+        s.observe(2.0)
+    assert _policy_counters(s) == before and o.param_groups[0]["lr"] == lr and s._plateau.m == m
+    s.step(3.0)
+    assert s.observe(2.0)  # decided now, at a position a piece can start at
+    assert o.param_groups[0]["lr"] == 0.5 * 0.1 * lrkit.Cosine(peak_lr=1.0, total_steps=200)(3.0)
+    fresh = make()[1]
+    fresh.load_state_dict(s.state_dict())
+    assert fresh.get_last_lr() == s.get_last_lr()
+
+
+def test_a_reduction_past_the_size_limit_is_refused_whole():
+    o = _opt([0.1])
+    s = ScheduleLR(o, lrkit.Cosine(peak_lr=1.0, total_steps=10_000), plateau=Plateau.torch(factor=0.9, patience=0))
+    for k in range(1, 10):  # re-plans of a reduced plan nest it: the plan grows fast
+        s.step(), s.observe(float(k)), s.step(), s.observe(k + 0.5)
+        s.replan(total_steps=20_000 + k)
+    s.step()
+    before, lr = _policy_counters(s), o.param_groups[0]["lr"]
+    with pytest.raises(ValueError, match="lrkit's limit"):
+        s.observe(100.0)
+    assert _policy_counters(s) == before and o.param_groups[0]["lr"] == lr
+    copy.deepcopy(s)  # what is recorded builds and loads
+    fresh = ScheduleLR(
+        _opt([0.1]), lrkit.Cosine(peak_lr=1.0, total_steps=10_000), plateau=Plateau.torch(factor=0.9, patience=0)
+    )
+    fresh.load_state_dict(s.state_dict())
+    assert fresh.get_last_lr() == s.get_last_lr() == [lr]
+
+
+def test_concurrent_builds_see_the_schedule_whole():
+    """Several threads asking for the built schedule at once (realised(), schedules) all get the
+    same, whole schedule."""
+    import sys
+    import threading
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(30):
+            s = ScheduleLR(
+                _opt([0.1]), lrkit.Cosine(peak_lr=1.0, total_steps=500), plateau=Plateau(factor=0.9, patience=0)
+            )
+            s.step()
+            s.observe(1.0)
+            for _ in range(40):
+                s.step()
+                s.observe(1.0)
+            go, out, errors = threading.Barrier(3), [], []
+
+            def read(s=s, go=go, out=out, errors=errors):
+                go.wait()
+                try:
+                    out.append(s.realised()[0].to_dict())
+                except Exception as e:  # pragma: no cover - what the test looks for
+                    errors.append(e)
+
+            threads = [threading.Thread(target=read) for _ in range(3)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            assert not errors and len(out) == 3 and out[0] == out[1] == out[2]
+    finally:
+        sys.setswitchinterval(old)
+
+
+def test_a_policy_pickled_without_the_newer_fields_reduces_as_before():
+    a, b = _opt([0.1]), _opt([0.1])
+    s = ScheduleLR(a, PLANS[0], plateau=Plateau(factor=0.5, patience=0))
+    t = ScheduleLR(b, PLANS[0], plateau=Plateau(factor=0.5, patience=0))
+    for x in (s, t):
+        x.step(), x.observe(1.0)
+    for k in ("_one_floor", "_one_min"):  # what an earlier lrkit's pickle lacks
+        del s._plateau.__dict__[k]
+    s = pickle.loads(pickle.dumps(s))
+    a = s.optimizer
+    for x in (s, t):
+        x.step(), x.observe(2.0), x.step()
+    assert a.param_groups[0]["lr"] == b.param_groups[0]["lr"] == 0.1 * 0.5 * PLANS[0](3)
+
+
+def test_paddle_verbose_says_the_reduced_lr(capsys):
+    import lrkit.paddle as lp
+
+    s = lp.ScheduleLR(
+        PLANS[1], learning_rate=0.1, verbose=True, plateau=Plateau.paddle(learning_rate=0.1, factor=0.5, patience=0)
+    )
+    s.step()
+    s.observe(1.0)
+    capsys.readouterr()
+    assert s.observe(2.0)
+    said = capsys.readouterr().out
+    assert str(s.get_last_lr()) in said and "set learning rate" in said

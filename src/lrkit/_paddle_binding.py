@@ -351,7 +351,7 @@ class ScheduleLR(PositionCounter, _pl.LRScheduler):
                 return False
             self._schedules = new
             self._fns = tuple(s.checked for s in new)
-            if not self._per_group:  # step(self._t) of the global lr
+            if not self._per_group and not self.verbose:  # step(self._t) of the global lr, quietly
                 fn = self._fn = new[0].checked
                 v = self._base * fn(self._t)
                 if v < _INF:

@@ -39,20 +39,21 @@ multiplies the same value.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from collections.abc import Sequence as SequenceT
 from typing import Any
 
 import numpy as np
 
-from ._check import show
+from ._check import MAX_DEPTH, MAX_ITEMS, MAX_LENGTH, MIN_LENGTH, show
 from ._format import number
 from .core import Schedule, words
 from .ops import NUMPY
 from .plateau import MMENGINE_INF, Plateau
 from .replan import _followed, apply_ops
 from .schedules.algebra import Shift
-from .schedules.compose import Clip, Scale
+from .schedules.compose import Clip, Scale, Sequence
 
 __all__ = ["PlanPlateau"]
 
@@ -107,16 +108,25 @@ class _Reduced:
     and ``runs_python``, as on a schedule.
     """
 
-    __slots__ = ("prev", "at", "m", "floor", "base", "_real", "_fast", "runs_python")
+    __slots__ = ("prev", "at", "m", "floor", "base", "_real", "_fast", "runs_python", "_bext", "extent", "buildable")
 
     def __init__(self, prev: Any, at: float, m: float, floor: float, base: Schedule) -> None:
         self.prev, self.at, self.m, self.floor, self.base = prev, at, m, floor, base
         self._real: Schedule | None = None
-        if prev.__class__ is _Reduced and prev.base is base:  # the next reduction of the same plan
-            self._fast, self.runs_python = prev._fast, prev.runs_python
+        # extent: the (depth, size) the built schedule has at most (_bound); buildable: that and
+        # the position are within what the kinds accept, so building it cannot fail
+        if prev.__class__ is _Reduced and prev.base is base and prev.at != 0 and at != 0:
+            # the next reduction of the same plan (a Sequence takes one more piece): _bound, inline
+            self._fast, self.runs_python, self._bext = prev._fast, prev.runs_python, prev._bext
+            pd, pn = prev.extent
+            bd, bn = self._bext
+            ext = self.extent = (pd if pd > bd + 4 else bd + 4, pn + bn + 3)
         else:
             self._fast = getattr(base, "_fast", None) or base._scalar  # its traced path, once it has one
             self.runs_python = prev.runs_python or base.runs_python
+            self._bext = base.extent
+            ext = self.extent = _bound(prev, at, self._bext)
+        self.buildable = ext[0] <= MAX_DEPTH and ext[1] <= MAX_ITEMS and (at == 0 or MIN_LENGTH <= at <= MAX_LENGTH)
 
     def _scalar(self, t: float) -> float:
         at = self.at
@@ -150,17 +160,20 @@ class _Reduced:
         r = self._real
         if r is not None:
             return r
-        chain = []
-        s: Any = self
-        while s.__class__ is _Reduced and s._real is None:
-            chain.append(s)
-            s = s.prev
-        cur = s._real if s.__class__ is _Reduced else s
-        for x in reversed(chain):
-            cur = _followed(cur, x.at, _piece(x.base, x.at, x.m, x.floor))
-            x._real, x.prev = cur, None
-        assert self._real is not None
-        return self._real
+        with _BUILDING:  # one build at a time: threads (or bindings sharing a curve) see it whole
+            if self._real is not None:
+                return self._real
+            chain = []
+            s: Any = self
+            while s.__class__ is _Reduced and s._real is None:
+                chain.append(s)
+                s = s.prev
+            cur = s._real if s.__class__ is _Reduced else s
+            for x in reversed(chain):
+                cur = _followed(cur, x.at, _piece(x.base, x.at, x.m, x.floor))
+                x._real, x.prev = cur, None
+            assert self._real is not None
+            return self._real
 
     def __reduce__(self) -> Any:  # a copy or a pickle holds the built schedule
         return (_identity, (self.real(),))
@@ -168,6 +181,40 @@ class _Reduced:
 
 def _identity(s: Schedule) -> Schedule:
     return s
+
+
+_BUILDING = threading.RLock()
+#: the flavors whose rule a plan's observation calls directly (their decisions do not read the lrs)
+_DIRECT = frozenset(("torch", "mmengine", "paddle"))
+
+
+def _bound(prev: Any, at: float, bext: tuple[int, int]) -> tuple[int, int]:
+    """At most the ``(depth, size)`` of ``prev`` followed from ``at`` by the reduced rest of a
+    base of extent ``bext`` (:func:`lrkit.replan._followed` of ``Clip(Scale(Shift(base)))``):
+    a Sequence ``prev`` takes the piece in (a piece it drops only makes it smaller), another
+    schedule becomes a Sequence of two."""
+    k = 2 if at == 0 else 3
+    d, n = bext[0] + k, bext[1] + k
+    if at == 0:
+        return d, n
+    pd, pn = prev.extent
+    if (prev.at != 0) if prev.__class__ is _Reduced else isinstance(prev, Sequence):
+        return max(pd, d + 1), pn + n
+    return max(pd, d) + 1, pn + n + 1
+
+
+def _buildable(t: float, schedules: tuple[Any, ...], base: tuple[Schedule, ...] | None) -> bool:
+    """Whether a reduction at ``t`` of any of ``schedules`` (the rest of ``base``; None: the
+    schedules are the base) builds for sure (the bound :class:`_Reduced` keeps)."""
+    if t != 0 and not MIN_LENGTH <= t <= MAX_LENGTH:
+        return False
+    bases = base or schedules
+    n = max(len(schedules), len(bases))
+    for s, b in zip(schedules if len(schedules) == n else schedules * n, bases if len(bases) == n else bases * n):
+        d, n = _bound(s, t, b.extent)
+        if d > MAX_DEPTH or n > MAX_ITEMS:
+            return False
+    return True
 
 
 def _piece(plan: Schedule, t: float, m: float, floor: float) -> Schedule:
@@ -191,6 +238,7 @@ class PlanPlateau:
             floors = floors * n
         self.floors = tuple(0.0 if b == 0 else f / b for f, b in zip(floors, bases))  # in plan units
         self._one_floor = len(set(self.floors)) == 1
+        self._one_min = len(set(self.policy.min_lrs)) == 1
         self.n = n
         self.m = [1.0] * n
         self.reductions: list[dict[str, Any]] = []
@@ -233,18 +281,26 @@ class PlanPlateau:
                 self.m = [1.0] * self.n
             self._base_plan, self._replans_seen = built(schedules), replans
         pol = self.policy
-        fl = pol.flavor
-        if metric.__class__ is float and len(pol._lrs) == self.n and (fl == "torch" or fl == "paddle"):
+        flavor = pol.flavor
+        fast = metric.__class__ is float and flavor in _DIRECT  # (the policy has one lr per group: _fitted)
+        undo: Any
+        if fast:
             # observe(metric, lrs=values) by torch's or Paddle's rule (neither decides on the lrs),
             # the values read only for a reduction (checked floats already: the binding's)
+            undo = (pol._best, pol._bad, pol._cooldown_counter, pol._lrs)
             pol._observations += 1
-            if not (pol._torch_counts(metric) if fl == "torch" else pol._paddle_counts(metric)):
+            if not (pol._paddle_counts(metric) if flavor == "paddle" else pol._torch_counts(metric)):
                 return None
             before = values()
-            pol._lrs = tuple(before)
-            after = pol._lrs = pol.reduce(pol._lrs)
-            pol._arm()
+            n = self.n
+            if self._one_min and before.count(before[0]) == n:  # one value, one floor: reduced once
+                after = pol._lrs = (pol._reduce_one(before[0], pol.min_lrs[0]),) * n
+            else:
+                pol._lrs = tuple(before)
+                after = pol._lrs = pol.reduce(pol._lrs)
         else:
+            # a reduction here could fail to build (see _buildable): the policy's state to restore
+            undo = pol.state_dict() if not _buildable(t, schedules, self._base_plan) else None
             read: list[list[float]] = []
 
             def now() -> list[float]:
@@ -261,32 +317,55 @@ class PlanPlateau:
         alike = before.count(before[0]) == n and after.count(after[0]) == n and m.count(m[0]) == n
         if alike:  # every group the same value and multiplier (one schedule, mostly): decided once
             if after[0] == before[0]:
+                if fast:
+                    pol._arm()  # decided, though no lr changes (all at their floors)
                 return None
-            m = self.m = [m[0] * f] * n
+            m = [m[0] * f] * n
         else:
             changed = [a != b for a, b in zip(after, before)]
             if not any(changed):
+                if fast:
+                    pol._arm()
                 return None
-            m = self.m = [mg * f if c else mg for mg, c in zip(m, changed)]
+            m = [mg * f if c else mg for mg, c in zip(m, changed)]
+        # The rest of the plan times m, as cheap objects (_Reduced): built as schedules on demand
+        base, floors = self._base_plan, self.floors
+        if alike and len(schedules) == 1 and self._one_floor:
+            out: tuple[Any, ...] = (_Reduced(schedules[0], t, m[0], floors[0], base[0]),)
+        else:
+            flags = changed if changed is not None else [True] * n
+            scheds = schedules if len(schedules) == n else schedules * n
+            bases = base if len(base) == n else base * n
+            out = tuple(
+                _Reduced(s, t, mg, fl, b) if c else s for s, b, mg, fl, c in zip(scheds, bases, m, floors, flags)
+            )
+        ok = out[0].buildable if len(out) == 1 else all(x.buildable for x in out if x.__class__ is _Reduced)
+        if not ok and (fast or undo is not None):
+            try:  # near lrkit's limits (or at a position a Shift cannot take): built now, to know
+                for x in out:
+                    if x.__class__ is _Reduced:
+                        x.real()
+            except ValueError:
+                if fast:
+                    pol._best, pol._bad, pol._cooldown_counter, pol._lrs = undo
+                    pol._observations -= 1
+                else:
+                    pol.load_state_dict(undo)
+                raise
+        if fast:
+            pol._arm()
         a = metric if metric.__class__ is float else float(metric)
+        self.m = m
         self.reductions.append(
             {
                 "at": t,
                 "m": list(m),
                 "replans": replans,
                 "metric": a if a - a == 0.0 else _enc(a),
-                "observation": self.policy._observations,
+                "observation": pol._observations,
             }
         )
-        # The rest of the plan times m, as cheap objects (_Reduced): built as schedules on demand
-        base, floors = self._base_plan, self.floors
-        if alike:
-            if len(schedules) == 1 and self._one_floor:
-                return (_Reduced(schedules[0], t, m[0], floors[0], base[0]),)
-        flags = changed if changed is not None else [True] * n
-        scheds = schedules if len(schedules) == n else schedules * n
-        bases = base if len(base) == n else base * n
-        return tuple(_Reduced(s, t, mg, fl, b) if c else s for s, b, mg, fl, c in zip(scheds, bases, m, floors, flags))
+        return out
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -345,6 +424,13 @@ class PlanPlateau:
         policy = Plateau.from_dict(self.policy.to_dict())
         self.policy = policy
         self.m, self.reductions, self._base_plan, self._replans_seen = [1.0] * self.n, [], None, 0
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_one_floor" not in state:  # pickled by an earlier lrkit
+            self._one_floor = len(set(self.floors)) == 1
+            self._one_min = len(set(self.policy.min_lrs)) == 1
+        self._one_min = len(set(self.policy.min_lrs)) == 1
 
     def copy(self) -> PlanPlateau:
         out = PlanPlateau.__new__(PlanPlateau)

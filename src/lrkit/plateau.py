@@ -946,11 +946,7 @@ class Plateau:
             f, e = self.factor, self.eps or 0.0
             n, mins = len(lrs), self.min_lrs
             if lrs.count(lrs[0]) == n and mins.count(mins[0]) == n:  # every group alike: once
-                lr = lrs[0]
-                new = lr * f
-                if mins[0] > new:
-                    new = mins[0]
-                return (new if lr - new > e else lr,) * n
+                return (self._reduce_one(lrs[0], mins[0]),) * n
             out = []
             for lr, m in zip(lrs, self.min_lrs):
                 new = lr * f
@@ -959,6 +955,14 @@ class Plateau:
                 out.append(new if lr - new > e else lr)
             return tuple(out)
         return reduce_lrs(lrs, self.factor, list(self.min_lrs), self.eps, rule=rule)
+
+    def _reduce_one(self, lr: float, floor: float) -> float:
+        """One checked lr reduced by torch's rule (``reduce_lr``): ``max(lr * factor, floor)``,
+        or ``lr`` if that lowers it by no more than eps."""
+        new = lr * self.factor
+        if floor > new:  # max(lr * factor, min_lr), as reduce_lr takes it
+            new = floor
+        return new if lr - new > (self.eps or 0.0) else lr
 
     def is_better(self, a: float, best: float | None) -> bool:
         """Whether metric ``a`` improves on ``best`` by this flavor's comparison (see the rules)."""
