@@ -329,3 +329,31 @@ def test_paddle_verbose_says_the_reduced_lr(capsys):
     assert s.observe(2.0)
     said = capsys.readouterr().out
     assert str(s.get_last_lr()) in said and "set learning rate" in said
+
+
+@pytest.mark.parametrize("groups, floors", [(1, 0.02), (3, 0.02), (3, [0.02, 0.05, 0.01])])
+def test_counters_follow_torch_at_the_floor(groups, floors):
+    """A reduction decided with every group at its floor changes no lr but starts the cooldown and
+    zeroes the bad count, as torch's class does: the counters after every observation equal torch's
+    fed the same metrics and the same lrs, while the plan keeps the run at the floor."""
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        pol = dict(factor=0.5, patience=int(rng.integers(0, 3)), cooldown=int(rng.integers(0, 3)), min_lr=floors)
+        a = _opt([0.1] * groups)
+        s = ScheduleLR(a, lrkit.Constant(1.0), plateau=Plateau(**pol))
+        shadow = _opt([0.1] * groups)
+        peer = torch.optim.lr_scheduler.ReduceLROnPlateau(shadow, **pol)
+        for k in range(60):
+            s.step()
+            m = float(rng.choice([1.0, 1.0, 0.9, 1.1]) * (0.999 ** (k // 10)))
+            for g, h in zip(a.param_groups, shadow.param_groups):
+                h["lr"] = g["lr"]
+            s.observe(m)
+            peer.step(m)
+            st = s._plateau.policy.state_dict()
+            assert (st["num_bad_epochs"], st["cooldown_counter"], st["best"]) == (
+                peer.num_bad_epochs,
+                peer.cooldown_counter,
+                peer.best,
+            ), (k, pol)
+            assert [g["lr"] for g in a.param_groups] == [g["lr"] for g in shadow.param_groups], (k, pol)

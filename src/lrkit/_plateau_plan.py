@@ -239,6 +239,8 @@ class PlanPlateau:
         self.floors = tuple(0.0 if b == 0 else f / b for f, b in zip(floors, bases))  # in plan units
         self._one_floor = len(set(self.floors)) == 1
         self._one_min = len(set(self.policy.min_lrs)) == 1
+        # one value per step for every group: the same base, floor and min_lr (see _observe_shared)
+        self._shared = self._one_floor and self._one_min and len(set(bases)) == 1
         self.n = n
         self.m = [1.0] * n
         self.reductions: list[dict[str, Any]] = []
@@ -283,6 +285,8 @@ class PlanPlateau:
         pol = self.policy
         flavor = pol.flavor
         fast = metric.__class__ is float and flavor in _DIRECT  # (the policy has one lr per group: _fitted)
+        if fast and self._shared and len(schedules) == 1:
+            return self._observe_shared(metric, t, values, schedules[0], replans)
         undo: Any
         if fast:
             # observe(metric, lrs=values) by torch's or Paddle's rule (neither decides on the lrs),
@@ -367,6 +371,46 @@ class PlanPlateau:
         )
         return out
 
+    def _observe_shared(
+        self, a: float, t: float, values: Callable[[], list[float]], schedule: Any, replans: int
+    ) -> tuple[Any, ...] | None:
+        """:meth:`observe` when every group runs one schedule with one base and one floor (so one
+        value, one multiplier): torch's or Paddle's rule on that one value."""
+        pol = self.policy
+        undo = (pol._best, pol._bad, pol._cooldown_counter, pol._lrs)
+        pol._observations += 1
+        if not (pol._paddle_counts(a) if pol.flavor == "paddle" else pol._torch_counts(a)):
+            return None
+        v = values()[0]
+        new = pol._reduce_one(v, pol.min_lrs[0])
+        pol._lrs = (new,) * self.n
+        if new == v:  # decided, though the lr stays (at its floor)
+            pol._arm()
+            return None
+        m = self.m[0] * pol.factor
+        base = self._base_plan
+        assert base is not None  # set by observe()
+        x = _Reduced(schedule, t, m, self.floors[0], base[0])
+        if not x.buildable:
+            try:  # near lrkit's limits (or at a position a Shift cannot take): built now, to know
+                x.real()
+            except ValueError:
+                pol._best, pol._bad, pol._cooldown_counter, pol._lrs = undo
+                pol._observations -= 1
+                raise
+        pol._arm()
+        self.m = [m] * self.n
+        self.reductions.append(
+            {
+                "at": t,
+                "m": [m] * self.n,
+                "replans": replans,
+                "metric": a if a - a == 0.0 else _enc(a),
+                "observation": pol._observations,
+            }
+        )
+        return (x,)
+
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -430,6 +474,7 @@ class PlanPlateau:
         if "_one_floor" not in state:  # pickled by an earlier lrkit
             self._one_floor = len(set(self.floors)) == 1
             self._one_min = len(set(self.policy.min_lrs)) == 1
+            self._shared = False  # (the bases are not kept: the general path)
         self._one_min = len(set(self.policy.min_lrs)) == 1
 
     def copy(self) -> PlanPlateau:
