@@ -110,6 +110,45 @@ def main() -> None:
     observations(a.quick)
 
 
+def _cases(quick: bool) -> tuple[dict[str, tuple[list[float], int]], int]:
+    """The two metric sequences (with their patience) and the repeat count."""
+    import random
+
+    n, repeat = (2_000, 5) if quick else (10_000, 15)
+    rnd = random.Random(0)
+    return {
+        # a loss falling by about 0.1% per evaluation (beyond torch's default threshold of 1e-4 relative)
+        "improving (no reduction)": ([0.999**i * (1 + 1e-5 * rnd.random()) for i in range(n)], 5),
+        # factor 0.99 and patience 0: each of these observations lowers every group's lr (by more than eps)
+        "every observation reduces": ([1.0] * (n // 10), 0),
+    }, repeat
+
+
+def _time_rows(title: str, peer: str, rows: dict, metrics: list[float], patience: int, repeat: int) -> None:
+    """Each row's ``make()`` gives ``(call, result)``: ``call(metric)`` is timed over ``metrics``
+    (rows interleaved, medians of ``repeat``), ``result()`` read after each run: the peer's and the
+    drop-in's (rows 0 and 1) must be equal, and with patience 0 the plan (row 2) must have reduced
+    at every observation but the first (which sets the best)."""
+    times: dict[str, list[float]] = {k: [] for k in rows}
+    for _ in range(repeat):
+        seen = []
+        for name, make in rows.items():
+            call, result = make()
+            t0 = time.perf_counter()
+            for m in metrics:
+                call(m)
+            times[name].append((time.perf_counter() - t0) / len(metrics) * 1e6)
+            seen.append(result())
+        assert seen[0] == seen[1], seen
+        if patience == 0:
+            assert seen[2] == len(metrics) - 1, seen
+    base = statistics.median(times[next(iter(rows))])
+    print(f"{title}:")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"  {name:48s} {med:7.3f} µs/observation  ({med / base:.2f} x {peer})")
+
+
 def observations(quick: bool) -> None:
     """Per observation: ``ScheduleLR.observe(metric)`` (a plan with a plateau policy) and the
     drop-in ``lrkit.torch.ReduceLROnPlateau.step(metric)`` against torch's
@@ -117,18 +156,9 @@ def observations(quick: bool) -> None:
     down with noise (patience 5: a run's usual case, no reduction decided), and one that never
     improves with patience 0 (every observation reduces every group's lr: the cost of a
     reduction; the plan's is applied at once and built as a schedule only when asked for)."""
-    import random
-
     from lrkit.torch import ReduceLROnPlateau as DropIn
 
-    n, repeat = (2_000, 5) if quick else (10_000, 15)
-    rnd = random.Random(0)
-    cases = {
-        # a loss falling by about 0.1% per evaluation (beyond torch's default threshold of 1e-4 relative)
-        "improving (no reduction)": ([0.999**i * (1 + 1e-5 * rnd.random()) for i in range(n)], 5),
-        # factor 0.99 and patience 0: each of these observations lowers every group's lr (by more than eps)
-        "every observation reduces": ([1.0] * (n // 10), 0),
-    }
+    cases, repeat = _cases(quick)
     for case, (metrics, patience) in cases.items():
 
         def torch_peer(patience=patience):
@@ -144,49 +174,24 @@ def observations(quick: bool) -> None:
             s.step(float(WARM))  # at the peak: every reduction lowers the lr by more than eps
             return s.observe, lambda: len(s._plateau.reductions)
 
-        rows = {"torch ReduceLROnPlateau.step(metric)": torch_peer, "lrkit drop-in .step(metric)": drop_in}
-        rows["lrkit ScheduleLR(plan, plateau=).observe(metric)"] = plan_observe
-        times: dict[str, list[float]] = {k: [] for k in rows}
-        for _ in range(repeat):
-            seen = {}
-            for name, make in rows.items():
-                call, result = make()
-                t0 = time.perf_counter()
-                for m in metrics:
-                    call(m)
-                times[name].append((time.perf_counter() - t0) / len(metrics) * 1e6)
-                seen[name] = result()
-            # the drop-in's lrs are torch's, bit for bit; the plan reduced as often as torch did
-            lrs = list(seen.values())
-            assert lrs[0] == lrs[1], lrs
-            if patience == 0:  # the first observation sets the best; each later one reduces
-                assert abs(lrs[0] / (0.1 * 0.99 ** (len(metrics) - 1)) - 1) < 1e-9, lrs
-                assert lrs[2] == len(metrics) - 1, lrs
-        base = statistics.median(times["torch ReduceLROnPlateau.step(metric)"])
-        print(f"per observation, {case}:")
-        for name, ts in times.items():
-            med = statistics.median(ts)
-            print(f"  {name:48s} {med:7.3f} µs/observation  ({med / base:.2f} x torch's)")
-
+        rows = {
+            "torch ReduceLROnPlateau.step(metric)": torch_peer,
+            "lrkit drop-in .step(metric)": drop_in,
+            "lrkit ScheduleLR(plan, plateau=).observe(metric)": plan_observe,
+        }
+        _time_rows(f"per observation, {case}", "torch's", rows, metrics, patience, repeat)
     paddle_observations(quick)
 
 
 def paddle_observations(quick: bool) -> None:
     """The same two sequences on Paddle (one global lr): ``lrkit.paddle.ScheduleLR(plan,
     plateau=Plateau.paddle(...)).observe(metric)`` and the drop-in ``lrkit.paddle.ReduceOnPlateau``
-    against Paddle's ``ReduceOnPlateau.step(metric)``; the final lrs checked equal (drop-in, Paddle)."""
-    import random
-
+    against Paddle's ``ReduceOnPlateau.step(metric)``."""
     import paddle
 
     import lrkit.paddle as lp
 
-    n, repeat = (2_000, 5) if quick else (10_000, 15)
-    rnd = random.Random(0)
-    cases = {
-        "improving (no reduction)": ([0.999**i * (1 + 1e-5 * rnd.random()) for i in range(n)], 5),
-        "every observation reduces": ([1.0] * (n // 10), 0),
-    }
+    cases, repeat = _cases(quick)
     for case, (metrics, patience) in cases.items():
 
         def peer(patience=patience):
@@ -208,24 +213,7 @@ def paddle_observations(quick: bool) -> None:
             "lrkit.paddle drop-in .step(metric)": drop_in,
             "lrkit.paddle ScheduleLR(plan, plateau=).observe": plan_observe,
         }
-        times: dict[str, list[float]] = {k: [] for k in rows}
-        for _ in range(repeat):
-            seen = []
-            for name, make in rows.items():
-                call, result = make()
-                t0 = time.perf_counter()
-                for m in metrics:
-                    call(m)
-                times[name].append((time.perf_counter() - t0) / len(metrics) * 1e6)
-                seen.append(result())
-            assert seen[0] == seen[1], seen
-            if patience == 0:
-                assert seen[2] == len(metrics) - 1, seen
-        base = statistics.median(times["Paddle ReduceOnPlateau.step(metric)"])
-        print(f"per observation (Paddle, one lr), {case}:")
-        for name, ts in times.items():
-            med = statistics.median(ts)
-            print(f"  {name:48s} {med:7.3f} µs/observation  ({med / base:.2f} x Paddle's)")
+        _time_rows(f"per observation (Paddle, one lr), {case}", "Paddle's", rows, metrics, patience, repeat)
 
 
 if __name__ == "__main__":

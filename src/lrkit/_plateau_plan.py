@@ -399,11 +399,11 @@ class PlanPlateau:
                 pol._observations -= 1
                 raise
         pol._arm()
-        self.m = [m] * self.n
+        ms = self.m = [m] * self.n  # (shared with the record: neither is changed in place)
         self.reductions.append(
             {
                 "at": t,
-                "m": [m] * self.n,
+                "m": ms,
                 "replans": replans,
                 "metric": a if a - a == 0.0 else _enc(a),
                 "observation": pol._observations,
@@ -416,7 +416,7 @@ class PlanPlateau:
         return {
             "policy": self.policy.to_dict(),
             "state": self.policy.state_dict(),
-            "reductions": [dict(r) for r in self.reductions],
+            "reductions": [{**r, "m": list(r["m"])} for r in self.reductions],
         }
 
     def rebuilt(self, state: Any, planned: tuple[Schedule, ...], replans: list[dict[str, Any]]) -> tuple[Schedule, ...]:
@@ -457,7 +457,7 @@ class PlanPlateau:
         seen = done
         if len(replans) > done:
             scheds = tuple(apply_ops(s, replans[done:]) for s in scheds)
-        self.policy, self.reductions, self.m = policy, [dict(r) for r in reds], m
+        self.policy, self.reductions, self.m = policy, [{**r, "m": list(r["m"])} for r in reds], m
         # a re-plan after the last reduction is noticed (the base plan reset) at the next observation
         self._base_plan = base if reds else None
         self._replans_seen = seen if reds else 0

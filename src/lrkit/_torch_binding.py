@@ -441,8 +441,11 @@ class ScheduleLR(PositionCounter, _tl.LRScheduler):
                 return False
             # the reduced schedules (as many as before): what step() evaluates changes, nothing else
             self._schedules = new
-            self._fn = new[0]._scalar if len(new) == 1 else None
-            self._fns = (new[0].checked,) * self._n if len(new) == 1 else tuple(s.checked for s in new)
+            if len(new) == 1:
+                self._fn = check = new[0].checked  # (_fn: not None when one schedule drives every group)
+                self._fns = (check,) * self._n
+            else:
+                self._fn, self._fns = None, tuple(s.checked for s in new)
             self._ahead = len(new) == 1 and not new[0].runs_python
             self._ahead_from = 0.0
             self._it, self._block = iter(()), _FIRST_BLOCK  # the look-ahead held the old values
