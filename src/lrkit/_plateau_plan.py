@@ -149,7 +149,7 @@ class _Reduced:
 
     def _array(self, t: Any) -> Any:
         at = self.at
-        if t.size and t.min() >= at:
+        if not t.size or t.min() >= at:  # (an empty array needs nothing built)
             with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
                 return NUMPY.minimum(NUMPY.maximum(self.m * self.base._array((t - at) + at), self.floor), _INF)
         return self.real()._array(t)
