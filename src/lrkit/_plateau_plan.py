@@ -343,33 +343,44 @@ class PlanPlateau:
             out = tuple(
                 _Reduced(s, t, mg, fl, b) if c else s for s, b, mg, fl, c in zip(scheds, bases, m, floors, flags)
             )
-        ok = out[0].buildable if len(out) == 1 else all(x.buildable for x in out if x.__class__ is _Reduced)
-        if not ok and (fast or undo is not None):
-            try:  # near lrkit's limits (or at a position a Shift cannot take): built now, to know
-                for x in out:
-                    if x.__class__ is _Reduced:
-                        x.real()
-            except ValueError:
-                if fast:
-                    pol._best, pol._bad, pol._cooldown_counter, pol._lrs = undo
-                    pol._observations -= 1
-                else:
-                    pol.load_state_dict(undo)
-                raise
+        if not (out[0].buildable if len(out) == 1 else all(x.buildable for x in out if x.__class__ is _Reduced)):
+            self._build_or_undo(out, undo)
         if fast:
             pol._arm()
+        self._record(t, m, replans, metric)
+        return out
+
+    def _build_or_undo(self, out: tuple[Any, ...], undo: Any) -> None:
+        """Build the reductions in ``out`` now (near lrkit's limits, or at a position a Shift
+        cannot take: building tells whether they can be); if one cannot be built, put the policy
+        back as ``undo`` has it (its counters and lrs before the observation, or its state dict;
+        None: not known) and raise the kinds' ValueError."""
+        try:
+            for x in out:
+                if x.__class__ is _Reduced:
+                    x.real()
+        except ValueError:
+            pol = self.policy
+            if isinstance(undo, tuple):
+                pol._best, pol._bad, pol._cooldown_counter, pol._lrs = undo
+                pol._observations -= 1
+            elif undo is not None:
+                pol.load_state_dict(undo)
+            raise
+
+    def _record(self, t: float, m: list[float], replans: int, metric: Any) -> None:
+        """The multipliers after a reduction at ``t``, and the reduction as the state keeps it."""
         a = metric if metric.__class__ is float else float(metric)
-        self.m = m
+        self.m = m  # (shared with the record: neither is changed in place; states copy it)
         self.reductions.append(
             {
                 "at": t,
-                "m": list(m),
+                "m": m,
                 "replans": replans,
                 "metric": a if a - a == 0.0 else _enc(a),
-                "observation": pol._observations,
+                "observation": self.policy._observations,
             }
         )
-        return out
 
     def _observe_shared(
         self, a: float, t: float, values: Callable[[], list[float]], schedule: Any, replans: int
@@ -392,23 +403,9 @@ class PlanPlateau:
         assert base is not None  # set by observe()
         x = _Reduced(schedule, t, m, self.floors[0], base[0])
         if not x.buildable:
-            try:  # near lrkit's limits (or at a position a Shift cannot take): built now, to know
-                x.real()
-            except ValueError:
-                pol._best, pol._bad, pol._cooldown_counter, pol._lrs = undo
-                pol._observations -= 1
-                raise
+            self._build_or_undo((x,), undo)
         pol._arm()
-        ms = self.m = [m] * self.n  # (shared with the record: neither is changed in place)
-        self.reductions.append(
-            {
-                "at": t,
-                "m": ms,
-                "replans": replans,
-                "metric": a if a - a == 0.0 else _enc(a),
-                "observation": pol._observations,
-            }
-        )
+        self._record(t, [m] * self.n, replans, a)
         return (x,)
 
     # -- state -----------------------------------------------------------------------------

@@ -1040,8 +1040,7 @@ class Plateau:
             return False
         if later is not None:
             self._set_lrs(later())
-        self._lrs = self.reduce(self._lrs)
-        self._arm()
+        self._reduce_now()
         return True
 
     def _torch_counts(self, a: float) -> bool:
@@ -1058,16 +1057,23 @@ class Plateau:
 
     def _arm(self) -> None:
         """A reduction decided by torch's or Paddle's rule: the cooldown starts, the bad count is
-        zeroed, the reduction is counted."""
+        zeroed, the reduction is counted (:meth:`_decide`)."""
         self._cooldown_counter, self._bad = self.cooldown, 0
-        self._reductions += 1
-        self._scale = self._scale * self.factor
+        self._decide()
+
+    def _reduce_now(self, lrs: Sequence[float] | None = None) -> tuple[float, ...]:
+        """A reduction decided by torch's or Paddle's rule: :attr:`lrs` (or ``lrs``, checked
+        floats >= 0 already) reduced and kept, then :meth:`_arm`; the reduced lrs."""
+        if lrs is not None:
+            self._lrs = tuple(lrs)
+        self._lrs = self.reduce(self._lrs)
+        self._arm()
+        return self._lrs
 
     def _observe_paddle(self, a: float) -> bool:
         if not self._paddle_counts(a):
             return False
-        self._lrs = self.reduce(self._lrs)
-        self._arm()
+        self._reduce_now()
         return True
 
     def _paddle_counts(self, a: float) -> bool:

@@ -211,10 +211,7 @@ class ReduceLROnPlateau(_tl.ReduceLROnPlateau):
         policy._observations += 1  # observe(current, lrs=self._lrs_now) by torch's rule, called directly
         if policy._torch_counts(current):
             old = self._lrs_now()
-            policy._lrs = tuple(old)
-            policy._lrs = policy.reduce(policy._lrs)
-            policy._arm()
-            for g, before, new in zip(groups, old, policy._lrs):
+            for g, before, new in zip(groups, old, policy._reduce_now(old)):
                 if new != before:
                     cur = g["lr"]
                     if cur.__class__ is not float and isinstance(cur, Tensor):
