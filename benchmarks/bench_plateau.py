@@ -121,6 +121,8 @@ def _cases(quick: bool) -> tuple[dict[str, tuple[list[float], int]], int]:
         "improving (no reduction)": ([0.999**i * (1 + 1e-5 * rnd.random()) for i in range(n)], 5),
         # factor 0.99 and patience 0: each of these observations lowers every group's lr (by more than eps)
         "every observation reduces": ([1.0] * (n // 10), 0),
+        # a run's loss that stalls for 3 evaluations in every 8 (patience 1: one reduction per stall)
+        "a run with reductions (1 in 8 reduces)": ([0.9 ** (i // 8 * 5 + min(i % 8, 5)) for i in range(n)], 1),
     }, repeat
 
 
@@ -142,6 +144,8 @@ def _time_rows(title: str, peer: str, rows: dict, metrics: list[float], patience
         assert seen[0] == seen[1], seen
         if patience == 0:
             assert seen[2] == len(metrics) - 1, seen
+        elif patience == 1:  # the stalling run: one reduction per stall of 3 evaluations
+            assert seen[2] == len(metrics) // 8, seen
     base = statistics.median(times[next(iter(rows))])
     print(f"{title}:")
     for name, ts in times.items():
@@ -153,9 +157,10 @@ def observations(quick: bool) -> None:
     """Per observation: ``ScheduleLR.observe(metric)`` (a plan with a plateau policy) and the
     drop-in ``lrkit.torch.ReduceLROnPlateau.step(metric)`` against torch's
     ``ReduceLROnPlateau.step(metric)``, 8 param groups. Two sequences: a validation loss going
-    down with noise (patience 5: a run's usual case, no reduction decided), and one that never
+    down with noise (patience 5: a run's usual case, no reduction decided), one that never
     improves with patience 0 (every observation reduces every group's lr: the cost of a
-    reduction; the plan's is applied at once and built as a schedule only when asked for)."""
+    reduction; the plan's is applied at once and built as a schedule only when asked for), and
+    a run whose loss stalls for 3 evaluations in every 8 (patience 1: one reduction per stall)."""
     from lrkit.torch import ReduceLROnPlateau as DropIn
 
     cases, repeat = _cases(quick)
