@@ -122,7 +122,8 @@ def _cases(quick: bool) -> tuple[dict[str, tuple[list[float], int]], int]:
         # factor 0.99 and patience 0: each of these observations lowers every group's lr (by more than eps)
         "every observation reduces": ([1.0] * (n // 10), 0),
         # a run's loss that stalls for 3 evaluations in every 8 (patience 1: one reduction per stall)
-        "a run with reductions (1 in 8 reduces)": ([0.9 ** (i // 8 * 5 + min(i % 8, 5)) for i in range(n)], 1),
+        # (n // 4 of them: the lr stays well above eps * 100 over the run's reductions)
+        "a run with reductions (1 in 8 reduces)": ([0.9 ** (i // 8 * 5 + min(i % 8, 5)) for i in range(n // 4)], 1),
     }, repeat
 
 
